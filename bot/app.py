@@ -1,0 +1,127 @@
+"""The application factory: the one place the PTB Application is put together."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+
+from bot.clock import Clock, SystemClock
+from bot.commands import Where, visible
+from bot.config import Settings
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Role
+from bot.flows import FLOW_IDLE, after_update, end_idle_flow
+from bot.i18n import LANGUAGES, translator
+from bot.persistence import StoragePersistence
+from bot.roles import AdminCache
+from bot.scheduler import Scheduler
+from bot.services import BotData, Services
+from handlers import errors, groups, lang, roles, settings, start
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+# Groups run in order; within a group the first matching handler wins.
+PERSIST_GROUP = 1000  # after everything: write what the update changed
+
+TICK_JOB = "scheduler:tick"
+
+
+def _register_handlers(app: YishiApp) -> None:
+    # Order matters. groups first: it notes speakers in group -1 and handles membership
+    # changes. Feature flows come before start, so a deep link a feature owns reaches its
+    # flow before the generic /start. The fallbacks go last, answering what nobody took.
+    groups.register(app)
+    lang.register(app)
+    settings.register(app)
+    roles.register(app)
+    start.register(app)
+    start.register_fallbacks(app)
+    errors.register(app)
+    app.add_handler(TypeHandler(object, after_update), group=PERSIST_GROUP)
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> YishiApp:
+    """Build the bot as `yishi run` runs it; tests pass a controllable clock."""
+    clock = clock or SystemClock()
+    db = Database(settings.storage.url)
+    scheduler = Scheduler(db, clock)
+    services = Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        admins=AdminCache(clock, settings.roles.admin_cache_seconds),
+        scheduler=scheduler,
+    )
+    # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
+    persistence = StoragePersistence(
+        db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),
+        on_first_use=services.open_storage,
+    )
+    app: YishiApp = (
+        ApplicationBuilder()
+        .token(settings.telegram.token.get_secret_value())
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .persistence(persistence)
+        .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           tzinfo=ZoneInfo(settings.community.timezone)))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data.services = services
+    scheduler.on(FLOW_IDLE, end_idle_flow)
+    _register_handlers(app)
+    return app
+
+
+async def _post_init(app: YishiApp) -> None:
+    """Open storage, publish the command menus, start the scheduler's clock."""
+    services = app.bot_data.services
+    await services.open_storage()
+    services.bot_username = app.bot.username
+    await publish_commands(app)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            _tick, interval=services.settings.scheduler.tick_seconds, first=1, name=TICK_JOB
+        )
+    log.info("yishi started", extra={"bot": app.bot.username})
+
+
+async def _tick(context: YishiContext) -> None:
+    await context.services.scheduler.tick(context.application)
+
+
+async def _post_shutdown(app: YishiApp) -> None:
+    await app.bot_data.services.db.close()
+
+
+async def publish_commands(app: YishiApp) -> None:
+    """setMyCommands per language and per scope; the default menu uses the default language."""
+    default = app.bot_data.services.default_language
+    scopes = (
+        (BotCommandScopeAllPrivateChats(), Where.PRIVATE, Role.RESIDENT),
+        (BotCommandScopeAllGroupChats(), Where.GROUP, Role.RESIDENT),
+        (BotCommandScopeAllChatAdministrators(), Where.GROUP, Role.MODERATOR),
+    )
+    for language in (None, *LANGUAGES):
+        _ = translator(language or default)
+        for scope, where, role in scopes:
+            commands = [BotCommand(c.name, _(c.description)) for c in visible(where, role)]
+            await app.bot.set_my_commands(commands, scope=scope, language_code=language)
+    # Nothing of ours should linger in the unscoped default from an older version.
+    await app.bot.delete_my_commands(scope=BotCommandScopeDefault())

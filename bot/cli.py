@@ -1,0 +1,98 @@
+"""`yishi run | migrate | backup DEST | check-config`, each with --config PATH."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yishi",
+        description="yishi (议事): a Telegram bot for residents' building group chats.",
+    )
+    parser.add_argument("--version", action="version", version=f"yishi {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=Path("config.toml"), metavar="PATH",
+                        help="the TOML configuration file (default: ./config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", parents=[common], help="migrate the database and run the bot",
+                        description="Apply pending migrations, then run the bot (long polling).")
+    commands.add_parser("migrate", parents=[common], help="bring the database schema up to date",
+                        description="Apply the shipped database migrations; safe to repeat.")
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the live SQLite database to DEST",
+        description="Make a consistent copy of the SQLite database while the bot runs.")
+    backup.add_argument("dest", type=Path, metavar="DEST", help="a file or a directory")
+    commands.add_parser("check-config", parents=[common], help="validate the configuration",
+                        description="Load and validate the configuration, then exit 0 or 2.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"yishi: config error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    from bot.logs import setup_logging
+
+    setup_logging(settings.log.level, settings.telegram.token.get_secret_value())
+    handler = {"run": _run, "migrate": _migrate, "backup": _backup,
+               "check-config": _check_config}[args.command]
+    raise SystemExit(handler(settings, args))
+
+
+def _check_config(settings: Settings, args: argparse.Namespace) -> int:
+    print(f"{args.config}: ok (storage {settings.storage.url}, language "
+          f"{settings.community.language}, time zone {settings.community.timezone})")
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import Database
+    from storage.migrate import upgrade
+
+    async def go() -> str | None:
+        db = Database(settings.storage.url)
+        await db.open()
+        try:
+            return await upgrade(db)
+        finally:
+            await db.close()
+
+    print(f"database at revision {asyncio.run(go())}")
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        size = backup(settings.storage.url, args.dest)
+    except BackupError as exc:
+        print(f"yishi: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {size} bytes to {args.dest}")
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    app = build_application(settings)
+    logging.getLogger("yishi").info("starting", extra={"base_url": settings.telegram.base_url})
+    # Migrations run in post_init (and before persistence is read), so a fresh database works.
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0

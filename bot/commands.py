@@ -1,0 +1,47 @@
+"""The commands the bot understands: one table feeds setMyCommands and /help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.models import Role
+from bot.i18n import N_
+
+
+class Where(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # an i18n msgid, marked with N_
+    where: frozenset[Where]
+    role: Role = Role.RESIDENT
+
+
+_BOTH = frozenset({Where.PRIVATE, Where.GROUP})
+
+# Order is the order people see in the menu and in /help. Feature issues add their rows.
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("Start talking with the bot"), frozenset({Where.PRIVATE})),
+    Command("help", N_("What the bot can do for you here"), _BOTH),
+    Command("lang", N_("Choose your language"), _BOTH),
+    Command("settings", N_("Group settings: language, time zone, quiet hours"),
+            frozenset({Where.GROUP}), Role.MODERATOR),
+    Command("role", N_("Give someone a role: /role @name moderator|handler|building_lead|resident"),
+            frozenset({Where.GROUP}), Role.MODERATOR),
+    Command("cancel", N_("Stop what you are doing with the bot"), frozenset({Where.PRIVATE})),
+)
+
+
+def visible(where: Where, role: Role) -> list[Command]:
+    """The commands someone with ``role`` may use ``where``."""
+    allowed = {Role.RESIDENT}
+    if role is not Role.RESIDENT:
+        allowed.add(role)
+    if role is Role.MODERATOR:
+        allowed |= set(Role)
+    return [c for c in COMMANDS if where in c.where and c.role in allowed]

@@ -1,0 +1,16 @@
+"""The callback context every handler receives, with typed access to the services."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.services import BotData, Services
+
+
+class YishiContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+YishiApp = Application[ExtBot[None], YishiContext, dict, dict, BotData, object]

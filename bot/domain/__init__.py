@@ -1,0 +1,1 @@
+"""The rules of yishi: plain Python over pydantic models, no Telegram, no SQL."""

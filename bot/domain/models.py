@@ -1,0 +1,79 @@
+"""The records the foundation keeps: communities, people, memberships, audit entries, due work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.domain.quiet_hours import QuietHours
+
+
+class Role(StrEnum):
+    """A person's role in a community, from least to most trusted."""
+
+    RESIDENT = "resident"
+    BUILDING_LEAD = "building_lead"
+    HANDLER = "handler"
+    MODERATOR = "moderator"
+
+
+class Community(BaseModel):
+    """One building group chat."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    chat_id: int
+    title: str
+    language: str
+    timezone: str
+    quiet_hours: QuietHours
+    active: bool = True
+    created_at: datetime
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    name: str
+    username: str | None = None
+    language: str | None = None
+    started: bool = False
+
+
+class Membership(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    community_id: int
+    user_id: int
+    role: Role
+
+
+class AuditEntry(BaseModel):
+    """One privileged action: who did what, where, when. Append-only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    community_id: int | None
+    actor_id: int | None
+    action: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    at: datetime
+
+
+class DueWork(BaseModel):
+    """A piece of work the scheduler must do at or after ``due_at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 0

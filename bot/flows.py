@@ -1,0 +1,121 @@
+"""Multi-step flows that survive restarts and close themselves when left idle.
+
+Every flow is a PTB ConversationHandler with ``persistent=True`` whose states are stored
+by ``bot.persistence.StoragePersistence``. Storing a state also arms a ``flow_idle`` due
+item; any message from the person pushes it back; when it falls due the scheduler ends
+the conversation and tells the person, in their language, how to pick it up again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+
+from bot.domain.models import DueWork
+from bot.i18n import normalize_language, translator
+from bot.scheduler import Done, Outcome
+from storage import due_work, flow_state, people
+
+if TYPE_CHECKING:
+    from bot.context import YishiApp, YishiContext
+
+log = logging.getLogger(__name__)
+
+FLOW_IDLE = "flow_idle"
+
+
+def idle_key(chat_id: int, user_id: int, name: str) -> str:
+    return f"{chat_id}:{user_id}:{name}"
+
+
+def flow(
+    app: YishiApp,
+    *,
+    name: str,
+    command: str,
+    entry_points: Sequence[BaseHandler[Any, Any, Any]],
+    states: dict[object, list[BaseHandler[Any, Any, Any]]],
+    fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
+) -> ConversationHandler[Any]:
+    """Build a persistent, per-person flow started by ``/command``, with ``/cancel``."""
+    handler: ConversationHandler[Any] = ConversationHandler(
+        entry_points=list(entry_points),
+        states=states,
+        fallbacks=[*fallbacks, CommandHandler("cancel", cancel)],
+        name=name,
+        persistent=True,
+        allow_reentry=True,
+        per_chat=True,
+        per_user=True,
+    )
+    app.bot_data.services.flows[name] = (handler, command)
+    return handler
+
+
+async def cancel(update: Update, context: YishiContext) -> int:
+    """/cancel inside a flow: drop it and say so."""
+    from handlers.common import chat_translator
+
+    _ = await chat_translator(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(_("Cancelled. Nothing was sent."))
+    return ConversationHandler.END
+
+
+async def after_update(update: Update, context: YishiContext) -> None:
+    """Runs last for every update: an active person's idle timers move back, and what the
+    update changed is written to the database now rather than on the next interval, so a
+    killed process loses no step of a flow."""
+    services = context.services
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
+        now = services.clock.now()
+        idle = services.settings.conversations.idle_timeout_minutes
+        async with services.db.transaction() as conn:
+            await due_work.reschedule_prefix(
+                conn, kind=FLOW_IDLE, key_prefix=f"{chat.id}:{user.id}:",
+                due_at=now + timedelta(minutes=idle),
+            )
+    context.application.mark_data_for_update_persistence(
+        chat_ids=chat.id if chat else None, user_ids=user.id if user else None
+    )
+    await context.application.update_persistence()
+
+
+async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``flow_idle``: close a flow nobody has touched for the idle timeout."""
+    services = app.bot_data.services
+    name, chat_id, user_id = work.payload["name"], work.payload["chat_id"], work.payload["user_id"]
+    registered = services.flows.get(name)
+    key = (chat_id, user_id)
+    async with services.db.transaction() as conn:
+        state = await flow_state.conversation_state(conn, name, key)
+        person = await people.get(conn, user_id)
+    if registered is None or state is None:
+        return Done()  # already finished, or a flow this version no longer has
+    handler, command = registered
+    # PTB has no public way to end someone's conversation from outside it; this is the
+    # one place we reach in, pinned by tests/test_flows.py.
+    handler._update_state(ConversationHandler.END, key)
+    await app.update_persistence()
+    language = normalize_language(person.language if person else None,
+                                  services.default_language)
+    _ = translator(language)
+    minutes = services.settings.conversations.idle_timeout_minutes
+    try:
+        await app.bot.send_message(
+            chat_id,
+            _("You left /{command} unfinished for {minutes} minutes, so I set it aside. "
+              "Send /{command} to start again whenever you like.").format(
+                command=command, minutes=minutes),
+        )
+    except Forbidden:
+        log.info("person blocked the bot; idle flow closed silently", extra={"flow": name})
+    return Done()

@@ -1,0 +1,61 @@
+"""Structured logs to stderr: one JSON object per line, with the bot token redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every occurrence of the secrets in a formatted line (URLs carry the token)."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        exc_text = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        if any(secret in message or secret in exc_text for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "<token>")
+                exc_text = exc_text.replace(secret, "<token>")
+            record.msg, record.args = message, None
+            if exc_text:
+                record.exc_info = None
+                record.exc_text = None
+                record.msg = f"{message}\n{exc_text}"
+        return True
+
+
+def setup_logging(level: str, *secrets: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    handler.addFilter(RedactSecrets(*secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO, and the URL holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

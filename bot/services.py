@@ -1,0 +1,64 @@
+"""What handlers and jobs reach through the context: settings, storage, the clock, roles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.quiet_hours import QuietHours
+from storage import Database
+from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.roles import AdminCache
+    from bot.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    admins: AdminCache
+    scheduler: Scheduler
+    bot_username: str = ""
+    # Persistent multi-step flows by name, so the scheduler can end an idle one.
+    # name -> (its ConversationHandler, the command that starts it)
+    flows: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _storage_open: bool = False
+
+    async def open_storage(self) -> None:
+        """Open the database and bring its schema up to date, once per process."""
+        async with self._storage_lock:
+            if self._storage_open:
+                return
+            await self.db.open()
+            revision = await upgrade(self.db)
+            log.info("storage ready", extra={"schema": revision})
+            self._storage_open = True
+
+    @property
+    def default_language(self) -> str:
+        return self.settings.community.language
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.community.timezone)
+
+    @property
+    def default_quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.settings.community.quiet_hours)
+
+
+class BotData:
+    """``application.bot_data``: typed, holding the services; never persisted."""
+
+    services: Services

@@ -1,0 +1,1 @@
+"""Telegram-facing adapters, one module per feature, each exposing ``register(app)``."""

@@ -1,0 +1,140 @@
+"""What every feature's handlers share: finding the community and the speaker's language,
+telling who may do what, and the one guard for privileged commands and buttons."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Chat, Update, User
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+
+from bot.context import YishiContext
+from bot.domain.models import Community, Role
+from bot.domain.roles import effective_role
+from bot.i18n import N_, Translator, normalize_language, translator
+from storage import audit, communities, memberships, people
+
+GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+Callback = Callable[[Update, YishiContext], Awaitable[Any]]
+
+
+def is_group(chat: Chat | None) -> bool:
+    return chat is not None and chat.type in GROUP_TYPES
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    """Telegram says an edit changed nothing only in the error text; match it here alone."""
+    return "message is not modified" in str(exc).lower()
+
+
+def display_name(user: User) -> str:
+    return user.full_name or user.username or str(user.id)
+
+
+async def ensure_community(context: YishiContext, chat: Chat) -> Community:
+    """The community for a group chat, created with the defaults if the bot missed its joining."""
+    services = context.services
+    async with services.db.transaction() as conn:
+        found = await communities.by_chat(conn, chat.id)
+        if found is not None and found.active:
+            return found
+        community, _ = await communities.activate(
+            conn,
+            chat_id=chat.id,
+            title=chat.title or str(chat.id),
+            language=services.default_language,
+            timezone=services.settings.community.timezone,
+            quiet_hours=services.default_quiet_hours,
+            now=services.clock.now(),
+        )
+        return community
+
+
+async def person_language(context: YishiContext, user: User) -> str:
+    """The language a person reads in private: their choice, else their app's, else the default."""
+    async with context.services.db.transaction() as conn:
+        person = await people.get(conn, user.id)
+    if person is not None and person.language:
+        return person.language
+    return normalize_language(user.language_code, context.services.default_language)
+
+
+async def chat_translator(update: Update, context: YishiContext) -> Translator:
+    """A group speaks its own language; a private chat speaks the person's."""
+    chat = update.effective_chat
+    if is_group(chat):
+        assert chat is not None
+        return translator((await ensure_community(context, chat)).language)
+    user = update.effective_user
+    if user is None:
+        return translator(context.services.default_language)
+    return translator(await person_language(context, user))
+
+
+async def role_of(context: YishiContext, community: Community, update: Update) -> Role:
+    """The role of whoever sent ``update`` in ``community``."""
+    message = update.effective_message
+    # An anonymous administrator posts as the group itself; only admins can do that.
+    if message is not None and message.sender_chat is not None \
+            and message.sender_chat.id == community.chat_id and update.callback_query is None:
+        return Role.MODERATOR
+    user = update.effective_user
+    if user is None:
+        return Role.RESIDENT
+    async with context.services.db.transaction() as conn:
+        membership = await memberships.get(conn, community.id, user.id)
+    is_admin = await context.services.admins.is_admin(context.bot, community.chat_id, user.id)
+    return effective_role(membership.role if membership else None, is_chat_admin=is_admin)
+
+
+async def refuse(update: Update, context: YishiContext, text_msgid: str) -> None:
+    """Tell someone, politely and only them where possible, that they may not do this."""
+    query = update.callback_query
+    if query is not None:
+        user = update.effective_user
+        lang = await person_language(context, user) if user else context.services.default_language
+        await query.answer(translator(lang)(text_msgid), show_alert=True)
+        return
+    _ = await chat_translator(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(_(text_msgid))
+
+
+def moderator_only(callback: Callback) -> Callback:
+    """Guard a group command or button: moderators pass; others are refused, nothing changes."""
+
+    @functools.wraps(callback)
+    async def guarded(update: Update, context: YishiContext) -> Any:
+        chat = update.effective_chat
+        if not is_group(chat):
+            await refuse(update, context, N_("This works in the building's group chat."))
+            return None
+        assert chat is not None
+        community = await ensure_community(context, chat)
+        if await role_of(context, community, update) is not Role.MODERATOR:
+            await refuse(update, context, N_(
+                "Sorry, only the group's moderators can do that. Nothing was changed."))
+            return None
+        return await callback(update, context)
+
+    return guarded
+
+
+async def record_audit(context: YishiContext, community: Community | None, update: Update,
+                       action: str, **details: Any) -> None:
+    user = update.effective_user
+    message = update.effective_message
+    anonymous = message is not None and message.sender_chat is not None \
+        and update.callback_query is None
+    async with context.services.db.transaction() as conn:
+        await audit.record(
+            conn,
+            community_id=community.id if community else None,
+            actor_id=None if anonymous or user is None else user.id,
+            action=action,
+            at=context.services.clock.now(),
+            details={**details, **({"anonymous_admin": True} if anonymous else {})},
+        )

@@ -1,0 +1,87 @@
+"""/role: a moderator gives someone a role in the group."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import MessageEntity, Update, User
+from telegram.ext import CommandHandler
+
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Person, Role
+from bot.domain.roles import parse_role
+from bot.i18n import N_, Translator, translator
+from handlers.common import display_name, ensure_community, moderator_only, record_audit
+from storage import memberships, people
+
+ROLE_NAMES = {
+    Role.MODERATOR: N_("moderator"),
+    Role.HANDLER: N_("handler"),
+    Role.BUILDING_LEAD: N_("building lead"),
+    Role.RESIDENT: N_("resident"),
+}
+
+
+def role_name(role: Role, _: Translator) -> str:
+    return _(ROLE_NAMES[role])
+
+
+async def _target(update: Update, context: YishiContext, args: list[str]) -> Person | None:
+    """Whom the command is about: a replied-to message, a mention, @username or a user id."""
+    message = update.effective_message
+    assert message is not None
+    services = context.services
+    user: User | None = None
+    if message.reply_to_message is not None and message.reply_to_message.from_user is not None:
+        user = message.reply_to_message.from_user
+    for entity in message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+            user = entity.user
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        if user is not None and not user.is_bot:
+            return await people.seen(conn, user_id=user.id, name=display_name(user),
+                                     username=user.username, now=now)
+        for arg in args:
+            if arg.startswith("@"):
+                return await people.by_username(conn, arg)
+            if arg.lstrip("-").isdigit():
+                return await people.get(conn, int(arg))
+    return None
+
+
+@moderator_only
+async def role_command(update: Update, context: YishiContext) -> None:
+    """/role @name moderator|handler|building_lead|resident (or in reply to their message)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    args = context.args or []
+    role = parse_role(args[-1]) if args else None
+    if role is None:
+        await message.reply_text(_("Usage: /role @name moderator|handler|building_lead|resident, "
+                                   "or reply to someone's message with /role handler."))
+        return
+    person = await _target(update, context, args[:-1])
+    if person is None:
+        await message.reply_text(_("I do not know that person yet. They need to have written "
+                                   "in this group or started a chat with me; or reply to one "
+                                   "of their messages with /role."))
+        return
+    services = context.services
+    async with services.db.transaction() as conn:
+        previous = await memberships.get(conn, community.id, person.user_id)
+        await memberships.set_role(conn, community.id, person.user_id, role,
+                                   granted_by=update.effective_user.id
+                                   if update.effective_user else None,
+                                   now=services.clock.now())
+    services.admins.forget(chat.id, person.user_id)
+    await record_audit(context, community, update, "role.grant", target=person.user_id,
+                       role=role.value, previous=previous.role.value if previous else None)
+    await message.reply_text(_("{name} is now a {role} in this group.").format(
+        name=html.escape(person.name), role=role_name(role, _)))
+
+
+def register(app: YishiApp) -> None:
+    app.add_handler(CommandHandler("role", role_command))

@@ -1,0 +1,177 @@
+"""/settings: moderators change the group's language, time zone and quiet hours."""
+
+from __future__ import annotations
+
+import html
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Community
+from bot.domain.quiet_hours import QuietHours
+from bot.i18n import LANGUAGES, N_, Translator, translator
+from handlers.common import (
+    ensure_community,
+    is_not_modified,
+    moderator_only,
+    record_audit,
+    refuse,
+)
+from handlers.lang import LANGUAGE_NAMES
+from storage import communities
+
+CALLBACK = "set"
+# Buttons offer the usual choices; anything else is typed: /settings timezone Europe/Berlin.
+TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
+             "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
+QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
+_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh):(\w+)$")
+
+
+def _render(community: Community, _: Translator, now_local: str) -> str:
+    quiet = str(community.quiet_hours) if community.quiet_hours.enabled else _("off")
+    return "\n".join([
+        _("<b>Settings for {group}</b>").format(group=html.escape(community.title)),
+        _("Language: {language}").format(language=LANGUAGE_NAMES[community.language]),
+        _("Time zone: {zone} (it is {time} there now)").format(zone=community.timezone,
+                                                               time=now_local),
+        _("Quiet hours: {window}").format(window=quiet),
+        "",
+        _("In quiet hours I send nothing on my own; what a moderator sends by hand still goes "
+          "out. Press a button, or type e.g. /settings timezone Europe/Berlin or "
+          "/settings quiet 23:00-07:00."),
+    ])
+
+
+def _keyboard(community: Community) -> InlineKeyboardMarkup:
+    prefix = f"{CALLBACK}:{community.id}"
+    rows = [[InlineKeyboardButton(("✓ " if code == community.language else "")
+                                  + LANGUAGE_NAMES[code], callback_data=f"{prefix}:lang:{code}")
+             for code in LANGUAGES]]
+    zones = [InlineKeyboardButton(("✓ " if zone == community.timezone else "") + zone,
+                                  callback_data=f"{prefix}:tz:{i}")
+             for i, zone in enumerate(TIMEZONES)]
+    rows += [zones[i:i + 2] for i in range(0, len(zones), 2)]
+    current = str(community.quiet_hours)
+    rows.append([InlineKeyboardButton(("✓ " if preset == current else "") + preset,
+                                      callback_data=f"{prefix}:qh:{i}")
+                 for i, preset in enumerate(QUIET_PRESETS)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _local_time(context: YishiContext, community: Community) -> str:
+    return f"{context.services.clock.now().astimezone(ZoneInfo(community.timezone)):%H:%M}"
+
+
+async def _apply(update: Update, context: YishiContext, community: Community, field: str,
+                 value: str) -> Community | str:
+    """Validate and store one change; returns the changed community or a problem msgid."""
+    changes: dict[str, object] = {}
+    if field == "lang":
+        if value not in LANGUAGES:
+            return N_("Please choose zh or en.")
+        changes["language"] = value
+    elif field == "tz":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return N_("I do not know that time zone. Use a name like Asia/Shanghai.")
+        changes["timezone"] = value
+    else:
+        try:
+            changes["quiet_hours"] = QuietHours.parse(value)
+        except ValueError:
+            return N_("Quiet hours look like 22:00-07:30, or off.")
+    services = context.services
+    async with services.db.transaction() as conn:
+        changed = await communities.update_settings(conn, community.id, services.clock.now(),
+                                                    **changes)
+    await record_audit(context, community, update, "settings.change", field=field,
+                       old=_current(community, field), new=_current(changed, field))
+    return changed
+
+
+def _current(community: Community, field: str) -> str:
+    return {"lang": community.language, "tz": community.timezone,
+            "qh": str(community.quiet_hours)}[field]
+
+
+_TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz",
+                 "quiet": "qh", "quiet_hours": "qh"}
+
+
+@moderator_only
+async def settings_command(update: Update, context: YishiContext) -> None:
+    """/settings shows the panel; /settings <what> <value> changes one thing directly."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    community = await ensure_community(context, chat)
+    args = context.args or []
+    if args:
+        field = _TYPED_FIELDS.get(args[0].lower())
+        _ = translator(community.language)
+        if field is None or len(args) != 2:
+            await message.reply_text(_("Usage: /settings language zh|en, /settings timezone "
+                                       "Asia/Shanghai, /settings quiet 22:00-07:30|off"))
+            return
+        result = await _apply(update, context, community, field, args[1])
+        if isinstance(result, str):
+            await message.reply_text(_(result))
+            return
+        community = result
+    _ = translator(community.language)
+    await message.reply_text(_render(community, _, _local_time(context, community)),
+                             reply_markup=_keyboard(community))
+
+
+@moderator_only
+async def settings_button(update: Update, context: YishiContext) -> None:
+    """A settings button: checked against the group it was pressed in, then applied."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    community = await ensure_community(context, chat)
+    match = _BUTTON.match(query.data or "")
+    value = _button_value(match) if match else None
+    if match is None or int(match.group(1)) != community.id or value is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    field = match.group(2)
+    if _current(community, field) == value:
+        _ = translator(community.language)
+        await query.answer(_("That is already the setting."))
+        return
+    result = await _apply(update, context, community, field, value)
+    if isinstance(result, str):
+        await refuse(update, context, result)
+        return
+    _ = translator(result.language)
+    await query.answer(_("Saved."))
+    try:
+        await query.edit_message_text(_render(result, _, _local_time(context, result)),
+                                      reply_markup=_keyboard(result))
+    except BadRequest as exc:
+        # The panel may be too old to edit (48 h) or gone; the change itself is saved.
+        if not is_not_modified(exc):
+            await context.bot.send_message(chat.id, _render(result, _,
+                                                            _local_time(context, result)),
+                                           reply_markup=_keyboard(result))
+
+
+def _button_value(match: re.Match[str]) -> str | None:
+    field, raw = match.group(2), match.group(3)
+    if field == "lang":
+        return raw if raw in LANGUAGES else None
+    options = TIMEZONES if field == "tz" else QUIET_PRESETS
+    if not raw.isdigit() or int(raw) >= len(options):
+        return None
+    value = options[int(raw)]
+    return str(QuietHours.parse(value)) if field == "qh" else value
+
+
+def register(app: YishiApp) -> None:
+    app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=rf"^{CALLBACK}:"))

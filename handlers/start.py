@@ -1,0 +1,130 @@
+"""/start (with deep links), /help, and the answers for what the bot does not understand."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import CommandHandler, MessageHandler, filters
+
+from bot.commands import Where, visible
+from bot.context import YishiApp, YishiContext
+from bot.deeplinks import DeepLink
+from bot.domain.models import Role
+from bot.i18n import Translator, translator
+from handlers.common import (
+    chat_translator,
+    display_name,
+    ensure_community,
+    is_group,
+    person_language,
+    role_of,
+)
+from storage import communities, memberships, people
+
+
+async def start(update: Update, context: YishiContext) -> None:
+    """/start in private: register the person, follow a deep link, say hello."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    if user is None or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await help_command(update, context)
+        return
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        await people.seen(conn, user_id=user.id, name=display_name(user),
+                          username=user.username, now=now, started=True)
+    _ = translator(await person_language(context, user))
+    lines = [_("Hello, {name}! I am yishi (议事), your building's assistant.").format(
+        name=html.escape(user.first_name))]
+    if context.args:
+        lines.append(await _follow_link(context, user.id, " ".join(context.args), _))
+    lines += ["", _("Send /help to see what you can do here.")]
+    await message.reply_text("\n".join(lines))
+
+
+async def _follow_link(context: YishiContext, user_id: int, payload: str, _: Translator) -> str:
+    """A deep link no feature took: the group hand-over, or a polite word for a bad link."""
+    link = DeepLink.parse(payload)
+    services = context.services
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, link.community_id) if link else None
+        if link is not None and link.action == "group" and community is not None \
+                and community.active:
+            await memberships.ensure(conn, community.id, user_id, services.clock.now())
+            return _("You are connected with {group}. I can now write to you in private "
+                     "about it.").format(group=html.escape(community.title))
+    return _("That link is not valid any more, so I started from the beginning.")
+
+
+def _command_lines(_: Translator, where: Where, role: Role) -> list[str]:
+    return [f"/{c.name} — {_(c.description)}" for c in visible(where, role)]
+
+
+async def help_command(update: Update, context: YishiContext) -> None:
+    """/help: the commands this person may use here."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    _ = await chat_translator(update, context)
+    if is_group(chat):
+        community = await ensure_community(context, chat)
+        role = await role_of(context, community, update)
+        lines = [_("Commands in this group:"), *_command_lines(_, Where.GROUP, role)]
+        if role is Role.MODERATOR:
+            lines += ["", _("You are a moderator here.")]
+        lines += ["", _("Some things work in a private chat with me: /start there.")]
+    else:
+        lines = [_("Commands in our private chat:"),
+                 *_command_lines(_, Where.PRIVATE, Role.RESIDENT)]
+        user = update.effective_user
+        if user is not None and await _moderates_somewhere(context, user.id):
+            lines += ["", _("As a moderator, send /help in your building's group to see "
+                            "the moderator commands.")]
+    await message.reply_text("\n".join(lines))
+
+
+async def _moderates_somewhere(context: YishiContext, user_id: int) -> bool:
+    async with context.services.db.transaction() as conn:
+        held = await memberships.communities_of(conn, user_id)
+    return any(m.role is Role.MODERATOR for m in held)
+
+
+async def nothing_to_cancel(update: Update, context: YishiContext) -> None:
+    """/cancel when no flow is running."""
+    _ = await chat_translator(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(_("There is nothing to cancel."))
+
+
+async def unknown_command(update: Update, context: YishiContext) -> None:
+    """A command the bot does not have, in private: say so and point to /help."""
+    _ = await chat_translator(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _("I do not know that command. Send /help to see what I can do."))
+
+
+async def plain_text(update: Update, context: YishiContext) -> None:
+    """Text in private outside any flow: point the way instead of staying silent."""
+    _ = await chat_translator(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _("I work with commands and buttons. Send /help to see what I can do."))
+
+
+def register(app: YishiApp) -> None:
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))
+
+
+def register_fallbacks(app: YishiApp) -> None:
+    """Registered last: only what no feature took reaches these."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=private))
+    app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(private & filters.TEXT, plain_text))

@@ -1,0 +1,126 @@
+"""Communities: one per building group chat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.models import Community
+from bot.domain.quiet_hours import QuietHours
+from storage.schema import communities
+
+
+def _community(row: RowMapping) -> Community:
+    return Community(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        title=row["title"],
+        language=row["language"],
+        timezone=row["timezone"],
+        quiet_hours=QuietHours.parse(row["quiet_hours"]),
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+async def by_chat(conn: AsyncConnection, chat_id: int) -> Community | None:
+    row = (await conn.execute(select(communities).where(communities.c.chat_id == chat_id)))
+    found = row.mappings().first()
+    return _community(found) if found else None
+
+
+async def by_id(conn: AsyncConnection, community_id: int) -> Community | None:
+    row = await conn.execute(select(communities).where(communities.c.id == community_id))
+    found = row.mappings().first()
+    return _community(found) if found else None
+
+
+async def activate(
+    conn: AsyncConnection,
+    *,
+    chat_id: int,
+    title: str,
+    language: str,
+    timezone: str,
+    quiet_hours: QuietHours,
+    now: datetime,
+) -> tuple[Community, bool]:
+    """Create the community for ``chat_id`` or re-activate it; returns it and whether it is new.
+
+    A returning group keeps its settings and data; only the title is refreshed.
+    """
+    existing = await by_chat(conn, chat_id)
+    if existing is not None:
+        await conn.execute(
+            update(communities)
+            .where(communities.c.id == existing.id)
+            .values(active=True, title=title, updated_at=now)
+        )
+        return existing.model_copy(update={"active": True, "title": title}), False
+    result = await conn.execute(
+        communities.insert().values(
+            chat_id=chat_id,
+            title=title,
+            language=language,
+            timezone=timezone,
+            quiet_hours=str(quiet_hours),
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    created = await by_id(conn, result.inserted_primary_key[0])
+    assert created is not None
+    return created, True
+
+
+async def deactivate(conn: AsyncConnection, chat_id: int, now: datetime) -> bool:
+    result = await conn.execute(
+        update(communities)
+        .where(communities.c.chat_id == chat_id, communities.c.active.is_(True))
+        .values(active=False, updated_at=now)
+    )
+    return result.rowcount > 0
+
+
+async def move_chat(conn: AsyncConnection, old_chat_id: int, new_chat_id: int,
+                    now: datetime) -> bool:
+    """A group became a supergroup: the community (and all it owns) follows the new id."""
+    if await by_chat(conn, new_chat_id) is not None:
+        return False
+    result = await conn.execute(
+        update(communities)
+        .where(communities.c.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id, updated_at=now)
+    )
+    return result.rowcount > 0
+
+
+async def update_settings(
+    conn: AsyncConnection,
+    community_id: int,
+    now: datetime,
+    *,
+    language: str | None = None,
+    timezone: str | None = None,
+    quiet_hours: QuietHours | None = None,
+) -> Community:
+    values: dict[str, object] = {"updated_at": now}
+    if language is not None:
+        values["language"] = language
+    if timezone is not None:
+        values["timezone"] = timezone
+    if quiet_hours is not None:
+        values["quiet_hours"] = str(quiet_hours)
+    await conn.execute(update(communities).where(communities.c.id == community_id).values(values))
+    changed = await by_id(conn, community_id)
+    assert changed is not None
+    return changed
+
+
+async def active(conn: AsyncConnection) -> list[Community]:
+    rows = await conn.execute(select(communities).where(communities.c.active.is_(True)))
+    return [_community(row) for row in rows.mappings()]

@@ -1,0 +1,78 @@
+"""People: everyone the bot has seen, with their chosen language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.models import Person
+from storage.schema import people
+from storage.upsert import upsert
+
+
+def _person(row: RowMapping) -> Person:
+    return Person(
+        user_id=row["user_id"],
+        name=row["name"],
+        username=row["username"],
+        language=row["language"],
+        started=row["started"],
+    )
+
+
+async def get(conn: AsyncConnection, user_id: int) -> Person | None:
+    rows = await conn.execute(select(people).where(people.c.user_id == user_id))
+    row = rows.mappings().first()
+    return _person(row) if row else None
+
+
+async def by_username(conn: AsyncConnection, username: str) -> Person | None:
+    rows = await conn.execute(
+        select(people).where(func.lower(people.c.username) == username.lstrip("@").lower())
+    )
+    row = rows.mappings().first()
+    return _person(row) if row else None
+
+
+async def seen(
+    conn: AsyncConnection,
+    *,
+    user_id: int,
+    name: str,
+    username: str | None,
+    now: datetime,
+    started: bool = False,
+) -> Person:
+    """Record (or refresh) someone the bot has met; ``started`` only ever turns on."""
+    await upsert(
+        conn,
+        people,
+        {
+            "user_id": user_id,
+            "name": name,
+            "username": username,
+            "started": started,
+            "created_at": now,
+            "updated_at": now,
+        },
+        conflict=["user_id"],
+        update=["name", "username", "updated_at"],
+    )
+    if started:
+        await conn.execute(
+            update(people).where(people.c.user_id == user_id).values(started=True)
+        )
+    person = await get(conn, user_id)
+    assert person is not None
+    return person
+
+
+async def set_language(conn: AsyncConnection, user_id: int, language: str,
+                       now: datetime) -> None:
+    await conn.execute(
+        update(people).where(people.c.user_id == user_id).values(language=language,
+                                                                 updated_at=now)
+    )

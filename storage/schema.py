@@ -1,0 +1,125 @@
+"""The tables. Migrations in storage/migrations create and change them; keep both in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+from storage.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False, unique=True),
+    Column("title", String(255), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("quiet_hours", String(16), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("username", String(64), nullable=True, index=True),
+    Column("language", String(8), nullable=True),
+    Column("started", Boolean, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("granted_by", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="SET NULL"),
+           nullable=True),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_audit_log_community_at", "community_id", "at"),
+)
+
+# Everything with a future lives here until it is done: the scheduler's tick asks for
+# the rows whose time has come (the partial index keeps that O(due)).
+due_work = Table(
+    "due_work",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "key"),
+    Index(
+        "ix_due_work_pending",
+        "due_at",
+        sqlite_where=text("done_at IS NULL"),
+        postgresql_where=text("done_at IS NULL"),
+    ),
+)
+
+# PTB persistence: conversation states and per-user / per-chat data, as JSON.
+conversation_states = Table(
+    "conversation_states",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("state", JSON, nullable=False),
+)
+
+user_data = Table(
+    "user_data",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", JSON, nullable=False),
+)
+
+chat_data = Table(
+    "chat_data",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", JSON, nullable=False),
+)

@@ -1,0 +1,128 @@
+"""Fixtures: the fake Bot API, a controllable clock, and the real application running
+against both with a temporary database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.context import YishiApp
+from tests.fake_bot_api.actions import Telegram
+from tests.fake_bot_api.server import FakeBotApi
+
+# Monday 23 November 2026, 10:00 in Shanghai: inside no quiet hours.
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def make_settings(api: FakeBotApi, db_path: Path, **sections: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {
+        "telegram": {"token": api.token, "base_url": api.base_url,
+                     "base_file_url": api.base_file_url},
+        "storage": {"url": f"sqlite+aiosqlite:///{db_path}"},
+        # Ticks are driven by the tests after moving the clock; the job's own interval is
+        # kept long so it never races them.
+        "scheduler": {"tick_seconds": 3600},
+    }
+    for name, overrides in sections.items():
+        values[name] = {**values.get(name, {}), **overrides}
+    return Settings(**values)
+
+
+@dataclass
+class RunningBot:
+    """The real application, started the way `yishi run` starts it, but in-process."""
+
+    api: FakeBotApi
+    settings: Settings
+    clock: ManualClock
+    app: YishiApp | None = None
+    restarts: int = field(default=0)
+
+    async def start(self, extend: Any = None) -> None:
+        app = build_application(self.settings, clock=self.clock)
+        if extend is not None:
+            extend(app)
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1,
+                                        allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        self.app = app
+
+    async def stop(self) -> None:
+        app = self.app
+        if app is None:
+            return
+        self.app = None
+        assert app.updater is not None
+        self.api.release_long_polls()
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+    async def restart(self, extend: Any = None) -> None:
+        await self.stop()
+        self.restarts += 1
+        await self.start(extend)
+
+    async def tick(self) -> int:
+        """One scheduler tick at the clock's current time, as the repeating job runs it."""
+        assert self.app is not None
+        return await self.app.bot_data.services.scheduler.tick(self.app)
+
+    @property
+    def services(self) -> Any:
+        assert self.app is not None
+        return self.app.bot_data.services
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def tg(api: FakeBotApi) -> Telegram:
+    return Telegram(api)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "yishi.db"
+
+
+@pytest.fixture
+def settings(api: FakeBotApi, db_path: Path) -> Settings:
+    return make_settings(api, db_path)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, settings: Settings,
+              clock: ManualClock) -> AsyncIterator[RunningBot]:
+    running = RunningBot(api, settings, clock)
+    await running.start()
+    yield running
+    await running.stop()
+    assert api.violations == [], f"Bot API violations: {api.violations}"
+    assert api.unanswered_callbacks() == [], "button presses the bot never answered"

@@ -1,0 +1,536 @@
+"""A fake Telegram Bot API server for end-to-end tests.
+
+It speaks PTB's wire format (form-encoded and multipart POSTs, ``{"ok": ...}`` replies),
+keeps chats, users and messages so edits and button presses refer to real messages, serves
+``getUpdates`` with offsets and long polling, and checks every call against the Bot API
+spec and Telegram's limits. Anything wrong is recorded in ``violations``; the test fixture
+fails a test that leaves any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fake_bot_api.formatting import ParseError, plain_text
+from tests.fake_bot_api.spec import check_call, check_object, required_booleans
+
+BOT_ID = 7_000_000_001
+ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's "GroupAnonymousBot"
+
+SEND_METHODS = {"sendMessage", "sendPhoto", "sendMediaGroup", "sendDocument", "sendLocation",
+                "sendVoice", "sendPoll", "copyMessage", "forwardMessage", "sendVenue"}
+EDIT_METHODS = {"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+                "editMessageMedia"}
+GROUP_PER_MINUTE = 20
+OVERALL_PER_SECOND = 30
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+    error: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    @property
+    def text(self) -> str | None:
+        """The text as the user sees it, for sends and edits of text or captions."""
+        if isinstance(self.result, dict):
+            return self.result.get("text") or self.result.get("caption")
+        return None
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Fault:
+    method: str
+    kind: str  # "429", "400", "403", "500" or "timeout"
+    times: int = 1
+    retry_after: int = 1
+    delay: float = 0.0
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+class FakeBotApi:
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.bot = {"id": BOT_ID, "is_bot": True, "first_name": "yishi", "username": "yishi_bot",
+                    "can_join_groups": True, "can_read_all_group_messages": False,
+                    "supports_inline_queries": False}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
+        self.started: set[int] = set()  # users who have a private chat with the bot
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.faults: list[Fault] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = defaultdict(
+            lambda: itertools.count(1))
+        self._callback_ids = itertools.count(1)
+        self._callbacks: dict[str, bool] = {}  # id -> answered
+        self._changed = asyncio.Condition()
+        self._sent_overall: deque[float] = deque()
+        self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
+        self._runner: web.AppRunner | None = None
+        self._release = False
+        self.port = 0
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def release_long_polls(self) -> None:
+        """Let a waiting getUpdates return at once, so a bot can stop without waiting."""
+        self._release = True
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def stop(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # ----------------------------------------------------------------- HTTP
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401,
+                                      "description": "Unauthorized"}, status=401)
+        raw = await self._read_params(request)
+        params, problems = check_call(method, raw)
+        self.violations.extend(problems)
+        call = Call(method, params)
+        fault = self._take_fault(method)
+        try:
+            if fault is not None:
+                await self._inject(fault)
+            if problems:
+                raise ApiError(400, f"Bad Request: {problems[0]}")
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                self.violations.append(f"{method}: the fake does not implement it")
+                raise ApiError(400, f"Bad Request: method {method} not implemented by fake")
+            call.result = await handler(params) if asyncio.iscoroutinefunction(handler) \
+                else handler(params)
+            reply: dict[str, Any] = {"ok": True, "result": call.result}
+            status = 200
+        except ApiError as exc:
+            call.error = exc.description
+            reply = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.retry_after is not None:
+                reply["parameters"] = {"retry_after": exc.retry_after}
+            status = exc.code
+        if method != "getUpdates" or call.result:
+            self.calls.append(call)
+            async with self._changed:
+                self._changed.notify_all()
+        return web.json_response(reply, status=status)
+
+    async def _read_params(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            return dict(body) if isinstance(body, dict) else {}
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            params[key] = value if isinstance(value, str) else {"upload": value.filename}
+        return params
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _inject(self, fault: Fault) -> None:
+        if fault.kind == "timeout":
+            await asyncio.sleep(fault.delay)
+            return
+        if fault.kind == "429":
+            raise ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
+                           retry_after=fault.retry_after)
+        if fault.kind == "403":
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if fault.kind == "500":
+            raise ApiError(500, "Internal Server Error")
+        raise ApiError(400, "Bad Request: injected fault")
+
+    # ----------------------------------------------------------------- limits
+
+    def _check_rate(self, chat_id: int) -> None:
+        now = time.monotonic()
+        overall = self._sent_overall
+        while overall and now - overall[0] >= 1:
+            overall.popleft()
+        per_chat = self._sent_per_chat[chat_id]
+        while per_chat and now - per_chat[0] >= 60:
+            per_chat.popleft()
+        if len(overall) >= OVERALL_PER_SECOND:
+            self.violations.append("flood: more than 30 messages in one second")
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if chat_id < 0 and len(per_chat) >= GROUP_PER_MINUTE:
+            self.violations.append(f"flood: more than 20 messages a minute in group {chat_id}")
+            raise ApiError(429, "Too Many Requests: retry after 30", retry_after=30)
+        overall.append(now)
+        per_chat.append(now)
+
+    def _text(self, params: dict[str, Any], key: str, limit: int, method: str,
+              minimum: int = 1) -> tuple[str, str | None]:
+        source = params.get(key)
+        if source is None:
+            return "", None
+        try:
+            text = plain_text(source, params.get("parse_mode"))
+        except ParseError as exc:
+            self.violations.append(f"{method}: can't parse entities: {exc}")
+            raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+        if not minimum <= len(text.strip() and text) <= limit:
+            self.violations.append(f"{method}: {key} is {len(text)} characters "
+                                   f"(allowed {minimum}-{limit})")
+            raise ApiError(400, f"Bad Request: {key} is too long" if len(text) > limit
+                           else f"Bad Request: {key} is empty")
+        return text, source
+
+    def _check_markup(self, params: dict[str, Any], method: str) -> None:
+        markup = params.get("reply_markup")
+        if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+            return
+        for row in markup["inline_keyboard"]:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    self.violations.append(f"{method}: callback_data of {len(data.encode())} "
+                                           "bytes (allowed 1-64)")
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if not button.get("text"):
+                    self.violations.append(f"{method}: a button without text")
+                    raise ApiError(400, "Bad Request: button text is empty")
+
+    def _chat(self, chat_id: Any, method: str) -> dict[str, Any]:
+        chat = self.chats.get(int(chat_id)) if str(chat_id).lstrip("-").isdigit() else None
+        if chat is None:
+            self.violations.append(f"{method}: unknown chat {chat_id}")
+            raise ApiError(400, "Bad Request: chat not found")
+        if chat["type"] == "private" and chat["id"] not in self.started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        if chat["type"] != "private" and self.members.get((chat["id"], BOT_ID)) in (
+                None, "left", "kicked"):
+            raise ApiError(403, "Forbidden: bot is not a member of the group chat")
+        return chat
+
+    def _new_message(self, chat: dict[str, Any], sender: dict[str, Any],
+                     **content: Any) -> dict[str, Any]:
+        message = {"message_id": next(self._message_ids[chat["id"]]), "date": int(time.time()),
+                   "chat": chat, "from": sender, **content}
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    def _reply_to(self, params: dict[str, Any], chat_id: int, method: str) -> dict[str, Any]:
+        reply = params.get("reply_parameters")
+        if not reply:
+            return {}
+        target = self.messages.get((int(reply.get("chat_id", chat_id)), reply["message_id"]))
+        if target is None:
+            if reply.get("allow_sending_without_reply"):
+                return {}
+            self.violations.append(f"{method}: reply to a message that does not exist")
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return {"reply_to_message": target}
+
+    # ----------------------------------------------------------------- methods
+
+    def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.bot
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        commands = params["commands"]
+        if len(commands) > 100:
+            self.violations.append("setMyCommands: more than 100 commands")
+        for command in commands:
+            name, description = command["command"], command["description"]
+            if not (1 <= len(name) <= 32 and name.replace("_", "").isalnum()
+                    and name == name.lower()):
+                self.violations.append(f"setMyCommands: bad command name {name!r}")
+            if not 1 <= len(description) <= 256:
+                self.violations.append(f"setMyCommands: description of /{name} is "
+                                       f"{len(description)} characters")
+        scope = (params.get("scope") or {"type": "default"})["type"]
+        self.commands[(scope, params.get("language_code", ""))] = commands
+        return True
+
+    def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = (params.get("scope") or {"type": "default"})["type"]
+        self.commands.pop((scope, params.get("language_code", "")), None)
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        if offset:
+            # Telegram forgets what the bot confirmed by asking for a later offset.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            self._release = False
+            while not self._updates and time.monotonic() < deadline and not self._release:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+                except TimeoutError:
+                    break
+        return self._updates[:limit]
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendMessage")
+        text, _ = self._text(params, "text", 4096, "sendMessage")
+        self._check_markup(params, "sendMessage")
+        extra = self._reply_to(params, chat["id"], "sendMessage")
+        self._check_rate(chat["id"])
+        content: dict[str, Any] = {"text": text, "html": params["text"], **extra}
+        if params.get("reply_markup", {}).get("inline_keyboard") is not None:
+            content["reply_markup"] = params["reply_markup"]
+        return self._public(self._new_message(chat, self.bot, **content))
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendPhoto")
+        caption, _ = self._text(params, "caption", 1024, "sendPhoto", minimum=0)
+        self._check_markup(params, "sendPhoto")
+        self._check_rate(chat["id"])
+        content: dict[str, Any] = {"photo": [self._photo_size()], **self._reply_to(
+            params, chat["id"], "sendPhoto")}
+        if caption:
+            content["caption"] = caption
+        if params.get("reply_markup", {}).get("inline_keyboard") is not None:
+            content["reply_markup"] = params["reply_markup"]
+        return self._public(self._new_message(chat, self.bot, **content))
+
+    def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat = self._chat(params["chat_id"], "sendMediaGroup")
+        media = params["media"]
+        if not 2 <= len(media) <= 10:
+            self.violations.append(f"sendMediaGroup: {len(media)} items (allowed 2-10)")
+            raise ApiError(400, "Bad Request: wrong number of media in the album")
+        self._check_rate(chat["id"])
+        group_id = str(next(self._update_ids) * 1000)
+        sent = []
+        for item in media:
+            if len(plain_text(item.get("caption", ""), item.get("parse_mode"))) > 1024:
+                self.violations.append("sendMediaGroup: caption longer than 1024")
+                raise ApiError(400, "Bad Request: message caption is too long")
+            sent.append(self._public(self._new_message(
+                chat, self.bot, photo=[self._photo_size()], media_group_id=group_id)))
+        return sent
+
+    def _edit_target(self, params: dict[str, Any], method: str) -> dict[str, Any]:
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        message = self.messages.get(key)
+        if message is None:
+            self.violations.append(f"{method}: no message {key}")
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message["from"]["id"] != BOT_ID:
+            self.violations.append(f"{method}: editing someone else's message")
+            raise ApiError(400, "Bad Request: message can't be edited")
+        return message
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._edit_target(params, "editMessageText")
+        text, source = self._text(params, "text", 4096, "editMessageText")
+        self._check_markup(params, "editMessageText")
+        markup = params.get("reply_markup")
+        if source == message.get("html") and markup == message.get("reply_markup"):
+            self.violations.append("editMessageText: identical content")
+            raise ApiError(400, "Bad Request: message is not modified: specified new message "
+                                "content and reply markup are exactly the same")
+        message.update(text=text, html=source, edit_date=int(time.time()))
+        if markup is not None:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return self._public(message)
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._edit_target(params, "editMessageReplyMarkup")
+        self._check_markup(params, "editMessageReplyMarkup")
+        markup = params.get("reply_markup")
+        if markup == message.get("reply_markup"):
+            self.violations.append("editMessageReplyMarkup: identical content")
+            raise ApiError(400, "Bad Request: message is not modified")
+        if markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        return self._public(message)
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        query_id = params["callback_query_id"]
+        if query_id not in self._callbacks:
+            self.violations.append(f"answerCallbackQuery: unknown query {query_id}")
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired "
+                                "or query ID is invalid")
+        if self._callbacks[query_id]:
+            self.violations.append(f"answerCallbackQuery: query {query_id} answered twice")
+            raise ApiError(400, "Bad Request: query is already answered")
+        if len(params.get("text", "")) > 200:
+            self.violations.append("answerCallbackQuery: text longer than 200 characters")
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._callbacks[query_id] = True
+        return True
+
+    def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        if chat_id not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        user = self.bot if user_id == BOT_ID else self.users.get(user_id)
+        if user is None:
+            raise ApiError(400, "Bad Request: user not found")
+        return self.member_record(chat_id, user)
+
+    def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "getChat")
+        return {**chat, "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                        "unique_gifts": False, "premium_subscription": False,
+                                        "gifts_from_channels": False}}
+
+    # ----------------------------------------------------------------- objects
+
+    def member_record(self, chat_id: int, user: dict[str, Any]) -> dict[str, Any]:
+        status = self.members.get((chat_id, user["id"]), "left")
+        record: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            record["is_anonymous"] = False
+        elif status == "administrator":
+            record.update(required_booleans("ChatMemberAdministrator"))
+        elif status == "kicked":
+            record["until_date"] = 0
+        return record
+
+    def _photo_size(self) -> dict[str, Any]:
+        n = next(self._update_ids)
+        return {"file_id": f"photo-{n}", "file_unique_id": f"u{n}", "width": 800,
+                "height": 600, "file_size": 50_000}
+
+    @staticmethod
+    def _public(message: dict[str, Any]) -> dict[str, Any]:
+        """A stored message as the Bot API returns it (without the fake's bookkeeping)."""
+        return {k: v for k, v in message.items() if k != "html"}
+
+    # ----------------------------------------------------------------- pushing updates
+
+    async def push(self, **update: Any) -> dict[str, Any]:
+        update = _strip_private({"update_id": next(self._update_ids), **update})
+        problems: list[str] = []
+        check_object("Update", update, "Update", problems)
+        if problems:
+            raise AssertionError(f"the test built an invalid update: {problems}")
+        self._updates.append(update)
+        async with self._changed:
+            self._changed.notify_all()
+        return update
+
+    def new_callback_id(self) -> str:
+        query_id = str(next(self._callback_ids) + 5_000_000)
+        self._callbacks[query_id] = False
+        return query_id
+
+    def unanswered_callbacks(self) -> list[str]:
+        return [qid for qid, answered in self._callbacks.items() if not answered]
+
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids[chat_id])
+
+    # ----------------------------------------------------------------- waiting
+
+    def mark(self) -> int:
+        return len(self.calls)
+
+    async def wait_for(self, method: str, *, after: int = 0, timeout: float = 10.0,
+                       where: Callable[[Call], bool] | None = None) -> Call:
+        """The first successful ``method`` call after mark ``after`` that matches ``where``."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                for call in self.calls[after:]:
+                    if call.method == method and call.error is None and (
+                            where is None or where(call)):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(c.method, c.params.get("chat_id"), c.error)
+                            for c in self.calls[after:]]
+                    raise AssertionError(f"no {method} call arrived; saw {seen}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    pass
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None,
+             after: int = 0) -> list[Call]:
+        return [c for c in self.calls[after:] if c.method == method and c.error is None
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+
+def _strip_private(value: Any) -> Any:
+    """Drop the fake's own bookkeeping keys before checking an object against the spec."""
+    if isinstance(value, dict):
+        return {k: _strip_private(v) for k, v in value.items() if k != "html"}
+    if isinstance(value, list):
+        return [_strip_private(v) for v in value]
+    return value
+
