@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,46 +15,53 @@ from telegram import (
     BotCommandScopeDefault,
 )
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, SystemClock
 from bot.commands import Where, visible
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Role
-from bot.flows import FLOW_IDLE, after_update, end_idle_flow
 from bot.i18n import LANGUAGES, translator
 from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
-from handlers import errors, groups, lang, roles, settings, start
+from handlers import errors, flows, groups, lang, roles, settings, start
 from storage import Database
 
 log = logging.getLogger(__name__)
 
-# Groups run in order; within a group the first matching handler wins.
-PERSIST_GROUP = 1000  # after everything: write what the update changed
-
 TICK_JOB = "scheduler:tick"
 
 
-def _register_handlers(app: YishiApp) -> None:
-    # Order matters. groups first: it notes speakers in group -1 and handles membership
-    # changes. Feature flows come before start, so a deep link a feature owns reaches its
-    # flow before the generic /start. The fallbacks go last, answering what nobody took.
+Feature = Callable[[YishiApp], None]
+
+
+def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None:
+    # Order matters; within a handler group the first match wins. groups first: it notes
+    # speakers (in group -1) and handles membership changes. Features come before start,
+    # so a deep link a feature owns reaches its flow before the generic /start. The
+    # fallbacks come last in group 0, answering only what no feature took.
     groups.register(app)
     lang.register(app)
     settings.register(app)
     roles.register(app)
+    for register in extra_features:
+        register(app)
     start.register(app)
     start.register_fallbacks(app)
+    flows.register(app)  # in a group of its own, after everything
     errors.register(app)
-    app.add_handler(TypeHandler(object, after_update), group=PERSIST_GROUP)
 
 
-def build_application(settings: Settings, *, clock: Clock | None = None) -> YishiApp:
-    """Build the bot as `yishi run` runs it; tests pass a controllable clock."""
+def build_application(settings: Settings, *, clock: Clock | None = None,
+                      extra_features: Sequence[Feature] = ()) -> YishiApp:
+    """Build the bot as `yishi run` runs it.
+
+    Tests pass a controllable clock, and may plug in a feature of their own (registered
+    where the built-in features are, before /start and the fallbacks).
+    """
     clock = clock or SystemClock()
     db = Database(settings.storage.url)
     scheduler = Scheduler(db, clock)
@@ -84,8 +92,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Yish
         .build()
     )
     app.bot_data.services = services
-    scheduler.on(FLOW_IDLE, end_idle_flow)
-    _register_handlers(app)
+    _register_handlers(app, extra_features)
     return app
 
 

@@ -17,12 +17,16 @@ DOMAIN = "yishi"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
-def normalize_language(code: str | None, default: str) -> str:
+def app_language(code: str | None) -> str | None:
     """Map a Telegram ``language_code`` (``zh-hans``, ``en-US``...) to a catalog we have."""
     if not code:
-        return default
+        return None
     base = code.split("-")[0].split("_")[0].lower()
-    return base if base in LANGUAGES else default
+    return base if base in LANGUAGES else None
+
+
+def normalize_language(code: str | None, default: str) -> str:
+    return app_language(code) or default
 
 
 class Translator:

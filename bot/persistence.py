@@ -9,10 +9,16 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.clock import Clock
-from bot.flows import FLOW_IDLE, idle_key
 from storage import Database, due_work, flow_state
 
 ConversationKey = tuple[int | str, ...]
+
+# Due work that closes a flow left idle; keyed so one person's timers share a prefix.
+FLOW_IDLE = "flow_idle"
+
+
+def idle_key(chat_id: int, user_id: int, name: str) -> str:
+    return f"{chat_id}:{user_id}:{name}"
 
 
 class StoragePersistence(BasePersistence[dict, dict, dict]):

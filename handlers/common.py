@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.context import YishiContext
-from bot.domain.models import Community, Role
+from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
-from bot.i18n import N_, Translator, normalize_language, translator
+from bot.i18n import N_, Translator, app_language, normalize_language, translator
 from storage import audit, communities, memberships, people
 
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
@@ -32,6 +34,14 @@ def is_not_modified(exc: BadRequest) -> bool:
 
 def display_name(user: User) -> str:
     return user.full_name or user.username or str(user.id)
+
+
+async def note_person(conn: AsyncConnection, user: User, now: datetime, *,
+                      started: bool = False) -> Person:
+    """Record or refresh someone the bot has met, with their app's language."""
+    return await people.seen(conn, user_id=user.id, name=display_name(user),
+                             username=user.username, now=now, started=started,
+                             app_language=app_language(user.language_code))
 
 
 async def ensure_community(context: YishiContext, chat: Chat) -> Community:

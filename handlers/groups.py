@@ -11,8 +11,8 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.i18n import translator
-from handlers.common import display_name, ensure_community, is_group, record_audit
-from storage import communities, memberships, people
+from handlers.common import ensure_community, is_group, note_person, record_audit
+from storage import communities, memberships
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ async def note_member(update: Update, context: YishiContext) -> None:
     services = context.services
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        await people.seen(conn, user_id=user.id, name=display_name(user),
-                          username=user.username, now=now)
+        await note_person(conn, user, now)
         await memberships.ensure(conn, community.id, user.id, now)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import YishiApp, YishiContext
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common import display_name, person_language, refuse
+from handlers.common import note_person, person_language, refuse
 from storage import people
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -22,12 +22,11 @@ def _keyboard() -> InlineKeyboardMarkup:
     ]])
 
 
-async def _set(context: YishiContext, user_id: int, name: str, username: str | None,
-               language: str) -> None:
+async def _set(context: YishiContext, user: User, language: str) -> None:
     now = context.services.clock.now()
     async with context.services.db.transaction() as conn:
-        await people.seen(conn, user_id=user_id, name=name, username=username, now=now)
-        await people.set_language(conn, user_id, language, now)
+        await note_person(conn, user, now)
+        await people.set_language(conn, user.id, language, now)
 
 
 async def lang_command(update: Update, context: YishiContext) -> None:
@@ -37,7 +36,7 @@ async def lang_command(update: Update, context: YishiContext) -> None:
         return
     wanted = (context.args[0].lower() if context.args else "").strip()
     if wanted in LANGUAGES:
-        await _set(context, user.id, display_name(user), user.username, wanted)
+        await _set(context, user, wanted)
         _ = translator(wanted)
         await message.reply_text(_("I will speak English with you from now on.")
                                  + "\n" + _("A group speaks its own language; moderators "
@@ -58,7 +57,7 @@ async def lang_button(update: Update, context: YishiContext) -> None:
     if code not in LANGUAGES:
         await refuse(update, context, N_("This button is out of date."))
         return
-    await _set(context, user.id, display_name(user), user.username, code)
+    await _set(context, user, code)
     _ = translator(code)
     done = _("I will speak English with you from now on.")
     await query.answer(done)

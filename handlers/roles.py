@@ -11,7 +11,7 @@ from bot.context import YishiApp, YishiContext
 from bot.domain.models import Person, Role
 from bot.domain.roles import parse_role
 from bot.i18n import N_, Translator, translator
-from handlers.common import display_name, ensure_community, moderator_only, record_audit
+from handlers.common import ensure_community, moderator_only, note_person, record_audit
 from storage import memberships, people
 
 ROLE_NAMES = {
@@ -40,8 +40,7 @@ async def _target(update: Update, context: YishiContext, args: list[str]) -> Per
     now = services.clock.now()
     async with services.db.transaction() as conn:
         if user is not None and not user.is_bot:
-            return await people.seen(conn, user_id=user.id, name=display_name(user),
-                                     username=user.username, now=now)
+            return await note_person(conn, user, now)
         for arg in args:
             if arg.startswith("@"):
                 return await people.by_username(conn, arg)

@@ -15,13 +15,13 @@ from bot.domain.models import Role
 from bot.i18n import Translator, translator
 from handlers.common import (
     chat_translator,
-    display_name,
     ensure_community,
     is_group,
+    note_person,
     person_language,
     role_of,
 )
-from storage import communities, memberships, people
+from storage import communities, memberships
 
 
 async def start(update: Update, context: YishiContext) -> None:
@@ -36,8 +36,7 @@ async def start(update: Update, context: YishiContext) -> None:
     services = context.services
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        await people.seen(conn, user_id=user.id, name=display_name(user),
-                          username=user.username, now=now, started=True)
+        await note_person(conn, user, now, started=True)
     _ = translator(await person_language(context, user))
     lines = [_("Hello, {name}! I am yishi (议事), your building's assistant.").format(
         name=html.escape(user.first_name))]

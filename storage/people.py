@@ -19,6 +19,7 @@ def _person(row: RowMapping) -> Person:
         name=row["name"],
         username=row["username"],
         language=row["language"],
+        app_language=row["app_language"],
         started=row["started"],
     )
 
@@ -45,6 +46,7 @@ async def seen(
     username: str | None,
     now: datetime,
     started: bool = False,
+    app_language: str | None = None,
 ) -> Person:
     """Record (or refresh) someone the bot has met; ``started`` only ever turns on."""
     await upsert(
@@ -54,12 +56,14 @@ async def seen(
             "user_id": user_id,
             "name": name,
             "username": username,
+            "app_language": app_language,
             "started": started,
             "created_at": now,
             "updated_at": now,
         },
         conflict=["user_id"],
-        update=["name", "username", "updated_at"],
+        update=["name", "username", "updated_at",
+                *(["app_language"] if app_language else [])],
     )
     if started:
         await conn.execute(

@@ -49,6 +49,7 @@ people = Table(
     Column("name", String(255), nullable=False),
     Column("username", String(64), nullable=True, index=True),
     Column("language", String(8), nullable=True),
+    Column("app_language", String(8), nullable=True),
     Column("started", Boolean, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -48,9 +48,8 @@ class RunningBot:
     restarts: int = field(default=0)
 
     async def start(self, extend: Any = None) -> None:
-        app = build_application(self.settings, clock=self.clock)
-        if extend is not None:
-            extend(app)
+        app = build_application(self.settings, clock=self.clock,
+                                extra_features=[extend] if extend else [])
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)

@@ -41,8 +41,13 @@ class Person(BaseModel):
     user_id: int
     name: str
     username: str | None = None
-    language: str | None = None
+    language: str | None = None  # chosen with /lang
+    app_language: str | None = None  # what their Telegram app is set to, if we have it
     started: bool = False
+
+    def reads(self, default: str) -> str:
+        """The language to write to this person in private."""
+        return self.language or self.app_language or default
 
 
 class Membership(BaseModel):

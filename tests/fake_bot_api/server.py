@@ -45,6 +45,11 @@ class Call:
         return self.params.get(name, default)
 
     @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
     def text(self) -> str | None:
         """The text as the user sees it, for sends and edits of text or captions."""
         if isinstance(self.result, dict):

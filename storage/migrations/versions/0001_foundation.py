@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("username", sa.String(64), nullable=True),
         sa.Column("language", sa.String(8), nullable=True),
+        sa.Column("app_language", sa.String(8), nullable=True),
         sa.Column("started", sa.Boolean, nullable=False, server_default=sa.text("0")),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),

@@ -11,28 +11,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
 
+from bot.context import YishiApp, YishiContext
 from bot.domain.models import DueWork
-from bot.i18n import normalize_language, translator
+from bot.i18n import translator
+from bot.persistence import FLOW_IDLE
 from bot.scheduler import Done, Outcome
+from handlers.common import chat_translator, note_person
 from storage import due_work, flow_state, people
-
-if TYPE_CHECKING:
-    from bot.context import YishiApp, YishiContext
 
 log = logging.getLogger(__name__)
 
-FLOW_IDLE = "flow_idle"
-
-
-def idle_key(chat_id: int, user_id: int, name: str) -> str:
-    return f"{chat_id}:{user_id}:{name}"
+# After every other group: write what the update changed.
+PERSIST_GROUP = 1000
 
 
 def flow(
@@ -61,28 +58,27 @@ def flow(
 
 async def cancel(update: Update, context: YishiContext) -> int:
     """/cancel inside a flow: drop it and say so."""
-    from handlers.common import chat_translator
-
     _ = await chat_translator(update, context)
     if update.effective_message is not None:
         await update.effective_message.reply_text(_("Cancelled. Nothing was sent."))
     return ConversationHandler.END
 
 
-async def after_update(update: Update, context: YishiContext) -> None:
-    """Runs last for every update: an active person's idle timers move back, and what the
-    update changed is written to the database now rather than on the next interval, so a
-    killed process loses no step of a flow."""
+async def after_update(update: object, context: YishiContext) -> None:
+    """Runs last for every update: note who wrote in private (and their app's language),
+    move their idle timers back, and write what the update changed to the database now
+    rather than on the next interval, so a killed process loses no step of a flow."""
+    if not isinstance(update, Update):
+        return
     services = context.services
     chat, user = update.effective_chat, update.effective_user
     if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
         now = services.clock.now()
-        idle = services.settings.conversations.idle_timeout_minutes
+        idle = timedelta(minutes=services.settings.conversations.idle_timeout_minutes)
         async with services.db.transaction() as conn:
+            await note_person(conn, user, now)
             await due_work.reschedule_prefix(
-                conn, kind=FLOW_IDLE, key_prefix=f"{chat.id}:{user.id}:",
-                due_at=now + timedelta(minutes=idle),
-            )
+                conn, kind=FLOW_IDLE, key_prefix=f"{chat.id}:{user.id}:", due_at=now + idle)
     context.application.mark_data_for_update_persistence(
         chat_ids=chat.id if chat else None, user_ids=user.id if user else None
     )
@@ -105,9 +101,8 @@ async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
     # one place we reach in, pinned by tests/test_flows.py.
     handler._update_state(ConversationHandler.END, key)
     await app.update_persistence()
-    language = normalize_language(person.language if person else None,
-                                  services.default_language)
-    _ = translator(language)
+    default = services.default_language
+    _ = translator(person.reads(default) if person else default)
     minutes = services.settings.conversations.idle_timeout_minutes
     try:
         await app.bot.send_message(
@@ -119,3 +114,8 @@ async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
     except Forbidden:
         log.info("person blocked the bot; idle flow closed silently", extra={"flow": name})
     return Done()
+
+
+def register(app: YishiApp) -> None:
+    app.bot_data.services.scheduler.on(FLOW_IDLE, end_idle_flow)
+    app.add_handler(TypeHandler(object, after_update), group=PERSIST_GROUP)

@@ -1,0 +1,39 @@
+"""Reading what the bot stored, for assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.models import AuditEntry, Community
+from storage import audit, communities, memberships
+
+
+async def community(bot: Any, chat_id: int) -> Community | None:
+    async with bot.services.db.transaction() as conn:
+        return await communities.by_chat(conn, chat_id)
+
+
+async def audit_log(bot: Any, community_id: int) -> list[AuditEntry]:
+    async with bot.services.db.transaction() as conn:
+        return await audit.recent(conn, community_id, limit=100)
+
+
+async def role(bot: Any, community_id: int, user_id: int) -> str | None:
+    async with bot.services.db.transaction() as conn:
+        membership = await memberships.get(conn, community_id, user_id)
+    return membership.role.value if membership else None
+
+
+async def eventually(check: Any, timeout: float = 5.0) -> Any:
+    """Wait until the async ``check()`` returns something truthy (for silent effects)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("the expected effect never happened")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,55 @@
+"""Every string the code shows is in both catalogs, with the same placeholders."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import LANGUAGES, catalog, normalize_language, translator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from i18n import used_msgids  # noqa: E402
+
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+USED = used_msgids()
+
+
+def test_the_code_marks_strings():
+    assert len(USED) > 40
+    assert "This button is out of date." in USED
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalog_has_every_string_the_code_uses(language):
+    messages = catalog(language)
+    missing = sorted(set(USED) - set(messages))
+    assert missing == [], f"{language} catalog misses: {missing}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_placeholders_and_markup(language):
+    messages = catalog(language)
+    for msgid in USED:
+        translated = messages[msgid]
+        assert sorted(PLACEHOLDER.findall(translated)) == sorted(PLACEHOLDER.findall(msgid)), \
+            (language, msgid)
+        assert re.findall(r"</?\w+>", translated) == re.findall(r"</?\w+>", msgid)
+
+
+def test_chinese_is_really_chinese():
+    messages = catalog("zh")
+    untranslated = [m for m in USED if messages[m] == m and re.search(r"[A-Za-z]{4}", m)
+                    and not m.startswith("Usage")]
+    assert untranslated == []
+
+
+def test_translator_falls_back_and_languages_normalise():
+    assert translator("zh")("Saved.") == "已保存。"
+    assert translator("en")("Saved.") == "Saved."
+    assert translator("xx").language == "zh"
+    assert translator("en")("a string nobody marked") == "a string nobody marked"
+    assert normalize_language("zh-hans", "en") == "zh"
+    assert normalize_language("en-US", "zh") == "en"
+    assert normalize_language("de", "zh") == "zh"
+    assert normalize_language(None, "en") == "en"
