@@ -88,11 +88,20 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from bot.app import build_application
 
     app = build_application(settings)
     logging.getLogger("yishi").info("starting", extra={"base_url": settings.telegram.base_url})
-    # Migrations run in post_init (and before persistence is read), so a fresh database works.
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        # Migrations run before persistence is read, so a fresh database works. If Telegram
+        # cannot be reached at start, keep trying rather than exit: a building's bot should
+        # come back by itself after a network outage.
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                        bootstrap_retries=-1)
+    except InvalidToken:
+        print("yishi: config error: telegram.token: Telegram rejected this token",
+              file=sys.stderr)
+        return EXIT_CONFIG
     return 0

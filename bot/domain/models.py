@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +34,16 @@ class Community(BaseModel):
     quiet_hours: QuietHours
     active: bool = True
     created_at: datetime
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """If ``now`` is in the group's quiet hours, when they end; otherwise None.
+
+        Every sender of unrequested messages asks this first and defers until then.
+        """
+        zone = ZoneInfo(self.timezone)
+        if not self.quiet_hours.is_quiet(now, zone):
+            return None
+        return self.quiet_hours.next_allowed(now, zone)
 
 
 class Person(BaseModel):

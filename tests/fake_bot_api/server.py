@@ -105,6 +105,7 @@ class FakeBotApi:
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self._release = False
+        self._stopping = False
         self.port = 0
 
     # ----------------------------------------------------------------- lifecycle
@@ -128,6 +129,7 @@ class FakeBotApi:
             self._changed.notify_all()
 
     async def stop(self) -> None:
+        self._stopping = True
         async with self._changed:
             self._changed.notify_all()
         if self._runner is not None:
@@ -239,7 +241,9 @@ class FakeBotApi:
         except ParseError as exc:
             self.violations.append(f"{method}: can't parse entities: {exc}")
             raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
-        if not minimum <= len(text.strip() and text) <= limit:
+        # Telegram trims surrounding whitespace; a text that is only whitespace is empty.
+        length = len(text.strip())
+        if length < minimum or len(text) > limit:
             self.violations.append(f"{method}: {key} is {len(text)} characters "
                                    f"(allowed {minimum}-{limit})")
             raise ApiError(400, f"Bad Request: {key} is too long" if len(text) > limit
@@ -334,7 +338,8 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         async with self._changed:
             self._release = False
-            while not self._updates and time.monotonic() < deadline and not self._release:
+            while (not self._updates and time.monotonic() < deadline and not self._release
+                   and not self._stopping):
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
                 except TimeoutError:

@@ -1,0 +1,83 @@
+"""`yishi run` as a user starts it: a real process, pointed at the fake Bot API."""
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fake_bot_api.server import Fault
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_yishi_run_serves_a_building(api, tg, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\nbase_url = "{api.base_url}"\nbase_file_url = "{api.base_file_url}"\n'
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.db"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env["YISHI_TELEGRAM__TOKEN"] = api.token
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_for("setMyCommands", timeout=30)
+        await api.wait_for("deleteMyCommands", timeout=30)
+
+        ann = tg.person("Ann", language_code="en")
+        mark = api.mark()
+        await tg.say(ann, ann, "/start")
+        reply = await api.wait_for("sendMessage", after=mark)
+        assert reply.text.startswith("Hello, Ann!")
+
+        owner = tg.person("Owner")
+        group = tg.group("Riverside 2")
+        mark = api.mark()
+        await tg.add_bot(group, owner)
+        greeting = await api.wait_for("sendMessage", after=mark)
+        assert greeting.chat_id == group.id
+
+        for fault in (Fault("sendMessage", "429", retry_after=1), Fault("sendMessage", "500"),
+                      Fault("getUpdates", "500")):
+            api.faults.append(fault)
+            mark = api.mark()
+            await tg.say(group, owner, "/help")
+            if fault.kind == "500" and fault.method == "sendMessage":
+                continue  # that answer is lost; the next one must arrive
+            reply = await api.wait_for("sendMessage", after=mark, timeout=20)
+            assert reply.chat_id == group.id
+        mark = api.mark()
+        await tg.say(group, owner, "/help")
+        reply = await api.wait_for("sendMessage", after=mark, timeout=20)
+        assert "/settings" in reply.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    log = stderr.decode()
+    assert api.token not in log and api.token.split(":")[1] not in log
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(r["msg"] == "yishi started" for r in records)
+    assert api.violations == []
+
+
+async def test_a_token_telegram_rejects_is_one_line_and_exit_2(api, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "999:wrong"\nbase_url = "{api.base_url}"\n'
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.db"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    *logged, last = stderr.decode().strip().splitlines()
+    assert last == "yishi: config error: telegram.token: Telegram rejected this token"
+    assert "999:wrong" not in stderr.decode()
+    # Only structured log lines before it: no raw traceback for a person to read.
+    assert all(line.startswith("{") for line in logged)
