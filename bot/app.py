@@ -104,7 +104,8 @@ async def _post_init(app: YishiApp) -> None:
     await publish_commands(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
-            _tick, interval=services.settings.scheduler.tick_seconds, first=1, name=TICK_JOB
+            _tick, interval=services.settings.scheduler.tick_seconds,
+            first=services.settings.scheduler.tick_seconds, name=TICK_JOB
         )
     log.info("yishi started", extra={"bot": app.bot.username})
 

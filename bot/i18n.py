@@ -39,9 +39,6 @@ class Translator:
     def __call__(self, message: str) -> str:
         return self._messages.get(message) or message
 
-    def gettext(self, message: str) -> str:
-        return self(message)
-
 
 @cache
 def catalog(language: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -38,18 +39,26 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
         )
         self._db = db
         self._ready = on_first_use
+        # What the database holds, so an unchanged (often empty) dict is not rewritten
+        # after every update.
+        self._saved_users: dict[int, dict] = {}
+        self._saved_chats: dict[int, dict] = {}
         self._clock = clock
         self._idle_timeout = idle_timeout
 
     async def get_user_data(self) -> dict[int, dict]:
         await self._ready()
         async with self._db.transaction() as conn:
-            return await flow_state.all_user_data(conn)
+            loaded = await flow_state.all_user_data(conn)
+        self._saved_users = copy.deepcopy(loaded)
+        return loaded
 
     async def get_chat_data(self) -> dict[int, dict]:
         await self._ready()
         async with self._db.transaction() as conn:
-            return await flow_state.all_chat_data(conn)
+            loaded = await flow_state.all_chat_data(conn)
+        self._saved_chats = copy.deepcopy(loaded)
+        return loaded
 
     async def get_bot_data(self) -> dict:
         return {}
@@ -65,7 +74,9 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
     async def update_conversation(self, name: str, key: ConversationKey,
                                   new_state: object | None) -> None:
         """Store the state and, in the same transaction, arm or disarm its idle timeout."""
-        chat_id, user_id = int(key[0]), int(key[-1])
+        if len(key) != 2:
+            raise ValueError(f"flow {name} must be keyed per chat and user, got {key!r}")
+        chat_id, user_id = int(key[0]), int(key[1])
         timer_key = idle_key(chat_id, user_id, name)
         now = self._clock.now()
         async with self._db.transaction() as conn:
@@ -79,12 +90,24 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
                 )
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
+        if self._saved_users.get(user_id, {}) == data:
+            return
         async with self._db.transaction() as conn:
-            await flow_state.save_user_data(conn, user_id, data)
+            if data:
+                await flow_state.save_user_data(conn, user_id, data)
+            else:
+                await flow_state.drop_user_data(conn, user_id)
+        self._saved_users[user_id] = copy.deepcopy(data)
 
     async def update_chat_data(self, chat_id: int, data: dict) -> None:
+        if self._saved_chats.get(chat_id, {}) == data:
+            return
         async with self._db.transaction() as conn:
-            await flow_state.save_chat_data(conn, chat_id, data)
+            if data:
+                await flow_state.save_chat_data(conn, chat_id, data)
+            else:
+                await flow_state.drop_chat_data(conn, chat_id)
+        self._saved_chats[chat_id] = copy.deepcopy(data)
 
     async def update_bot_data(self, data: dict) -> None:
         return None
@@ -95,10 +118,12 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
     async def drop_chat_data(self, chat_id: int) -> None:
         async with self._db.transaction() as conn:
             await flow_state.drop_chat_data(conn, chat_id)
+        self._saved_chats.pop(chat_id, None)
 
     async def drop_user_data(self, user_id: int) -> None:
         async with self._db.transaction() as conn:
             await flow_state.drop_user_data(conn, user_id)
+        self._saved_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
         return None

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -48,10 +47,6 @@ class Services:
     @property
     def default_language(self) -> str:
         return self.settings.community.language
-
-    @property
-    def default_zone(self) -> ZoneInfo:
-        return ZoneInfo(self.settings.community.timezone)
 
     @property
     def default_quiet_hours(self) -> QuietHours:

@@ -120,7 +120,3 @@ async def update_settings(
     assert changed is not None
     return changed
 
-
-async def active(conn: AsyncConnection) -> list[Community]:
-    rows = await conn.execute(select(communities).where(communities.c.active.is_(True)))
-    return [_community(row) for row in rows.mappings()]

@@ -37,3 +37,16 @@ async def eventually(check: Any, timeout: float = 5.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("the expected effect never happened")
         await asyncio.sleep(0.02)
+
+
+async def group_with_bot(bot: Any, api: Any, tg: Any, title: str = "Building 1",
+                         owner_language: str = "zh-hans") -> tuple[Any, Any, Community]:
+    """A group whose creator adds the bot; returns the group, its owner and its community."""
+    owner = tg.person("Owner", language_code=owner_language)
+    group = tg.group(title)
+    mark = api.mark()
+    await tg.add_bot(group, owner)
+    await api.wait_for("sendMessage", after=mark)
+    stored = await community(bot, group.id)
+    assert stored is not None
+    return group, owner, stored

@@ -121,3 +121,16 @@ async def test_an_idle_flow_is_closed_with_a_friendly_message_even_across_a_rest
     await tg.say(ann, ann, "a late note")
     reply = await api.wait_for("sendMessage", after=mark)
     assert "commands and buttons" in reply.text
+
+
+async def test_updates_that_touch_no_data_write_none(bot, api, tg):
+    from tests.helpers import group_with_bot
+
+    group, owner, _ = await group_with_bot(bot, api, tg)
+    for _ in range(3):
+        mark = api.mark()
+        await tg.say(group, owner, "/help")
+        await api.wait_for("sendMessage", after=mark)
+    async with bot.services.db.transaction() as conn:
+        assert await flow_state.all_user_data(conn) == {}
+        assert await flow_state.all_chat_data(conn) == {}

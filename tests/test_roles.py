@@ -1,15 +1,10 @@
 """/role: moderators hand out roles; every grant is audited; others are refused."""
 
-from tests.helpers import audit_log, community, role
+from tests.helpers import audit_log, community, group_with_bot, role
 
 
 async def _group(api, tg, bot):
-    owner = tg.person("Chair", language_code="zh-hans")
-    group = tg.group("Pine Court")
-    mark = api.mark()
-    await tg.add_bot(group, owner)
-    await api.wait_for("sendMessage", after=mark)
-    return group, owner, await community(bot, group.id)
+    return await group_with_bot(bot, api, tg, "Pine Court")
 
 
 async def test_a_moderator_grants_a_role_by_username_and_it_is_audited(bot, api, tg):

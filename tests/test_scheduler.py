@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.scheduler import LEASE, Defer, Done
 from storage import communities, due_work
-from tests.helpers import community
+from tests.helpers import group_with_bot
 
 PING = "test_ping"
 
@@ -33,12 +33,8 @@ def add_ping(failures: list[int] | None = None):
 
 
 async def _group(bot, api, tg):
-    owner = tg.person("Owner")
-    group = tg.group("Clock Tower")
-    mark = api.mark()
-    await tg.add_bot(group, owner)
-    await api.wait_for("sendMessage", after=mark)
-    return group, await community(bot, group.id)
+    group, _, stored = await group_with_bot(bot, api, tg, "Clock Tower")
+    return group, stored
 
 
 async def _schedule(bot, key, due_at, community_id):

@@ -1,15 +1,10 @@
 """/settings: moderators change the group's language, time zone and quiet hours."""
 
-from tests.helpers import audit_log, community
+from tests.helpers import audit_log, community, group_with_bot
 
 
 async def _group(api, tg, bot):
-    owner = tg.person("Chair", language_code="zh-hans")
-    group = tg.group("Elm House")
-    mark = api.mark()
-    await tg.add_bot(group, owner)
-    await api.wait_for("sendMessage", after=mark)
-    return group, owner, await community(bot, group.id)
+    return await group_with_bot(bot, api, tg, "Elm House")
 
 
 async def test_a_moderator_changes_the_language_with_a_button(bot, api, tg):

@@ -1,15 +1,11 @@
 """/start with and without a deep link, /help per role and place, and unknown input."""
 
 from storage import memberships, people
-from tests.helpers import community
+from tests.helpers import community, group_with_bot
 
 
-async def _group_with_bot(api, tg, title="Building 1"):
-    owner = tg.person("Owner", language_code="zh-hans")
-    group = tg.group(title)
-    mark = api.mark()
-    await tg.add_bot(group, owner)
-    await api.wait_for("sendMessage", after=mark)
+async def _group_with_bot(bot, api, tg, title="Building 1"):
+    group, owner, _ = await group_with_bot(bot, api, tg, title)
     return group, owner
 
 
@@ -30,7 +26,7 @@ async def test_start_registers_the_person_and_answers_in_their_language(bot, api
 
 
 async def test_start_with_a_group_link_connects_the_person(bot, api, tg):
-    group, _ = await _group_with_bot(api, tg, "Maple Court")
+    group, _ = await _group_with_bot(bot, api, tg, "Maple Court")
     stored = await community(bot, group.id)
     ann = tg.person("Ann", language_code="en")
     mark = api.mark()
@@ -51,7 +47,7 @@ async def test_start_with_a_bad_or_stale_link_is_polite(bot, api, tg):
 
 
 async def test_help_in_a_group_depends_on_the_role(bot, api, tg):
-    group, owner = await _group_with_bot(api, tg)
+    group, owner = await _group_with_bot(bot, api, tg)
     resident = tg.person("Resident")
     mark = api.mark()
     await tg.say(group, resident, "/help")
@@ -66,7 +62,7 @@ async def test_help_in_a_group_depends_on_the_role(bot, api, tg):
 
 
 async def test_an_anonymous_admin_is_a_moderator(bot, api, tg):
-    group, _ = await _group_with_bot(api, tg)
+    group, _ = await _group_with_bot(bot, api, tg)
     mark = api.mark()
     await tg.say_as_group(group, "/help")
     reply = await api.wait_for("sendMessage", after=mark)
