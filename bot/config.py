@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.domain.points import DailyCaps, Levels, PointsRules
 from bot.domain.quiet_hours import QuietHours
 
 Language = Literal["zh", "en"]
@@ -75,6 +76,14 @@ class RolesSettings(_Section):
     admin_cache_seconds: int = Field(default=300, ge=0, le=86400)
 
 
+class PointsSettings(_Section):
+    """积分: what each act earns, the daily cap per act, and the level thresholds."""
+
+    rules: PointsRules = PointsRules()
+    daily_caps: DailyCaps = DailyCaps()
+    levels: Levels = Levels()
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -93,6 +102,7 @@ class Settings(BaseSettings):
     community: CommunitySettings = CommunitySettings()
     conversations: ConversationSettings = ConversationSettings()
     roles: RolesSettings = RolesSettings()
+    points: PointsSettings = PointsSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

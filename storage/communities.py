@@ -22,6 +22,7 @@ def _community(row: RowMapping) -> Community:
         timezone=row["timezone"],
         quiet_hours=QuietHours.parse(row["quiet_hours"]),
         active=row["active"],
+        leaderboard=row["leaderboard"],
         created_at=row["created_at"],
     )
 
@@ -107,8 +108,11 @@ async def update_settings(
     language: str | None = None,
     timezone: str | None = None,
     quiet_hours: QuietHours | None = None,
+    leaderboard: bool | None = None,
 ) -> Community:
     values: dict[str, object] = {"updated_at": now}
+    if leaderboard is not None:
+        values["leaderboard"] = leaderboard
     if language is not None:
         values["language"] = language
     if timezone is not None:

@@ -21,6 +21,7 @@ def _person(row: RowMapping) -> Person:
         language=row["language"],
         app_language=row["app_language"],
         started=row["started"],
+        public_name=row["public_name"],
     )
 
 
@@ -80,3 +81,18 @@ async def set_language(conn: AsyncConnection, user_id: int, language: str,
         update(people).where(people.c.user_id == user_id).values(language=language,
                                                                  updated_at=now)
     )
+
+
+async def set_public_name(conn: AsyncConnection, user_id: int, choice: str,
+                          now: datetime) -> None:
+    await conn.execute(
+        update(people).where(people.c.user_id == user_id).values(public_name=choice,
+                                                                 updated_at=now)
+    )
+
+
+async def names(conn: AsyncConnection, user_ids: list[int]) -> dict[int, Person]:
+    if not user_ids:
+        return {}
+    rows = await conn.execute(select(people).where(people.c.user_id.in_(user_ids)))
+    return {row["user_id"]: _person(row) for row in rows.mappings()}

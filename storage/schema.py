@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -38,6 +39,7 @@ communities = Table(
     Column("timezone", String(64), nullable=False),
     Column("quiet_hours", String(16), nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("1")),
+    Column("leaderboard", Boolean, nullable=False, server_default=text("1")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -50,6 +52,7 @@ people = Table(
     Column("username", String(64), nullable=True, index=True),
     Column("language", String(8), nullable=True),
     Column("app_language", String(8), nullable=True),
+    Column("public_name", String(8), nullable=False, server_default="initials"),
     Column("started", Boolean, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -78,6 +81,65 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_audit_log_community_at", "community_id", "at"),
+)
+
+# A unit (专有部分) is a household; its area is what area-weighted votes count.
+units = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("building", String(8), nullable=False),
+    Column("staircase", String(8), nullable=False, server_default=""),
+    Column("room", String(8), nullable=False),
+    Column("area_m2", Float, nullable=True),
+    Column("voter_id", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "building", "staircase", "room"),
+)
+
+# A person's tie to a unit: asked for with /join (pending), then verified or rejected
+# by a moderator; or added by a moderator directly.
+residents = Table(
+    "residents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("relation", String(8), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("area_claimed", Float, nullable=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", BigInteger, nullable=True),
+    # Where the request was shown to moderators, so every copy can be updated.
+    Column("notices", JSON, nullable=False),
+    UniqueConstraint("community_id", "user_id", "unit_id"),
+    Index("ix_residents_community_status", "community_id", "status"),
+    Index("ix_residents_user_id", "user_id"),
+)
+
+# The points ledger: one row per act; the unique key makes an act earn once.
+points_ledger = Table(
+    "points_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", BigInteger, nullable=True),
+    UniqueConstraint("community_id", "user_id", "action", "ref"),
+    Index("ix_points_ledger_community_at", "community_id", "at"),
 )
 
 # Everything with a future lives here until it is done: the scheduler's tick asks for

@@ -17,8 +17,11 @@ async def upsert(
     *,
     conflict: Sequence[str],
     update: Sequence[str],
-) -> None:
-    """Insert ``values``; on a clash of the ``conflict`` columns, overwrite ``update`` columns."""
+) -> int:
+    """Insert ``values``; on a clash of the ``conflict`` columns, overwrite ``update`` columns.
+
+    Returns the number of rows written (0 when a clash was ignored).
+    """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values)
     if update:
@@ -28,4 +31,5 @@ async def upsert(
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
-    await conn.execute(statement)
+    result = await conn.execute(statement)
+    return int(result.rowcount)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from bot.config import ConfigError, load_settings
 
@@ -23,10 +24,17 @@ def test_example_documents_every_key_the_loader_knows(monkeypatch):
     monkeypatch.setenv("YISHI_TELEGRAM__TOKEN", "123:abc")
     settings = load_settings(EXAMPLE)
     text = EXAMPLE.read_text(encoding="utf-8")
+    def walk(name, model):
+        assert f"[{name}]" in text or any(
+            isinstance(v, BaseModel) for _, v in model), f"[{name}] is not documented"
+        for key, value in model:
+            if isinstance(value, BaseModel):
+                walk(f"{name}.{key}", value)
+            else:
+                assert f"\n{key} = " in text, f"{name}.{key} is not in config.example.toml"
+
     for section_name, section in settings:
-        assert f"[{section_name}]" in text
-        for key in type(section).model_fields:
-            assert f"\n{key} = " in text, f"{section_name}.{key} is not in config.example.toml"
+        walk(section_name, section)
 
 
 def test_environment_overrides_the_file(monkeypatch, tmp_path):

@@ -33,6 +33,7 @@ class Community(BaseModel):
     timezone: str
     quiet_hours: QuietHours
     active: bool = True
+    leaderboard: bool = True
     created_at: datetime
 
     def quiet_until(self, now: datetime) -> datetime | None:
@@ -55,6 +56,7 @@ class Person(BaseModel):
     language: str | None = None  # chosen with /lang
     app_language: str | None = None  # what their Telegram app is set to, if we have it
     started: bool = False
+    public_name: str = "initials"  # how the leaderboard shows them: "name" or "initials"
 
     def reads(self, default: str) -> str:
         """The language to write to this person in private."""

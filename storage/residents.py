@@ -1,0 +1,196 @@
+"""Residents: a person's tie to a unit, from join request to verification or removal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.households import Household, Member, Relation
+from bot.domain.units import UnitAddress
+from storage.schema import people, residents, units
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Resident(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    community_id: int
+    user_id: int
+    unit_id: int
+    relation: Relation
+    status: Status
+    area_claimed: float | None
+    requested_at: datetime
+    decided_by: int | None
+    notices: list[list[int]]
+
+
+class RosterLine(BaseModel):
+    """One verified resident as moderators see them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    name: str
+    username: str | None
+    address: UnitAddress
+    relation: Relation
+    area_m2: float | None
+    is_voter: bool
+
+
+def _resident(row: RowMapping) -> Resident:
+    return Resident(
+        id=row["id"], community_id=row["community_id"], user_id=row["user_id"],
+        unit_id=row["unit_id"], relation=Relation(row["relation"]), status=Status(row["status"]),
+        area_claimed=row["area_claimed"], requested_at=row["requested_at"],
+        decided_by=row["decided_by"], notices=row["notices"],
+    )
+
+
+async def get(conn: AsyncConnection, resident_id: int) -> Resident | None:
+    rows = await conn.execute(select(residents).where(residents.c.id == resident_id))
+    row = rows.mappings().first()
+    return _resident(row) if row else None
+
+
+async def find(conn: AsyncConnection, community_id: int, user_id: int,
+               unit_id: int) -> Resident | None:
+    rows = await conn.execute(select(residents).where(
+        residents.c.community_id == community_id, residents.c.user_id == user_id,
+        residents.c.unit_id == unit_id))
+    row = rows.mappings().first()
+    return _resident(row) if row else None
+
+
+async def request(conn: AsyncConnection, *, community_id: int, user_id: int, unit_id: int,
+                  relation: Relation, area_claimed: float | None, now: datetime,
+                  status: Status = Status.PENDING, decided_by: int | None = None) -> Resident:
+    """Record a tie as pending (a join request) or, for a moderator's entry, verified.
+
+    Asking again for the same unit replaces an earlier rejected or pending request; a
+    verified tie is updated in place (relation and area).
+    """
+    existing = await find(conn, community_id, user_id, unit_id)
+    values: dict[str, Any] = {"relation": relation.value, "area_claimed": area_claimed,
+                              "requested_at": now, "status": status.value,
+                              "decided_by": decided_by,
+                              "decided_at": now if status is not Status.PENDING else None}
+    if existing is not None:
+        if existing.status is Status.VERIFIED and status is Status.PENDING:
+            values["status"] = Status.VERIFIED.value
+            values["decided_by"], values["decided_at"] = existing.decided_by, now
+        await conn.execute(update(residents).where(residents.c.id == existing.id)
+                           .values(values))
+    else:
+        await conn.execute(residents.insert().values(
+            community_id=community_id, user_id=user_id, unit_id=unit_id, notices=[], **values))
+    found = await find(conn, community_id, user_id, unit_id)
+    assert found is not None
+    return found
+
+
+async def decide(conn: AsyncConnection, resident_id: int, status: Status, *, by: int | None,
+                 now: datetime) -> bool:
+    """Approve or reject a pending request; False if someone already decided it."""
+    result = await conn.execute(
+        update(residents)
+        .where(residents.c.id == resident_id, residents.c.status == Status.PENDING.value)
+        .values(status=status.value, decided_by=by, decided_at=now)
+    )
+    return result.rowcount > 0
+
+
+async def set_notices(conn: AsyncConnection, resident_id: int,
+                      notices: list[list[int]]) -> None:
+    await conn.execute(update(residents).where(residents.c.id == resident_id)
+                       .values(notices=notices))
+
+
+async def remove(conn: AsyncConnection, community_id: int, user_id: int,
+                 unit_id: int) -> bool:
+    result = await conn.execute(delete(residents).where(
+        residents.c.community_id == community_id, residents.c.user_id == user_id,
+        residents.c.unit_id == unit_id))
+    return result.rowcount > 0
+
+
+async def of_person(conn: AsyncConnection, user_id: int,
+                    community_id: int | None = None) -> list[tuple[Resident, UnitAddress]]:
+    """A person's ties (any status) with their unit addresses."""
+    query = (select(residents, units.c.building, units.c.staircase, units.c.room)
+             .join(units, units.c.id == residents.c.unit_id)
+             .where(residents.c.user_id == user_id))
+    if community_id is not None:
+        query = query.where(residents.c.community_id == community_id)
+    rows = await conn.execute(query.order_by(residents.c.id))
+    return [(_resident(row), UnitAddress(building=row["building"],
+                                         staircase=row["staircase"] or None, room=row["room"]))
+            for row in rows.mappings()]
+
+
+async def pending(conn: AsyncConnection, community_id: int) -> list[Resident]:
+    rows = await conn.execute(select(residents).where(
+        residents.c.community_id == community_id, residents.c.status == Status.PENDING.value)
+        .order_by(residents.c.requested_at))
+    return [_resident(row) for row in rows.mappings()]
+
+
+async def households(conn: AsyncConnection, community_id: int) -> list[Household]:
+    """Every unit of the community with its verified members: what polls count."""
+    unit_rows = (await conn.execute(
+        select(units).where(units.c.community_id == community_id)
+        .order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
+    member_rows = (await conn.execute(
+        select(residents.c.unit_id, residents.c.user_id, residents.c.relation)
+        .where(residents.c.community_id == community_id,
+               residents.c.status == Status.VERIFIED.value))).mappings().all()
+    members: dict[int, list[Member]] = {}
+    for row in member_rows:
+        members.setdefault(row["unit_id"], []).append(
+            Member(user_id=row["user_id"], relation=Relation(row["relation"])))
+    return [
+        Household(unit_id=u["id"],
+                  address=UnitAddress(building=u["building"], staircase=u["staircase"] or None,
+                                      room=u["room"]),
+                  area_m2=u["area_m2"], voter_id=u["voter_id"],
+                  members=tuple(members.get(u["id"], ())))
+        for u in unit_rows
+    ]
+
+
+async def roster(conn: AsyncConnection, community_id: int) -> list[RosterLine]:
+    rows = await conn.execute(
+        select(residents.c.user_id, residents.c.relation, people.c.name, people.c.username,
+               units.c.building, units.c.staircase, units.c.room, units.c.area_m2,
+               units.c.voter_id)
+        .join(units, units.c.id == residents.c.unit_id)
+        .join(people, people.c.user_id == residents.c.user_id)
+        .where(residents.c.community_id == community_id,
+               residents.c.status == Status.VERIFIED.value)
+        .order_by(units.c.building, units.c.staircase, units.c.room, people.c.name)
+    )
+    return [
+        RosterLine(user_id=r["user_id"], name=r["name"], username=r["username"],
+                   address=UnitAddress(building=r["building"], staircase=r["staircase"] or None,
+                                       room=r["room"]),
+                   relation=Relation(r["relation"]), area_m2=r["area_m2"],
+                   is_voter=r["voter_id"] == r["user_id"])
+        for r in rows.mappings()
+    ]
+
+
+async def forget_person(conn: AsyncConnection, user_id: int) -> None:
+    await conn.execute(delete(residents).where(residents.c.user_id == user_id))
