@@ -27,7 +27,7 @@ from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
-from handlers import errors, flows, groups, lang, roles, settings, start
+from handlers import errors, flows, groups, join, lang, me, residents, roles, settings, start
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     lang.register(app)
     settings.register(app)
     roles.register(app)
+    join.register(app)
+    residents.register(app)
+    me.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

@@ -28,11 +28,19 @@ _BOTH = frozenset({Where.PRIVATE, Where.GROUP})
 COMMANDS: tuple[Command, ...] = (
     Command("start", N_("Start talking with the bot"), frozenset({Where.PRIVATE})),
     Command("help", N_("What the bot can do for you here"), _BOTH),
+    Command("join", N_("Join your building's roster (your unit)"), _BOTH),
+    Command("me", N_("My unit, role, points and level"), frozenset({Where.PRIVATE})),
+    Command("top", N_("This month's most active neighbours"), frozenset({Where.GROUP})),
     Command("lang", N_("Choose your language"), _BOTH),
     Command("settings", N_("Group settings: language, time zone, quiet hours"),
             frozenset({Where.GROUP}), Role.MODERATOR),
     Command("role", N_("Give someone a role: /role @name moderator|handler|building_lead|resident"),
             frozenset({Where.GROUP}), Role.MODERATOR),
+    Command("residents", N_("The roster of residents (sent in private)"), _BOTH,
+            Role.MODERATOR),
+    Command("mydata", N_("Get a file of everything stored about you"),
+            frozenset({Where.PRIVATE})),
+    Command("forgetme", N_("Remove your personal data"), frozenset({Where.PRIVATE})),
     Command("cancel", N_("Stop what you are doing with the bot"), frozenset({Where.PRIVATE})),
 )
 

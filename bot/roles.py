@@ -44,3 +44,14 @@ class AdminCache:
             return
         for key in [k for k in self._entries if k[0] == chat_id]:
             del self._entries[key]
+
+
+async def chat_admin_ids(bot: Bot, chat_id: int) -> list[int]:
+    """The human administrators of a group (an empty list if Telegram will not say)."""
+    try:
+        admins = await bot.get_chat_administrators(chat_id)
+    except TelegramError as exc:
+        log.warning("getChatAdministrators failed", extra={"chat_id": chat_id,
+                                                            "error": str(exc)})
+        return []
+    return [member.user.id for member in admins if not member.user.is_bot]

@@ -94,10 +94,29 @@ async def role_of(context: YishiContext, community: Community, update: Update) -
     user = update.effective_user
     if user is None:
         return Role.RESIDENT
+    return await user_role(context, community, user.id)
+
+
+async def user_role(context: YishiContext, community: Community, user_id: int) -> Role:
+    """A person's role in a community, wherever they are writing from."""
     async with context.services.db.transaction() as conn:
-        membership = await memberships.get(conn, community.id, user.id)
-    is_admin = await context.services.admins.is_admin(context.bot, community.chat_id, user.id)
+        membership = await memberships.get(conn, community.id, user_id)
+    is_admin = await context.services.admins.is_admin(context.bot, community.chat_id, user_id)
     return effective_role(membership.role if membership else None, is_chat_admin=is_admin)
+
+
+async def communities_of(context: YishiContext, user_id: int) -> list[Community]:
+    """The active communities a person belongs to (has written in, or joined by link)."""
+    async with context.services.db.transaction() as conn:
+        held = await memberships.communities_of(conn, user_id)
+        found = [await communities.by_id(conn, m.community_id) for m in held]
+    return [c for c in found if c is not None and c.active]
+
+
+async def moderated_by(context: YishiContext, user_id: int) -> list[Community]:
+    """The active communities in which a person is a moderator."""
+    return [c for c in await communities_of(context, user_id)
+            if await user_role(context, c, user_id) is Role.MODERATOR]
 
 
 async def refuse(update: Update, context: YishiContext, text_msgid: str) -> None:

@@ -9,6 +9,7 @@ the conversation and tells the person, in their language, how to pick it up agai
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import DueWork
@@ -42,16 +44,21 @@ def flow(
     fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
 ) -> ConversationHandler[Any]:
     """Build a persistent, per-person flow started by ``/command``, with ``/cancel``."""
-    handler: ConversationHandler[Any] = ConversationHandler(
-        entry_points=list(entry_points),
-        states=states,
-        fallbacks=[*fallbacks, CommandHandler("cancel", cancel)],
-        name=name,
-        persistent=True,
-        allow_reentry=True,
-        per_chat=True,
-        per_user=True,
-    )
+    with warnings.catch_warnings():
+        # PTB warns that buttons are tracked per chat and user rather than per message.
+        # That is what a flow in a private chat wants: one conversation per person, and
+        # every button checks its own data anyway.
+        warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
+        handler: ConversationHandler[Any] = ConversationHandler(
+            entry_points=list(entry_points),
+            states=states,
+            fallbacks=[*fallbacks, CommandHandler("cancel", cancel)],
+            name=name,
+            persistent=True,
+            allow_reentry=True,
+            per_chat=True,
+            per_user=True,
+        )
     app.bot_data.services.flows[name] = (handler, command)
     return handler
 

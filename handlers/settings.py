@@ -29,7 +29,7 @@ CALLBACK = "set"
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
-_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh):(\w+)$")
+_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb):(\w+)$")
 
 
 def _render(community: Community, _: Translator, now_local: str) -> str:
@@ -40,6 +40,8 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
         _("Time zone: {zone} (it is {time} there now)").format(zone=community.timezone,
                                                                time=now_local),
         _("Quiet hours: {window}").format(window=quiet),
+        _("Leaderboard (/top): {state}").format(
+            state=_("on") if community.leaderboard else _("off")),
         "",
         _("In quiet hours I send nothing on my own; what a moderator sends by hand still goes "
           "out. Press a button, or type e.g. /settings timezone Europe/Berlin or "
@@ -47,7 +49,7 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
     ])
 
 
-def _keyboard(community: Community) -> InlineKeyboardMarkup:
+def _keyboard(community: Community, _: Translator) -> InlineKeyboardMarkup:
     prefix = f"{CALLBACK}:{community.id}"
     rows = [[InlineKeyboardButton(("✓ " if code == community.language else "")
                                   + LANGUAGE_NAMES[code], callback_data=f"{prefix}:lang:{code}")
@@ -60,6 +62,9 @@ def _keyboard(community: Community) -> InlineKeyboardMarkup:
     rows.append([InlineKeyboardButton(("✓ " if preset == current else "") + preset,
                                       callback_data=f"{prefix}:qh:{i}")
                  for i, preset in enumerate(QUIET_PRESETS)])
+    rows.append([InlineKeyboardButton(("✓ " if community.leaderboard == on else "") + label,
+                                      callback_data=f"{prefix}:lb:{'on' if on else 'off'}")
+                 for on, label in ((True, _("Leaderboard on")), (False, _("Leaderboard off")))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -81,6 +86,10 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
         except (ZoneInfoNotFoundError, ValueError):
             return N_("I do not know that time zone. Use a name like Asia/Shanghai.")
         changes["timezone"] = value
+    elif field == "lb":
+        if value not in ("on", "off"):
+            return N_("The leaderboard is either on or off.")
+        changes["leaderboard"] = value == "on"
     else:
         try:
             changes["quiet_hours"] = QuietHours.parse(value)
@@ -97,11 +106,12 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
 
 def _current(community: Community, field: str) -> str:
     return {"lang": community.language, "tz": community.timezone,
-            "qh": str(community.quiet_hours)}[field]
+            "qh": str(community.quiet_hours),
+            "lb": "on" if community.leaderboard else "off"}[field]
 
 
 _TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz",
-                 "quiet": "qh", "quiet_hours": "qh"}
+                 "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb"}
 
 
 @moderator_only
@@ -116,7 +126,8 @@ async def settings_command(update: Update, context: YishiContext) -> None:
         _ = translator(community.language)
         if field is None or len(args) != 2:
             await message.reply_text(_("Usage: /settings language zh|en, /settings timezone "
-                                       "Asia/Shanghai, /settings quiet 22:00-07:30|off"))
+                                       "Asia/Shanghai, /settings quiet 22:00-07:30|off, "
+                                       "/settings leaderboard on|off"))
             return
         result = await _apply(update, context, community, field, args[1])
         if isinstance(result, str):
@@ -125,7 +136,7 @@ async def settings_command(update: Update, context: YishiContext) -> None:
         community = result
     _ = translator(community.language)
     await message.reply_text(_render(community, _, _local_time(context, community)),
-                             reply_markup=_keyboard(community))
+                             reply_markup=_keyboard(community, _))
 
 
 @moderator_only
@@ -152,19 +163,21 @@ async def settings_button(update: Update, context: YishiContext) -> None:
     await query.answer(_("Saved."))
     try:
         await query.edit_message_text(_render(result, _, _local_time(context, result)),
-                                      reply_markup=_keyboard(result))
+                                      reply_markup=_keyboard(result, _))
     except BadRequest as exc:
         # The panel may be too old to edit (48 h) or gone; the change itself is saved.
         if not is_not_modified(exc):
             await context.bot.send_message(chat.id, _render(result, _,
                                                             _local_time(context, result)),
-                                           reply_markup=_keyboard(result))
+                                           reply_markup=_keyboard(result, _))
 
 
 def _button_value(match: re.Match[str]) -> str | None:
     field, raw = match.group(2), match.group(3)
     if field == "lang":
         return raw if raw in LANGUAGES else None
+    if field == "lb":
+        return raw if raw in ("on", "off") else None
     options = TIMEZONES if field == "tz" else QUIET_PRESETS
     if not raw.isdigit() or int(raw) >= len(options):
         return None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 
 
 class Database:
@@ -41,9 +44,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        Transactions do not nest: on SQLite a second one would wait for the first's lock
+        forever (until the busy timeout), so opening one inside another fails at once.
+        """
+        if _in_transaction.get():
+            raise RuntimeError("a transaction is already open in this task; pass its "
+                               "connection down instead of opening another")
+        token = _in_transaction.set(True)
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        finally:
+            _in_transaction.reset(token)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -78,3 +78,9 @@ async def conversation_state(conn: AsyncConnection, name: str, key: Conversation
     )
     found = rows.first()
     return found[0] if found else None
+
+
+async def forget_conversations(conn: AsyncConnection, user_id: int) -> None:
+    """Drop the person's flows (keys are [chat, user]; the private chat id is the user id)."""
+    await conn.execute(delete(conversation_states).where(
+        conversation_states.c.key == _encode_key((user_id, user_id))))

@@ -56,3 +56,9 @@ async def communities_of(conn: AsyncConnection, user_id: int) -> list[Membership
                    role=Role(row["role"]))
         for row in rows.mappings()
     ]
+
+
+async def with_role(conn: AsyncConnection, community_id: int, role: Role) -> list[int]:
+    rows = await conn.execute(select(memberships.c.user_id).where(
+        memberships.c.community_id == community_id, memberships.c.role == role.value))
+    return [int(user_id) for (user_id,) in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -96,3 +96,8 @@ async def names(conn: AsyncConnection, user_ids: list[int]) -> dict[int, Person]
         return {}
     rows = await conn.execute(select(people).where(people.c.user_id.in_(user_ids)))
     return {row["user_id"]: _person(row) for row in rows.mappings()}
+
+
+async def forget(conn: AsyncConnection, user_id: int) -> None:
+    """Remove the person (memberships go with them)."""
+    await conn.execute(delete(people).where(people.c.user_id == user_id))

@@ -94,6 +94,8 @@ class FakeBotApi:
         self.started: set[int] = set()  # users who have a private chat with the bot
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        self.uploads: dict[int, tuple[str, bytes]] = {}  # message id -> (name, content)
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
@@ -113,6 +115,7 @@ class FakeBotApi:
     async def start(self) -> None:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -180,6 +183,14 @@ class FakeBotApi:
                 self._changed.notify_all()
         return web.json_response(reply, status=status)
 
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        content = self.files.get(request.match_info["path"].removeprefix("documents/"))
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
+
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         if request.method == "GET":
             return dict(request.query)
@@ -189,7 +200,10 @@ class FakeBotApi:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
-            params[key] = value if isinstance(value, str) else {"upload": value.filename}
+            if isinstance(value, str):
+                params[key] = value
+            else:
+                params[key] = {"upload": value.filename, "content": value.file.read()}
         return params
 
     def _take_fault(self, method: str) -> Fault | None:
@@ -450,6 +464,49 @@ class FakeBotApi:
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
         return self.member_record(chat_id, user)
+
+    def _api_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        admins = []
+        for (chat, user_id), status in self.members.items():
+            if chat == chat_id and status in ("creator", "administrator"):
+                user = self.bot if user_id == BOT_ID else self.users[user_id]
+                admins.append(self.member_record(chat_id, user))
+        return admins
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendDocument")
+        caption, _ = self._text(params, "caption", 1024, "sendDocument", minimum=0)
+        self._check_rate(chat["id"])
+        document = params["document"]
+        upload = self._upload(params, document)
+        n = next(self._update_ids)
+        content: dict[str, Any] = {"document": {"file_id": f"doc-{n}",
+                                                "file_unique_id": f"d{n}",
+                                                "file_name": upload[0],
+                                                "file_size": len(upload[1])}}
+        if caption:
+            content["caption"] = caption
+        message = self._new_message(chat, self.bot, **content)
+        self.uploads[message["message_id"]] = upload
+        return self._public(message)
+
+    def _upload(self, params: dict[str, Any], value: Any) -> tuple[str, bytes]:
+        """PTB sends a file as a multipart part, referenced as attach://name or directly."""
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if isinstance(value, dict) and "content" in value:
+            return value["upload"] or "file", value["content"]
+        return str(value), b""
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}"}
 
     def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params["chat_id"], "getChat")

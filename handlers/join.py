@@ -1,0 +1,473 @@
+"""/join: a resident asks to be on the roster; moderators approve or reject.
+
+Steps (at most four): the community (skipped when there is one, or when the person came
+from the group's link), the unit (buttons from the community's list, or typed like
+3-2-501), the relation (owner, tenant, family member), and for owners the floor area.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp, YishiContext
+from bot.deeplinks import DeepLink, payload_pattern
+from bot.domain.households import Relation
+from bot.domain.models import Community, Role
+from bot.domain.units import UnitAddress
+from bot.i18n import N_, Translator, translator
+from bot.roles import chat_admin_ids
+from handlers.common import (
+    communities_of,
+    ensure_community,
+    person_language,
+    record_audit,
+    refuse,
+    user_role,
+)
+from handlers.flows import flow
+from handlers.residents_text import format_area, parse_area, relation_name
+from storage import communities, memberships, people, residents, units
+from storage.residents import Status
+
+log = logging.getLogger(__name__)
+
+CHOOSE_COMMUNITY, CHOOSE_UNIT, CHOOSE_RELATION, GIVE_AREA = range(4)
+UNIT_BUTTONS_MAX = 30  # beyond this, typing the unit is quicker than scrolling buttons
+DRAFT = "join"
+
+
+def _draft(context: YishiContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+async def _tr(update: Update, context: YishiContext) -> Translator:
+    assert update.effective_user is not None
+    return translator(await person_language(context, update.effective_user))
+
+
+async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the flow: edit the message whose button was pressed, else send anew."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest:
+            pass  # too old or unchanged: fall through and send a fresh message
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+# --- entry -------------------------------------------------------------------------
+
+
+async def join_in_group(update: Update, context: YishiContext) -> None:
+    """/join in the group: joining happens in private, so hand over with a link."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    link = DeepLink(action="join", community_id=community.id)
+    await message.reply_text(
+        _("Joining the residents' roster happens in a private chat with me, so your unit "
+          "is not shown here. Press the button to start."),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("Join in private"), url=link.url(context.services.bot_username))]]))
+
+
+async def join_command(update: Update, context: YishiContext) -> int:
+    """/join in private: pick the community, unless there is only one."""
+    assert update.effective_user is not None
+    context.user_data.pop(DRAFT, None)
+    _ = await _tr(update, context)
+    mine = await communities_of(context, update.effective_user.id)
+    if not mine:
+        await _say(update, _("I do not know your building's group yet. Send /join in the "
+                             "group, or press the button in my greeting there."))
+        return ConversationHandler.END
+    if len(mine) == 1:
+        return await _start_for(update, context, mine[0])
+    buttons = [[InlineKeyboardButton(c.title, callback_data=f"jn:c:{c.id}")] for c in mine]
+    await _say(update, _("Which building's group do you want to join?"),
+               InlineKeyboardMarkup(buttons))
+    return CHOOSE_COMMUNITY
+
+
+async def join_from_link(update: Update, context: YishiContext) -> int:
+    """/start join_<community> from the group's button."""
+    assert update.effective_user is not None
+    context.user_data.pop(DRAFT, None)
+    link = DeepLink.parse(" ".join(context.args or []))
+    async with context.services.db.transaction() as conn:
+        community = await communities.by_id(conn, link.community_id) if link else None
+    if community is None or not community.active:
+        _ = await _tr(update, context)
+        await _say(update, _("That link is not valid any more, so I started from the "
+                             "beginning.") + "\n" + _("Send /join to try again."))
+        return ConversationHandler.END
+    return await _start_for(update, context, community)
+
+
+async def choose_community(update: Update, context: YishiContext) -> int:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    wanted = query.data.rsplit(":", 1)[-1] if query.data else ""
+    mine = {str(c.id): c for c in await communities_of(context, user.id)}
+    if wanted not in mine:
+        await refuse(update, context, N_("This button is out of date."))
+        return CHOOSE_COMMUNITY
+    return await _start_for(update, context, mine[wanted])
+
+
+async def _start_for(update: Update, context: YishiContext, community: Community) -> int:
+    """Check the person is in the group, then ask for the unit."""
+    user = update.effective_user
+    assert user is not None
+    _ = await _tr(update, context)
+    if not await _is_group_member(context, community, user.id):
+        await _say(update, _("Only members of {group} can join its roster. Ask to be added "
+                             "to the group first.").format(group=html.escape(community.title)))
+        return ConversationHandler.END
+    async with context.services.db.transaction() as conn:
+        await memberships.ensure(conn, community.id, user.id, context.services.clock.now())
+        listed = await units.listed(conn, community.id)
+    _draft(context).update(community=community.id)
+    text = _("Which unit do you live in? Type it like 3-2-501 (building 3, staircase 2, "
+             "room 501) or 3-501.")
+    markup = None
+    if listed and len(listed) <= UNIT_BUTTONS_MAX:
+        text = _("Which unit do you live in? Press it, or type it like 3-2-501.")
+        buttons = [InlineKeyboardButton(u.address.code, callback_data=f"jn:u:{u.id}")
+                   for u in listed]
+        markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
+    await _say(update, text, markup)
+    return CHOOSE_UNIT
+
+
+async def _is_group_member(context: YishiContext, community: Community, user_id: int) -> bool:
+    try:
+        member = await context.bot.get_chat_member(community.chat_id, user_id)
+    except TelegramError:
+        return False
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+
+
+# --- the unit, relation and area ----------------------------------------------------------
+
+
+async def unit_button(update: Update, context: YishiContext) -> int:
+    query = update.callback_query
+    assert query is not None
+    draft = _draft(context)
+    raw = query.data.rsplit(":", 1)[-1] if query.data else ""
+    async with context.services.db.transaction() as conn:
+        unit = await units.get(conn, int(raw)) if raw.isdigit() else None
+    if unit is None or unit.community_id != draft.get("community"):
+        await refuse(update, context, N_("This button is out of date."))
+        return CHOOSE_UNIT
+    draft["unit"] = unit.address.code
+    return await _ask_relation(update, context)
+
+
+async def unit_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _ = await _tr(update, context)
+    address = UnitAddress.parse(message.text)
+    if address is None:
+        await message.reply_text(_("I could not read “{text}” as a unit. Please type it like "
+                                   "3-2-501 (building-staircase-room) or 3-501.").format(
+            text=html.escape(message.text[:40])))
+        return CHOOSE_UNIT
+    draft = _draft(context)
+    async with context.services.db.transaction() as conn:
+        listed = await units.count(conn, draft["community"])
+        known = await units.find(conn, draft["community"], address)
+    if listed and known is None:
+        await message.reply_text(_("{unit} is not on this building's list of units. Please "
+                                   "check the number, or ask a moderator.").format(
+            unit=address.code))
+        return CHOOSE_UNIT
+    draft["unit"] = address.code
+    return await _ask_relation(update, context)
+
+
+async def _ask_relation(update: Update, context: YishiContext) -> int:
+    _ = await _tr(update, context)
+    buttons = [InlineKeyboardButton(relation_name(r, _), callback_data=f"jn:r:{r.value}")
+               for r in Relation]
+    await _say(update, _("Unit {unit}. How do you live there?").format(
+        unit=_draft(context)["unit"]), InlineKeyboardMarkup([buttons]))
+    return CHOOSE_RELATION
+
+
+async def relation_button(update: Update, context: YishiContext) -> int:
+    query = update.callback_query
+    assert query is not None
+    raw = query.data.rsplit(":", 1)[-1] if query.data else ""
+    if raw not in {r.value for r in Relation}:
+        await refuse(update, context, N_("This button is out of date."))
+        return CHOOSE_RELATION
+    _draft(context)["relation"] = raw
+    if raw != Relation.OWNER.value:
+        return await _submit(update, context)
+    _ = await _tr(update, context)
+    await _say(update, _("What is the unit's floor area in m², as on the property "
+                         "certificate? It is only used for votes counted by area. Type it, "
+                         "e.g. 89.5, or skip."),
+               InlineKeyboardMarkup([[InlineKeyboardButton(_("Skip"),
+                                                           callback_data="jn:a:skip")]]))
+    return GIVE_AREA
+
+
+async def area_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    area = parse_area(message.text)
+    if area is None:
+        _ = await _tr(update, context)
+        await message.reply_text(_("Please type the area as a number of square metres, "
+                                   "e.g. 89.5, or press Skip."))
+        return GIVE_AREA
+    _draft(context)["area"] = area
+    return await _submit(update, context)
+
+
+async def area_skipped(update: Update, context: YishiContext) -> int:
+    _draft(context)["area"] = None
+    return await _submit(update, context)
+
+
+async def _submit(update: Update, context: YishiContext) -> int:
+    """Store the request and put it in front of the moderators."""
+    user = update.effective_user
+    assert user is not None
+    draft = context.user_data.pop(DRAFT, {})
+    _ = await _tr(update, context)
+    services = context.services
+    address = UnitAddress.parse(draft["unit"])
+    assert address is not None
+    relation = Relation(draft["relation"])
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, draft["community"])
+        assert community is not None
+        unit = await units.ensure(conn, community.id, address, now)
+        existing = await residents.find(conn, community.id, user.id, unit.id)
+        if existing is not None and existing.status is Status.VERIFIED:
+            already = True
+        else:
+            already = False
+            request = await residents.request(
+                conn, community_id=community.id, user_id=user.id, unit_id=unit.id,
+                relation=relation, area_claimed=draft.get("area"), now=now)
+    if already:
+        await _say(update, _("You are already on the roster for {unit}.").format(
+            unit=address.code))
+        return ConversationHandler.END
+    await _say(update, _("Thank you! Your request to join {group} as {relation} of {unit} "
+                         "went to the moderators. I will tell you when they decide.").format(
+        group=html.escape(community.title), relation=relation_name(relation, _),
+        unit=address.code))
+    await notify_moderators(context, community, request.id)
+    return ConversationHandler.END
+
+
+# --- moderators ------------------------------------------------------------------------
+
+
+async def request_text(context: YishiContext, resident_id: int, _: Translator) -> str:
+    async with context.services.db.transaction() as conn:
+        request = await residents.get(conn, resident_id)
+        assert request is not None
+        person = await people.get(conn, request.user_id)
+        unit = await units.get(conn, request.unit_id)
+        community = await communities.by_id(conn, request.community_id)
+    assert person is not None and unit is not None and community is not None
+    who = html.escape(person.name) + (f" (@{person.username})" if person.username else "")
+    lines = [_("<b>Join request</b> for {group}").format(group=html.escape(community.title)),
+             _("{who} asks to join as {relation} of {unit}.").format(
+                 who=who, relation=relation_name(request.relation, _),
+                 unit=unit.address.code)]
+    if request.area_claimed is not None:
+        lines.append(_("Floor area given: {area}").format(
+            area=format_area(request.area_claimed)))
+    return "\n".join(lines)
+
+
+def decision_buttons(resident_id: int, _: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_("Approve"), callback_data=f"jr:{resident_id}:ok"),
+        InlineKeyboardButton(_("Reject"), callback_data=f"jr:{resident_id}:no"),
+    ]])
+
+
+async def moderator_ids(context: YishiContext, community: Community) -> list[int]:
+    """Everyone who moderates the community: its Telegram admins and granted moderators."""
+    admins = set(await chat_admin_ids(context.bot, community.chat_id))
+    async with context.services.db.transaction() as conn:
+        granted = await memberships.with_role(conn, community.id, Role.MODERATOR)
+    return sorted(admins | set(granted))
+
+
+async def notify_moderators(context: YishiContext, community: Community,
+                            resident_id: int) -> None:
+    """Send the request to each moderator who has a private chat with the bot; if none
+    can be reached, ask in the group (without any personal detail) for one to start it."""
+    notices: list[list[int]] = []
+    moderators = await moderator_ids(context, community)
+    async with context.services.db.transaction() as conn:
+        reachable = [p for p in (await people.names(conn, moderators)).values() if p.started]
+    for moderator in reachable:
+        _ = translator(moderator.reads(context.services.default_language))
+        try:
+            sent = await context.bot.send_message(
+                moderator.user_id, await request_text(context, resident_id, _),
+                reply_markup=decision_buttons(resident_id, _))
+        except Forbidden:
+            continue  # they blocked the bot since; the others still hear of it
+        notices.append([sent.chat_id, sent.message_id])
+    async with context.services.db.transaction() as conn:
+        await residents.set_notices(conn, resident_id, notices)
+    if not notices:
+        _ = translator(community.language)
+        link = DeepLink(action="group", community_id=community.id)
+        await context.bot.send_message(
+            community.chat_id,
+            _("A resident asked to join the roster. Moderators: start a private chat with me "
+              "and send /residents to review it."),
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("Talk to me in private"), url=link.url(context.services.bot_username))]]))
+
+
+async def decide(update: Update, context: YishiContext) -> None:
+    """Approve / Reject on a join request, checked against who may decide it."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    parts = (query.data or "").split(":")
+    services = context.services
+    request, community = None, None
+    if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
+        async with services.db.transaction() as conn:
+            request = await residents.get(conn, int(parts[1]))
+            community = await communities.by_id(conn, request.community_id) if request else None
+    if request is None or community is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
+                                         "Nothing was changed."))
+        return
+    approve = parts[2] == "ok"
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        decided = await residents.decide(
+            conn, request.id, Status.VERIFIED if approve else Status.REJECTED, by=user.id,
+            now=now)
+        if decided and approve and request.relation is Relation.OWNER \
+                and request.area_claimed is not None:
+            await units.set_area(conn, request.unit_id, request.area_claimed)
+        final = await residents.get(conn, request.id)
+        decider = await people.get(conn, final.decided_by) if final and final.decided_by \
+            else None
+    assert final is not None
+    _ = translator(await person_language(context, user))
+    decider_name = decider.name if decider else "?"
+    if not decided:
+        await query.answer(_("Another moderator already decided this request."),
+                           show_alert=True)
+        pressed = query.message
+        if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] \
+                not in final.notices:
+            # A copy we had lost track of: bring it up to date too.
+            await _close_notices(context, final, decider_name,
+                                 [[pressed.chat_id, pressed.message_id]])
+        return
+    await query.answer(_("Approved.") if approve else _("Rejected."))
+    await record_audit(context, community, update,
+                       "resident.approve" if approve else "resident.reject",
+                       resident=request.id, user=request.user_id, unit=request.unit_id)
+    await _tell_resident(context, community, final.user_id, request.unit_id, approve)
+    pressed = query.message
+    copies = list(final.notices)
+    if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] not in copies:
+        copies.append([pressed.chat_id, pressed.message_id])
+    await _close_notices(context, final, decider_name, copies)
+
+
+async def _tell_resident(context: YishiContext, community: Community, user_id: int,
+                         unit_id: int, approved: bool) -> None:
+    async with context.services.db.transaction() as conn:
+        person = await people.get(conn, user_id)
+        unit = await units.get(conn, unit_id)
+    if person is None or unit is None:
+        return
+    _ = translator(person.reads(context.services.default_language))
+    text = (_("Welcome! You are now on the roster of {group} for {unit}.") if approved else
+            _("Your request to join {group} for {unit} was not approved. If you think this "
+              "is a mistake, please talk to a moderator."))
+    try:
+        await context.bot.send_message(user_id, text.format(
+            group=html.escape(community.title), unit=unit.address.code))
+    except Forbidden:
+        log.info("resident unreachable for the join decision", extra={"user_id": user_id})
+
+
+async def _close_notices(context: YishiContext, request: residents.Resident, decider: str,
+                         copies: list[list[int]]) -> None:
+    """Each copy of the request shows the outcome and loses its buttons."""
+    async with context.services.db.transaction() as conn:
+        readers = await people.names(conn, [chat_id for chat_id, _ in copies if chat_id > 0])
+    for chat_id, message_id in copies:
+        reader = readers.get(chat_id)
+        _ = translator(reader.reads(context.services.default_language) if reader
+                       else context.services.default_language)
+        outcome = (_("✅ Approved by {name}") if request.status is Status.VERIFIED
+                   else _("❌ Rejected by {name}")).format(name=html.escape(decider))
+        try:
+            await context.bot.edit_message_text(
+                await request_text(context, request.id, _) + "\n\n" + outcome,
+                chat_id=chat_id, message_id=message_id)
+        except BadRequest:
+            pass  # already shows the outcome, or too old to edit
+
+
+def register(app: YishiApp) -> None:
+    private = F.ChatType.PRIVATE
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("join", join_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(flow(
+        app, name="join", command="join",
+        entry_points=[
+            CommandHandler("join", join_command, filters=private),
+            CommandHandler("start", join_from_link,
+                           filters=private & F.Regex(payload_pattern("join"))),
+        ],
+        states={
+            CHOOSE_COMMUNITY: [CallbackQueryHandler(choose_community, pattern=r"^jn:c:")],
+            CHOOSE_UNIT: [CallbackQueryHandler(unit_button, pattern=r"^jn:u:"),
+                          MessageHandler(typed, unit_typed)],
+            CHOOSE_RELATION: [CallbackQueryHandler(relation_button, pattern=r"^jn:r:")],
+            GIVE_AREA: [CallbackQueryHandler(area_skipped, pattern=r"^jn:a:skip$"),
+                        MessageHandler(typed, area_typed)],
+        },
+    ))
+    app.add_handler(CallbackQueryHandler(decide, pattern=r"^jr:"))
+    # A join button pressed after the flow ended (or from before a restart that lost it).
+    app.add_handler(CallbackQueryHandler(stale_join_button, pattern=r"^jn:"))
+
+
+async def stale_join_button(update: Update, context: YishiContext) -> None:
+    await refuse(update, context, N_("This button is out of date. Send /join to start again."))
+
