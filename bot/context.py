@@ -8,6 +8,10 @@ from bot.services import BotData, Services
 
 
 class YishiContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
+    # Set while handling the update in which someone asked to be forgotten, so the
+    # bookkeeping that runs after every update does not write them back in.
+    person_forgotten: bool = False
+
     @property
     def services(self) -> Services:
         return self.bot_data.services

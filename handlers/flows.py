@@ -83,7 +83,8 @@ async def after_update(update: object, context: YishiContext) -> None:
         now = services.clock.now()
         idle = timedelta(minutes=services.settings.conversations.idle_timeout_minutes)
         async with services.db.transaction() as conn:
-            await note_person(conn, user, now)
+            if not context.person_forgotten:
+                await note_person(conn, user, now)
             await due_work.reschedule_prefix(
                 conn, kind=FLOW_IDLE, key_prefix=f"{chat.id}:{user.id}:", due_at=now + idle)
     context.application.mark_data_for_update_persistence(

@@ -38,6 +38,12 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
     services = context.services
     if now_in and not was:
         community = await ensure_community(context, chat)
+        now = services.clock.now()
+        async with services.db.transaction() as conn:
+            # Whoever added the bot is in the group (usually an admin): note them, so
+            # their private chat with the bot knows this community.
+            await note_person(conn, change.from_user, now)
+            await memberships.ensure(conn, community.id, change.from_user.id, now)
         await record_audit(context, community, update, "community.added",
                            by=change.from_user.id)
         await _greet(context, community.chat_id, community.id, community.language)

@@ -27,6 +27,7 @@ from bot.roles import chat_admin_ids
 from handlers.common import (
     communities_of,
     ensure_community,
+    note_person,
     person_language,
     record_audit,
     refuse,
@@ -138,7 +139,9 @@ async def _start_for(update: Update, context: YishiContext, community: Community
                              "to the group first.").format(group=html.escape(community.title)))
         return ConversationHandler.END
     async with context.services.db.transaction() as conn:
-        await memberships.ensure(conn, community.id, user.id, context.services.clock.now())
+        now = context.services.clock.now()
+        await note_person(conn, user, now)
+        await memberships.ensure(conn, community.id, user.id, now)
         listed = await units.listed(conn, community.id)
     _draft(context).update(community=community.id)
     text = _("Which unit do you live in? Type it like 3-2-501 (building 3, staircase 2, "

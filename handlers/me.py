@@ -189,6 +189,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
             await audit.record(conn, community_id=membership.community_id, actor_id=None,
                                action="person.forgotten", at=services.clock.now())
     context.application.drop_user_data(user.id)
+    context.person_forgotten = True
     await query.answer()
     # Said in the language they used, which is now forgotten too.
     await query.edit_message_text(_("Done. I have forgotten you. If you send /start again, I "

@@ -50,3 +50,17 @@ async def group_with_bot(bot: Any, api: Any, tg: Any, title: str = "Building 1",
     stored = await community(bot, group.id)
     assert stored is not None
     return group, owner, stored
+
+
+async def introduce(bot: Any, tg: Any, group: Any, *persons: Any) -> None:
+    """Each person says hello in the group; returns once the bot has noted them all."""
+    from storage import people
+
+    for person in persons:
+        await tg.say(group, person, "hello")
+
+    async def all_known() -> bool:
+        async with bot.services.db.transaction() as conn:
+            return all([await people.get(conn, p.id) is not None for p in persons])
+
+    await eventually(all_known)

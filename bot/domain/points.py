@@ -114,7 +114,12 @@ def initials(name: str) -> str:
     words = name.split()
     if not words:
         return "?"
-    if len(words) == 1:
+    if len(words) == 1 and _is_cjk(words[0][0]):
+        # A Chinese name: keep the family name, hide the given name.
         word = words[0]
         return word[0] + "*" * min(max(len(word) - 1, 1), 2)
     return " ".join(f"{w[0]}." for w in words[:3])
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"

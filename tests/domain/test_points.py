@@ -48,5 +48,5 @@ def test_initials():
     assert initials("王芳") == "王*"
     assert initials("欧阳娜娜") == "欧**"
     assert initials("Alice Smith") == "A. S."
-    assert initials("Bo") == "B*"
+    assert initials("Bo") == "B."
     assert initials("") == "?"
