@@ -45,9 +45,15 @@ async def note_person(conn: AsyncConnection, user: User, now: datetime, *,
 
 
 async def ensure_community(context: YishiContext, chat: Chat) -> Community:
-    """The community for a group chat, created with the defaults if the bot missed its joining."""
+    """The community for a group chat, created with the defaults if the bot missed its joining.
+
+    A linked moderators' chat acts for its building: it gets the building's community.
+    """
     services = context.services
     async with services.db.transaction() as conn:
+        moderated = await communities.by_moderators_chat(conn, chat.id)
+        if moderated is not None:
+            return moderated
         found = await communities.by_chat(conn, chat.id)
         if found is not None and found.active:
             return found

@@ -49,10 +49,16 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
         await _greet(context, community.chat_id, community.id, community.language)
     elif was and not now_in:
         async with services.db.transaction() as conn:
-            existing = await communities.by_chat(conn, chat.id)
+            moderated = await communities.by_moderators_chat(conn, chat.id)
+            if moderated is not None:
+                # Removed from a moderators' chat: requests go to moderators in private.
+                await communities.link_moderators_chat(conn, moderated.id, None,
+                                                       services.clock.now())
+            existing = moderated or await communities.by_chat(conn, chat.id)
             await communities.deactivate(conn, chat.id, services.clock.now())
         services.admins.forget(chat.id)
-        await record_audit(context, existing, update, "community.removed",
+        await record_audit(context, existing, update,
+                           "moderators_chat.unlink" if moderated else "community.removed",
                            by=change.from_user.id)
     else:
         # Promoted or demoted: our own rights changed; nothing to store yet.

@@ -326,8 +326,23 @@ async def moderator_ids(context: YishiContext, community: Community) -> list[int
 
 async def notify_moderators(context: YishiContext, community: Community,
                             resident_id: int) -> None:
-    """Send the request to each moderator who has a private chat with the bot; if none
-    can be reached, ask in the group (without any personal detail) for one to start it."""
+    """Send the request to the moderators' chat if one is linked; otherwise to each
+    moderator who has a private chat with the bot; if none can be reached, ask in the
+    group (without any personal detail) for one to start it."""
+    if community.moderators_chat_id is not None:
+        _ = translator(community.language)
+        try:
+            sent = await context.bot.send_message(
+                community.moderators_chat_id, await request_text(context, resident_id, _),
+                reply_markup=decision_buttons(resident_id, _))
+        except (Forbidden, BadRequest):
+            log.warning("moderators' chat unreachable; writing to moderators in private",
+                        extra={"community_id": community.id})
+        else:
+            async with context.services.db.transaction() as conn:
+                await residents.set_notices(conn, resident_id, [[sent.chat_id,
+                                                                 sent.message_id]])
+            return
     notices: list[list[int]] = []
     moderators = await moderator_ids(context, community)
     async with context.services.db.transaction() as conn:
@@ -432,10 +447,14 @@ async def _close_notices(context: YishiContext, request: residents.Resident, dec
     """Each copy of the request shows the outcome and loses its buttons."""
     async with context.services.db.transaction() as conn:
         readers = await people.names(conn, [chat_id for chat_id, _ in copies if chat_id > 0])
+    async with context.services.db.transaction() as conn:
+        community = await communities.by_id(conn, request.community_id)
+    group_language = community.language if community else context.services.default_language
     for chat_id, message_id in copies:
         reader = readers.get(chat_id)
+        # A private copy speaks its reader's language; the moderators' chat, the group's.
         _ = translator(reader.reads(context.services.default_language) if reader
-                       else context.services.default_language)
+                       else group_language)
         outcome = (_("✅ Approved by {name}") if request.status is Status.VERIFIED
                    else _("❌ Rejected by {name}")).format(name=html.escape(decider))
         try:

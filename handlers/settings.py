@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
+import string
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -11,15 +13,18 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import YishiApp, YishiContext
-from bot.domain.models import Community
+from bot.domain.models import Community, Role
 from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     ensure_community,
+    is_group,
     is_not_modified,
     moderator_only,
+    person_language,
     record_audit,
     refuse,
+    user_role,
 )
 from handlers.lang import LANGUAGE_NAMES
 from storage import communities
@@ -29,7 +34,8 @@ CALLBACK = "set"
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
-_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb):(\w+)$")
+_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb|mc):(\w+)$")
+_LINK = re.compile(r"^(\d{1,12})-([a-z0-9]{8})$")
 
 
 def _render(community: Community, _: Translator, now_local: str) -> str:
@@ -42,6 +48,8 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
         _("Quiet hours: {window}").format(window=quiet),
         _("Leaderboard (/top): {state}").format(
             state=_("on") if community.leaderboard else _("off")),
+        _("Moderators' chat for join requests: {state}").format(
+            state=_("linked") if community.moderators_chat_id else _("not linked")),
         "",
         _("In quiet hours I send nothing on my own; what a moderator sends by hand still goes "
           "out. Press a button, or type e.g. /settings timezone Europe/Berlin or "
@@ -65,6 +73,11 @@ def _keyboard(community: Community, _: Translator) -> InlineKeyboardMarkup:
     rows.append([InlineKeyboardButton(("✓ " if community.leaderboard == on else "") + label,
                                       callback_data=f"{prefix}:lb:{'on' if on else 'off'}")
                  for on, label in ((True, _("Leaderboard on")), (False, _("Leaderboard off")))])
+    link = [InlineKeyboardButton(_("Link a moderators' chat"),
+                                 callback_data=f"{prefix}:mc:link")]
+    if community.moderators_chat_id:
+        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=f"{prefix}:mc:off"))
+    rows.append(link)
     return InlineKeyboardMarkup(rows)
 
 
@@ -114,8 +127,17 @@ _TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz
                  "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb"}
 
 
-@moderator_only
 async def settings_command(update: Update, context: YishiContext) -> None:
+    """/settings in a group; /settings link <code> in a moderators' chat."""
+    args = context.args or []
+    if len(args) == 2 and args[0].lower() == "link" and is_group(update.effective_chat):
+        await link_moderators_chat(update, context, args[1])
+        return
+    await settings_for_group(update, context)
+
+
+@moderator_only
+async def settings_for_group(update: Update, context: YishiContext) -> None:
     """/settings shows the panel; /settings <what> <value> changes one thing directly."""
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
@@ -151,6 +173,9 @@ async def settings_button(update: Update, context: YishiContext) -> None:
         await refuse(update, context, N_("This button is out of date."))
         return
     field = match.group(2)
+    if field == "mc":
+        await _moderators_chat_button(update, context, community, value)
+        return
     if _current(community, field) == value:
         _ = translator(community.language)
         await query.answer(_("That is already the setting."))
@@ -172,12 +197,78 @@ async def settings_button(update: Update, context: YishiContext) -> None:
                                            reply_markup=_keyboard(result, _))
 
 
+async def _moderators_chat_button(update: Update, context: YishiContext, community: Community,
+                                  value: str) -> None:
+    """Link: tell only the presser a one-time code. Unlink: at once."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    services = context.services
+    _ = translator(await person_language(context, update.effective_user))
+    if value == "link":
+        code = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _i in range(8))
+        async with services.db.transaction() as conn:
+            await communities.set_link_code(conn, community.id, code)
+        # An alert is seen only by who pressed: the code never shows in the group.
+        await query.answer(_("Add me to your moderators' chat, then send there: "
+                             "/settings link {code}").format(code=f"{community.id}-{code}"),
+                           show_alert=True)
+        return
+    if not community.moderators_chat_id:
+        await query.answer(_("That is already the setting."))
+        return
+    async with services.db.transaction() as conn:
+        await communities.link_moderators_chat(conn, community.id, None, services.clock.now())
+        changed = await communities.by_id(conn, community.id)
+    assert changed is not None
+    await record_audit(context, community, update, "moderators_chat.unlink")
+    await query.answer(_("Saved."))
+    _ = translator(changed.language)
+    await query.edit_message_text(_render(changed, _, _local_time(context, changed)),
+                                  reply_markup=_keyboard(changed, _))
+
+
+async def link_moderators_chat(update: Update, context: YishiContext, code: str) -> None:
+    """/settings link <community>-<code>, sent in the moderators' own group chat."""
+    message, chat, user = update.effective_message, update.effective_chat, \
+        update.effective_user
+    assert message is not None and chat is not None
+    services = context.services
+    match = _LINK.match(code.strip().lower())
+    async with services.db.transaction() as conn:
+        target = await communities.by_id(conn, int(match.group(1))) if match else None
+        expected = await communities.link_code(conn, target.id) if target else None
+    _ = translator(target.language if target else services.default_language)
+    if target is None or expected is None or match is None \
+            or not secrets.compare_digest(expected, match.group(2)):
+        await message.reply_text(_("That link code is not valid. Press “Link a moderators' "
+                                   "chat” in the building group's /settings for a new one."))
+        return
+    if chat.id == target.chat_id:
+        await message.reply_text(_("Send this in the moderators' own chat, not in the "
+                                   "building's group."))
+        return
+    if user is None or message.sender_chat is not None \
+            or await user_role(context, target, user.id) is not Role.MODERATOR:
+        await message.reply_text(_("Sorry, only the group's moderators can do that. "
+                                   "Nothing was changed."))
+        return
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        # The bot made this chat a community of its own when it joined; it is not one.
+        await communities.deactivate(conn, chat.id, now)
+        await communities.link_moderators_chat(conn, target.id, chat.id, now)
+    await record_audit(context, target, update, "moderators_chat.link", chat=chat.id)
+    await message.reply_text(_("This chat now receives the join requests of {group}.").format(
+        group=html.escape(target.title)))
+
+
 def _button_value(match: re.Match[str]) -> str | None:
     field, raw = match.group(2), match.group(3)
     if field == "lang":
         return raw if raw in LANGUAGES else None
-    if field == "lb":
-        return raw if raw in ("on", "off") else None
+    if field in ("lb", "mc"):
+        allowed = ("on", "off") if field == "lb" else ("link", "off")
+        return raw if raw in allowed else None
     options = TIMEZONES if field == "tz" else QUIET_PRESETS
     if not raw.isdigit() or int(raw) >= len(options):
         return None

@@ -23,6 +23,7 @@ def _community(row: RowMapping) -> Community:
         quiet_hours=QuietHours.parse(row["quiet_hours"]),
         active=row["active"],
         leaderboard=row["leaderboard"],
+        moderators_chat_id=row["moderators_chat_id"],
         created_at=row["created_at"],
     )
 
@@ -124,3 +125,30 @@ async def update_settings(
     assert changed is not None
     return changed
 
+
+
+async def by_moderators_chat(conn: AsyncConnection, chat_id: int) -> Community | None:
+    """The community whose moderators' chat this is, if any."""
+    rows = await conn.execute(select(communities).where(
+        communities.c.moderators_chat_id == chat_id))
+    found = rows.mappings().first()
+    return _community(found) if found else None
+
+
+async def set_link_code(conn: AsyncConnection, community_id: int, code: str | None) -> None:
+    await conn.execute(update(communities).where(communities.c.id == community_id)
+                       .values(link_code=code))
+
+
+async def link_code(conn: AsyncConnection, community_id: int) -> str | None:
+    rows = await conn.execute(select(communities.c.link_code).where(
+        communities.c.id == community_id))
+    found = rows.first()
+    return found[0] if found else None
+
+
+async def link_moderators_chat(conn: AsyncConnection, community_id: int,
+                               chat_id: int | None, now: datetime) -> None:
+    """Link (or, with None, unlink) the moderators' chat; a used code is spent."""
+    await conn.execute(update(communities).where(communities.c.id == community_id)
+                       .values(moderators_chat_id=chat_id, link_code=None, updated_at=now))

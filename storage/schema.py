@@ -40,6 +40,9 @@ communities = Table(
     Column("quiet_hours", String(16), nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("1")),
     Column("leaderboard", Boolean, nullable=False, server_default=text("1")),
+    # The moderators' own group chat, where join requests go; linked with a one-time code.
+    Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
+    Column("link_code", String(16), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

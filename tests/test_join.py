@@ -215,3 +215,56 @@ async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bo
     notice = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert "2-301" not in notice.text and "Ann" not in notice.text
     assert "/residents" in notice.text
+
+
+async def test_requests_go_to_a_linked_moderators_chat(bot, api, tg):
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House")
+    await _moderator_ready(api, tg, owner)
+    mods = tg.group("Elm House committee")
+    tg.set_status(mods, owner, "creator")
+    mark = api.mark()
+    await tg.add_bot(mods, owner)
+    await api.wait_for("sendMessage", after=mark)
+
+    mark = api.mark()
+    await tg.say(group, owner, "/settings")
+    panel = await api.wait_for("sendMessage", after=mark)
+    assert "管理员群（接收入住申请）：未关联" in panel.text
+    mark = api.mark()
+    await tg.press(owner, panel, f"set:{stored.id}:mc:link")
+    alert = await api.wait_for("answerCallbackQuery", after=mark)
+    assert alert.get("show_alert") is True
+    code = alert.get("text").rsplit(" ", 1)[-1]
+    assert code.startswith(f"{stored.id}-")
+
+    # A wrong code, or a resident with the right one, changes nothing.
+    eve = tg.person("Eve", language_code="en")
+    await tg.say(group, eve, "hi")
+    for who, text in ((owner, f"/settings link {stored.id}-aaaaaaaa"),
+                      (eve, f"/settings link {code}")):
+        mark = api.mark()
+        await tg.say(mods, who, text)
+        reply = await api.wait_for("sendMessage", after=mark)
+        assert "已关联" not in reply.text
+    mark = api.mark()
+    await tg.say(mods, owner, f"/settings link {code}")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text == "本群今后接收 Elm House 的入住申请。"
+    assert (await audit_log(bot, stored.id))[0].action == "moderators_chat.link"
+    # The code is spent.
+    mark = api.mark()
+    await tg.say(mods, owner, f"/settings link {code}")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text.startswith("这个关联码无效")
+
+    ann = tg.person("Ann", language_code="en")
+    before_join = api.mark()
+    _, request = await _join(bot, api, tg, group, stored, ann, unit="2-301",
+                             relation="tenant")
+    assert request.chat_id == mods.id
+    assert request.text.startswith("入住登记申请：Elm House")
+    assert api.sent(chat_id=owner.id, after=before_join) == []  # nothing in private
+    mark = api.mark()
+    await tg.press(owner, request, request.buttons[0]["callback_data"])
+    closed = await api.wait_for("editMessageText", after=mark)
+    assert closed.chat_id == mods.id and closed.text.endswith("✅ 已由 Owner 通过")

@@ -34,6 +34,7 @@ class Community(BaseModel):
     quiet_hours: QuietHours
     active: bool = True
     leaderboard: bool = True
+    moderators_chat_id: int | None = None
     created_at: datetime
 
     def quiet_until(self, now: datetime) -> datetime | None:

@@ -20,6 +20,10 @@ def upgrade() -> None:
     with op.batch_alter_table("communities") as batch:
         batch.add_column(sa.Column("leaderboard", sa.Boolean, nullable=False,
                                    server_default=sa.text("1")))
+        batch.add_column(sa.Column("moderators_chat_id", sa.BigInteger, nullable=True))
+        batch.add_column(sa.Column("link_code", sa.String(16), nullable=True))
+        batch.create_unique_constraint("uq_communities_moderators_chat_id",
+                                       ["moderators_chat_id"])
     with op.batch_alter_table("people") as batch:
         batch.add_column(sa.Column("public_name", sa.String(8), nullable=False,
                                    server_default="initials"))
@@ -93,4 +97,7 @@ def downgrade() -> None:
     with op.batch_alter_table("people") as batch:
         batch.drop_column("public_name")
     with op.batch_alter_table("communities") as batch:
+        batch.drop_constraint("uq_communities_moderators_chat_id", type_="unique")
+        batch.drop_column("link_code")
+        batch.drop_column("moderators_chat_id")
         batch.drop_column("leaderboard")
