@@ -17,6 +17,7 @@ from handlers.common import (
     chat_translator,
     ensure_community,
     is_group,
+    moderated_by,
     note_person,
     person_language,
     role_of,
@@ -78,19 +79,14 @@ async def help_command(update: Update, context: YishiContext) -> None:
             lines += ["", _("You are a moderator here.")]
         lines += ["", _("Some things work in a private chat with me: /start there.")]
     else:
-        lines = [_("Commands in our private chat:"),
-                 *_command_lines(_, Where.PRIVATE, Role.RESIDENT)]
         user = update.effective_user
-        if user is not None and await _moderates_somewhere(context, user.id):
+        moderator = user is not None and bool(await moderated_by(context, user.id))
+        role = Role.MODERATOR if moderator else Role.RESIDENT
+        lines = [_("Commands in our private chat:"), *_command_lines(_, Where.PRIVATE, role)]
+        if moderator:
             lines += ["", _("As a moderator, send /help in your building's group to see "
-                            "the moderator commands.")]
+                            "the moderator commands there.")]
     await message.reply_text("\n".join(lines))
-
-
-async def _moderates_somewhere(context: YishiContext, user_id: int) -> bool:
-    async with context.services.db.transaction() as conn:
-        held = await memberships.communities_of(conn, user_id)
-    return any(m.role is Role.MODERATOR for m in held)
 
 
 async def nothing_to_cancel(update: Update, context: YishiContext) -> None:

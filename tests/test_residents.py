@@ -152,3 +152,17 @@ async def test_a_moderator_of_two_groups_chooses_and_sees_only_that_roster(bot, 
     assert await _roster(bot, stored.id) == []
     oak_id = int(oak.rsplit(":", 1)[1])
     assert [r.name for r in await _roster(bot, oak_id)] == ["Li"]
+
+
+async def test_help_in_private_shows_a_moderator_the_roster_command(bot, api, tg):
+    group, owner, stored = await group_with_bot(bot, api, tg, owner_language="en")
+    mark = api.mark()
+    await tg.say(owner, owner, "/help")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert "/residents" in reply.text and "/me" in reply.text
+    neighbour = tg.person("Neighbour", language_code="en")
+    await tg.say(group, neighbour, "hi")
+    mark = api.mark()
+    await tg.say(neighbour, neighbour, "/help")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert "/residents" not in reply.text and "/join" in reply.text

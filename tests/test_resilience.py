@@ -48,7 +48,7 @@ async def test_a_handler_crash_gets_an_apology_and_changes_nothing(bot, api, tg,
     async def broken(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(handlers.start, "_moderates_somewhere", broken)
+    monkeypatch.setattr(handlers.start, "moderated_by", broken)
     tom = tg.person("Tom", language_code="en")
     mark = api.mark()
     await tg.say(tom, tom, "/help")
