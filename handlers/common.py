@@ -78,6 +78,14 @@ async def person_language(context: YishiContext, user: User) -> str:
     return normalize_language(user.language_code, context.services.default_language)
 
 
+async def person_translator(update: Update, context: YishiContext) -> Translator:
+    """The language of whoever sent the update, wherever they wrote it."""
+    user = update.effective_user
+    if user is None:
+        return translator(context.services.default_language)
+    return translator(await person_language(context, user))
+
+
 async def chat_translator(update: Update, context: YishiContext) -> Translator:
     """A group speaks its own language; a private chat speaks the person's."""
     chat = update.effective_chat

@@ -29,6 +29,7 @@ from handlers.common import (
     ensure_community,
     note_person,
     person_language,
+    person_translator,
     record_audit,
     refuse,
     user_role,
@@ -47,11 +48,6 @@ DRAFT = "join"
 
 def _draft(context: YishiContext) -> dict[str, Any]:
     return context.user_data.setdefault(DRAFT, {})
-
-
-async def _tr(update: Update, context: YishiContext) -> Translator:
-    assert update.effective_user is not None
-    return translator(await person_language(context, update.effective_user))
 
 
 async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -89,7 +85,7 @@ async def join_command(update: Update, context: YishiContext) -> int:
     """/join in private: pick the community, unless there is only one."""
     assert update.effective_user is not None
     context.user_data.pop(DRAFT, None)
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     mine = await communities_of(context, update.effective_user.id)
     if not mine:
         await _say(update, _("I do not know your building's group yet. Send /join in the "
@@ -111,7 +107,7 @@ async def join_from_link(update: Update, context: YishiContext) -> int:
     async with context.services.db.transaction() as conn:
         community = await communities.by_id(conn, link.community_id) if link else None
     if community is None or not community.active:
-        _ = await _tr(update, context)
+        _ = await person_translator(update, context)
         await _say(update, _("That link is not valid any more, so I started from the "
                              "beginning.") + "\n" + _("Send /join to try again."))
         return ConversationHandler.END
@@ -133,7 +129,7 @@ async def _start_for(update: Update, context: YishiContext, community: Community
     """Check the person is in the group, then ask for the unit."""
     user = update.effective_user
     assert user is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     if not await _is_group_member(context, community, user.id):
         await _say(update, _("Only members of {group} can join its roster. Ask to be added "
                              "to the group first.").format(group=html.escape(community.title)))
@@ -186,7 +182,7 @@ async def unit_button(update: Update, context: YishiContext) -> int:
 async def unit_typed(update: Update, context: YishiContext) -> int:
     message = update.effective_message
     assert message is not None and message.text is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     address = UnitAddress.parse(message.text)
     if address is None:
         await message.reply_text(_("I could not read “{text}” as a unit. Please type it like "
@@ -207,7 +203,7 @@ async def unit_typed(update: Update, context: YishiContext) -> int:
 
 
 async def _ask_relation(update: Update, context: YishiContext) -> int:
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     buttons = [InlineKeyboardButton(relation_name(r, _), callback_data=f"jn:r:{r.value}")
                for r in Relation]
     await _say(update, _("Unit {unit}. How do you live there?").format(
@@ -225,7 +221,7 @@ async def relation_button(update: Update, context: YishiContext) -> int:
     _draft(context)["relation"] = raw
     if raw != Relation.OWNER.value:
         return await _submit(update, context)
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     await _say(update, _("What is the unit's floor area in m², as on the property "
                          "certificate? It is only used for votes counted by area. Type it, "
                          "e.g. 89.5, or skip."),
@@ -239,7 +235,7 @@ async def area_typed(update: Update, context: YishiContext) -> int:
     assert message is not None and message.text is not None
     area = parse_area(message.text)
     if area is None:
-        _ = await _tr(update, context)
+        _ = await person_translator(update, context)
         await message.reply_text(_("Please type the area as a number of square metres, "
                                    "e.g. 89.5, or press Skip."))
         return GIVE_AREA
@@ -257,7 +253,7 @@ async def _submit(update: Update, context: YishiContext) -> int:
     user = update.effective_user
     assert user is not None
     draft = context.user_data.pop(DRAFT, {})
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     services = context.services
     address = UnitAddress.parse(draft["unit"])
     assert address is not None

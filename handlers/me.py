@@ -17,7 +17,7 @@ from bot.points import local_month_start
 from handlers.common import (
     communities_of,
     ensure_community,
-    person_language,
+    person_translator,
     refuse,
     user_role,
 )
@@ -42,11 +42,6 @@ STATUS_NAMES = {
 LEADERBOARD_SIZE = 10
 
 
-async def _tr(update: Update, context: YishiContext) -> Translator:
-    assert update.effective_user is not None
-    return translator(await person_language(context, update.effective_user))
-
-
 def _name_buttons(choice: str, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(("✓ " if choice == "name" else "") + _("Show my name on /top"),
@@ -60,7 +55,7 @@ async def me(update: Update, context: YishiContext) -> None:
     """/me: my units, role, points and level in each of my communities."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     await message.reply_text(await _me_text(context, user.id, _), reply_markup=_name_buttons(
         await _public_name(context, user.id), _))
 
@@ -111,7 +106,7 @@ async def public_name_button(update: Update, context: YishiContext) -> None:
     if choice not in ("name", "initials"):
         await refuse(update, context, N_("This button is out of date."))
         return
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     if choice == await _public_name(context, user.id):
         await query.answer(_("That is already the setting."))
         return
@@ -155,7 +150,7 @@ async def top(update: Update, context: YishiContext) -> None:
 
 async def forget_me(update: Update, context: YishiContext) -> None:
     """/forgetme: ask first; nothing happens without the confirmation."""
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     await update.effective_message.reply_text(
         _("This removes your name, your units, your language and your points from yishi. "
           "Votes you cast stay counted, without your name. Moderators' records keep that an "
@@ -170,7 +165,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     answer = (query.data or "").rsplit(":", 1)[-1]
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     if answer != "yes":
         await query.answer()
         await query.edit_message_text(_("Nothing was removed."))
@@ -200,7 +195,7 @@ async def my_data(update: Update, context: YishiContext) -> None:
     """/mydata: everything yishi stores about the person, as a JSON file."""
     user = update.effective_user
     assert user is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     async with context.services.db.transaction() as conn:
         person = await people.get(conn, user.id)
         held = await memberships.communities_of(conn, user.id)

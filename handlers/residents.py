@@ -24,6 +24,7 @@ from handlers.common import (
     moderated_by,
     moderator_only,
     person_language,
+    person_translator,
     record_audit,
     refuse,
 )
@@ -37,11 +38,6 @@ MESSAGE_BUDGET = 3800  # stay well inside Telegram's 4096 characters per message
 CSV_MAX_BYTES = 512 * 1024
 
 
-async def _tr(update: Update, context: YishiContext) -> Translator:
-    assert update.effective_user is not None
-    return translator(await person_language(context, update.effective_user))
-
-
 # --- which community ---------------------------------------------------------------------
 
 
@@ -50,7 +46,7 @@ async def _current(update: Update, context: YishiContext) -> Community | None:
     user = update.effective_user
     assert user is not None
     mine = await moderated_by(context, user.id)
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     chosen = context.user_data.get(CURRENT)
     for community in mine:
         if community.id == chosen or len(mine) == 1:
@@ -76,7 +72,7 @@ async def choose_community(update: Update, context: YishiContext) -> None:
         return
     context.user_data[CURRENT] = mine[wanted].id
     await query.answer()
-    await send_roster(context, user.id, mine[wanted], await _tr(update, context))
+    await send_roster(context, user.id, mine[wanted], await person_translator(update, context))
 
 
 # --- showing the roster -----------------------------------------------------------------
@@ -117,7 +113,7 @@ async def residents_in_private(update: Update, context: YishiContext) -> None:
     assert update.effective_user is not None
     if not args:
         await send_roster(context, update.effective_user.id, community,
-                          await _tr(update, context))
+                          await person_translator(update, context))
         return
     await _change(update, context, community, args)
 
@@ -199,7 +195,7 @@ async def _change(update: Update, context: YishiContext, community: Community,
                   args: list[str]) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     verb = args[0].lower()
     address = UnitAddress.parse(args[1]) if len(args) > 1 else None
     if verb not in ("add", "remove", "area", "voter") or address is None:
@@ -263,7 +259,7 @@ async def import_csv(update: Update, context: YishiContext) -> None:
     """A moderator sends a CSV file: unit, @username or id, relation, area (one per row)."""
     message = update.effective_message
     assert message is not None and message.document is not None
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     community = await _current(update, context)
     if community is None:
         return
@@ -343,7 +339,7 @@ async def _import_rows(context: YishiContext, community: Community, moderator_id
 
 async def not_a_moderator_file(update: Update, context: YishiContext) -> None:
     """A file from someone who moderates nothing: say what files are for."""
-    _ = await _tr(update, context)
+    _ = await person_translator(update, context)
     await update.effective_message.reply_text(
         _("Only moderators can send me files, to import the roster."))
 
