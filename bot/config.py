@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +85,37 @@ class PointsSettings(_Section):
     levels: Levels = Levels()
 
 
+class TopicsSettings(_Section):
+    """议题: categories, the weekly limit per person, and the weekly roundup."""
+
+    categories: list[str] = Field(default_factory=lambda: [
+        "parking", "greening", "safety", "facilities", "hygiene", "noise", "pets", "other"])
+    weekly_limit: int = Field(default=3, ge=1, le=50)
+    similar_threshold: int = Field(default=70, ge=30, le=100)
+    roundup_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                         "sunday"] = "monday"
+    roundup_time: str = "09:00"
+    roundup_size: int = Field(default=5, ge=1, le=20)
+    # The group post's support count is edited at most this often.
+    post_refresh_seconds: float = Field(default=5, ge=0, le=300)
+
+    @field_validator("roundup_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected HH:MM such as 09:00, got {value!r}") from None
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if not value or any(not c.isidentifier() or len(c) > 24 for c in value):
+            raise ValueError("categories are short lowercase words such as parking, noise")
+        return value
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -103,6 +135,7 @@ class Settings(BaseSettings):
     conversations: ConversationSettings = ConversationSettings()
     roles: RolesSettings = RolesSettings()
     points: PointsSettings = PointsSettings()
+    topics: TopicsSettings = TopicsSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

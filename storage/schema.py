@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -143,6 +144,56 @@ points_ledger = Table(
     Column("revoked_by", BigInteger, nullable=True),
     UniqueConstraint("community_id", "user_id", "action", "ref"),
     Index("ix_points_ledger_community_at", "community_id", "at"),
+)
+
+# Topics (议题). An anonymous topic stores no author at all; only topic_quota counts how
+# many topics a person proposed in a week, to enforce the limit.
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", String(80), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("photo_file_id", String(256), nullable=True),
+    Column("author_id", BigInteger, ForeignKey("people.user_id", ondelete="SET NULL"),
+           nullable=True),
+    Column("anonymous", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("urgent", Boolean, nullable=False, server_default=text("0")),
+    Column("reason", Text, nullable=True),
+    Column("merged_into", Integer, nullable=True),
+    Column("meeting_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", Integer, nullable=True),
+    Column("notices", JSON, nullable=False),
+    UniqueConstraint("community_id", "number"),
+    Index("ix_topics_community_status", "community_id", "status"),
+)
+
+topic_supports = Table(
+    "topic_supports",
+    metadata,
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+topic_quota = Table(
+    "topic_quota",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("week", String(10), primary_key=True),
+    Column("proposed", Integer, nullable=False),
 )
 
 # Everything with a future lives here until it is done: the scheduler's tick asks for

@@ -1,0 +1,65 @@
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from bot.domain.topics import (
+    Ranked,
+    TopicStatus,
+    can_move,
+    next_roundup,
+    rank,
+    similar,
+    week_start,
+)
+
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # Wednesday 12:00 in Shanghai
+
+
+def test_the_life_of_a_topic():
+    assert can_move(TopicStatus.PENDING, TopicStatus.OPEN)
+    assert can_move(TopicStatus.OPEN, TopicStatus.SELECTED_VOTE)
+    assert can_move(TopicStatus.SELECTED_MEETING, TopicStatus.DECIDED)
+    assert not can_move(TopicStatus.PENDING, TopicStatus.SELECTED_VOTE)
+    assert not can_move(TopicStatus.REJECTED, TopicStatus.OPEN)
+    assert not can_move(TopicStatus.MERGED, TopicStatus.OPEN)
+    assert not can_move(TopicStatus.OPEN, TopicStatus.OPEN)
+
+
+def test_ranking_by_support_then_newest_and_urgency_for_the_roundup():
+    old = Ranked(id=1, supports=5, urgent=False, created_at=NOW - timedelta(days=3))
+    new = Ranked(id=2, supports=5, urgent=False, created_at=NOW)
+    top = Ranked(id=3, supports=9, urgent=False, created_at=NOW - timedelta(days=9))
+    urgent = Ranked(id=4, supports=1, urgent=True, created_at=NOW)
+    assert [t.id for t in rank([old, new, top, urgent])] == [3, 2, 1, 4]
+    assert [t.id for t in rank([old, new, top, urgent], urgency_first=True)] == [4, 3, 2, 1]
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Night parking in front of building 3", [1]),
+    ("parking at night, building 3", [1]),
+    ("地下车库夜间停车", [3]),
+    ("Dog mess on the lawn", [2]),
+    ("Broken lift", []),
+])
+def test_similar_titles(title, expected):
+    candidates = [(1, "Parking at night in front of building 3"),
+                  (2, "Dogs mess on the lawn by the gate"), (3, "地下车库夜间乱停车"),
+                  (4, "Replace the mailboxes")]
+    assert similar(title, candidates, threshold=70) == expected
+
+
+def test_the_weekly_window_and_the_roundup_time():
+    assert week_start(NOW, "Asia/Shanghai") == datetime(2026, 11, 23, 0, 0,
+                                                        tzinfo=week_start(NOW, "Asia/Shanghai")
+                                                        .tzinfo)
+    assert week_start(NOW, "Asia/Shanghai").astimezone(UTC) == datetime(2026, 11, 22, 16, 0,
+                                                                         tzinfo=UTC)
+    nine = time(9, 0)
+    # Next Monday 09:00 Shanghai = Monday 01:00 UTC.
+    assert next_roundup(NOW, "Asia/Shanghai", "monday", nine) == datetime(
+        2026, 11, 30, 1, 0, tzinfo=UTC)
+    monday_nine = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    assert next_roundup(monday_nine, "Asia/Shanghai", "monday", nine) == datetime(
+        2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert next_roundup(monday_nine - timedelta(minutes=1), "Asia/Shanghai", "monday",
+                        nine) == monday_nine
