@@ -27,7 +27,19 @@ from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
-from handlers import errors, flows, groups, join, lang, me, residents, roles, settings, start
+from handlers import (
+    errors,
+    flows,
+    groups,
+    join,
+    lang,
+    me,
+    residents,
+    roles,
+    settings,
+    start,
+    topics,
+)
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -50,6 +62,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     join.register(app)
     residents.register(app)
     me.register(app)
+    topics.register(app)
     for register in extra_features:
         register(app)
     start.register(app)
@@ -105,6 +118,8 @@ async def _post_init(app: YishiApp) -> None:
     await services.open_storage()
     services.bot_username = app.bot.username
     await publish_commands(app)
+    for hook in services.startup:
+        await hook(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             _tick, interval=services.settings.scheduler.tick_seconds,

@@ -29,6 +29,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", N_("Start talking with the bot"), frozenset({Where.PRIVATE})),
     Command("help", N_("What the bot can do for you here"), _BOTH),
     Command("join", N_("Join your building's roster (your unit)"), _BOTH),
+    Command("topic", N_("Propose a topic for the building"), _BOTH),
+    Command("topics", N_("Open topics, most supported first"), _BOTH),
     Command("me", N_("My unit, role, points and level"), frozenset({Where.PRIVATE})),
     Command("top", N_("This month's most active neighbours"), frozenset({Where.GROUP})),
     Command("lang", N_("Choose your language"), _BOTH),

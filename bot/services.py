@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,10 @@ class Services:
     # Persistent multi-step flows by name, so the scheduler can end an idle one.
     # name -> (its ConversationHandler, the command that starts it)
     flows: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    # Run once the bot is up (after storage and the menus): features arm their schedules.
+    startup: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    # When a live post was last edited (monotonic seconds), to space edits out.
+    post_edited: dict[str, float] = field(default_factory=dict)
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

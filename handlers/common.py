@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, Update, User
-from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
 
 from bot.context import YishiContext
 from bot.domain.models import Community, Person, Role
@@ -42,6 +42,17 @@ async def note_person(conn: AsyncConnection, user: User, now: datetime, *,
     return await people.seen(conn, user_id=user.id, name=display_name(user),
                              username=user.username, now=now, started=started,
                              app_language=app_language(user.language_code))
+
+
+async def is_group_member(context: YishiContext, community: Community, user_id: int) -> bool:
+    """Whether Telegram says the person is in the community's group right now."""
+    try:
+        member = await context.bot.get_chat_member(community.chat_id, user_id)
+    except TelegramError:
+        return False
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
 
 async def ensure_community(context: YishiContext, chat: Chat) -> Community:

@@ -12,8 +12,7 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
@@ -23,10 +22,10 @@ from bot.domain.households import Relation
 from bot.domain.models import Community, Role
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, translator
-from bot.roles import chat_admin_ids
 from handlers.common import (
     communities_of,
     ensure_community,
+    is_group_member,
     note_person,
     person_language,
     person_translator,
@@ -35,6 +34,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.flows import flow
+from handlers.moderators import copy_language, send_to_moderators
 from handlers.residents_text import format_area, parse_area, relation_name
 from storage import communities, memberships, people, residents, units
 from storage.residents import Status
@@ -130,7 +130,7 @@ async def _start_for(update: Update, context: YishiContext, community: Community
     user = update.effective_user
     assert user is not None
     _ = await person_translator(update, context)
-    if not await _is_group_member(context, community, user.id):
+    if not await is_group_member(context, community, user.id):
         await _say(update, _("Only members of {group} can join its roster. Ask to be added "
                              "to the group first.").format(group=html.escape(community.title)))
         return ConversationHandler.END
@@ -150,16 +150,6 @@ async def _start_for(update: Update, context: YishiContext, community: Community
         markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
     await _say(update, text, markup)
     return CHOOSE_UNIT
-
-
-async def _is_group_member(context: YishiContext, community: Community, user_id: int) -> bool:
-    try:
-        member = await context.bot.get_chat_member(community.chat_id, user_id)
-    except TelegramError:
-        return False
-    if member.status == ChatMemberStatus.RESTRICTED:
-        return bool(getattr(member, "is_member", False))
-    return member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
 
 # --- the unit, relation and area ----------------------------------------------------------
@@ -312,57 +302,19 @@ def decision_buttons(resident_id: int, _: Translator) -> InlineKeyboardMarkup:
     ]])
 
 
-async def moderator_ids(context: YishiContext, community: Community) -> list[int]:
-    """Everyone who moderates the community: its Telegram admins and granted moderators."""
-    admins = set(await chat_admin_ids(context.bot, community.chat_id))
-    async with context.services.db.transaction() as conn:
-        granted = await memberships.with_role(conn, community.id, Role.MODERATOR)
-    return sorted(admins | set(granted))
-
-
 async def notify_moderators(context: YishiContext, community: Community,
                             resident_id: int) -> None:
-    """Send the request to the moderators' chat if one is linked; otherwise to each
-    moderator who has a private chat with the bot; if none can be reached, ask in the
-    group (without any personal detail) for one to start it."""
-    if community.moderators_chat_id is not None:
-        _ = translator(community.language)
-        try:
-            sent = await context.bot.send_message(
-                community.moderators_chat_id, await request_text(context, resident_id, _),
-                reply_markup=decision_buttons(resident_id, _))
-        except (Forbidden, BadRequest):
-            log.warning("moderators' chat unreachable; writing to moderators in private",
-                        extra={"community_id": community.id})
-        else:
-            async with context.services.db.transaction() as conn:
-                await residents.set_notices(conn, resident_id, [[sent.chat_id,
-                                                                 sent.message_id]])
-            return
-    notices: list[list[int]] = []
-    moderators = await moderator_ids(context, community)
+    """Put the request in front of the moderators, with its decision buttons."""
+
+    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+        return await request_text(context, resident_id, _), decision_buttons(resident_id, _)
+
+    copies = await send_to_moderators(
+        context, community, render,
+        unreachable_note=N_("A resident asked to join the roster. Moderators: start a private "
+                            "chat with me and send /residents to review it."))
     async with context.services.db.transaction() as conn:
-        reachable = [p for p in (await people.names(conn, moderators)).values() if p.started]
-    for moderator in reachable:
-        _ = translator(moderator.reads(context.services.default_language))
-        try:
-            sent = await context.bot.send_message(
-                moderator.user_id, await request_text(context, resident_id, _),
-                reply_markup=decision_buttons(resident_id, _))
-        except Forbidden:
-            continue  # they blocked the bot since; the others still hear of it
-        notices.append([sent.chat_id, sent.message_id])
-    async with context.services.db.transaction() as conn:
-        await residents.set_notices(conn, resident_id, notices)
-    if not notices:
-        _ = translator(community.language)
-        link = DeepLink(action="group", community_id=community.id)
-        await context.bot.send_message(
-            community.chat_id,
-            _("A resident asked to join the roster. Moderators: start a private chat with me "
-              "and send /residents to review it."),
-            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Talk to me in private"), url=link.url(context.services.bot_username))]]))
+        await residents.set_notices(conn, resident_id, copies)
 
 
 async def decide(update: Update, context: YishiContext) -> None:
@@ -442,15 +394,10 @@ async def _close_notices(context: YishiContext, request: residents.Resident, dec
                          copies: list[list[int]]) -> None:
     """Each copy of the request shows the outcome and loses its buttons."""
     async with context.services.db.transaction() as conn:
-        readers = await people.names(conn, [chat_id for chat_id, _ in copies if chat_id > 0])
-    async with context.services.db.transaction() as conn:
         community = await communities.by_id(conn, request.community_id)
-    group_language = community.language if community else context.services.default_language
+    assert community is not None
     for chat_id, message_id in copies:
-        reader = readers.get(chat_id)
-        # A private copy speaks its reader's language; the moderators' chat, the group's.
-        _ = translator(reader.reads(context.services.default_language) if reader
-                       else group_language)
+        _ = await copy_language(context, community, chat_id)
         outcome = (_("✅ Approved by {name}") if request.status is Status.VERIFIED
                    else _("❌ Rejected by {name}")).format(name=html.escape(decider))
         try:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Community
 from bot.domain.quiet_hours import QuietHours
-from storage.schema import communities
+from storage.schema import communities, topics
 
 
 def _community(row: RowMapping) -> Community:
@@ -152,3 +152,11 @@ async def link_moderators_chat(conn: AsyncConnection, community_id: int,
     """Link (or, with None, unlink) the moderators' chat; a used code is spent."""
     await conn.execute(update(communities).where(communities.c.id == community_id)
                        .values(moderators_chat_id=chat_id, link_code=None, updated_at=now))
+
+
+async def with_topics(conn: AsyncConnection) -> list[Community]:
+    """Active communities that have at least one topic (they get a weekly roundup)."""
+    rows = await conn.execute(select(communities).where(
+        communities.c.active.is_(True),
+        communities.c.id.in_(select(topics.c.community_id).distinct())))
+    return [_community(row) for row in rows.mappings()]
