@@ -7,7 +7,9 @@ export can name one; the proposer is told so, and follows the topic by its numbe
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import logging
 import time
 from datetime import datetime, timedelta
@@ -461,8 +463,8 @@ async def approve(update: Update, context: YishiContext) -> None:
         return
     await query.answer(await _done_text(update, context, N_("Approved.")))
     await record_audit(context, community, update, "topic.approve", topic=topic.id)
-    await _post_in_group(context, community, topic.id)
     await _ensure_roundup(context.application, community)
+    await _post_in_group(context, community, topic.id)
     await _tell(context, topic, [topic.author_id], N_(
         "Your topic {ref} “{title}” was approved and posted in the group, where neighbours "
         "can support it."))
@@ -488,7 +490,13 @@ async def _post_in_group(context: YishiContext, community: Community, topic_id: 
     else:
         sent = await context.bot.send_message(community.chat_id, text, reply_markup=markup)
     async with context.services.db.transaction() as conn:
-        await store.set_post(conn, topic_id, sent.chat_id, sent.message_id)
+        await store.set_post(conn, topic_id, sent.chat_id, sent.message_id,
+                             _digest(text, markup))
+
+
+def _digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
+    shown = json.dumps([text, markup.to_dict() if markup else None], sort_keys=True)
+    return hashlib.sha256(shown.encode()).hexdigest()
 
 
 def _trim_caption(text: str) -> str:
@@ -809,6 +817,10 @@ async def refresh_post(app: YishiApp, topic_id: int) -> None:
         markup = _support_button(topic, count, _)
     else:
         text += "\n" + _("Status: {status}").format(status=_(STATUS_NAMES[topic.status]))
+    async with services.db.transaction() as conn:
+        changed = await store.swap_post_digest(conn, topic_id, _digest(text, markup))
+    if not changed:
+        return  # the post already shows this; Telegram refuses an edit that changes nothing
     services.post_edited[f"topic-post:{topic_id}"] = time.monotonic()
     try:
         if topic.photo_file_id:

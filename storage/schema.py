@@ -171,6 +171,8 @@ topics = Table(
     Column("decided_at", UTCDateTime, nullable=True),
     Column("post_chat_id", BigInteger, nullable=True),
     Column("post_message_id", Integer, nullable=True),
+    # A digest of what the post shows, so an edit that would change nothing is not sent.
+    Column("post_digest", String(64), nullable=True),
     Column("notices", JSON, nullable=False),
     UniqueConstraint("community_id", "number"),
     Index("ix_topics_community_status", "community_id", "status"),

@@ -50,9 +50,20 @@ async def move(conn: AsyncConnection, topic_id: int, *, from_status: TopicStatus
     return result.rowcount > 0
 
 
-async def set_post(conn: AsyncConnection, topic_id: int, chat_id: int, message_id: int) -> None:
+async def set_post(conn: AsyncConnection, topic_id: int, chat_id: int, message_id: int,
+                   digest: str) -> None:
     await conn.execute(update(topics).where(topics.c.id == topic_id)
-                       .values(post_chat_id=chat_id, post_message_id=message_id))
+                       .values(post_chat_id=chat_id, post_message_id=message_id,
+                               post_digest=digest))
+
+
+async def swap_post_digest(conn: AsyncConnection, topic_id: int, digest: str) -> bool:
+    """Record what the post will show; False if it already shows exactly that."""
+    result = await conn.execute(
+        update(topics).where(topics.c.id == topic_id,
+                             (topics.c.post_digest != digest) | topics.c.post_digest.is_(None))
+        .values(post_digest=digest))
+    return result.rowcount > 0
 
 
 async def set_notices(conn: AsyncConnection, topic_id: int, notices: list[list[int]]) -> None:

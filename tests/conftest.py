@@ -31,6 +31,8 @@ def make_settings(api: FakeBotApi, db_path: Path, **sections: dict[str, Any]) ->
         # Ticks are driven by the tests after moving the clock; the job's own interval is
         # kept long so it never races them.
         "scheduler": {"tick_seconds": 3600},
+        # Live posts are refreshed at once in tests; test_topics checks the spacing.
+        "topics": {"post_refresh_seconds": 0},
     }
     for name, overrides in sections.items():
         values[name] = {**values.get(name, {}), **overrides}

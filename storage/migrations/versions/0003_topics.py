@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime, nullable=True),
         sa.Column("post_chat_id", sa.BigInteger, nullable=True),
         sa.Column("post_message_id", sa.Integer, nullable=True),
+        sa.Column("post_digest", sa.String(64), nullable=True),
         sa.Column("notices", sa.JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_topics"),
         sa.ForeignKeyConstraint(["community_id"], ["communities.id"], ondelete="CASCADE",

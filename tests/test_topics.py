@@ -1,0 +1,354 @@
+"""Topics end to end: propose (named and anonymous), similar-topic suggestion, approval,
+supports, merge, rejection, the weekly roundup by the moved clock, selection, and the
+refusals."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.points import Action
+from bot.domain.topics import TopicStatus
+from storage import points as ledger
+from storage import topics as store
+from tests.conftest import make_settings
+from tests.helpers import audit_log, group_with_bot, introduce
+
+
+@pytest.fixture
+def settings(api, db_path):
+    return make_settings(api, db_path, topics={"post_refresh_seconds": 0})
+
+
+async def _building(bot, api, tg):
+    """A group, its owner (a moderator with a private chat) and three verified residents."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    mark = api.mark()
+    await tg.say(owner, owner, "/start")
+    await api.wait_for("sendMessage", after=mark)
+    people = {name: tg.person(name, username=name.lower(), language_code=lang)
+              for name, lang in (("Ann", "en"), ("Bob", "en"), ("Cui", "zh-hans"),
+                                 ("Dan", "en"))}
+    await introduce(bot, tg, group, *people.values())
+    for n, person in enumerate(people.values(), start=1):
+        mark = api.mark()
+        await tg.say(owner, owner, f"/residents add 1-{n}01 @{person.username} owner")
+        await api.wait_for("sendMessage", after=mark)
+    for person in people.values():
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark)
+    return group, owner, stored, people
+
+
+async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, community=None):
+    """Walk the proposal flow; returns the moderator's copy of the new topic."""
+    if via_group is not None:
+        mark = api.mark()
+        await tg.say(via_group, who, f"/topic {title}")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == via_group.id)
+        mark = api.mark()
+        await tg.say(who, who, f"/start topic_{community}")
+    else:
+        mark = api.mark()
+        await tg.say(who, who, "/topic")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
+        mark = api.mark()
+        await tg.say(who, who, title)
+    step = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
+    if step.buttons and step.buttons[-1].get("callback_data") == "tn:go":
+        mark = api.mark()
+        await tg.press(who, step, "tn:go")
+        await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.say(who, who, "Cars park on the fire lane every night.")
+    kinds = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
+    mark = api.mark()
+    await tg.press(who, kinds, "tn:c:parking")
+    photo = await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.press(who, photo, "tn:p:skip")
+    last = await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.press(who, last, "tn:a:anon" if anonymous else "tn:a:name")
+    done = await api.wait_for("editMessageText", after=mark)
+    to_moderator = await api.wait_for("sendMessage", after=mark,
+                                      where=lambda c: any(b.get("callback_data", "")
+                                                          .startswith("tp:")
+                                                          for b in c.buttons))
+    return done, to_moderator
+
+
+async def _topic(bot, topic_id):
+    async with bot.services.db.transaction() as conn:
+        return await store.get(conn, topic_id), await store.supports(conn, topic_id)
+
+
+def _topic_id(call):
+    return int(call.buttons[0]["callback_data"].split(":")[1])
+
+
+async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, bob, cui, dan = people.values()
+
+    done, review = await _propose(api, tg, ann, title="Night parking on the fire lane",
+                                  via_group=group, community=stored.id)
+    assert done.text.startswith("Thank you! T-1 “Night parking on the fire lane” went to")
+    assert review.chat_id == owner.id
+    assert "Proposed by Ann" in review.text
+    topic_id = _topic_id(review)
+
+    # Approval posts it in the group (in the group's language) with a Support button.
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{topic_id}:ok")
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert post.text.startswith("T-1 · Night parking on the fire lane")
+    assert post.buttons == [{"text": "👍 支持（0）", "callback_data": f"sp:{topic_id}"}]
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert "was approved and posted in the group" in told.text
+    closed = await api.wait_for("editMessageText", after=mark,
+                                where=lambda c: c.chat_id == owner.id)
+    assert closed.text.endswith("✅ Approved by Owner") and closed.buttons == []
+
+    # Supports: one each, a second press withdraws, the post follows the count.
+    for who, expected in ((bob, "You support T-1. Supporters: 1."),
+                          (cui, "你支持了 T-1。支持人数：2。"),
+                          (bob, "You withdrew your support for T-1. Supporters: 1."),
+                          (dan, "You support T-1. Supporters: 2.")):
+        mark = api.mark()
+        await tg.press(who, post, f"sp:{topic_id}")
+        answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("text") == expected
+        await api.wait_for("editMessageText", after=mark,
+                           where=lambda c: c.chat_id == group.id)
+    assert api.messages[(group.id, post.result["message_id"])]["reply_markup"][
+        "inline_keyboard"][0][0]["text"] == "👍 支持（2）"
+    async with bot.services.db.transaction() as conn:
+        assert await ledger.earned(conn, stored.id, cui.id,
+                                   action=Action.TOPIC_SUPPORTED.value) == 1
+        # Bob supported, withdrew and would support again: the act earned once.
+        assert await ledger.earned(conn, stored.id, bob.id) == 1
+
+    # The weekly roundup: Monday 09:00 in Shanghai, posted once, even across a restart.
+    clock.set(datetime(2026, 11, 30, 0, 59, tzinfo=UTC))
+    assert await bot.tick() == 0
+    clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
+    roundup = await api.wait_for("sendMessage", after=mark,
+                                 where=lambda c: c.chat_id == group.id)
+    assert roundup.text.splitlines()[:2] == ["本周议题",
+                                             "1. T-1“Night parking on the fire lane”——2 人支持"]
+    choice = await api.wait_for("sendMessage", after=mark,
+                                where=lambda c: c.chat_id == owner.id)
+    assert [b["text"] for b in choice.buttons] == ["Put to a vote", "Discuss at a meeting",
+                                                   "Close", "Urgent on/off"]
+    assert await bot.tick() == 0
+    await bot.restart()
+    assert await bot.tick() == 0
+    assert len([c for c in api.sent(chat_id=group.id, after=mark) if "本周议题" in c.text]) == 1
+
+    # Selection: put to a vote; author and supporters hear it, the author earns points.
+    mark = api.mark()
+    await tg.press(owner, choice, f"ts:{topic_id}:vote")
+    for person, text in ((ann, "T-1 “Night parking on the fire lane” will be put to a vote."),
+                         (cui, "T-1“Night parking on the fire lane”将付诸投票"),
+                         (dan, "will be put to a vote")):
+        note = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c, p=person: c.chat_id == p.id)
+        assert text in note.text
+    assert not [c for c in api.sent(chat_id=bob.id, after=mark)]  # withdrew: not told
+    topic, supports = await _topic(bot, topic_id)
+    assert topic.status is TopicStatus.SELECTED_VOTE and supports == 2
+    async with bot.services.db.transaction() as conn:
+        assert await ledger.earned(conn, stored.id, ann.id) == 20
+    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id)
+    final_post = api.messages[(group.id, post.result["message_id"])]
+    assert "reply_markup" not in final_post and "状态：待投票" in final_post["text"]
+    # Next week's roundup is armed.
+    clock.set(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+    assert await bot.tick() == 1
+
+
+async def test_anonymous_topics_name_nobody_and_a_similar_one_is_suggested_and_merged(
+        bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, bob, cui, dan = people.values()
+    _, review = await _propose(api, tg, ann, title="Night parking on the fire lane")
+    first = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{first}:ok")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+
+    # Dan's title is close to T-1: the bot suggests supporting it instead.
+    to_dan = lambda c: c.chat_id == dan.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(dan, dan, "/topic")
+    await api.wait_for("sendMessage", after=mark, where=to_dan)
+    mark = api.mark()
+    await tg.say(dan, dan, "parking at night on the fire lane")
+    suggestion = await api.wait_for("sendMessage", after=mark, where=to_dan)
+    assert "T-1 “Night parking on the fire lane” — 0 supporters" in suggestion.text
+    assert suggestion.buttons[0] == {"text": "Support T-1 instead",
+                                     "callback_data": f"tn:s:{first}"}
+    mark = api.mark()
+    await tg.press(dan, suggestion, "tn:go")
+    await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.say(dan, dan, "Every night, cars on the fire lane.")
+    kinds = await api.wait_for("sendMessage", after=mark, where=to_dan)
+    for data in ("tn:c:parking", "tn:p:skip", "tn:a:anon"):
+        mark = api.mark()
+        await tg.press(dan, kinds, data)
+        kinds = await api.wait_for("editMessageText", after=mark)
+    assert "It is anonymous: I keep no link between you and it" in kinds.text
+    review = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    second = _topic_id(review)
+    assert "Proposed anonymously" in review.text and "Dan" not in review.text
+    topic, _n = await _topic(bot, second)
+    assert topic.author_id is None and topic.anonymous
+
+    # Merge it into T-1.
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{second}:mg")
+    choices = await api.wait_for("sendMessage", after=mark)
+    assert choices.buttons[0]["callback_data"] == f"tm:{second}:{first}"
+    mark = api.mark()
+    await tg.press(owner, choices, f"tm:{second}:{first}")
+    await api.wait_for("editMessageText", after=mark)
+    merged, _n = await _topic(bot, second)
+    assert merged.status is TopicStatus.MERGED and merged.merged_into == first
+
+    # Nobody anywhere was told who proposed T-2, and /topics names nobody.
+    mark = api.mark()
+    await tg.say(group, bob, "/topics")
+    listing = await api.wait_for("sendMessage", after=mark)
+    assert "T-1" in listing.text and "T-2" not in listing.text
+    for call in api.calls:
+        if call.chat_id != dan.id and call.text and "T-2" in call.text:
+            assert "Dan" not in call.text and "@dan" not in call.text
+    entries = await audit_log(bot, stored.id)
+    assert all(e.details.get("author") is None for e in entries)
+
+
+async def test_rejection_asks_a_reason_and_tells_the_author(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann = people["Ann"]
+    _, review = await _propose(api, tg, ann, title="Paint the lobby pink")
+    topic_id = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{topic_id}:no")
+    ask = await api.wait_for("sendMessage", after=mark)
+    assert ask.text.startswith("Why? Reply with the reason for T-1")
+    mark = api.mark()
+    await tg.say(owner, owner, "The owners' assembly decided the colours last year.")
+    note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert note.text == ("Your topic T-1 “Paint the lobby pink” was not accepted. Reason: "
+                         "The owners' assembly decided the colours last year.")
+    topic, _n = await _topic(bot, topic_id)
+    assert topic.status is TopicStatus.REJECTED
+    assert (await audit_log(bot, stored.id))[0].action == "topic.reject"
+
+
+async def test_residents_cannot_moderate_and_forged_buttons_change_nothing(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, bob = people["Ann"], people["Bob"]
+    _, review = await _propose(api, tg, ann, title="More bike racks")
+    topic_id = _topic_id(review)
+    for data in (f"tp:{topic_id}:ok", f"tp:{topic_id}:no", f"tp:{topic_id}:mg",
+                 f"ts:{topic_id}:vote"):
+        mark = api.mark()
+        await tg.press(bob, review, data)
+        answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("text") == ("Sorry, only the group's moderators can do that. "
+                                      "Nothing was changed.")
+    for data in ("tp:99999:ok", "tp:x:ok", f"sp:{topic_id}", "sp:99999", "tm:1:99999"):
+        mark = api.mark()
+        await tg.press(owner, review, data)
+        answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("show_alert") is True, data
+    # Selecting a topic that was never approved is refused too.
+    mark = api.mark()
+    await tg.press(owner, review, f"ts:{topic_id}:vote")
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text") == "T-1 is already waiting for moderators."
+    topic, supports = await _topic(bot, topic_id)
+    assert topic.status is TopicStatus.PENDING and supports == 0
+    assert [e.action for e in await audit_log(bot, stored.id)][0].startswith("roster.")
+
+
+async def test_unverified_people_cannot_support_and_the_weekly_limit_holds(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann = people["Ann"]
+    _, review = await _propose(api, tg, ann, title="Fix the gate")
+    topic_id = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{topic_id}:ok")
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    visitor = tg.person("Visitor", language_code="en")
+    await introduce(bot, tg, group, visitor)
+    mark = api.mark()
+    await tg.press(visitor, post, f"sp:{topic_id}")
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text").startswith("Only residents on the roster can support topics.")
+    for title in ("Second topic", "Third topic"):
+        await _propose(api, tg, ann, title=title)
+    mark = api.mark()
+    await tg.say(ann, ann, "/topic")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text.startswith("You have proposed 3 topics this week")
+
+
+async def test_the_roundup_waits_for_the_end_of_quiet_hours(api, tg, db_path, clock):
+    from tests.conftest import RunningBot
+
+    settings = make_settings(api, db_path, topics={"post_refresh_seconds": 0,
+                                                   "roundup_time": "23:00"})
+    bot = RunningBot(api, settings, clock)
+    await bot.start()
+    try:
+        group, owner, stored, people = await _building(bot, api, tg)
+        _, review = await _propose(api, tg, people["Ann"], title="Quiet please")
+        mark = api.mark()
+        await tg.press(owner, review, f"tp:{_topic_id(review)}:ok")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+        clock.set(datetime(2026, 11, 30, 15, 0, tzinfo=UTC))  # Monday 23:00 in Shanghai
+        assert await bot.tick() == 0
+        clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))  # Tuesday 07:30
+        mark = api.mark()
+        assert await bot.tick() == 1
+        roundup = await api.wait_for("sendMessage", after=mark,
+                                     where=lambda c: c.chat_id == group.id)
+        assert roundup.text.startswith("本周议题")
+    finally:
+        await bot.stop()
+    assert api.violations == []
+
+
+async def test_support_edits_are_spaced_out(api, tg, db_path, clock):
+    from tests.conftest import RunningBot
+
+    settings = make_settings(api, db_path, topics={"post_refresh_seconds": 60})
+    bot = RunningBot(api, settings, clock)
+    await bot.start()
+    try:
+        group, owner, stored, people = await _building(bot, api, tg)
+        _, review = await _propose(api, tg, people["Ann"], title="Spaced edits")
+        topic_id = _topic_id(review)
+        mark = api.mark()
+        await tg.press(owner, review, f"tp:{topic_id}:ok")
+        post = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == group.id)
+        mark = api.mark()
+        for who in (people["Bob"], people["Cui"], people["Dan"]):
+            await tg.press(who, post, f"sp:{topic_id}")
+            await api.wait_for("answerCallbackQuery", after=api.mark() - 1)
+        await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id)
+        # The first press edited the post; the next two wait for one later edit.
+        edits = [c for c in api.sent("editMessageText", after=mark) if c.chat_id == group.id]
+        assert len(edits) == 1
+        assert bot.app.job_queue.get_jobs_by_name(f"topic-post:{topic_id}")
+    finally:
+        await bot.stop()
+    assert api.violations == []
