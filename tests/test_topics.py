@@ -352,3 +352,81 @@ async def test_support_edits_are_spaced_out(api, tg, db_path, clock):
     finally:
         await bot.stop()
     assert api.violations == []
+
+
+async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed(bot, api,
+                                                                               tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, bob = people["Ann"], people["Bob"]
+    to_ann = lambda c: c.chat_id == ann.id  # noqa: E731
+    # Ann proposes with a photo.
+    mark = api.mark()
+    await tg.say(ann, ann, "/topic Broken bench by the pond")
+    await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.say(ann, ann, "The slats are split; children get splinters.")
+    kinds = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.press(ann, kinds, "tn:c:facilities")
+    await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.send_photo(ann, ann)
+    last = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert last.text == "Last step: should neighbours see that the topic is yours?"
+    mark = api.mark()
+    await tg.press(ann, last, "tn:a:name")
+    review = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    bench = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{bench}:ok")
+    post = await api.wait_for("sendPhoto", after=mark)
+    assert post.result["caption"].startswith("T-1 · Broken bench by the pond")
+    mark = api.mark()
+    await tg.press(bob, post, f"sp:{bench}")
+    edited = await api.wait_for("editMessageCaption", after=mark)
+    assert "支持人数：1" in edited.result["caption"]
+
+    _, review = await _propose(api, tg, bob, title="Move the recycling bins")
+    bins = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, f"tp:{bins}:ok")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+
+    clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
+    offers = []
+    for _ in range(2):
+        offers.append(await api.wait_for(
+            "sendMessage", after=mark,
+            where=lambda c: c.chat_id == owner.id and c not in offers and c.buttons))
+    by_topic = {int(o.buttons[0]["callback_data"].split(":")[1]): o for o in offers}
+
+    # The bench goes to the meeting on a date the moderator types.
+    mark = api.mark()
+    await tg.press(owner, by_topic[bench], f"ts:{bench}:meet")
+    await api.wait_for("sendMessage", after=mark)
+    mark = api.mark()
+    await tg.say(owner, owner, "next tuesday")
+    again = await api.wait_for("sendMessage", after=mark)
+    assert again.text == "Please write it like 2026-12-01 19:30."
+    mark = api.mark()
+    await tg.say(owner, owner, "2026-12-01 19:30")
+    note = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert note.text == ("T-1 “Broken bench by the pond” will be discussed at the meeting on "
+                         "2026-12-01 19:30.")
+    topic, _n = await _topic(bot, bench)
+    assert topic.status is TopicStatus.SELECTED_MEETING
+    assert topic.meeting_at == datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
+
+    # The bins are closed with a reason everyone involved reads.
+    mark = api.mark()
+    await tg.press(owner, by_topic[bins], f"ts:{bins}:close")
+    await api.wait_for("sendMessage", after=mark)
+    mark = api.mark()
+    await tg.say(owner, owner, "The district collects from the present spot only.")
+    note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id)
+    assert note.text == ("T-2 “Move the recycling bins” was closed by the moderators. "
+                         "Reason: The district collects from the present spot only.")
+    topic, _n = await _topic(bot, bins)
+    assert topic.status is TopicStatus.CLOSED

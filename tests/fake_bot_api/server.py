@@ -380,6 +380,7 @@ class FakeBotApi:
             params, chat["id"], "sendPhoto")}
         if caption:
             content["caption"] = caption
+            content["html"] = params["caption"]
         if params.get("reply_markup", {}).get("inline_keyboard") is not None:
             content["reply_markup"] = params["reply_markup"]
         return self._public(self._new_message(chat, self.bot, **content))
@@ -422,6 +423,24 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message is not modified: specified new message "
                                 "content and reply markup are exactly the same")
         message.update(text=text, html=source, edit_date=int(time.time()))
+        if markup is not None:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return self._public(message)
+
+    def _api_editMessageCaption(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._edit_target(params, "editMessageCaption")
+        if "photo" not in message and "document" not in message:
+            self.violations.append("editMessageCaption: the message has no media")
+            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+        caption, source = self._text(params, "caption", 1024, "editMessageCaption", minimum=0)
+        self._check_markup(params, "editMessageCaption")
+        markup = params.get("reply_markup")
+        if source == message.get("html") and markup == message.get("reply_markup"):
+            self.violations.append("editMessageCaption: identical content")
+            raise ApiError(400, "Bad Request: message is not modified")
+        message.update(caption=caption, html=source, edit_date=int(time.time()))
         if markup is not None:
             message["reply_markup"] = markup
         else:
