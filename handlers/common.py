@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram import Chat, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 
@@ -87,6 +87,22 @@ async def person_language(context: YishiContext, user: User) -> str:
     if person is not None and person.language:
         return person.language
     return normalize_language(user.language_code, context.services.default_language)
+
+
+async def flow_reply(update: Update, text: str,
+                     markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer within a flow: edit the message whose button was pressed (so old buttons
+    disappear), else send a new message."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest:
+            pass  # too old or unchanged: send a fresh message instead
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(text, reply_markup=markup)
 
 
 async def person_translator(update: Update, context: YishiContext) -> Translator:

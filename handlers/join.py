@@ -25,6 +25,7 @@ from bot.i18n import N_, Translator, translator
 from handlers.common import (
     communities_of,
     ensure_community,
+    flow_reply,
     is_group_member,
     note_person,
     person_language,
@@ -48,20 +49,6 @@ DRAFT = "join"
 
 def _draft(context: YishiContext) -> dict[str, Any]:
     return context.user_data.setdefault(DRAFT, {})
-
-
-async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer in the flow: edit the message whose button was pressed, else send anew."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-            return
-        except BadRequest:
-            pass  # too old or unchanged: fall through and send a fresh message
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(text, reply_markup=markup)
 
 
 # --- entry -------------------------------------------------------------------------
@@ -88,13 +75,13 @@ async def join_command(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     mine = await communities_of(context, update.effective_user.id)
     if not mine:
-        await _say(update, _("I do not know your building's group yet. Send /join in the "
+        await flow_reply(update, _("I do not know your building's group yet. Send /join in the "
                              "group, or press the button in my greeting there."))
         return ConversationHandler.END
     if len(mine) == 1:
         return await _start_for(update, context, mine[0])
     buttons = [[InlineKeyboardButton(c.title, callback_data=f"jn:c:{c.id}")] for c in mine]
-    await _say(update, _("Which building's group do you want to join?"),
+    await flow_reply(update, _("Which building's group do you want to join?"),
                InlineKeyboardMarkup(buttons))
     return CHOOSE_COMMUNITY
 
@@ -108,7 +95,7 @@ async def join_from_link(update: Update, context: YishiContext) -> int:
         community = await communities.by_id(conn, link.community_id) if link else None
     if community is None or not community.active:
         _ = await person_translator(update, context)
-        await _say(update, _("That link is not valid any more, so I started from the "
+        await flow_reply(update, _("That link is not valid any more, so I started from the "
                              "beginning.") + "\n" + _("Send /join to try again."))
         return ConversationHandler.END
     return await _start_for(update, context, community)
@@ -131,7 +118,7 @@ async def _start_for(update: Update, context: YishiContext, community: Community
     assert user is not None
     _ = await person_translator(update, context)
     if not await is_group_member(context, community, user.id):
-        await _say(update, _("Only members of {group} can join its roster. Ask to be added "
+        await flow_reply(update, _("Only members of {group} can join its roster. Ask to be added "
                              "to the group first.").format(group=html.escape(community.title)))
         return ConversationHandler.END
     async with context.services.db.transaction() as conn:
@@ -148,7 +135,7 @@ async def _start_for(update: Update, context: YishiContext, community: Community
         buttons = [InlineKeyboardButton(u.address.code, callback_data=f"jn:u:{u.id}")
                    for u in listed]
         markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
-    await _say(update, text, markup)
+    await flow_reply(update, text, markup)
     return CHOOSE_UNIT
 
 
@@ -196,7 +183,7 @@ async def _ask_relation(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     buttons = [InlineKeyboardButton(relation_name(r, _), callback_data=f"jn:r:{r.value}")
                for r in Relation]
-    await _say(update, _("Unit {unit}. How do you live there?").format(
+    await flow_reply(update, _("Unit {unit}. How do you live there?").format(
         unit=_draft(context)["unit"]), InlineKeyboardMarkup([buttons]))
     return CHOOSE_RELATION
 
@@ -212,7 +199,7 @@ async def relation_button(update: Update, context: YishiContext) -> int:
     if raw != Relation.OWNER.value:
         return await _submit(update, context)
     _ = await person_translator(update, context)
-    await _say(update, _("What is the unit's floor area in m², as on the property "
+    await flow_reply(update, _("What is the unit's floor area in m², as on the property "
                          "certificate? It is only used for votes counted by area. Type it, "
                          "e.g. 89.5, or skip."),
                InlineKeyboardMarkup([[InlineKeyboardButton(_("Skip"),
@@ -262,10 +249,10 @@ async def _submit(update: Update, context: YishiContext) -> int:
                 conn, community_id=community.id, user_id=user.id, unit_id=unit.id,
                 relation=relation, area_claimed=draft.get("area"), now=now)
     if already:
-        await _say(update, _("You are already on the roster for {unit}.").format(
+        await flow_reply(update, _("You are already on the roster for {unit}.").format(
             unit=address.code))
         return ConversationHandler.END
-    await _say(update, _("Thank you! Your request to join {group} as {relation} of {unit} "
+    await flow_reply(update, _("Thank you! Your request to join {group} as {relation} of {unit} "
                          "went to the moderators. I will tell you when they decide.").format(
         group=html.escape(community.title), relation=relation_name(relation, _),
         unit=address.code))

@@ -43,6 +43,7 @@ from bot.scheduler import Defer, Done, Outcome
 from handlers.common import (
     communities_of,
     ensure_community,
+    flow_reply,
     is_group_member,
     note_person,
     person_translator,
@@ -86,20 +87,6 @@ def _draft(context: YishiContext) -> dict[str, Any]:
     return context.user_data.setdefault(DRAFT, {})
 
 
-async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer within a flow: edit the message whose button was pressed, else send anew."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-            return
-        except BadRequest:
-            pass
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(text, reply_markup=markup)
-
-
 async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
     async with context.services.db.transaction() as conn:
         topic = await store.get(conn, topic_id)
@@ -140,13 +127,13 @@ async def topic_command(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     mine = await communities_of(context, user.id)
     if not mine:
-        await _say(update, _("I do not know your building's group yet. Send /topic in the "
+        await flow_reply(update, _("I do not know your building's group yet. Send /topic in the "
                              "group to start from there."))
         return ConversationHandler.END
     title = " ".join(context.args or []).strip() or None
     if len(mine) > 1:
         _draft(context).update(title=title)
-        await _say(update, _("Which building is your topic for?"), InlineKeyboardMarkup(
+        await flow_reply(update, _("Which building is your topic for?"), InlineKeyboardMarkup(
             [[InlineKeyboardButton(c.title, callback_data=f"tn:g:{c.id}")] for c in mine]))
         return TITLE
     return await _begin(update, context, mine[0], title)
@@ -162,7 +149,7 @@ async def topic_from_link(update: Update, context: YishiContext) -> int:
         community = await communities.by_id(conn, link.community_id) if link else None
     if community is None or not community.active:
         _ = await person_translator(update, context)
-        await _say(update, _("That link is not valid any more, so I started from the "
+        await flow_reply(update, _("That link is not valid any more, so I started from the "
                              "beginning.") + "\n" + _("Send /topic to propose a topic."))
         return ConversationHandler.END
     prefill = context.user_data.pop(PREFILL, None) or {}
@@ -187,20 +174,17 @@ async def _begin(update: Update, context: YishiContext, community: Community,
     assert user is not None
     _ = await person_translator(update, context)
     if not await is_group_member(context, community, user.id):
-        await _say(update, _("Only members of {group} can propose topics there.").format(
+        await flow_reply(update, _("Only members of {group} can propose topics there.").format(
             group=html.escape(community.title)))
         return ConversationHandler.END
     if await _over_limit(context, community, user.id):
-        await _say(update, _("You have proposed {limit} topics this week, the most one person "
-                             "can. Please support others' topics, or try again next week.")
-                   .format(limit=context.services.settings.topics.weekly_limit))
-        return ConversationHandler.END
+        return await _limit_reached(update, context)
     async with context.services.db.transaction() as conn:
         await note_person(conn, user, context.services.clock.now())
     context.user_data[DRAFT] = {"community": community.id}
     if title:
         return await _take_title(update, context, title)
-    await _say(update, _("What is your topic for {group}? Write a short title (at most "
+    await flow_reply(update, _("What is your topic for {group}? Write a short title (at most "
                          "{limit} characters), e.g. “Night parking in front of building 3”.")
                .format(group=html.escape(community.title), limit=TITLE_MAX))
     return TITLE
@@ -211,6 +195,14 @@ async def _over_limit(context: YishiContext, community: Community, user_id: int)
     async with context.services.db.transaction() as conn:
         done = await store.proposed_in_week(conn, community.id, user_id, week)
     return done >= context.services.settings.topics.weekly_limit
+
+
+async def _limit_reached(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("You have proposed {limit} topics this week, the most one "
+                               "person can. Please support others' topics, or try again next "
+                               "week.").format(limit=context.services.settings.topics.weekly_limit))
+    return ConversationHandler.END
 
 
 async def title_typed(update: Update, context: YishiContext) -> int:
@@ -225,7 +217,7 @@ async def _take_title(update: Update, context: YishiContext, title: str) -> int:
     _ = await person_translator(update, context)
     title = " ".join(title.split())
     if not title or len(title) > TITLE_MAX:
-        await _say(update, _("A title needs 1 to {limit} characters; yours has {length}. "
+        await flow_reply(update, _("A title needs 1 to {limit} characters; yours has {length}. "
                              "Please shorten it.").format(limit=TITLE_MAX, length=len(title)))
         return TITLE
     draft = _draft(context)
@@ -248,7 +240,7 @@ async def _take_title(update: Update, context: YishiContext, title: str) -> int:
                                              callback_data=f"tn:s:{topic.id}")])
     buttons.append([InlineKeyboardButton(_("Mine is different: continue"),
                                          callback_data="tn:go")])
-    await _say(update, "\n".join(lines), InlineKeyboardMarkup(buttons))
+    await flow_reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons))
     return SIMILAR
 
 
@@ -265,7 +257,7 @@ async def support_instead(update: Update, context: YishiContext) -> int:
         return SIMILAR
     context.user_data.pop(DRAFT, None)
     _ = await person_translator(update, context)
-    await _say(update, _("Thank you! You support {ref} “{title}” now; nothing new was "
+    await flow_reply(update, _("Thank you! You support {ref} “{title}” now; nothing new was "
                          "proposed.").format(ref=topic.ref, title=html.escape(topic.title)))
     return ConversationHandler.END
 
@@ -276,7 +268,7 @@ async def continue_anyway(update: Update, context: YishiContext) -> int:
 
 async def _ask_details(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
-    await _say(update, _("Describe it in a few sentences: what happens, where, since when, "
+    await flow_reply(update, _("Describe it in a few sentences: what happens, where, since when, "
                          "and what you would like done."))
     return DETAILS
 
@@ -308,7 +300,7 @@ async def category_button(update: Update, context: YishiContext) -> int:
         return CATEGORY
     _draft(context)["category"] = category
     _ = await person_translator(update, context)
-    await _say(update, _("A photo helps neighbours see it. Send one now, or skip."),
+    await flow_reply(update, _("A photo helps neighbours see it. Send one now, or skip."),
                InlineKeyboardMarkup([[InlineKeyboardButton(_("Skip"),
                                                            callback_data="tn:p:skip")]]))
     return PHOTO
@@ -328,7 +320,7 @@ async def photo_skipped(update: Update, context: YishiContext) -> int:
 
 async def _ask_anonymity(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
-    await _say(update, _("Last step: should neighbours see that the topic is yours?"),
+    await flow_reply(update, _("Last step: should neighbours see that the topic is yours?"),
                InlineKeyboardMarkup([[
                    InlineKeyboardButton(_("Show my name"), callback_data="tn:a:name"),
                    InlineKeyboardButton(_("Stay anonymous"), callback_data="tn:a:anon")]]))
@@ -349,10 +341,7 @@ async def anonymity_button(update: Update, context: YishiContext) -> int:
         community = await communities.by_id(conn, draft["community"])
     assert community is not None
     if await _over_limit(context, community, user.id):
-        await _say(update, _("You have proposed {limit} topics this week, the most one person "
-                             "can. Please support others' topics, or try again next week.")
-                   .format(limit=services.settings.topics.weekly_limit))
-        return ConversationHandler.END
+        return await _limit_reached(update, context)
     now = services.clock.now()
     week = week_start(now, community.timezone).date().isoformat()
     async with services.db.transaction() as conn:
@@ -369,7 +358,7 @@ async def anonymity_button(update: Update, context: YishiContext) -> int:
             ref=topic.ref))
     else:
         lines.append(_("I will tell you what they decide."))
-    await _say(update, "\n".join(lines))
+    await flow_reply(update, "\n".join(lines))
     await _send_for_moderation(context, community, topic)
     return ConversationHandler.END
 
@@ -620,7 +609,7 @@ async def reason_typed(update: Update, context: YishiContext) -> int:
     if pending["close"]:
         await _tell_everyone(context, topic, N_(
             "{ref} “{title}” was closed by the moderators. Reason: {reason}"), reason=reason)
-        await _refresh_after_selection(context, topic.id)
+        await refresh_post(context.application, topic.id)
     else:
         await _tell(context, topic, [topic.author_id], N_(
             "Your topic {ref} “{title}” was not accepted. Reason: {reason}"), reason=reason)
@@ -704,7 +693,7 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
         await _tell_everyone(context, topic, N_(
             "{ref} “{title}” will be discussed at the meeting on {when}."),
             when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
-    await _refresh_after_selection(context, topic.id)
+    await refresh_post(context.application, topic.id)
 
 
 async def toggle_urgent(update: Update, context: YishiContext) -> None:
@@ -721,11 +710,6 @@ async def toggle_urgent(update: Update, context: YishiContext) -> None:
     _ = await person_translator(update, context)
     await query.answer(_("Marked urgent.") if not topic.urgent else _("No longer urgent."))
     await refresh_post(context.application, topic.id)
-
-
-async def _refresh_after_selection(context: YishiContext, topic_id: int) -> None:
-    """The group post shows the new state and no longer takes supports."""
-    await refresh_post(context.application, topic_id)
 
 
 # --- supporting -----------------------------------------------------------------------------
