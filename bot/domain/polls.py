@@ -1,0 +1,294 @@
+"""Polls: who may vote, how votes weigh, and what a result means — including the Civil
+Code's rule for owners' decisions (Art. 278).
+
+All arithmetic on shares is exact: areas become Fractions (from their decimal text),
+thresholds are compared by cross-multiplication, never with floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain.households import Household, owner_headcount
+
+
+class Audience(StrEnum):
+    MEMBERS = "members"  # anyone in the group
+    VERIFIED = "verified"  # residents on the roster
+    HOUSEHOLDS = "households"  # one vote per unit
+    OWNERS = "owners"  # verified owners (one vote per unit)
+
+
+class Weighting(StrEnum):
+    PERSON = "person"
+    HOUSEHOLD = "household"
+    AREA = "area"
+
+
+class Rule(StrEnum):
+    PLURALITY = "plurality"
+    MAJORITY = "majority"  # more than half of the votes cast
+    CIVIL_ORDINARY = "civil_ordinary"
+    CIVIL_MAJOR = "civil_major"
+
+
+CIVIL_RULES = (Rule.CIVIL_ORDINARY, Rule.CIVIL_MAJOR)
+OPTIONS_MIN, OPTIONS_MAX = 2, 10
+QUESTION_MAX = 300
+
+
+def area(value: float | int | str | None) -> Fraction:
+    """An area as an exact fraction: 89.35 m² is 8935/100, not a binary approximation."""
+    if value is None:
+        return Fraction(0)
+    return Fraction(Decimal(str(value)))
+
+
+# --- who may vote -------------------------------------------------------------------------
+
+
+class Scope(BaseModel):
+    """A poll limited to one building, or one staircase of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    building: str | None = None
+    staircase: str | None = None
+
+    def covers(self, household: Household) -> bool:
+        if self.building is not None and household.address.building != self.building:
+            return False
+        return self.staircase is None or household.address.staircase == self.staircase
+
+
+class Refusal(StrEnum):
+    NOT_VERIFIED = "not_verified"
+    NOT_OWNER = "not_owner"
+    OUT_OF_SCOPE = "out_of_scope"
+    HOUSEHOLD_VOTED = "household_voted"
+    NOT_MEMBER = "not_member"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """May this person vote, and for which household (unit) if the poll counts units."""
+
+    allowed: bool
+    unit_id: int | None = None
+    refusal: Refusal | None = None
+
+
+def eligibility(audience: Audience, scope: Scope, *, user_id: int, is_member: bool,
+                households: Sequence[Household],
+                household_voters: dict[int, int]) -> Eligibility:
+    """Decide whether ``user_id`` may vote.
+
+    ``households`` are the person's own (verified) units; ``household_voters`` maps a unit
+    to whoever already voted for it in this poll.
+    """
+    if not is_member:
+        return Eligibility(False, refusal=Refusal.NOT_MEMBER)
+    if audience is Audience.MEMBERS:
+        return Eligibility(True)
+    if not households:
+        return Eligibility(False, refusal=Refusal.NOT_VERIFIED)
+    in_scope = [h for h in households if scope.covers(h)]
+    if not in_scope:
+        return Eligibility(False, refusal=Refusal.OUT_OF_SCOPE)
+    if audience is Audience.VERIFIED:
+        return Eligibility(True, unit_id=in_scope[0].unit_id)
+    if audience is Audience.OWNERS:
+        in_scope = [h for h in in_scope if user_id in h.owners]
+        if not in_scope:
+            return Eligibility(False, refusal=Refusal.NOT_OWNER)
+    # One vote per unit: a unit this person already voted for, else one nobody voted for.
+    for household in in_scope:
+        if household_voters.get(household.unit_id) == user_id:
+            return Eligibility(True, unit_id=household.unit_id)
+    for household in in_scope:
+        if household.unit_id not in household_voters and (
+                household.voter in (None, user_id)):
+            return Eligibility(True, unit_id=household.unit_id)
+    return Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
+
+
+def valid_choice(choice: Sequence[int], *, options: int, multiple: bool,
+                 max_choices: int) -> bool:
+    """A ballot's chosen option indexes are distinct, exist, and respect the maximum."""
+    if not choice or len(set(choice)) != len(choice):
+        return False
+    if any(not 0 <= c < options for c in choice):
+        return False
+    return len(choice) <= (max_choices if multiple else 1)
+
+
+# --- counting -------------------------------------------------------------------------------
+
+
+class Ballot(BaseModel):
+    """One counted ballot: the choice and, for unit-based polls, the unit it speaks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    choice: tuple[int, ...]
+    unit_id: int | None = None
+
+
+class Tally(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ballots: int
+    votes: tuple[int, ...]  # per option, one per ballot that chose it
+    weights: tuple[Fraction, ...]  # per option, by the poll's weighting
+    total_weight: Fraction  # the weight of all ballots cast
+
+
+def tally(ballots: Iterable[Ballot], options: int, weighting: Weighting,
+          households: dict[int, Household]) -> Tally:
+    votes = [0] * options
+    weights = [Fraction(0)] * options
+    total = Fraction(0)
+    cast = 0
+    for ballot in ballots:
+        cast += 1
+        weight = Fraction(1)
+        if weighting is Weighting.AREA:
+            household = households.get(ballot.unit_id) if ballot.unit_id else None
+            weight = area(household.area_m2 if household else None)
+        total += weight
+        for index in ballot.choice:
+            votes[index] += 1
+            weights[index] += weight
+    return Tally(ballots=cast, votes=tuple(votes), weights=tuple(weights), total_weight=total)
+
+
+class Outcome(StrEnum):
+    WON = "won"  # plurality or majority: an option won
+    TIE = "tie"
+    NO_MAJORITY = "no_majority"
+    PASSED = "passed"  # Civil Code: quorum met and approved
+    REJECTED = "rejected"  # Civil Code: quorum met, not approved
+    NO_QUORUM = "no_quorum"
+    NO_VOTES = "no_votes"
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Outcome
+    winner: int | None = None
+    # Civil Code figures, as exact fractions of the relevant whole.
+    area_turnout: Fraction | None = None
+    owner_turnout: Fraction | None = None
+    area_approval: Fraction | None = None
+    owner_approval: Fraction | None = None
+    quorum_area: bool | None = None
+    quorum_owners: bool | None = None
+    approved_area: bool | None = None
+    approved_owners: bool | None = None
+
+
+def plurality(result: Tally) -> Verdict:
+    if result.ballots == 0:
+        return Verdict(outcome=Outcome.NO_VOTES)
+    best = max(result.weights)
+    leaders = [i for i, w in enumerate(result.weights) if w == best]
+    if len(leaders) > 1:
+        return Verdict(outcome=Outcome.TIE)
+    return Verdict(outcome=Outcome.WON, winner=leaders[0])
+
+
+def majority(result: Tally) -> Verdict:
+    """An option chosen by more than half of the weight cast (abstaining counts as cast)."""
+    if result.ballots == 0:
+        return Verdict(outcome=Outcome.NO_VOTES)
+    for index, weight in enumerate(result.weights):
+        if weight * 2 > result.total_weight:
+            return Verdict(outcome=Outcome.WON, winner=index)
+    return Verdict(outcome=Outcome.NO_MAJORITY)
+
+
+@dataclass(frozen=True)
+class CivilFigures:
+    """What Art. 278 compares: the roster's totals, who took part, who said yes."""
+
+    total_area: Fraction
+    total_owners: int
+    voting_area: Fraction
+    voting_owners: int
+    yes_area: Fraction
+    yes_owners: int
+
+
+def civil_code(figures: CivilFigures, *, major: bool) -> Verdict:
+    """Art. 278: quorum of 2/3 of all area AND 2/3 of all owners taking part; then an
+    ordinary matter needs MORE than 1/2, a major one AT LEAST 3/4, of the participating
+    area AND of the participating owners voting yes. Abstentions took part, said no yes."""
+    f = figures
+    quorum_area = f.total_area > 0 and f.voting_area * 3 >= f.total_area * 2
+    quorum_owners = f.total_owners > 0 and f.voting_owners * 3 >= f.total_owners * 2
+    if major:
+        approved_area = f.voting_area > 0 and f.yes_area * 4 >= f.voting_area * 3
+        approved_owners = f.voting_owners > 0 and f.yes_owners * 4 >= f.voting_owners * 3
+    else:
+        approved_area = f.yes_area * 2 > f.voting_area
+        approved_owners = f.yes_owners * 2 > f.voting_owners
+    if not (quorum_area and quorum_owners):
+        outcome = Outcome.NO_QUORUM
+    elif approved_area and approved_owners:
+        outcome = Outcome.PASSED
+    else:
+        outcome = Outcome.REJECTED
+
+    def share(part: Fraction | int, whole: Fraction | int) -> Fraction | None:
+        return Fraction(part) / Fraction(whole) if whole else None
+
+    return Verdict(
+        outcome=outcome,
+        area_turnout=share(f.voting_area, f.total_area),
+        owner_turnout=share(f.voting_owners, f.total_owners),
+        area_approval=share(f.yes_area, f.voting_area),
+        owner_approval=share(f.yes_owners, f.voting_owners),
+        quorum_area=quorum_area, quorum_owners=quorum_owners,
+        approved_area=approved_area, approved_owners=approved_owners,
+    )
+
+
+def civil_figures(roster: Sequence[Household], scope: Scope,
+                  ballots: Iterable[Ballot], yes_option: int = 0) -> CivilFigures:
+    """Totals from the roster in scope (not from who voted); participation and approval
+    from the unit ballots, owners counted by the same per-unit rule."""
+    in_scope = [h for h in roster if scope.covers(h)]
+    by_unit = {h.unit_id: h for h in in_scope}
+    voting: list[Household] = []
+    yes: list[Household] = []
+    for ballot in ballots:
+        household = by_unit.get(ballot.unit_id) if ballot.unit_id else None
+        if household is None:
+            continue
+        voting.append(household)
+        if yes_option in ballot.choice:
+            yes.append(household)
+    return CivilFigures(
+        total_area=sum((area(h.area_m2) for h in in_scope), Fraction(0)),
+        total_owners=owner_headcount(in_scope),
+        voting_area=sum((area(h.area_m2) for h in voting), Fraction(0)),
+        voting_owners=owner_headcount(voting),
+        yes_area=sum((area(h.area_m2) for h in yes), Fraction(0)),
+        yes_owners=owner_headcount(yes),
+    )
+
+
+def percent(share: Fraction | None) -> str:
+    """A share for people: 2/3 → "66.7%" (display only; decisions use the fractions)."""
+    if share is None:
+        return "—"
+    tenths = round(share * 1000)
+    return f"{tenths // 10}.{tenths % 10}%" if tenths % 10 else f"{tenths // 10}%"
+

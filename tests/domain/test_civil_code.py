@@ -1,0 +1,120 @@
+"""Art. 278 at its boundaries: exactly 2/3, one m² short, exactly 3/4, exactly 1/2."""
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.households import Household, Member, Relation
+from bot.domain.polls import (
+    Ballot,
+    CivilFigures,
+    Outcome,
+    Scope,
+    area,
+    civil_code,
+    civil_figures,
+    percent,
+)
+from bot.domain.units import UnitAddress
+
+
+def figures(total_area=300, total_owners=30, voting_area=200, voting_owners=20,
+            yes_area=150, yes_owners=15):
+    return CivilFigures(total_area=Fraction(total_area), total_owners=total_owners,
+                        voting_area=Fraction(voting_area), voting_owners=voting_owners,
+                        yes_area=Fraction(yes_area), yes_owners=yes_owners)
+
+
+def test_exactly_two_thirds_is_a_quorum_and_one_square_metre_less_is_not():
+    assert civil_code(figures(voting_area=200), major=False).quorum_area is True
+    assert civil_code(figures(voting_area=199), major=False).quorum_area is False
+    assert civil_code(figures(voting_area=Fraction(19999, 100)), major=False).outcome \
+        is Outcome.NO_QUORUM
+
+
+def test_exactly_two_thirds_of_owners_is_a_quorum():
+    assert civil_code(figures(voting_owners=20), major=False).quorum_owners is True
+    assert civil_code(figures(voting_owners=19), major=False).quorum_owners is False
+
+
+def test_ordinary_needs_more_than_half_so_exactly_half_fails():
+    exactly_half = civil_code(figures(yes_area=100, yes_owners=10), major=False)
+    assert exactly_half.outcome is Outcome.REJECTED
+    assert not exactly_half.approved_area and not exactly_half.approved_owners
+    just_over = civil_code(figures(yes_area=Fraction(10001, 100), yes_owners=11), major=False)
+    assert just_over.outcome is Outcome.PASSED
+
+
+def test_major_needs_at_least_three_quarters_so_exactly_three_quarters_passes():
+    assert civil_code(figures(yes_area=150, yes_owners=15), major=True).outcome \
+        is Outcome.PASSED
+    short_area = civil_code(figures(yes_area=Fraction(14999, 100), yes_owners=15), major=True)
+    assert short_area.outcome is Outcome.REJECTED
+    assert short_area.approved_area is False and short_area.approved_owners is True
+    short_owners = civil_code(figures(yes_area=150, yes_owners=14), major=True)
+    assert short_owners.approved_owners is False and short_owners.outcome is Outcome.REJECTED
+
+
+def test_both_conditions_are_needed():
+    passes_headcount_not_area = civil_code(figures(yes_area=140, yes_owners=18), major=True)
+    assert passes_headcount_not_area.outcome is Outcome.REJECTED
+    assert passes_headcount_not_area.approved_owners and not \
+        passes_headcount_not_area.approved_area
+
+
+def test_no_roster_means_no_quorum():
+    assert civil_code(figures(total_area=0, total_owners=0), major=False).outcome \
+        is Outcome.NO_QUORUM
+
+
+def test_areas_are_exact():
+    assert area(89.35) == Fraction(8935, 100)
+    assert area("0.1") * 3 == Fraction(3, 10)  # a float would say 0.30000000000000004
+    assert area(None) == 0
+
+
+def test_percentages_for_people():
+    assert percent(Fraction(2, 3)) == "66.7%"
+    assert percent(Fraction(3, 4)) == "75%"
+    assert percent(None) == "—"
+
+
+def _unit(uid, building, staircase, area_m2, *owners, tenant=None):
+    members = [Member(user_id=o, relation=Relation.OWNER) for o in owners]
+    if tenant:
+        members.append(Member(user_id=tenant, relation=Relation.TENANT))
+    return Household(unit_id=uid, address=UnitAddress(building=building, staircase=staircase,
+                                                      room=str(100 + uid)),
+                     area_m2=area_m2, members=tuple(members))
+
+
+def test_figures_come_from_the_roster_in_scope_and_abstaining_is_taking_part():
+    roster = [_unit(1, "3", "1", 90, 11), _unit(2, "3", "1", 80, 12),
+              _unit(3, "3", "1", 70, 13), _unit(4, "3", "2", 100, 14),
+              _unit(5, "3", "1", 60)]  # no registered owner: still counts
+    ballots = [Ballot(choice=(0,), unit_id=1), Ballot(choice=(2,), unit_id=2),
+               Ballot(choice=(0,), unit_id=4)]  # unit 4 is outside the staircase
+    got = civil_figures(roster, Scope(building="3", staircase="1"), ballots)
+    assert got.total_area == 300 and got.total_owners == 4
+    assert got.voting_area == 170 and got.voting_owners == 2
+    assert got.yes_area == 90 and got.yes_owners == 1
+
+
+@given(total=st.integers(1, 10_000), voting=st.integers(0, 10_000))
+def test_quorum_matches_exact_two_thirds(total, voting):
+    voting = min(voting, total)
+    verdict = civil_code(figures(total_area=total, voting_area=voting, total_owners=3,
+                                 voting_owners=3, yes_area=voting, yes_owners=3), major=False)
+    assert verdict.quorum_area == (Fraction(voting, total) >= Fraction(2, 3))
+
+
+@pytest.mark.parametrize(("yes", "voting", "major", "approved"), [
+    (3, 4, True, True), (2, 3, True, False), (51, 100, False, True), (1, 2, False, False),
+    (0, 1, False, False),
+])
+def test_headcount_thresholds(yes, voting, major, approved):
+    verdict = civil_code(figures(total_owners=voting, voting_owners=voting, yes_owners=yes,
+                                 total_area=1, voting_area=1, yes_area=1), major=major)
+    assert verdict.approved_owners is approved

@@ -1,0 +1,118 @@
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+import pytest
+
+from bot.domain.durations import DeadlineError, parse_deadline
+from bot.domain.households import Household, Member, Relation
+from bot.domain.polls import (
+    Audience,
+    Ballot,
+    Outcome,
+    Refusal,
+    Scope,
+    Weighting,
+    eligibility,
+    majority,
+    plurality,
+    tally,
+    valid_choice,
+)
+from bot.domain.units import UnitAddress
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def test_deadlines_as_typed():
+    assert parse_deadline("3d", NOW, "Asia/Shanghai") == NOW + timedelta(days=3)
+    assert parse_deadline("12h", NOW, "Asia/Shanghai") == NOW + timedelta(hours=12)
+    assert parse_deadline("1w", NOW, "Asia/Shanghai") == NOW + timedelta(weeks=1)
+    assert parse_deadline("30m", NOW, "Asia/Shanghai") == NOW + timedelta(minutes=30)
+    assert parse_deadline("2026-12-01 20:00", NOW, "Asia/Shanghai") == datetime(
+        2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("5m", "too_soon"), ("9m", "too_soon"), ("61d", "too_far"), ("9w", "too_far"),
+    ("tomorrow", "unreadable"), ("2026-13-01 20:00", "unreadable"),
+    ("2026-11-23 09:00", "too_soon"),
+])
+def test_bad_deadlines(text, code):
+    with pytest.raises(DeadlineError) as caught:
+        parse_deadline(text, NOW, "Asia/Shanghai")
+    assert caught.value.code == code
+
+
+def test_the_limits_themselves_are_allowed():
+    assert parse_deadline("10m", NOW, "Asia/Shanghai") == NOW + timedelta(minutes=10)
+    assert parse_deadline("60d", NOW, "Asia/Shanghai") == NOW + timedelta(days=60)
+
+
+def test_plurality_and_ties():
+    assert plurality(tally([Ballot(choice=(0,)), Ballot(choice=(1,)), Ballot(choice=(1,))],
+                           2, Weighting.PERSON, {})).winner == 1
+    tie = plurality(tally([Ballot(choice=(0,)), Ballot(choice=(1,))], 2, Weighting.PERSON, {}))
+    assert tie.outcome is Outcome.TIE
+    assert plurality(tally([], 2, Weighting.PERSON, {})).outcome is Outcome.NO_VOTES
+
+
+def test_majority_counts_abstentions_as_cast():
+    ballots = [Ballot(choice=(0,)), Ballot(choice=(0,)), Ballot(choice=(2,)),
+               Ballot(choice=(2,))]
+    assert majority(tally(ballots, 3, Weighting.PERSON, {})).outcome is Outcome.NO_MAJORITY
+    ballots.append(Ballot(choice=(0,)))
+    assert majority(tally(ballots, 3, Weighting.PERSON, {})).winner == 0
+
+
+def _home(uid, staircase, area, *members, voter=None):
+    return Household(unit_id=uid, address=UnitAddress(building="3", staircase=staircase,
+                                                      room=str(uid)),
+                     area_m2=area, voter_id=voter,
+                     members=tuple(Member(user_id=u, relation=r) for u, r in members))
+
+
+def test_area_weighting_is_exact():
+    homes = {1: _home(1, "1", 89.35), 2: _home(2, "1", 10.1)}
+    result = tally([Ballot(choice=(0,), unit_id=1), Ballot(choice=(1,), unit_id=2)], 2,
+                   Weighting.AREA, homes)
+    assert result.weights == (Fraction(8935, 100), Fraction(101, 10))
+    assert result.total_weight == Fraction(9945, 100)
+
+
+def test_multiple_choice_maxima():
+    assert valid_choice([0, 2], options=4, multiple=True, max_choices=2)
+    assert not valid_choice([0, 1, 2], options=4, multiple=True, max_choices=2)
+    assert not valid_choice([0, 1], options=4, multiple=False, max_choices=1)
+    assert not valid_choice([4], options=4, multiple=False, max_choices=1)
+    assert not valid_choice([1, 1], options=4, multiple=True, max_choices=3)
+    assert not valid_choice([], options=4, multiple=True, max_choices=3)
+
+
+OWNER, TENANT, FAMILY = Relation.OWNER, Relation.TENANT, Relation.FAMILY
+
+
+def test_eligibility():
+    home = _home(1, "1", 90, (10, OWNER), (11, FAMILY), (12, TENANT))
+    other_staircase = _home(2, "2", 80, (20, OWNER))
+    kw = {"is_member": True, "household_voters": {}}
+    assert eligibility(Audience.MEMBERS, Scope(), user_id=99, households=[], **kw).allowed
+    assert eligibility(Audience.VERIFIED, Scope(), user_id=99, households=[], **kw).refusal \
+        is Refusal.NOT_VERIFIED
+    assert eligibility(Audience.OWNERS, Scope(), user_id=12, households=[home], **kw).refusal \
+        is Refusal.NOT_OWNER
+    assert eligibility(Audience.OWNERS, Scope(), user_id=10, households=[home],
+                       **kw).unit_id == 1
+    assert eligibility(Audience.VERIFIED, Scope(building="3", staircase="1"), user_id=20,
+                       households=[other_staircase], **kw).refusal is Refusal.OUT_OF_SCOPE
+    # One vote per household: the second member is refused, the first may change theirs.
+    voted = {"is_member": True, "household_voters": {1: 11}}
+    assert eligibility(Audience.HOUSEHOLDS, Scope(), user_id=12, households=[home],
+                       **voted).refusal is Refusal.HOUSEHOLD_VOTED
+    assert eligibility(Audience.HOUSEHOLDS, Scope(), user_id=11, households=[home],
+                       **voted).allowed
+    # A household with a chosen voter: only they vote for it.
+    chosen = _home(1, "1", 90, (10, OWNER), (13, OWNER), voter=13)
+    assert eligibility(Audience.OWNERS, Scope(), user_id=10, households=[chosen],
+                       **kw).refusal is Refusal.HOUSEHOLD_VOTED
+    assert eligibility(Audience.MEMBERS, Scope(), user_id=1, households=[], is_member=False,
+                       household_voters={}).refusal is Refusal.NOT_MEMBER
