@@ -198,6 +198,80 @@ topic_quota = Table(
     Column("proposed", Integer, nullable=False),
 )
 
+# Polls. A ballot is one voter's current choice (or a household's, entered by proxy);
+# every vote, change and proxy entry is also appended to poll_log, a hash chain.
+polls = Table(
+    "polls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("question", String(300), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("multiple", Boolean, nullable=False),
+    Column("max_choices", Integer, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("audience", String(12), nullable=False),
+    Column("scope_building", String(8), nullable=True),
+    Column("scope_staircase", String(8), nullable=True),
+    Column("weighting", String(10), nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("live_results", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
+    Column("created_by", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", Integer, nullable=True),
+    Column("post_digest", String(64), nullable=True),
+    UniqueConstraint("community_id", "number"),
+    Index("ix_polls_community_status", "community_id", "status"),
+)
+
+ballots = Table(
+    "ballots",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    # "u:<user id>" for a person's own vote, "p:<unit id>" for a proxy entry.
+    Column("voter_key", String(40), primary_key=True),
+    Column("user_id", BigInteger, nullable=True),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="SET NULL"), nullable=True),
+    Column("choice", JSON, nullable=False),
+    Column("proxy_by", BigInteger, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ballots_poll_unit", "poll_id", "unit_id"),
+)
+
+poll_log = Table(
+    "poll_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("entry", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("poll_id", "seq"),
+)
+
+# What a passed poll (or a moderator) decided; the progress loop builds on it.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="SET NULL"), nullable=True),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 # Everything with a future lives here until it is done: the scheduler's tick asks for
 # the rows whose time has come (the partial index keeps that O(due)).
 due_work = Table(

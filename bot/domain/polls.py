@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -292,3 +294,64 @@ def percent(share: Fraction | None) -> str:
     tenths = round(share * 1000)
     return f"{tenths // 10}.{tenths % 10}%" if tenths % 10 else f"{tenths // 10}%"
 
+
+
+class PollStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Poll(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    community_id: int
+    number: int
+    question: str
+    options: list[str]
+    multiple: bool
+    max_choices: int
+    deadline: datetime
+    audience: Audience
+    scope_building: str | None
+    scope_staircase: str | None
+    weighting: Weighting
+    rule: Rule
+    live_results: bool
+    status: PollStatus
+    topic_id: int | None
+    created_by: int | None
+    created_at: datetime
+    closed_at: datetime | None
+    reason: str | None
+    result: dict[str, Any] | None
+    post_chat_id: int | None
+    post_message_id: int | None
+
+    @property
+    def ref(self) -> str:
+        return f"P-{self.number}"
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(building=self.scope_building, staircase=self.scope_staircase)
+
+    @property
+    def counts_units(self) -> bool:
+        """Whether a ballot speaks for a unit (one per household, or weighed by it)."""
+        return self.audience in (Audience.HOUSEHOLDS, Audience.OWNERS) \
+            or self.weighting in (Weighting.HOUSEHOLD, Weighting.AREA)
+
+
+def verdict(poll: Poll, ballots: Sequence[Ballot], roster: Sequence[Household]) -> tuple[
+        Tally, Verdict]:
+    """The count and what it means under the poll's rule."""
+    in_scope = {h.unit_id: h for h in roster if poll.scope.covers(h)}
+    result = tally(ballots, len(poll.options), poll.weighting, in_scope)
+    if poll.rule in CIVIL_RULES:
+        figures = civil_figures(roster, poll.scope, ballots, yes_option=0)
+        return result, civil_code(figures, major=poll.rule is Rule.CIVIL_MAJOR)
+    if poll.rule is Rule.MAJORITY:
+        return result, majority(result)
+    return result, plurality(result)

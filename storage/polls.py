@@ -1,0 +1,156 @@
+"""Polls, their ballots and the vote log. Casting a vote writes the ballot and its log
+entry in the caller's transaction, so a vote is never counted without being logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.chain import GENESIS, Link, link
+from bot.domain.polls import Ballot, Poll, PollStatus
+from storage.schema import ballots, decisions, poll_log, polls
+from storage.upsert import upsert
+
+
+def _poll(row: RowMapping) -> Poll:
+    return Poll(**{name: row[name] for name in Poll.model_fields})
+
+
+async def create(conn: AsyncConnection, *, community_id: int, now: datetime,
+                 **fields: Any) -> Poll:
+    number = (await conn.execute(select(func.coalesce(func.max(polls.c.number), 0))
+                                 .where(polls.c.community_id == community_id))).scalar_one() + 1
+    result = await conn.execute(polls.insert().values(
+        community_id=community_id, number=number, status=PollStatus.OPEN.value,
+        created_at=now, **fields))
+    created = await get(conn, result.inserted_primary_key[0])
+    assert created is not None
+    return created
+
+
+async def get(conn: AsyncConnection, poll_id: int) -> Poll | None:
+    row = (await conn.execute(select(polls).where(polls.c.id == poll_id))).mappings().first()
+    return _poll(row) if row else None
+
+
+async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Poll | None:
+    row = (await conn.execute(select(polls).where(
+        polls.c.community_id == community_id, polls.c.number == number))).mappings().first()
+    return _poll(row) if row else None
+
+
+async def recent(conn: AsyncConnection, community_id: int, limit: int = 10) -> list[Poll]:
+    rows = await conn.execute(select(polls).where(polls.c.community_id == community_id)
+                              .order_by(polls.c.number.desc()).limit(limit))
+    return [_poll(row) for row in rows.mappings()]
+
+
+async def set_post(conn: AsyncConnection, poll_id: int, chat_id: int, message_id: int,
+                   digest: str) -> None:
+    await conn.execute(update(polls).where(polls.c.id == poll_id).values(
+        post_chat_id=chat_id, post_message_id=message_id, post_digest=digest))
+
+
+async def swap_post_digest(conn: AsyncConnection, poll_id: int, digest: str) -> bool:
+    """Record what the post will show; False if it already shows exactly that."""
+    result = await conn.execute(update(polls).where(
+        polls.c.id == poll_id, (polls.c.post_digest != digest) | polls.c.post_digest.is_(None))
+        .values(post_digest=digest))
+    return result.rowcount > 0
+
+
+async def finish(conn: AsyncConnection, poll_id: int, status: PollStatus, now: datetime, *,
+                 result: dict[str, Any] | None = None, reason: str | None = None) -> bool:
+    """Close or cancel an open poll; False if it was no longer open (closes once)."""
+    outcome = await conn.execute(update(polls).where(
+        polls.c.id == poll_id, polls.c.status == PollStatus.OPEN.value).values(
+        status=status.value, closed_at=now, result=result, reason=reason))
+    return outcome.rowcount > 0
+
+
+async def set_deadline(conn: AsyncConnection, poll_id: int, deadline: datetime) -> None:
+    await conn.execute(update(polls).where(polls.c.id == poll_id).values(deadline=deadline))
+
+
+# --- ballots and the log --------------------------------------------------------------------
+
+
+async def ballot_of(conn: AsyncConnection, poll_id: int, voter_key: str) -> list[int] | None:
+    row = (await conn.execute(select(ballots.c.choice).where(
+        ballots.c.poll_id == poll_id, ballots.c.voter_key == voter_key))).first()
+    return list(row[0]) if row else None
+
+
+async def cast(conn: AsyncConnection, *, poll_id: int, voter_key: str, user_id: int | None,
+               unit_id: int | None, choice: list[int], proxy_by: int | None,
+               now: datetime) -> None:
+    """Record (or change) a ballot and append it to the poll's hash chain."""
+    await upsert(conn, ballots,
+                 {"poll_id": poll_id, "voter_key": voter_key, "user_id": user_id,
+                  "unit_id": unit_id, "choice": choice, "proxy_by": proxy_by, "at": now},
+                 conflict=["poll_id", "voter_key"],
+                 update=["user_id", "unit_id", "choice", "proxy_by", "at"])
+    last = (await conn.execute(select(poll_log.c.seq, poll_log.c.hash).where(
+        poll_log.c.poll_id == poll_id).order_by(poll_log.c.seq.desc()).limit(1))).first()
+    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    entry = {"seq": seq, "voter": voter_key, "unit": unit_id, "choice": choice,
+             "proxy_by": proxy_by, "at": now.isoformat()}
+    await conn.execute(poll_log.insert().values(
+        poll_id=poll_id, seq=seq, entry=entry, prev_hash=previous, hash=link(previous, entry)))
+
+
+async def counted(conn: AsyncConnection, poll_id: int) -> list[Ballot]:
+    """The ballots that count: a household's own vote replaces a proxy entry for it."""
+    rows = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id))
+            ).mappings().all()
+    own_units = {r["unit_id"] for r in rows if r["proxy_by"] is None and r["unit_id"]}
+    return [Ballot(choice=tuple(r["choice"]), unit_id=r["unit_id"]) for r in rows
+            if r["proxy_by"] is None or r["unit_id"] not in own_units]
+
+
+async def ballot_rows(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id)
+                              .order_by(ballots.c.at))
+    return [dict(row) for row in rows.mappings()]
+
+
+async def household_voters(conn: AsyncConnection, poll_id: int) -> dict[int, int]:
+    """Unit → the person who voted for it (their own ballots, not proxies)."""
+    rows = await conn.execute(select(ballots.c.unit_id, ballots.c.user_id).where(
+        ballots.c.poll_id == poll_id, ballots.c.unit_id.is_not(None),
+        ballots.c.proxy_by.is_(None)))
+    return {int(unit): int(user) for unit, user in rows if user is not None}
+
+
+async def voters(conn: AsyncConnection, poll_id: int) -> set[int]:
+    rows = await conn.execute(select(ballots.c.user_id).where(
+        ballots.c.poll_id == poll_id, ballots.c.user_id.is_not(None)))
+    return {int(user) for (user,) in rows}
+
+
+async def chain(conn: AsyncConnection, poll_id: int) -> list[Link]:
+    rows = await conn.execute(select(poll_log).where(poll_log.c.poll_id == poll_id)
+                              .order_by(poll_log.c.seq))
+    return [Link(seq=r["seq"], entry=r["entry"], prev_hash=r["prev_hash"], hash=r["hash"])
+            for r in rows.mappings()]
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+async def create_decision(conn: AsyncConnection, *, community_id: int, title: str,
+                          poll_id: int | None, topic_id: int | None, now: datetime) -> int:
+    result = await conn.execute(decisions.insert().values(
+        community_id=community_id, title=title, poll_id=poll_id, topic_id=topic_id,
+        status="planned", created_at=now))
+    return int(result.inserted_primary_key[0])
+
+
+async def decision_for_poll(conn: AsyncConnection, poll_id: int) -> int | None:
+    row = (await conn.execute(select(decisions.c.id).where(decisions.c.poll_id == poll_id))
+           ).first()
+    return int(row[0]) if row else None
