@@ -34,6 +34,7 @@ from handlers import (
     join,
     lang,
     me,
+    polls,
     residents,
     roles,
     settings,
@@ -63,6 +64,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     residents.register(app)
     me.register(app)
     topics.register(app)
+    polls.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

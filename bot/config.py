@@ -116,6 +116,20 @@ class TopicsSettings(_Section):
         return value
 
 
+class PollsSettings(_Section):
+    """共识投票: reminders before the deadline, and how often a live tally is edited."""
+
+    reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
+    tally_refresh_seconds: float = Field(default=5, ge=0, le=300)
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(h <= 0 or h > 24 * 30 for h in value):
+            raise ValueError("reminders are hours before the deadline, between 0 and 720")
+        return sorted(set(value), reverse=True)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -136,6 +150,7 @@ class Settings(BaseSettings):
     roles: RolesSettings = RolesSettings()
     points: PointsSettings = PointsSettings()
     topics: TopicsSettings = TopicsSettings()
+    polls: PollsSettings = PollsSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -686,6 +686,7 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
     await update.effective_chat.send_message(_("Done: {ref} is {status}.").format(
         ref=topic.ref, status=_(STATUS_NAMES[status])))
     if status is TopicStatus.SELECTED_VOTE:
+        await _offer_poll(update, context, topic, community)
         await _tell_everyone(context, topic, N_(
             "{ref} “{title}” will be put to a vote. Watch the group for the poll."))
     else:
@@ -694,6 +695,22 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
             "{ref} “{title}” will be discussed at the meeting on {when}."),
             when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
     await refresh_post(context.application, topic.id)
+
+
+async def _offer_poll(update: Update, context: YishiContext, topic: Topic,
+                      community: Community) -> None:
+    """The moderator who chose a vote gets the poll flow with the question filled in."""
+    user = update.effective_user
+    if user is None:
+        return
+    context.application.user_data[user.id]["poll_prefill"] = {
+        "community": community.id, "topic": topic.id, "question": topic.title}
+    _ = await person_translator(update, context)
+    link = DeepLink(action="poll", community_id=community.id)
+    await update.effective_chat.send_message(
+        _("Prepare the poll for {ref} now; the question is filled in.").format(ref=topic.ref),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("Prepare the poll"), url=link.url(context.services.bot_username))]]))
 
 
 async def toggle_urgent(update: Update, context: YishiContext) -> None:

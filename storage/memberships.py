@@ -62,3 +62,9 @@ async def with_role(conn: AsyncConnection, community_id: int, role: Role) -> lis
     rows = await conn.execute(select(memberships.c.user_id).where(
         memberships.c.community_id == community_id, memberships.c.role == role.value))
     return [int(user_id) for (user_id,) in rows]
+
+
+async def members(conn: AsyncConnection, community_id: int) -> list[int]:
+    rows = await conn.execute(select(memberships.c.user_id).where(
+        memberships.c.community_id == community_id))
+    return [int(user_id) for (user_id,) in rows]

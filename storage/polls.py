@@ -94,11 +94,24 @@ async def cast(conn: AsyncConnection, *, poll_id: int, voter_key: str, user_id: 
                   "unit_id": unit_id, "choice": choice, "proxy_by": proxy_by, "at": now},
                  conflict=["poll_id", "voter_key"],
                  update=["user_id", "unit_id", "choice", "proxy_by", "at"])
+    await _append(conn, poll_id, {"voter": voter_key, "unit": unit_id, "choice": choice,
+                                  "proxy_by": proxy_by, "at": now.isoformat()})
+
+
+async def withdraw(conn: AsyncConnection, *, poll_id: int, voter_key: str,
+                   now: datetime) -> None:
+    """Remove a ballot (a multiple choice emptied) and log that it was withdrawn."""
+    await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id,
+                                              ballots.c.voter_key == voter_key))
+    await _append(conn, poll_id, {"voter": voter_key, "unit": None, "choice": [],
+                                  "proxy_by": None, "at": now.isoformat()})
+
+
+async def _append(conn: AsyncConnection, poll_id: int, entry: dict[str, Any]) -> None:
     last = (await conn.execute(select(poll_log.c.seq, poll_log.c.hash).where(
         poll_log.c.poll_id == poll_id).order_by(poll_log.c.seq.desc()).limit(1))).first()
     seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    entry = {"seq": seq, "voter": voter_key, "unit": unit_id, "choice": choice,
-             "proxy_by": proxy_by, "at": now.isoformat()}
+    entry = {"seq": seq, **entry}
     await conn.execute(poll_log.insert().values(
         poll_id=poll_id, seq=seq, entry=entry, prev_hash=previous, hash=link(previous, entry)))
 

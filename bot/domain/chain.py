@@ -52,5 +52,8 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, list[int]]:
     """The ballots the log adds up to: each voter's last recorded choice."""
     final: dict[str, list[int]] = {}
     for entry in entries:
-        final[entry["voter"]] = list(entry["choice"])
+        if entry["choice"]:
+            final[entry["voter"]] = list(entry["choice"])
+        else:
+            final.pop(entry["voter"], None)  # withdrawn
     return final

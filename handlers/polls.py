@@ -1,0 +1,1200 @@
+"""Polls (共识投票): moderators create them in private; residents vote with buttons in the
+group; the scheduler reminds, closes at the deadline and posts the verdict.
+
+Callback data: ``pc:*`` the creation flow, ``v:<poll>:<option>`` a vote, ``pm:<poll>:*``
+a moderator's management buttons. Every one is checked against the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp, YishiContext
+from bot.deeplinks import DeepLink, payload_pattern
+from bot.domain.chain import replay, verify
+from bot.domain.durations import DeadlineError, parse_deadline
+from bot.domain.households import Household
+from bot.domain.models import Community, DueWork, Role
+from bot.domain.points import Action
+from bot.domain.polls import (
+    CIVIL_RULES,
+    OPTIONS_MAX,
+    OPTIONS_MIN,
+    QUESTION_MAX,
+    Audience,
+    Outcome,
+    Poll,
+    PollStatus,
+    Refusal,
+    Rule,
+    Tally,
+    Verdict,
+    Weighting,
+    civil_figures,
+    eligibility,
+    percent,
+    valid_choice,
+    verdict,
+)
+from bot.domain.topics import TopicStatus
+from bot.i18n import N_, Translator, translator
+from bot.points import award
+from bot.scheduler import Defer, Done
+from bot.scheduler import Outcome as DueOutcome
+from handlers.common import (
+    ensure_community,
+    flow_reply,
+    moderated_by,
+    moderator_only,
+    person_translator,
+    record_audit,
+    refuse,
+    user_role,
+)
+from handlers.flows import flow
+from storage import communities, due_work, memberships, people, residents
+from storage import polls as store
+from storage import topics as topic_store
+
+log = logging.getLogger(__name__)
+
+QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE = range(20, 25)
+CANCEL_REASON = 30
+DRAFT = "poll"
+PREFILL = "poll_prefill"
+CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
+YES_NO_ABSTAIN = (N_("Yes"), N_("No"), N_("Abstain"))
+
+AUDIENCE_NAMES = {
+    Audience.MEMBERS: N_("anyone in the group"),
+    Audience.VERIFIED: N_("residents on the roster"),
+    Audience.HOUSEHOLDS: N_("one vote per household"),
+    Audience.OWNERS: N_("owners only, one vote per household"),
+}
+WEIGHTING_NAMES = {
+    Weighting.PERSON: N_("each vote counts once"),
+    Weighting.HOUSEHOLD: N_("each household counts once"),
+    Weighting.AREA: N_("votes weigh by floor area"),
+}
+RULE_NAMES = {
+    Rule.PLURALITY: N_("the option with the most votes wins"),
+    Rule.MAJORITY: N_("an option needs more than half of the votes cast"),
+    Rule.CIVIL_ORDINARY: N_("Civil Code, ordinary matter: 2/3 of area and owners take part, "
+                            "more than half of both approve"),
+    Rule.CIVIL_MAJOR: N_("Civil Code, major matter: 2/3 of area and owners take part, at "
+                         "least 3/4 of both approve"),
+}
+REFUSALS = {
+    Refusal.NOT_MEMBER: N_("Only members of this group can vote."),
+    Refusal.NOT_VERIFIED: N_("This poll is for residents on the roster. Send /join to me in "
+                             "private to join it."),
+    Refusal.NOT_OWNER: N_("This poll is for owners only."),
+    Refusal.OUT_OF_SCOPE: N_("This poll is only for the households it names."),
+    Refusal.HOUSEHOLD_VOTED: N_("Someone else already voted for your household."),
+}
+
+
+def _cycle(values: list[Any], current: Any) -> Any:
+    return values[(values.index(current) + 1) % len(values)]
+
+
+def _draft(context: YishiContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+def _local(moment: datetime, community: Community) -> str:
+    return f"{moment.astimezone(ZoneInfo(community.timezone)):%Y-%m-%d %H:%M}"
+
+
+async def _community(community_id: int, context: YishiContext) -> Community | None:
+    async with context.services.db.transaction() as conn:
+        return await communities.by_id(conn, community_id)
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+@moderator_only
+async def poll_in_group(update: Update, context: YishiContext) -> None:
+    """/poll in the group (moderators): the poll is prepared in private."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    link = DeepLink(action="poll", community_id=community.id)
+    await message.reply_text(
+        _("Polls are prepared in a private chat with me and then posted here."),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("Prepare a poll"), url=link.url(context.services.bot_username))]]))
+
+
+async def poll_command(update: Update, context: YishiContext) -> int:
+    """/poll in private: for which group (of those this person moderates)."""
+    user = update.effective_user
+    assert user is not None
+    context.user_data.pop(DRAFT, None)
+    _ = await person_translator(update, context)
+    mine = await moderated_by(context, user.id)
+    if not mine:
+        await flow_reply(update, _("Only moderators can create polls. You are not a moderator "
+                                   "of any group I am in."))
+        return ConversationHandler.END
+    if len(mine) == 1:
+        return await _begin(update, context, mine[0])
+    await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.title, callback_data=f"pc:g:{c.id}")] for c in mine]))
+    return QUESTION
+
+
+async def poll_from_link(update: Update, context: YishiContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    context.user_data.pop(DRAFT, None)
+    link = DeepLink.parse(" ".join(context.args or []))
+    community = await _community(link.community_id, context) if link else None
+    _ = await person_translator(update, context)
+    if community is None or not community.active:
+        await flow_reply(update, _("That link is not valid any more, so I started from the "
+                                   "beginning."))
+        return ConversationHandler.END
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await flow_reply(update, _("Sorry, only the group's moderators can do that. Nothing was "
+                                   "changed."))
+        return ConversationHandler.END
+    return await _begin(update, context, community)
+
+
+async def group_button(update: Update, context: YishiContext) -> int:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    wanted = (query.data or "").rsplit(":", 1)[-1]
+    mine = {str(c.id): c for c in await moderated_by(context, user.id)}
+    if wanted not in mine:
+        await refuse(update, context, N_("This button is out of date."))
+        return QUESTION
+    return await _begin(update, context, mine[wanted])
+
+
+async def _begin(update: Update, context: YishiContext, community: Community) -> int:
+    _ = await person_translator(update, context)
+    draft = {"community": community.id, "audience": Audience.VERIFIED.value,
+             "weighting": Weighting.PERSON.value, "rule": Rule.PLURALITY.value,
+             "multiple": False, "max_choices": 1, "live": True}
+    prefill = context.user_data.pop(PREFILL, None)
+    if prefill and prefill.get("community") == community.id:
+        draft["topic"] = prefill["topic"]
+        context.user_data[DRAFT] = draft
+        return await _take_question(update, context, prefill["question"])
+    context.user_data[DRAFT] = draft
+    await flow_reply(update, _("What should {group} decide? Write the question (at most "
+                               "{limit} characters).").format(
+        group=html.escape(community.title), limit=QUESTION_MAX))
+    return QUESTION
+
+
+async def question_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if "community" not in _draft(context):
+        return await poll_command(update, context)
+    return await _take_question(update, context, message.text)
+
+
+async def _take_question(update: Update, context: YishiContext, question: str) -> int:
+    _ = await person_translator(update, context)
+    question = " ".join(question.split())
+    if not question or len(question) > QUESTION_MAX:
+        await flow_reply(update, _("The question needs 1 to {limit} characters; yours has "
+                                   "{length}.").format(limit=QUESTION_MAX, length=len(question)))
+        return QUESTION
+    _draft(context)["question"] = question
+    await flow_reply(update, _("The answers: press Yes / No / Abstain, or write 2 to {max} "
+                               "options, one per line.").format(max=OPTIONS_MAX),
+                     InlineKeyboardMarkup([[InlineKeyboardButton(
+                         " / ".join(_(o) for o in YES_NO_ABSTAIN),
+                         callback_data="pc:o:yna")]]))
+    return OPTIONS
+
+
+async def options_preset(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    draft["options"] = [_(o) for o in YES_NO_ABSTAIN]
+    draft["yes_no"] = True
+    return await _ask_deadline(update, context)
+
+
+async def options_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _ = await person_translator(update, context)
+    options = [" ".join(line.split()) for line in message.text.splitlines() if line.strip()]
+    if not OPTIONS_MIN <= len(options) <= OPTIONS_MAX or len(set(options)) != len(options) \
+            or any(len(o) > 60 for o in options):
+        await message.reply_text(_("Please write 2 to {max} different options, one per line, "
+                                   "each at most 60 characters.").format(max=OPTIONS_MAX))
+        return OPTIONS
+    draft = _draft(context)
+    draft["options"], draft["yes_no"] = options, False
+    return await _ask_deadline(update, context)
+
+
+async def _ask_deadline(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    buttons = [InlineKeyboardButton(label, callback_data=f"pc:d:{code}")
+               for code, label in (("1d", _("1 day")), ("3d", _("3 days")),
+                                   ("1w", _("1 week")))]
+    await flow_reply(update, _("Until when can people vote? Press one, or type e.g. 12h, 2w or "
+                               "2026-12-01 20:00."), InlineKeyboardMarkup([buttons]))
+    return DEADLINE
+
+
+async def deadline_button(update: Update, context: YishiContext) -> int:
+    code = ((update.callback_query.data if update.callback_query else "") or "").rsplit(":")[-1]
+    return await _take_deadline(update, context, code)
+
+
+async def deadline_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    return await _take_deadline(update, context, message.text)
+
+
+async def _take_deadline(update: Update, context: YishiContext, text: str) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    community = await _community(draft["community"], context)
+    assert community is not None
+    try:
+        deadline = parse_deadline(text, context.services.clock.now(), community.timezone)
+    except DeadlineError as exc:
+        problem = {"unreadable": _("I could not read that. Type e.g. 3d, 12h, 1w or "
+                                   "2026-12-01 20:00."),
+                   "too_soon": _("A poll must stay open at least 10 minutes."),
+                   "too_far": _("A poll can stay open at most 60 days.")}[exc.code]
+        await flow_reply(update, problem)
+        return DEADLINE
+    draft["deadline"] = deadline.isoformat()
+    return await _preview(update, context)
+
+
+def _describe(draft_or_poll: dict[str, Any], _: Translator, community: Community) -> list[str]:
+    d = draft_or_poll
+    scope = _("all households")
+    if d.get("scope_building"):
+        scope = _("building {building}").format(building=d["scope_building"]) + (
+            _(", staircase {staircase}").format(staircase=d["scope_staircase"])
+            if d.get("scope_staircase") else "")
+    choice = _("one choice") if not d["multiple"] else _("up to {count} choices").format(
+        count=d["max_choices"])
+    return [
+        _("Who votes: {audience} ({scope})").format(
+            audience=_(AUDIENCE_NAMES[Audience(d["audience"])]), scope=scope),
+        _("Counting: {weighting}; {choice}").format(
+            weighting=_(WEIGHTING_NAMES[Weighting(d["weighting"])]), choice=choice),
+        _("Decided by: {rule}").format(rule=_(RULE_NAMES[Rule(d["rule"])])),
+        _("Results: {when}").format(when=_("shown live") if d["live"]
+                                    else _("shown after closing")),
+    ]
+
+
+async def _preview(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    community = await _community(draft["community"], context)
+    assert community is not None
+    deadline = datetime.fromisoformat(draft["deadline"])
+    lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
+             f"<b>{html.escape(draft['question'])}</b>",
+             *(f"• {html.escape(o)}" for o in draft["options"]), "",
+             _("Deadline: {when}").format(when=_local(deadline, community)),
+             *_describe(draft, _, community), "",
+             _("Change a setting with the buttons, then publish.")]
+    buttons = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("Who votes"), callback_data="pc:s:audience"),
+         InlineKeyboardButton(_("Counting"), callback_data="pc:s:weighting")],
+        [InlineKeyboardButton(_("Rule"), callback_data="pc:s:rule"),
+         InlineKeyboardButton(_("Choices"), callback_data="pc:s:multiple")],
+        [InlineKeyboardButton(_("Results live/after"), callback_data="pc:s:live"),
+         InlineKeyboardButton(_("Limit to a building"), callback_data="pc:s:scope")],
+        [InlineKeyboardButton(_("Publish"), callback_data="pc:go"),
+         InlineKeyboardButton(_("Cancel"), callback_data="pc:x")],
+    ])
+    await flow_reply(update, "\n".join(lines), buttons)
+    return PREVIEW
+
+
+async def setting_button(update: Update, context: YishiContext) -> int:
+    """Cycle one setting in the preview; Civil Code rules bring their own requirements."""
+    query = update.callback_query
+    assert query is not None
+    draft = _draft(context)
+    which = (query.data or "").rsplit(":", 1)[-1]
+    _ = await person_translator(update, context)
+    if which == "audience":
+        draft["audience"] = _cycle([a.value for a in Audience], draft["audience"])
+    elif which == "weighting":
+        draft["weighting"] = _cycle([w.value for w in Weighting], draft["weighting"])
+    elif which == "rule":
+        rule = _cycle([r.value for r in Rule], draft["rule"])
+        if Rule(rule) in CIVIL_RULES and not draft.get("yes_no"):
+            rule = Rule.PLURALITY.value  # skip the Civil Code rules: they need Yes/No/Abstain
+            await query.answer(_("The Civil Code rules need the Yes / No / Abstain answers."),
+                               show_alert=True)
+        draft["rule"] = rule
+        if Rule(rule) in CIVIL_RULES:
+            draft.update(audience=Audience.OWNERS.value, weighting=Weighting.AREA.value,
+                         multiple=False, max_choices=1)
+    elif which == "multiple":
+        count = len(draft["options"])
+        steps = [(False, 1)] + [(True, n) for n in range(2, count + 1)]
+        if Rule(draft["rule"]) in CIVIL_RULES:
+            steps = [(False, 1)]
+        current = (draft["multiple"], draft["max_choices"])
+        draft["multiple"], draft["max_choices"] = _cycle(steps, current) \
+            if current in steps else steps[0]
+    elif which == "live":
+        draft["live"] = not draft["live"]
+    elif which == "scope":
+        await query.answer()
+        await query.message.reply_text(_("Type the building (e.g. 3) or building and "
+                                         "staircase (e.g. 3-2) the poll is for, or “all”."))
+        return SCOPE
+    else:
+        await refuse(update, context, N_("This button is out of date."))
+        return PREVIEW
+    return await _preview(update, context)
+
+
+async def scope_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    text = message.text.strip()
+    draft = _draft(context)
+    if text.lower() in ("all", "全部"):
+        draft["scope_building"] = draft["scope_staircase"] = None
+        return await _preview(update, context)
+    parts = [p.strip().upper() for p in text.replace("－", "-").split("-")]
+    if not 1 <= len(parts) <= 2 or not all(p.isalnum() and len(p) <= 4 for p in parts):
+        _ = await person_translator(update, context)
+        await message.reply_text(_("Type a building like 3, a staircase like 3-2, or “all”."))
+        return SCOPE
+    draft["scope_building"] = parts[0]
+    draft["scope_staircase"] = parts[1] if len(parts) == 2 else None
+    return await _preview(update, context)
+
+
+async def cancel_draft(update: Update, context: YishiContext) -> int:
+    context.user_data.pop(DRAFT, None)
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("Cancelled. Nothing was sent."))
+    return ConversationHandler.END
+
+
+async def publish(update: Update, context: YishiContext) -> int:
+    """Publish: store the poll, post it, arm its reminders and its deadline."""
+    user = update.effective_user
+    assert user is not None
+    draft = context.user_data.pop(DRAFT, {})
+    _ = await person_translator(update, context)
+    community = await _community(draft.get("community", 0), context)
+    if community is None or "deadline" not in draft:
+        await flow_reply(update, _("This button is out of date."))
+        return ConversationHandler.END
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await flow_reply(update, _("Sorry, only the group's moderators can do that. Nothing was "
+                                   "changed."))
+        return ConversationHandler.END
+    services = context.services
+    now = services.clock.now()
+    deadline = datetime.fromisoformat(draft["deadline"])
+    if deadline <= now + timedelta(minutes=10):
+        await flow_reply(update, _("A poll must stay open at least 10 minutes."))
+        return ConversationHandler.END
+    async with services.db.transaction() as conn:
+        poll = await store.create(
+            conn, community_id=community.id, now=now, question=draft["question"],
+            options=draft["options"], multiple=draft["multiple"],
+            max_choices=draft["max_choices"], deadline=deadline, audience=draft["audience"],
+            scope_building=draft.get("scope_building"),
+            scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
+            rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
+            created_by=user.id)
+    await _arm(context.application, poll)
+    await _post(context.application, poll)
+    await record_audit(context, community, update, "poll.create", poll=poll.id)
+    await flow_reply(update, _("{ref} is posted in {group}. It closes {when}.").format(
+        ref=poll.ref, group=html.escape(community.title), when=_local(deadline, community)),
+        _management_buttons(poll, _))
+    return ConversationHandler.END
+
+
+def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_("Close now"), callback_data=f"pm:{poll.id}:close"),
+        InlineKeyboardButton(_("Extend 1 day"), callback_data=f"pm:{poll.id}:extend"),
+        InlineKeyboardButton(_("Cancel poll"), callback_data=f"pm:{poll.id}:cancel"),
+    ]])
+
+
+async def _arm(app: YishiApp, poll: Poll) -> None:
+    """The deadline and the reminders, in the database (so a restart keeps them)."""
+    services = app.bot_data.services
+    now = services.clock.now()
+    await services.scheduler.schedule(kind=CLOSE, key=str(poll.id), due_at=poll.deadline,
+                                      payload={"poll": poll.id})
+    for hours in services.settings.polls.reminder_hours:
+        due = poll.deadline - timedelta(hours=hours)
+        key = f"{poll.id}:{hours:g}"
+        if due > now:
+            await services.scheduler.schedule(kind=REMIND, key=key, due_at=due,
+                                              payload={"poll": poll.id})
+        else:
+            async with services.db.transaction() as conn:
+                await due_work.cancel(conn, kind=REMIND, key=key)
+
+
+# --- the post in the group ------------------------------------------------------------------
+
+
+async def _count(app: YishiApp, poll: Poll) -> tuple[list[Household], Tally, Verdict, list]:
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        roster = await residents.households(conn, poll.community_id)
+        ballots = await store.counted(conn, poll.id)
+    result, meaning = verdict(poll, ballots, roster)
+    return roster, result, meaning, ballots
+
+
+def _weight(value: Fraction, poll: Poll) -> str:
+    if poll.weighting is Weighting.AREA:
+        return f"{float(value):.2f} m²"
+    return str(int(value)) if value.denominator == 1 else f"{float(value):.2f}"
+
+
+def _turnout(poll: Poll, roster: list[Household], result: Tally, ballots: list,
+             _: Translator) -> str:
+    if poll.rule in CIVIL_RULES:
+        figures = civil_figures(roster, poll.scope, ballots)
+        area_share = figures.voting_area / figures.total_area if figures.total_area else None
+        owner_share = Fraction(figures.voting_owners, figures.total_owners) \
+            if figures.total_owners else None
+        return _("Turnout: {area} of the floor area, {owners} of the owners (2/3 of both "
+                 "needed)").format(area=percent(area_share), owners=percent(owner_share))
+    if poll.counts_units:
+        units = sum(1 for h in roster if poll.scope.covers(h))
+        return _("Turnout: {ballots} of {units} households").format(ballots=result.ballots,
+                                                                    units=units)
+    return _("Turnout: {ballots} votes").format(ballots=result.ballots)
+
+
+def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
+    lines = []
+    for index, option in enumerate(poll.options):
+        share = result.weights[index] / result.total_weight if result.total_weight else None
+        line = _("{option}: {votes} votes").format(option=html.escape(option),
+                                                   votes=result.votes[index])
+        if poll.weighting is Weighting.AREA:
+            line += f", {_weight(result.weights[index], poll)}"
+        lines.append(f"{line} ({percent(share)})")
+    return lines
+
+
+async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
+        str, InlineKeyboardMarkup | None]:
+    _ = translator(community.language)
+    roster, result, meaning, ballots = await _count(app, poll)
+    lines = [f"<b>{poll.ref} · {html.escape(poll.question)}</b>", ""]
+    if poll.status is PollStatus.OPEN:
+        lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
+                                                                          community),
+                                                             zone=community.timezone))
+    lines += _describe({"audience": poll.audience.value, "weighting": poll.weighting.value,
+                        "rule": poll.rule.value, "multiple": poll.multiple,
+                        "max_choices": poll.max_choices, "live": poll.live_results,
+                        "scope_building": poll.scope_building,
+                        "scope_staircase": poll.scope_staircase}, _, community)
+    lines.append(_turnout(poll, roster, result, ballots, _))
+    if poll.status is PollStatus.OPEN:
+        if poll.live_results:
+            lines += ["", *_results_lines(poll, result, _)]
+        buttons = [InlineKeyboardButton(option, callback_data=f"v:{poll.id}:{index}")
+                   for index, option in enumerate(poll.options)]
+        markup = InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+        return "\n".join(lines), markup
+    if poll.status is PollStatus.CANCELLED:
+        lines += ["", _("Cancelled by the moderators. Reason: {reason}").format(
+            reason=html.escape(poll.reason or "—"))]
+    else:
+        lines += ["", *_results_lines(poll, result, _), "",
+                  _verdict_text(poll, meaning, _)]
+    return "\n".join(lines), None
+
+
+def _verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
+    outcome = meaning.outcome
+    if outcome is Outcome.NO_VOTES:
+        return _("Result: nobody voted.")
+    if outcome is Outcome.TIE:
+        return _("Result: a tie; no option won.")
+    if outcome is Outcome.NO_MAJORITY:
+        return _("Result: no option got more than half of the votes.")
+    if outcome is Outcome.WON:
+        return _("Result: “{option}” won.").format(option=html.escape(
+            poll.options[meaning.winner or 0]))
+    figures = {"area_turnout": percent(meaning.area_turnout),
+               "owner_turnout": percent(meaning.owner_turnout),
+               "area_yes": percent(meaning.area_approval),
+               "owner_yes": percent(meaning.owner_approval),
+               "needed": "3/4" if poll.rule is Rule.CIVIL_MAJOR else _("more than 1/2")}
+    if outcome is Outcome.NO_QUORUM:
+        missing = []
+        if not meaning.quorum_area:
+            missing.append(_("{share} of the floor area took part").format(
+                share=figures["area_turnout"]))
+        if not meaning.quorum_owners:
+            missing.append(_("{share} of the owners took part").format(
+                share=figures["owner_turnout"]))
+        return _("No quorum: {missing}; 2/3 needed.").format(missing="; ".join(missing))
+    if outcome is Outcome.PASSED:
+        return _("Passed: {area_yes} of the participating area and {owner_yes} of the "
+                 "participating owners approved ({needed} needed); turnout {area_turnout} "
+                 "of the area, {owner_turnout} of the owners.").format(**figures)
+    failed = []
+    if not meaning.approved_area:
+        failed.append(_("the area ({area_yes})").format(**figures))
+    if not meaning.approved_owners:
+        failed.append(_("the owners ({owner_yes})").format(**figures))
+    passed_on = []
+    if meaning.approved_area:
+        passed_on.append(_("the area ({area_yes})").format(**figures))
+    if meaning.approved_owners:
+        passed_on.append(_("the owners ({owner_yes})").format(**figures))
+    text = _("Not passed: not enough approval from {failed} ({needed} needed).").format(
+        failed=_(" and ").join(failed), needed=figures["needed"])
+    if passed_on:
+        text += " " + _("It did reach the threshold for {passed}.").format(
+            passed=_(" and ").join(passed_on))
+    return text
+
+
+def _digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
+    shown = json.dumps([text, markup.to_dict() if markup else None], sort_keys=True)
+    return hashlib.sha256(shown.encode()).hexdigest()
+
+
+async def _post(app: YishiApp, poll: Poll) -> None:
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, poll.community_id)
+    assert community is not None
+    text, markup = await _render(app, poll, community)
+    sent = await app.bot.send_message(community.chat_id, text, reply_markup=markup)
+    async with services.db.transaction() as conn:
+        await store.set_post(conn, poll.id, sent.chat_id, sent.message_id, _digest(text, markup))
+
+
+async def refresh_post(app: YishiApp, poll_id: int) -> None:
+    """Bring the group post up to date, unless it already shows exactly this."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None or poll.post_message_id is None:
+        return
+    text, markup = await _render(app, poll, community)
+    async with services.db.transaction() as conn:
+        if not await store.swap_post_digest(conn, poll.id, _digest(text, markup)):
+            return
+    services.post_edited[f"poll-post:{poll_id}"] = time.monotonic()
+    try:
+        await app.bot.edit_message_text(text, chat_id=poll.post_chat_id,
+                                        message_id=poll.post_message_id, reply_markup=markup)
+    except BadRequest as exc:
+        log.info("poll post not edited", extra={"poll": poll_id, "error": str(exc)})
+
+
+def schedule_refresh(app: YishiApp, poll_id: int) -> None:
+    """A burst of votes becomes one edit, at most every tally_refresh_seconds."""
+    services = app.bot_data.services
+    name = f"poll-post:{poll_id}"
+    if app.job_queue is None or app.job_queue.get_jobs_by_name(name):
+        return
+    last = services.post_edited.get(name, 0.0)
+    wait = max(0.0, last + services.settings.polls.tally_refresh_seconds - time.monotonic())
+    app.job_queue.run_once(_refresh_job, when=wait, data=poll_id, name=name)
+
+
+async def _refresh_job(context: YishiContext) -> None:
+    assert context.job is not None
+    await refresh_post(context.application, int(context.job.data))
+
+
+# --- voting -----------------------------------------------------------------------------------
+
+
+async def vote(update: Update, context: YishiContext) -> None:
+    """A vote button: validated against the poll, the option and the voter; one upsert."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    parts = (query.data or "").split(":")
+    services = context.services
+    poll = None
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        async with services.db.transaction() as conn:
+            poll = await store.get(conn, int(parts[1]))
+    community = await _community(poll.community_id, context) if poll else None
+    if poll is None or community is None or query.message is None \
+            or query.message.chat.id != community.chat_id \
+            or int(parts[2]) >= len(poll.options):
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    _ = await person_translator(update, context)
+    now = services.clock.now()
+    if poll.status is not PollStatus.OPEN or now >= poll.deadline:
+        await query.answer(_("{ref} is closed; votes are no longer taken.").format(
+            ref=poll.ref), show_alert=True)
+        return
+    option = int(parts[2])
+    voter_key = f"u:{user.id}"
+    async with services.db.transaction() as conn:
+        roster = await residents.households(conn, community.id)
+        mine = [h for h in roster if any(m.user_id == user.id for m in h.members)]
+        allowed = eligibility(poll.audience, poll.scope, user_id=user.id, is_member=True,
+                              households=mine,
+                              household_voters=await store.household_voters(conn, poll.id))
+        if not allowed.allowed:
+            refusal = allowed.refusal
+        else:
+            refusal = None
+            before = await store.ballot_of(conn, poll.id, voter_key)
+            choice = _new_choice(poll, before, option)
+            if choice == [] and before:
+                await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
+            elif choice is not None and choice != before:
+                await store.cast(conn, poll_id=poll.id, voter_key=voter_key, user_id=user.id,
+                                 unit_id=allowed.unit_id, choice=choice, proxy_by=None, now=now)
+                await award(conn, services.settings.points, community, user_id=user.id,
+                            action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
+    if refusal is not None:
+        await query.answer(_(REFUSALS[refusal]), show_alert=True)
+        return
+    if choice is None:
+        await query.answer(_("You can choose at most {count} options; remove one first.")
+                           .format(count=poll.max_choices), show_alert=True)
+        return
+    if not choice:
+        await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
+    else:
+        await query.answer(_("Recorded for {ref}: {choice}").format(
+            ref=poll.ref, choice=", ".join(poll.options[i] for i in choice)))
+    if choice != before:
+        schedule_refresh(context.application, poll.id)
+
+
+def _new_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:
+    """Single choice: the option. Multiple: toggle it (None if that would exceed the max)."""
+    if not poll.multiple:
+        return [option]
+    current = list(before or [])
+    if option in current:
+        current.remove(option)
+        return current
+    current.append(option)
+    current.sort()
+    if not valid_choice(current, options=len(poll.options), multiple=True,
+                        max_choices=poll.max_choices):
+        return None
+    return current
+
+
+# --- closing, results, reminders ------------------------------------------------------------
+
+
+def _result_record(result: Tally, meaning: Verdict) -> dict[str, Any]:
+    """What is kept of a closed poll's count (exact fractions as text)."""
+
+    def text(value: Fraction | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {"ballots": result.ballots, "votes": list(result.votes),
+            "weights": [str(w) for w in result.weights], "outcome": meaning.outcome.value,
+            "winner": meaning.winner, "area_turnout": text(meaning.area_turnout),
+            "owner_turnout": text(meaning.owner_turnout),
+            "area_approval": text(meaning.area_approval),
+            "owner_approval": text(meaning.owner_approval)}
+
+
+def _decided(poll: Poll, meaning: Verdict) -> str | None:
+    """What the building decided, as a decision's title; None if the poll decided nothing."""
+    if poll.rule in CIVIL_RULES:
+        return poll.question if meaning.outcome is Outcome.PASSED else None
+    if meaning.outcome is Outcome.WON and meaning.winner is not None:
+        return f"{poll.question} — {poll.options[meaning.winner]}"[:300]
+    return None
+
+
+async def close_poll(app: YishiApp, poll_id: int) -> bool:
+    """Close an open poll once: count, store the result, update the post, hand on to the
+    topic and the decisions, and queue the announcement (which waits out quiet hours)."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+    if poll is None or poll.status is not PollStatus.OPEN:
+        return False
+    roster, result, meaning, _ballots = await _count(app, poll)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        if not await store.finish(conn, poll.id, PollStatus.CLOSED, now,
+                                  result=_result_record(result, meaning)):
+            return False
+        if poll.topic_id is not None:
+            await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
+                                   to_status=TopicStatus.DECIDED, now=now)
+        decided = _decided(poll, meaning)
+        if decided and await store.decision_for_poll(conn, poll.id) is None:
+            await store.create_decision(conn, community_id=poll.community_id, title=decided,
+                                        poll_id=poll.id, topic_id=poll.topic_id, now=now)
+    await refresh_post(app, poll.id)
+    await services.scheduler.schedule(kind=RESULT, key=str(poll.id), due_at=now,
+                                      payload={"poll": poll.id})
+    return True
+
+
+async def close_due(app: YishiApp, work: DueWork) -> DueOutcome:
+    """Due work ``poll_close``: the deadline came (perhaps while the bot was down)."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, work.payload["poll"])
+    if poll is not None and poll.status is PollStatus.OPEN \
+            and poll.deadline > services.clock.now():
+        # Extended since this was armed: the new deadline has its own item.
+        return Done()
+    await close_poll(app, work.payload["poll"])
+    return Done()
+
+
+async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
+    """Due work ``poll_result``: tell the group, outside quiet hours."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, work.payload["poll"])
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None or poll.status is not PollStatus.CLOSED:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    _ = translator(community.language)
+    roster, result, meaning, ballots = await _count(app, poll)
+    lines = [_("<b>{ref} is closed</b>: {question}").format(
+        ref=poll.ref, question=html.escape(poll.question)),
+        *_results_lines(poll, result, _), _turnout(poll, roster, result, ballots, _), "",
+        _verdict_text(poll, meaning, _)]
+    await app.bot.send_message(community.chat_id, "\n".join(lines))
+    return Done()
+
+
+async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
+    """Due work ``poll_remind``: the group hears the turnout; those who may vote and have
+    not yet, and who have a private chat with the bot, get a word. Never in quiet hours:
+    moved to when they end, or dropped if the poll closes first."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, work.payload["poll"])
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+    now = services.clock.now()
+    if poll is None or community is None or poll.status is not PollStatus.OPEN \
+            or poll.deadline <= now:
+        return Done()
+    quiet_until = community.quiet_until(now)
+    if quiet_until is not None:
+        return Done() if quiet_until >= poll.deadline else Defer(quiet_until)
+    _ = translator(community.language)
+    roster, result, _meaning, ballots = await _count(app, poll)
+    await app.bot.send_message(community.chat_id, "\n".join([
+        _("Reminder: {ref} “{question}” closes {when}.").format(
+            ref=poll.ref, question=html.escape(poll.question),
+            when=_local(poll.deadline, community)),
+        _turnout(poll, roster, result, ballots, _)]))
+    for person in await _not_yet_voted(app, poll, roster):
+        reader = translator(person.reads(services.default_language))
+        try:
+            await app.bot.send_message(person.user_id, reader(N_(
+                "{ref} in {group} closes {when}, and you have not voted yet. Vote with the "
+                "buttons under the poll in the group.")).format(
+                ref=poll.ref, group=html.escape(community.title),
+                when=_local(poll.deadline, community)))
+        except Forbidden:
+            continue
+    return Done()
+
+
+
+async def _not_yet_voted(app: YishiApp, poll: Poll, roster: list[Household]) -> list[Any]:
+    """People who may vote, have not, and can be written to."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        voted = await store.voters(conn, poll.id)
+        units_voted = set((await store.household_voters(conn, poll.id)).keys())
+        if poll.audience is Audience.MEMBERS:
+            candidates = set(await memberships.members(conn, poll.community_id))
+        else:
+            candidates = set()
+            for household in roster:
+                if not poll.scope.covers(household):
+                    continue
+                if poll.counts_units and household.unit_id in units_voted:
+                    continue
+                for member in household.members:
+                    if poll.audience is Audience.OWNERS and member.user_id not in \
+                            household.owners:
+                        continue
+                    candidates.add(member.user_id)
+        known = await people.names(conn, sorted(candidates - voted))
+    return [p for p in known.values() if p.started]
+
+
+# --- moderators' controls -----------------------------------------------------------------------
+
+
+async def _managed(update: Update, context: YishiContext) -> tuple[Poll, Community] | None:
+    """The poll a management button is about, if the presser moderates it and it is open."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    parts = (query.data or "").split(":")
+    poll = None
+    if len(parts) == 3 and parts[1].isdigit():
+        async with context.services.db.transaction() as conn:
+            poll = await store.get(conn, int(parts[1]))
+    community = await _community(poll.community_id, context) if poll else None
+    if poll is None or community is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return None
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
+                                         "Nothing was changed."))
+        return None
+    if poll.status is not PollStatus.OPEN:
+        _ = await person_translator(update, context)
+        await query.answer(_("{ref} is closed; votes are no longer taken.").format(
+            ref=poll.ref), show_alert=True)
+        return None
+    return poll, community
+
+
+async def close_now(update: Update, context: YishiContext) -> None:
+    found = await _managed(update, context)
+    if found is None:
+        return
+    poll, community = found
+    _ = await person_translator(update, context)
+    await update.callback_query.answer(_("Closing {ref}.").format(ref=poll.ref))
+    if await close_poll(context.application, poll.id):
+        await record_audit(context, community, update, "poll.close_early", poll=poll.id)
+        async with context.services.db.transaction() as conn:
+            await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
+
+
+async def extend(update: Update, context: YishiContext) -> None:
+    found = await _managed(update, context)
+    if found is None:
+        return
+    poll, community = found
+    _ = await person_translator(update, context)
+    deadline = poll.deadline + timedelta(days=1)
+    if deadline > poll.created_at + timedelta(days=60):
+        await update.callback_query.answer(_("A poll can stay open at most 60 days."),
+                                           show_alert=True)
+        return
+    async with context.services.db.transaction() as conn:
+        await store.set_deadline(conn, poll.id, deadline)
+        poll = await store.get(conn, poll.id)
+    assert poll is not None
+    await _arm(context.application, poll)
+    await record_audit(context, community, update, "poll.extend", poll=poll.id,
+                       deadline=deadline.isoformat())
+    await update.callback_query.answer(_("Extended."))
+    await refresh_post(context.application, poll.id)
+    group = translator(community.language)
+    await context.bot.send_message(community.chat_id, group(N_(
+        "{ref} is extended: you can vote until {when}.")).format(
+        ref=poll.ref, when=_local(deadline, community)))
+
+
+
+async def ask_cancel_reason(update: Update, context: YishiContext) -> int:
+    found = await _managed(update, context)
+    if found is None:
+        return ConversationHandler.END
+    poll, _community_ = found
+    context.user_data["poll_cancel"] = poll.id
+    _ = await person_translator(update, context)
+    await update.callback_query.answer()
+    await update.effective_chat.send_message(
+        _("Why is {ref} cancelled? Reply with the reason; the group will read it. /cancel to "
+          "keep the poll.").format(ref=poll.ref))
+    return CANCEL_REASON
+
+
+async def cancel_reason_typed(update: Update, context: YishiContext) -> int:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.text is not None and user is not None
+    poll_id = context.user_data.pop("poll_cancel", None)
+    _ = await person_translator(update, context)
+    async with context.services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id) if poll_id else None
+    community = await _community(poll.community_id, context) if poll else None
+    if poll is None or community is None \
+            or await user_role(context, community, user.id) is not Role.MODERATOR:
+        await message.reply_text(_("This button is out of date."))
+        return ConversationHandler.END
+    reason = message.text.strip()[:500]
+    async with context.services.db.transaction() as conn:
+        cancelled = await store.finish(conn, poll.id, PollStatus.CANCELLED,
+                                       context.services.clock.now(), reason=reason)
+        await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
+    if not cancelled:
+        await message.reply_text(_("{ref} is closed; votes are no longer taken.").format(
+            ref=poll.ref))
+        return ConversationHandler.END
+    await record_audit(context, community, update, "poll.cancel", poll=poll.id, reason=reason)
+    await refresh_post(context.application, poll.id)
+    group = translator(community.language)
+    await context.bot.send_message(community.chat_id, group(N_(
+        "{ref} was cancelled by the moderators. Reason: {reason}")).format(
+        ref=poll.ref, reason=html.escape(reason)))
+    await message.reply_text(_("Done."))
+    return ConversationHandler.END
+
+
+
+# --- /polls, /audit, /export ---------------------------------------------------------------------
+
+
+async def list_polls(update: Update, context: YishiContext) -> None:
+    """/polls in the group: open polls and the most recent closed ones."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    async with context.services.db.transaction() as conn:
+        recent = await store.recent(conn, community.id)
+    if not recent:
+        await message.reply_text(_("No polls yet. Moderators create them with /poll."))
+        return
+    lines = [_("<b>Polls in {group}</b>").format(group=html.escape(community.title))]
+    for poll in recent:
+        if poll.status is PollStatus.OPEN:
+            state = _("open until {when}").format(when=_local(poll.deadline, community))
+        elif poll.status is PollStatus.CANCELLED:
+            state = _("cancelled")
+        else:
+            state = _("closed: {outcome}").format(outcome=_verdict_short(poll, _))
+        lines.append(f"{poll.ref} · {html.escape(poll.question[:80])} — {state}")
+    await message.reply_text("\n".join(lines))
+
+
+OUTCOME_NAMES = {
+    Outcome.WON: N_("decided"), Outcome.TIE: N_("a tie"), Outcome.NO_MAJORITY: N_("no majority"),
+    Outcome.PASSED: N_("passed"), Outcome.REJECTED: N_("not passed"),
+    Outcome.NO_QUORUM: N_("no quorum"), Outcome.NO_VOTES: N_("no votes"),
+}
+
+
+def _verdict_short(poll: Poll, _: Translator) -> str:
+    outcome = Outcome((poll.result or {}).get("outcome", Outcome.NO_VOTES.value))
+    return _(OUTCOME_NAMES[outcome])
+
+
+async def _poll_from_args(update: Update, context: YishiContext) -> tuple[Poll, Community] | None:
+    """The poll named in the command (P-3 or 3) in this group; says so when there is none."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    raw = (context.args or [""])[0].upper().removeprefix("P-")
+    poll = None
+    if raw.isdigit():
+        async with context.services.db.transaction() as conn:
+            poll = await store.by_number(conn, community.id, int(raw))
+    if poll is None:
+        await message.reply_text(_("Name a poll of this group, e.g. P-3 (see /polls)."))
+        return None
+    return poll, community
+
+
+async def audit_poll(update: Update, context: YishiContext) -> None:
+    """/audit P-3: recompute the vote log's hash chain and check the ballots against it."""
+    found = await _poll_from_args(update, context)
+    if found is None:
+        return
+    poll, community = found
+    _ = translator(community.language)
+    async with context.services.db.transaction() as conn:
+        links = await store.chain(conn, poll.id)
+        rows = await store.ballot_rows(conn, poll.id)
+    check = verify(links)
+    stored_ballots = {r["voter_key"]: list(r["choice"]) for r in rows}
+    matches = check.intact and replay(link.entry for link in links) == stored_ballots
+    if matches:
+        text = _("{ref}: the vote log is intact ({entries} entries) and the ballots match it.")
+    elif not check.intact:
+        text = _("{ref}: the vote log is BROKEN at entry {entry}: a record was changed or "
+                 "removed.")
+    else:
+        text = _("{ref}: the ballots do NOT match the vote log: a ballot was changed outside "
+                 "the bot.")
+    await update.effective_message.reply_text(text.format(
+        ref=poll.ref, entries=check.entries, entry=check.broken_at))
+
+
+@moderator_only
+async def export_poll(update: Update, context: YishiContext) -> None:
+    """/export P-3 (moderators): the minutes as CSV and XLSX, sent in private."""
+    found = await _poll_from_args(update, context)
+    if found is None:
+        return
+    poll, community = found
+    user = update.effective_user
+    _ = translator(community.language)
+    if user is None or update.effective_message.sender_chat is not None:
+        await update.effective_message.reply_text(_("Send /export as yourself: the minutes go "
+                                                    "to you in private."))
+        return
+    summary, table = await _minutes(context.application, poll, community, _)
+    try:
+        await context.bot.send_document(user.id, _csv(summary, table),
+                                        filename=f"{poll.ref}.csv")
+        await context.bot.send_document(user.id, _xlsx(summary, table),
+                                        filename=f"{poll.ref}.xlsx")
+    except Forbidden:
+        await update.effective_message.reply_text(_("I can only send the minutes in private. "
+                                                    "Start a chat with me, then send /export "
+                                                    "again."))
+        return
+    await record_audit(context, community, update, "poll.export", poll=poll.id)
+    await update.effective_message.reply_text(_("I sent you the minutes of {ref} in private.")
+                                              .format(ref=poll.ref))
+
+
+async def _minutes(app: YishiApp, poll: Poll, community: Community,
+                   _: Translator) -> tuple[list[list[str]], list[list[str]]]:
+    roster, result, meaning, ballots = await _count(app, poll)
+    summary = [
+        [_("Poll"), f"{poll.ref} {poll.question}"],
+        [_("Group"), community.title],
+        [_("Options"), " / ".join(poll.options)],
+        [_("Deadline"), _local(poll.deadline, community)],
+        *([line.split(": ", 1) for line in _describe(
+            {"audience": poll.audience.value, "weighting": poll.weighting.value,
+             "rule": poll.rule.value, "multiple": poll.multiple,
+             "max_choices": poll.max_choices, "live": poll.live_results,
+             "scope_building": poll.scope_building, "scope_staircase": poll.scope_staircase},
+            _, community)]),
+        [_("Turnout"), _turnout(poll, roster, result, ballots, _)],
+        *[[option, f"{result.votes[i]} / {_weight(result.weights[i], poll)}"]
+          for i, option in enumerate(poll.options)],
+        [_("Status"), poll.status.value],
+    ]
+    if poll.status is PollStatus.CLOSED:
+        summary.append([_("Verdict"), _verdict_text(poll, meaning, _)])
+    async with app.bot_data.services.db.transaction() as conn:
+        rows = await store.ballot_rows(conn, poll.id)
+        named = await people.names(conn, [r["user_id"] for r in rows if r["user_id"]])
+    units_by_id = {h.unit_id: h for h in roster}
+    table = [[_("Unit"), _("Voter"), _("Choice"), _("Entered by a moderator"), _("Time")]]
+    for row in rows:
+        unit = units_by_id.get(row["unit_id"])
+        person = named.get(row["user_id"]) if row["user_id"] else None
+        table.append([unit.address.code if unit else "",
+                      person.name if person else "",
+                      " / ".join(poll.options[i] for i in row["choice"]),
+                      _("yes") if row["proxy_by"] else "",
+                      _local(row["at"], community)])
+    return summary, table
+
+
+def _csv(summary: list[list[str]], table: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(summary)
+    writer.writerow([])
+    writer.writerows(table)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM lets Excel read UTF-8
+
+
+def _xlsx(summary: list[list[str]], table: list[list[str]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Summary"
+    for row in summary:
+        sheet.append(row)
+    ballots_sheet = book.create_sheet("Ballots")
+    for row in table:
+        ballots_sheet.append(row)
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def register(app: YishiApp) -> None:
+    private = F.ChatType.PRIVATE
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(flow(
+        app, name="poll", command="poll",
+        entry_points=[
+            CommandHandler("poll", poll_command, filters=private),
+            CommandHandler("start", poll_from_link,
+                           filters=private & F.Regex(payload_pattern("poll"))),
+        ],
+        states={
+            QUESTION: [CallbackQueryHandler(group_button, pattern=r"^pc:g:"),
+                       MessageHandler(typed, question_typed)],
+            OPTIONS: [CallbackQueryHandler(options_preset, pattern=r"^pc:o:yna$"),
+                      MessageHandler(typed, options_typed)],
+            DEADLINE: [CallbackQueryHandler(deadline_button, pattern=r"^pc:d:"),
+                       MessageHandler(typed, deadline_typed)],
+            PREVIEW: [CallbackQueryHandler(setting_button, pattern=r"^pc:s:"),
+                      CallbackQueryHandler(publish, pattern=r"^pc:go$"),
+                      CallbackQueryHandler(cancel_draft, pattern=r"^pc:x$")],
+            SCOPE: [MessageHandler(typed, scope_typed)],
+        },
+    ))
+    app.add_handler(flow(
+        app, name="poll_cancel", command="polls",
+        entry_points=[CallbackQueryHandler(ask_cancel_reason, pattern=r"^pm:\d+:cancel$")],
+        states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},
+    ))
+    app.add_handler(CallbackQueryHandler(vote, pattern=r"^v:"))
+    app.add_handler(CallbackQueryHandler(close_now, pattern=r"^pm:\d+:close$"))
+    app.add_handler(CallbackQueryHandler(extend, pattern=r"^pm:\d+:extend$"))
+    app.add_handler(CallbackQueryHandler(stale_poll_button, pattern=r"^(pc|pm):"))
+    app.add_handler(CommandHandler("polls", list_polls, filters=F.ChatType.GROUPS))
+    app.add_handler(CommandHandler("audit", audit_poll, filters=F.ChatType.GROUPS))
+    app.add_handler(CommandHandler("export", export_poll, filters=F.ChatType.GROUPS))
+    scheduler = app.bot_data.services.scheduler
+    scheduler.on(CLOSE, close_due)
+    scheduler.on(RESULT, announce_result)
+    scheduler.on(REMIND, remind)
+
+
+async def stale_poll_button(update: Update, context: YishiContext) -> None:
+    await refuse(update, context, N_("This button is out of date. Send /poll to start again."))
