@@ -4,6 +4,7 @@ telling who may do what, and the one guard for privileged commands and buttons."
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,19 @@ async def person_language(context: YishiContext, user: User) -> str:
     if person is not None and person.language:
         return person.language
     return normalize_language(user.language_code, context.services.default_language)
+
+
+def schedule_spaced(app: Any, name: str, spacing: float, callback: Any, data: Any) -> None:
+    """Run ``callback`` once soon, but never sooner than ``spacing`` seconds after the last
+    run planned under ``name``; while one is pending, further requests join it. This is how
+    a burst of presses becomes one edit of a live post (a rate limit, so real time)."""
+    services = app.bot_data.services
+    if app.job_queue is None or app.job_queue.get_jobs_by_name(name):
+        return
+    now = time.monotonic()
+    at = max(now, services.post_edited.get(name, float("-inf")) + spacing)
+    services.post_edited[name] = at
+    app.job_queue.run_once(callback, when=at - now, data=data, name=name)
 
 
 async def flow_reply(update: Update, text: str,

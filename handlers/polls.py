@@ -13,7 +13,6 @@ import html
 import io
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -65,6 +64,7 @@ from handlers.common import (
     person_translator,
     record_audit,
     refuse,
+    schedule_spaced,
     user_role,
 )
 from handlers.flows import flow
@@ -622,7 +622,6 @@ async def refresh_post(app: YishiApp, poll_id: int) -> None:
     async with services.db.transaction() as conn:
         if not await store.swap_post_digest(conn, poll.id, _digest(text, markup)):
             return
-    services.post_edited[f"poll-post:{poll_id}"] = time.monotonic()
     try:
         await app.bot.edit_message_text(text, chat_id=poll.post_chat_id,
                                         message_id=poll.post_message_id, reply_markup=markup)
@@ -632,13 +631,9 @@ async def refresh_post(app: YishiApp, poll_id: int) -> None:
 
 def schedule_refresh(app: YishiApp, poll_id: int) -> None:
     """A burst of votes becomes one edit, at most every tally_refresh_seconds."""
-    services = app.bot_data.services
-    name = f"poll-post:{poll_id}"
-    if app.job_queue is None or app.job_queue.get_jobs_by_name(name):
-        return
-    last = services.post_edited.get(name, 0.0)
-    wait = max(0.0, last + services.settings.polls.tally_refresh_seconds - time.monotonic())
-    app.job_queue.run_once(_refresh_job, when=wait, data=poll_id, name=name)
+    schedule_spaced(app, f"poll-post:{poll_id}",
+                    app.bot_data.services.settings.polls.tally_refresh_seconds,
+                    _refresh_job, poll_id)
 
 
 async def _refresh_job(context: YishiContext) -> None:
@@ -772,8 +767,15 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
             await store.create_decision(conn, community_id=poll.community_id, title=decided,
                                         poll_id=poll.id, topic_id=poll.topic_id, now=now)
     await refresh_post(app, poll.id)
-    await services.scheduler.schedule(kind=RESULT, key=str(poll.id), due_at=now,
-                                      payload={"poll": poll.id})
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, poll.community_id)
+    quiet_until = community.quiet_until(now) if community else None
+    if quiet_until is not None:
+        # The result waits for the morning; the poll itself is closed now.
+        await services.scheduler.schedule(kind=RESULT, key=str(poll.id), due_at=quiet_until,
+                                          payload={"poll": poll.id})
+    elif community is not None:
+        await _announce(app, poll.id, community)
     return True
 
 
@@ -801,6 +803,14 @@ async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
+    await _announce(app, poll.id, community)
+    return Done()
+
+
+async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
+    async with app.bot_data.services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+    assert poll is not None
     _ = translator(community.language)
     roster, result, meaning, ballots = await _count(app, poll)
     lines = [_("<b>{ref} is closed</b>: {question}").format(
@@ -808,7 +818,6 @@ async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
         *_results_lines(poll, result, _), _turnout(poll, roster, result, ballots, _), "",
         _verdict_text(poll, meaning, _)]
     await app.bot.send_message(community.chat_id, "\n".join(lines))
-    return Done()
 
 
 async def remind(app: YishiApp, work: DueWork) -> DueOutcome:

@@ -11,7 +11,6 @@ import hashlib
 import html
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +48,7 @@ from handlers.common import (
     person_translator,
     record_audit,
     refuse,
+    schedule_spaced,
     user_role,
 )
 from handlers.flows import flow
@@ -786,14 +786,9 @@ async def _toggle_support(update: Update, context: YishiContext, topic: Topic,
 def schedule_post_refresh(app: YishiApp, topic_id: int) -> None:
     """Edit the group post soon, but never more often than post_refresh_seconds: a burst
     of presses becomes one edit."""
-    services = app.bot_data.services
-    name = f"topic-post:{topic_id}"
-    if app.job_queue is None or app.job_queue.get_jobs_by_name(name):
-        return
-    spacing = services.settings.topics.post_refresh_seconds
-    last = services.post_edited.get(name, 0.0)
-    wait = max(0.0, last + spacing - time.monotonic())
-    app.job_queue.run_once(_refresh_job, when=wait, data=topic_id, name=name)
+    schedule_spaced(app, f"topic-post:{topic_id}",
+                    app.bot_data.services.settings.topics.post_refresh_seconds,
+                    _refresh_job, topic_id)
 
 
 async def _refresh_job(context: YishiContext) -> None:
@@ -822,7 +817,6 @@ async def refresh_post(app: YishiApp, topic_id: int) -> None:
         changed = await store.swap_post_digest(conn, topic_id, _digest(text, markup))
     if not changed:
         return  # the post already shows this; Telegram refuses an edit that changes nothing
-    services.post_edited[f"topic-post:{topic_id}"] = time.monotonic()
     try:
         if topic.photo_file_id:
             await app.bot.edit_message_caption(chat_id=topic.post_chat_id,

@@ -81,8 +81,13 @@ class RunningBot:
         await self.start(extend)
 
     async def tick(self) -> int:
-        """One scheduler tick at the clock's current time, as the repeating job runs it."""
+        """One scheduler tick at the clock's current time, as the repeating job runs it.
+
+        Moving the clock skips the moments in which the bot would have finished writing
+        the last update's changes; flush them first, as real time would have.
+        """
         assert self.app is not None
+        await self.app.update_persistence()
         return await self.app.bot_data.services.scheduler.tick(self.app)
 
     @property

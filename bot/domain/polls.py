@@ -114,8 +114,9 @@ def eligibility(audience: Audience, scope: Scope, *, user_id: int, is_member: bo
         if household_voters.get(household.unit_id) == user_id:
             return Eligibility(True, unit_id=household.unit_id)
     for household in in_scope:
-        if household.unit_id not in household_voters and (
-                household.voter in (None, user_id)):
+        # A household may name the owner who votes for it; otherwise any eligible member.
+        chosen = household.voter_id if household.voter_id in household.owners else None
+        if household.unit_id not in household_voters and chosen in (None, user_id):
             return Eligibility(True, unit_id=household.unit_id)
     return Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
 

@@ -606,6 +606,21 @@ class FakeBotApi:
                 except TimeoutError:
                     pass
 
+    async def wait_count(self, method: str, count: int, *, after: int = 0,
+                         timeout: float = 30.0) -> list[Call]:
+        """Wait until ``count`` successful ``method`` calls arrived after mark ``after``."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while len(found := self.sent(method, after=after)) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"only {len(found)} of {count} {method} calls arrived")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    pass
+            return found
+
     def sent(self, method: str = "sendMessage", chat_id: int | None = None,
              after: int = 0) -> list[Call]:
         return [c for c in self.calls[after:] if c.method == method and c.error is None

@@ -1,0 +1,388 @@
+"""Polls end to end: create from the group link, vote and change, refusals with reasons,
+reminders and the deadline by the moved clock (across a restart), the Civil Code verdict,
+moderators' controls, the audit chain, and forged buttons."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot.domain.polls import PollStatus
+from storage import polls as store
+from storage.schema import ballots
+from tests.conftest import RunningBot, make_settings
+from tests.helpers import group_with_bot, introduce
+
+# 2026-11-23 10:00 in Shanghai is the clock's start (see conftest.START).
+
+
+async def _building(bot, api, tg, rows, *, say_hello=True):
+    """A group whose owner moderates it (with a private chat), and residents imported from
+    CSV rows (unit, person, relation, area). Returns the group, owner, community, people."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    mark = api.mark()
+    await tg.say(owner, owner, "/start")
+    await api.wait_for("sendMessage", after=mark)
+    people = {}
+    lines = []
+    for unit, name, relation, area in rows:
+        if name not in people:
+            people[name] = tg.person(name, language_code="en")
+        lines.append(f"{unit},{people[name].id},{relation},{area}")
+    if say_hello:
+        await introduce(bot, tg, group, *people.values())
+    mark = api.mark()
+    await tg.send_document(owner, owner, "roster.csv", "\n".join(lines).encode())
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text.startswith(f"Imported {len(rows)} rows"), reply.text
+    return group, owner, stored, people
+
+
+async def _create(api, tg, group, owner, community_id, *, question="Repaint the lobby?",
+                  options=None, deadline="3d", settings=()):
+    """The moderator prepares a poll from the group link; returns the group post."""
+    mark = api.mark()
+    await tg.say(group, owner, "/poll")
+    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert handover.buttons[0]["url"].endswith(f"start=poll_{community_id}")
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{community_id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, question)
+    ask_options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    if options is None:
+        await tg.press(owner, ask_options, "pc:o:yna")
+        await api.wait_for("editMessageText", after=mark)
+    else:
+        await tg.say(owner, owner, "\n".join(options))
+        await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, deadline)
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    for setting in settings:
+        mark = api.mark()
+        await tg.press(owner, preview, f"pc:s:{setting}")
+        preview = await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:go")
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    controls = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    return post, controls, preview
+
+
+def _poll_id(post):
+    return int(post.buttons[0]["callback_data"].split(":")[1])
+
+
+async def _vote(api, tg, who, post, option):
+    mark = api.mark()
+    await tg.press(who, post, f"v:{_poll_id(post)}:{option}")
+    return (await api.wait_for("answerCallbackQuery", after=mark)).get("text")
+
+
+async def _poll(bot, poll_id):
+    async with bot.services.db.transaction() as conn:
+        return await store.get(conn, poll_id), await store.counted(conn, poll_id)
+
+
+ROWS = [("3-1-101", "Ann", "owner", 90), ("3-1-102", "Bob", "owner", 80),
+        ("3-1-102", "Bea", "family", ""), ("3-1-103", "Cal", "tenant", ""),
+        ("3-2-201", "Dee", "owner", 100)]
+
+
+async def test_create_vote_change_and_refusals(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    # Owners only, one vote per household (Who votes twice: verified → households → owners).
+    post, controls, preview = await _create(api, tg, group, owner, stored.id,
+                                            settings=("audience", "audience"))
+    assert "Who votes: owners only, one vote per household (all households)" in preview.text
+    assert [b["text"] for b in post.buttons] == ["Yes", "No", "Abstain"]
+    assert post.text.startswith("P-1 · Repaint the lobby?")
+    assert "投票截止：2026-11-26 10:00（Asia/Shanghai）。" in post.text  # the group speaks zh
+    assert [b["callback_data"].split(":")[-1] for b in controls.buttons] == [
+        "close", "extend", "cancel"]
+
+    assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
+    assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
+    assert await _vote(api, tg, people["Bob"], post, 0) == "Recorded for P-1: Yes"
+    # Bea is family in Bob's household; Cal is a tenant; a visitor is not on the roster.
+    assert await _vote(api, tg, people["Bea"], post, 0) == "This poll is for owners only."
+    assert await _vote(api, tg, people["Cal"], post, 0) == "This poll is for owners only."
+    visitor = tg.person("Visitor", language_code="en")
+    await introduce(bot, tg, group, visitor)
+    assert await _vote(api, tg, visitor, post, 0) == (
+        "This poll is for residents on the roster. Send /join to me in private to join it.")
+    poll, counted = await _poll(bot, _poll_id(post))
+    assert sorted(b.choice for b in counted) == [(0,), (1,)]
+    # The live tally on the post follows (edited, never with identical text).
+    await api.wait_for("editMessageText", where=lambda c: c.chat_id == group.id)
+
+
+async def test_one_vote_per_household_and_scope_and_multiple_choice(bot, api, tg):
+    rows = ROWS + [("3-1-103", "Cyd", "owner", 70)]
+    group, owner, stored, people = await _building(bot, api, tg, rows)
+    post, _c, preview = await _create(
+        api, tg, group, owner, stored.id, question="Which days for the market?",
+        options=["Mon", "Wed", "Fri", "Sun"],
+        settings=("audience", "multiple", "multiple"))
+    assert "Who votes: one vote per household" in preview.text
+    assert "up to 3 choices" in preview.text
+    ann, bob, bea = people["Ann"], people["Bob"], people["Bea"]
+    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Mon"
+    assert await _vote(api, tg, bob, post, 1) == "Someone else already voted for your household."
+    for option, expected in ((1, "Mon, Wed"), (2, "Mon, Wed, Fri")):
+        assert await _vote(api, tg, bea, post, option) == f"Recorded for P-1: {expected}"
+    assert await _vote(api, tg, bea, post, 3) == (
+        "You can choose at most 3 options; remove one first.")
+    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Wed, Fri"
+    assert await _vote(api, tg, ann, post, 3) == "Recorded for P-1: Sun"
+    _p, counted = await _poll(bot, _poll_id(post))
+    assert sorted(b.choice for b in counted) == [(1, 2), (3,)]
+
+
+async def test_scope_is_typed_and_outsiders_are_refused(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, "/poll")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Add a lift to staircase 2?")
+    ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, ask, "pc:o:yna")
+    await api.wait_for("editMessageText", after=mark)
+    mark = api.mark()
+    await tg.say(owner, owner, "1w")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:s:scope")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "3-2")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert "(building 3, staircase 2)" in preview.text
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:go")
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert await _vote(api, tg, people["Ann"], post, 0) == (
+        "This poll is only for the households it names.")
+    assert await _vote(api, tg, people["Dee"], post, 0) == "Recorded for P-1: Yes"
+
+
+async def test_reminders_the_deadline_and_a_restart(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    for person in people.values():
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark)
+    post, _c, _p = await _create(api, tg, group, owner, stored.id, deadline="3d")
+    poll_id = _poll_id(post)
+    await _vote(api, tg, people["Ann"], post, 0)
+    # 24 hours before the deadline: 2026-11-25 10:00 local.
+    clock.set(datetime(2026, 11, 25, 1, 59, tzinfo=UTC))
+    assert await bot.tick() == 0
+    clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
+    reminder = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == group.id)
+    assert reminder.text.startswith("提醒：P-1“Repaint the lobby?”将于 2026-11-26 10:00 截止。")
+    await api.wait_for("sendMessage", after=mark,
+                       where=lambda c: c.chat_id == people["Dee"].id)
+    reminded = {c.chat_id for c in api.sent(after=mark)}
+    assert people["Ann"].id not in reminded  # she voted
+    assert {people[n].id for n in ("Bob", "Bea", "Cal", "Dee")} <= reminded
+
+    # The bot is down at the deadline; it closes the poll when it comes back, once.
+    await bot.stop()
+    clock.set(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+    await bot.start()
+    mark = api.mark()
+    assert await bot.tick() >= 2  # the 2-hour reminder is dropped, the poll closes
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert result.text.startswith("P-1 已截止：Repaint the lobby?")
+    assert "结果：“Yes”胜出。" in result.text
+    assert not [c for c in api.sent(after=mark) if c.text and c.text.startswith("提醒")]
+    poll, _counted = await _poll(bot, poll_id)
+    assert poll.status is PollStatus.CLOSED and poll.result["outcome"] == "won"
+    final = api.messages[(group.id, post.result["message_id"])]
+    assert "reply_markup" not in final
+    assert await bot.tick() == 0
+    await bot.restart()
+    assert await bot.tick() == 0
+    assert len([c for c in api.sent(chat_id=group.id) if "已截止" in (c.text or "")]) == 1
+    assert await _vote(api, tg, people["Bob"], post, 0) == (
+        "P-1 is closed; votes are no longer taken.")
+
+
+async def test_a_reminder_in_quiet_hours_waits_or_is_dropped(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    # Closes 2026-11-24 06:00 local: the 2-hour reminder (04:00) falls in quiet hours,
+    # which end at 07:30, after the deadline: it is dropped. The 24-hour one (23 Nov
+    # 06:00) would also be quiet; it moves to 07:30 on the 23rd... which has passed
+    # already at creation (10:00), so it is not armed at all.
+    post, _c, _p = await _create(api, tg, group, owner, stored.id,
+                                 deadline="2026-11-24 06:00")
+    clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=UTC))  # 04:00 local
+    mark = api.mark()
+    assert await bot.tick() == 1
+    assert not [c for c in api.sent(after=mark)]
+
+
+async def test_civil_code_major_matter_fails_on_area_but_passes_on_headcount(bot, api, tg,
+                                                                              clock):
+    rows = [("1-101", "A1", "owner", 200), ("1-102", "A2", "owner", 50),
+            ("1-103", "A3", "owner", 50), ("1-104", "A4", "owner", 50),
+            ("1-105", "A5", "owner", 50)]
+    group, owner, stored, people = await _building(bot, api, tg, rows)
+    post, _c, preview = await _create(api, tg, group, owner, stored.id,
+                                      question="Raise the maintenance fund?",
+                                      settings=("rule", "rule", "rule"))
+    assert "Civil Code, major matter" in preview.text
+    assert "owners only, one vote per household" in preview.text
+    assert "votes weigh by floor area" in preview.text
+    # Everyone takes part; the big flat says no: 4/5 owners (≥ 3/4) but 200/400 m² (< 3/4).
+    for name in ("A2", "A3", "A4", "A5"):
+        await _vote(api, tg, people[name], post, 0)
+    await _vote(api, tg, people["A1"], post, 1)
+    clock.advance(timedelta(days=3))
+    mark = api.mark()
+    await bot.tick()
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert "未通过：面积（50%）的同意票不足（需要3/4）。 业主人数（80%）已达到要求。" in result.text
+    assert "参与率：面积 100%，业主 100%" in result.text
+
+
+async def test_moderators_close_extend_and_cancel(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, controls, _p = await _create(api, tg, group, owner, stored.id, deadline="1d")
+    poll_id = _poll_id(post)
+    # A resident pressing the controls changes nothing.
+    mark = api.mark()
+    await tg.press(people["Ann"], controls, f"pm:{poll_id}:close")
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text").startswith("Sorry, only the group's moderators")
+    mark = api.mark()
+    await tg.press(owner, controls, f"pm:{poll_id}:extend")
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert told.text == "P-1 已延长：投票截止到 2026-11-25 10:00。"
+    clock.advance(timedelta(days=1, minutes=1))
+    # The old deadline passes: only the moved 24-hour reminder is due; the poll stays open.
+    mark = api.mark()
+    await bot.tick()
+    reminder = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == group.id)
+    assert reminder.text.startswith("提醒：P-1")
+    poll, _b = await _poll(bot, poll_id)
+    assert poll.status is PollStatus.OPEN
+    mark = api.mark()
+    await tg.press(owner, controls, f"pm:{poll_id}:close")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    poll, _b = await _poll(bot, poll_id)
+    assert poll.status is PollStatus.CLOSED
+
+    post2, controls2, _p = await _create(api, tg, group, owner, stored.id,
+                                         question="Second question?", deadline="1d")
+    mark = api.mark()
+    await tg.press(owner, controls2, f"pm:{_poll_id(post2)}:cancel")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    mark = api.mark()
+    await tg.say(owner, owner, "Asked the wrong question.")
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert told.text == "P-2 已被管理员取消。原因：Asked the wrong question."
+    poll2, _b = await _poll(bot, _poll_id(post2))
+    assert poll2.status is PollStatus.CANCELLED
+
+
+async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing(bot, api,
+                                                                                 tg):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _c, _p = await _create(api, tg, group, owner, stored.id)
+    poll_id = _poll_id(post)
+    await _vote(api, tg, people["Ann"], post, 0)
+    await _vote(api, tg, people["Ann"], post, 1)
+    await _vote(api, tg, people["Dee"], post, 0)
+    mark = api.mark()
+    await tg.say(group, people["Bob"], "/audit P-1")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text == "P-1：投票记录完整（3 条），选票与记录一致。"
+
+    for data in (f"v:{poll_id}:7", f"v:{poll_id + 1}:0", "v:abc:0", f"v:{poll_id}"):
+        mark = api.mark()
+        await tg.press(people["Bob"], post, data)
+        answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("show_alert") is True, data
+    _p, counted = await _poll(bot, poll_id)
+    assert len(counted) == 2
+
+    async with bot.services.db.transaction() as conn:  # someone edits the database
+        await conn.execute(update(ballots).where(ballots.c.poll_id == poll_id,
+                                                 ballots.c.voter_key == f"u:{people['Ann'].id}")
+                           .values(choice=[0]))
+    mark = api.mark()
+    await tg.say(group, people["Bob"], "/audit P-1")
+    reply = await api.wait_for("sendMessage", after=mark)
+    assert reply.text == "P-1：选票与投票记录不一致：有选票在机器人之外被改动。"
+
+
+async def test_export_sends_minutes_to_the_moderator(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _c, _p = await _create(api, tg, group, owner, stored.id)
+    await _vote(api, tg, people["Ann"], post, 0)
+    mark = api.mark()
+    await tg.say(group, owner, "/export P-1")
+    csv_call = await api.wait_for("sendDocument", after=mark)
+    xlsx_call = await api.wait_for("sendDocument", after=mark,
+                                   where=lambda c: c is not csv_call)
+    name, content = api.uploads[csv_call.result["message_id"]]
+    assert name == "P-1.csv" and csv_call.chat_id == owner.id
+    text = content.decode("utf-8-sig")
+    assert "Repaint the lobby?" in text and "3-1-101,Ann,Yes" in text
+    xlsx_name, xlsx = api.uploads[xlsx_call.result["message_id"]]
+    assert xlsx_name == "P-1.xlsx" and xlsx[:2] == b"PK"
+    done = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert done.text == "P-1 的投票记录已私聊发给你。"
+    mark = api.mark()
+    await tg.say(group, people["Ann"], "/export P-1")
+    refused = await api.wait_for("sendMessage", after=mark)
+    assert refused.text == "抱歉，只有本群管理员可以这样做。没有任何改动。"
+
+
+@pytest.fixture
+def burst_settings(api, db_path):
+    return make_settings(api, db_path, polls={"tally_refresh_seconds": 5})
+
+
+async def test_a_burst_of_300_votes_is_counted_exactly(api, tg, clock, burst_settings):
+    bot = RunningBot(api, burst_settings, clock)
+    await bot.start()
+    try:
+        rows = [(f"9-{n // 100 + 1}-{n % 100 + 100}", f"R{n}", "owner", 60 + n % 40)
+                for n in range(300)]
+        group, owner, stored, people = await _building(bot, api, tg, rows, say_hello=False)
+        post, _c, _p = await _create(api, tg, group, owner, stored.id)
+        poll_id = _poll_id(post)
+        mark = api.mark()
+        started = time.monotonic()
+        for n, person in enumerate(people.values()):
+            await tg.press(person, post, f"v:{poll_id}:{n % 3}")
+        answers = await api.wait_count("answerCallbackQuery", 300, after=mark, timeout=120)
+        elapsed = time.monotonic() - started
+        assert len(answers) == 300
+        assert sum(1 for a in answers if a.get("text", "").startswith("Recorded")) == 300
+        _p, counted = await _poll(bot, poll_id)
+        assert len(counted) == 300
+        assert sorted(b.choice[0] for b in counted).count(0) == 100
+        edits = [c for c in api.sent("editMessageText", after=mark) if c.chat_id == group.id]
+        # One edit at once, then at most one per 5 seconds: never one per vote.
+        assert 1 <= len(edits) <= 1 + int(elapsed // 5) + 1
+    finally:
+        await bot.stop()
+    assert api.violations == []
