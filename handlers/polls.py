@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import html
 import io
 import json
 import logging
+import re
+import secrets
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -195,7 +198,7 @@ async def _begin(update: Update, context: YishiContext, community: Community) ->
     _ = await person_translator(update, context)
     draft = {"community": community.id, "audience": Audience.VERIFIED.value,
              "weighting": Weighting.PERSON.value, "rule": Rule.PLURALITY.value,
-             "multiple": False, "max_choices": 1, "live": True}
+             "multiple": False, "max_choices": 1, "live": True, "secret": False}
     prefill = context.user_data.pop(PREFILL, None)
     if prefill and prefill.get("community") == community.id:
         draft["topic"] = prefill["topic"]
@@ -311,6 +314,8 @@ def _describe(draft_or_poll: dict[str, Any], _: Translator, community: Community
         _("Decided by: {rule}").format(rule=_(RULE_NAMES[Rule(d["rule"])])),
         _("Results: {when}").format(when=_("shown live") if d["live"]
                                     else _("shown after closing")),
+        _("Ballot: secret (nobody can see who voted what, only who took part)")
+        if d.get("secret") else _("Ballot: public (moderators can see who voted what)"),
     ]
 
 
@@ -333,6 +338,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
          InlineKeyboardButton(_("Choices"), callback_data="pc:s:multiple")],
         [InlineKeyboardButton(_("Results live/after"), callback_data="pc:s:live"),
          InlineKeyboardButton(_("Limit to a building"), callback_data="pc:s:scope")],
+        [InlineKeyboardButton(_("Secret / public ballot"), callback_data="pc:s:secret")],
         [InlineKeyboardButton(_("Publish"), callback_data="pc:go"),
          InlineKeyboardButton(_("Cancel"), callback_data="pc:x")],
     ])
@@ -371,6 +377,12 @@ async def setting_button(update: Update, context: YishiContext) -> int:
             if current in steps else steps[0]
     elif which == "live":
         draft["live"] = not draft["live"]
+    elif which == "secret":
+        if not draft["secret"] and _counts_units(draft):
+            await query.answer(_("Secret ballots are available for votes counted per person; "
+                                 "not yet for household or area votes."), show_alert=True)
+            return PREVIEW
+        draft["secret"] = not draft["secret"]
     elif which == "scope":
         await query.answer()
         await query.message.reply_text(_("Type the building (e.g. 3) or building and "
@@ -379,7 +391,14 @@ async def setting_button(update: Update, context: YishiContext) -> int:
     else:
         await refuse(update, context, N_("This button is out of date."))
         return PREVIEW
+    if draft.get("secret") and _counts_units(draft):
+        draft["secret"] = False  # a household or area count cannot be secret (yet)
     return await _preview(update, context)
+
+
+def _counts_units(draft: dict[str, Any]) -> bool:
+    return draft["audience"] in (Audience.HOUSEHOLDS.value, Audience.OWNERS.value) \
+        or draft["weighting"] in (Weighting.HOUSEHOLD.value, Weighting.AREA.value)
 
 
 async def scope_typed(update: Update, context: YishiContext) -> int:
@@ -435,7 +454,9 @@ async def publish(update: Update, context: YishiContext) -> int:
             scope_building=draft.get("scope_building"),
             scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
             rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
-            created_by=user.id)
+            created_by=user.id, secret=draft.get("secret", False) and not _counts_units(draft))
+        if poll.secret:
+            await store.set_key(conn, poll.id, secrets.token_hex(32))
     await _arm(context.application, poll)
     await _post(context.application, poll)
     await record_audit(context, community, update, "poll.create", poll=poll.id)
@@ -525,11 +546,7 @@ async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
         lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
                                                                           community),
                                                              zone=community.timezone))
-    lines += _describe({"audience": poll.audience.value, "weighting": poll.weighting.value,
-                        "rule": poll.rule.value, "multiple": poll.multiple,
-                        "max_choices": poll.max_choices, "live": poll.live_results,
-                        "scope_building": poll.scope_building,
-                        "scope_staircase": poll.scope_staircase}, _, community)
+    lines += _describe(_settings_of(poll), _, community)
     lines.append(_turnout(poll, roster, result, ballots, _))
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
@@ -592,6 +609,15 @@ def _verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
         text += " " + _("It did reach the threshold for {passed}.").format(
             passed=_(" and ").join(passed_on))
     return text
+
+
+def _settings_of(poll: Poll) -> dict[str, Any]:
+    """A poll's settings in the draft's shape, for the shared description."""
+    return {"audience": poll.audience.value, "weighting": poll.weighting.value,
+            "rule": poll.rule.value, "multiple": poll.multiple,
+            "max_choices": poll.max_choices, "live": poll.live_results,
+            "scope_building": poll.scope_building, "scope_staircase": poll.scope_staircase,
+            "secret": poll.secret}
 
 
 def _digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
@@ -667,8 +693,8 @@ async def vote(update: Update, context: YishiContext) -> None:
             ref=poll.ref), show_alert=True)
         return
     option = int(parts[2])
-    voter_key = f"u:{user.id}"
     async with services.db.transaction() as conn:
+        voter_key = await _voter_key(conn, poll, user.id)
         roster = await residents.households(conn, community.id)
         mine = [h for h in roster if any(m.user_id == user.id for m in h.members)]
         allowed = eligibility(poll.audience, poll.scope, user_id=user.id, is_member=True,
@@ -682,9 +708,15 @@ async def vote(update: Update, context: YishiContext) -> None:
             choice = _new_choice(poll, before, option)
             if choice == [] and before:
                 await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
+                if poll.secret:
+                    await store.took_part(conn, poll.id, user.id, now, yes=False)
             elif choice is not None and choice != before:
-                await store.cast(conn, poll_id=poll.id, voter_key=voter_key, user_id=user.id,
+                # A secret ballot names nobody: no user, only the keyed pseudonym.
+                await store.cast(conn, poll_id=poll.id, voter_key=voter_key,
+                                 user_id=None if poll.secret else user.id,
                                  unit_id=allowed.unit_id, choice=choice, proxy_by=None, now=now)
+                if poll.secret:
+                    await store.took_part(conn, poll.id, user.id, now)
                 await award(conn, services.settings.points, community, user_id=user.id,
                             action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
     if refusal is not None:
@@ -701,6 +733,18 @@ async def vote(update: Update, context: YishiContext) -> None:
             ref=poll.ref, choice=", ".join(poll.options[i] for i in choice)))
     if choice != before:
         schedule_refresh(context.application, poll.id)
+
+
+async def _voter_key(conn: Any, poll: Poll, user_id: int) -> str:
+    """Public: the user. Secret: an HMAC of the user under the poll's key, which is destroyed
+    at closing, after which no ballot can be traced to anyone."""
+    if not poll.secret:
+        return f"u:{user_id}"
+    poll_key = await store.key(conn, poll.id)
+    if poll_key is None:
+        raise RuntimeError("a secret poll without its key is closed")
+    digest = hmac.new(bytes.fromhex(poll_key), f"u:{user_id}".encode(), hashlib.sha256)
+    return "s:" + digest.hexdigest()[:32]
 
 
 def _new_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:
@@ -759,6 +803,7 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         if not await store.finish(conn, poll.id, PollStatus.CLOSED, now,
                                   result=_result_record(result, meaning)):
             return False
+        await store.destroy_key(conn, poll.id)
         if poll.topic_id is not None:
             await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
                                    to_status=TopicStatus.DECIDED, now=now)
@@ -978,6 +1023,7 @@ async def cancel_reason_typed(update: Update, context: YishiContext) -> int:
     async with context.services.db.transaction() as conn:
         cancelled = await store.finish(conn, poll.id, PollStatus.CANCELLED,
                                        context.services.clock.now(), reason=reason)
+        await store.destroy_key(conn, poll.id)
         await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
     if not cancelled:
         await message.reply_text(_("{ref} is closed; votes are no longer taken.").format(
@@ -1111,12 +1157,8 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
         [_("Group"), community.title],
         [_("Options"), " / ".join(poll.options)],
         [_("Deadline"), _local(poll.deadline, community)],
-        *([line.split(": ", 1) for line in _describe(
-            {"audience": poll.audience.value, "weighting": poll.weighting.value,
-             "rule": poll.rule.value, "multiple": poll.multiple,
-             "max_choices": poll.max_choices, "live": poll.live_results,
-             "scope_building": poll.scope_building, "scope_staircase": poll.scope_staircase},
-            _, community)]),
+        *([re.split(r"[:：]\s*", line, maxsplit=1)
+           for line in _describe(_settings_of(poll), _, community)]),
         [_("Turnout"), _turnout(poll, roster, result, ballots, _)],
         *[[option, f"{result.votes[i]} / {_weight(result.weights[i], poll)}"]
           for i, option in enumerate(poll.options)],
@@ -1124,6 +1166,13 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
     ]
     if poll.status is PollStatus.CLOSED:
         summary.append([_("Verdict"), _verdict_text(poll, meaning, _)])
+    if poll.secret:
+        # Who took part, never what they chose.
+        async with app.bot_data.services.db.transaction() as conn:
+            took_part = await people.names(conn, await store.participants(conn, poll.id))
+        table = [[_("Took part (secret ballot)")],
+                 *[[person.name] for person in took_part.values()]]
+        return summary, table
     async with app.bot_data.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll.id)
         named = await people.names(conn, [r["user_id"] for r in rows if r["user_id"]])

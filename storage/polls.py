@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
 from bot.domain.polls import Ballot, Poll, PollStatus
-from storage.schema import ballots, decisions, poll_log, polls
+from storage.schema import ballots, decisions, poll_keys, poll_log, poll_participants, polls
 from storage.upsert import upsert
 
 
@@ -140,9 +140,10 @@ async def household_voters(conn: AsyncConnection, poll_id: int) -> dict[int, int
 
 
 async def voters(conn: AsyncConnection, poll_id: int) -> set[int]:
+    """Everyone who voted: named on their ballot, or (secret polls) as a participant."""
     rows = await conn.execute(select(ballots.c.user_id).where(
         ballots.c.poll_id == poll_id, ballots.c.user_id.is_not(None)))
-    return {int(user) for (user,) in rows}
+    return {int(user) for (user,) in rows} | set(await participants(conn, poll_id))
 
 
 async def chain(conn: AsyncConnection, poll_id: int) -> list[Link]:
@@ -167,3 +168,38 @@ async def decision_for_poll(conn: AsyncConnection, poll_id: int) -> int | None:
     row = (await conn.execute(select(decisions.c.id).where(decisions.c.poll_id == poll_id))
            ).first()
     return int(row[0]) if row else None
+
+
+# --- secret polls ---------------------------------------------------------------------------
+
+
+async def set_key(conn: AsyncConnection, poll_id: int, key: str) -> None:
+    await conn.execute(poll_keys.insert().values(poll_id=poll_id, key=key))
+
+
+async def key(conn: AsyncConnection, poll_id: int) -> str | None:
+    row = (await conn.execute(select(poll_keys.c.key).where(poll_keys.c.poll_id == poll_id))
+           ).first()
+    return row[0] if row else None
+
+
+async def destroy_key(conn: AsyncConnection, poll_id: int) -> None:
+    await conn.execute(poll_keys.delete().where(poll_keys.c.poll_id == poll_id))
+
+
+async def took_part(conn: AsyncConnection, poll_id: int, user_id: int, now: datetime,
+                    *, yes: bool = True) -> None:
+    """Record (or, withdrawn, forget) that someone voted in a secret poll."""
+    if yes:
+        await upsert(conn, poll_participants, {"poll_id": poll_id, "user_id": user_id,
+                                               "at": now},
+                     conflict=["poll_id", "user_id"], update=[])
+    else:
+        await conn.execute(poll_participants.delete().where(
+            poll_participants.c.poll_id == poll_id, poll_participants.c.user_id == user_id))
+
+
+async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:
+    rows = await conn.execute(select(poll_participants.c.user_id).where(
+        poll_participants.c.poll_id == poll_id).order_by(poll_participants.c.at))
+    return [int(user_id) for (user_id,) in rows]

@@ -218,6 +218,7 @@ polls = Table(
     Column("weighting", String(10), nullable=False),
     Column("rule", String(16), nullable=False),
     Column("live_results", Boolean, nullable=False),
+    Column("secret", Boolean, nullable=False, server_default=text("0")),
     Column("status", String(10), nullable=False),
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
     Column("created_by", BigInteger, nullable=True),
@@ -244,6 +245,24 @@ ballots = Table(
     Column("proxy_by", BigInteger, nullable=True),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ballots_poll_unit", "poll_id", "unit_id"),
+)
+
+# A secret poll's ballots are keyed by an HMAC of the voter under this key; the key is
+# destroyed when the poll closes, after which nobody can tell whose ballot is whose.
+poll_keys = Table(
+    "poll_keys",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), nullable=False),
+)
+
+# Who took part in a secret poll (not what they chose).
+poll_participants = Table(
+    "poll_participants",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 poll_log = Table(

@@ -386,3 +386,55 @@ async def test_a_burst_of_300_votes_is_counted_exactly(api, tg, clock, burst_set
     finally:
         await bot.stop()
     assert api.violations == []
+
+
+async def test_a_secret_poll_names_nobody(bot, api, tg, clock, caplog):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _c, preview = await _create(api, tg, group, owner, stored.id,
+                                      question="Should we hire a new cleaner?",
+                                      settings=("secret",))
+    assert "Ballot: secret" in preview.text
+    poll_id = _poll_id(post)
+    for name, option in (("Ann", 0), ("Bob", 1), ("Cal", 0)):
+        assert (await _vote(api, tg, people[name], post, option)).startswith("Recorded")
+    assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
+    async with bot.services.db.transaction() as conn:
+        rows = await store.ballot_rows(conn, poll_id)
+        links = await store.chain(conn, poll_id)
+        took_part = await store.participants(conn, poll_id)
+    ids = {str(p.id) for p in people.values()}
+    assert len(rows) == 3 and all(r["user_id"] is None for r in rows)
+    assert all(r["voter_key"].startswith("s:") for r in rows)
+    assert not any(i in json_text(link.entry) for link in links for i in ids)
+    assert sorted(took_part) == sorted(people[n].id for n in ("Ann", "Bob", "Cal"))
+
+    # Export: who took part, not what they chose.
+    mark = api.mark()
+    await tg.say(group, owner, "/export P-1")
+    csv_call = await api.wait_for("sendDocument", after=mark)
+    text = api.uploads[csv_call.result["message_id"]][1].decode("utf-8-sig")
+    assert "参与人（无记名投票）" in text and "Ann" in text
+    assert "Ann,Yes" not in text and "Ann,No" not in text
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+
+    clock.advance(timedelta(days=3))
+    mark = api.mark()
+    await bot.tick()
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert "No：2 票" in result.text
+    async with bot.services.db.transaction() as conn:
+        assert await store.key(conn, poll_id) is None  # the key is gone: nobody can link now
+    mark = api.mark()
+    await tg.say(group, people["Bob"], "/audit P-1")
+    audit = await api.wait_for("sendMessage", after=mark)
+    assert audit.text == "P-1：投票记录完整（4 条），选票与记录一致。"
+    group_texts = " ".join(c.text or "" for c in api.sent(chat_id=group.id))
+    for name in ("Ann", "Bob", "Cal"):
+        assert f"{name}: " not in group_texts
+    assert not any(i in caplog.text for i in ids)
+
+
+def json_text(entry):
+    import json
+
+    return json.dumps(entry)

@@ -320,6 +320,7 @@ class Poll(BaseModel):
     weighting: Weighting
     rule: Rule
     live_results: bool
+    secret: bool = False
     status: PollStatus
     topic_id: int | None
     created_by: int | None
@@ -337,6 +338,10 @@ class Poll(BaseModel):
     @property
     def scope(self) -> Scope:
         return Scope(building=self.scope_building, staircase=self.scope_staircase)
+
+    @property
+    def secret_allowed(self) -> bool:
+        return not self.counts_units
 
     @property
     def counts_units(self) -> bool:

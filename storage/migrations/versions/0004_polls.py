@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("weighting", sa.String(10), nullable=False),
         sa.Column("rule", sa.String(16), nullable=False),
         sa.Column("live_results", sa.Boolean, nullable=False),
+        sa.Column("secret", sa.Boolean, nullable=False, server_default=sa.text("0")),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("topic_id", sa.Integer, nullable=True),
         sa.Column("created_by", sa.BigInteger, nullable=True),
@@ -68,6 +69,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_ballots_poll_unit", "ballots", ["poll_id", "unit_id"])
     op.create_table(
+        "poll_keys",
+        sa.Column("poll_id", sa.Integer, nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("poll_id", name="pk_poll_keys"),
+        sa.ForeignKeyConstraint(["poll_id"], ["polls.id"], ondelete="CASCADE",
+                                name="fk_poll_keys_poll_id_polls"),
+    )
+    op.create_table(
+        "poll_participants",
+        sa.Column("poll_id", sa.Integer, nullable=False),
+        sa.Column("user_id", sa.BigInteger, nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("poll_id", "user_id", name="pk_poll_participants"),
+        sa.ForeignKeyConstraint(["poll_id"], ["polls.id"], ondelete="CASCADE",
+                                name="fk_poll_participants_poll_id_polls"),
+    )
+    op.create_table(
         "poll_log",
         sa.Column("id", sa.Integer, autoincrement=True),
         sa.Column("poll_id", sa.Integer, nullable=False),
@@ -100,5 +118,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("decisions", "poll_log", "ballots", "polls"):
+    for table in ("decisions", "poll_log", "poll_participants", "poll_keys", "ballots",
+                  "polls"):
         op.drop_table(table)
