@@ -55,6 +55,7 @@ from bot.domain.polls import (
     verdict,
 )
 from bot.domain.topics import TopicStatus
+from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, translator
 from bot.points import award
 from bot.scheduler import Defer, Done
@@ -79,6 +80,7 @@ log = logging.getLogger(__name__)
 
 QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE = range(20, 25)
 CANCEL_REASON = 30
+PROXY_UNIT, PROXY_OPTION = 31, 32
 DRAFT = "poll"
 PREFILL = "poll_prefill"
 CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
@@ -467,11 +469,15 @@ async def publish(update: Update, context: YishiContext) -> int:
 
 
 def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
+    rows = [[
         InlineKeyboardButton(_("Close now"), callback_data=f"pm:{poll.id}:close"),
         InlineKeyboardButton(_("Extend 1 day"), callback_data=f"pm:{poll.id}:extend"),
         InlineKeyboardButton(_("Cancel poll"), callback_data=f"pm:{poll.id}:cancel"),
-    ]])
+    ]]
+    if poll.counts_units and not poll.multiple:
+        rows.append([InlineKeyboardButton(_("Proxy vote (paper or phone)"),
+                                          callback_data=f"pm:{poll.id}:proxy")])
+    return InlineKeyboardMarkup(rows)
 
 
 async def _arm(app: YishiApp, poll: Poll) -> None:
@@ -1212,6 +1218,111 @@ def _xlsx(summary: list[list[str]], table: list[list[str]]) -> bytes:
     return output.getvalue()
 
 
+# --- proxy votes ------------------------------------------------------------------------------
+
+
+async def ask_proxy_unit(update: Update, context: YishiContext) -> int:
+    """Proxy vote: a moderator records a household's paper or phone vote."""
+    found = await _managed(update, context)
+    if found is None:
+        return ConversationHandler.END
+    poll, _community_ = found
+    _ = await person_translator(update, context)
+    if not poll.counts_units or poll.multiple:
+        await update.callback_query.answer(_("Proxy votes are for single-choice polls counted "
+                                             "by household."), show_alert=True)
+        return ConversationHandler.END
+    context.user_data["poll_proxy"] = {"poll": poll.id}
+    await update.callback_query.answer()
+    await update.effective_chat.send_message(
+        _("Which household voted on paper or by phone for {ref}? Type its unit, e.g. 3-2-501. "
+          "/cancel to stop.").format(ref=poll.ref))
+    return PROXY_UNIT
+
+
+async def proxy_unit_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _ = await person_translator(update, context)
+    draft = context.user_data.get("poll_proxy") or {}
+    async with context.services.db.transaction() as conn:
+        poll = await store.get(conn, draft.get("poll", 0))
+        roster = await residents.households(conn, poll.community_id) if poll else []
+    address = UnitAddress.parse(message.text)
+    household = next((h for h in roster if address and h.address == address), None)
+    if poll is None or poll.status is not PollStatus.OPEN:
+        await message.reply_text(_("This button is out of date."))
+        return ConversationHandler.END
+    if household is None or not poll.scope.covers(household) or (
+            poll.audience is Audience.OWNERS and not household.owners):
+        await message.reply_text(_("{unit} is not a household that votes in {ref}. Type "
+                                   "another unit, or /cancel.").format(
+            unit=html.escape(message.text.strip()[:20]), ref=poll.ref))
+        return PROXY_UNIT
+    draft["unit"] = household.unit_id
+    buttons = [[InlineKeyboardButton(option, callback_data=f"pp:{index}")]
+               for index, option in enumerate(poll.options)]
+    await message.reply_text(_("What did {unit} choose?").format(unit=household.address.code),
+                             reply_markup=InlineKeyboardMarkup(buttons))
+    return PROXY_OPTION
+
+
+async def proxy_option(update: Update, context: YishiContext) -> int:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    draft = context.user_data.get("poll_proxy") or {}
+    raw = (query.data or "").split(":")[-1]
+    async with context.services.db.transaction() as conn:
+        poll = await store.get(conn, draft.get("poll", 0))
+    community = await _community(poll.community_id, context) if poll else None
+    _ = await person_translator(update, context)
+    if poll is None or community is None or poll.status is not PollStatus.OPEN \
+            or "unit" not in draft:
+        await refuse(update, context, N_("This button is out of date."))
+        return ConversationHandler.END
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
+                                         "Nothing was changed."))
+        return ConversationHandler.END
+    if raw == "confirm":
+        option = draft.get("option")
+    elif raw.isdigit() and int(raw) < len(poll.options):
+        option = int(raw)
+    else:
+        await refuse(update, context, N_("This button is out of date."))
+        return PROXY_OPTION
+    unit_id = draft["unit"]
+    now = context.services.clock.now()
+    async with context.services.db.transaction() as conn:
+        own = (await store.household_voters(conn, poll.id)).get(unit_id)
+        if own is not None and raw != "confirm":
+            replace = None
+        else:
+            replace = own
+            if own is not None:  # confirmed: the paper vote replaces the household's own
+                await store.withdraw(conn, poll_id=poll.id, voter_key=f"u:{own}", now=now)
+            await store.cast(conn, poll_id=poll.id, voter_key=f"p:{unit_id}", user_id=None,
+                             unit_id=unit_id, choice=[option], proxy_by=user.id, now=now)
+    if own is not None and raw != "confirm":
+        draft["option"] = option
+        await query.answer()
+        await query.edit_message_text(
+            _("This household already voted itself. Replace its vote with “{option}”?").format(
+                option=html.escape(poll.options[option])),
+            reply_markup=InlineKeyboardMarkup([[
+                InlineKeyboardButton(_("Yes, replace it"), callback_data="pp:confirm")]]))
+        return PROXY_OPTION
+    context.user_data.pop("poll_proxy", None)
+    await record_audit(context, community, update, "poll.proxy", poll=poll.id, unit=unit_id,
+                       replaced=replace is not None)
+    await query.answer(_("Recorded."))
+    await query.edit_message_text(_("Recorded for {ref}: {choice} (entered by you, marked as a "
+                                    "proxy vote).").format(
+        ref=poll.ref, choice=html.escape(poll.options[option])))
+    schedule_refresh(context.application, poll.id)
+    return ConversationHandler.END
+
+
 def register(app: YishiApp) -> None:
     private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
@@ -1237,6 +1348,12 @@ def register(app: YishiApp) -> None:
         },
     ))
     app.add_handler(flow(
+        app, name="poll_proxy", command="polls",
+        entry_points=[CallbackQueryHandler(ask_proxy_unit, pattern=r"^pm:\d+:proxy$")],
+        states={PROXY_UNIT: [MessageHandler(typed, proxy_unit_typed)],
+                PROXY_OPTION: [CallbackQueryHandler(proxy_option, pattern=r"^pp:")]},
+    ))
+    app.add_handler(flow(
         app, name="poll_cancel", command="polls",
         entry_points=[CallbackQueryHandler(ask_cancel_reason, pattern=r"^pm:\d+:cancel$")],
         states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},
@@ -1244,7 +1361,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(vote, pattern=r"^v:"))
     app.add_handler(CallbackQueryHandler(close_now, pattern=r"^pm:\d+:close$"))
     app.add_handler(CallbackQueryHandler(extend, pattern=r"^pm:\d+:extend$"))
-    app.add_handler(CallbackQueryHandler(stale_poll_button, pattern=r"^(pc|pm):"))
+    app.add_handler(CallbackQueryHandler(stale_poll_button, pattern=r"^(pc|pm|pp):"))
     app.add_handler(CommandHandler("polls", list_polls, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("audit", audit_poll, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("export", export_poll, filters=F.ChatType.GROUPS))

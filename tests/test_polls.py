@@ -12,7 +12,7 @@ from bot.domain.polls import PollStatus
 from storage import polls as store
 from storage.schema import ballots
 from tests.conftest import RunningBot, make_settings
-from tests.helpers import group_with_bot, introduce
+from tests.helpers import audit_log, group_with_bot, introduce
 
 # 2026-11-23 10:00 in Shanghai is the clock's start (see conftest.START).
 
@@ -438,3 +438,50 @@ def json_text(entry):
     import json
 
     return json.dumps(entry)
+
+
+async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, controls, _p = await _create(api, tg, group, owner, stored.id,
+                                       settings=("audience", "audience"))  # owners
+    poll_id = _poll_id(post)
+    await _vote(api, tg, people["Ann"], post, 0)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+
+    async def proxy(unit, option, *, confirm=False):
+        mark = api.mark()
+        await tg.press(owner, controls, f"pm:{poll_id}:proxy")
+        await api.wait_for("sendMessage", after=mark, where=to_owner)
+        mark = api.mark()
+        await tg.say(owner, owner, unit)
+        choices = await api.wait_for("sendMessage", after=mark, where=to_owner)
+        mark = api.mark()
+        await tg.press(owner, choices, f"pp:{option}")
+        answer = await api.wait_for("editMessageText", after=mark)
+        if confirm:
+            assert answer.text.startswith("This household already voted itself.")
+            mark = api.mark()
+            await tg.press(owner, answer, "pp:confirm")
+            answer = await api.wait_for("editMessageText", after=mark)
+        return answer.text
+
+    assert await proxy("3-2-201", 1) == (
+        "Recorded for P-1: No (entered by you, marked as a proxy vote).")
+    assert await proxy("3-1-101", 1, confirm=True) == (
+        "Recorded for P-1: No (entered by you, marked as a proxy vote).")
+    _p, counted = await _poll(bot, poll_id)
+    assert sorted((b.unit_id is not None, b.choice) for b in counted) == [(True, (1,)),
+                                                                         (True, (1,))]
+    async with bot.services.db.transaction() as conn:
+        rows = await store.ballot_rows(conn, poll_id)
+    assert all(r["proxy_by"] == owner.id for r in rows)
+    actions = [e.action for e in await audit_log(bot, stored.id)]
+    assert actions[:2] == ["poll.proxy", "poll.proxy"]
+    # A unit that does not vote here is refused, and nothing is recorded.
+    mark = api.mark()
+    await tg.press(owner, controls, f"pm:{poll_id}:proxy")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "9-9-999")
+    reply = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert reply.text.startswith("9-9-999 is not a household that votes in P-1.")
