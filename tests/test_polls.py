@@ -105,7 +105,7 @@ async def test_create_vote_change_and_refusals(bot, api, tg):
     assert post.text.startswith("P-1 · Repaint the lobby?")
     assert "投票截止：2026-11-26 10:00（Asia/Shanghai）。" in post.text  # the group speaks zh
     assert [b["callback_data"].split(":")[-1] for b in controls.buttons] == [
-        "close", "extend", "cancel"]
+        "close", "extend", "cancel", "proxy"]
 
     assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
     assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
