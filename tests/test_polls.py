@@ -57,7 +57,7 @@ async def _create(api, tg, group, owner, community_id, *, question="Repaint the 
     mark = api.mark()
     if options is None:
         await tg.press(owner, ask_options, "pc:o:yna")
-        await api.wait_for("editMessageText", after=mark)
+        await api.wait_for("editMessageText", after=mark, where=to_owner)
     else:
         await tg.say(owner, owner, "\n".join(options))
         await api.wait_for("sendMessage", after=mark, where=to_owner)
@@ -67,7 +67,7 @@ async def _create(api, tg, group, owner, community_id, *, question="Repaint the 
     for setting in settings:
         mark = api.mark()
         await tg.press(owner, preview, f"pc:s:{setting}")
-        preview = await api.wait_for("editMessageText", after=mark)
+        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
     mark = api.mark()
     await tg.press(owner, preview, "pc:go")
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
@@ -156,7 +156,7 @@ async def test_scope_is_typed_and_outsiders_are_refused(bot, api, tg):
     ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.press(owner, ask, "pc:o:yna")
-    await api.wait_for("editMessageText", after=mark)
+    await api.wait_for("editMessageText", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "1w")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
@@ -457,12 +457,12 @@ async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bo
         choices = await api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = api.mark()
         await tg.press(owner, choices, f"pp:{option}")
-        answer = await api.wait_for("editMessageText", after=mark)
+        answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
         if confirm:
             assert answer.text.startswith("This household already voted itself.")
             mark = api.mark()
             await tg.press(owner, answer, "pp:confirm")
-            answer = await api.wait_for("editMessageText", after=mark)
+            answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
         return answer.text
 
     assert await proxy("3-2-201", 1) == (
