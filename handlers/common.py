@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram import Chat, InlineKeyboardMarkup, Update, User
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import YishiContext
+from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
@@ -101,6 +102,14 @@ def schedule_spaced(app: Any, name: str, spacing: float, callback: Any, data: An
     at = max(now, services.post_edited.get(name, float("-inf")) + spacing)
     services.post_edited[name] = at
     app.job_queue.run_once(callback, when=at - now, data=data, name=name)
+
+
+def private_link(context: YishiContext, action: str, community: Community,
+                 label: str) -> InlineKeyboardMarkup:
+    """A button that opens the private chat with the bot at ``action`` for a community."""
+    link = DeepLink(action=action, community_id=community.id)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        label, url=link.url(context.services.bot_username))]])
 
 
 async def flow_reply(update: Update, text: str,

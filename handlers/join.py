@@ -30,6 +30,7 @@ from handlers.common import (
     note_person,
     person_language,
     person_translator,
+    private_link,
     record_audit,
     refuse,
     user_role,
@@ -60,12 +61,10 @@ async def join_in_group(update: Update, context: YishiContext) -> None:
     assert chat is not None and message is not None
     community = await ensure_community(context, chat)
     _ = translator(community.language)
-    link = DeepLink(action="join", community_id=community.id)
     await message.reply_text(
         _("Joining the residents' roster happens in a private chat with me, so your unit "
           "is not shown here. Press the button to start."),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Join in private"), url=link.url(context.services.bot_username))]]))
+        reply_markup=private_link(context, "join", community, _("Join in private")))
 
 
 async def join_command(update: Update, context: YishiContext) -> int:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import YishiContext
-from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Role
 from bot.i18n import Translator, translator
 from bot.roles import chat_admin_ids
+from handlers.common import private_link
 from storage import memberships, people
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,9 @@ async def send_to_moderators(context: YishiContext, community: Community, render
         copies.append([sent.chat_id, sent.message_id])
     if not copies:
         _ = translator(community.language)
-        link = DeepLink(action="group", community_id=community.id)
         await context.bot.send_message(
             community.chat_id, _(unreachable_note),
-            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Talk to me in private"), url=link.url(context.services.bot_username))]]))
+            reply_markup=private_link(context, "group", community, _("Talk to me in private")))
     return copies
 
 

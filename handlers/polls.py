@@ -66,6 +66,7 @@ from handlers.common import (
     moderated_by,
     moderator_only,
     person_translator,
+    private_link,
     record_audit,
     refuse,
     schedule_spaced,
@@ -142,11 +143,9 @@ async def poll_in_group(update: Update, context: YishiContext) -> None:
     assert chat is not None and message is not None
     community = await ensure_community(context, chat)
     _ = translator(community.language)
-    link = DeepLink(action="poll", community_id=community.id)
     await message.reply_text(
         _("Polls are prepared in a private chat with me and then posted here."),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Prepare a poll"), url=link.url(context.services.bot_username))]]))
+        reply_markup=private_link(context, "poll", community, _("Prepare a poll")))
 
 
 async def poll_command(update: Update, context: YishiContext) -> int:

@@ -14,7 +14,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink
 from bot.domain.households import Relation, by_building, totals
 from bot.domain.models import Community, Person
 from bot.domain.units import UnitAddress
@@ -25,6 +24,7 @@ from handlers.common import (
     moderator_only,
     person_language,
     person_translator,
+    private_link,
     record_audit,
     refuse,
 )
@@ -94,12 +94,10 @@ async def residents_in_group(update: Update, context: YishiContext) -> None:
         await send_roster(context, user.id, community,
                           translator(await person_language(context, user)))
     except Forbidden:
-        link = DeepLink(action="group", community_id=community.id)
         await message.reply_text(
             _("I can only send the roster in private. Start a chat with me, then send "
               "/residents again."),
-            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Talk to me in private"), url=link.url(context.services.bot_username))]]))
+            reply_markup=private_link(context, "group", community, _("Talk to me in private")))
         return
     await message.reply_text(_("I sent you the roster in private."))
 

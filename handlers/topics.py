@@ -46,6 +46,7 @@ from handlers.common import (
     is_group_member,
     note_person,
     person_translator,
+    private_link,
     record_audit,
     refuse,
     schedule_spaced,
@@ -112,11 +113,9 @@ async def topic_in_group(update: Update, context: YishiContext) -> None:
     if user is not None and title:
         context.application.user_data[user.id][PREFILL] = {"community": community.id,
                                                            "title": title[:TITLE_MAX]}
-    link = DeepLink(action="topic", community_id=community.id)
     await message.reply_text(
         _("Topics are written in a private chat with me. Press the button to continue."),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Propose a topic"), url=link.url(context.services.bot_username))]]))
+        reply_markup=private_link(context, "topic", community, _("Propose a topic")))
 
 
 async def topic_command(update: Update, context: YishiContext) -> int:
@@ -706,11 +705,9 @@ async def _offer_poll(update: Update, context: YishiContext, topic: Topic,
     context.application.user_data[user.id]["poll_prefill"] = {
         "community": community.id, "topic": topic.id, "question": topic.title}
     _ = await person_translator(update, context)
-    link = DeepLink(action="poll", community_id=community.id)
     await update.effective_chat.send_message(
         _("Prepare the poll for {ref} now; the question is filled in.").format(ref=topic.ref),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Prepare the poll"), url=link.url(context.services.bot_username))]]))
+        reply_markup=private_link(context, "poll", community, _("Prepare the poll")))
 
 
 async def toggle_urgent(update: Update, context: YishiContext) -> None:
