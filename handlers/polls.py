@@ -341,6 +341,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
          InlineKeyboardButton(_("Limit to a building"), callback_data="pc:s:scope")],
         [InlineKeyboardButton(_("Secret / public ballot"), callback_data="pc:s:secret")],
         [InlineKeyboardButton(_("Publish"), callback_data="pc:go"),
+         InlineKeyboardButton(_("Edit the question"), callback_data="pc:e"),
          InlineKeyboardButton(_("Cancel"), callback_data="pc:x")],
     ])
     await flow_reply(update, "\n".join(lines), buttons)
@@ -418,6 +419,14 @@ async def scope_typed(update: Update, context: YishiContext) -> int:
     draft["scope_building"] = parts[0]
     draft["scope_staircase"] = parts[1] if len(parts) == 2 else None
     return await _preview(update, context)
+
+
+async def edit_question(update: Update, context: YishiContext) -> int:
+    """Back to the question; the answers, deadline and settings are asked again after it."""
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("Write the question again (at most {limit} characters).")
+                     .format(limit=QUESTION_MAX))
+    return QUESTION
 
 
 async def cancel_draft(update: Update, context: YishiContext) -> int:
@@ -1342,6 +1351,7 @@ def register(app: YishiApp) -> None:
                        MessageHandler(typed, deadline_typed)],
             PREVIEW: [CallbackQueryHandler(setting_button, pattern=r"^pc:s:"),
                       CallbackQueryHandler(publish, pattern=r"^pc:go$"),
+                      CallbackQueryHandler(edit_question, pattern=r"^pc:e$"),
                       CallbackQueryHandler(cancel_draft, pattern=r"^pc:x$")],
             SCOPE: [MessageHandler(typed, scope_typed)],
         },

@@ -118,3 +118,22 @@ def test_headcount_thresholds(yes, voting, major, approved):
     verdict = civil_code(figures(total_owners=voting, voting_owners=voting, yes_owners=yes,
                                  total_area=1, voting_area=1, yes_area=1), major=major)
     assert verdict.approved_owners is approved
+
+
+def test_the_vote_log_chain_detects_changed_removed_and_reordered_entries():
+    from bot.domain.chain import GENESIS, Link, link, replay, verify
+
+    entries = [{"seq": i, "voter": f"u:{i % 2}", "choice": [i % 3]} for i in range(1, 6)]
+    links, previous = [], GENESIS
+    for entry in entries:
+        digest = link(previous, entry)
+        links.append(Link(seq=entry["seq"], entry=entry, prev_hash=previous, hash=digest))
+        previous = digest
+    assert verify(links).intact and verify(links).entries == 5
+    changed = [*links[:2], links[2].model_copy(update={"entry": {**entries[2], "choice": [2]}}),
+               *links[3:]]
+    assert verify(changed).broken_at == 3
+    assert verify(links[:2] + links[3:]).broken_at == 3  # one removed
+    assert verify([links[1], links[0], *links[2:]]).broken_at == 1  # reordered
+    assert replay(entries) == {"u:1": [2], "u:0": [1]}
+    assert replay([*entries, {"seq": 6, "voter": "u:0", "choice": []}]) == {"u:1": [2]}
