@@ -40,17 +40,23 @@ from bot.domain.polls import (
     OPTIONS_MIN,
     QUESTION_MAX,
     Audience,
+    Ballot,
     Outcome,
     Poll,
     PollStatus,
     Refusal,
     Rule,
     Tally,
+    Turnout,
     Verdict,
     Weighting,
-    civil_figures,
     eligibility,
+    freeze,
     percent,
+    thaw_tally,
+    thaw_turnout,
+    thaw_verdict,
+    turnout,
     valid_choice,
     verdict,
 )
@@ -380,10 +386,6 @@ async def setting_button(update: Update, context: YishiContext) -> int:
     elif which == "live":
         draft["live"] = not draft["live"]
     elif which == "secret":
-        if not draft["secret"] and _counts_units(draft):
-            await query.answer(_("Secret ballots are available for votes counted per person; "
-                                 "not yet for household or area votes."), show_alert=True)
-            return PREVIEW
         draft["secret"] = not draft["secret"]
     elif which == "scope":
         await query.answer()
@@ -393,14 +395,7 @@ async def setting_button(update: Update, context: YishiContext) -> int:
     else:
         await refuse(update, context, N_("This button is out of date."))
         return PREVIEW
-    if draft.get("secret") and _counts_units(draft):
-        draft["secret"] = False  # a household or area count cannot be secret (yet)
     return await _preview(update, context)
-
-
-def _counts_units(draft: dict[str, Any]) -> bool:
-    return draft["audience"] in (Audience.HOUSEHOLDS.value, Audience.OWNERS.value) \
-        or draft["weighting"] in (Weighting.HOUSEHOLD.value, Weighting.AREA.value)
 
 
 async def scope_typed(update: Update, context: YishiContext) -> int:
@@ -464,7 +459,7 @@ async def publish(update: Update, context: YishiContext) -> int:
             scope_building=draft.get("scope_building"),
             scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
             rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
-            created_by=user.id, secret=draft.get("secret", False) and not _counts_units(draft))
+            created_by=user.id, secret=draft.get("secret", False))
         if poll.secret:
             await store.set_key(conn, poll.id, secrets.token_hex(32))
     await _arm(context.application, poll)
@@ -482,7 +477,7 @@ def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
         InlineKeyboardButton(_("Extend 1 day"), callback_data=f"pm:{poll.id}:extend"),
         InlineKeyboardButton(_("Cancel poll"), callback_data=f"pm:{poll.id}:cancel"),
     ]]
-    if poll.counts_units and not poll.multiple:
+    if poll.counts_units and not poll.multiple and not poll.secret:
         rows.append([InlineKeyboardButton(_("Proxy vote (paper or phone)"),
                                           callback_data=f"pm:{poll.id}:proxy")])
     return InlineKeyboardMarkup(rows)
@@ -508,13 +503,35 @@ async def _arm(app: YishiApp, poll: Poll) -> None:
 # --- the post in the group ------------------------------------------------------------------
 
 
-async def _count(app: YishiApp, poll: Poll) -> tuple[list[Household], Tally, Verdict, list]:
+async def _count(app: YishiApp, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
+    """The count: live while the poll is open; once closed, exactly as it was at closing
+    (a roster that changes later does not change a decided result)."""
+    if poll.status is not PollStatus.OPEN and poll.result:
+        frozen = poll.result
+        return (thaw_tally(frozen["tally"]), thaw_verdict(frozen["verdict"]),
+                thaw_turnout(frozen["turnout"]))
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         roster = await residents.households(conn, poll.community_id)
         ballots = await store.counted(conn, poll.id)
+        poll_key = await store.key(conn, poll.id) if poll.secret else None
+    if poll_key is not None:
+        ballots = _resolve_units(ballots, poll_key, roster)
     result, meaning = verdict(poll, ballots, roster)
-    return roster, result, meaning, ballots
+    return result, meaning, turnout(poll, roster, result, ballots)
+
+
+def _pseudonym(poll_key: str, label: str) -> str:
+    return hmac.new(bytes.fromhex(poll_key), label.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _resolve_units(ballots: list[Ballot], poll_key: str,
+                   roster: list[Household]) -> list[Ballot]:
+    """A secret ballot names its household only by a keyed pseudonym; while the key exists
+    (until closing) the count can find the unit again, to weigh it."""
+    by_key = {"k:" + _pseudonym(poll_key, f"unit:{h.unit_id}"): h.unit_id for h in roster}
+    return [b.model_copy(update={"unit_id": by_key.get(b.unit_key)}) if b.unit_key else b
+            for b in ballots]
 
 
 def _weight(value: Fraction, poll: Poll) -> str:
@@ -523,20 +540,15 @@ def _weight(value: Fraction, poll: Poll) -> str:
     return str(int(value)) if value.denominator == 1 else f"{float(value):.2f}"
 
 
-def _turnout(poll: Poll, roster: list[Household], result: Tally, ballots: list,
-             _: Translator) -> str:
-    if poll.rule in CIVIL_RULES:
-        figures = civil_figures(roster, poll.scope, ballots)
-        area_share = figures.voting_area / figures.total_area if figures.total_area else None
-        owner_share = Fraction(figures.voting_owners, figures.total_owners) \
-            if figures.total_owners else None
+def _turnout(figures: Turnout, _: Translator) -> str:
+    if figures.civil:
         return _("Turnout: {area} of the floor area, {owners} of the owners (2/3 of both "
-                 "needed)").format(area=percent(area_share), owners=percent(owner_share))
-    if poll.counts_units:
-        units = sum(1 for h in roster if poll.scope.covers(h))
-        return _("Turnout: {ballots} of {units} households").format(ballots=result.ballots,
-                                                                    units=units)
-    return _("Turnout: {ballots} votes").format(ballots=result.ballots)
+                 "needed)").format(area=percent(figures.area_share),
+                                   owners=percent(figures.owner_share))
+    if figures.units is not None:
+        return _("Turnout: {ballots} of {units} households").format(ballots=figures.ballots,
+                                                                    units=figures.units)
+    return _("Turnout: {ballots} votes").format(ballots=figures.ballots)
 
 
 def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
@@ -554,14 +566,14 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
 async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
         str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
-    roster, result, meaning, ballots = await _count(app, poll)
+    result, meaning, figures = await _count(app, poll)
     lines = [f"<b>{poll.ref} · {html.escape(poll.question)}</b>", ""]
     if poll.status is PollStatus.OPEN:
         lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
                                                                           community),
                                                              zone=community.timezone))
     lines += _describe(_settings_of(poll), _, community)
-    lines.append(_turnout(poll, roster, result, ballots, _))
+    lines.append(_turnout(figures, _))
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
             lines += ["", *_results_lines(poll, result, _)]
@@ -725,12 +737,18 @@ async def vote(update: Update, context: YishiContext) -> None:
                 if poll.secret:
                     await store.took_part(conn, poll.id, user.id, now, yes=False)
             elif choice is not None and choice != before:
-                # A secret ballot names nobody: no user, only the keyed pseudonym.
+                # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
+                unit_key = None
+                if poll.secret and allowed.unit_id is not None:
+                    unit_key = "k:" + _pseudonym(await store.key(conn, poll.id) or "",
+                                                 f"unit:{allowed.unit_id}")
                 await store.cast(conn, poll_id=poll.id, voter_key=voter_key,
                                  user_id=None if poll.secret else user.id,
-                                 unit_id=allowed.unit_id, choice=choice, proxy_by=None, now=now)
+                                 unit_id=None if poll.secret else allowed.unit_id,
+                                 unit_key=unit_key, choice=choice, proxy_by=None, now=now)
                 if poll.secret:
-                    await store.took_part(conn, poll.id, user.id, now)
+                    await store.took_part(conn, poll.id, user.id, now,
+                                          unit_id=allowed.unit_id)
                 await award(conn, services.settings.points, community, user_id=user.id,
                             action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
     if refusal is not None:
@@ -757,8 +775,7 @@ async def _voter_key(conn: Any, poll: Poll, user_id: int) -> str:
     poll_key = await store.key(conn, poll.id)
     if poll_key is None:
         raise RuntimeError("a secret poll without its key is closed")
-    digest = hmac.new(bytes.fromhex(poll_key), f"u:{user_id}".encode(), hashlib.sha256)
-    return "s:" + digest.hexdigest()[:32]
+    return "s:" + _pseudonym(poll_key, f"u:{user_id}")
 
 
 def _new_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:
@@ -780,18 +797,9 @@ def _new_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] 
 # --- closing, results, reminders ------------------------------------------------------------
 
 
-def _result_record(result: Tally, meaning: Verdict) -> dict[str, Any]:
-    """What is kept of a closed poll's count (exact fractions as text)."""
-
-    def text(value: Fraction | None) -> str | None:
-        return None if value is None else str(value)
-
-    return {"ballots": result.ballots, "votes": list(result.votes),
-            "weights": [str(w) for w in result.weights], "outcome": meaning.outcome.value,
-            "winner": meaning.winner, "area_turnout": text(meaning.area_turnout),
-            "owner_turnout": text(meaning.owner_turnout),
-            "area_approval": text(meaning.area_approval),
-            "owner_approval": text(meaning.owner_approval)}
+def _result_record(result: Tally, meaning: Verdict, figures: Turnout) -> dict[str, Any]:
+    """What is kept of a closed poll's count, exactly (fractions as text)."""
+    return {"tally": freeze(result), "verdict": freeze(meaning), "turnout": freeze(figures)}
 
 
 def _decided(poll: Poll, meaning: Verdict) -> str | None:
@@ -811,11 +819,11 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         poll = await store.get(conn, poll_id)
     if poll is None or poll.status is not PollStatus.OPEN:
         return False
-    roster, result, meaning, _ballots = await _count(app, poll)
+    result, meaning, figures = await _count(app, poll)
     now = services.clock.now()
     async with services.db.transaction() as conn:
         if not await store.finish(conn, poll.id, PollStatus.CLOSED, now,
-                                  result=_result_record(result, meaning)):
+                                  result=_result_record(result, meaning, figures)):
             return False
         await store.destroy_key(conn, poll.id)
         if poll.topic_id is not None:
@@ -871,10 +879,10 @@ async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
         poll = await store.get(conn, poll_id)
     assert poll is not None
     _ = translator(community.language)
-    roster, result, meaning, ballots = await _count(app, poll)
+    result, meaning, figures = await _count(app, poll)
     lines = [_("<b>{ref} is closed</b>: {question}").format(
         ref=poll.ref, question=html.escape(poll.question)),
-        *_results_lines(poll, result, _), _turnout(poll, roster, result, ballots, _), "",
+        *_results_lines(poll, result, _), _turnout(figures, _), "",
         _verdict_text(poll, meaning, _)]
     await app.bot.send_message(community.chat_id, "\n".join(lines))
 
@@ -895,12 +903,14 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
     if quiet_until is not None:
         return Done() if quiet_until >= poll.deadline else Defer(quiet_until)
     _ = translator(community.language)
-    roster, result, _meaning, ballots = await _count(app, poll)
+    _result, _meaning, figures = await _count(app, poll)
+    async with services.db.transaction() as conn:
+        roster = await residents.households(conn, poll.community_id)
     await app.bot.send_message(community.chat_id, "\n".join([
         _("Reminder: {ref} “{question}” closes {when}.").format(
             ref=poll.ref, question=html.escape(poll.question),
             when=_local(poll.deadline, community)),
-        _turnout(poll, roster, result, ballots, _)]))
+        _turnout(figures, _)]))
     for person in await _not_yet_voted(app, poll, roster):
         reader = translator(person.reads(services.default_language))
         try:
@@ -1088,7 +1098,8 @@ OUTCOME_NAMES = {
 
 
 def _verdict_short(poll: Poll, _: Translator) -> str:
-    outcome = Outcome((poll.result or {}).get("outcome", Outcome.NO_VOTES.value))
+    outcome = Outcome((poll.result or {}).get("verdict", {}).get("outcome",
+                                                                 Outcome.NO_VOTES.value))
     return _(OUTCOME_NAMES[outcome])
 
 
@@ -1165,7 +1176,7 @@ async def export_poll(update: Update, context: YishiContext) -> None:
 
 async def _minutes(app: YishiApp, poll: Poll, community: Community,
                    _: Translator) -> tuple[list[list[str]], list[list[str]]]:
-    roster, result, meaning, ballots = await _count(app, poll)
+    result, meaning, figures = await _count(app, poll)
     summary = [
         [_("Poll"), f"{poll.ref} {poll.question}"],
         [_("Group"), community.title],
@@ -1173,7 +1184,7 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
         [_("Deadline"), _local(poll.deadline, community)],
         *([re.split(r"[:：]\s*", line, maxsplit=1)
            for line in _describe(_settings_of(poll), _, community)]),
-        [_("Turnout"), _turnout(poll, roster, result, ballots, _)],
+        [_("Turnout"), _turnout(figures, _)],
         *[[option, f"{result.votes[i]} / {_weight(result.weights[i], poll)}"]
           for i, option in enumerate(poll.options)],
         [_("Status"), poll.status.value],
@@ -1190,6 +1201,7 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
     async with app.bot_data.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll.id)
         named = await people.names(conn, [r["user_id"] for r in rows if r["user_id"]])
+        roster = await residents.households(conn, poll.community_id)
     units_by_id = {h.unit_id: h for h in roster}
     table = [[_("Unit"), _("Voter"), _("Choice"), _("Entered by a moderator"), _("Time")]]
     for row in rows:
@@ -1236,9 +1248,9 @@ async def ask_proxy_unit(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     poll, _community_ = found
     _ = await person_translator(update, context)
-    if not poll.counts_units or poll.multiple:
-        await update.callback_query.answer(_("Proxy votes are for single-choice polls counted "
-                                             "by household."), show_alert=True)
+    if not poll.counts_units or poll.multiple or poll.secret:
+        await update.callback_query.answer(_("Proxy votes are for public, single-choice polls "
+                                             "counted by household."), show_alert=True)
         return ConversationHandler.END
     context.user_data["poll_proxy"] = {"poll": poll.id}
     await update.callback_query.answer()

@@ -87,15 +87,17 @@ async def ballot_of(conn: AsyncConnection, poll_id: int, voter_key: str) -> list
 
 async def cast(conn: AsyncConnection, *, poll_id: int, voter_key: str, user_id: int | None,
                unit_id: int | None, choice: list[int], proxy_by: int | None,
-               now: datetime) -> None:
+               now: datetime, unit_key: str | None = None) -> None:
     """Record (or change) a ballot and append it to the poll's hash chain."""
     await upsert(conn, ballots,
                  {"poll_id": poll_id, "voter_key": voter_key, "user_id": user_id,
-                  "unit_id": unit_id, "choice": choice, "proxy_by": proxy_by, "at": now},
+                  "unit_id": unit_id, "unit_key": unit_key, "choice": choice,
+                  "proxy_by": proxy_by, "at": now},
                  conflict=["poll_id", "voter_key"],
-                 update=["user_id", "unit_id", "choice", "proxy_by", "at"])
-    await _append(conn, poll_id, {"voter": voter_key, "unit": unit_id, "choice": choice,
-                                  "proxy_by": proxy_by, "at": now.isoformat()})
+                 update=["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"])
+    await _append(conn, poll_id, {"voter": voter_key, "unit": unit_id if unit_key is None
+                                  else unit_key, "choice": choice, "proxy_by": proxy_by,
+                                  "at": now.isoformat()})
 
 
 async def withdraw(conn: AsyncConnection, *, poll_id: int, voter_key: str,
@@ -121,8 +123,8 @@ async def counted(conn: AsyncConnection, poll_id: int) -> list[Ballot]:
     rows = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id))
             ).mappings().all()
     own_units = {r["unit_id"] for r in rows if r["proxy_by"] is None and r["unit_id"]}
-    return [Ballot(choice=tuple(r["choice"]), unit_id=r["unit_id"]) for r in rows
-            if r["proxy_by"] is None or r["unit_id"] not in own_units]
+    return [Ballot(choice=tuple(r["choice"]), unit_id=r["unit_id"], unit_key=r["unit_key"])
+            for r in rows if r["proxy_by"] is None or r["unit_id"] not in own_units]
 
 
 async def ballot_rows(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any]]:
@@ -132,11 +134,17 @@ async def ballot_rows(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any
 
 
 async def household_voters(conn: AsyncConnection, poll_id: int) -> dict[int, int]:
-    """Unit → the person who voted for it (their own ballots, not proxies)."""
+    """Unit → the person who voted for it (their own ballots, not proxies; for a secret
+    poll, from who took part, which is public, never from the ballots)."""
     rows = await conn.execute(select(ballots.c.unit_id, ballots.c.user_id).where(
         ballots.c.poll_id == poll_id, ballots.c.unit_id.is_not(None),
         ballots.c.proxy_by.is_(None)))
-    return {int(unit): int(user) for unit, user in rows if user is not None}
+    found = {int(unit): int(user) for unit, user in rows if user is not None}
+    took = await conn.execute(select(poll_participants.c.unit_id, poll_participants.c.user_id)
+                              .where(poll_participants.c.poll_id == poll_id,
+                                     poll_participants.c.unit_id.is_not(None)))
+    found.update({int(unit): int(user) for unit, user in took})
+    return found
 
 
 async def voters(conn: AsyncConnection, poll_id: int) -> set[int]:
@@ -188,12 +196,13 @@ async def destroy_key(conn: AsyncConnection, poll_id: int) -> None:
 
 
 async def took_part(conn: AsyncConnection, poll_id: int, user_id: int, now: datetime,
-                    *, yes: bool = True) -> None:
-    """Record (or, withdrawn, forget) that someone voted in a secret poll."""
+                    *, unit_id: int | None = None, yes: bool = True) -> None:
+    """Record (or, withdrawn, forget) that someone voted in a secret poll, and for which
+    household if it counts households (taking part is public; the choice is not)."""
     if yes:
         await upsert(conn, poll_participants, {"poll_id": poll_id, "user_id": user_id,
-                                               "at": now},
-                     conflict=["poll_id", "user_id"], update=[])
+                                               "unit_id": unit_id, "at": now},
+                     conflict=["poll_id", "user_id"], update=["unit_id"])
     else:
         await conn.execute(poll_participants.delete().where(
             poll_participants.c.poll_id == poll_id, poll_participants.c.user_id == user_id))

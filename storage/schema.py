@@ -241,6 +241,7 @@ ballots = Table(
     Column("voter_key", String(40), primary_key=True),
     Column("user_id", BigInteger, nullable=True),
     Column("unit_id", Integer, ForeignKey("units.id", ondelete="SET NULL"), nullable=True),
+    Column("unit_key", String(40), nullable=True),
     Column("choice", JSON, nullable=False),
     Column("proxy_by", BigInteger, nullable=True),
     Column("at", UTCDateTime, nullable=False),
@@ -262,6 +263,7 @@ poll_participants = Table(
     metadata,
     Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", BigInteger, primary_key=True),
+    Column("unit_id", Integer, nullable=True),
     Column("at", UTCDateTime, nullable=False),
 )
 

@@ -211,7 +211,7 @@ async def test_reminders_the_deadline_and_a_restart(bot, api, tg, clock):
     assert "结果：“Yes”胜出。" in result.text
     assert not [c for c in api.sent(after=mark) if c.text and c.text.startswith("提醒")]
     poll, _counted = await _poll(bot, poll_id)
-    assert poll.status is PollStatus.CLOSED and poll.result["outcome"] == "won"
+    assert poll.status is PollStatus.CLOSED and poll.result["verdict"]["outcome"] == "won"
     final = api.messages[(group.id, post.result["message_id"])]
     assert "reply_markup" not in final
     assert await bot.tick() == 0
@@ -485,3 +485,38 @@ async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bo
     await tg.say(owner, owner, "9-9-999")
     reply = await api.wait_for("sendMessage", after=mark, where=to_owner)
     assert reply.text.startswith("9-9-999 is not a household that votes in P-1.")
+
+
+async def test_a_secret_civil_code_poll_weighs_by_area_and_keeps_no_household_link(
+        bot, api, tg, clock):
+    rows = [("1-101", "A1", "owner", 120), ("1-102", "A2", "owner", 80),
+            ("1-103", "A3", "owner", 100)]
+    group, owner, stored, people = await _building(bot, api, tg, rows)
+    post, controls, preview = await _create(api, tg, group, owner, stored.id,
+                                            question="Use the fund to fix the roof?",
+                                            settings=("rule", "rule", "secret"))
+    assert "Civil Code, ordinary matter" in preview.text and "Ballot: secret" in preview.text
+    assert all(b["callback_data"].split(":")[-1] != "proxy" for b in controls.buttons)
+    poll_id = _poll_id(post)
+    await _vote(api, tg, people["A1"], post, 0)
+    await _vote(api, tg, people["A2"], post, 1)
+    await _vote(api, tg, people["A3"], post, 0)
+    async with bot.services.db.transaction() as conn:
+        rows_stored = await store.ballot_rows(conn, poll_id)
+        links = await store.chain(conn, poll_id)
+    assert all(r["user_id"] is None and r["unit_id"] is None for r in rows_stored)
+    assert all(r["unit_key"].startswith("k:") for r in rows_stored)
+    assert all(str(link.entry["unit"]).startswith("k:") for link in links)
+    clock.advance(timedelta(days=3))
+    mark = api.mark()
+    await bot.tick()
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    # 220 of 300 m² and 2 of 3 owners said yes: passed; the area came from the roster.
+    assert "通过：参与表决面积的 73.3%、参与表决业主的 66.7% 同意" in result.text
+    async with bot.services.db.transaction() as conn:
+        assert await store.key(conn, poll_id) is None
+    # Closed: the frozen result still renders although the key is gone.
+    mark = api.mark()
+    await tg.say(group, owner, "/polls")
+    listing = await api.wait_for("sendMessage", after=mark)
+    assert "已截止：通过" in listing.text

@@ -141,6 +141,8 @@ class Ballot(BaseModel):
 
     choice: tuple[int, ...]
     unit_id: int | None = None
+    # In a secret poll the unit is stored only as a keyed pseudonym, resolved while counting.
+    unit_key: str | None = None
 
 
 class Tally(BaseModel):
@@ -361,3 +363,63 @@ def verdict(poll: Poll, ballots: Sequence[Ballot], roster: Sequence[Household]) 
     if poll.rule is Rule.MAJORITY:
         return result, majority(result)
     return result, plurality(result)
+
+
+class Turnout(BaseModel):
+    """How many took part, against the whole the poll is counted on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ballots: int
+    units: int | None = None  # households in scope, for polls that count households
+    area_share: Fraction | None = None  # Civil Code polls: share of all floor area
+    owner_share: Fraction | None = None  # Civil Code polls: share of all owners
+    civil: bool = False
+
+
+def turnout(poll: Poll, roster: Sequence[Household], result: Tally,
+            ballots: Sequence[Ballot]) -> Turnout:
+    if poll.rule in CIVIL_RULES:
+        figures = civil_figures(roster, poll.scope, ballots)
+        return Turnout(
+            ballots=result.ballots, civil=True,
+            area_share=figures.voting_area / figures.total_area if figures.total_area else None,
+            owner_share=Fraction(figures.voting_owners, figures.total_owners)
+            if figures.total_owners else None)
+    if poll.counts_units:
+        return Turnout(ballots=result.ballots,
+                       units=sum(1 for h in roster if poll.scope.covers(h)))
+    return Turnout(ballots=result.ballots)
+
+
+def freeze(model: BaseModel) -> dict[str, Any]:
+    """A result as JSON-safe data: fractions as exact text ("893/10"), enums as values."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Fraction):
+            return str(value)
+        if isinstance(value, StrEnum):
+            return value.value
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
+
+    return {name: plain(getattr(model, name)) for name in type(model).model_fields}
+
+
+def thaw_tally(data: dict[str, Any]) -> Tally:
+    return Tally(ballots=data["ballots"], votes=tuple(data["votes"]),
+                 weights=tuple(Fraction(w) for w in data["weights"]),
+                 total_weight=Fraction(data["total_weight"]))
+
+
+def thaw_verdict(data: dict[str, Any]) -> Verdict:
+    shares = ("area_turnout", "owner_turnout", "area_approval", "owner_approval")
+    return Verdict(**{k: (Fraction(v) if k in shares and v is not None else v)
+                      for k, v in data.items() if k != "outcome"},
+                   outcome=Outcome(data["outcome"]))
+
+
+def thaw_turnout(data: dict[str, Any]) -> Turnout:
+    return Turnout(**{k: (Fraction(v) if k.endswith("_share") and v is not None else v)
+                      for k, v in data.items()})
