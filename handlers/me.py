@@ -25,6 +25,7 @@ from handlers.residents_text import relation_name
 from handlers.roles import role_name
 from storage import audit, flow_state, memberships, people, residents, units
 from storage import points as ledger
+from storage import polls as poll_store
 from storage.residents import Status
 
 LEVEL_NAMES = {
@@ -176,6 +177,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         await units.clear_voter(conn, user.id)
         await residents.forget_person(conn, user.id)
         await ledger.forget_person(conn, user.id)
+        await poll_store.forget_voter(conn, user.id)
         await audit.anonymise(conn, user.id, [m.community_id for m in held])
         await flow_state.drop_user_data(conn, user.id)
         await flow_state.forget_conversations(conn, user.id)

@@ -212,3 +212,11 @@ async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:
     rows = await conn.execute(select(poll_participants.c.user_id).where(
         poll_participants.c.poll_id == poll_id).order_by(poll_participants.c.at))
     return [int(user_id) for (user_id,) in rows]
+
+
+async def forget_voter(conn: AsyncConnection, user_id: int) -> None:
+    """Someone asked to be forgotten: their ballots keep counting, but no longer name them;
+    their record of taking part in secret polls goes."""
+    await conn.execute(update(ballots).where(ballots.c.user_id == user_id)
+                       .values(user_id=None))
+    await conn.execute(poll_participants.delete().where(poll_participants.c.user_id == user_id))

@@ -520,3 +520,36 @@ async def test_a_secret_civil_code_poll_weighs_by_area_and_keeps_no_household_li
     await tg.say(group, owner, "/polls")
     listing = await api.wait_for("sendMessage", after=mark)
     assert "已截止：通过" in listing.text
+
+
+async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _c, _p = await _create(api, tg, group, owner, stored.id)
+    poll_id = _poll_id(post)
+    ann = people["Ann"]
+    await _vote(api, tg, ann, post, 0)
+    await _vote(api, tg, people["Bob"], post, 1)
+    mark = api.mark()
+    await tg.say(ann, ann, "/forgetme")
+    confirm = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    mark = api.mark()
+    await tg.press(ann, confirm, "fm:yes")
+    await api.wait_for("editMessageText", after=mark)
+    async with bot.services.db.transaction() as conn:
+        rows = await store.ballot_rows(conn, poll_id)
+    assert len(rows) == 2 and ann.id not in [r["user_id"] for r in rows]
+    mark = api.mark()
+    await tg.say(group, owner, "/export P-1")
+    csv_call = await api.wait_for("sendDocument", after=mark)
+    text = api.uploads[csv_call.result["message_id"]][1].decode("utf-8-sig")
+    assert "Ann" not in text and ",Yes," in text  # her vote, without her name
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    clock.advance(timedelta(days=3))
+    mark = api.mark()
+    await bot.tick()
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert "Yes：1 票" in result.text and "No：1 票" in result.text
+    mark = api.mark()
+    await tg.say(group, owner, "/audit P-1")
+    audit = await api.wait_for("sendMessage", after=mark)
+    assert "投票记录完整" in audit.text
