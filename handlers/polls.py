@@ -50,14 +50,15 @@ from bot.domain.polls import (
     Turnout,
     Verdict,
     Weighting,
+    decision_title,
     eligibility,
     freeze,
+    next_choice,
     percent,
     thaw_tally,
     thaw_turnout,
     thaw_verdict,
     turnout,
-    valid_choice,
     verdict,
 )
 from bot.domain.topics import TopicStatus
@@ -731,7 +732,7 @@ async def vote(update: Update, context: YishiContext) -> None:
         else:
             refusal = None
             before = await store.ballot_of(conn, poll.id, voter_key)
-            choice = _new_choice(poll, before, option)
+            choice = next_choice(poll, before, option)
             if choice == [] and before:
                 await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
                 if poll.secret:
@@ -778,37 +779,12 @@ async def _voter_key(conn: Any, poll: Poll, user_id: int) -> str:
     return "s:" + _pseudonym(poll_key, f"u:{user_id}")
 
 
-def _new_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:
-    """Single choice: the option. Multiple: toggle it (None if that would exceed the max)."""
-    if not poll.multiple:
-        return [option]
-    current = list(before or [])
-    if option in current:
-        current.remove(option)
-        return current
-    current.append(option)
-    current.sort()
-    if not valid_choice(current, options=len(poll.options), multiple=True,
-                        max_choices=poll.max_choices):
-        return None
-    return current
-
-
 # --- closing, results, reminders ------------------------------------------------------------
 
 
 def _result_record(result: Tally, meaning: Verdict, figures: Turnout) -> dict[str, Any]:
     """What is kept of a closed poll's count, exactly (fractions as text)."""
     return {"tally": freeze(result), "verdict": freeze(meaning), "turnout": freeze(figures)}
-
-
-def _decided(poll: Poll, meaning: Verdict) -> str | None:
-    """What the building decided, as a decision's title; None if the poll decided nothing."""
-    if poll.rule in CIVIL_RULES:
-        return poll.question if meaning.outcome is Outcome.PASSED else None
-    if meaning.outcome is Outcome.WON and meaning.winner is not None:
-        return f"{poll.question} — {poll.options[meaning.winner]}"[:300]
-    return None
 
 
 async def close_poll(app: YishiApp, poll_id: int) -> bool:
@@ -829,7 +805,7 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         if poll.topic_id is not None:
             await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
                                    to_status=TopicStatus.DECIDED, now=now)
-        decided = _decided(poll, meaning)
+        decided = decision_title(poll, meaning)
         if decided and await store.decision_for_poll(conn, poll.id) is None:
             await store.create_decision(conn, community_id=poll.community_id, title=decided,
                                         poll_id=poll.id, topic_id=poll.topic_id, now=now)

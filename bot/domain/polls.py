@@ -423,3 +423,28 @@ def thaw_verdict(data: dict[str, Any]) -> Verdict:
 def thaw_turnout(data: dict[str, Any]) -> Turnout:
     return Turnout(**{k: (Fraction(v) if k.endswith("_share") and v is not None else v)
                       for k, v in data.items()})
+
+
+def next_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:
+    """Single choice: the option. Multiple: toggle it (None if that would exceed the max)."""
+    if not poll.multiple:
+        return [option]
+    current = list(before or [])
+    if option in current:
+        current.remove(option)
+        return current
+    current.append(option)
+    current.sort()
+    if not valid_choice(current, options=len(poll.options), multiple=True,
+                        max_choices=poll.max_choices):
+        return None
+    return current
+
+
+def decision_title(poll: Poll, meaning: Verdict) -> str | None:
+    """What the building decided, as a decision's title; None if the poll decided nothing."""
+    if poll.rule in CIVIL_RULES:
+        return poll.question if meaning.outcome is Outcome.PASSED else None
+    if meaning.outcome is Outcome.WON and meaning.winner is not None:
+        return f"{poll.question} — {poll.options[meaning.winner]}"[:300]
+    return None

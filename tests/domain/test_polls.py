@@ -116,3 +116,38 @@ def test_eligibility():
                        **kw).refusal is Refusal.HOUSEHOLD_VOTED
     assert eligibility(Audience.MEMBERS, Scope(), user_id=1, households=[], is_member=False,
                        household_voters={}).refusal is Refusal.NOT_MEMBER
+
+
+def _poll(**overrides):
+    from bot.domain.polls import Poll, PollStatus, Rule
+
+    values = dict(id=1, community_id=1, number=1, question="Q?", options=["A", "B", "C"],
+                  multiple=True, max_choices=2, deadline=NOW, audience=Audience.VERIFIED,
+                  scope_building=None, scope_staircase=None, weighting=Weighting.PERSON,
+                  rule=Rule.PLURALITY, live_results=True, status=PollStatus.OPEN,
+                  topic_id=None, created_by=1, created_at=NOW, closed_at=None, reason=None,
+                  result=None, post_chat_id=None, post_message_id=None)
+    values.update(overrides)
+    return Poll(**values)
+
+
+def test_pressing_toggles_multiple_choice_within_the_maximum():
+    from bot.domain.polls import next_choice
+
+    poll = _poll()
+    assert next_choice(poll, None, 1) == [1]
+    assert next_choice(poll, [1], 0) == [0, 1]
+    assert next_choice(poll, [0, 1], 2) is None  # a third would exceed the maximum
+    assert next_choice(poll, [0, 1], 1) == [0]
+    assert next_choice(poll, [0], 0) == []  # withdrawn
+    assert next_choice(_poll(multiple=False, max_choices=1), [0], 2) == [2]
+
+
+def test_what_a_poll_decided():
+    from bot.domain.polls import Outcome, Rule, Verdict, decision_title
+
+    assert decision_title(_poll(), Verdict(outcome=Outcome.WON, winner=2)) == "Q? — C"
+    assert decision_title(_poll(), Verdict(outcome=Outcome.TIE)) is None
+    civil = _poll(rule=Rule.CIVIL_MAJOR)
+    assert decision_title(civil, Verdict(outcome=Outcome.PASSED)) == "Q?"
+    assert decision_title(civil, Verdict(outcome=Outcome.NO_QUORUM)) is None
