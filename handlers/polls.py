@@ -722,11 +722,11 @@ async def vote(update: Update, context: YishiContext) -> None:
     option = int(parts[2])
     async with services.db.transaction() as conn:
         voter_key = await _voter_key(conn, poll, user.id)
-        roster = await residents.households(conn, community.id)
-        mine = [h for h in roster if any(m.user_id == user.id for m in h.members)]
+        mine = await residents.households(conn, community.id, member=user.id)
         allowed = eligibility(poll.audience, poll.scope, user_id=user.id, is_member=True,
                               households=mine,
-                              household_voters=await store.household_voters(conn, poll.id))
+                              household_voters=await store.household_voters(
+                                  conn, poll.id, [h.unit_id for h in mine]))
         if not allowed.allowed:
             refusal = allowed.refusal
         else:

@@ -133,16 +133,22 @@ async def ballot_rows(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any
     return [dict(row) for row in rows.mappings()]
 
 
-async def household_voters(conn: AsyncConnection, poll_id: int) -> dict[int, int]:
+async def household_voters(conn: AsyncConnection, poll_id: int,
+                           unit_ids: list[int] | None = None) -> dict[int, int]:
     """Unit → the person who voted for it (their own ballots, not proxies; for a secret
-    poll, from who took part, which is public, never from the ballots)."""
-    rows = await conn.execute(select(ballots.c.unit_id, ballots.c.user_id).where(
+    poll, from who took part, which is public, never from the ballots). With ``unit_ids``,
+    only those units are looked up."""
+    query = select(ballots.c.unit_id, ballots.c.user_id).where(
         ballots.c.poll_id == poll_id, ballots.c.unit_id.is_not(None),
-        ballots.c.proxy_by.is_(None)))
+        ballots.c.proxy_by.is_(None))
+    took_query = select(poll_participants.c.unit_id, poll_participants.c.user_id).where(
+        poll_participants.c.poll_id == poll_id, poll_participants.c.unit_id.is_not(None))
+    if unit_ids is not None:
+        query = query.where(ballots.c.unit_id.in_(unit_ids))
+        took_query = took_query.where(poll_participants.c.unit_id.in_(unit_ids))
+    rows = await conn.execute(query)
     found = {int(unit): int(user) for unit, user in rows if user is not None}
-    took = await conn.execute(select(poll_participants.c.unit_id, poll_participants.c.user_id)
-                              .where(poll_participants.c.poll_id == poll_id,
-                                     poll_participants.c.unit_id.is_not(None)))
+    took = await conn.execute(took_query)
     found.update({int(unit): int(user) for unit, user in took})
     return found
 

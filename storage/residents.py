@@ -148,15 +148,26 @@ async def pending(conn: AsyncConnection, community_id: int) -> list[Resident]:
     return [_resident(row) for row in rows.mappings()]
 
 
-async def households(conn: AsyncConnection, community_id: int) -> list[Household]:
-    """Every unit of the community with its verified members: what polls count."""
+async def households(conn: AsyncConnection, community_id: int,
+                     member: int | None = None) -> list[Household]:
+    """Every unit of the community with its verified members: what polls count.
+
+    With ``member``, only the units that person is verified for (what a vote press needs,
+    without reading the whole building).
+    """
+    unit_query = select(units).where(units.c.community_id == community_id)
+    if member is not None:
+        unit_query = unit_query.where(units.c.id.in_(
+            select(residents.c.unit_id).where(
+                residents.c.community_id == community_id, residents.c.user_id == member,
+                residents.c.status == Status.VERIFIED.value)))
     unit_rows = (await conn.execute(
-        select(units).where(units.c.community_id == community_id)
-        .order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
-    member_rows = (await conn.execute(
-        select(residents.c.unit_id, residents.c.user_id, residents.c.relation)
-        .where(residents.c.community_id == community_id,
-               residents.c.status == Status.VERIFIED.value))).mappings().all()
+        unit_query.order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
+    member_query = select(residents.c.unit_id, residents.c.user_id, residents.c.relation).where(
+        residents.c.community_id == community_id, residents.c.status == Status.VERIFIED.value)
+    if member is not None:
+        member_query = member_query.where(residents.c.unit_id.in_([u["id"] for u in unit_rows]))
+    member_rows = (await conn.execute(member_query)).mappings().all()
     members: dict[int, list[Member]] = {}
     for row in member_rows:
         members.setdefault(row["unit_id"], []).append(
