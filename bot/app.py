@@ -35,6 +35,7 @@ from handlers import (
     lang,
     me,
     polls,
+    reports,
     residents,
     roles,
     settings,
@@ -65,6 +66,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     me.register(app)
     topics.register(app)
     polls.register(app)
+    reports.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

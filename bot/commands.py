@@ -32,6 +32,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("topic", N_("Propose a topic for the building"), _BOTH),
     Command("topics", N_("Open topics, most supported first"), _BOTH),
     Command("polls", N_("Open and recent polls"), frozenset({Where.GROUP})),
+    Command("report", N_("Report a problem with photos"), _BOTH),
+    Command("reports", N_("My reports and their status"), frozenset({Where.PRIVATE})),
     Command("audit", N_("Check a poll's vote log: /audit P-3"), frozenset({Where.GROUP})),
     Command("me", N_("My unit, role, points and level"), frozenset({Where.PRIVATE})),
     Command("top", N_("This month's most active neighbours"), frozenset({Where.GROUP})),

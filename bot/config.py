@@ -130,6 +130,30 @@ class PollsSettings(_Section):
         return sorted(set(value), reverse=True)
 
 
+class ReportsSettings(_Section):
+    """随手拍: categories, their time limits, common areas, and the fixed-or-not follow-up."""
+
+    categories: list[str] = Field(default_factory=lambda: [
+        "lift", "water", "electricity", "cleaning", "greening", "security", "parking", "other"])
+    acknowledge_hours: float = Field(default=24, gt=0, le=24 * 30)
+    resolve_hours: float = Field(default=72, gt=0, le=24 * 90)
+    # Per category [acknowledge, resolve] hours where they differ from the defaults.
+    limits: dict[str, list[float]] = Field(default_factory=lambda: {"lift": [4, 24]})
+    common_areas: list[str] = Field(default_factory=lambda: [
+        "lobby", "lift", "stairwell", "garage", "garden", "gate", "roof"])
+    confirm_days: int = Field(default=7, ge=1, le=60)
+    post_to_group: bool = True
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, hours in value.items():
+            if len(hours) != 2 or not 0 < hours[0] <= hours[1]:
+                raise ValueError(f"{name}: give [acknowledge, resolve] hours, acknowledge "
+                                 "first and no longer than resolve")
+        return value
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -151,6 +175,7 @@ class Settings(BaseSettings):
     points: PointsSettings = PointsSettings()
     topics: TopicsSettings = TopicsSettings()
     polls: PollsSettings = PollsSettings()
+    reports: ReportsSettings = ReportsSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -293,6 +293,67 @@ decisions = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Issue reports (随手拍). The reporter is always stored, so moderators can reach them
+# through the bot; an anonymous report is simply never shown with it.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("voice_file_id", String(256), nullable=True),
+    Column("where_text", String(200), nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="SET NULL"), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("reporter_id", BigInteger, ForeignKey("people.user_id", ondelete="SET NULL"),
+           nullable=True),
+    Column("anonymous", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("notices", JSON, nullable=False),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", Integer, nullable=True),
+    UniqueConstraint("community_id", "number"),
+    Index("ix_reports_community_status", "community_id", "status"),
+    Index("ix_reports_reporter_id", "reporter_id"),
+)
+
+report_photos = Table(
+    "report_photos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("file_id", String(256), nullable=False),
+    Column("after", Boolean, nullable=False, server_default=text("0")),
+)
+
+# The timeline: every change with who and when.
+report_events = Table(
+    "report_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+report_followers = Table(
+    "report_followers",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
 # Everything with a future lives here until it is done: the scheduler's tick asks for
 # the rows whose time has come (the partial index keeps that O(due)).
 due_work = Table(

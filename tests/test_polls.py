@@ -534,7 +534,7 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     confirm = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     mark = api.mark()
     await tg.press(ann, confirm, "fm:yes")
-    await api.wait_for("editMessageText", after=mark)
+    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == ann.id)
     async with bot.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll_id)
     assert len(rows) == 2 and ann.id not in [r["user_id"] for r in rows]

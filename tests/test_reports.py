@@ -1,0 +1,240 @@
+"""Reports end to end: filing (album, reply to a group photo, location, anonymous), routing
+to the handler, the status path with notifications, the time limits by the moved clock,
+and the "is it fixed?" follow-up."""
+
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.reports import ReportStatus
+from storage import points as ledger
+from storage import reports as store
+from tests.helpers import group_with_bot, introduce
+
+
+async def _building(bot, api, tg):
+    """A group; its owner (moderator) and a handler, both with a private chat; residents."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    fixer = tg.person("Fixer", username="fixer", language_code="en")
+    ann = tg.person("Ann", username="ann", language_code="en")
+    bob = tg.person("Bob", username="bob", language_code="en")
+    await introduce(bot, tg, group, fixer, ann, bob)
+    mark = api.mark()
+    await tg.say(group, owner, "/role @fixer handler")
+    await api.wait_for("sendMessage", after=mark)
+    for person in (owner, fixer, ann, bob):
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    return group, owner, stored, fixer, ann, bob
+
+
+async def _file(api, tg, group, who, community_id, *, album=0, caption="", where="rp:w:a:0",
+                description="The lobby light is broken.", anonymous=False, from_reply=None):
+    to_who = lambda c: c.chat_id == who.id  # noqa: E731
+    mark = api.mark()
+    if from_reply is not None:
+        await tg.say(group, who, "/report", reply_to=from_reply)
+    else:
+        await tg.say(group, who, "/report")
+    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                                  and c.buttons and "url" in c.buttons[0])
+    assert handover.buttons[0]["url"].endswith(f"start=report_{community_id}")
+    mark = api.mark()
+    await tg.say(who, who, f"/start report_{community_id}")
+    kinds = await api.wait_for("sendMessage", after=mark, where=to_who)
+    mark = api.mark()
+    await tg.press(who, kinds, "rp:c:lift")
+    step = await api.wait_for("editMessageText", after=mark, where=to_who)
+    if album:
+        mark = api.mark()
+        await tg.send_album(who, who, album, caption=caption)
+        got = await api.wait_for("sendMessage", after=mark, where=to_who)
+        mark = api.mark()
+        await tg.press(who, got, "rp:p:done")
+        step = await api.wait_for("editMessageText", after=mark, where=to_who)
+    elif from_reply is None:
+        mark = api.mark()
+        await tg.press(who, step, "rp:p:done")
+        step = await api.wait_for("editMessageText", after=mark, where=to_who)
+    if "What is wrong?" in step.text:
+        mark = api.mark()
+        await tg.say(who, who, description)
+        step = await api.wait_for("sendMessage", after=mark, where=to_who)
+    assert step.text.startswith("Where is it?")
+    mark = api.mark()
+    if where.startswith("rp:"):
+        await tg.press(who, step, where)
+        confirm = await api.wait_for("editMessageText", after=mark, where=to_who)
+    elif where == "pin":
+        await tg.send_location(who, who, 31.23, 121.47)
+        confirm = await api.wait_for("sendMessage", after=mark, where=to_who)
+    else:
+        await tg.say(who, who, where)
+        confirm = await api.wait_for("sendMessage", after=mark, where=to_who)
+    if anonymous:
+        mark = api.mark()
+        await tg.press(who, confirm, "rp:anon")
+        confirm = await api.wait_for("editMessageText", after=mark, where=to_who)
+    mark = api.mark()
+    await tg.press(who, confirm, "rp:go")
+    done = await api.wait_for("editMessageText", after=mark, where=to_who)
+    return done, mark
+
+
+async def _report(bot, community_id, number=1):
+    async with bot.services.db.transaction() as conn:
+        report = await store.by_number(conn, community_id, number)
+        return report, await store.photos(conn, report.id), await store.timeline(conn,
+                                                                                  report.id)
+
+
+async def test_an_album_becomes_one_report_routed_to_the_handler_and_posted(bot, api, tg):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    done, mark = await _file(api, tg, group, ann, stored.id, album=3,
+                             caption="Lift stuck on floor 3")
+    assert done.text.startswith("Thank you! Your report is R-0001.")
+    got_its = [c for c in api.sent(chat_id=ann.id) if c.text.startswith("Got it.")]
+    assert len(got_its) == 1  # one answer for the album, not one per photo
+    report, photos, events = await _report(bot, stored.id)
+    assert len(photos) == 3 and report.description == "Lift stuck on floor 3"
+    assert report.where_text == "Lobby" and [e.status for e in events] == [ReportStatus.NEW]
+    to_handler = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == fixer.id)
+    assert "R-0001 · Lift" in to_handler.result["caption"]
+    assert "Reported by Ann" in to_handler.result["caption"]
+    assert [b["callback_data"] for b in to_handler.buttons] == [
+        f"rh:{report.id}:ack", f"rh:{report.id}:start", f"rh:{report.id}:resolve",
+        f"rh:{report.id}:reject"]
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert post.buttons[0]["callback_data"] == f"rm:{report.id}"
+    async with bot.services.db.transaction() as conn:
+        assert await ledger.earned(conn, stored.id, ann.id) == 3
+
+
+async def test_from_a_reply_to_a_group_photo_with_a_pin_and_anonymous(bot, api, tg):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    photo = await tg.send_photo(group, bob)
+    done, mark = await _file(api, tg, group, bob, stored.id, from_reply=photo, where="pin",
+                             anonymous=True)
+    assert done.text.startswith("Thank you! Your report is R-0001.")
+    report, photos, _events = await _report(bot, stored.id)
+    assert photos == [photo["photo"][-1]["file_id"]]
+    assert (report.latitude, report.longitude) == (31.23, 121.47) and report.anonymous
+    to_handler = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == fixer.id)
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    for text in (to_handler.result["caption"], post.text):
+        assert "Bob" not in text and "@bob" not in text
+    assert "Reported by anonymous" in to_handler.result["caption"]
+
+
+async def test_the_status_path_tells_the_reporter_and_a_follower(bot, api, tg):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    done, mark = await _file(api, tg, group, ann, stored.id, where="behind the bike shed")
+    report, _p, _e = await _report(bot, stored.id)
+    assert report.where_text == "behind the bike shed"
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    mark = api.mark()
+    await tg.press(bob, post, f"rm:{report.id}")
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text").startswith("Noted.")
+
+    # A resident cannot press a handler's button.
+    mark = api.mark()
+    await tg.press(bob, card, f"rh:{report.id}:ack")
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == ("Sorry, only the building's handlers can do that. "
+                                   "Nothing was changed.")
+
+    for action, status in (("ack", "acknowledged"), ("start", "being worked on")):
+        mark = api.mark()
+        await tg.press(fixer, card, f"rh:{report.id}:{action}")
+        for person in (ann, bob):
+            note = await api.wait_for("sendMessage", after=mark,
+                                      where=lambda c, p=person: c.chat_id == p.id)
+            assert note.text == f"R-0001 (Lift) is now {status}."
+    mark = api.mark()
+    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    mark = api.mark()
+    await tg.say(fixer, fixer, "Replaced the bulb.")
+    note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert note.text == "R-0001 (Lift) is now resolved.\nNote: Replaced the bulb."
+    ask = await api.wait_for("sendMessage", after=mark,
+                             where=lambda c: c.chat_id == ann.id and "really fixed" in c.text)
+    mark = api.mark()
+    await tg.press(ann, ask, f"rf:{report.id}:yes")
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text") == "Thank you! R-0001 is closed."
+    report, _p, events = await _report(bot, stored.id)
+    assert report.status is ReportStatus.CLOSED
+    assert [e.status.value for e in events] == ["new", "acknowledged", "in_progress",
+                                                "resolved", "closed"]
+    async with bot.services.db.transaction() as conn:
+        assert await ledger.earned(conn, stored.id, ann.id) == 3 + 5
+    mark = api.mark()
+    await tg.say(ann, ann, "/report R-0001")
+    timeline = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert "Timeline" in timeline.text and "Replaced the bulb." in timeline.text
+
+
+async def test_not_fixed_reopens_and_silence_closes_unconfirmed(bot, api, tg, clock):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    for _n in range(2):
+        await _file(api, tg, group, ann, stored.id)
+    first, _p, _e = await _report(bot, stored.id, 1)
+    second, _p, _e = await _report(bot, stored.id, 2)
+    for report in (first, second):
+        card = [c for c in api.sent(chat_id=fixer.id)
+                if c.buttons and c.buttons[0]["callback_data"].startswith(f"rh:{report.id}:")][0]
+        mark = api.mark()
+        await tg.press(fixer, card, f"rh:{report.id}:resolve")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+        mark = api.mark()
+        await tg.say(fixer, fixer, "Done.")
+        await api.wait_for("sendMessage", after=mark,
+                           where=lambda c: c.chat_id == ann.id and "really fixed" in c.text)
+    ask = [c for c in api.sent(chat_id=ann.id) if "R-0001 really fixed" in c.text][0]
+    mark = api.mark()
+    await tg.press(ann, ask, f"rf:{first.id}:no")
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                              and "reopened" in c.text)
+    assert told.text == "R-0001 was reopened: the reporter says it is not fixed."
+    first, _p, _e = await _report(bot, stored.id, 1)
+    assert first.status is ReportStatus.REOPENED
+    # Nobody answers for R-0002: after 7 days it closes as resolved, unconfirmed.
+    clock.advance(timedelta(days=7, minutes=1))
+    mark = api.mark()
+    await bot.tick()
+    note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id
+                              and "R-0002" in c.text)
+    assert "Resolved, unconfirmed" in note.text
+    second, _p, _e = await _report(bot, stored.id, 2)
+    assert second.status is ReportStatus.CLOSED
+
+
+async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_restart(
+        bot, api, tg, clock):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    await _file(api, tg, group, ann, stored.id)  # "lift": acknowledge in 4 h, resolve in 24 h
+    # Filed 10:00 local; the 4-hour limit passes at 14:00.
+    clock.set(datetime(2026, 11, 23, 6, 1, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    escalation = await api.wait_for("sendMessage", after=mark,
+                                    where=lambda c: c.chat_id == owner.id)
+    assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not acknowledged in "
+                               "time; it is still new.")
+    await bot.restart()
+    assert await bot.tick() == 0
+    # The 24-hour limit passes at 10:00 the next day... but set the clock into the night
+    # first: at 23:00 nothing is due; the escalation comes at 10:00, not before.
+    clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
+    assert await bot.tick() == 0
+    clock.set(datetime(2026, 11, 24, 2, 1, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    escalation = await api.wait_for("sendMessage", after=mark,
+                                    where=lambda c: c.chat_id == owner.id)
+    assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not resolved in time; "
+                               "it is new.")
+    assert await bot.tick() == 0
