@@ -215,22 +215,25 @@ async def test_not_fixed_reopens_and_silence_closes_unconfirmed(bot, api, tg, cl
 async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_restart(
         bot, api, tg, clock):
     group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai
     await _file(api, tg, group, ann, stored.id)  # "lift": acknowledge in 4 h, resolve in 24 h
-    # Filed 10:00 local; the 4-hour limit passes at 14:00.
-    clock.set(datetime(2026, 11, 23, 6, 1, tzinfo=UTC))
+    # The 4-hour limit passes at midnight, inside quiet hours (22:00-07:30): nothing then.
+    clock.set(datetime(2026, 11, 23, 16, 1, tzinfo=UTC))
     mark = api.mark()
     await bot.tick()
+    assert api.sent(chat_id=owner.id, after=mark) == []
+    # At 07:30 the escalation goes out, once, and not again after a restart.
+    clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
     escalation = await api.wait_for("sendMessage", after=mark,
                                     where=lambda c: c.chat_id == owner.id)
     assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not acknowledged in "
                                "time; it is still new.")
     await bot.restart()
     assert await bot.tick() == 0
-    # The 24-hour limit passes at 10:00 the next day... but set the clock into the night
-    # first: at 23:00 nothing is due; the escalation comes at 10:00, not before.
-    clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
-    assert await bot.tick() == 0
-    clock.set(datetime(2026, 11, 24, 2, 1, tzinfo=UTC))
+    # The 24-hour limit passes at 20:00 the next day.
+    clock.set(datetime(2026, 11, 24, 12, 1, tzinfo=UTC))
     mark = api.mark()
     await bot.tick()
     escalation = await api.wait_for("sendMessage", after=mark,
