@@ -23,7 +23,14 @@ from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink, payload_pattern
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import Action
-from bot.domain.reports import OPEN_STATUSES, Limits, Report, ReportStatus, can_move
+from bot.domain.reports import (
+    OPEN_STATUSES,
+    Limits,
+    Report,
+    ReportStatus,
+    can_move,
+    overdue,
+)
 from bot.i18n import N_, Translator, translator
 from bot.points import award
 from bot.scheduler import Defer, Done, Outcome
@@ -767,10 +774,15 @@ async def confirm_wait(app: YishiApp, work: DueWork) -> Outcome:
 
 
 async def my_reports(update: Update, context: YishiContext) -> None:
-    """/reports in private: my reports; /report R-0042: one report's timeline."""
+    """/reports in private: my reports. Handlers and moderators: /reports open or
+    /reports overdue for their buildings."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     _ = await person_translator(update, context)
+    which = (context.args or [""])[0].lower()
+    if which in ("open", "overdue"):
+        await _open_reports(update, context, overdue_only=which == "overdue")
+        return
     async with context.services.db.transaction() as conn:
         mine = await store.of_reporter(conn, user.id)
     if not mine:
@@ -781,6 +793,42 @@ async def my_reports(update: Update, context: YishiContext) -> None:
         f"{r.ref} · {_name(CATEGORY_NAMES, r.category, _)} · {_(STATUS_NAMES[r.status])}"
         for r in mine]
     await message.reply_text("\n".join(lines))
+
+
+async def _open_reports(update: Update, context: YishiContext, *, overdue_only: bool) -> None:
+    """Open reports of the buildings this person handles, most followed first."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    _ = await person_translator(update, context)
+    services = context.services
+    now = services.clock.now()
+    blocks = []
+    for community in await communities_of(context, user.id):
+        if not await _may_handle(context, community, user.id):
+            continue
+        async with services.db.transaction() as conn:
+            listed = [(r, len(await store.followers(conn, r.id)))
+                      for r in await store.open_in(conn, community.id)]
+        if overdue_only:
+            listed = [(r, n) for r, n in listed if overdue(
+                r.status, r.created_at, limits_for(services.settings, r.category), now)]
+        lines = [_("<b>Open reports in {group}</b>").format(group=html.escape(community.title))
+                 if not overdue_only else
+                 _("<b>Overdue reports in {group}</b>").format(
+                     group=html.escape(community.title))]
+        for report, followers in sorted(listed, key=lambda item: (-item[1],
+                                                                  item[0].created_at)):
+            lines.append(f"{report.ref} · {_name(CATEGORY_NAMES, report.category, _)} · "
+                         f"{_(STATUS_NAMES[report.status])}"
+                         + (f" · +{followers}" if followers else ""))
+        if not listed:
+            lines.append(_("None."))
+        blocks.append("\n".join(lines))
+    if not blocks:
+        await message.reply_text(_("Sorry, only the building's handlers can do that. "
+                                   "Nothing was changed."))
+        return
+    await message.reply_text("\n\n".join(blocks))
 
 
 async def show_report(update: Update, context: YishiContext, number: int) -> None:

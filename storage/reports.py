@@ -120,3 +120,13 @@ async def record_note(conn: AsyncConnection, report_id: int, *, actor_id: int | 
         return
     await conn.execute(report_events.insert().values(
         report_id=report_id, status=current.status.value, actor_id=actor_id, note=note, at=now))
+
+
+async def open_in(conn: AsyncConnection, community_id: int) -> list[Report]:
+    rows = await conn.execute(select(reports).where(
+        reports.c.community_id == community_id,
+        reports.c.status.in_([s.value for s in (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED,
+                                                ReportStatus.IN_PROGRESS,
+                                                ReportStatus.REOPENED)]))
+        .order_by(reports.c.created_at))
+    return [_report(row) for row in rows.mappings()]

@@ -241,3 +241,28 @@ async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_r
     assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not resolved in time; "
                                "it is new.")
     assert await bot.tick() == 0
+
+
+async def test_handlers_list_open_and_overdue_reports(bot, api, tg, clock):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    await _file(api, tg, group, ann, stored.id)
+    mark = api.mark()
+    await tg.say(fixer, fixer, "/reports open")
+    listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                                   and "reports in" in c.text)
+    assert listing.text.splitlines() == ["Open reports in Elm House", "R-0001 · Lift · new"]
+    mark = api.mark()
+    await tg.say(fixer, fixer, "/reports overdue")
+    listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                                   and "reports in" in c.text)
+    assert listing.text.splitlines() == ["Overdue reports in Elm House", "None."]
+    clock.advance(timedelta(hours=5))  # past the lift's 4-hour acknowledge limit
+    mark = api.mark()
+    await tg.say(fixer, fixer, "/reports overdue")
+    listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                                   and "reports in" in c.text)
+    assert listing.text.splitlines()[1] == "R-0001 · Lift · new"
+    mark = api.mark()
+    await tg.say(bob, bob, "/reports overdue")
+    refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id)
+    assert refused.text.startswith("Sorry, only the building's handlers")

@@ -98,3 +98,11 @@ class Event(BaseModel):
     actor_id: int | None
     note: str | None
     at: datetime
+
+
+def overdue(status: ReportStatus, filed_at: datetime, limits: Limits, now: datetime) -> bool:
+    """Past its acknowledge limit while still new, or past its resolve limit while open."""
+    acknowledge_by, resolve_by = limits.due(filed_at)
+    if status is ReportStatus.NEW and now >= acknowledge_by:
+        return True
+    return status in OPEN_STATUSES and now >= resolve_by

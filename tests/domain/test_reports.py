@@ -20,3 +20,15 @@ def test_references_and_limits():
     filed = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
     ack, resolve = Limits(acknowledge=timedelta(hours=24), resolve=timedelta(days=3)).due(filed)
     assert ack == filed + timedelta(days=1) and resolve == filed + timedelta(days=3)
+
+
+def test_overdue():
+    from bot.domain.reports import overdue
+
+    filed = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    limits = Limits(acknowledge=timedelta(hours=4), resolve=timedelta(hours=24))
+    assert not overdue(S.NEW, filed, limits, filed + timedelta(hours=3, minutes=59))
+    assert overdue(S.NEW, filed, limits, filed + timedelta(hours=4))
+    assert not overdue(S.ACKNOWLEDGED, filed, limits, filed + timedelta(hours=5))
+    assert overdue(S.IN_PROGRESS, filed, limits, filed + timedelta(hours=24))
+    assert not overdue(S.RESOLVED, filed, limits, filed + timedelta(days=9))
