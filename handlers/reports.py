@@ -58,6 +58,7 @@ HANDLER_NOTE = 46
 DRAFT = "report"
 PREFILL = "report_prefill"
 ACK_LIMIT, RESOLVE_LIMIT, CONFIRM_WAIT = "report_ack", "report_resolve", "report_confirm"
+ACK_SOON, RESOLVE_SOON = "report_ack_soon", "report_resolve_soon"
 
 CATEGORY_NAMES = {
     "lift": N_("Lift"), "water": N_("Water"), "electricity": N_("Electricity"),
@@ -346,6 +347,11 @@ async def submit(update: Update, context: YishiContext) -> int:
                                       payload={"report": report.id})
     await services.scheduler.schedule(kind=RESOLVE_LIMIT, key=str(report.id),
                                       due_at=resolve_due, payload={"report": report.id})
+    # A reminder to the handlers a quarter of the way before each limit (at most 2 hours).
+    for kind, due in ((ACK_SOON, ack_due), (RESOLVE_SOON, resolve_due)):
+        lead = min(timedelta(hours=2), (due - now) / 4)
+        await services.scheduler.schedule(kind=kind, key=str(report.id), due_at=due - lead,
+                                          payload={"report": report.id})
     await flow_reply(update, _("Thank you! Your report is {ref}. The handlers have it; I will "
                                "tell you of every change.").format(ref=report.ref) + "\n\n"
                      + _summary(draft, _).split("\n", 1)[1])
@@ -745,6 +751,47 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
     return Done()
 
 
+async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
+                           msgid: str) -> Outcome:
+    """Before a limit passes: the handler who took the report (else every handler) hears."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        report = await store.get(conn, work.payload["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
+        events = await store.timeline(conn, report.id) if report else []
+    if report is None or community is None or report.status not in still:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    took = [e.actor_id for e in events if e.status in (ReportStatus.ACKNOWLEDGED,
+                                                       ReportStatus.IN_PROGRESS) and e.actor_id]
+    recipients = took[-1:] or await handler_ids(YishiContext(app), community)
+    async with services.db.transaction() as conn:
+        known = await people.names(conn, recipients)
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(services.default_language))
+        try:
+            await app.bot.send_message(person.user_id, _(msgid).format(
+                ref=report.ref, category=_name(CATEGORY_NAMES, report.category, _),
+                status=_(STATUS_NAMES[report.status])))
+        except Forbidden:
+            continue
+    return Done()
+
+
+async def acknowledge_soon(app: YishiApp, work: DueWork) -> Outcome:
+    return await _remind_handlers(app, work, (ReportStatus.NEW,), N_(
+        "Reminder: {ref} ({category}) needs acknowledging soon; it is still {status}."))
+
+
+async def resolve_soon(app: YishiApp, work: DueWork) -> Outcome:
+    return await _remind_handlers(app, work, OPEN_STATUSES, N_(
+        "Reminder: {ref} ({category}) should be resolved soon; it is {status}."))
+
+
 async def acknowledge_limit(app: YishiApp, work: DueWork) -> Outcome:
     return await _escalate(app, work, (ReportStatus.NEW,), N_(
         "Overdue in {group}: {ref} ({category}) was not acknowledged in time; it is still "
@@ -913,3 +960,5 @@ def register(app: YishiApp) -> None:
     scheduler.on(ACK_LIMIT, acknowledge_limit)
     scheduler.on(RESOLVE_LIMIT, resolve_limit)
     scheduler.on(CONFIRM_WAIT, confirm_wait)
+    scheduler.on(ACK_SOON, acknowledge_soon)
+    scheduler.on(RESOLVE_SOON, resolve_soon)

@@ -216,23 +216,37 @@ async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_r
         bot, api, tg, clock):
     group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
     clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai
-    await _file(api, tg, group, ann, stored.id)  # "lift": acknowledge in 4 h, resolve in 24 h
-    # The 4-hour limit passes at midnight, inside quiet hours (22:00-07:30): nothing then.
+    _done, filed = await _file(api, tg, group, ann, stored.id)  # lift: ack 4 h, resolve 24 h
+    await api.wait_for("sendMessage", after=filed, where=lambda c: c.chat_id == fixer.id)
+    await api.wait_for("sendMessage", after=filed, where=lambda c: c.chat_id == group.id)
+    # The handler's reminder (at 23:00) and the acknowledge limit (midnight) fall in quiet
+    # hours: both wait until 07:30.
     clock.set(datetime(2026, 11, 23, 16, 1, tzinfo=UTC))
     mark = api.mark()
     await bot.tick()
     assert api.sent(chat_id=owner.id, after=mark) == []
+    assert api.sent(chat_id=fixer.id, after=mark) == []
     # At 07:30 the escalation goes out, once, and not again after a restart.
     clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
     mark = api.mark()
-    assert await bot.tick() == 1
+    assert await bot.tick() == 2  # the deferred reminder and the escalation
+    reminder = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == fixer.id)
+    assert reminder.text == ("Reminder: R-0001 (Lift) needs acknowledging soon; it is still "
+                             "new.")
     escalation = await api.wait_for("sendMessage", after=mark,
                                     where=lambda c: c.chat_id == owner.id)
     assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not acknowledged in "
                                "time; it is still new.")
     await bot.restart()
     assert await bot.tick() == 0
-    # The 24-hour limit passes at 20:00 the next day.
+    # The 24-hour limit passes at 20:00 the next day (its reminder at 18:00).
+    clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
+    reminder = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == fixer.id)
+    assert reminder.text.startswith("Reminder: R-0001 (Lift) should be resolved soon")
     clock.set(datetime(2026, 11, 24, 12, 1, tzinfo=UTC))
     mark = api.mark()
     await bot.tick()
