@@ -84,10 +84,15 @@ async def test_albums_must_have_two_to_ten_items(fake):
     assert status == 400 and "11 items" in fake.violations[-1]
 
 
-async def test_enforces_20_messages_a_minute_in_a_group(fake):
+async def test_enforces_20_messages_a_minute_in_a_group(fake, monkeypatch):
+    import tests.fake_bot_api.server as server
+
+    frozen = server.rate_clock()
+    monkeypatch.setattr(server, "rate_clock", lambda: frozen)
     for i in range(20):
         status, _ = await _call(fake, "sendMessage", chat_id=fake.chat.id, text=f"m{i}")
         assert status == 200
+    # A burst of 20 fills the group's bucket; it drains one message every 3 seconds.
     status, body = await _call(fake, "sendMessage", chat_id=fake.chat.id, text="one too many")
     assert status == 429 and body["parameters"]["retry_after"] > 0
     assert fake.violations == [f"flood: more than 20 messages a minute in group {fake.chat.id}"]
@@ -112,3 +117,20 @@ async def test_injected_faults(fake):
 async def test_updates_built_by_tests_are_checked_too(fake):
     with pytest.raises(AssertionError, match="invalid update"):
         await fake.push(message={"message_id": 1, "chat": {"id": 1, "type": "private"}})
+
+
+async def test_enforces_about_30_messages_a_second_overall(fake, tg, monkeypatch):
+    import tests.fake_bot_api.server as server
+
+    frozen = server.rate_clock()
+    monkeypatch.setattr(server, "rate_clock", lambda: frozen)  # all in one instant
+    people = [tg.person(f"P{i}") for i in range(32)]
+    for person in people:
+        tg.private_chat(person)
+        fake.started.add(person.id)
+    statuses = []
+    for person in people:
+        status, _ = await _call(fake, "sendMessage", chat_id=person.id, text="hi")
+        statuses.append(status)
+    assert statuses[:30] == [200] * 30 and 429 in statuses[30:]
+    assert fake.violations[0] == "flood: more than 30 messages a second"

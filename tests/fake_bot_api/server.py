@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,11 @@ SEND_METHODS = {"sendMessage", "sendPhoto", "sendMediaGroup", "sendDocument", "s
 EDIT_METHODS = {"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
                 "editMessageMedia"}
 GROUP_PER_MINUTE = 20
+
+
+def rate_clock() -> float:
+    """Real time for the flood limits (they are real-time limits); tests may freeze it."""
+    return time.monotonic()
 OVERALL_PER_SECOND = 30
 
 
@@ -103,8 +108,7 @@ class FakeBotApi:
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, bool] = {}  # id -> answered
         self._changed = asyncio.Condition()
-        self._sent_overall: deque[float] = deque()
-        self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
+        self._buckets: dict[tuple[Any, ...], tuple[float, float]] = {}
         self._runner: web.AppRunner | None = None
         self._release = False
         self._stopping = False
@@ -229,21 +233,25 @@ class FakeBotApi:
     # ----------------------------------------------------------------- limits
 
     def _check_rate(self, chat_id: int) -> None:
-        now = time.monotonic()
-        overall = self._sent_overall
-        while overall and now - overall[0] >= 1:
-            overall.popleft()
-        per_chat = self._sent_per_chat[chat_id]
-        while per_chat and now - per_chat[0] >= 60:
-            per_chat.popleft()
-        if len(overall) >= OVERALL_PER_SECOND:
-            self.violations.append("flood: more than 30 messages in one second")
+        """Telegram's limits as leaky buckets: about 30 messages a second overall, and 20 a
+        minute per group, each with a bucket of that size (the same model PTB's
+        AIORateLimiter sends by; Telegram documents the limits as "about")."""
+        now = rate_clock()
+        if not self._fill(("overall",), now, OVERALL_PER_SECOND, 1.0):
+            self.violations.append("flood: more than 30 messages a second")
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        if chat_id < 0 and len(per_chat) >= GROUP_PER_MINUTE:
+        if chat_id < 0 and not self._fill(("group", chat_id), now, GROUP_PER_MINUTE, 60.0):
             self.violations.append(f"flood: more than 20 messages a minute in group {chat_id}")
             raise ApiError(429, "Too Many Requests: retry after 30", retry_after=30)
-        overall.append(now)
-        per_chat.append(now)
+
+    def _fill(self, key: tuple[Any, ...], now: float, size: int, period: float) -> bool:
+        level, last = self._buckets.get(key, (0.0, now))
+        level = max(0.0, level - (now - last) * size / period)
+        if level + 1 > size + 0.5:  # half a message of slack for clock jitter
+            self._buckets[key] = (level, now)
+            return False
+        self._buckets[key] = (level + 1, now)
+        return True
 
     def _text(self, params: dict[str, Any], key: str, limit: int, method: str,
               minimum: int = 1) -> tuple[str, str | None]:
