@@ -7,11 +7,9 @@ a moderator's management buttons. Every one is checked against the database.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import html
-import io
 import json
 import logging
 import re
@@ -21,7 +19,6 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
@@ -68,6 +65,7 @@ from bot.points import award
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
 from handlers.common import (
+    chat_translator,
     ensure_community,
     flow_reply,
     moderated_by,
@@ -79,7 +77,9 @@ from handlers.common import (
     schedule_spaced,
     user_role,
 )
+from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow
+from handlers.reports import export_reports
 from storage import communities, due_work, memberships, people, residents
 from storage import polls as store
 from storage import topics as topic_store
@@ -1123,7 +1123,18 @@ async def audit_poll(update: Update, context: YishiContext) -> None:
 
 @moderator_only
 async def export_poll(update: Update, context: YishiContext) -> None:
-    """/export P-3 (moderators): the minutes as CSV and XLSX, sent in private."""
+    """/export P-3 (moderators): the minutes as CSV and XLSX, sent in private.
+    /export reports: the building's issue reports (see handlers/reports.py)."""
+    if (context.args or [""])[0].lower() == "reports":
+        assert update.effective_chat is not None and update.effective_message is not None
+        if update.effective_user is None or update.effective_message.sender_chat is not None:
+            _ = await chat_translator(update, context)
+            await update.effective_message.reply_text(_("Send /export as yourself: the "
+                                                        "minutes go to you in private."))
+            return
+        await export_reports(update, context,
+                             await ensure_community(context, update.effective_chat))
+        return
     found = await _poll_from_args(update, context)
     if found is None:
         return
@@ -1136,9 +1147,9 @@ async def export_poll(update: Update, context: YishiContext) -> None:
         return
     summary, table = await _minutes(context.application, poll, community, _)
     try:
-        await context.bot.send_document(user.id, _csv(summary, table),
+        await context.bot.send_document(user.id, csv_bytes(summary, table),
                                         filename=f"{poll.ref}.csv")
-        await context.bot.send_document(user.id, _xlsx(summary, table),
+        await context.bot.send_document(user.id, xlsx_bytes(summary, table),
                                         filename=f"{poll.ref}.xlsx")
     except Forbidden:
         await update.effective_message.reply_text(_("I can only send the minutes in private. "
@@ -1189,29 +1200,6 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
                       _("yes") if row["proxy_by"] else "",
                       _local(row["at"], community)])
     return summary, table
-
-
-def _csv(summary: list[list[str]], table: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(summary)
-    writer.writerow([])
-    writer.writerows(table)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM lets Excel read UTF-8
-
-
-def _xlsx(summary: list[list[str]], table: list[list[str]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Summary"
-    for row in summary:
-        sheet.append(row)
-    ballots_sheet = book.create_sheet("Ballots")
-    for row in table:
-        ballots_sheet.append(row)
-    output = io.BytesIO()
-    book.save(output)
-    return output.getvalue()
 
 
 # --- proxy votes ------------------------------------------------------------------------------

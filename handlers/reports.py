@@ -9,6 +9,7 @@ the reporter's answer. All checked against the database.
 from __future__ import annotations
 
 import html
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -42,9 +43,11 @@ from handlers.common import (
     note_person,
     person_translator,
     private_link,
+    record_audit,
     refuse,
     user_role,
 )
+from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow
 from handlers.moderators import copy_language, moderator_ids
 from storage import communities, memberships, people, residents
@@ -962,3 +965,64 @@ def register(app: YishiApp) -> None:
     scheduler.on(CONFIRM_WAIT, confirm_wait)
     scheduler.on(ACK_SOON, acknowledge_soon)
     scheduler.on(RESOLVE_SOON, resolve_soon)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+OPEN311_CLOSED = (ReportStatus.RESOLVED, ReportStatus.CLOSED, ReportStatus.REJECTED,
+                  ReportStatus.DUPLICATE)
+
+
+async def export_reports(update: Update, context: YishiContext, community: Community) -> None:
+    """/export reports (moderators): CSV, XLSX and Open311 GeoReport v2 JSON, in private."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    _ = translator(community.language)
+    services = context.services
+    async with services.db.transaction() as conn:
+        listed = await store.all_in(conn, community.id)
+        details = {r.id: (await store.timeline(conn, r.id), await store.photos(conn, r.id),
+                          len(await store.followers(conn, r.id))) for r in listed}
+    zone = ZoneInfo(community.timezone)
+    header = [_("Reference"), _("Kind"), _("Status"), _("Reported"), _("Updated"), _("Where"),
+              _("What"), _("Neighbours affected too"), _("Photos")]
+    rows = [[r.ref, _name(CATEGORY_NAMES, r.category, _), _(STATUS_NAMES[r.status]),
+             f"{r.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+             f"{r.updated_at.astimezone(zone):%Y-%m-%d %H:%M}", r.where_text, r.description,
+             str(details[r.id][2]), str(len(details[r.id][1]))] for r in listed]
+    open311 = []
+    for r in listed:
+        events, photos, _followers = details[r.id]
+        notes = [e.note for e in events if e.note and not e.note.startswith("rating:")]
+        resolve_by = limits_for(services.settings, r.category).due(r.created_at)[1]
+        request: dict[str, Any] = {
+            "service_request_id": r.ref,
+            "status": "closed" if r.status in OPEN311_CLOSED else "open",
+            "status_notes": _(notes[-1]) if notes else None,
+            "service_name": _name(CATEGORY_NAMES, r.category, _),
+            "service_code": r.category,
+            "description": r.description,
+            "requested_datetime": r.created_at.astimezone(zone).isoformat(),
+            "updated_datetime": r.updated_at.astimezone(zone).isoformat(),
+            "expected_datetime": resolve_by.astimezone(zone).isoformat(),
+            "address": _("a home in the building") if r.unit_id else r.where_text,
+            "lat": r.latitude, "long": r.longitude,
+            "media_url": photos[0] if photos else None,
+        }
+        open311.append(request)
+    summary = [[_("Reports of {group}").format(group=community.title)]]
+    try:
+        await context.bot.send_document(user.id, csv_bytes(summary, [header, *rows]),
+                                        filename="reports.csv")
+        await context.bot.send_document(user.id, xlsx_bytes(summary, [header, *rows]),
+                                        filename="reports.xlsx")
+        await context.bot.send_document(
+            user.id, json.dumps(open311, ensure_ascii=False, indent=1).encode(),
+            filename="reports-open311.json")
+    except Forbidden:
+        await message.reply_text(_("I can only send the export in private. Start a chat with "
+                                   "me, then send /export reports again."))
+        return
+    await record_audit(context, community, update, "reports.export", count=len(listed))
+    await message.reply_text(_("I sent you the reports of {group} in private.").format(
+        group=html.escape(community.title)))

@@ -130,3 +130,9 @@ async def open_in(conn: AsyncConnection, community_id: int) -> list[Report]:
                                                 ReportStatus.REOPENED)]))
         .order_by(reports.c.created_at))
     return [_report(row) for row in rows.mappings()]
+
+
+async def all_in(conn: AsyncConnection, community_id: int) -> list[Report]:
+    rows = await conn.execute(select(reports).where(reports.c.community_id == community_id)
+                              .order_by(reports.c.number))
+    return [_report(row) for row in rows.mappings()]

@@ -280,3 +280,41 @@ async def test_handlers_list_open_and_overdue_reports(bot, api, tg, clock):
     await tg.say(bob, bob, "/reports overdue")
     refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id)
     assert refused.text.startswith("Sorry, only the building's handlers")
+
+
+OPEN311_FIELDS = {"service_request_id", "status", "status_notes", "service_name",
+                  "service_code", "description", "requested_datetime", "updated_datetime",
+                  "expected_datetime", "address", "lat", "long", "media_url"}
+
+
+async def test_export_reports_as_csv_xlsx_and_open311(bot, api, tg):
+    import json
+    from datetime import datetime as dt
+
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    await _file(api, tg, group, ann, stored.id, album=2, caption="Lift stuck")
+    await _file(api, tg, group, bob, stored.id, where="pin", anonymous=True)
+    mark = api.mark()
+    await tg.say(group, owner, "/export reports")
+    files = await api.wait_count("sendDocument", 3, after=mark)
+    by_name = {api.uploads[c.result["message_id"]][0]: api.uploads[c.result["message_id"]][1]
+               for c in files}
+    assert set(by_name) == {"reports.csv", "reports.xlsx", "reports-open311.json"}
+    assert all(c.chat_id == owner.id for c in files)
+    text = by_name["reports.csv"].decode("utf-8-sig")
+    assert "R-0001" in text and "R-0002" in text and "Bob" not in text
+    assert by_name["reports.xlsx"][:2] == b"PK"
+    requests = json.loads(by_name["reports-open311.json"])
+    assert [r["service_request_id"] for r in requests] == ["R-0001", "R-0002"]
+    for request in requests:
+        assert set(request) == OPEN311_FIELDS
+        assert request["status"] in ("open", "closed")
+        dt.fromisoformat(request["requested_datetime"])
+        dt.fromisoformat(request["expected_datetime"])
+    assert requests[0]["media_url"] and requests[0]["address"] == "Lobby"
+    assert (requests[1]["lat"], requests[1]["long"]) == (31.23, 121.47)
+    mark = api.mark()
+    await tg.say(group, ann, "/export reports")
+    refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                                 and "管理员" in c.text)
+    assert refused.text == "抱歉，只有本群管理员可以这样做。没有任何改动。"
