@@ -305,7 +305,7 @@ async def _take_deadline(update: Update, context: YishiContext, text: str) -> in
     return await _preview(update, context)
 
 
-def _describe(draft_or_poll: dict[str, Any], _: Translator, community: Community) -> list[str]:
+def _describe(draft_or_poll: dict[str, Any], _: Translator) -> list[str]:
     d = draft_or_poll
     scope = _("all households")
     if d.get("scope_building"):
@@ -337,7 +337,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
              f"<b>{html.escape(draft['question'])}</b>",
              *(f"• {html.escape(o)}" for o in draft["options"]), "",
              _("Deadline: {when}").format(when=_local(deadline, community)),
-             *_describe(draft, _, community), "",
+             *_describe(draft, _), "",
              _("Change a setting with the buttons, then publish.")]
     buttons = InlineKeyboardMarkup([
         [InlineKeyboardButton(_("Who votes"), callback_data="pc:s:audience"),
@@ -573,7 +573,7 @@ async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
         lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
                                                                           community),
                                                              zone=community.timezone))
-    lines += _describe(_settings_of(poll), _, community)
+    lines += _describe(_settings_of(poll), _)
     lines.append(_turnout(figures, _))
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
@@ -1170,7 +1170,7 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
         [_("Options"), " / ".join(poll.options)],
         [_("Deadline"), _local(poll.deadline, community)],
         *([re.split(r"[:：]\s*", line, maxsplit=1)
-           for line in _describe(_settings_of(poll), _, community)]),
+           for line in _describe(_settings_of(poll), _)]),
         [_("Turnout"), _turnout(figures, _)],
         *[[option, f"{result.votes[i]} / {_weight(result.weights[i], poll)}"]
           for i, option in enumerate(poll.options)],

@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.config import Settings
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink, payload_pattern
 from bot.domain.models import Community, DueWork, Role
@@ -92,9 +93,10 @@ def _draft(context: YishiContext) -> dict[str, Any]:
     return context.user_data.setdefault(DRAFT, {})
 
 
-def limits_for(context_or_settings: Any, category: str) -> Limits:
-    settings = context_or_settings.reports
-    hours = settings.limits.get(category, [settings.acknowledge_hours, settings.resolve_hours])
+def limits_for(settings: Settings, category: str) -> Limits:
+    """A category's time limits: its own from config, else the defaults."""
+    reports = settings.reports
+    hours = reports.limits.get(category, [reports.acknowledge_hours, reports.resolve_hours])
     return Limits(acknowledge=timedelta(hours=hours[0]), resolve=timedelta(hours=hours[1]))
 
 
