@@ -402,13 +402,14 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
             where=lambda c: c.chat_id == owner.id and c not in offers and c.buttons))
     by_topic = {int(o.buttons[0]["callback_data"].split(":")[1]): o for o in offers}
 
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     # The bench goes to the meeting on a date the moderator types.
     mark = api.mark()
     await tg.press(owner, by_topic[bench], f"ts:{bench}:meet")
-    await api.wait_for("sendMessage", after=mark)
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "next tuesday")
-    again = await api.wait_for("sendMessage", after=mark)
+    again = await api.wait_for("sendMessage", after=mark, where=to_owner)
     assert again.text == "Please write it like 2026-12-01 19:30."
     mark = api.mark()
     await tg.say(owner, owner, "2026-12-01 19:30")
@@ -422,7 +423,7 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     # The bins are closed with a reason everyone involved reads.
     mark = api.mark()
     await tg.press(owner, by_topic[bins], f"ts:{bins}:close")
-    await api.wait_for("sendMessage", after=mark)
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "The district collects from the present spot only.")
     note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id)
