@@ -142,6 +142,8 @@ class ReportsSettings(_Section):
     common_areas: list[str] = Field(default_factory=lambda: [
         "lobby", "lift", "stairwell", "garage", "garden", "gate", "roof"])
     confirm_days: int = Field(default=7, ge=1, le=60)
+    # After closing, ask the reporter and followers once more whether it stayed fixed.
+    still_fixed_days: int = Field(default=28, ge=1, le=365)
     post_to_group: bool = True
 
     @field_validator("limits")

@@ -50,7 +50,12 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
     elif was and not now_in:
         async with services.db.transaction() as conn:
             moderated = await communities.by_moderators_chat(conn, chat.id)
-            if moderated is not None:
+            handlers_chat = moderated is not None and moderated.handlers_chat_id == chat.id
+            if handlers_chat:
+                # Removed from a handlers' chat: reports go to the handlers in private.
+                await communities.link_handlers_chat(conn, moderated.id, None,
+                                                     services.clock.now())
+            elif moderated is not None:
                 # Removed from a moderators' chat: requests go to moderators in private.
                 await communities.link_moderators_chat(conn, moderated.id, None,
                                                        services.clock.now())
@@ -58,6 +63,7 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
             await communities.deactivate(conn, chat.id, services.clock.now())
         services.admins.forget(chat.id)
         await record_audit(context, existing, update,
+                           "handlers_chat.unlink" if handlers_chat else
                            "moderators_chat.unlink" if moderated else "community.removed",
                            by=change.from_user.id)
     else:

@@ -1133,7 +1133,8 @@ async def export_poll(update: Update, context: YishiContext) -> None:
                                                         "minutes go to you in private."))
             return
         await export_reports(update, context,
-                             await ensure_community(context, update.effective_chat))
+                             await ensure_community(context, update.effective_chat),
+                             period=(context.args or [])[1:2])
         return
     found = await _poll_from_args(update, context)
     if found is None:

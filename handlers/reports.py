@@ -11,11 +11,20 @@ from __future__ import annotations
 import html
 import json
 import logging
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
@@ -23,7 +32,7 @@ from telegram.ext import filters as F
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink, payload_pattern
-from bot.domain.models import Community, DueWork, Role
+from bot.domain.models import Community, DueWork, Person, Role
 from bot.domain.points import Action
 from bot.domain.reports import (
     OPEN_STATUSES,
@@ -51,6 +60,13 @@ from handlers.common import (
 from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow
 from handlers.moderators import copy_language, moderator_ids
+from handlers.report_names import (
+    AREA_NAMES,
+    CATEGORY_NAMES,
+    STATUS_NAMES,
+    category_key,
+    display_name,
+)
 from storage import communities, memberships, people, residents
 from storage import reports as store
 from storage.residents import Status
@@ -58,35 +74,21 @@ from storage.residents import Status
 log = logging.getLogger(__name__)
 
 CATEGORY, PHOTOS, DESCRIPTION, WHERE, CONFIRM = range(40, 45)
-HANDLER_NOTE = 46
+HANDLER_NOTE, COMMENT = 46, 47
+COMMENT_KEY = "report_comment"
 DRAFT = "report"
 PREFILL = "report_prefill"
 ACK_LIMIT, RESOLVE_LIMIT, CONFIRM_WAIT = "report_ack", "report_resolve", "report_confirm"
 ACK_SOON, RESOLVE_SOON = "report_ack_soon", "report_resolve_soon"
+GROUP_NOTICE, STILL_FIXED = "report_group", "report_still_fixed"
+# Timeline notes that are not a handler's words: a rating, a comment, a hand-over.
+MARKED_NOTES = ("rating:", "comment:", "assign:")
+DUPLICATE_OF = re.compile(r"\bR-?(\d{1,6})\b", re.IGNORECASE)
 
-CATEGORY_NAMES = {
-    "lift": N_("Lift"), "water": N_("Water"), "electricity": N_("Electricity"),
-    "cleaning": N_("Cleaning"), "greening": N_("Greening"), "security": N_("Security"),
-    "parking": N_("Parking"), "other": N_("Other"),
-}
-AREA_NAMES = {
-    "lobby": N_("Lobby"), "lift": N_("Lift"), "stairwell": N_("Stairwell"),
-    "garage": N_("Garage"), "garden": N_("Garden"), "gate": N_("Gate"), "roof": N_("Roof"),
-}
-STATUS_NAMES = {
-    ReportStatus.NEW: N_("new"), ReportStatus.ACKNOWLEDGED: N_("acknowledged"),
-    ReportStatus.IN_PROGRESS: N_("being worked on"), ReportStatus.RESOLVED: N_("resolved"),
-    ReportStatus.CLOSED: N_("closed"), ReportStatus.REJECTED: N_("rejected"),
-    ReportStatus.DUPLICATE: N_("a duplicate"), ReportStatus.REOPENED: N_("reopened"),
-}
 HANDLER_ACTIONS = {
     "ack": ReportStatus.ACKNOWLEDGED, "start": ReportStatus.IN_PROGRESS,
     "resolve": ReportStatus.RESOLVED, "reject": ReportStatus.REJECTED,
 }
-
-
-def _name(table: dict[str, str], key: str, _: Translator) -> str:
-    return _(table[key]) if key in table else key
 
 
 def _draft(context: YishiContext) -> dict[str, Any]:
@@ -162,7 +164,7 @@ async def _begin(update: Update, context: YishiContext, community: Community) ->
         draft["description"] = prefill["description"]
     context.user_data[DRAFT] = draft
     categories = context.services.settings.reports.categories
-    buttons = [InlineKeyboardButton(_name(CATEGORY_NAMES, c, _), callback_data=f"rp:c:{c}")
+    buttons = [InlineKeyboardButton(display_name(CATEGORY_NAMES, c, _), callback_data=f"rp:c:{c}")
                for c in categories]
     await flow_reply(update, _("What kind of problem is it?"), InlineKeyboardMarkup(
         [buttons[i:i + 4] for i in range(0, len(buttons), 4)]))
@@ -250,7 +252,7 @@ async def _ask_where(update: Update, context: YishiContext) -> int:
     rows = [[InlineKeyboardButton(_("My unit {unit}").format(unit=address.code),
                                   callback_data=f"rp:w:u:{tie.unit_id}")]
             for tie, address in ties if tie.status is Status.VERIFIED]
-    areas = [InlineKeyboardButton(_name(AREA_NAMES, a, _), callback_data=f"rp:w:a:{i}")
+    areas = [InlineKeyboardButton(display_name(AREA_NAMES, a, _), callback_data=f"rp:w:a:{i}")
              for i, a in enumerate(context.services.settings.reports.common_areas)]
     rows += [areas[i:i + 4] for i in range(0, len(areas), 4)]
     await flow_reply(update, _("Where is it? Press a place, send a location pin, or type it."),
@@ -276,7 +278,7 @@ async def where_button(update: Update, context: YishiContext) -> int:
         draft.update(where=found[0][1].code, unit=found[0][0].unit_id)
     elif len(parts) == 4 and parts[2] == "a" and parts[3].isdigit() \
             and int(parts[3]) < len(areas):
-        draft.update(where=_name(AREA_NAMES, areas[int(parts[3])], _), unit=None)
+        draft.update(where=display_name(AREA_NAMES, areas[int(parts[3])], _), unit=None)
     else:
         await refuse(update, context, N_("This button is out of date."))
         return WHERE
@@ -299,7 +301,7 @@ async def where_typed(update: Update, context: YishiContext) -> int:
 def _summary(draft: dict[str, Any], _: Translator) -> str:
     return "\n".join([
         _("<b>Check your report</b>"),
-        _("Kind: {category}").format(category=_name(CATEGORY_NAMES, draft["category"], _)),
+        _("Kind: {category}").format(category=display_name(CATEGORY_NAMES, draft["category"], _)),
         _("What: {description}").format(description=html.escape(draft["description"])),
         _("Where: {where}").format(where=html.escape(draft["where"])),
         _("Photos: {count}").format(count=len(draft["photos"])),
@@ -362,17 +364,17 @@ async def submit(update: Update, context: YishiContext) -> int:
                      + _summary(draft, _).split("\n", 1)[1])
     await _route(context, community, report)
     if services.settings.reports.post_to_group:
-        await _post_in_group(context, community, report)
+        await _group_notice(context, community, report, "new")
     return ConversationHandler.END
 
 
 # --- routing and handling ----------------------------------------------------------------
 
 
-async def handler_ids(context: YishiContext, community: Community) -> list[int]:
-    """Who handles reports: people with the handler role, else the moderators."""
+async def handler_ids(context: YishiContext, community: Community, category: str) -> list[int]:
+    """Who handles a category: its handlers (and those handling all), else the moderators."""
     async with context.services.db.transaction() as conn:
-        handlers_ = await memberships.with_role(conn, community.id, Role.HANDLER)
+        handlers_ = await memberships.handlers_of(conn, community.id, category)
     return handlers_ or await moderator_ids(context, community)
 
 
@@ -384,18 +386,20 @@ async def _card(context: YishiContext, report: Report, _: Translator, *,
     if for_group and report.unit_id is not None:
         where = _("a home in the building")
     reporter = _("anonymous")
-    if not report.anonymous and report.reporter_id is not None:
-        async with context.services.db.transaction() as conn:
-            person = await people.get(conn, report.reporter_id)
-        reporter = person.name if person else "?"
     async with context.services.db.transaction() as conn:
+        named = await people.names(conn, [u for u in (report.reporter_id, report.assignee_id)
+                                          if u is not None])
         count = len(await store.photos(conn, report.id))
         followers = len(await store.followers(conn, report.id))
-    lines = [f"<b>{report.ref} · {_name(CATEGORY_NAMES, report.category, _)}</b>",
+    if not report.anonymous and report.reporter_id in named:
+        reporter = named[report.reporter_id].name
+    lines = [f"<b>{report.ref} · {display_name(CATEGORY_NAMES, report.category, _)}</b>",
              html.escape(report.description),
              _("Where: {where}").format(where=html.escape(where)),
              _("Reported by {name}").format(name=html.escape(reporter)),
              _("Status: {status}").format(status=_(STATUS_NAMES[report.status]))]
+    if report.assignee_id in named and not for_group:
+        lines.append(_("With: {name}").format(name=html.escape(named[report.assignee_id].name)))
     if count:
         lines.append(_("Photos: {count}").format(count=count))
     if followers:
@@ -411,51 +415,117 @@ def _handler_buttons(report: Report, _: Translator) -> InlineKeyboardMarkup | No
         if can_move(report.status, target):
             rows.append(InlineKeyboardButton(labels[action],
                                              callback_data=f"rh:{report.id}:{action}"))
+    if report.status in OPEN_STATUSES:
+        rows.append(InlineKeyboardButton(_("Reassign"), callback_data=f"rh:{report.id}:pass"))
     if not rows:
         return None
     return InlineKeyboardMarkup([rows[i:i + 2] for i in range(0, len(rows), 2)])
 
 
-async def _route(context: YishiContext, community: Community, report: Report) -> None:
-    """Send the new report, with its first photo, to each handler who can be reached."""
-    copies: list[list[int]] = []
-    recipients = await handler_ids(context, community)
+async def _send_card(context: YishiContext, chat_id: int, report: Report, _: Translator, *,
+                     heading: str = "") -> list[int] | None:
+    """The report's card, with its first photo, sent to one chat: [chat id, message id], or
+    None if that chat cannot be reached."""
     async with context.services.db.transaction() as conn:
-        reachable = [p for p in (await people.names(conn, recipients)).values() if p.started]
         first_photo = (await store.photos(conn, report.id))[:1]
-    for person in reachable:
-        _ = translator(person.reads(context.services.default_language))
-        text = await _card(context, report, _)
-        try:
-            if first_photo:
-                sent = await context.bot.send_photo(person.user_id, first_photo[0],
-                                                    caption=text[:1000],
-                                                    reply_markup=_handler_buttons(report, _))
-            else:
-                sent = await context.bot.send_message(person.user_id, text,
-                                                      reply_markup=_handler_buttons(report, _))
-        except Forbidden:
-            continue
-        copies.append([sent.chat_id, sent.message_id])
+    text = heading + await _card(context, report, _)
+    try:
+        if first_photo:
+            sent = await context.bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
+                                                reply_markup=_handler_buttons(report, _))
+        else:
+            sent = await context.bot.send_message(chat_id, text,
+                                                  reply_markup=_handler_buttons(report, _))
+    except (Forbidden, BadRequest):
+        log.info("a report copy could not be delivered", extra={"report": report.id})
+        return None
+    return [sent.chat_id, sent.message_id]
+
+
+async def _route(context: YishiContext, community: Community, report: Report) -> None:
+    """A new report goes to the handlers' chat if one is linked, else to each handler of
+    its category who has a private chat with the bot."""
+    copies: list[list[int]] = []
+    if community.handlers_chat_id is not None:
+        copy = await _send_card(context, community.handlers_chat_id, report,
+                                translator(community.language))
+        copies += [copy] if copy else []
+    if not copies:
+        recipients = await handler_ids(context, community, report.category)
+        async with context.services.db.transaction() as conn:
+            reachable = [p for p in (await people.names(conn, recipients)).values() if p.started]
+        for person in reachable:
+            copy = await _send_card(context, person.user_id, report,
+                                    translator(person.reads(context.services.default_language)))
+            copies += [copy] if copy else []
     async with context.services.db.transaction() as conn:
         await store.set_notices(conn, report.id, copies)
     if not copies:
-        _ = translator(community.language)
+        await _group_notice(context, community, report, "unreached")
+
+
+async def _group_notice(context: YishiContext, community: Community, report: Report,
+                        what: str) -> None:
+    """Tell the group of a new report, a resolution, or a report nobody could receive;
+    in the group's quiet hours it waits for the morning."""
+    services = context.services
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        await services.scheduler.schedule(kind=GROUP_NOTICE, key=f"{report.id}:{what}",
+                                          due_at=quiet_until,
+                                          payload={"report": report.id, "what": what})
+        return
+    await _send_group_notice(context, community, report, what)
+
+
+async def _send_group_notice(context: YishiContext, community: Community, report: Report,
+                             what: str) -> None:
+    _ = translator(community.language)
+    if what == "unreached":
         await context.bot.send_message(
             community.chat_id,
             _("A new report waits for a handler. Handlers and moderators: start a private chat "
               "with me to receive reports."),
             reply_markup=private_link(context, "group", community, _("Talk to me in private")))
+    elif what == "new" and report.status in OPEN_STATUSES:
+        sent = await context.bot.send_message(
+            community.chat_id, await _card(context, report, _, for_group=True),
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("Me too"), callback_data=f"rm:{report.id}")]]))
+        async with context.services.db.transaction() as conn:
+            await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
+    elif what == "resolved":
+        async with context.services.db.transaction() as conn:
+            after = await store.photos(conn, report.id, after=True)
+            events = await store.timeline(conn, report.id)
+        notes = [e.note for e in events if e.status is ReportStatus.RESOLVED and e.note
+                 and not e.note.startswith(MARKED_NOTES)]
+        text = _("{ref} ({category}) is resolved.").format(
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _))
+        if notes:
+            text += "\n" + _("Note: {note}").format(note=html.escape(notes[-1]))
+        reply = ReplyParameters(report.post_message_id, allow_sending_without_reply=True) \
+            if report.post_message_id is not None else None
+        if after:
+            await context.bot.send_photo(community.chat_id, after[-1], caption=text[:1000],
+                                         reply_parameters=reply)
+        else:
+            await context.bot.send_message(community.chat_id, text, reply_parameters=reply)
 
 
-async def _post_in_group(context: YishiContext, community: Community, report: Report) -> None:
-    _ = translator(community.language)
-    sent = await context.bot.send_message(
-        community.chat_id, await _card(context, report, _, for_group=True),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Me too"), callback_data=f"rm:{report.id}")]]))
-    async with context.services.db.transaction() as conn:
-        await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
+async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
+    """A group notice held back by quiet hours."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        report = await store.get(conn, work.payload["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
+    if report is None or community is None or not community.active:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    await _send_group_notice(YishiContext(app), community, report, work.payload["what"])
+    return Done()
 
 
 async def _load(context: YishiContext, data: str | None) -> tuple[Report | None,
@@ -474,21 +544,38 @@ async def _may_handle(context: YishiContext, community: Community, user_id: int)
     return role in (Role.HANDLER, Role.MODERATOR)
 
 
+async def _ask_in_chat(update: Update, text: str) -> None:
+    """A question whose answer the bot must receive: in a group (a handlers' chat) it asks
+    for a reply, which reaches the bot even with privacy mode on."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    if chat.type == ChatType.PRIVATE:
+        await chat.send_message(text)
+        return
+    await chat.send_message(f"{user.mention_html()} {text}",
+                            reply_markup=ForceReply(selective=True))
+
+
 async def handler_button(update: Update, context: YishiContext) -> int:
-    """Acknowledge / Start work at once; Resolved and Reject ask for a note first."""
+    """Acknowledge / Start work at once; Resolved and Reject ask for a note first;
+    Reassign offers the other handlers."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     report, community = await _load(context, query.data)
     action = (query.data or "").rsplit(":", 1)[-1]
-    if report is None or community is None or action not in HANDLER_ACTIONS:
+    if report is None or community is None \
+            or (action not in HANDLER_ACTIONS and action != "pass"):
         await refuse(update, context, N_("This button is out of date."))
         return ConversationHandler.END
     if not await _may_handle(context, community, user.id):
         await refuse(update, context, N_("Sorry, only the building's handlers can do that. "
                                          "Nothing was changed."))
         return ConversationHandler.END
-    target = HANDLER_ACTIONS[action]
     _ = await person_translator(update, context)
+    if action == "pass":
+        await _offer_reassign(update, context, report, community)
+        return ConversationHandler.END
+    target = HANDLER_ACTIONS[action]
     if not can_move(report.status, target):
         await query.answer(_("{ref} is already {status}.").format(
             ref=report.ref, status=_(STATUS_NAMES[report.status])), show_alert=True)
@@ -496,9 +583,9 @@ async def handler_button(update: Update, context: YishiContext) -> int:
     if target in (ReportStatus.RESOLVED, ReportStatus.REJECTED):
         context.user_data["report_note"] = {"report": report.id, "status": target.value}
         await query.answer()
-        await update.effective_chat.send_message(
-            _("What was done? Reply with a short note for the reporter (you may attach an "
-              "“after” photo with it). /cancel to stop.") if target is ReportStatus.RESOLVED
+        await _ask_in_chat(update, _(
+            "What was done? Reply with a short note for the reporter (you may attach an "
+            "“after” photo with it). /cancel to stop.") if target is ReportStatus.RESOLVED
             else _("Why is it rejected? Not ours, a duplicate of R-…, or not a problem? "
                    "Reply with the reason. /cancel to stop."))
         return HANDLER_NOTE
@@ -506,6 +593,83 @@ async def handler_button(update: Update, context: YishiContext) -> int:
                                                          status=_(STATUS_NAMES[target])))
     await change_status(context, report, community, target, actor=user.id)
     return ConversationHandler.END
+
+
+async def _reassign_candidates(context: YishiContext, community: Community,
+                               report: Report) -> list[Person]:
+    """The category's handlers, then the other handlers, then the moderators: those who
+    have a private chat with the bot, other than whoever has it now."""
+    async with context.services.db.transaction() as conn:
+        ids = [*await memberships.handlers_of(conn, community.id, report.category),
+               *await memberships.with_role(conn, community.id, Role.HANDLER)]
+    ids += await moderator_ids(context, community)
+    ordered = list(dict.fromkeys(i for i in ids if i != report.assignee_id))
+    async with context.services.db.transaction() as conn:
+        known = await people.names(conn, ordered)
+    return [known[i] for i in ordered if i in known and known[i].started][:12]
+
+
+async def _offer_reassign(update: Update, context: YishiContext, report: Report,
+                          community: Community) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    _ = await person_translator(update, context)
+    if report.status not in OPEN_STATUSES:
+        await query.answer(_("{ref} is already {status}.").format(
+            ref=report.ref, status=_(STATUS_NAMES[report.status])), show_alert=True)
+        return
+    candidates = await _reassign_candidates(context, community, report)
+    if not candidates:
+        await query.answer(_("There is nobody else I can pass {ref} to: others need to start "
+                             "a private chat with me first.").format(ref=report.ref),
+                           show_alert=True)
+        return
+    await query.answer()
+    buttons = [InlineKeyboardButton(person.name[:32], callback_data=f"ra:{report.id}:"
+                                                                    f"{person.user_id}")
+               for person in candidates]
+    await chat.send_message(_("Pass {ref} to whom?").format(ref=report.ref),
+                            reply_markup=InlineKeyboardMarkup(
+                                [buttons[i:i + 2] for i in range(0, len(buttons), 2)]))
+
+
+async def reassign(update: Update, context: YishiContext) -> None:
+    """ra:<report>:<person>: hand the report to that person, who gets its card."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    report, community = await _load(context, query.data)
+    target = (query.data or "").rsplit(":", 1)[-1]
+    if report is None or community is None or not target.isdigit():
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    if not await _may_handle(context, community, user.id):
+        await refuse(update, context, N_("Sorry, only the building's handlers can do that. "
+                                         "Nothing was changed."))
+        return
+    chosen = {p.user_id: p for p in await _reassign_candidates(context, community, report)}
+    if report.status not in OPEN_STATUSES or int(target) not in chosen:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    assignee = chosen[int(target)]
+    now = context.services.clock.now()
+    async with context.services.db.transaction() as conn:
+        await store.assign(conn, report.id, assignee_id=assignee.user_id, actor_id=user.id,
+                           now=now)
+        updated = await store.get(conn, report.id)
+    assert updated is not None
+    await record_audit(context, community, update, "report.reassign", report=report.id,
+                       to=assignee.user_id)
+    _ = await person_translator(update, context)
+    await query.answer()
+    await query.edit_message_text(_("{ref} is now with {name}.").format(
+        ref=report.ref, name=html.escape(assignee.name)))
+    await _refresh_copies(context, updated, community, group_post=False)
+    theirs = translator(assignee.reads(context.services.default_language))
+    copy = await _send_card(context, assignee.user_id, updated, theirs, heading=theirs(N_(
+        "{name} passed this report to you.")).format(name=html.escape(user.full_name)) + "\n\n")
+    if copy is not None:
+        async with context.services.db.transaction() as conn:
+            await store.set_notices(conn, report.id, [*updated.notices, copy])
 
 
 async def handler_note(update: Update, context: YishiContext) -> int:
@@ -524,10 +688,17 @@ async def handler_note(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     note = (message.text or message.caption or "").strip()[:500]
     target = ReportStatus(pending["status"])
+    original = await _duplicate_named(context, report, note) \
+        if target is ReportStatus.REJECTED else None
+    if original is not None and can_move(report.status, ReportStatus.DUPLICATE):
+        target = ReportStatus.DUPLICATE
+    else:
+        original = None
     if message.photo and target is ReportStatus.RESOLVED:
         async with context.services.db.transaction() as conn:
             await store.add_photo(conn, report.id, message.photo[-1].file_id, after=True)
-    if not await change_status(context, report, community, target, actor=user.id, note=note):
+    if not await change_status(context, report, community, target, actor=user.id, note=note,
+                               original=original):
         await message.reply_text(_("{ref} is already {status}.").format(
             ref=report.ref, status=_(STATUS_NAMES[report.status])))
         return ConversationHandler.END
@@ -536,30 +707,62 @@ async def handler_note(update: Update, context: YishiContext) -> int:
     return ConversationHandler.END
 
 
+async def _duplicate_named(context: YishiContext, report: Report, note: str) -> Report | None:
+    """"Duplicate of R-12" in a rejection: that other report of the same building."""
+    found = DUPLICATE_OF.search(note)
+    if found is None:
+        return None
+    async with context.services.db.transaction() as conn:
+        original = await store.by_number(conn, report.community_id, int(found.group(1)))
+    return original if original is not None and original.id != report.id else None
+
+
 async def change_status(context: YishiContext, report: Report, community: Community,
                         target: ReportStatus, *, actor: int | None,
-                        note: str | None = None) -> bool:
+                        note: str | None = None, original: Report | None = None) -> bool:
     """Move the report, record it on the timeline, and tell everyone who follows it."""
     services = context.services
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        moved = await store.move(conn, report.id, from_status=report.status, to_status=target,
-                                 actor_id=actor, now=now, note=note)
+        if original is not None:
+            moved = await store.mark_duplicate(conn, report.id, original_id=original.id,
+                                               from_status=report.status, actor_id=actor,
+                                               now=now, note=note or "")
+        else:
+            moved = await store.move(conn, report.id, from_status=report.status,
+                                     to_status=target, actor_id=actor, now=now, note=note)
         updated = await store.get(conn, report.id)
     if not moved or updated is None:
         return False
-    await _tell(context, updated, note)
+    await _tell(context, updated, note, original=original)
     await _refresh_copies(context, updated, community)
+    settings = services.settings.reports
     if target is ReportStatus.RESOLVED:
         await _ask_if_fixed(context, updated)
         await services.scheduler.schedule(
             kind=CONFIRM_WAIT, key=str(report.id),
-            due_at=now + timedelta(days=services.settings.reports.confirm_days),
+            due_at=now + timedelta(days=settings.confirm_days), payload={"report": report.id})
+        if settings.post_to_group:
+            await _group_notice(context, community, updated, "resolved")
+    elif target is ReportStatus.CLOSED:
+        await services.scheduler.schedule(
+            kind=STILL_FIXED, key=str(report.id),
+            due_at=now + timedelta(days=settings.still_fixed_days),
+            payload={"report": report.id})
+    elif target is ReportStatus.REOPENED:
+        # A reopened report has its resolve limit again, counted from now.
+        resolve_due = now + limits_for(services.settings, report.category).resolve
+        await services.scheduler.schedule(kind=RESOLVE_LIMIT, key=str(report.id),
+                                          due_at=resolve_due, payload={"report": report.id})
+        await services.scheduler.schedule(
+            kind=RESOLVE_SOON, key=str(report.id),
+            due_at=resolve_due - min(timedelta(hours=2), (resolve_due - now) / 4),
             payload={"report": report.id})
     return True
 
 
-async def _tell(context: YishiContext, report: Report, note: str | None) -> None:
+async def _tell(context: YishiContext, report: Report, note: str | None, *,
+                original: Report | None = None) -> None:
     """The reporter and the followers hear of the change, each in their language."""
     async with context.services.db.transaction() as conn:
         followers = await store.followers(conn, report.id)
@@ -569,19 +772,22 @@ async def _tell(context: YishiContext, report: Report, note: str | None) -> None
             continue
         _ = translator(person.reads(context.services.default_language))
         text = _("{ref} ({category}) is now {status}.").format(
-            ref=report.ref, category=_name(CATEGORY_NAMES, report.category, _),
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
             status=_(STATUS_NAMES[report.status]))
         if note:
             text += "\n" + _("Note: {note}").format(note=html.escape(_(note)))
+        if original is not None:
+            text += "\n" + _("I will tell you how {ref} goes instead.").format(ref=original.ref)
         try:
             await context.bot.send_message(person.user_id, text)
         except Forbidden:
             continue
 
 
-async def _refresh_copies(context: YishiContext, report: Report, community: Community) -> None:
+async def _refresh_copies(context: YishiContext, report: Report, community: Community, *,
+                          group_post: bool = True) -> None:
     """Handlers' copies show the new status and the buttons that still make sense; the
-    group post shows the status."""
+    group post (unless only what handlers see changed) shows the status."""
     with_photo = await _is_photo(context, report)
     for chat_id, message_id in report.notices:
         _ = await copy_language(context, community, chat_id)
@@ -597,7 +803,7 @@ async def _refresh_copies(context: YishiContext, report: Report, community: Comm
                                                     reply_markup=_handler_buttons(report, _))
         except BadRequest:
             pass
-    if report.post_message_id is not None:
+    if group_post and report.post_message_id is not None:
         _ = translator(community.language)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(
             _("Me too"), callback_data=f"rm:{report.id}")]]) \
@@ -640,6 +846,19 @@ async def me_too(update: Update, context: YishiContext) -> None:
 # --- is it fixed? ----------------------------------------------------------------------------
 
 
+def _fixed_buttons(report: Report, _: Translator, *, answered: bool = False,
+                   rated: bool = False) -> InlineKeyboardMarkup | None:
+    rows = []
+    if not answered:
+        rows.append([
+            InlineKeyboardButton(_("Yes, fixed"), callback_data=f"rf:{report.id}:yes"),
+            InlineKeyboardButton(_("No, not fixed"), callback_data=f"rf:{report.id}:no")])
+    if not rated:
+        rows.append([InlineKeyboardButton("⭐" * n, callback_data=f"rr:{report.id}:{n}")
+                     for n in range(1, 6)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
 async def _ask_if_fixed(context: YishiContext, report: Report) -> None:
     if report.reporter_id is None:
         return
@@ -650,19 +869,24 @@ async def _ask_if_fixed(context: YishiContext, report: Report) -> None:
     _ = translator(person.reads(context.services.default_language))
     try:
         await context.bot.send_message(
-            person.user_id, _("Is {ref} really fixed?").format(ref=report.ref),
-            reply_markup=InlineKeyboardMarkup([
-                [InlineKeyboardButton(_("Yes, fixed"), callback_data=f"rf:{report.id}:yes"),
-                 InlineKeyboardButton(_("No, not fixed"), callback_data=f"rf:{report.id}:no")],
-                [InlineKeyboardButton("⭐" * n, callback_data=f"rr:{report.id}:{n}")
-                 for n in range(1, 6)],
-            ]))
+            person.user_id, _("Is {ref} really fixed? You can also rate how it was handled.")
+            .format(ref=report.ref), reply_markup=_fixed_buttons(report, _))
     except Forbidden:
         log.info("reporter unreachable for the follow-up", extra={"report": report.id})
 
 
-async def fixed_answer(update: Update, context: YishiContext) -> None:
-    """The reporter's answer: yes closes the report, no reopens it and tells the handlers."""
+def _buttons_left(query: CallbackQuery) -> tuple[bool, bool]:
+    """Which rows of the follow-up are still there: (yes/no answered, rated)."""
+    markup = query.message.reply_markup if query.message is not None else None
+    data = [b.callback_data for row in (markup.inline_keyboard if markup else ())
+            for b in row]
+    return (not any(str(d).startswith("rf:") for d in data),
+            not any(str(d).startswith("rr:") for d in data))
+
+
+async def fixed_answer(update: Update, context: YishiContext) -> int:
+    """The reporter's answer: yes closes the report, no reopens it, tells the handlers and
+    asks what is still wrong."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     report, community = await _load(context, query.data)
@@ -670,47 +894,33 @@ async def fixed_answer(update: Update, context: YishiContext) -> None:
     if report is None or community is None or report.reporter_id != user.id \
             or answer not in ("yes", "no"):
         await refuse(update, context, N_("This button is out of date."))
-        return
+        return ConversationHandler.END
     _ = await person_translator(update, context)
     if report.status is not ReportStatus.RESOLVED:
         await query.answer(_("{ref} is already {status}.").format(
             ref=report.ref, status=_(STATUS_NAMES[report.status])), show_alert=True)
-        return
+        return ConversationHandler.END
+    _answered, rated = _buttons_left(query)
+    await query.edit_message_reply_markup(_fixed_buttons(report, _, answered=True,
+                                                         rated=rated))
     if answer == "yes":
         await change_status(context, report, community, ReportStatus.CLOSED, actor=user.id,
                             note=N_("Confirmed fixed by the reporter."))
-        now = context.services.clock.now()
         async with context.services.db.transaction() as conn:
             await award(conn, context.services.settings.points, community, user_id=user.id,
                         action=Action.REPORT_CONFIRMED_FIXED, ref=f"report:{report.id}",
-                        now=now)
+                        now=context.services.clock.now())
         await query.answer(_("Thank you! {ref} is closed.").format(ref=report.ref))
-    else:
-        await change_status(context, report, community, ReportStatus.REOPENED, actor=user.id,
-                            note=N_("The reporter says it is not fixed."))
-        await query.answer(_("{ref} is reopened; the handlers are told.").format(
-            ref=report.ref))
-        await _notify_handlers_reopened(context, community, report)
-    await query.edit_message_reply_markup(None)
+        return ConversationHandler.END
+    await change_status(context, report, community, ReportStatus.REOPENED, actor=user.id,
+                        note=N_("The reporter says it is not fixed."))
+    await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
+    await _tell_handlers(context, community, report, N_(
+        "{ref} was reopened: the reporter says it is not fixed."))
+    return await _ask_comment(update, context, report, "not_fixed")
 
 
-async def _notify_handlers_reopened(context: YishiContext, community: Community,
-                                    report: Report) -> None:
-    recipients = await handler_ids(context, community)
-    async with context.services.db.transaction() as conn:
-        known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(context.services.default_language))
-        try:
-            await context.bot.send_message(person.user_id, _(
-                "{ref} was reopened: the reporter says it is not fixed.").format(ref=report.ref))
-        except Forbidden:
-            continue
-
-
-async def rating(update: Update, context: YishiContext) -> None:
+async def rating(update: Update, context: YishiContext) -> int:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     report, community = await _load(context, query.data)
@@ -718,12 +928,161 @@ async def rating(update: Update, context: YishiContext) -> None:
     if report is None or community is None or report.reporter_id != user.id \
             or stars not in {"1", "2", "3", "4", "5"}:
         await refuse(update, context, N_("This button is out of date."))
-        return
+        return ConversationHandler.END
     async with context.services.db.transaction() as conn:
-        await store.record_note(conn, report.id, actor_id=user.id,
-                                note=f"rating:{stars}", now=context.services.clock.now())
+        events = await store.timeline(conn, report.id)
+        if any(e.note and e.note.startswith("rating:") for e in events):
+            rated = True
+        else:
+            rated = False
+            await store.record_note(conn, report.id, actor_id=user.id,
+                                    note=f"rating:{stars}", now=context.services.clock.now())
     _ = await person_translator(update, context)
+    answered, _rated = _buttons_left(query)
+    await query.edit_message_reply_markup(_fixed_buttons(
+        report, _, answered=answered or report.status is not ReportStatus.RESOLVED, rated=True))
+    if rated:
+        await query.answer(_("You have already rated {ref}.").format(ref=report.ref))
+        return ConversationHandler.END
     await query.answer(_("Thank you for rating it {stars} of 5.").format(stars=stars))
+    return await _ask_comment(update, context, report, "rating")
+
+
+async def _ask_comment(update: Update, context: YishiContext, report: Report,
+                       kind: str) -> int:
+    """A few words to go with the answer: what is still wrong, or a comment on the rating."""
+    _ = await person_translator(update, context)
+    context.user_data[COMMENT_KEY] = {"report": report.id, "kind": kind}
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        _("What is still wrong? Reply with a few words (or a photo) for the handlers, or "
+          "/cancel.") if kind in ("not_fixed", "not_fixed_later") else
+        _("Anything to add? Reply with a comment for the handlers, or /cancel."))
+    return COMMENT
+
+
+async def comment_typed(update: Update, context: YishiContext) -> int:
+    """The comment goes on the report's timeline; a "not fixed" one also to the handlers."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    pending = context.user_data.pop(COMMENT_KEY, None)
+    _ = await person_translator(update, context)
+    text = (message.text or message.caption or "").strip()[:500]
+    if pending is None or not text and not message.photo:
+        return ConversationHandler.END
+    report, community = await _load(context, f"r:{pending['report']}")
+    if report is None or community is None:
+        await message.reply_text(_("This button is out of date."))
+        return ConversationHandler.END
+    async with context.services.db.transaction() as conn:
+        await store.record_note(conn, report.id, actor_id=user.id, note=f"comment:{text}",
+                                now=context.services.clock.now())
+        if message.photo:
+            await store.add_photo(conn, report.id, message.photo[-1].file_id, after=False)
+    if pending["kind"] in ("not_fixed", "not_fixed_later"):
+        await _tell_handlers(context, community, report, N_(
+            "About {ref}, the reporter adds: {comment}") if pending["kind"] == "not_fixed"
+            else N_("About {ref}, a neighbour adds: {comment}"), comment=html.escape(text),
+            photo=message.photo[-1].file_id if message.photo else None)
+    await message.reply_text(_("Thank you, I added it to {ref}.").format(ref=report.ref))
+    return ConversationHandler.END
+
+
+async def _tell_handlers(context: YishiContext | YishiApp, community: Community,
+                         report: Report, msgid: str, *, photo: str | None = None,
+                         **values: str) -> None:
+    """The handler who has the report (else the category's handlers) hears in private."""
+    ctx = context if isinstance(context, YishiContext) else YishiContext(context)
+    async with ctx.services.db.transaction() as conn:
+        events = await store.timeline(conn, report.id)
+    # Who last moved it forward (a note keeps the status, so it is not a move).
+    took = [e.actor_id for before, e in zip(events, events[1:], strict=False)
+            if e.status is not before.status and e.actor_id and e.status in (
+                ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED)]
+    recipients = [report.assignee_id] if report.assignee_id else took[-1:]
+    recipients = recipients or await handler_ids(ctx, community, report.category)
+    async with ctx.services.db.transaction() as conn:
+        known = await people.names(conn, recipients)
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(ctx.services.default_language))
+        text = _(msgid).format(
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
+            status=_(STATUS_NAMES[report.status]), **values)
+        try:
+            if photo is not None:
+                await ctx.bot.send_photo(person.user_id, photo, caption=text[:1000])
+            else:
+                await ctx.bot.send_message(person.user_id, text)
+        except Forbidden:
+            continue
+
+
+async def still_fixed(app: YishiApp, work: DueWork) -> Outcome:
+    """Weeks after closing (FixMyStreet asks after four), the reporter and the followers are
+    asked once whether it stayed fixed."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        report = await store.get(conn, work.payload["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
+        followers = await store.followers(conn, report.id) if report else []
+    if report is None or community is None or report.status is not ReportStatus.CLOSED:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    async with services.db.transaction() as conn:
+        known = await people.names(conn, [u for u in (report.reporter_id, *followers) if u])
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(services.default_language))
+        try:
+            await app.bot.send_message(
+                person.user_id,
+                _("A few weeks ago {ref} ({category}) was fixed. Is it still fixed?").format(
+                    ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _)),
+                reply_markup=InlineKeyboardMarkup([[
+                    InlineKeyboardButton(_("Yes, still fixed"),
+                                         callback_data=f"rs:{report.id}:yes"),
+                    InlineKeyboardButton(_("No, it is broken again"),
+                                         callback_data=f"rs:{report.id}:no")]]))
+        except Forbidden:
+            continue
+    return Done()
+
+
+async def still_fixed_answer(update: Update, context: YishiContext) -> int:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    report, community = await _load(context, query.data)
+    answer = (query.data or "").rsplit(":", 1)[-1]
+    if report is not None:
+        async with context.services.db.transaction() as conn:
+            asked = {report.reporter_id, *await store.followers(conn, report.id)}
+    if report is None or community is None or answer not in ("yes", "no") \
+            or user.id not in asked:
+        await refuse(update, context, N_("This button is out of date."))
+        return ConversationHandler.END
+    _ = await person_translator(update, context)
+    await query.edit_message_reply_markup(None)
+    if answer == "yes":
+        async with context.services.db.transaction() as conn:
+            await store.record_note(conn, report.id, actor_id=user.id,
+                                    note=N_("Still fixed weeks later, says a neighbour."),
+                                    now=context.services.clock.now())
+        await query.answer(_("Good to hear. Thank you!"))
+        return ConversationHandler.END
+    if report.status is ReportStatus.CLOSED:
+        await change_status(context, report, community, ReportStatus.REOPENED, actor=user.id,
+                            note=N_("Broken again weeks later, says a neighbour."))
+        await _tell_handlers(context, community, report, N_(
+            "{ref} was reopened: a neighbour says it is broken again."))
+    await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
+    return await _ask_comment(update, context, report,
+                              "not_fixed" if user.id == report.reporter_id
+                              else "not_fixed_later")
 
 
 # --- time limits and the follow-up's deadline --------------------------------------------------
@@ -749,7 +1108,7 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
         _ = translator(person.reads(services.default_language))
         try:
             await app.bot.send_message(person.user_id, _(msgid).format(
-                ref=report.ref, category=_name(CATEGORY_NAMES, report.category, _),
+                ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
                 status=_(STATUS_NAMES[report.status]), group=html.escape(community.title)))
         except Forbidden:
             continue
@@ -758,32 +1117,17 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
 
 async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
                            msgid: str) -> Outcome:
-    """Before a limit passes: the handler who took the report (else every handler) hears."""
+    """Before a limit passes: whoever has the report (else its handlers) hears."""
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         report = await store.get(conn, work.payload["report"])
         community = await communities.by_id(conn, report.community_id) if report else None
-        events = await store.timeline(conn, report.id) if report else []
     if report is None or community is None or report.status not in still:
         return Done()
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    took = [e.actor_id for e in events if e.status in (ReportStatus.ACKNOWLEDGED,
-                                                       ReportStatus.IN_PROGRESS) and e.actor_id]
-    recipients = took[-1:] or await handler_ids(YishiContext(app), community)
-    async with services.db.transaction() as conn:
-        known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, _(msgid).format(
-                ref=report.ref, category=_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status])))
-        except Forbidden:
-            continue
+    await _tell_handlers(app, community, report, msgid)
     return Done()
 
 
@@ -833,7 +1177,8 @@ async def my_reports(update: Update, context: YishiContext) -> None:
     _ = await person_translator(update, context)
     which = (context.args or [""])[0].lower()
     if which in ("open", "overdue"):
-        await _open_reports(update, context, overdue_only=which == "overdue")
+        await _open_reports(update, context, overdue_only=which == "overdue",
+                            filters=(context.args or [])[1:])
         return
     async with context.services.db.transaction() as conn:
         mine = await store.of_reporter(conn, user.id)
@@ -842,17 +1187,37 @@ async def my_reports(update: Update, context: YishiContext) -> None:
                                    "a problem."))
         return
     lines = [_("<b>Your reports</b>")] + [
-        f"{r.ref} · {_name(CATEGORY_NAMES, r.category, _)} · {_(STATUS_NAMES[r.status])}"
+        f"{r.ref} · {display_name(CATEGORY_NAMES, r.category, _)} · {_(STATUS_NAMES[r.status])}"
         for r in mine]
     await message.reply_text("\n".join(lines))
 
 
-async def _open_reports(update: Update, context: YishiContext, *, overdue_only: bool) -> None:
-    """Open reports of the buildings this person handles, most followed first."""
+def _status_key(text: str) -> ReportStatus | None:
+    """A status as typed: its key (``in_progress``) or its name in either language."""
+    wanted = text.strip().lower()
+    for status, msgid in STATUS_NAMES.items():
+        if status in OPEN_STATUSES and wanted in {status.value, msgid.lower(),
+                                                  translator("zh")(msgid).lower()}:
+            return status
+    return None
+
+
+async def _open_reports(update: Update, context: YishiContext, *, overdue_only: bool,
+                        filters: list[str]) -> None:
+    """Open reports of the buildings this person handles, most followed first; optionally
+    only one category and/or one status (/reports open lift new)."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     _ = await person_translator(update, context)
     services = context.services
+    categories = {category_key(f, services.settings.reports.categories) for f in filters} - {None}
+    statuses = {_status_key(f) for f in filters} - {None}
+    if len(categories) + len(statuses) < len(filters):
+        await message.reply_text(_("I can filter by kind ({categories}) and by status ({statuses})"
+                                   ". Example: /reports open lift new").format(
+            categories=", ".join(services.settings.reports.categories),
+            statuses=", ".join(s.value for s in OPEN_STATUSES)))
+        return
     now = services.clock.now()
     blocks = []
     for community in await communities_of(context, user.id):
@@ -860,7 +1225,9 @@ async def _open_reports(update: Update, context: YishiContext, *, overdue_only: 
             continue
         async with services.db.transaction() as conn:
             listed = [(r, len(await store.followers(conn, r.id)))
-                      for r in await store.open_in(conn, community.id)]
+                      for r in await store.open_in(conn, community.id)
+                      if (not categories or r.category in categories)
+                      and (not statuses or r.status in statuses)]
         if overdue_only:
             listed = [(r, n) for r, n in listed if overdue(
                 r.status, r.created_at, limits_for(services.settings, r.category), now)]
@@ -869,10 +1236,12 @@ async def _open_reports(update: Update, context: YishiContext, *, overdue_only: 
                  _("<b>Overdue reports in {group}</b>").format(
                      group=html.escape(community.title))]
         for report, followers in sorted(listed, key=lambda item: (-item[1],
-                                                                  item[0].created_at)):
-            lines.append(f"{report.ref} · {_name(CATEGORY_NAMES, report.category, _)} · "
+                                                                  item[0].created_at))[:50]:
+            lines.append(f"{report.ref} · {display_name(CATEGORY_NAMES, report.category, _)} · "
                          f"{_(STATUS_NAMES[report.status])}"
                          + (f" · +{followers}" if followers else ""))
+        if len(listed) > 50:
+            lines.append(_("… and {count} more.").format(count=len(listed) - 50))
         if not listed:
             lines.append(_("None."))
         blocks.append("\n".join(lines))
@@ -880,7 +1249,7 @@ async def _open_reports(update: Update, context: YishiContext, *, overdue_only: 
         await message.reply_text(_("Sorry, only the building's handlers can do that. "
                                    "Nothing was changed."))
         return
-    await message.reply_text("\n\n".join(blocks))
+    await message.reply_text("\n\n".join(blocks)[:4096])
 
 
 async def show_report(update: Update, context: YishiContext, number: int) -> None:
@@ -902,16 +1271,34 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
     async with context.services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
     zone = community.timezone
+    assigned = [int(e.note.split(":", 1)[1]) for e in events
+                if e.note and e.note.startswith("assign:")]
+    async with context.services.db.transaction() as conn:
+        named = await people.names(conn, assigned)
     lines = [await _card(context, report, _), "", _("<b>Timeline</b>")]
     for event in events:
-        if event.note and event.note.startswith("rating:"):
+        note = event_note(event.note, _, named)
+        if event.note and note is None:
             continue
         when = f"{event.at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
         line = f"{when} · {_(STATUS_NAMES[event.status])}"
-        if event.note:
-            line += f" — {html.escape(_(event.note))}"
+        if note:
+            line += f" — {html.escape(note)}"
         lines.append(line)
-    await message.reply_text("\n".join(lines))
+    await message.reply_text("\n".join(lines)[:4096])
+
+
+def event_note(note: str | None, _: Translator, named: dict[int, Person]) -> str | None:
+    """A timeline note as a reader sees it; None for one kept out of sight (a rating)."""
+    if not note or note.startswith("rating:"):
+        return None
+    kind, _sep, rest = note.partition(":")
+    if kind == "assign" and rest.isdigit():
+        person = named.get(int(rest))
+        return _("Passed to {name}").format(name=person.name if person else "?")
+    if kind == "comment":
+        return _("Comment: {text}").format(text=rest)
+    return _(note)
 
 
 async def report_with_reference(update: Update, context: YishiContext) -> int:
@@ -956,9 +1343,15 @@ def register(app: YishiApp) -> None:
         states={HANDLER_NOTE: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO,
                                               handler_note)]},
     ))
+    app.add_handler(flow(
+        app, name="report_feedback", command="reports",
+        entry_points=[CallbackQueryHandler(fixed_answer, pattern=r"^rf:"),
+                      CallbackQueryHandler(rating, pattern=r"^rr:"),
+                      CallbackQueryHandler(still_fixed_answer, pattern=r"^rs:")],
+        states={COMMENT: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO, comment_typed)]},
+    ))
     app.add_handler(CallbackQueryHandler(me_too, pattern=r"^rm:"))
-    app.add_handler(CallbackQueryHandler(fixed_answer, pattern=r"^rf:"))
-    app.add_handler(CallbackQueryHandler(rating, pattern=r"^rr:"))
+    app.add_handler(CallbackQueryHandler(reassign, pattern=r"^ra:"))
     app.add_handler(CallbackQueryHandler(stale_report_button, pattern=r"^(rp|rh):"))
     app.add_handler(CommandHandler("reports", my_reports, filters=private))
     scheduler = app.bot_data.services.scheduler
@@ -967,6 +1360,8 @@ def register(app: YishiApp) -> None:
     scheduler.on(CONFIRM_WAIT, confirm_wait)
     scheduler.on(ACK_SOON, acknowledge_soon)
     scheduler.on(RESOLVE_SOON, resolve_soon)
+    scheduler.on(GROUP_NOTICE, group_notice)
+    scheduler.on(STILL_FIXED, still_fixed)
 
 
 # --- exports ---------------------------------------------------------------------------------
@@ -975,33 +1370,60 @@ OPEN311_CLOSED = (ReportStatus.RESOLVED, ReportStatus.CLOSED, ReportStatus.REJEC
                   ReportStatus.DUPLICATE)
 
 
-async def export_reports(update: Update, context: YishiContext, community: Community) -> None:
-    """/export reports (moderators): CSV, XLSX and Open311 GeoReport v2 JSON, in private."""
+def export_period(words: list[str], zone: ZoneInfo,
+                  now: datetime) -> tuple[datetime | None, datetime | None] | None:
+    """/export reports [30 | 2026-11]: the last N days, or a calendar month in the group's
+    time zone; nothing means everything. None if it cannot be read."""
+    if not words:
+        return None, None
+    word = words[0]
+    if word.isdigit() and 0 < int(word) <= 3660:
+        return now - timedelta(days=int(word)), None
+    month = re.fullmatch(r"(\d{4})-(\d{1,2})", word)
+    if month and 1 <= int(month.group(2)) <= 12:
+        year, number = int(month.group(1)), int(month.group(2))
+        start = datetime(year, number, 1, tzinfo=zone)
+        end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+        return start, end
+    return None
+
+
+async def export_reports(update: Update, context: YishiContext, community: Community, *,
+                         period: list[str]) -> None:
+    """/export reports [period] (moderators): CSV, XLSX and Open311 GeoReport v2 JSON, sent
+    in private."""
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
     _ = translator(community.language)
     services = context.services
+    bounds = export_period(period, ZoneInfo(community.timezone), services.clock.now())
+    if bounds is None:
+        await message.reply_text(_("Give the period as a number of days or a month, e.g. "
+                                   "/export reports 30 or /export reports 2026-11."))
+        return
+    since, until = bounds
     async with services.db.transaction() as conn:
-        listed = await store.all_in(conn, community.id)
+        listed = [r for r in await store.all_in(conn, community.id, since=since)
+                  if until is None or r.created_at < until]
         details = {r.id: (await store.timeline(conn, r.id), await store.photos(conn, r.id),
                           len(await store.followers(conn, r.id))) for r in listed}
     zone = ZoneInfo(community.timezone)
     header = [_("Reference"), _("Kind"), _("Status"), _("Reported"), _("Updated"), _("Where"),
               _("What"), _("Neighbours affected too"), _("Photos")]
-    rows = [[r.ref, _name(CATEGORY_NAMES, r.category, _), _(STATUS_NAMES[r.status]),
+    rows = [[r.ref, display_name(CATEGORY_NAMES, r.category, _), _(STATUS_NAMES[r.status]),
              f"{r.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
              f"{r.updated_at.astimezone(zone):%Y-%m-%d %H:%M}", r.where_text, r.description,
              str(details[r.id][2]), str(len(details[r.id][1]))] for r in listed]
     open311 = []
     for r in listed:
         events, photos, _followers = details[r.id]
-        notes = [e.note for e in events if e.note and not e.note.startswith("rating:")]
+        notes = [e.note for e in events if e.note and not e.note.startswith(MARKED_NOTES)]
         resolve_by = limits_for(services.settings, r.category).due(r.created_at)[1]
         request: dict[str, Any] = {
             "service_request_id": r.ref,
             "status": "closed" if r.status in OPEN311_CLOSED else "open",
             "status_notes": _(notes[-1]) if notes else None,
-            "service_name": _name(CATEGORY_NAMES, r.category, _),
+            "service_name": display_name(CATEGORY_NAMES, r.category, _),
             "service_code": r.category,
             "description": r.description,
             "requested_datetime": r.created_at.astimezone(zone).isoformat(),
@@ -1013,6 +1435,8 @@ async def export_reports(update: Update, context: YishiContext, community: Commu
         }
         open311.append(request)
     summary = [[_("Reports of {group}").format(group=community.title)]]
+    if period:
+        summary.append([_("Period: {period}").format(period=period[0])])
     try:
         await context.bot.send_document(user.id, csv_bytes(summary, [header, *rows]),
                                         filename="reports.csv")

@@ -12,6 +12,7 @@ from bot.domain.models import Person, Role
 from bot.domain.roles import parse_role
 from bot.i18n import N_, Translator, translator
 from handlers.common import ensure_community, moderator_only, note_person, record_audit
+from handlers.report_names import category_key, category_name
 from storage import memberships, people
 
 ROLE_NAMES = {
@@ -57,27 +58,48 @@ async def role_command(update: Update, context: YishiContext) -> None:
     community = await ensure_community(context, chat)
     _ = translator(community.language)
     args = context.args or []
-    role = parse_role(args[-1]) if args else None
-    if role is None:
+    # /role @name handler lift water: the role, then (for a handler) report categories.
+    at = next((i for i, arg in enumerate(args) if parse_role(arg) is not None), None)
+    role = parse_role(args[at]) if at is not None else None
+    if role is None or at is None:
         await message.reply_text(_("Usage: /role @name moderator|handler|building_lead|resident, "
                                    "or reply to someone's message with /role handler."))
         return
-    person = await _target(update, context, args[:-1])
+    services = context.services
+    known = services.settings.reports.categories
+    named = [category_key(arg, known) for arg in args[at + 1:]]
+    categories = [key for key in named if key is not None]
+    unknown = len(categories) < len(named)
+    if unknown or (categories and role is not Role.HANDLER):
+        await message.reply_text(_("Only a handler can be limited to report categories, and "
+                                   "they are: {categories}. Example: /role @name handler lift "
+                                   "water").format(categories=", ".join(
+                                       f"{c} ({category_name(c, _)})" for c in known)))
+        return
+    person = await _target(update, context, args[:at])
     if person is None:
         await message.reply_text(_("I do not know that person yet. They need to have written "
                                    "in this group or started a chat with me; or reply to one "
                                    "of their messages with /role."))
         return
-    services = context.services
     async with services.db.transaction() as conn:
         previous = await memberships.get(conn, community.id, person.user_id)
         await memberships.set_role(conn, community.id, person.user_id, role,
                                    granted_by=update.effective_user.id
                                    if update.effective_user else None,
-                                   now=services.clock.now())
+                                   now=services.clock.now(), categories=categories)
     services.admins.forget(chat.id, person.user_id)
-    await record_audit(context, community, update, "role.grant", target=person.user_id,
-                       role=role.value, previous=previous.role.value if previous else None)
+    details = {"target": person.user_id, "role": role.value,
+               "previous": previous.role.value if previous else None}
+    if categories:
+        details["categories"] = categories
+    await record_audit(context, community, update, "role.grant", **details)
+    if categories:
+        await message.reply_text(_("{name} is now a handler in this group for: {categories}.")
+                                 .format(name=html.escape(person.name),
+                                         categories=", ".join(
+                                             category_name(c, _) for c in categories)))
+        return
     await message.reply_text(_("{name} is now a {role} in this group.").format(
         name=html.escape(person.name), role=role_name(role, _)))
 

@@ -34,7 +34,8 @@ CALLBACK = "set"
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
-_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb|mc):(\w+)$")
+_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb|mc|hc):(\w+)$")
+HANDLERS_CODE = "h:"
 _LINK = re.compile(r"^(\d{1,12})-([a-z0-9]{8})$")
 
 
@@ -50,6 +51,8 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
             state=_("on") if community.leaderboard else _("off")),
         _("Moderators' chat for join requests: {state}").format(
             state=_("linked") if community.moderators_chat_id else _("not linked")),
+        _("Handlers' chat for new reports: {state}").format(
+            state=_("linked") if community.handlers_chat_id else _("not linked")),
         "",
         _("In quiet hours I send nothing on my own; what a moderator sends by hand still goes "
           "out. Press a button, or type e.g. /settings timezone Europe/Berlin or "
@@ -77,6 +80,10 @@ def _keyboard(community: Community, _: Translator) -> InlineKeyboardMarkup:
                                  callback_data=f"{prefix}:mc:link")]
     if community.moderators_chat_id:
         link.append(InlineKeyboardButton(_("Unlink it"), callback_data=f"{prefix}:mc:off"))
+    rows.append(link)
+    link = [InlineKeyboardButton(_("Link a handlers' chat"), callback_data=f"{prefix}:hc:link")]
+    if community.handlers_chat_id:
+        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=f"{prefix}:hc:off"))
     rows.append(link)
     return InlineKeyboardMarkup(rows)
 
@@ -173,8 +180,8 @@ async def settings_button(update: Update, context: YishiContext) -> None:
         await refuse(update, context, N_("This button is out of date."))
         return
     field = match.group(2)
-    if field == "mc":
-        await _moderators_chat_button(update, context, community, value)
+    if field in ("mc", "hc"):
+        await _linked_chat_button(update, context, community, field, value)
         return
     if _current(community, field) == value:
         _ = translator(community.language)
@@ -197,30 +204,39 @@ async def settings_button(update: Update, context: YishiContext) -> None:
                                            reply_markup=_keyboard(result, _))
 
 
-async def _moderators_chat_button(update: Update, context: YishiContext, community: Community,
-                                  value: str) -> None:
-    """Link: tell only the presser a one-time code. Unlink: at once."""
+async def _linked_chat_button(update: Update, context: YishiContext, community: Community,
+                              field: str, value: str) -> None:
+    """A moderators' (mc) or handlers' (hc) chat. Link: tell only the presser a one-time
+    code. Unlink: at once."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     services = context.services
+    handlers_chat = field == "hc"
     _ = translator(await person_language(context, update.effective_user))
     if value == "link":
         code = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _i in range(8))
         async with services.db.transaction() as conn:
-            await communities.set_link_code(conn, community.id, code)
+            # Which chat the code links is kept with it, not in what the user types.
+            await communities.set_link_code(conn, community.id,
+                                            f"{HANDLERS_CODE}{code}" if handlers_chat else code)
         # An alert is seen only by who pressed: the code never shows in the group.
-        await query.answer(_("Add me to your moderators' chat, then send there: "
-                             "/settings link {code}").format(code=f"{community.id}-{code}"),
-                           show_alert=True)
+        text = _("Add me to your handlers' chat, then send there: /settings link {code}") \
+            if handlers_chat else _("Add me to your moderators' chat, then send there: "
+                                    "/settings link {code}")
+        await query.answer(text.format(code=f"{community.id}-{code}"), show_alert=True)
         return
-    if not community.moderators_chat_id:
+    linked = community.handlers_chat_id if handlers_chat else community.moderators_chat_id
+    if not linked:
         await query.answer(_("That is already the setting."))
         return
+    unlink = communities.link_handlers_chat if handlers_chat \
+        else communities.link_moderators_chat
     async with services.db.transaction() as conn:
-        await communities.link_moderators_chat(conn, community.id, None, services.clock.now())
+        await unlink(conn, community.id, None, services.clock.now())
         changed = await communities.by_id(conn, community.id)
     assert changed is not None
-    await record_audit(context, community, update, "moderators_chat.unlink")
+    await record_audit(context, community, update,
+                       "handlers_chat.unlink" if handlers_chat else "moderators_chat.unlink")
     await query.answer(_("Saved."))
     _ = translator(changed.language)
     await query.edit_message_text(_render(changed, _, _local_time(context, changed)),
@@ -228,7 +244,7 @@ async def _moderators_chat_button(update: Update, context: YishiContext, communi
 
 
 async def link_moderators_chat(update: Update, context: YishiContext, code: str) -> None:
-    """/settings link <community>-<code>, sent in the moderators' own group chat."""
+    """/settings link <community>-<code>, sent in the moderators' (or handlers') own chat."""
     message, chat, user = update.effective_message, update.effective_chat, \
         update.effective_user
     assert message is not None and chat is not None
@@ -238,6 +254,8 @@ async def link_moderators_chat(update: Update, context: YishiContext, code: str)
         target = await communities.by_id(conn, int(match.group(1))) if match else None
         expected = await communities.link_code(conn, target.id) if target else None
     _ = translator(target.language if target else services.default_language)
+    handlers_chat = expected is not None and expected.startswith(HANDLERS_CODE)
+    expected = expected.removeprefix(HANDLERS_CODE) if expected else None
     if target is None or expected is None or match is None \
             or not secrets.compare_digest(expected, match.group(2)):
         await message.reply_text(_("That link code is not valid. Press “Link a moderators' "
@@ -256,8 +274,18 @@ async def link_moderators_chat(update: Update, context: YishiContext, code: str)
     async with services.db.transaction() as conn:
         # The bot made this chat a community of its own when it joined; it is not one.
         await communities.deactivate(conn, chat.id, now)
-        await communities.link_moderators_chat(conn, target.id, chat.id, now)
-    await record_audit(context, target, update, "moderators_chat.link", chat=chat.id)
+        if handlers_chat:
+            await communities.link_handlers_chat(conn, target.id, chat.id, now)
+        else:
+            await communities.link_moderators_chat(conn, target.id, chat.id, now)
+    await record_audit(context, target, update,
+                       "handlers_chat.link" if handlers_chat else "moderators_chat.link",
+                       chat=chat.id)
+    if handlers_chat:
+        await message.reply_text(_("This chat now receives the new reports of {group}. "
+                                   "Handlers answer them with the buttons here.").format(
+            group=html.escape(target.title)))
+        return
     await message.reply_text(_("This chat now receives the join requests of {group}.").format(
         group=html.escape(target.title)))
 
@@ -266,7 +294,7 @@ def _button_value(match: re.Match[str]) -> str | None:
     field, raw = match.group(2), match.group(3)
     if field == "lang":
         return raw if raw in LANGUAGES else None
-    if field in ("lb", "mc"):
+    if field in ("lb", "mc", "hc"):
         allowed = ("on", "off") if field == "lb" else ("link", "off")
         return raw if raw in allowed else None
     options = TIMEZONES if field == "tz" else QUIET_PRESETS

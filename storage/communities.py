@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +24,7 @@ def _community(row: RowMapping) -> Community:
         active=row["active"],
         leaderboard=row["leaderboard"],
         moderators_chat_id=row["moderators_chat_id"],
+        handlers_chat_id=row["handlers_chat_id"],
         created_at=row["created_at"],
     )
 
@@ -128,9 +129,9 @@ async def update_settings(
 
 
 async def by_moderators_chat(conn: AsyncConnection, chat_id: int) -> Community | None:
-    """The community whose moderators' chat this is, if any."""
-    rows = await conn.execute(select(communities).where(
-        communities.c.moderators_chat_id == chat_id))
+    """The community whose moderators' (or handlers') chat this is, if any."""
+    rows = await conn.execute(select(communities).where(or_(
+        communities.c.moderators_chat_id == chat_id, communities.c.handlers_chat_id == chat_id)))
     found = rows.mappings().first()
     return _community(found) if found else None
 
@@ -152,6 +153,13 @@ async def link_moderators_chat(conn: AsyncConnection, community_id: int,
     """Link (or, with None, unlink) the moderators' chat; a used code is spent."""
     await conn.execute(update(communities).where(communities.c.id == community_id)
                        .values(moderators_chat_id=chat_id, link_code=None, updated_at=now))
+
+
+async def link_handlers_chat(conn: AsyncConnection, community_id: int,
+                             chat_id: int | None, now: datetime) -> None:
+    """Link (or, with None, unlink) the handlers' chat; a used code is spent."""
+    await conn.execute(update(communities).where(communities.c.id == community_id)
+                       .values(handlers_chat_id=chat_id, link_code=None, updated_at=now))
 
 
 async def with_topics(conn: AsyncConnection) -> list[Community]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Membership, Role
@@ -21,8 +22,12 @@ async def get(conn: AsyncConnection, community_id: int, user_id: int) -> Members
     row = rows.mappings().first()
     if row is None:
         return None
+    return _membership(row)
+
+
+def _membership(row: RowMapping) -> Membership:
     return Membership(community_id=row["community_id"], user_id=row["user_id"],
-                      role=Role(row["role"]))
+                      role=Role(row["role"]), categories=row["categories"] or None)
 
 
 async def ensure(conn: AsyncConnection, community_id: int, user_id: int, now: datetime) -> None:
@@ -38,24 +43,29 @@ async def ensure(conn: AsyncConnection, community_id: int, user_id: int, now: da
 
 
 async def set_role(conn: AsyncConnection, community_id: int, user_id: int, role: Role,
-                   granted_by: int | None, now: datetime) -> None:
+                   granted_by: int | None, now: datetime,
+                   categories: list[str] | None = None) -> None:
+    """Give a role; a handler may be limited to some report categories."""
     await upsert(
         conn,
         memberships,
         {"community_id": community_id, "user_id": user_id, "role": role.value,
-         "granted_by": granted_by, "updated_at": now},
+         "categories": categories or None, "granted_by": granted_by, "updated_at": now},
         conflict=["community_id", "user_id"],
-        update=["role", "granted_by", "updated_at"],
+        update=["role", "categories", "granted_by", "updated_at"],
     )
+
+
+async def handlers_of(conn: AsyncConnection, community_id: int, category: str) -> list[int]:
+    """The handlers of one report category (those limited to it and those handling all)."""
+    rows = await conn.execute(select(memberships).where(
+        memberships.c.community_id == community_id, memberships.c.role == Role.HANDLER.value))
+    return [int(row["user_id"]) for row in rows.mappings() if _membership(row).handles(category)]
 
 
 async def communities_of(conn: AsyncConnection, user_id: int) -> list[Membership]:
     rows = await conn.execute(select(memberships).where(memberships.c.user_id == user_id))
-    return [
-        Membership(community_id=row["community_id"], user_id=row["user_id"],
-                   role=Role(row["role"]))
-        for row in rows.mappings()
-    ]
+    return [_membership(row) for row in rows.mappings()]
 
 
 async def with_role(conn: AsyncConnection, community_id: int, role: Role) -> list[int]:

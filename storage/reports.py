@@ -132,7 +132,36 @@ async def open_in(conn: AsyncConnection, community_id: int) -> list[Report]:
     return [_report(row) for row in rows.mappings()]
 
 
-async def all_in(conn: AsyncConnection, community_id: int) -> list[Report]:
-    rows = await conn.execute(select(reports).where(reports.c.community_id == community_id)
-                              .order_by(reports.c.number))
+async def all_in(conn: AsyncConnection, community_id: int, *,
+                 since: datetime | None = None) -> list[Report]:
+    """Every report of the community (filed at or after ``since``, if given)."""
+    query = select(reports).where(reports.c.community_id == community_id)
+    if since is not None:
+        query = query.where(reports.c.created_at >= since)
+    rows = await conn.execute(query.order_by(reports.c.number))
     return [_report(row) for row in rows.mappings()]
+
+
+async def assign(conn: AsyncConnection, report_id: int, *, assignee_id: int,
+                 actor_id: int | None, now: datetime) -> None:
+    """Hand the report to someone; the timeline says to whom (rendered by the reader)."""
+    await conn.execute(update(reports).where(reports.c.id == report_id).values(
+        assignee_id=assignee_id, updated_at=now))
+    await record_note(conn, report_id, actor_id=actor_id, note=f"assign:{assignee_id}", now=now)
+
+
+async def mark_duplicate(conn: AsyncConnection, report_id: int, *, original_id: int,
+                         from_status: ReportStatus, actor_id: int | None, now: datetime,
+                         note: str) -> bool:
+    """A duplicate of ``original_id``: its reporter and followers follow the original."""
+    if not await move(conn, report_id, from_status=from_status,
+                      to_status=ReportStatus.DUPLICATE, actor_id=actor_id, now=now, note=note):
+        return False
+    await conn.execute(update(reports).where(reports.c.id == report_id).values(
+        duplicate_of=original_id))
+    duplicate = await get(conn, report_id)
+    assert duplicate is not None
+    for user_id in {duplicate.reporter_id, *await followers(conn, report_id)} - {None}:
+        assert user_id is not None
+        await follow(conn, original_id, user_id, now)
+    return True

@@ -44,6 +44,8 @@ communities = Table(
     # The moderators' own group chat, where join requests go; linked with a one-time code.
     Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
     Column("link_code", String(16), nullable=True),
+    # Where new issue reports go instead of each handler in private; linked the same way.
+    Column("handlers_chat_id", BigInteger, nullable=True, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -70,6 +72,8 @@ memberships = Table(
     Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
            primary_key=True),
     Column("role", String(16), nullable=False),
+    # A handler's report categories; NULL means all of them.
+    Column("categories", JSON, nullable=True),
     Column("granted_by", BigInteger, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -318,6 +322,10 @@ reports = Table(
     Column("notices", JSON, nullable=False),
     Column("post_chat_id", BigInteger, nullable=True),
     Column("post_message_id", Integer, nullable=True),
+    Column("assignee_id", BigInteger, ForeignKey("people.user_id", ondelete="SET NULL"),
+           nullable=True),
+    Column("duplicate_of", Integer, ForeignKey("reports.id", ondelete="SET NULL"),
+           nullable=True),
     UniqueConstraint("community_id", "number"),
     Index("ix_reports_community_status", "community_id", "status"),
     Index("ix_reports_reporter_id", "reporter_id"),

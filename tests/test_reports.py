@@ -29,7 +29,8 @@ async def _building(bot, api, tg):
 
 
 async def _file(api, tg, group, who, community_id, *, album=0, caption="", where="rp:w:a:0",
-                description="The lobby light is broken.", anonymous=False, from_reply=None):
+                description="The lobby light is broken.", anonymous=False, from_reply=None,
+                category="lift"):
     to_who = lambda c: c.chat_id == who.id  # noqa: E731
     mark = api.mark()
     if from_reply is not None:
@@ -43,7 +44,7 @@ async def _file(api, tg, group, who, community_id, *, album=0, caption="", where
     await tg.say(who, who, f"/start report_{community_id}")
     kinds = await api.wait_for("sendMessage", after=mark, where=to_who)
     mark = api.mark()
-    await tg.press(who, kinds, "rp:c:lift")
+    await tg.press(who, kinds, f"rp:c:{category}")
     step = await api.wait_for("editMessageText", after=mark, where=to_who)
     if album:
         mark = api.mark()
@@ -103,7 +104,7 @@ async def test_an_album_becomes_one_report_routed_to_the_handler_and_posted(bot,
     assert "Reported by Ann" in to_handler.result["caption"]
     assert [b["callback_data"] for b in to_handler.buttons] == [
         f"rh:{report.id}:ack", f"rh:{report.id}:start", f"rh:{report.id}:resolve",
-        f"rh:{report.id}:reject"]
+        f"rh:{report.id}:reject", f"rh:{report.id}:pass"]
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert post.buttons[0]["callback_data"] == f"rm:{report.id}"
     async with bot.services.db.transaction() as conn:

@@ -35,6 +35,7 @@ class Community(BaseModel):
     active: bool = True
     leaderboard: bool = True
     moderators_chat_id: int | None = None
+    handlers_chat_id: int | None = None
     created_at: datetime
 
     def quiet_until(self, now: datetime) -> datetime | None:
@@ -70,6 +71,11 @@ class Membership(BaseModel):
     community_id: int
     user_id: int
     role: Role
+    categories: list[str] | None = None  # a handler's report categories; None: all
+
+    def handles(self, category: str) -> bool:
+        return self.role is Role.HANDLER and (not self.categories
+                                              or category in self.categories)
 
 
 class AuditEntry(BaseModel):

@@ -33,7 +33,8 @@ TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
                                  ReportStatus.DUPLICATE}),
     ReportStatus.ACKNOWLEDGED: frozenset({ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED,
                                           ReportStatus.REJECTED, ReportStatus.DUPLICATE}),
-    ReportStatus.IN_PROGRESS: frozenset({ReportStatus.RESOLVED, ReportStatus.REJECTED}),
+    ReportStatus.IN_PROGRESS: frozenset({ReportStatus.RESOLVED, ReportStatus.REJECTED,
+                                         ReportStatus.DUPLICATE}),
     ReportStatus.REOPENED: frozenset({ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS,
                                       ReportStatus.RESOLVED}),
     ReportStatus.RESOLVED: frozenset({ReportStatus.CLOSED, ReportStatus.REOPENED}),
@@ -85,6 +86,8 @@ class Report(BaseModel):
     notices: list[list[int]]
     post_chat_id: int | None
     post_message_id: int | None
+    assignee_id: int | None = None
+    duplicate_of: int | None = None
 
     @property
     def ref(self) -> str:

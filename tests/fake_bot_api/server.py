@@ -594,14 +594,17 @@ class FakeBotApi:
     def mark(self) -> int:
         return len(self.calls)
 
-    async def wait_for(self, method: str, *, after: int = 0, timeout: float = 10.0,
+    async def wait_for(self, method: str | tuple[str, ...], *, after: int = 0,
+                       timeout: float = 10.0,
                        where: Callable[[Call], bool] | None = None) -> Call:
-        """The first successful ``method`` call after mark ``after`` that matches ``where``."""
+        """The first successful ``method`` call (or one of several methods) after mark
+        ``after`` that matches ``where``."""
+        methods = (method,) if isinstance(method, str) else method
         deadline = time.monotonic() + timeout
         async with self._changed:
             while True:
                 for call in self.calls[after:]:
-                    if call.method == method and call.error is None and (
+                    if call.method in methods and call.error is None and (
                             where is None or where(call)):
                         return call
                 remaining = deadline - time.monotonic()
