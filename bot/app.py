@@ -28,6 +28,7 @@ from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
 from handlers import (
+    decisions,
     errors,
     flows,
     groups,
@@ -67,6 +68,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     topics.register(app)
     polls.register(app)
     reports.register(app)
+    decisions.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

@@ -156,6 +156,50 @@ class ReportsSettings(_Section):
         return value
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                  "sunday"]
+
+
+def _time_of_day(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected HH:MM such as 09:00, got {value!r}") from None
+    return value
+
+
+class DecisionsSettings(_Section):
+    """决议落实: how often an owner must post progress, and when the result is rated."""
+
+    # Remind the owner when no progress was posted for this many days.
+    update_interval_days: int = Field(default=7, ge=1, le=90)
+    # Remind the owner this many days before the due date.
+    due_reminder_days: int = Field(default=2, ge=0, le=30)
+    # 回头看: this many days after "done", the group is asked to rate the result.
+    rating_after_days: int = Field(default=30, ge=1, le=365)
+    # The rating post's average is edited at most this often.
+    rating_refresh_seconds: float = Field(default=5, ge=0, le=300)
+
+
+class AnnouncementsSettings(_Section):
+    """Scheduled announcements: how late a run missed during downtime may still go out."""
+
+    grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
+
+
+class SummarySettings(_Section):
+    """The weekly summary: when it is posted (local time of each group)."""
+
+    day: Weekday = "sunday"
+    time: str = "20:00"
+    weeks_in_chart: int = Field(default=8, ge=2, le=26)
+
+    @field_validator("time")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        return _time_of_day(value)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -178,6 +222,9 @@ class Settings(BaseSettings):
     topics: TopicsSettings = TopicsSettings()
     polls: PollsSettings = PollsSettings()
     reports: ReportsSettings = ReportsSettings()
+    decisions: DecisionsSettings = DecisionsSettings()
+    announcements: AnnouncementsSettings = AnnouncementsSettings()
+    summary: SummarySettings = SummarySettings()
     log: LogSettings = LogSettings()
 
     @classmethod

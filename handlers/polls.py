@@ -77,10 +77,12 @@ from handlers.common import (
     schedule_spaced,
     user_role,
 )
+from handlers.decisions import from_poll as decisions_from_poll
 from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow
 from handlers.reports import export_reports
 from storage import communities, due_work, memberships, people, residents
+from storage import decisions as decision_store
 from storage import polls as store
 from storage import topics as topic_store
 
@@ -806,10 +808,14 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
             await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
                                    to_status=TopicStatus.DECIDED, now=now)
         decided = decision_title(poll, meaning)
-        if decided and await store.decision_for_poll(conn, poll.id) is None:
-            await store.create_decision(conn, community_id=poll.community_id, title=decided,
-                                        poll_id=poll.id, topic_id=poll.topic_id, now=now)
+        made = None
+        if decided and await decision_store.for_poll(conn, poll.id) is None:
+            made = await decision_store.create(conn, community_id=poll.community_id,
+                                               title=decided, poll_id=poll.id,
+                                               topic_id=poll.topic_id, now=now)
     await refresh_post(app, poll.id)
+    if made is not None:
+        await decisions_from_poll(app, made.id)
     async with services.db.transaction() as conn:
         community = await communities.by_id(conn, poll.community_id)
     quiet_until = community.quiet_until(now) if community else None

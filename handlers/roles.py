@@ -27,7 +27,8 @@ def role_name(role: Role, _: Translator) -> str:
     return _(ROLE_NAMES[role])
 
 
-async def _target(update: Update, context: YishiContext, args: list[str]) -> Person | None:
+async def named_person(update: Update, context: YishiContext,
+                       args: list[str]) -> Person | None:
     """Whom the command is about: a replied-to message, a mention, @username or a user id."""
     message = update.effective_message
     assert message is not None
@@ -76,7 +77,7 @@ async def role_command(update: Update, context: YishiContext) -> None:
                                    "water").format(categories=", ".join(
                                        f"{c} ({category_name(c, _)})" for c in known)))
         return
-    person = await _target(update, context, args[:at])
+    person = await named_person(update, context, args[:at])
     if person is None:
         await message.reply_text(_("I do not know that person yet. They need to have written "
                                    "in this group or started a chat with me; or reply to one "

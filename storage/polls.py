@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
 from bot.domain.polls import Ballot, Poll, PollStatus
-from storage.schema import ballots, decisions, poll_keys, poll_log, poll_participants, polls
+from storage.schema import ballots, poll_keys, poll_log, poll_participants, polls
 from storage.upsert import upsert
 
 
@@ -165,23 +165,6 @@ async def chain(conn: AsyncConnection, poll_id: int) -> list[Link]:
                               .order_by(poll_log.c.seq))
     return [Link(seq=r["seq"], entry=r["entry"], prev_hash=r["prev_hash"], hash=r["hash"])
             for r in rows.mappings()]
-
-
-# --- decisions --------------------------------------------------------------------------------
-
-
-async def create_decision(conn: AsyncConnection, *, community_id: int, title: str,
-                          poll_id: int | None, topic_id: int | None, now: datetime) -> int:
-    result = await conn.execute(decisions.insert().values(
-        community_id=community_id, title=title, poll_id=poll_id, topic_id=topic_id,
-        status="planned", created_at=now))
-    return int(result.inserted_primary_key[0])
-
-
-async def decision_for_poll(conn: AsyncConnection, poll_id: int) -> int | None:
-    row = (await conn.execute(select(decisions.c.id).where(decisions.c.poll_id == poll_id))
-           ).first()
-    return int(row[0]) if row else None
 
 
 # --- secret polls ---------------------------------------------------------------------------

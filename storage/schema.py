@@ -295,6 +295,105 @@ decisions = Table(
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
     Column("status", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # D-1, D-2 … per community.
+    Column("number", Integer, nullable=False, server_default=text("0")),
+    Column("owner_id", BigInteger, ForeignKey("people.user_id", ondelete="SET NULL"),
+           nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("progress", Integer, nullable=False, server_default=text("0")),
+    Column("reason", Text, nullable=True),  # why it is blocked or cancelled
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    # The 回头看 rating post in the group.
+    Column("rating_chat_id", BigInteger, nullable=True),
+    Column("rating_message_id", Integer, nullable=True),
+    UniqueConstraint("community_id", "number"),
+)
+
+decision_milestones = Table(
+    "decision_milestones",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index("ix_decision_milestones_decision_id", "decision_id"),
+)
+
+# A decision's timeline: progress updates and changes of status.
+decision_updates = Table(
+    "decision_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("text", Text, nullable=True),
+    Column("next_step", Text, nullable=True),
+    Column("photos", JSON, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_decision_updates_decision_id", "decision_id"),
+)
+
+decision_followers = Table(
+    "decision_followers",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+decision_ratings = Table(
+    "decision_ratings",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stars", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Moderators' announcements: once (run_at) or recurring (a cron expression in the
+# group's time zone). The next run is due work; this row is what to send.
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("author_id", BigInteger, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("photo_file_id", String(256), nullable=True),
+    Column("cron", String(64), nullable=True),
+    Column("run_at", UTCDateTime, nullable=True),
+    Column("pin", Boolean, nullable=False),
+    Column("in_quiet_hours", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),  # active, paused, finished, deleted
+    Column("runs", Integer, nullable=False, server_default=text("0")),
+    Column("last_run_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_announcements_community_id", "community_id"),
+)
+
+# One weekly summary per community and week, kept so a restart never sends it twice and
+# residents can ask for the last one.
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("week_start", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("chart_file_id", String(256), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "week_start"),
 )
 
 # Issue reports (随手拍). The reporter is always stored, so moderators can reach them

@@ -34,6 +34,7 @@ def make_settings(api: FakeBotApi, db_path: Path, **sections: dict[str, Any]) ->
         # Live posts are refreshed at once in tests; test_topics checks the spacing.
         "topics": {"post_refresh_seconds": 0},
         "polls": {"tally_refresh_seconds": 0},
+        "decisions": {"rating_refresh_seconds": 0},
     }
     for name, overrides in sections.items():
         values[name] = {**values.get(name, {}), **overrides}

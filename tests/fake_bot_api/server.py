@@ -406,8 +406,10 @@ class FakeBotApi:
             if len(plain_text(item.get("caption", ""), item.get("parse_mode"))) > 1024:
                 self.violations.append("sendMediaGroup: caption longer than 1024")
                 raise ApiError(400, "Bad Request: message caption is too long")
+            extra = {"caption": plain_text(item["caption"], item.get("parse_mode"))} \
+                if item.get("caption") else {}
             sent.append(self._public(self._new_message(
-                chat, self.bot, photo=[self._photo_size()], media_group_id=group_id)))
+                chat, self.bot, photo=[self._photo_size()], media_group_id=group_id, **extra)))
         return sent
 
     def _edit_target(self, params: dict[str, Any], method: str) -> dict[str, Any]:

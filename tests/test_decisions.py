@@ -1,0 +1,239 @@
+"""Decisions end to end: a passed poll makes one; its owner posts progress (with photos)
+to the group and the followers; silence and lateness are chased by the moved clock; weeks
+after "done" the group rates the result (回头看)."""
+
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.decisions import DecisionStatus
+from storage import decisions as store
+from tests.helpers import group_with_bot, introduce
+from tests.test_polls import ROWS, _building, _create, _vote
+
+
+async def _decision(bot, community_id, number=1):
+    async with bot.services.db.transaction() as conn:
+        decision = await store.by_number(conn, community_id, number)
+        return decision, await store.timeline(conn, decision.id)
+
+
+async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, api, tg,
+                                                                             clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    for person in people.values():
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    ann, bob, dee = people["Ann"], people["Bob"], people["Dee"]
+    post, _c, _p = await _create(api, tg, group, owner, stored.id, deadline="3d")
+    for voter in (ann, bob):
+        await _vote(api, tg, voter, post, 0)
+    clock.set(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # past the deadline, 11:00 local
+    mark = api.mark()
+    await bot.tick()
+    asked = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id
+                               and "decision" in c.text)
+    assert asked.text.startswith("The vote made a decision in Elm House: D-1")
+    decision, events = await _decision(bot, stored.id)
+    assert decision.status is DecisionStatus.PLANNED and decision.poll_id is not None
+
+    # The moderator names Dee the owner (by replying to her) and sets a due date.
+    offer = await tg.say(group, dee, "I can look after the painting.")
+    mark = api.mark()
+    await tg.say(group, owner, "/decision D-1 owner", reply_to=offer)
+    named = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert named.text == "D-1 现在由 Dee 负责。"
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == dee.id)
+    assert told.text.startswith("You are now the owner of D-1")
+    mark = api.mark()
+    await tg.say(group, owner, "/decision D-1 due 2026-12-20")
+    due = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert due.text == "D-1 的截止日期是 2026-12-20 18:00。"
+    mark = api.mark()
+    await tg.say(group, bob, "/decision D-1 owner", reply_to=offer)
+    refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert refused.text.startswith("抱歉，只有本群管理员")
+
+    # Bob follows it from the group view.
+    mark = api.mark()
+    await tg.say(group, bob, "/decision D-1")
+    view = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert "D-1 · " in view.text and "负责人：Dee" in view.text
+    mark = api.mark()
+    await tg.press(bob, view, f"df:{decision.id}")
+    followed = await api.wait_for("answerCallbackQuery", after=mark)
+    assert followed.get("text").startswith("You follow D-1")
+
+    # Dee posts 40 % with two photos and a next step.
+    to_dee = lambda c: c.chat_id == dee.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(dee, dee, "/progress")
+    ask = await api.wait_for("sendMessage", after=mark, where=to_dee)
+    assert ask.text.startswith("D-1 “") and "is at 0%" in ask.text
+    mark = api.mark()
+    await tg.press(dee, ask, "dp:p:40")
+    await api.wait_for("editMessageText", after=mark, where=to_dee)
+    mark = api.mark()
+    await tg.send_album(dee, dee, 2, caption="Primer done on floors 1-3")
+    nxt = await api.wait_for("sendMessage", after=mark, where=to_dee)
+    assert nxt.text.startswith("And the next step?")
+    assert len([c for c in api.sent(chat_id=dee.id, after=mark)]) == 1  # one answer
+    mark = api.mark()
+    await tg.say(dee, dee, "Paint floors 4-6")
+    posted = await api.wait_for("sendMessage", after=mark, where=to_dee)
+    assert posted.text == "Posted. D-1 is at 40%."
+    album = await api.wait_for("sendMediaGroup", after=mark)
+    assert album.chat_id == group.id and len(album.params["media"]) == 2
+    caption = api.messages[(group.id, album.result[0]["message_id"])]["caption"]
+    assert "▓▓▓▓░░░░░░ 40%" in caption and "Primer done on floors 1-3" in caption
+    assert "下一步：Paint floors 4-6" in caption
+    for person in (ann, bob):  # voters and the follower
+        news = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c, p=person: c.chat_id == p.id)
+        assert news.text.startswith("News on a decision you follow in Elm House:")
+        assert "What changed: Primer done on floors 1-3" in news.text
+    decision, events = await _decision(bot, stored.id)
+    assert decision.status is DecisionStatus.IN_PROGRESS and decision.progress == 40
+    assert events[-1].photos and len(events[-1].photos) == 2
+
+    # 100 % without photos: done, a text card with a Follow button.
+    mark = api.mark()
+    await tg.say(dee, dee, "/progress D-1")
+    ask = await api.wait_for("sendMessage", after=mark, where=to_dee)
+    mark = api.mark()
+    await tg.say(dee, dee, "100")
+    await api.wait_for("sendMessage", after=mark, where=to_dee)
+    mark = api.mark()
+    await tg.say(dee, dee, "All six floors painted.")
+    skip = await api.wait_for("sendMessage", after=mark, where=to_dee)
+    mark = api.mark()
+    await tg.press(dee, skip, "dp:n:skip")
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert card.text.splitlines()[1] == "▓▓▓▓▓▓▓▓▓▓ 100% · 已完成"
+    assert card.buttons[0]["callback_data"] == f"df:{decision.id}"
+    decision, _e = await _decision(bot, stored.id)
+    assert decision.status is DecisionStatus.DONE and decision.done_at is not None
+
+    # 30 days later (daytime), the group is asked to rate it; one rating each, editable.
+    clock.set(datetime(2026, 12, 27, 3, 0, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    ask = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                             and "回头看" in c.text)
+    assert [b["callback_data"] for b in ask.buttons] == [
+        f"dr:{decision.id}:{n}" for n in range(1, 6)]
+    for who, stars in ((ann, 4), (bob, 2), (ann, 5)):
+        mark = api.mark()
+        await tg.press(who, ask, f"dr:{decision.id}:{stars}")
+        await api.wait_for("answerCallbackQuery", after=mark)
+        await api.wait_for("editMessageText", after=mark)
+    edited = api.messages[(group.id, ask.result["message_id"])]
+    assert "★ 3.5" in edited["text"] and "2 位邻居" in edited["text"]
+    stranger = tg.person("Stranger", language_code="en")
+    tg.set_status(group, stranger, "left")
+    mark = api.mark()
+    await tg.press(stranger, ask, f"dr:{decision.id}:1")
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == "Only members of the group can rate this."
+    async with bot.services.db.transaction() as conn:
+        assert sorted(await store.ratings(conn, decision.id)) == [2, 5]
+
+
+async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, tg, clock):
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    fixer = tg.person("Fixer", username="fixer", language_code="zh-hans")
+    bob = tg.person("Bob", username="bob", language_code="en")
+    await introduce(bot, tg, group, fixer, bob)
+    for person in (owner, fixer, bob):
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(group, owner, "/decisions new")
+    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert handover.buttons[0]["url"].endswith(f"start=decision_{stored.id}")
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start decision_{stored.id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Fix the garage gate")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "@nobody_here")
+    again = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert again.text.startswith("I do not know that person yet.")
+    mark = api.mark()
+    await tg.say(owner, owner, "@fixer")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "2026-12-05")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Order the motor\nFit the motor")
+    done = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert done.text.startswith("Written down as D-1.")
+    told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    assert told.text.startswith("你现在是 Elm House 的 D-1")
+    decision, _e = await _decision(bot, stored.id)
+    assert decision.owner_id == fixer.id
+
+    # The owner ticks a milestone from the view.
+    mark = api.mark()
+    await tg.say(fixer, fixer, "/decision D-1")
+    view = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    steps = [b["callback_data"] for b in view.buttons if b["callback_data"].startswith("dm:")]
+    assert len(steps) == 2
+    mark = api.mark()
+    await tg.press(bob, view, steps[0])
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("show_alert") is True
+    mark = api.mark()
+    await tg.press(fixer, view, steps[0])
+    ticked = await api.wait_for("answerCallbackQuery", after=mark)
+    assert ticked.get("text") == "里程碑完成：Order the motor"
+
+    # A week without an update: the owner is reminded, once per week.
+    clock.set(datetime(2026, 11, 30, 2, 1, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    nudge = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    assert "7 天" in nudge.text and "/progress D-1" in nudge.text
+    assert await bot.tick() == 0
+    # Two days before the due date (2026-12-03 18:00 local), then past it at 18:00 on
+    # 2026-12-05: the moderators hear once, not again after a restart.
+    clock.set(datetime(2026, 12, 3, 10, 1, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    soon = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    assert "截止" in soon.text
+    clock.set(datetime(2026, 12, 5, 10, 1, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    late = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert late.text == ("Overdue in Elm House: D-1 “Fix the garage gate” was due "
+                         "2026-12-05 18:00 and is at 0% (owner: Fixer).")
+    await bot.restart()
+    mark = api.mark()
+    await bot.tick()
+    assert [c for c in api.sent(chat_id=owner.id, after=mark) if "Overdue" in c.text] == []
+
+    # The owner says it is blocked; the group reads why. A resident cannot.
+    mark = api.mark()
+    await tg.say(group, bob, "/decision D-1 blocked no reason")
+    refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert refused.text.startswith("抱歉")
+    mark = api.mark()
+    await tg.say(fixer, fixer, "/decision D-1 blocked The motor is out of stock")
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert "受阻" in card.text and "原因：The motor is out of stock" in card.text
+    mark = api.mark()
+    await tg.say(group, bob, "/decisions")
+    listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert listing.text.splitlines()[1].startswith("⚠️ D-1 · Fix the garage gate · 受阻 · 0%")
+    decision, events = await _decision(bot, stored.id)
+    assert decision.status is DecisionStatus.BLOCKED
+    assert [e.text for e in events][-2:] == ["✅ Order the motor", "The motor is out of stock"]
+    assert decision.due_at == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    _ = timedelta
