@@ -28,6 +28,7 @@ from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
 from handlers import (
+    announcements,
     decisions,
     errors,
     flows,
@@ -69,6 +70,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     polls.register(app)
     reports.register(app)
     decisions.register(app)
+    announcements.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

@@ -96,6 +96,7 @@ class FakeBotApi:
         self.users: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
+        self.pinned: dict[int, int] = {}  # chat -> the pinned message
         self.started: set[int] = set()  # users who have a private chat with the bot
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
@@ -493,6 +494,20 @@ class FakeBotApi:
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
         return self.member_record(chat_id, user)
+
+    def _api_pinChatMessage(self, params: dict[str, Any]) -> bool:
+        """In a group the bot must be an administrator (the fake grants admins every
+        right); a private chat may always be pinned in."""
+        chat = self._chat(params["chat_id"], "pinChatMessage")
+        key = (chat["id"], int(params["message_id"]))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to pin not found")
+        if chat["type"] != "private" and self.members.get((chat["id"], BOT_ID)) not in (
+                "creator", "administrator"):
+            raise ApiError(400, "Bad Request: not enough rights to manage pinned messages in "
+                                "the chat")
+        self.pinned[chat["id"]] = key[1]
+        return True
 
     def _api_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         chat_id = int(params["chat_id"])
