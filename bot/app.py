@@ -42,6 +42,7 @@ from handlers import (
     roles,
     settings,
     start,
+    summary,
     topics,
 )
 from storage import Database
@@ -71,6 +72,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     reports.register(app)
     decisions.register(app)
     announcements.register(app)
+    summary.register(app)
     for register in extra_features:
         register(app)
     start.register(app)

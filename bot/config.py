@@ -190,6 +190,7 @@ class AnnouncementsSettings(_Section):
 class SummarySettings(_Section):
     """The weekly summary: when it is posted (local time of each group)."""
 
+    enabled: bool = True
     day: Weekday = "sunday"
     time: str = "20:00"
     weeks_in_chart: int = Field(default=8, ge=2, le=26)

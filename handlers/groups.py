@@ -11,6 +11,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.i18n import translator
+from handlers import summary
 from handlers.common import ensure_community, is_group, note_person, record_audit
 from storage import communities, memberships
 
@@ -47,6 +48,7 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
         await record_audit(context, community, update, "community.added",
                            by=change.from_user.id)
         await _greet(context, community.chat_id, community.id, community.language)
+        await summary.ensure_armed(context.application, community)
     elif was and not now_in:
         async with services.db.transaction() as conn:
             moderated = await communities.by_moderators_chat(conn, chat.id)

@@ -543,7 +543,7 @@ def _weight(value: Fraction, poll: Poll) -> str:
     return str(int(value)) if value.denominator == 1 else f"{float(value):.2f}"
 
 
-def _turnout(figures: Turnout, _: Translator) -> str:
+def turnout_text(figures: Turnout, _: Translator) -> str:
     if figures.civil:
         return _("Turnout: {area} of the floor area, {owners} of the owners (2/3 of both "
                  "needed)").format(area=percent(figures.area_share),
@@ -576,7 +576,7 @@ async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
                                                                           community),
                                                              zone=community.timezone))
     lines += _describe(_settings_of(poll), _)
-    lines.append(_turnout(figures, _))
+    lines.append(turnout_text(figures, _))
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
             lines += ["", *_results_lines(poll, result, _)]
@@ -589,11 +589,11 @@ async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
             reason=html.escape(poll.reason or "—"))]
     else:
         lines += ["", *_results_lines(poll, result, _), "",
-                  _verdict_text(poll, meaning, _)]
+                  verdict_text(poll, meaning, _)]
     return "\n".join(lines), None
 
 
-def _verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
+def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
     outcome = meaning.outcome
     if outcome is Outcome.NO_VOTES:
         return _("Result: nobody voted.")
@@ -864,8 +864,8 @@ async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
     result, meaning, figures = await _count(app, poll)
     lines = [_("<b>{ref} is closed</b>: {question}").format(
         ref=poll.ref, question=html.escape(poll.question)),
-        *_results_lines(poll, result, _), _turnout(figures, _), "",
-        _verdict_text(poll, meaning, _)]
+        *_results_lines(poll, result, _), turnout_text(figures, _), "",
+        verdict_text(poll, meaning, _)]
     await app.bot.send_message(community.chat_id, "\n".join(lines))
 
 
@@ -892,7 +892,7 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
         _("Reminder: {ref} “{question}” closes {when}.").format(
             ref=poll.ref, question=html.escape(poll.question),
             when=_local(poll.deadline, community)),
-        _turnout(figures, _)]))
+        turnout_text(figures, _)]))
     for person in await _not_yet_voted(app, poll, roster):
         reader = translator(person.reads(services.default_language))
         try:
@@ -1178,13 +1178,13 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
         [_("Deadline"), _local(poll.deadline, community)],
         *([re.split(r"[:：]\s*", line, maxsplit=1)
            for line in _describe(_settings_of(poll), _)]),
-        [_("Turnout"), _turnout(figures, _)],
+        [_("Turnout"), turnout_text(figures, _)],
         *[[option, f"{result.votes[i]} / {_weight(result.weights[i], poll)}"]
           for i, option in enumerate(poll.options)],
         [_("Status"), poll.status.value],
     ]
     if poll.status is PollStatus.CLOSED:
-        summary.append([_("Verdict"), _verdict_text(poll, meaning, _)])
+        summary.append([_("Verdict"), verdict_text(poll, meaning, _)])
     if poll.secret:
         # Who took part, never what they chose.
         async with app.bot_data.services.db.transaction() as conn:

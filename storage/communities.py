@@ -168,3 +168,9 @@ async def with_topics(conn: AsyncConnection) -> list[Community]:
         communities.c.active.is_(True),
         communities.c.id.in_(select(topics.c.community_id).distinct())))
     return [_community(row) for row in rows.mappings()]
+
+
+async def active(conn: AsyncConnection) -> list[Community]:
+    rows = await conn.execute(select(communities).where(communities.c.active.is_(True))
+                              .order_by(communities.c.id))
+    return [_community(row) for row in rows.mappings()]

@@ -209,3 +209,18 @@ async def forget_voter(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(update(ballots).where(ballots.c.user_id == user_id)
                        .values(user_id=None))
     await conn.execute(poll_participants.delete().where(poll_participants.c.user_id == user_id))
+
+
+async def polls_closed(conn: AsyncConnection, community_id: int, since: datetime,
+                       until: datetime) -> list[Poll]:
+    rows = await conn.execute(select(polls).where(
+        polls.c.community_id == community_id, polls.c.status == PollStatus.CLOSED.value,
+        polls.c.closed_at >= since, polls.c.closed_at < until).order_by(polls.c.number))
+    return [_poll(row) for row in rows.mappings()]
+
+
+async def polls_open(conn: AsyncConnection, community_id: int) -> list[Poll]:
+    rows = await conn.execute(select(polls).where(
+        polls.c.community_id == community_id, polls.c.status == PollStatus.OPEN.value)
+        .order_by(polls.c.deadline))
+    return [_poll(row) for row in rows.mappings()]

@@ -35,6 +35,9 @@ def make_settings(api: FakeBotApi, db_path: Path, **sections: dict[str, Any]) ->
         "topics": {"post_refresh_seconds": 0},
         "polls": {"tally_refresh_seconds": 0},
         "decisions": {"rating_refresh_seconds": 0},
+        # Tests that move the clock over a Sunday evening would otherwise all see the
+        # weekly summary; test_summary turns it on.
+        "summary": {"enabled": False},
     }
     for name, overrides in sections.items():
         values[name] = {**values.get(name, {}), **overrides}

@@ -392,7 +392,21 @@ class FakeBotApi:
             content["html"] = params["caption"]
         if params.get("reply_markup", {}).get("inline_keyboard") is not None:
             content["reply_markup"] = params["reply_markup"]
-        return self._public(self._new_message(chat, self.bot, **content))
+        photo = params["photo"]
+        upload = self._upload(params, photo) if not isinstance(photo, str) \
+            or photo.startswith("attach://") else None
+        if upload is not None:
+            # A new photo: Telegram takes JPEG/PNG/WebP up to 10 MB.
+            if len(upload[1]) > 10 * 1024 * 1024:
+                self.violations.append("sendPhoto: photo larger than 10 MB")
+                raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+            if not upload[1].startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF")):
+                self.violations.append("sendPhoto: upload is not a JPEG, PNG or WebP image")
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        message = self._new_message(chat, self.bot, **content)
+        if upload is not None:
+            self.uploads[message["message_id"]] = upload
+        return self._public(message)
 
     def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         chat = self._chat(params["chat_id"], "sendMediaGroup")

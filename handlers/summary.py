@@ -1,0 +1,320 @@
+"""The weekly summary: on the community's day and time (default Sunday 20:00 local), one
+message and one chart of where the building stands. /summary: moderators get this week's
+now, in the group; everyone else sees the last weekly one.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CommandHandler
+
+from bot.chart import render
+from bot.context import YishiApp, YishiContext
+from bot.domain.decisions import OPEN_DECISIONS, listing_order
+from bot.domain.models import Community, DueWork, Role
+from bot.domain.points import initials
+from bot.domain.polls import thaw_turnout, thaw_verdict
+from bot.domain.reports import overdue
+from bot.domain.summary import (
+    DAYS,
+    ChartWeek,
+    DecisionLine,
+    PollLine,
+    TopicLine,
+    Week,
+    mean,
+    median_hours,
+    next_summary,
+)
+from bot.domain.topics import TopicStatus
+from bot.i18n import Translator, translator
+from bot.scheduler import Defer, Done, Outcome
+from handlers.announcements import WEEKDAY_NAMES
+from handlers.common import chat_translator, communities_of, ensure_community, user_role
+from handlers.polls import turnout_text, verdict_text
+from handlers.reports import limits_for
+from storage import communities, due_work, people, points, polls, summaries, topics
+from storage import decisions as decision_store
+from storage import reports as report_store
+
+log = logging.getLogger(__name__)
+
+SUMMARY = "weekly_summary"
+WEEK = timedelta(days=7)
+
+
+def _schedule(app: YishiApp) -> tuple[str, time]:
+    settings = app.bot_data.services.settings.summary
+    return settings.day, time.fromisoformat(settings.time)
+
+
+def _latest(app: YishiApp, community: Community, now: datetime) -> datetime:
+    """The most recent summary time at or before ``now``: the end of the week it covers."""
+    day, at = _schedule(app)
+    return next_summary(now - WEEK, community.timezone, day, at)
+
+
+# --- gathering the week -----------------------------------------------------------------------
+
+
+def _turnout_share(data: dict | None) -> float | None:
+    if not data:
+        return None
+    figures = thaw_turnout(data["turnout"])
+    if figures.civil and figures.owner_share is not None:
+        return float(figures.owner_share)
+    if figures.units:
+        return figures.ballots / figures.units
+    return None
+
+
+async def gather(app: YishiApp, community: Community, start: datetime, end: datetime,
+                 _: Translator) -> Week:
+    """Everything the summary says about [start, end) for one community."""
+    services = app.bot_data.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        raised = await topics.created_since(conn, community.id, start)
+        raised = [t for t in raised if t.created_at < end]
+        supported = await topics.listed(conn, community.id, (TopicStatus.OPEN,))
+        closed = await polls.polls_closed(conn, community.id, start, end)
+        still_open = await polls.polls_open(conn, community.id)
+        opened = await summaries.reports_opened(conn, community.id, start, end)
+        resolved = await summaries.resolutions(conn, community.id, start, end)
+        stars = await summaries.ratings(conn, community.id, start, end)
+        open_reports = await report_store.open_in(conn, community.id)
+        decided = await decision_store.of_community(conn, community.id)
+        updates = await decision_store.updates_between(conn, community.id, start, end)
+        leaders = await points.leaderboard(conn, community.id, start, 3) \
+            if community.leaderboard else []
+        named = await people.names(conn, [user for user, _points in leaders])
+    zone = ZoneInfo(community.timezone)
+    top = sorted(supported, key=lambda item: (-item[1], item[0].number))[:3]
+    contributors = []
+    for user, earned in leaders:
+        person = named.get(user)
+        if person is not None:
+            contributors.append((person.name if person.public_name == "name"
+                                 else initials(person.name), earned))
+    return Week(
+        start=start, end=end, topics_raised=len(raised),
+        top_topics=[TopicLine(ref=t.ref, title=t.title, supports=n) for t, n in top if n],
+        polls_closed=[PollLine(ref=p.ref, question=p.question,
+                               verdict=verdict_text(p, thaw_verdict(p.result["verdict"]), _)
+                               if p.result else "",
+                               turnout=turnout_text(thaw_turnout(p.result["turnout"]), _)
+                               if p.result else "") for p in closed],
+        polls_open=[PollLine(ref=p.ref, question=p.question, verdict="", turnout="",
+                             deadline=p.deadline.astimezone(zone)) for p in still_open],
+        reports_opened=opened, reports_resolved=len(resolved),
+        median_hours_to_resolve=median_hours([done - filed for filed, done in resolved]),
+        reports_overdue=sum(1 for r in open_reports if overdue(
+            r.status, r.created_at, limits_for(services.settings, r.category), now)),
+        satisfaction=mean(stars), ratings=len(stars),
+        decisions_open=[DecisionLine(ref=d.ref, title=d.title, progress=d.progress,
+                                     overdue=d.overdue(now))
+                        for d in listing_order(decided, now) if d.status in OPEN_DECISIONS],
+        decision_updates=len(updates), top_contributors=contributors)
+
+
+async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
+    services = app.bot_data.services
+    count = services.settings.summary.weeks_in_chart
+    weeks = []
+    async with services.db.transaction() as conn:
+        for back in range(count, 0, -1):
+            start = end - back * WEEK
+            stop = start + WEEK
+            shares = [share for p in await polls.polls_closed(conn, community.id, start, stop)
+                      if (share := _turnout_share(p.result)) is not None]
+            weeks.append(ChartWeek(
+                start=start,
+                opened=await summaries.reports_opened(conn, community.id, start, stop),
+                resolved=len(await summaries.resolutions(conn, community.id, start, stop)),
+                turnout=sum(shares) / len(shares) if shares else None))
+    return weeks
+
+
+# --- writing it -------------------------------------------------------------------------------
+
+
+def compose(week: Week, community: Community, _: Translator) -> str:
+    zone = ZoneInfo(community.timezone)
+    last_day = (week.end - timedelta(seconds=1)).astimezone(zone)
+    span = f"{week.start.astimezone(zone):%m-%d} – {last_day:%m-%d}"
+    title = html.escape(community.title)
+    if week.empty:
+        return _("A quiet week in {group} ({span}): no new topics, polls, reports or "
+                 "decisions.").format(group=title, span=span)
+    lines = [_("<b>The week in {group}</b> ({span})").format(group=title, span=span)]
+    if week.topics_raised or week.top_topics:
+        top = "; ".join(f"{t.ref} {html.escape(t.title)} ({t.supports})"
+                        for t in week.top_topics)
+        lines.append(_("<b>Topics</b>: {count} raised. Most supported: {list}").format(
+            count=week.topics_raised, list=top) if top else
+            _("<b>Topics</b>: {count} raised.").format(count=week.topics_raised))
+    if week.polls_closed or week.polls_open:
+        lines.append(_("<b>Polls</b>"))
+        for poll in week.polls_closed:
+            lines.append("• " + _("{ref} “{question}”: {verdict} {turnout}").format(
+                ref=poll.ref, question=html.escape(poll.question), verdict=poll.verdict,
+                turnout=poll.turnout))
+        for poll in week.polls_open:
+            assert poll.deadline is not None
+            lines.append("• " + _("{ref} “{question}” is open until {when}").format(
+                ref=poll.ref, question=html.escape(poll.question),
+                when=f"{poll.deadline:%Y-%m-%d %H:%M}"))
+    if week.reports_opened or week.reports_resolved or week.reports_overdue:
+        line = _("<b>Reports</b>: {opened} opened, {resolved} resolved").format(
+            opened=week.reports_opened, resolved=week.reports_resolved)
+        if week.median_hours_to_resolve is not None:
+            line += _(", {hours} h to resolve (median)").format(
+                hours=week.median_hours_to_resolve)
+        if week.reports_overdue:
+            line += _(", {count} overdue").format(count=week.reports_overdue)
+        if week.satisfaction is not None:
+            line += _(", satisfaction ★ {stars} ({count} ratings)").format(
+                stars=f"{float(week.satisfaction):.1f}", count=week.ratings)
+        lines.append(_("{sentence}.").format(sentence=line))
+    if week.decisions_open or week.decision_updates:
+        lines.append(_("<b>Decisions</b>: {count} progress updates this week.").format(
+            count=week.decision_updates))
+        for decision in week.decisions_open[:8]:
+            lines.append(f"• {decision.ref} {html.escape(decision.title)} · "
+                         f"{decision.progress}%" + (" · ⚠️ " + _("overdue")
+                                                    if decision.overdue else ""))
+    if week.top_contributors:
+        lines.append(_("<b>Thanks to</b> {list}").format(list=", ".join(
+            f"{html.escape(name)} ({earned})" for name, earned in week.top_contributors)))
+    return "\n".join(lines)[:4096]
+
+
+async def _post(app: YishiApp, community: Community, start: datetime, end: datetime, *,
+                weekly: bool) -> bool:
+    """Send the summary of [start, end) and, unless the week was empty, its chart. A
+    weekly one is claimed first, so it goes out once however often this runs."""
+    services = app.bot_data.services
+    _ = translator(community.language)
+    week = await gather(app, community, start, end, _)
+    text = compose(week, community, _)
+    if weekly:
+        async with services.db.transaction() as conn:
+            if not await summaries.claim(conn, community.id, start, text,
+                                         services.clock.now()):
+                return False
+    try:
+        await app.bot.send_message(community.chat_id, text)
+        if week.empty:
+            return True
+        png = render(await chart_weeks(app, community, end), community.language,
+                     community.timezone)
+        sent = await app.bot.send_photo(community.chat_id, png, caption=_(
+            "Reports opened and resolved, and poll turnout, week by week."))
+    except Exception:
+        if weekly:
+            async with services.db.transaction() as conn:
+                await summaries.release(conn, community.id, start)
+        raise
+    if weekly and sent.photo:
+        async with services.db.transaction() as conn:
+            await summaries.set_chart(conn, community.id, start, sent.photo[-1].file_id)
+    return True
+
+
+async def weekly(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``weekly_summary``: the week that ended at the last summary time, once;
+    then the next week's is armed (a run after downtime covers the latest week)."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, work.payload["community"])
+    if community is None or not community.active or not services.settings.summary.enabled:
+        return Done()
+    now = services.clock.now()
+    quiet_until = community.quiet_until(now)
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    end = _latest(app, community, now)
+    await _post(app, community, end - WEEK, end, weekly=True)
+    day, at = _schedule(app)
+    return Defer(next_summary(now, community.timezone, day, at))
+
+
+async def ensure_armed(app: YishiApp, community: Community) -> None:
+    """The community's next weekly summary is armed (at most one is)."""
+    services = app.bot_data.services
+    if not services.settings.summary.enabled:
+        return
+    async with services.db.transaction() as conn:
+        if await due_work.pending(conn, kind=SUMMARY, key=str(community.id)) is not None:
+            return
+    day, at = _schedule(app)
+    await services.scheduler.schedule(
+        kind=SUMMARY, key=str(community.id),
+        due_at=next_summary(services.clock.now(), community.timezone, day, at),
+        payload={"community": community.id})
+
+
+async def arm_all(app: YishiApp) -> None:
+    """At start: every active community has its next summary armed."""
+    async with app.bot_data.services.db.transaction() as conn:
+        active = await communities.active(conn)
+    for community in active:
+        await ensure_armed(app, community)
+
+
+# --- on demand -------------------------------------------------------------------------------
+
+
+async def summary_command(update: Update, context: YishiContext) -> None:
+    """/summary: a moderator in the group gets the last seven days now; everyone else (and
+    anyone in private) sees the last weekly summary."""
+    chat, message, user = update.effective_chat, update.effective_message, \
+        update.effective_user
+    assert chat is not None and message is not None
+    _ = await chat_translator(update, context)
+    app = context.application
+    if chat.type != "private":
+        community = await ensure_community(context, chat)
+        await ensure_armed(app, community)
+        by_moderator = message.sender_chat is not None and message.sender_chat.id == chat.id \
+            or user is not None and await user_role(context, community, user.id) is Role.MODERATOR
+        if by_moderator:
+            now = context.services.clock.now()
+            await _post(app, community, now - WEEK, now, weekly=False)
+            return
+        mine = [community]
+    else:
+        assert user is not None
+        mine = await communities_of(context, user.id)
+    shown = False
+    for community in mine:
+        async with context.services.db.transaction() as conn:
+            found = await summaries.last(conn, community.id)
+        if found is None:
+            continue
+        text, chart = found
+        await message.reply_text(text)
+        if chart:
+            try:
+                await message.reply_photo(chart)
+            except (BadRequest, Forbidden):
+                log.info("summary chart not resent", extra={"community": community.id})
+        shown = True
+    if not shown:
+        day, at = _schedule(app)
+        await message.reply_text(_("There is no weekly summary yet; the first comes on "
+                                   "{day} at {time}.").format(
+            day=_(WEEKDAY_NAMES[DAYS.index(day)]), time=f"{at:%H:%M}"))
+
+
+def register(app: YishiApp) -> None:
+    app.add_handler(CommandHandler("summary", summary_command))
+    services = app.bot_data.services
+    services.scheduler.on(SUMMARY, weekly)
+    services.startup.append(arm_all)
