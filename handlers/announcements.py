@@ -22,7 +22,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import payload_pattern
 from bot.domain.announcements import (
     Announcement,
     Repeat,
@@ -37,6 +37,9 @@ from bot.domain.models import Community, DueWork, Role
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers.common import (
+    begin_for_chosen,
+    begin_for_moderator,
+    begin_from_link,
     ensure_community,
     flow_reply,
     moderated_by,
@@ -56,6 +59,8 @@ CHOOSE, TEXT, WHEN, DETAIL, CONFIRM = range(70, 75)
 DRAFT = "announcement"
 RUN = "announcement"
 TEXT_MAX, CAPTION_MAX = 3500, 1000
+NOT_MODERATOR = N_("Only moderators can make announcements. You are not a moderator of any "
+                   "group I am in.")
 
 WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
                  N_("Saturday"), N_("Sunday"))
@@ -100,45 +105,18 @@ async def announce_in_group(update: Update, context: YishiContext) -> None:
 
 
 async def announce_command(update: Update, context: YishiContext) -> int:
-    user = update.effective_user
-    assert user is not None
     context.user_data.pop(DRAFT, None)
-    _ = await person_translator(update, context)
-    mine = await moderated_by(context, user.id)
-    if not mine:
-        await flow_reply(update, _("Only moderators can make announcements. You are not a "
-                                   "moderator of any group I am in."))
-        return ConversationHandler.END
-    if len(mine) == 1:
-        return await _begin(update, context, mine[0])
-    await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.title, callback_data=f"ac:g:{c.id}")] for c in mine]))
-    return CHOOSE
+    return await begin_for_moderator(update, context, begin=_begin, choose_state=CHOOSE,
+                                     button_prefix="ac:g:", refusal=NOT_MODERATOR)
 
 
 async def announce_from_link(update: Update, context: YishiContext) -> int:
-    user = update.effective_user
-    assert user is not None
     context.user_data.pop(DRAFT, None)
-    link = DeepLink.parse(" ".join(context.args or []))
-    mine = {c.id: c for c in await moderated_by(context, user.id)}
-    if link is None or link.community_id not in mine:
-        _ = await person_translator(update, context)
-        await flow_reply(update, _("Only moderators can make announcements. You are not a "
-                                   "moderator of any group I am in."))
-        return ConversationHandler.END
-    return await _begin(update, context, mine[link.community_id])
+    return await begin_from_link(update, context, begin=_begin, refusal=NOT_MODERATOR)
 
 
 async def group_chosen(update: Update, context: YishiContext) -> int:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    wanted = (query.data or "").rsplit(":", 1)[-1]
-    mine = {str(c.id): c for c in await moderated_by(context, user.id)}
-    if wanted not in mine:
-        await refuse(update, context, N_("This button is out of date."))
-        return CHOOSE
-    return await _begin(update, context, mine[wanted])
+    return await begin_for_chosen(update, context, begin=_begin, choose_state=CHOOSE)
 
 
 async def _begin(update: Update, context: YishiContext, community: Community) -> int:
@@ -443,8 +421,7 @@ async def list_command(update: Update, context: YishiContext) -> None:
             return
         mine = [community]
     if not mine:
-        await message.reply_text(_("Only moderators can make announcements. You are not a "
-                                   "moderator of any group I am in."))
+        await message.reply_text(_(NOT_MODERATOR))
         return
     text, markup = await _listing(context, mine, _)
     await message.reply_text(text, reply_markup=markup)

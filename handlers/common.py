@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ConversationHandler
 
 from bot.context import YishiContext
 from bot.deeplinks import DeepLink
@@ -231,3 +232,54 @@ async def record_audit(context: YishiContext, community: Community | None, updat
             at=context.services.clock.now(),
             details={**details, **({"anonymous_admin": True} if anonymous else {})},
         )
+
+
+# A moderator's private flow starts for one group: ``begin`` asks its first question.
+Begin = Callable[[Update, YishiContext, Community], Awaitable[int]]
+
+
+async def begin_for_moderator(update: Update, context: YishiContext, *, begin: Begin,
+                              choose_state: int, button_prefix: str, refusal: str) -> int:
+    """Start at once for the one group this person moderates, or offer a button per group
+    (``button_prefix`` + the community id). ``refusal`` (a msgid) for a non-moderator."""
+    user = update.effective_user
+    assert user is not None
+    _ = await person_translator(update, context)
+    mine = await moderated_by(context, user.id)
+    if not mine:
+        await flow_reply(update, _(refusal))
+        return ConversationHandler.END
+    if len(mine) == 1:
+        return await begin(update, context, mine[0])
+    await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.title, callback_data=f"{button_prefix}{c.id}")]
+         for c in mine]))
+    return choose_state
+
+
+async def begin_from_link(update: Update, context: YishiContext, *, begin: Begin,
+                          refusal: str) -> int:
+    """A group's deep link opened the flow: start for that group if this person moderates
+    it."""
+    user = update.effective_user
+    assert user is not None
+    link = DeepLink.parse(" ".join(context.args or []))
+    mine = {c.id: c for c in await moderated_by(context, user.id)}
+    if link is None or link.community_id not in mine:
+        _ = await person_translator(update, context)
+        await flow_reply(update, _(refusal))
+        return ConversationHandler.END
+    return await begin(update, context, mine[link.community_id])
+
+
+async def begin_for_chosen(update: Update, context: YishiContext, *, begin: Begin,
+                           choose_state: int) -> int:
+    """The group button of begin_for_moderator, checked again."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    wanted = (query.data or "").rsplit(":", 1)[-1]
+    mine = {str(c.id): c for c in await moderated_by(context, user.id)}
+    if wanted not in mine:
+        await refuse(update, context, N_("This button is out of date."))
+        return choose_state
+    return await begin(update, context, mine[wanted])

@@ -45,12 +45,14 @@ from bot.domain.models import Community, DueWork, Person, Role
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers.common import (
+    begin_for_chosen,
+    begin_for_moderator,
+    begin_from_link,
     chat_translator,
     communities_of,
     ensure_community,
     flow_reply,
     is_group_member,
-    moderated_by,
     note_person,
     person_translator,
     private_link,
@@ -427,49 +429,27 @@ async def _new_from_anywhere(update: Update, context: YishiContext) -> None:
         reply_markup=private_link(context, "decision", community, _("Write a decision")))
 
 
+NOT_MODERATOR = N_("Only moderators can write down decisions. You are not a moderator of "
+                   "any group I am in.")
+
+
 async def new_command(update: Update, context: YishiContext) -> int:
-    """/decisions new in private: for which group (of those this person moderates)."""
-    user = update.effective_user
-    assert user is not None
+    """/decisions new in private: for which group (of those this person moderates);
+    /decisions without "new" lists them."""
     if (context.args or [""])[0].lower() != "new":
         await list_decisions(update, context)
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
-    _ = await person_translator(update, context)
-    mine = await moderated_by(context, user.id)
-    if not mine:
-        await flow_reply(update, _("Only moderators can write down decisions. You are not a "
-                                   "moderator of any group I am in."))
-        return ConversationHandler.END
-    if len(mine) == 1:
-        return await _begin(update, context, mine[0])
-    await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.title, callback_data=f"dn:g:{c.id}")] for c in mine]))
-    return TITLE
+    return await begin_for_moderator(update, context, begin=_begin, choose_state=TITLE,
+                                     button_prefix="dn:g:", refusal=NOT_MODERATOR)
 
 
 async def new_from_link(update: Update, context: YishiContext) -> int:
-    user = update.effective_user
-    assert user is not None
-    link = DeepLink.parse(" ".join(context.args or []))
-    mine = {c.id: c for c in await moderated_by(context, user.id)}
-    if link is None or link.community_id not in mine:
-        _ = await person_translator(update, context)
-        await flow_reply(update, _("Only moderators can write down decisions. You are not a "
-                                   "moderator of any group I am in."))
-        return ConversationHandler.END
-    return await _begin(update, context, mine[link.community_id])
+    return await begin_from_link(update, context, begin=_begin, refusal=NOT_MODERATOR)
 
 
 async def group_button(update: Update, context: YishiContext) -> int:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    wanted = (query.data or "").rsplit(":", 1)[-1]
-    mine = {str(c.id): c for c in await moderated_by(context, user.id)}
-    if wanted not in mine:
-        await refuse(update, context, N_("This button is out of date."))
-        return TITLE
-    return await _begin(update, context, mine[wanted])
+    return await begin_for_chosen(update, context, begin=_begin, choose_state=TITLE)
 
 
 async def _begin(update: Update, context: YishiContext, community: Community) -> int:

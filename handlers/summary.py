@@ -17,12 +17,12 @@ from telegram.ext import CommandHandler
 from bot.chart import render
 from bot.context import YishiApp, YishiContext
 from bot.domain.decisions import OPEN_DECISIONS, listing_order
+from bot.domain.durations import WEEKDAYS, next_weekly
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import initials
 from bot.domain.polls import thaw_turnout, thaw_verdict
 from bot.domain.reports import overdue
 from bot.domain.summary import (
-    DAYS,
     ChartWeek,
     DecisionLine,
     PollLine,
@@ -30,7 +30,6 @@ from bot.domain.summary import (
     Week,
     mean,
     median_hours,
-    next_summary,
 )
 from bot.domain.topics import TopicStatus
 from bot.i18n import Translator, translator
@@ -57,7 +56,7 @@ def _schedule(app: YishiApp) -> tuple[str, time]:
 def _latest(app: YishiApp, community: Community, now: datetime) -> datetime:
     """The most recent summary time at or before ``now``: the end of the week it covers."""
     day, at = _schedule(app)
-    return next_summary(now - WEEK, community.timezone, day, at)
+    return next_weekly(now - WEEK, community.timezone, day, at)
 
 
 # --- gathering the week -----------------------------------------------------------------------
@@ -242,7 +241,7 @@ async def weekly(app: YishiApp, work: DueWork) -> Outcome:
     end = _latest(app, community, now)
     await _post(app, community, end - WEEK, end, weekly=True)
     day, at = _schedule(app)
-    return Defer(next_summary(now, community.timezone, day, at))
+    return Defer(next_weekly(now, community.timezone, day, at))
 
 
 async def ensure_armed(app: YishiApp, community: Community) -> None:
@@ -256,7 +255,7 @@ async def ensure_armed(app: YishiApp, community: Community) -> None:
     day, at = _schedule(app)
     await services.scheduler.schedule(
         kind=SUMMARY, key=str(community.id),
-        due_at=next_summary(services.clock.now(), community.timezone, day, at),
+        due_at=next_weekly(services.clock.now(), community.timezone, day, at),
         payload={"community": community.id})
 
 
@@ -310,7 +309,7 @@ async def summary_command(update: Update, context: YishiContext) -> None:
         day, at = _schedule(app)
         await message.reply_text(_("There is no weekly summary yet; the first comes on "
                                    "{day} at {time}.").format(
-            day=_(WEEKDAY_NAMES[DAYS.index(day)]), time=f"{at:%H:%M}"))
+            day=_(WEEKDAY_NAMES[WEEKDAYS.index(day)]), time=f"{at:%H:%M}"))
 
 
 def register(app: YishiApp) -> None:

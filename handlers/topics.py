@@ -22,6 +22,7 @@ from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink, payload_pattern
+from bot.domain.durations import next_weekly
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import Action
 from bot.domain.topics import (
@@ -31,7 +32,6 @@ from bot.domain.topics import (
     Ranked,
     Topic,
     TopicStatus,
-    next_roundup,
     rank,
     similar,
     week_start,
@@ -925,7 +925,7 @@ async def _ensure_roundup(app: YishiApp, community: Community) -> None:
     async with services.db.transaction() as conn:
         if await due_work.pending(conn, kind=ROUNDUP, key=str(community.id)) is not None:
             return
-    due = next_roundup(services.clock.now(), community.timezone, settings.roundup_day,
+    due = next_weekly(services.clock.now(), community.timezone, settings.roundup_day,
                        datetime.strptime(settings.roundup_time, "%H:%M").time())
     await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=due,
                                       payload={"community": community.id})
@@ -977,7 +977,7 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
         for entry in top:
             await _offer_selection(context, community, by_id[entry.id][0],
                                    by_id[entry.id][1])
-    next_due = next_roundup(now, community.timezone, settings.roundup_day,
+    next_due = next_weekly(now, community.timezone, settings.roundup_day,
                             datetime.strptime(settings.roundup_time, "%H:%M").time())
     await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=next_due,
                                       payload={"community": community.id})

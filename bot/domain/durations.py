@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _SPAN = re.compile(r"^\s*(\d{1,4})\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -46,3 +46,18 @@ def parse_deadline(text: str, now: datetime, timezone: str, *,
     if deadline > now + maximum:
         raise DeadlineError("too_far")
     return deadline
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def next_weekly(now: datetime, timezone: str, weekday: str, at: time) -> datetime:
+    """The first moment strictly after ``now`` (in UTC) that is ``weekday`` at ``at`` in
+    the group's time zone: the weekly roundup, the weekly summary."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    days_ahead = (WEEKDAYS.index(weekday) - local.weekday()) % 7
+    candidate = datetime.combine(local.date() + timedelta(days=days_ahead), at, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(candidate.date() + timedelta(days=7), at, tzinfo=zone)
+    return candidate.astimezone(ZoneInfo("UTC"))

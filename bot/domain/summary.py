@@ -3,25 +3,11 @@ numbers can be checked by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from statistics import median
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def next_summary(now: datetime, timezone: str, day: str, at: time) -> datetime:
-    """The next time (strictly after ``now``, UTC) that is ``day`` at ``at`` locally."""
-    zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    ahead = (DAYS.index(day) - local.weekday()) % 7
-    candidate = datetime.combine(local.date() + timedelta(days=ahead), at, tzinfo=zone)
-    if candidate <= local:
-        candidate += timedelta(days=7)
-    return candidate.astimezone(now.tzinfo)
 
 
 class TopicLine(BaseModel):

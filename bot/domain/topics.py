@@ -86,18 +86,6 @@ def week_start(now: datetime, timezone: str) -> datetime:
     return datetime.combine(monday, time(0), tzinfo=zone)
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def next_roundup(now: datetime, timezone: str, weekday: str, at: time) -> datetime:
-    """The first roundup moment strictly after ``now``, in UTC."""
-    zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    days_ahead = (WEEKDAYS.index(weekday) - local.weekday()) % 7
-    candidate = datetime.combine(local.date() + timedelta(days=days_ahead), at, tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(candidate.date() + timedelta(days=7), at, tzinfo=zone)
-    return candidate.astimezone(ZoneInfo("UTC"))
 
 
 def reference(number: int) -> str:

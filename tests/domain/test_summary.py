@@ -7,17 +7,18 @@ from fractions import Fraction
 from PIL import Image
 
 from bot import chart
-from bot.domain.summary import ChartWeek, Week, mean, median_hours, next_summary
+from bot.domain.durations import next_weekly
+from bot.domain.summary import ChartWeek, Week, mean, median_hours
 
 
 def test_the_next_summary_is_the_coming_sunday_evening_in_the_groups_zone():
     sunday_19 = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai
-    assert next_summary(sunday_19, "Asia/Shanghai", "sunday", time(20, 0)) == datetime(
+    assert next_weekly(sunday_19, "Asia/Shanghai", "sunday", time(20, 0)) == datetime(
         2026, 11, 22, 12, 0, tzinfo=UTC)
     at_20 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    assert next_summary(at_20, "Asia/Shanghai", "sunday", time(20, 0)) == at_20 + timedelta(
+    assert next_weekly(at_20, "Asia/Shanghai", "sunday", time(20, 0)) == at_20 + timedelta(
         days=7)
-    assert next_summary(at_20, "Europe/Berlin", "monday", time(9, 0)) == datetime(
+    assert next_weekly(at_20, "Europe/Berlin", "monday", time(9, 0)) == datetime(
         2026, 11, 23, 8, 0, tzinfo=UTC)
 
 

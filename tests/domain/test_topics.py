@@ -2,11 +2,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from bot.domain.durations import next_weekly
 from bot.domain.topics import (
     Ranked,
     TopicStatus,
     can_move,
-    next_roundup,
     rank,
     similar,
     week_start,
@@ -56,10 +56,10 @@ def test_the_weekly_window_and_the_roundup_time():
                                                                          tzinfo=UTC)
     nine = time(9, 0)
     # Next Monday 09:00 Shanghai = Monday 01:00 UTC.
-    assert next_roundup(NOW, "Asia/Shanghai", "monday", nine) == datetime(
+    assert next_weekly(NOW, "Asia/Shanghai", "monday", nine) == datetime(
         2026, 11, 30, 1, 0, tzinfo=UTC)
     monday_nine = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-    assert next_roundup(monday_nine, "Asia/Shanghai", "monday", nine) == datetime(
+    assert next_weekly(monday_nine, "Asia/Shanghai", "monday", nine) == datetime(
         2026, 12, 7, 1, 0, tzinfo=UTC)
-    assert next_roundup(monday_nine - timedelta(minutes=1), "Asia/Shanghai", "monday",
+    assert next_weekly(monday_nine - timedelta(minutes=1), "Asia/Shanghai", "monday",
                         nine) == monday_nine
