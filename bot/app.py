@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -15,12 +16,13 @@ from telegram import (
     BotCommandScopeDefault,
 )
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
+from bot.delivery import Delivery
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.persistence import StoragePersistence
@@ -88,7 +90,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     Tests pass a controllable clock, and may plug in a feature of their own (registered
     where the built-in features are, before /start and the fallbacks).
     """
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = FileClock(Path(settings.scheduler.clock_file)) \
+            if settings.scheduler.clock_file else SystemClock()
     db = Database(settings.storage.url)
     scheduler = Scheduler(db, clock)
     services = Services(
@@ -98,6 +102,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         admins=AdminCache(clock, settings.roles.admin_cache_seconds),
         scheduler=scheduler,
     )
+    delivery = Delivery(max_retries=3)
+    delivery.services = services
     # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
     persistence = StoragePersistence(
         db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),
@@ -108,7 +114,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .token(settings.telegram.token.get_secret_value())
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(delivery)
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML,

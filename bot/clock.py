@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -36,3 +37,23 @@ class ManualClock:
 
     def set(self, instant: datetime) -> None:
         self._now = instant.astimezone(UTC)
+
+
+class FileClock:
+    """Time read from a file holding one ISO 8601 instant, for simulations and for tests
+    that run `yishi run` as a separate process (``[scheduler] clock_file``). Time never
+    runs backwards: an older value in the file is ignored."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._now = datetime.fromtimestamp(0, UTC)
+
+    def now(self) -> datetime:
+        try:
+            read = datetime.fromisoformat(self._path.read_text().strip())
+        except (OSError, ValueError):
+            return self._now  # being rewritten: keep the last good reading
+        if read.tzinfo is None:
+            read = read.replace(tzinfo=UTC)
+        self._now = max(self._now, read.astimezone(UTC))
+        return self._now

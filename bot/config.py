@@ -44,6 +44,9 @@ class StorageSettings(_Section):
 
 class SchedulerSettings(_Section):
     tick_seconds: float = Field(default=30, gt=0, le=3600)
+    # For simulations and process-level tests only: read "now" from this file (one ISO
+    # 8601 instant) instead of the system clock. Leave empty in production.
+    clock_file: str = ""
 
 
 class CommunitySettings(_Section):

@@ -89,6 +89,7 @@ class Scheduler:
             if not await due_work.claim(conn, work, lease_until):
                 return 0
         handler = self._handlers.get(work.kind)
+        failed = False
         try:
             if handler is None:
                 raise LookupError(f"no handler for due work kind {work.kind!r}")
@@ -97,10 +98,13 @@ class Scheduler:
             log.exception("due work failed", extra={"kind": work.kind, "key": work.key,
                                                      "attempt": work.attempts + 1})
             outcome = Defer(now + retry_delay(work.attempts + 1))
+            failed = True
         async with self._db.transaction() as conn:
             if isinstance(outcome, Defer):
+                # Deferred by choice (quiet hours, the next run) starts its count of
+                # failures afresh; a failure keeps it, so the backoff grows.
                 await due_work.postpone(conn, work.id, lease_until=lease_until,
-                                        until=outcome.until)
+                                        until=outcome.until, reset_attempts=not failed)
                 return 0
             await due_work.mark_done(conn, work.id, lease_until=lease_until,
                                      now=self._clock.now())

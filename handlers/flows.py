@@ -84,7 +84,9 @@ async def after_update(update: object, context: YishiContext) -> None:
         idle = timedelta(minutes=services.settings.conversations.idle_timeout_minutes)
         async with services.db.transaction() as conn:
             if not context.person_forgotten:
-                await note_person(conn, user, now)
+                # Whoever writes in private has the chat open (again, if they had blocked
+                # the bot): they can be written to.
+                await note_person(conn, user, now, started=chat.id == user.id)
             await due_work.reschedule_prefix(
                 conn, kind=FLOW_IDLE, key_prefix=f"{chat.id}:{user.id}:", due_at=now + idle)
     context.application.mark_data_for_update_persistence(

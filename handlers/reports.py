@@ -2,7 +2,8 @@
 escalate past the time limits, and ask the reporter whether it is really fixed.
 
 Callback data: ``rp:*`` the filing flow, ``rh:<report>:<action>`` a handler's buttons,
-``rm:<report>`` "me too" in the group, ``rf:<report>:yes|no`` and ``rr:<report>:<1-5>``
+``rm:<report>`` "me too" in the group, ``ra:<report>:<person>`` reassign,
+``rf:<report>:yes|no``, ``rr:<report>:<1-5>`` and ``rk:<report>:yes|no`` (still fixed?)
 the reporter's answer. All checked against the database.
 """
 
@@ -539,9 +540,20 @@ async def _load(context: YishiContext, data: str | None) -> tuple[Report | None,
     return report, community
 
 
-async def _may_handle(context: YishiContext, community: Community, user_id: int) -> bool:
+async def _may_handle(context: YishiContext, community: Community, user_id: int,
+                      category: str | None = None) -> bool:
+    """Moderators handle every report; a handler those of their categories (all, if they
+    were given none). Without a category: whether they handle any."""
     role = await user_role(context, community, user_id)
-    return role in (Role.HANDLER, Role.MODERATOR)
+    if role is Role.MODERATOR:
+        return True
+    if role is not Role.HANDLER:
+        return False
+    if category is None:
+        return True
+    async with context.services.db.transaction() as conn:
+        membership = await memberships.get(conn, community.id, user_id)
+    return membership is not None and membership.handles(category)
 
 
 async def _ask_in_chat(update: Update, text: str) -> None:
@@ -567,7 +579,7 @@ async def handler_button(update: Update, context: YishiContext) -> int:
             or (action not in HANDLER_ACTIONS and action != "pass"):
         await refuse(update, context, N_("This button is out of date."))
         return ConversationHandler.END
-    if not await _may_handle(context, community, user.id):
+    if not await _may_handle(context, community, user.id, report.category):
         await refuse(update, context, N_("Sorry, only the building's handlers can do that. "
                                          "Nothing was changed."))
         return ConversationHandler.END
@@ -642,7 +654,7 @@ async def reassign(update: Update, context: YishiContext) -> None:
     if report is None or community is None or not target.isdigit():
         await refuse(update, context, N_("This button is out of date."))
         return
-    if not await _may_handle(context, community, user.id):
+    if not await _may_handle(context, community, user.id, report.category):
         await refuse(update, context, N_("Sorry, only the building's handlers can do that. "
                                          "Nothing was changed."))
         return
@@ -683,7 +695,7 @@ async def handler_note(update: Update, context: YishiContext) -> int:
         report = await store.get(conn, pending["report"])
         community = await communities.by_id(conn, report.community_id) if report else None
     if report is None or community is None \
-            or not await _may_handle(context, community, user.id):
+            or not await _may_handle(context, community, user.id, report.category):
         await message.reply_text(_("This button is out of date."))
         return ConversationHandler.END
     note = (message.text or message.caption or "").strip()[:500]
@@ -1045,9 +1057,9 @@ async def still_fixed(app: YishiApp, work: DueWork) -> Outcome:
                     ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _)),
                 reply_markup=InlineKeyboardMarkup([[
                     InlineKeyboardButton(_("Yes, still fixed"),
-                                         callback_data=f"rs:{report.id}:yes"),
+                                         callback_data=f"rk:{report.id}:yes"),
                     InlineKeyboardButton(_("No, it is broken again"),
-                                         callback_data=f"rs:{report.id}:no")]]))
+                                         callback_data=f"rk:{report.id}:no")]]))
         except Forbidden:
             continue
     return Done()
@@ -1224,10 +1236,13 @@ async def _open_reports(update: Update, context: YishiContext, *, overdue_only: 
         if not await _may_handle(context, community, user.id):
             continue
         async with services.db.transaction() as conn:
-            listed = [(r, len(await store.followers(conn, r.id)))
-                      for r in await store.open_in(conn, community.id)
-                      if (not categories or r.category in categories)
-                      and (not statuses or r.status in statuses)]
+            mine = await store.open_in(conn, community.id)
+        # A handler sees the reports of their own categories.
+        mine = [r for r in mine if (not categories or r.category in categories)
+                and (not statuses or r.status in statuses)
+                and await _may_handle(context, community, user.id, r.category)]
+        async with services.db.transaction() as conn:
+            listed = [(r, len(await store.followers(conn, r.id))) for r in mine]
         if overdue_only:
             listed = [(r, n) for r, n in listed if overdue(
                 r.status, r.created_at, limits_for(services.settings, r.category), now)]
@@ -1260,8 +1275,8 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
     for community in await communities_of(context, user.id):
         async with context.services.db.transaction() as conn:
             report = await store.by_number(conn, community.id, number)
-        if report is not None and (report.reporter_id == user.id
-                                   or await _may_handle(context, community, user.id)):
+        if report is not None and (report.reporter_id == user.id or await _may_handle(
+                context, community, user.id, report.category)):
             found = (report, community)
             break
     if found is None:
@@ -1347,7 +1362,7 @@ def register(app: YishiApp) -> None:
         app, name="report_feedback", command="reports",
         entry_points=[CallbackQueryHandler(fixed_answer, pattern=r"^rf:"),
                       CallbackQueryHandler(rating, pattern=r"^rr:"),
-                      CallbackQueryHandler(still_fixed_answer, pattern=r"^rs:")],
+                      CallbackQueryHandler(still_fixed_answer, pattern=r"^rk:")],
         states={COMMENT: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO, comment_typed)]},
     ))
     app.add_handler(CallbackQueryHandler(me_too, pattern=r"^rm:"))

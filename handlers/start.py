@@ -6,13 +6,13 @@ import html
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.commands import Where, visible
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Role
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from handlers.common import (
     chat_translator,
     ensure_community,
@@ -20,6 +20,7 @@ from handlers.common import (
     moderated_by,
     note_person,
     person_language,
+    refuse,
     role_of,
 )
 from storage import communities, memberships
@@ -96,6 +97,10 @@ async def nothing_to_cancel(update: Update, context: YishiContext) -> None:
         await update.effective_message.reply_text(_("There is nothing to cancel."))
 
 
+async def unknown_button(update: Update, context: YishiContext) -> None:
+    await refuse(update, context, N_("This button is out of date."))
+
+
 async def unknown_command(update: Update, context: YishiContext) -> None:
     """A command the bot does not have, in private: say so and point to /help."""
     _ = await chat_translator(update, context)
@@ -123,3 +128,6 @@ def register_fallbacks(app: YishiApp) -> None:
     app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=private))
     app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(private & filters.TEXT, plain_text))
+    # A button no feature knows (from an old version, or forged): answered, so the
+    # client stops waiting, and nothing else.
+    app.add_handler(CallbackQueryHandler(unknown_button))

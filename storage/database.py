@@ -42,6 +42,11 @@ class Database:
             await self._engine.dispose()
             self._engine = None
 
+    @staticmethod
+    def in_transaction() -> bool:
+        """Whether this task holds a transaction open right now."""
+        return _in_transaction.get()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One unit of work: committed when the block ends, rolled back if it raises.

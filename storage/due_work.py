@@ -84,12 +84,15 @@ async def mark_done(conn: AsyncConnection, work_id: int, *, lease_until: datetim
 
 
 async def postpone(conn: AsyncConnection, work_id: int, *, lease_until: datetime,
-                   until: datetime) -> None:
+                   until: datetime, reset_attempts: bool = False) -> None:
+    values: dict[str, Any] = {"due_at": until}
+    if reset_attempts:
+        values["attempts"] = 0
     await conn.execute(
         update(due_work)
         .where(due_work.c.id == work_id, due_work.c.due_at == lease_until,
                due_work.c.done_at.is_(None))
-        .values(due_at=until)
+        .values(**values)
     )
 
 

@@ -101,3 +101,9 @@ async def names(conn: AsyncConnection, user_ids: list[int]) -> dict[int, Person]
 async def forget(conn: AsyncConnection, user_id: int) -> None:
     """Remove the person (memberships go with them)."""
     await conn.execute(delete(people).where(people.c.user_id == user_id))
+
+
+async def unreachable(conn: AsyncConnection, user_id: int) -> None:
+    """They blocked the bot (or never started it): no more private messages until they
+    write to it again."""
+    await conn.execute(update(people).where(people.c.user_id == user_id).values(started=False))

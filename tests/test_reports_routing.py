@@ -241,7 +241,7 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
                            and c.text == question) for p in (ann, bob)]}
     assert await bot.tick() == 0
     mark = api.mark()
-    await tg.press(bob, asked[bob.id], f"rs:{report.id}:no")
+    await tg.press(bob, asked[bob.id], f"rk:{report.id}:no")
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     assert told.text == "R-0001 was reopened: a neighbour says it is broken again."
     prompt = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id
@@ -256,11 +256,11 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
     assert report.status is ReportStatus.REOPENED
     # Ann's question is stale now: the report is no longer closed.
     mark = api.mark()
-    await tg.press(ann, asked[ann.id], f"rs:{report.id}:yes")
+    await tg.press(ann, asked[ann.id], f"rk:{report.id}:yes")
     await api.wait_for("answerCallbackQuery", after=mark)
     # Someone who was never asked cannot answer.
     mark = api.mark()
-    await tg.press(owner, asked[ann.id], f"rs:{report.id}:no")
+    await tg.press(owner, asked[ann.id], f"rk:{report.id}:no")
     refused = await api.wait_for("answerCallbackQuery", after=mark)
     assert refused.get("text") == "This button is out of date."
 

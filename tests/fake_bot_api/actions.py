@@ -92,14 +92,19 @@ class Telegram:
             "old_chat_member": before, "new_chat_member": after,
         })
 
-    async def migrate(self, group: Group, by: Person) -> Group:
-        """A basic group becomes a supergroup with a new id, as Telegram reports it."""
+    async def migrate(self, group: Group, by: Person, *, bot_sees_it: bool = True) -> Group:
+        """A basic group becomes a supergroup with a new id, as Telegram reports it (or,
+        with ``bot_sees_it`` False, as a bot that was down meanwhile finds out: its next
+        call to the old id fails with the new id)."""
         new = Group(-1_000_000_000_000 - next(_ids), group.title, "supergroup")
         self.api.chats[new.id] = new.as_chat()
         for (chat_id, user_id), status in list(self.api.members.items()):
             if chat_id == group.id:
                 self.api.members[(new.id, user_id)] = status
         self.api.members[(group.id, BOT_ID)] = "left"
+        self.api.migrated[group.id] = new.id
+        if not bot_sees_it:
+            return new
         old_chat = self.api.chats[group.id]
         await self._push_message(old_chat, by.as_user(), migrate_to_chat_id=new.id)
         await self._push_message(new.as_chat(), by.as_user(), migrate_from_chat_id=group.id)
@@ -183,12 +188,18 @@ class Telegram:
 
     # --- internals ----------------------------------------------------------------
 
+    def block(self, person: Person) -> None:
+        """``person`` blocks the bot: private messages to them fail with 403 until they
+        write to it again."""
+        self.api.blocked.add(person.id)
+
     def _chat(self, where: Group | Person, who: Person) -> dict[str, Any]:
         if isinstance(where, Group):
             if self.api.members.get((where.id, who.id)) in (None, "left", "kicked"):
                 self.set_status(where, who, "member")
             return where.as_chat()
         self.api.started.add(who.id)
+        self.api.blocked.discard(who.id)
         return self.private_chat(who)
 
     async def _push_message(self, chat: dict[str, Any], sender: dict[str, Any],

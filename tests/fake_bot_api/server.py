@@ -70,18 +70,22 @@ class Call:
 @dataclass
 class Fault:
     method: str
-    kind: str  # "429", "400", "403", "500" or "timeout"
+    # "429", "400", "403", "500", "timeout", "chat_not_found" or "migrate"
+    kind: str
     times: int = 1
     retry_after: int = 1
     delay: float = 0.0
+    migrate_to: int = 0  # for "migrate": the supergroup's new id
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None,
+                 migrate_to: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
 
 class FakeBotApi:
@@ -98,6 +102,8 @@ class FakeBotApi:
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.pinned: dict[int, int] = {}  # chat -> the pinned message
         self.started: set[int] = set()  # users who have a private chat with the bot
+        self.blocked: set[int] = set()  # users who blocked the bot
+        self.migrated: dict[int, int] = {}  # basic group -> the supergroup it became
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
@@ -181,6 +187,8 @@ class FakeBotApi:
             reply = {"ok": False, "error_code": exc.code, "description": exc.description}
             if exc.retry_after is not None:
                 reply["parameters"] = {"retry_after": exc.retry_after}
+            if exc.migrate_to is not None:
+                reply["parameters"] = {"migrate_to_chat_id": exc.migrate_to}
             status = exc.code
         if method != "getUpdates" or call.result:
             self.calls.append(call)
@@ -229,6 +237,11 @@ class FakeBotApi:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if fault.kind == "500":
             raise ApiError(500, "Internal Server Error")
+        if fault.kind == "chat_not_found":
+            raise ApiError(400, "Bad Request: chat not found")
+        if fault.kind == "migrate":
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           migrate_to=fault.migrate_to)
         raise ApiError(400, "Bad Request: injected fault")
 
     # ----------------------------------------------------------------- limits
@@ -293,6 +306,11 @@ class FakeBotApi:
         if chat is None:
             self.violations.append(f"{method}: unknown chat {chat_id}")
             raise ApiError(400, "Bad Request: chat not found")
+        if chat["id"] in self.migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           migrate_to=self.migrated[chat["id"]])
+        if chat["type"] == "private" and chat["id"] in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat["type"] == "private" and chat["id"] not in self.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if chat["type"] != "private" and self.members.get((chat["id"], BOT_ID)) in (
@@ -608,6 +626,13 @@ class FakeBotApi:
         async with self._changed:
             self._changed.notify_all()
         return update
+
+    async def push_unknown(self, kind: str, payload: dict[str, Any]) -> None:
+        """An update of a kind newer than Bot API 10.0 (a bot must ignore what it does not
+        know); not checked against the spec, which cannot know it either."""
+        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        async with self._changed:
+            self._changed.notify_all()
 
     def new_callback_id(self) -> str:
         query_id = str(next(self._callback_ids) + 5_000_000)

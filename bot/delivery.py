@@ -1,0 +1,127 @@
+"""Every call to Telegram passes here: PTB's AIORateLimiter (the flood limits, waiting out
+429s), plus what a failed call means for yishi.
+
+- 5xx from Telegram: retried twice with a short backoff, then raised (and logged by the
+  caller or the error handler). A timeout is not retried here: the message may have
+  arrived, and sending twice is worse than once late (the scheduler's own retry covers
+  due work).
+- 403 in a private chat (blocked, or never started): the person is marked unreachable, so
+  nothing tries again until they write to the bot; in a group (removed, kicked): the
+  community is marked inactive.
+- 400 "chat not found": for a group, the community is marked inactive; for a person, as
+  for 403.
+- 400 with ``migrate_to_chat_id`` (the group became a supergroup while the bot missed the
+  service message): the community moves to the new id and the call is made again there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
+from telegram.ext import AIORateLimiter
+
+from storage import communities, people
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SERVER_RETRIES = 2
+
+
+class Delivery(AIORateLimiter):
+    def __init__(self, *, max_retries: int = 3, backoff: float = 0.25) -> None:
+        super().__init__(max_retries=max_retries)
+        self._backoff = backoff
+        self.services: Services | None = None  # set once the application is built
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        moved = False
+        for attempt in range(SERVER_RETRIES + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data,
+                                                     rate_limit_args)
+            except ChatMigrated as exc:
+                old = _chat_id(data)
+                if moved or old is None:
+                    raise
+                moved = True
+                await self._note(self._moved, old, exc.new_chat_id)
+                data["chat_id"] = exc.new_chat_id
+            except Forbidden:
+                chat_id = _chat_id(data)
+                if chat_id is not None:
+                    await self._note(self._unreachable, chat_id)
+                raise
+            except BadRequest as exc:
+                chat_id = _chat_id(data)
+                if chat_id is not None and "chat not found" in exc.message.lower():
+                    await self._note(self._gone if chat_id < 0 else self._unreachable, chat_id)
+                raise
+            except TimedOut:
+                raise
+            except NetworkError as exc:
+                if attempt == SERVER_RETRIES:
+                    raise
+                log.warning("telegram server error, retrying", extra={
+                    "method": endpoint, "attempt": attempt + 1, "error": str(exc)})
+                await asyncio.sleep(self._backoff * 2 ** attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _note(self, write: Callable[..., Coroutine[Any, Any, None]], *ids: int) -> None:
+        """Record what the failure means. Inside a caller's open transaction a second one
+        cannot start, so then it is written just after, in a task of its own."""
+        if self.services is None:
+            return
+        if self.services.db.in_transaction():
+            task = asyncio.create_task(write(*ids))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
+        try:
+            await write(*ids)
+        except Exception:
+            log.exception("could not record a failed delivery")
+
+    async def _unreachable(self, chat_id: int) -> None:
+        assert self.services is not None
+        services = self.services
+        async with services.db.transaction() as conn:
+            if chat_id > 0:
+                await people.unreachable(conn, chat_id)
+            else:
+                await communities.deactivate(conn, chat_id, services.clock.now())
+        log.info("chat unreachable", extra={"private": chat_id > 0})
+
+    async def _gone(self, chat_id: int) -> None:
+        assert self.services is not None
+        async with self.services.db.transaction() as conn:
+            await communities.deactivate(conn, chat_id, self.services.clock.now())
+        log.info("group gone", extra={"chat_id": chat_id})
+
+    async def _moved(self, old: int, new: int) -> None:
+        assert self.services is not None
+        async with self.services.db.transaction() as conn:
+            await communities.move_chat(conn, old, new, self.services.clock.now())
+        log.info("group moved", extra={"from": old, "to": new})
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        return int(data["chat_id"])
+    return None
