@@ -17,6 +17,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
@@ -25,6 +26,8 @@ from bot.context import YishiApp, YishiContext
 from bot.delivery import Delivery
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
+from bot.inbox import InboxBot, replay, store_fetched
+from bot.inbox import register as register_inbox
 from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
@@ -62,6 +65,7 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
     # speakers (in group -1) and handles membership changes. Features come before start,
     # so a deep link a feature owns reaches its flow before the generic /start. The
     # fallbacks come last in group 0, answering only what no feature took.
+    register_inbox(app)  # group -1000: an update handled before a crash is not again
     groups.register(app)
     lang.register(app)
     settings.register(app)
@@ -109,16 +113,24 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),
         on_first_use=services.open_storage,
     )
+    # The bot is built here rather than by the builder so that every fetched batch of
+    # updates is written down before PTB confirms it to Telegram (bot/inbox.py).
+    bot = InboxBot(
+        token=settings.telegram.token.get_secret_value(),
+        base_url=settings.telegram.base_url,
+        base_file_url=settings.telegram.base_file_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML,
+                          tzinfo=ZoneInfo(settings.community.timezone)),
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        rate_limiter=delivery,
+        on_fetch=lambda updates: store_fetched(services, updates),
+    )
     app: YishiApp = (
         ApplicationBuilder()
-        .token(settings.telegram.token.get_secret_value())
-        .base_url(settings.telegram.base_url)
-        .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(delivery)
+        .bot(bot)
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           tzinfo=ZoneInfo(settings.community.timezone)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -132,6 +144,7 @@ async def _post_init(app: YishiApp) -> None:
     """Open storage, publish the command menus, start the scheduler's clock."""
     services = app.bot_data.services
     await services.open_storage()
+    await replay(app)
     services.bot_username = app.bot.username
     await publish_commands(app)
     for hook in services.startup:

@@ -13,15 +13,11 @@ from collections.abc import Sequence
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import matplotlib
+from bot.domain.summary import ChartWeek
+from bot.i18n import translator
 
-matplotlib.use("Agg")
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bot.domain.summary import ChartWeek  # noqa: E402
-from bot.i18n import translator  # noqa: E402
+# matplotlib takes most of a second to import: it is loaded at the first chart, not at
+# start (the bot must start polling fast).
 
 CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
              "Source Han Sans SC", "Droid Sans Fallback", "SimHei", "Microsoft YaHei",
@@ -31,6 +27,8 @@ CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "No
 @cache
 def cjk_font() -> str | None:
     """The name of an installed font that has Chinese glyphs, if any."""
+    from matplotlib import font_manager
+
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
@@ -42,6 +40,11 @@ def chart_language(language: str) -> str:
 def render(weeks: Sequence[ChartWeek], language: str, timezone: str) -> bytes:
     """A 1000×560 PNG: bars of reports opened and resolved per week, and the mean poll
     turnout as a line on a second axis (weeks without a closed poll are gaps)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
     lang = chart_language(language)
     _ = translator(lang)
     family = [cjk_font()] if lang == "zh" and cjk_font() else ["DejaVu Sans"]

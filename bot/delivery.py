@@ -10,6 +10,8 @@
   community is marked inactive.
 - 400 "chat not found": for a group, the community is marked inactive; for a person, as
   for 403.
+- 400 for answerCallbackQuery (too old, or answered before a crash and now handled again):
+  ignored, so the rest of the button's work is still done.
 - 400 with ``migrate_to_chat_id`` (the group became a supergroup while the bot missed the
   service message): the community moves to the new id and the call is made again there.
 """
@@ -69,6 +71,11 @@ class Delivery(AIORateLimiter):
                     await self._note(self._unreachable, chat_id)
                 raise
             except BadRequest as exc:
+                if endpoint == "answerCallbackQuery":
+                    # Too old, or already answered before a crash (the update came again):
+                    # the button's work must still be done, so this is not an error.
+                    log.info("button answer refused", extra={"error": exc.message})
+                    return True
                 chat_id = _chat_id(data)
                 if chat_id is not None and "chat not found" in exc.message.lower():
                     await self._note(self._gone if chat_id < 0 else self._unreachable, chat_id)

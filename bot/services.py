@@ -36,6 +36,8 @@ class Services:
     startup: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
     # When a live post was last edited (monotonic seconds), to space edits out.
     post_edited: dict[str, float] = field(default_factory=dict)
+    # The id of the last update handled (bot/inbox.py).
+    last_update_done: int = 0
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

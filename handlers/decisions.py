@@ -708,7 +708,7 @@ async def changed_typed(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     text = (message.text or message.caption or "").strip()
     if message.photo:
-        if len(draft["photos"]) < 10:
+        if len(draft["photos"]) < 10 and message.photo[-1].file_id not in draft["photos"]:
             draft["photos"].append(message.photo[-1].file_id)
         if text:
             draft["text"] = text[:TEXT_MAX]
@@ -740,7 +740,8 @@ async def late_photo(update: Update, context: YishiContext) -> int:
     message = update.effective_message
     assert message is not None and message.photo
     draft = context.user_data.get(PROGRESS)
-    if draft is not None and len(draft["photos"]) < 10:
+    if draft is not None and len(draft["photos"]) < 10 \
+            and message.photo[-1].file_id not in draft["photos"]:
         draft["photos"].append(message.photo[-1].file_id)
     return NEXT_STEP
 

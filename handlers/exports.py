@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-from openpyxl import Workbook
-
 
 def csv_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
     buffer = io.StringIO()
@@ -18,6 +16,8 @@ def csv_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
 
 
 def xlsx_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
+    from openpyxl import Workbook  # loaded when an export is asked for, not at start
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Summary"

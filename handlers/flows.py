@@ -23,6 +23,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import DueWork
 from bot.i18n import translator
+from bot.inbox import mark_done
 from bot.persistence import FLOW_IDLE
 from bot.scheduler import Done, Outcome
 from handlers.common import chat_translator, note_person
@@ -93,6 +94,8 @@ async def after_update(update: object, context: YishiContext) -> None:
         chat_ids=chat.id if chat else None, user_ids=user.id if user else None
     )
     await context.application.update_persistence()
+    # Only now, with everything it changed written, does the update leave the inbox.
+    await mark_done(services, update.update_id)
 
 
 async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:

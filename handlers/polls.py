@@ -60,7 +60,7 @@ from bot.domain.polls import (
 )
 from bot.domain.topics import TopicStatus
 from bot.domain.units import UnitAddress
-from bot.i18n import N_, Translator, translator
+from bot.i18n import N_, Translator, normalize_language, translator
 from bot.points import award
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
@@ -700,74 +700,85 @@ async def _refresh_job(context: YishiContext) -> None:
 
 
 async def vote(update: Update, context: YishiContext) -> None:
-    """A vote button: validated against the poll, the option and the voter; one upsert."""
+    """A vote button: validated against the poll, the option and the voter, and recorded,
+    all in one transaction (a burst of votes is the bot's busiest moment)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     parts = (query.data or "").split(":")
     services = context.services
-    poll = None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        async with services.db.transaction() as conn:
-            poll = await store.get(conn, int(parts[1]))
-    community = await _community(poll.community_id, context) if poll else None
-    if poll is None or community is None or query.message is None \
-            or query.message.chat.id != community.chat_id \
-            or int(parts[2]) >= len(poll.options):
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         await refuse(update, context, N_("This button is out of date."))
         return
-    _ = await person_translator(update, context)
+    option = int(parts[2])
     now = services.clock.now()
-    if poll.status is not PollStatus.OPEN or now >= poll.deadline:
+    outcome, before, choice, poll = "stale", None, None, None
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, int(parts[1]))
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+        person = await people.get(conn, user.id)
+        if poll is None or community is None or query.message is None \
+                or query.message.chat.id != community.chat_id or option >= len(poll.options):
+            outcome = "stale"
+        elif poll.status is not PollStatus.OPEN or now >= poll.deadline:
+            outcome = "closed"
+        else:
+            outcome, before, choice = await _record_vote(conn, services, poll, community,
+                                                         user.id, option, now)
+    language = person.language if person is not None and person.language else \
+        normalize_language(user.language_code, services.default_language)
+    _ = translator(language)
+    if outcome == "stale" or poll is None:
+        await refuse(update, context, N_("This button is out of date."))
+    elif outcome == "closed":
         await query.answer(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref), show_alert=True)
-        return
-    option = int(parts[2])
-    async with services.db.transaction() as conn:
-        voter_key = await _voter_key(conn, poll, user.id)
-        mine = await residents.households(conn, community.id, member=user.id)
-        allowed = eligibility(poll.audience, poll.scope, user_id=user.id, is_member=True,
-                              households=mine,
-                              household_voters=await store.household_voters(
-                                  conn, poll.id, [h.unit_id for h in mine]))
-        if not allowed.allowed:
-            refusal = allowed.refusal
-        else:
-            refusal = None
-            before = await store.ballot_of(conn, poll.id, voter_key)
-            choice = next_choice(poll, before, option)
-            if choice == [] and before:
-                await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
-                if poll.secret:
-                    await store.took_part(conn, poll.id, user.id, now, yes=False)
-            elif choice is not None and choice != before:
-                # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
-                unit_key = None
-                if poll.secret and allowed.unit_id is not None:
-                    unit_key = "k:" + _pseudonym(await store.key(conn, poll.id) or "",
-                                                 f"unit:{allowed.unit_id}")
-                await store.cast(conn, poll_id=poll.id, voter_key=voter_key,
-                                 user_id=None if poll.secret else user.id,
-                                 unit_id=None if poll.secret else allowed.unit_id,
-                                 unit_key=unit_key, choice=choice, proxy_by=None, now=now)
-                if poll.secret:
-                    await store.took_part(conn, poll.id, user.id, now,
-                                          unit_id=allowed.unit_id)
-                await award(conn, services.settings.points, community, user_id=user.id,
-                            action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
-    if refusal is not None:
-        await query.answer(_(REFUSALS[refusal]), show_alert=True)
-        return
-    if choice is None:
+    elif outcome in REFUSALS:
+        await query.answer(_(REFUSALS[outcome]), show_alert=True)
+    elif choice is None:
         await query.answer(_("You can choose at most {count} options; remove one first.")
                            .format(count=poll.max_choices), show_alert=True)
-        return
-    if not choice:
-        await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
     else:
-        await query.answer(_("Recorded for {ref}: {choice}").format(
-            ref=poll.ref, choice=", ".join(poll.options[i] for i in choice)))
-    if choice != before:
-        schedule_refresh(context.application, poll.id)
+        if not choice:
+            await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
+        else:
+            await query.answer(_("Recorded for {ref}: {choice}").format(
+                ref=poll.ref, choice=", ".join(poll.options[i] for i in choice)))
+        if choice != before:
+            schedule_refresh(context.application, poll.id)
+
+
+async def _record_vote(conn: Any, services: Any, poll: Poll, community: Community,
+                       user_id: int, option: int, now: datetime) -> tuple[Any, Any, Any]:
+    """(outcome, the ballot before, the choice now): outcome is "ok" or a refusal."""
+    voter_key = await _voter_key(conn, poll, user_id)
+    mine = await residents.households(conn, community.id, member=user_id)
+    allowed = eligibility(poll.audience, poll.scope, user_id=user_id, is_member=True,
+                          households=mine,
+                          household_voters=await store.household_voters(
+                              conn, poll.id, [h.unit_id for h in mine]))
+    if not allowed.allowed:
+        return allowed.refusal, None, None
+    before = await store.ballot_of(conn, poll.id, voter_key)
+    choice = next_choice(poll, before, option)
+    if choice == [] and before:
+        await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
+        if poll.secret:
+            await store.took_part(conn, poll.id, user_id, now, yes=False)
+    elif choice is not None and choice != before:
+        # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
+        unit_key = None
+        if poll.secret and allowed.unit_id is not None:
+            unit_key = "k:" + _pseudonym(await store.key(conn, poll.id) or "",
+                                         f"unit:{allowed.unit_id}")
+        await store.cast(conn, poll_id=poll.id, voter_key=voter_key,
+                         user_id=None if poll.secret else user_id,
+                         unit_id=None if poll.secret else allowed.unit_id,
+                         unit_key=unit_key, choice=choice, proxy_by=None, now=now)
+        if poll.secret:
+            await store.took_part(conn, poll.id, user_id, now, unit_id=allowed.unit_id)
+        await award(conn, services.settings.points, community, user_id=user_id,
+                    action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
+    return "ok", before, choice
 
 
 async def _voter_key(conn: Any, poll: Poll, user_id: int) -> str:

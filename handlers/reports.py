@@ -199,9 +199,10 @@ async def photo_sent(update: Update, context: YishiContext) -> int:
     message = update.effective_message
     assert message is not None and message.photo
     draft = _draft(context)
-    if len(draft["photos"]) >= 10:
-        return PHOTOS
-    draft["photos"].append(message.photo[-1].file_id)
+    file_id = message.photo[-1].file_id
+    if len(draft["photos"]) >= 10 or file_id in draft["photos"]:
+        return PHOTOS  # full, or the same photo again (Telegram redelivers after a crash)
+    draft["photos"].append(file_id)
     if message.caption and not draft["description"]:
         draft["description"] = message.caption.strip()[:1000]
     album = message.media_group_id

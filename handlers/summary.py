@@ -260,11 +260,21 @@ async def ensure_armed(app: YishiApp, community: Community) -> None:
 
 
 async def arm_all(app: YishiApp) -> None:
-    """At start: every active community has its next summary armed."""
-    async with app.bot_data.services.db.transaction() as conn:
-        active = await communities.active(conn)
-    for community in active:
-        await ensure_armed(app, community)
+    """At start: every active community has its next summary armed (in one transaction:
+    a deployment may serve hundreds of groups)."""
+    services = app.bot_data.services
+    if not services.settings.summary.enabled:
+        return
+    day, at = _schedule(app)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        armed = await due_work.pending_keys(conn, kind=SUMMARY)
+        for community in await communities.active(conn):
+            if str(community.id) not in armed:
+                await due_work.schedule(
+                    conn, kind=SUMMARY, key=str(community.id),
+                    due_at=next_weekly(now, community.timezone, day, at), now=now,
+                    payload={"community": community.id})
 
 
 # --- on demand -------------------------------------------------------------------------------

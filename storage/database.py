@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -17,11 +18,16 @@ _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=F
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
+        self._backend = make_url(url).get_backend_name()
         self._engine: AsyncEngine | None = None
+        # SQLite takes one writer at a time. Queueing this process's transactions here,
+        # in order, is far cheaper than letting them meet at SQLite's lock, whose busy
+        # handler waits in sleeps of up to 100 ms.
+        self._sqlite_writer: asyncio.Lock | None = None
 
     @property
     def is_sqlite(self) -> bool:
-        return make_url(self.url).get_backend_name() == "sqlite"
+        return self._backend == "sqlite"
 
     @property
     def engine(self) -> AsyncEngine:
@@ -59,8 +65,14 @@ class Database:
                                "connection down instead of opening another")
         token = _in_transaction.set(True)
         try:
-            async with self.engine.begin() as conn:
-                yield conn
+            if self.is_sqlite:
+                if self._sqlite_writer is None:
+                    self._sqlite_writer = asyncio.Lock()
+                async with self._sqlite_writer, self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self.engine.begin() as conn:
+                    yield conn
         finally:
             _in_transaction.reset(token)
 

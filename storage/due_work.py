@@ -56,6 +56,13 @@ async def pending(conn: AsyncConnection, *, kind: str, key: str) -> DueWork | No
     return _work(row) if row else None
 
 
+async def pending_keys(conn: AsyncConnection, *, kind: str) -> set[str]:
+    """The keys of every pending item of ``kind``."""
+    rows = await conn.execute(select(due_work.c.key).where(
+        due_work.c.kind == kind, due_work.c.done_at.is_(None)))
+    return {key for (key,) in rows}
+
+
 async def claim(conn: AsyncConnection, work: DueWork, lease_until: datetime) -> bool:
     """Take ``work`` for this worker: push its time to ``lease_until`` so nobody else runs it.
 

@@ -505,3 +505,22 @@ chat_data = Table(
     Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
     Column("data", JSON, nullable=False),
 )
+
+# Updates fetched from Telegram and not yet handled. The fetch confirms them to Telegram at
+# once, so without this a crash would lose whatever was still queued in memory; on start
+# the bot handles what is left here first. ``update_progress`` keeps the last update
+# handled (one row), so an update Telegram delivers again is not handled twice.
+update_inbox = Table(
+    "update_inbox",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+update_progress = Table(
+    "update_progress",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_done", BigInteger, nullable=False),
+)

@@ -14,7 +14,8 @@ from tests.test_polls import _create, _poll_id
 
 # What a refused press or command may still touch: who the bot has met, the flows'
 # own bookkeeping, and timers.
-UNWATCHED = {"people", "due_work", "conversation_states", "user_data", "chat_data"}
+UNWATCHED = {"people", "due_work", "conversation_states", "user_data", "chat_data",
+             "update_inbox", "update_progress"}
 
 
 async def _snapshot(bot):

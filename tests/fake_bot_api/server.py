@@ -103,6 +103,8 @@ class FakeBotApi:
         self.pinned: dict[int, int] = {}  # chat -> the pinned message
         self.started: set[int] = set()  # users who have a private chat with the bot
         self.blocked: set[int] = set()  # users who blocked the bot
+        self.first_poll = asyncio.Event()  # set at the bot's first getUpdates
+        self.first_poll_at = 0.0
         self.migrated: dict[int, int] = {}  # basic group -> the supergroup it became
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
@@ -370,6 +372,9 @@ class FakeBotApi:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if not self.first_poll.is_set():
+            self.first_poll_at = time.monotonic()
+            self.first_poll.set()
         offset = int(params.get("offset", 0) or 0)
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)

@@ -1,0 +1,88 @@
+"""What the benchmarks share: a fake Bot API server, a running yishi on a fresh database,
+and a building with many verified residents loaded straight into storage."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import ManualClock
+from bot.domain.households import Relation
+from bot.domain.units import UnitAddress
+from storage import memberships, people, residents, units
+from storage.residents import Status
+from tests.conftest import RunningBot, make_settings
+from tests.fake_bot_api.actions import Telegram
+from tests.fake_bot_api.server import FakeBotApi
+
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+@asynccontextmanager
+async def running_bot(api: FakeBotApi, **sections: dict[str, Any]) -> AsyncIterator[
+        tuple[RunningBot, Path]]:
+    with tempfile.TemporaryDirectory() as folder:
+        db_path = Path(folder) / "bench.db"
+        bot = RunningBot(api, make_settings(api, db_path, **sections), ManualClock(START))
+        await bot.start()
+        try:
+            yield bot, db_path
+        finally:
+            await bot.stop()
+
+
+async def load_residents(bot: RunningBot, tg: Telegram, community_id: int, group: Any,
+                         count: int, *, first: int = 0) -> list[Any]:
+    """``count`` verified owners, one unit each, known to the bot and members of the group
+    (as Telegram would say), written in one transaction."""
+    persons = [tg.person(f"R{first + n}", language_code="en") for n in range(count)]
+    now = START
+    async with bot.services.db.transaction() as conn:
+        for n, person in enumerate(persons):
+            tg.set_status(group, person, "member")
+            await people.seen(conn, user_id=person.id, name=person.first_name, username=None,
+                              now=now)
+            await memberships.ensure(conn, community_id, person.id, now)
+            number = first + n
+            unit = await units.ensure(conn, community_id, UnitAddress.parse(
+                f"{number // 1000 + 1}-{number // 100 % 10 + 1}-{number % 100 + 101}"), now)
+            await residents.request(conn, community_id=community_id, user_id=person.id,
+                                    unit_id=unit.id, relation=Relation.OWNER,
+                                    area_claimed=None, now=now, status=Status.VERIFIED)
+    return persons
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def table(title: str, rows: list[tuple[str, str, str]]) -> str:
+    """Rows of (figure, measured, target) as an aligned text table."""
+    width = [max(len(r[i]) for r in [("figure", "measured", "target"), *rows]) for i in range(3)]
+    line = "  ".join("-" * w for w in width)
+    out = [title, line, "  ".join(h.ljust(w) for h, w in zip(
+        ("figure", "measured", "target"), width, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)) for r in rows]
+    return "\n".join(out)

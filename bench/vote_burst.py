@@ -1,0 +1,133 @@
+"""Vote burst: 1,000 verified residents press a vote button on one poll at once; the fake
+Bot API hands the bot up to 100 updates per getUpdates, as Telegram does. The same burst
+goes to a bare PTB bot that only answers the button (the echo bot), on the same server:
+the ratio of the two rates is the headline figure."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from bench.common import fake_api, load_residents, median, percentile, running_bot, table
+from storage import polls as poll_store
+from tests.fake_bot_api.actions import Telegram
+from tests.fake_bot_api.server import FakeBotApi
+
+VOTERS = 1000
+
+
+async def _press_all(api: FakeBotApi, tg: Telegram, voters: list[Any], post: dict[str, Any],
+                     data: Any) -> tuple[float, list[float], int]:
+    """Push every press at once; returns (seconds to the last answer, latencies, answers)."""
+    pushed: dict[str, float] = {}
+    mark = api.mark()
+    started = time.monotonic()
+    for n, voter in enumerate(voters):
+        query_id = await tg.press(voter, post, data(n))
+        pushed[query_id] = time.monotonic()
+    answers = await api.wait_count("answerCallbackQuery", len(voters), after=mark,
+                                   timeout=600)
+    elapsed = max(a.at for a in answers) - started
+    latencies = [a.at - pushed[a.params["callback_query_id"]] for a in answers
+                 if a.params["callback_query_id"] in pushed]
+    return elapsed, latencies, len(answers)
+
+
+async def _echo(voters: int) -> tuple[float, list[float]]:
+    async with fake_api() as api:
+        tg = Telegram(api)
+        people = [tg.person(f"E{n}", language_code="en") for n in range(voters)]
+        chat = tg.group("Echo")
+        app = Application.builder().token(api.token).base_url(api.base_url).build()
+
+        async def answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.callback_query is not None
+            await update.callback_query.answer("Recorded")
+
+        app.add_handler(CallbackQueryHandler(answer))
+        api.members[(chat.id, api.bot["id"])] = "member"
+        host = await tg.say(chat, people[0], "hello")
+        host["from"] = api.bot  # a message of the bot's to press under
+        await app.initialize()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            elapsed, latencies, _n = await _press_all(api, tg, people, host,
+                                                      lambda n: f"v:1:{n % 3}")
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+    return voters / elapsed, latencies
+
+
+async def _yishi(voters: int) -> dict[str, Any]:
+    async with fake_api() as api, running_bot(api, polls={"tally_refresh_seconds": 5}) as (
+            bot, _db):
+        tg = Telegram(api)
+        owner = tg.person("Owner", language_code="en")
+        group = tg.group("Burst House")
+        mark = api.mark()
+        await tg.add_bot(group, owner)
+        await api.wait_for("sendMessage", after=mark)
+        community = (await _community(bot, group.id))
+        residents = await load_residents(bot, tg, community, group, voters)
+        mark = api.mark()
+        await tg.say(owner, owner, "/start")
+        await api.wait_for("sendMessage", after=mark)
+        from tests.test_polls import _create, _poll_id
+
+        post, _c, _p = await _create(api, tg, group, owner, community)
+        poll_id = _poll_id(post)
+        mark = api.mark()
+        elapsed, latencies, answered = await _press_all(
+            api, tg, residents, post.result, lambda n: f"v:{poll_id}:{n % 3}")
+        async with bot.services.db.transaction() as conn:
+            stored = await poll_store.ballot_rows(conn, poll_id)
+        edits = [c for c in api.sent("editMessageText", after=mark) if c.chat_id == group.id]
+        refused = [c for c in api.calls[mark:] if c.error and "Too Many Requests" in c.error]
+        return {"rate": voters / elapsed, "latencies": latencies, "stored": len(stored),
+                "distinct": len({row["user_id"] for row in stored}), "answered": answered,
+                "edits": len(edits), "edits_per_minute": len(edits) / max(elapsed, 60) * 60,
+                "429": len(refused), "violations": list(api.violations)}
+
+
+async def _community(bot: Any, chat_id: int) -> int:
+    from storage import communities
+
+    async with bot.services.db.transaction() as conn:
+        found = await communities.by_chat(conn, chat_id)
+    assert found is not None
+    return found.id
+
+
+async def run(runs: int = 3, voters: int = VOTERS) -> str:
+    yishi_rates, echo_rates, p50, p95, results = [], [], [], [], []
+    for _ in range(runs):
+        echo_rate, _echo_latencies = await _echo(voters)
+        result = await _yishi(voters)
+        echo_rates.append(echo_rate)
+        yishi_rates.append(result["rate"])
+        p50.append(percentile(result["latencies"], 0.5))
+        p95.append(percentile(result["latencies"], 0.95))
+        results.append(result)
+    ratio = median(yishi_rates) / median(echo_rates)
+    worst_edits = max(r["edits_per_minute"] for r in results)
+    return table(f"Vote burst: {voters} voters, one poll (median of {runs} runs)", [
+        ("yishi votes/s end to end", f"{median(yishi_rates):.0f}", ""),
+        ("echo bot answers/s", f"{median(echo_rates):.0f}", ""),
+        ("ratio yishi / echo", f"{ratio:.2f}", ">= 0.80"),
+        ("p50 update -> answer", f"{median(p50) * 1000:.0f} ms", ""),
+        ("p95 update -> answer", f"{median(p95) * 1000:.0f} ms", ""),
+        ("votes stored (each run)", ", ".join(str(r["stored"]) for r in results),
+         f"{voters} each"),
+        ("distinct voters stored", ", ".join(str(r["distinct"]) for r in results),
+         f"{voters} each"),
+        ("tally edits (most per minute)", f"{worst_edits:.1f}", "<= 20"),
+        ("429 responses", str(sum(r["429"] for r in results)), "0"),
+        ("Bot API violations", str(sum(len(r["violations"]) for r in results)), "0"),
+    ])

@@ -1,0 +1,90 @@
+"""Nothing a resident sent is lost to a crash.
+
+PTB's polling confirms a batch of updates to Telegram (by asking for the next offset) as
+soon as it has fetched them, and keeps them in memory until they are handled: a process
+killed in between would lose them. So each fetched batch is first written to the
+``update_inbox`` table; an update leaves it once handled (with the rest of what handling
+it changed, see handlers/flows.after_update); at start the bot handles what is left
+before anything new; and an update Telegram delivers again after a crash (fetched but
+not yet confirmed) is recognised by its id and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, ExtBot, TypeHandler
+
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+# Before every feature: drop an update that was already handled.
+GUARD_GROUP = -1000
+
+OnFetch = Callable[[Sequence[Update]], Awaitable[None]]
+
+
+class InboxBot(ExtBot[None]):
+    """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it."""
+
+    def __init__(self, *args: Any, on_fetch: OnFetch, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self._on_fetch = on_fetch
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await super().get_updates(*args, **kwargs)
+        if updates:
+            await self._on_fetch(updates)
+        return updates
+
+
+async def store_fetched(services: Any, updates: Sequence[Update]) -> None:
+    """Write the batch down. If that fails the batch is still handled (polling must not
+    stop), only without the protection against a crash."""
+    try:
+        async with services.db.transaction() as conn:
+            await inbox.receive(conn, [(u.update_id, json.loads(u.to_json())) for u in updates],
+                                services.clock.now())
+    except Exception:
+        log.exception("fetched updates not written to the inbox",
+                      extra={"count": len(updates)})
+
+
+async def replay(app: Any) -> int:
+    """At start: queue what was fetched but not handled before the last stop."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        services.last_update_done = await inbox.last_done(conn)
+        left = await inbox.pending(conn)
+    for payload in left:
+        update = Update.de_json(payload, app.bot)
+        if update is not None and update.update_id > services.last_update_done:
+            await app.update_queue.put(update)
+    if left:
+        log.info("handling updates left from before the restart", extra={"count": len(left)})
+    return len(left)
+
+
+async def _skip_handled(update: object, context: Any) -> None:
+    if isinstance(update, Update) \
+            and update.update_id <= context.bot_data.services.last_update_done:
+        raise ApplicationHandlerStop
+
+
+async def mark_done(services: Any, update_id: int) -> None:
+    """Called once an update is handled (after its changes are written)."""
+    if update_id <= services.last_update_done:
+        return
+    async with services.db.transaction() as conn:
+        await inbox.done(conn, update_id)
+    services.last_update_done = update_id
+
+
+def register(app: Any) -> None:
+    app.add_handler(TypeHandler(Update, _skip_handled), group=GUARD_GROUP)
