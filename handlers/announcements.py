@@ -22,7 +22,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import payload_pattern
 from bot.domain.announcements import (
     Announcement,
     Repeat,
@@ -49,7 +48,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
-from handlers.flows import flow
+from handlers.flows import private_flow
 from storage import announcements as store
 from storage import communities, due_work, people
 
@@ -487,16 +486,11 @@ async def manage_button(update: Update, context: YishiContext) -> None:
 
 
 def register(app: YishiApp) -> None:
-    private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("announce", announce_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="announce", command="announce",
-        entry_points=[
-            CommandHandler("announce", announce_command, filters=private),
-            CommandHandler("start", announce_from_link,
-                           filters=private & F.Regex(payload_pattern("announce"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="announce", command="announce", start=announce_command,
+        from_link=announce_from_link, link="announce",
         states={
             CHOOSE: [CallbackQueryHandler(group_chosen, pattern=r"^ac:g:\d+$")],
             TEXT: [MessageHandler(typed | F.PHOTO, text_sent)],

@@ -27,7 +27,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import DeepLink
 from bot.domain.decisions import (
     NEEDS_REASON,
     OPEN_DECISIONS,
@@ -61,7 +61,7 @@ from handlers.common import (
     schedule_spaced,
     user_role,
 )
-from handlers.flows import flow
+from handlers.flows import private_flow
 from handlers.moderators import moderator_ids
 from storage import communities, people, polls, topics
 from storage import decisions as store
@@ -1066,16 +1066,11 @@ async def stale_button(update: Update, context: YishiContext) -> None:
 
 
 def register(app: YishiApp) -> None:
-    private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("decisions", list_decisions, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="decision", command="decisions",
-        entry_points=[
-            CommandHandler("decisions", new_command, filters=private),
-            CommandHandler("start", new_from_link,
-                           filters=private & F.Regex(payload_pattern("decision"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="decision", command="decisions", start=new_command,
+        from_link=new_from_link, link="decision",
         states={
             TITLE: [CallbackQueryHandler(group_button, pattern=r"^dn:g:"),
                     MessageHandler(typed, title_typed)],
@@ -1088,13 +1083,9 @@ def register(app: YishiApp) -> None:
         },
     ))
     app.add_handler(CommandHandler("progress", _progress_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="progress", command="progress",
-        entry_points=[
-            CommandHandler("progress", progress_command, filters=private),
-            CommandHandler("start", progress_from_link,
-                           filters=private & F.Regex(payload_pattern("progress"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="progress", command="progress", start=progress_command,
+        from_link=progress_from_link, link="progress",
         states={
             PICK: [CallbackQueryHandler(decision_picked, pattern=r"^dp:d:\d+$")],
             PERCENT: [CallbackQueryHandler(percent_chosen, pattern=r"^dp:p:\d+$"),

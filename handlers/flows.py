@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.context import YishiApp, YishiContext
+from bot.deeplinks import payload_pattern
 from bot.domain.models import DueWork
 from bot.i18n import translator
 from bot.inbox import mark_done
@@ -30,6 +31,9 @@ from handlers.common import chat_translator, note_person
 from storage import due_work, flow_state, people
 
 log = logging.getLogger(__name__)
+
+# A flow's entry: a command or a deep link, answered with the flow's first state.
+Callback = Callable[[Update, YishiContext], Awaitable[int]]
 
 # After every other group: write what the update changed.
 PERSIST_GROUP = 1000
@@ -62,6 +66,26 @@ def flow(
         )
     app.bot_data.services.flows[name] = (handler, command)
     return handler
+
+
+def private_flow(
+    app: YishiApp,
+    *,
+    name: str,
+    command: str,
+    start: Callback,
+    from_link: Callback,
+    link: str,
+    states: dict[object, list[BaseHandler[Any, Any, Any]]],
+) -> ConversationHandler[Any]:
+    """A flow held in private, entered by ``/command`` there or by a group's deep link
+    ``/start <link>_<community>`` (the group's own ``/command`` answers with that link)."""
+    private = filters.ChatType.PRIVATE
+    return flow(app, name=name, command=command, states=states, entry_points=[
+        CommandHandler(command, start, filters=private),
+        CommandHandler("start", from_link,
+                       filters=private & filters.Regex(payload_pattern(link))),
+    ])
 
 
 async def cancel(update: Update, context: YishiContext) -> int:

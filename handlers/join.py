@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import DeepLink
 from bot.domain.households import Relation
 from bot.domain.models import Community, Role
 from bot.domain.units import UnitAddress
@@ -35,7 +35,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
-from handlers.flows import flow
+from handlers.flows import private_flow
 from handlers.moderators import copy_language, send_to_moderators
 from handlers.residents_text import format_area, parse_area, relation_name
 from storage import communities, memberships, people, residents, units
@@ -395,16 +395,11 @@ async def _close_notices(context: YishiContext, request: residents.Resident, dec
 
 
 def register(app: YishiApp) -> None:
-    private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("join", join_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="join", command="join",
-        entry_points=[
-            CommandHandler("join", join_command, filters=private),
-            CommandHandler("start", join_from_link,
-                           filters=private & F.Regex(payload_pattern("join"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="join", command="join", start=join_command,
+        from_link=join_from_link, link="join",
         states={
             CHOOSE_COMMUNITY: [CallbackQueryHandler(choose_community, pattern=r"^jn:c:")],
             CHOOSE_UNIT: [CallbackQueryHandler(unit_button, pattern=r"^jn:u:"),

@@ -25,7 +25,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import DeepLink
 from bot.domain.chain import replay, verify
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.households import Household
@@ -79,7 +79,7 @@ from handlers.common import (
 )
 from handlers.decisions import from_poll as decisions_from_poll
 from handlers.exports import csv_bytes, xlsx_bytes
-from handlers.flows import flow
+from handlers.flows import flow, private_flow
 from handlers.reports import export_reports
 from storage import communities, due_work, memberships, people, residents
 from storage import decisions as decision_store
@@ -1326,16 +1326,11 @@ async def proxy_option(update: Update, context: YishiContext) -> int:
 
 
 def register(app: YishiApp) -> None:
-    private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="poll", command="poll",
-        entry_points=[
-            CommandHandler("poll", poll_command, filters=private),
-            CommandHandler("start", poll_from_link,
-                           filters=private & F.Regex(payload_pattern("poll"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="poll", command="poll", start=poll_command,
+        from_link=poll_from_link, link="poll",
         states={
             QUESTION: [CallbackQueryHandler(group_button, pattern=r"^pc:g:"),
                        MessageHandler(typed, question_typed)],

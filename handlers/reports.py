@@ -32,7 +32,7 @@ from telegram.ext import filters as F
 
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import DeepLink
 from bot.domain.models import Community, DueWork, Person, Role
 from bot.domain.points import Action
 from bot.domain.reports import (
@@ -59,7 +59,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.exports import csv_bytes, xlsx_bytes
-from handlers.flows import flow
+from handlers.flows import flow, private_flow
 from handlers.moderators import copy_language, moderator_ids
 from handlers.report_names import (
     AREA_NAMES,
@@ -1335,13 +1335,9 @@ def register(app: YishiApp) -> None:
     private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("report", report_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="report", command="report",
-        entry_points=[
-            CommandHandler("report", report_with_reference, filters=private),
-            CommandHandler("start", report_from_link,
-                           filters=private & F.Regex(payload_pattern("report"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="report", command="report", start=report_with_reference,
+        from_link=report_from_link, link="report",
         states={
             CATEGORY: [CallbackQueryHandler(category_button, pattern=r"^rp:c:")],
             PHOTOS: [MessageHandler(F.PHOTO, photo_sent),

@@ -21,7 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.deeplinks import DeepLink, payload_pattern
+from bot.deeplinks import DeepLink
 from bot.domain.durations import next_weekly
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import Action
@@ -52,7 +52,7 @@ from handlers.common import (
     schedule_spaced,
     user_role,
 )
-from handlers.flows import flow
+from handlers.flows import flow, private_flow
 from handlers.moderators import copy_language, send_to_moderators
 from storage import communities, due_work, people, residents
 from storage import topics as store
@@ -1009,16 +1009,11 @@ async def stale_topic_button(update: Update, context: YishiContext) -> None:
 
 
 def register(app: YishiApp) -> None:
-    private = F.ChatType.PRIVATE
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("topic", topic_in_group, filters=F.ChatType.GROUPS))
-    app.add_handler(flow(
-        app, name="topic", command="topic",
-        entry_points=[
-            CommandHandler("topic", topic_command, filters=private),
-            CommandHandler("start", topic_from_link,
-                           filters=private & F.Regex(payload_pattern("topic"))),
-        ],
+    app.add_handler(private_flow(
+        app, name="topic", command="topic", start=topic_command,
+        from_link=topic_from_link, link="topic",
         states={
             TITLE: [CallbackQueryHandler(community_button, pattern=r"^tn:g:"),
                     MessageHandler(typed, title_typed)],
