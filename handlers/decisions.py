@@ -63,6 +63,7 @@ from handlers.common import (
 )
 from handlers.flows import private_flow
 from handlers.moderators import moderator_ids
+from handlers.roles import named_person  # the same @name / reply rules as /role
 from storage import communities, people, polls, topics
 from storage import decisions as store
 
@@ -258,8 +259,6 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
                                    "owner) can do that. Nothing was changed."))
         return
     if verb == "owner":
-        from handlers.roles import named_person  # the same @name / reply rules as /role
-
         person = await named_person(update, context, rest)
         if person is None:
             await message.reply_text(_("I do not know that person yet. They need to have "
@@ -350,12 +349,18 @@ async def follow_button(update: Update, context: YishiContext) -> None:
 
 async def _load(context: YishiContext | YishiApp,
                 data: str | None) -> tuple[Decision | None, Community | None]:
-    services = context.services if isinstance(context, YishiContext) else context.bot_data.services
+    """The decision a button's data (``xx:<id>:…``) names, with its community."""
     parts = (data or "").split(":")
     if len(parts) < 2 or not parts[1].isdigit():
         return None, None
+    return await _get(context, int(parts[1]))
+
+
+async def _get(context: YishiContext | YishiApp,
+               decision_id: int) -> tuple[Decision | None, Community | None]:
+    services = context.services if isinstance(context, YishiContext) else context.bot_data.services
     async with services.db.transaction() as conn:
-        decision = await store.get(conn, int(parts[1]))
+        decision = await store.get(conn, decision_id)
         community = await communities.by_id(conn, decision.community_id) if decision else None
     return decision, community
 
@@ -490,8 +495,6 @@ async def owner_chosen(update: Update, context: YishiContext) -> int:
         choice = (update.callback_query.data or "").rsplit(":", 1)[-1]
         draft["owner"] = user.id if choice == "me" else None
     else:
-        from handlers.roles import named_person
-
         words = ((update.effective_message.text or "") if update.effective_message
                  else "").split()
         person = await named_person(update, context, words)
@@ -574,7 +577,7 @@ async def from_poll(app: YishiApp, decision_id: int) -> None:
     """A passed poll made this decision: arm its reminders and ask the moderators for an
     owner and a due date."""
     await _arm_reminders(app, decision_id)
-    decision, community = await _load(app, f"d:{decision_id}")
+    decision, community = await _get(app, decision_id)
     if decision is None or community is None:
         return
     context = YishiContext(app)
@@ -756,7 +759,7 @@ async def next_step_typed(update: Update, context: YishiContext) -> int:
     next_step = None
     if update.callback_query is None and update.effective_message is not None:
         next_step = (update.effective_message.text or "").strip()[:TEXT_MAX] or None
-    decision, community = await _load(context, f"d:{draft['decision']}")
+    decision, community = await _get(context, draft['decision'])
     if decision is None or community is None or decision.status not in OPEN_DECISIONS \
             or not await _may_manage(context, decision, community, user.id, owner_too=True):
         await flow_reply(update, _("This decision cannot take progress any more."))
@@ -786,7 +789,7 @@ async def _publish_update(context: YishiContext, decision_id: int, *,
                           by_moderator: bool) -> None:
     """The latest update goes to the group and the followers; in quiet hours it waits,
     unless a moderator posted it by hand."""
-    decision, community = await _load(context, f"d:{decision_id}")
+    decision, community = await _get(context, decision_id)
     if decision is None or community is None:
         return
     async with context.services.db.transaction() as conn:
@@ -802,7 +805,7 @@ async def _publish_update(context: YishiContext, decision_id: int, *,
 
 async def post_update(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``decision_update``: an update held back by quiet hours."""
-    decision, community = await _load(app, f"d:{work.payload['decision']}")
+    decision, community = await _get(app, work.payload['decision'])
     if decision is None or community is None:
         return Done()
     quiet_until = community.quiet_until(app.bot_data.services.clock.now())
@@ -827,7 +830,7 @@ def _card(decision: Decision, community: Community, event: Any, _: Translator) -
 
 async def _send_update(app: YishiApp, decision_id: int, update_id: int) -> None:
     services = app.bot_data.services
-    decision, community = await _load(app, f"d:{decision_id}")
+    decision, community = await _get(app, decision_id)
     if decision is None or community is None or not community.active:
         return
     async with services.db.transaction() as conn:
@@ -872,7 +875,7 @@ async def _send_update(app: YishiApp, decision_id: int, update_id: int) -> None:
 async def _arm_reminders(app: YishiApp, decision_id: int) -> None:
     services = app.bot_data.services
     settings = services.settings.decisions
-    decision, _community = await _load(app, f"d:{decision_id}")
+    decision, _community = await _get(app, decision_id)
     if decision is None:
         return
     key, payload = str(decision.id), {"decision": decision.id}
@@ -920,7 +923,7 @@ async def _to_owner(app: YishiApp, decision: Decision, community: Community,
 async def remind_stale(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``decision_stale``: no update for the interval. Repeats each interval."""
     services = app.bot_data.services
-    decision, community = await _load(app, f"d:{work.payload['decision']}")
+    decision, community = await _get(app, work.payload['decision'])
     if decision is None or community is None or decision.status not in OPEN_DECISIONS:
         return Done()
     now = services.clock.now()
@@ -940,7 +943,7 @@ async def remind_stale(app: YishiApp, work: DueWork) -> Outcome:
 
 async def remind_due(app: YishiApp, work: DueWork) -> Outcome:
     services = app.bot_data.services
-    decision, community = await _load(app, f"d:{work.payload['decision']}")
+    decision, community = await _get(app, work.payload['decision'])
     if decision is None or community is None or decision.status not in OPEN_DECISIONS \
             or decision.due_at is None:
         return Done()
@@ -955,7 +958,7 @@ async def remind_due(app: YishiApp, work: DueWork) -> Outcome:
 async def escalate_overdue(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``decision_overdue``: past the due date and not done; moderators hear once."""
     services = app.bot_data.services
-    decision, community = await _load(app, f"d:{work.payload['decision']}")
+    decision, community = await _get(app, work.payload['decision'])
     now = services.clock.now()
     if decision is None or community is None or not decision.overdue(now):
         return Done()
@@ -1001,7 +1004,7 @@ def _rating_buttons(decision: Decision) -> InlineKeyboardMarkup:
 async def ask_rating(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``decision_rating``: weeks after done, the group rates the result."""
     services = app.bot_data.services
-    decision, community = await _load(app, f"d:{work.payload['decision']}")
+    decision, community = await _get(app, work.payload['decision'])
     if decision is None or community is None or decision.status is not DecisionStatus.DONE \
             or not community.active:
         return Done()
@@ -1044,7 +1047,7 @@ async def _refresh_rating(context: YishiContext) -> None:
     """Edit the rating post's average (at most every few seconds, see schedule_spaced)."""
     assert context.job is not None
     decision_id = int(context.job.data)  # type: ignore[arg-type]
-    decision, community = await _load(context, f"d:{decision_id}")
+    decision, community = await _get(context, decision_id)
     if decision is None or community is None:
         return
     async with context.services.db.transaction() as conn:

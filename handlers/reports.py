@@ -983,7 +983,9 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
     text = (message.text or message.caption or "").strip()[:500]
     if pending is None or not text and not message.photo:
         return ConversationHandler.END
-    report, community = await _load(context, f"r:{pending['report']}")
+    async with context.services.db.transaction() as conn:
+        report = await store.get(conn, pending["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
     if report is None or community is None:
         await message.reply_text(_("This button is out of date."))
         return ConversationHandler.END

@@ -2,7 +2,7 @@
 to the group and the followers; silence and lateness are chased by the moved clock; weeks
 after "done" the group rates the result (回头看)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.domain.decisions import DecisionStatus
 from storage import decisions as store
@@ -236,4 +236,3 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     assert decision.status is DecisionStatus.BLOCKED
     assert [e.text for e in events][-2:] == ["✅ Order the motor", "The motor is out of stock"]
     assert decision.due_at == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
-    _ = timedelta
