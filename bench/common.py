@@ -14,11 +14,11 @@ from typing import Any
 from bot.clock import ManualClock
 from bot.domain.households import Relation
 from bot.domain.units import UnitAddress
+from bot.fakeapi.actions import Telegram
+from bot.fakeapi.server import FakeBotApi
 from storage import memberships, people, residents, units
 from storage.residents import Status
 from tests.conftest import RunningBot, make_settings
-from tests.fake_bot_api.actions import Telegram
-from tests.fake_bot_api.server import FakeBotApi
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

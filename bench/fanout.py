@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from bench.common import fake_api, median, running_bot, table
 from bot.domain.quiet_hours import QuietHours
+from bot.fakeapi.actions import Telegram
 from handlers.summary import arm_all
 from storage import communities
 from storage import reports as report_store
-from tests.fake_bot_api.actions import Telegram
 
 COMMUNITIES = 600
 SUNDAY_20 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai

@@ -17,11 +17,11 @@ from bench.common import START, fake_api, median, table
 from bot.domain.households import Relation
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.units import UnitAddress
+from bot.fakeapi.actions import Telegram
 from storage import Database, communities, memberships, people, residents, units
 from storage import polls as poll_store
 from storage.migrate import upgrade
 from storage.residents import Status
-from tests.fake_bot_api.actions import Telegram
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMUNITIES, PER_COMMUNITY = 500, 20

@@ -12,9 +12,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bench.common import fake_api, load_residents, median, percentile, running_bot, table
+from bot.fakeapi.actions import Telegram
+from bot.fakeapi.server import FakeBotApi
 from storage import polls as poll_store
-from tests.fake_bot_api.actions import Telegram
-from tests.fake_bot_api.server import FakeBotApi
 
 VOTERS = 1000
 

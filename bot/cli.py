@@ -34,11 +34,25 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("dest", type=Path, metavar="DEST", help="a file or a directory")
     commands.add_parser("check-config", parents=[common], help="validate the configuration",
                         description="Load and validate the configuration, then exit 0 or 2.")
+    sandbox = commands.add_parser(
+        "sandbox", help="try yishi in a browser, without Telegram",
+        description="Run the bot against a local stand-in for Telegram, with a seeded "
+                    "building group, and serve a page on 127.0.0.1 to play its residents. "
+                    "Needs no token and no config file.")
+    sandbox.add_argument("--port", type=int, default=8080,
+                         help="the page's port on 127.0.0.1 (default: 8080; 0: any free one)")
+    sandbox.add_argument("--db", type=Path, metavar="PATH",
+                         help="keep the sandbox's database in this file (default: a "
+                              "throwaway one)")
+    sandbox.add_argument("--lang", choices=("zh", "en"), default="zh",
+                         help="the group's language (default: zh)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    if args.command == "sandbox":
+        raise SystemExit(_sandbox(args))
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -50,6 +64,19 @@ def main(argv: list[str] | None = None) -> None:
     handler = {"run": _run, "migrate": _migrate, "backup": _backup,
                "check-config": _check_config}[args.command]
     raise SystemExit(handler(settings, args))
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.sandbox import serve
+
+    setup_logging("WARNING")
+    try:
+        asyncio.run(serve(args.port, args.db, args.lang))
+    except OSError as exc:
+        print(f"yishi: sandbox: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:

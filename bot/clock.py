@@ -39,6 +39,23 @@ class ManualClock:
         self._now = instant.astimezone(UTC)
 
 
+class ShiftedClock:
+    """Real time moved forward by whatever the user asked to skip (the sandbox's
+    fast-forward buttons); it never runs backwards."""
+
+    def __init__(self) -> None:
+        self._shift = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._shift
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time does not run backwards")
+        self._shift += delta
+        return self.now()
+
+
 class FileClock:
     """Time read from a file holding one ISO 8601 instant, for simulations and for tests
     that run `yishi run` as a separate process (``[scheduler] clock_file``). Time never

@@ -5,7 +5,7 @@ Run from the repository root with the spec beside it:
     python scripts/derive_bot_api_spec.py ../shared/telegram-bot-api/api.json
 
 It keeps only facts (method and parameter names, their types and required flags, return
-types, and the fields of types) and writes them to tests/fake_bot_api/bot_api_spec.json,
+types, and the fields of types) and writes them to bot/fakeapi/bot_api_spec.json,
 which is committed: a user's clone has no ../shared.
 """
 
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fake_bot_api" / "bot_api_spec.json"
+OUT = Path(__file__).resolve().parent.parent / "bot" / "fakeapi" / "bot_api_spec.json"
 
 
 def _fields(entries: list[dict]) -> dict[str, dict]:

@@ -16,8 +16,8 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import YishiApp
-from tests.fake_bot_api.actions import Telegram
-from tests.fake_bot_api.server import FakeBotApi
+from bot.fakeapi.actions import Telegram
+from bot.fakeapi.server import FakeBotApi
 
 # Monday 23 November 2026, 10:00 in Shanghai: inside no quiet hours.
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ import json
 import aiohttp
 import pytest
 
-from tests.fake_bot_api.server import FakeBotApi, Fault
+from bot.fakeapi.server import FakeBotApi, Fault
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ async def test_albums_must_have_two_to_ten_items(fake):
 
 
 async def test_enforces_20_messages_a_minute_in_a_group(fake, monkeypatch):
-    import tests.fake_bot_api.server as server
+    import bot.fakeapi.server as server
 
     frozen = server.rate_clock()
     monkeypatch.setattr(server, "rate_clock", lambda: frozen)
@@ -120,7 +120,7 @@ async def test_updates_built_by_tests_are_checked_too(fake):
 
 
 async def test_enforces_about_30_messages_a_second_overall(fake, tg, monkeypatch):
-    import tests.fake_bot_api.server as server
+    import bot.fakeapi.server as server
 
     frozen = server.rate_clock()
     monkeypatch.setattr(server, "rate_clock", lambda: frozen)  # all in one instant

@@ -4,8 +4,8 @@ gone is marked inactive, and a group that became a supergroup is followed to its
 
 from datetime import UTC, datetime, timedelta
 
+from bot.fakeapi.server import Fault
 from storage import communities, people
-from tests.fake_bot_api.server import Fault
 from tests.helpers import community, eventually, group_with_bot
 from tests.test_announcements import _prepare
 from tests.test_reports import _building, _file, _report

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.commands import COMMANDS
-from tests.fake_bot_api.server import BOT_ID
+from bot.fakeapi.server import BOT_ID
 from tests.helpers import group_with_bot, introduce
 from tests.test_authorization import _seed, _snapshot
 

@@ -153,7 +153,7 @@ async def test_mydata_sends_everything_and_forgetme_leaves_records_unnamed(bot, 
     mark = api.mark()
     await tg.say(tom, tom, "/mydata")
     sent = await api.wait_for("sendDocument", after=mark)
-    name, content = api.uploads[sent.result["message_id"]]
+    name, content = api.upload(sent)
     export = json.loads(content)
     assert name == "yishi-my-data.json"
     assert export["person"]["name"] == "Tom" and export["person"]["username"] == "tom"

@@ -341,11 +341,11 @@ async def test_export_sends_minutes_to_the_moderator(bot, api, tg):
     csv_call = await api.wait_for("sendDocument", after=mark)
     xlsx_call = await api.wait_for("sendDocument", after=mark,
                                    where=lambda c: c is not csv_call)
-    name, content = api.uploads[csv_call.result["message_id"]]
+    name, content = api.upload(csv_call)
     assert name == "P-1.csv" and csv_call.chat_id == owner.id
     text = content.decode("utf-8-sig")
     assert "Repaint the lobby?" in text and "3-1-101,Ann,Yes" in text
-    xlsx_name, xlsx = api.uploads[xlsx_call.result["message_id"]]
+    xlsx_name, xlsx = api.upload(xlsx_call)
     assert xlsx_name == "P-1.xlsx" and xlsx[:2] == b"PK"
     done = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert done.text == "P-1 的投票记录已私聊发给你。"
@@ -412,7 +412,7 @@ async def test_a_secret_poll_names_nobody(bot, api, tg, clock, caplog):
     mark = api.mark()
     await tg.say(group, owner, "/export P-1")
     csv_call = await api.wait_for("sendDocument", after=mark)
-    text = api.uploads[csv_call.result["message_id"]][1].decode("utf-8-sig")
+    text = api.upload(csv_call)[1].decode("utf-8-sig")
     assert "参与人（无记名投票）" in text and "Ann" in text
     assert "Ann,Yes" not in text and "Ann,No" not in text
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
@@ -541,7 +541,7 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     mark = api.mark()
     await tg.say(group, owner, "/export P-1")
     csv_call = await api.wait_for("sendDocument", after=mark)
-    text = api.uploads[csv_call.result["message_id"]][1].decode("utf-8-sig")
+    text = api.upload(csv_call)[1].decode("utf-8-sig")
     assert "Ann" not in text and ",Yes," in text  # her vote, without her name
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     clock.advance(timedelta(days=3))

@@ -298,7 +298,7 @@ async def test_export_reports_as_csv_xlsx_and_open311(bot, api, tg):
     mark = api.mark()
     await tg.say(group, owner, "/export reports")
     files = await api.wait_count("sendDocument", 3, after=mark)
-    by_name = {api.uploads[c.result["message_id"]][0]: api.uploads[c.result["message_id"]][1]
+    by_name = {api.upload(c)[0]: api.upload(c)[1]
                for c in files}
     assert set(by_name) == {"reports.csv", "reports.xlsx", "reports-open311.json"}
     assert all(c.chat_id == owner.id for c in files)

@@ -294,14 +294,14 @@ async def test_lists_filter_by_kind_and_status_and_export_takes_a_period(bot, ap
     mark = api.mark()
     await tg.say(group, owner, "/export reports 2026-10")
     files = await api.wait_count("sendDocument", 3, after=mark)
-    by_name = {api.uploads[c.result["message_id"]][0]: api.uploads[c.result["message_id"]][1]
+    by_name = {api.upload(c)[0]: api.upload(c)[1]
                for c in files}
     assert [r["service_request_id"] for r in json.loads(by_name["reports-open311.json"])] == [
         "R-0001"]
     mark = api.mark()
     await tg.say(group, owner, "/export reports 7")
     files = await api.wait_count("sendDocument", 3, after=mark)
-    by_name = {api.uploads[c.result["message_id"]][0]: api.uploads[c.result["message_id"]][1]
+    by_name = {api.upload(c)[0]: api.upload(c)[1]
                for c in files}
     assert [r["service_request_id"] for r in json.loads(by_name["reports-open311.json"])] == [
         "R-0002"]

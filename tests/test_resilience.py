@@ -2,7 +2,7 @@
 
 import logging
 
-from tests.fake_bot_api.server import Fault
+from bot.fakeapi.server import Fault
 
 
 async def test_a_flood_wait_is_honoured_and_the_message_still_arrives(bot, api, tg):

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.fake_bot_api.server import Fault
+from bot.fakeapi.server import Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 

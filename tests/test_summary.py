@@ -83,7 +83,7 @@ async def test_the_weekly_summary_fires_once_with_the_weeks_figures_and_a_chart(
     assert "• D-1 Repaint the lobby? — Yes · 0%" in lines
     assert any(line.startswith("感谢 ") for line in lines)
     chart = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == group.id)
-    png = api.uploads[chart.result["message_id"]][1]
+    png = api.upload(chart)[1]
     image = Image.open(io.BytesIO(png))
     image.verify()
     assert image.format == "PNG" and image.size == (1000, 560)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fake_bot_api.server import ANONYMOUS_ADMIN_ID, BOT_ID, Call, FakeBotApi
+from bot.fakeapi.server import ANONYMOUS_ADMIN_ID, BOT_ID, Call, FakeBotApi
 
 _ids = itertools.count(100_001)
 

@@ -1,4 +1,5 @@
-"""A fake Telegram Bot API server for end-to-end tests.
+"""A local stand-in for the Telegram Bot API, shared by the end-to-end tests and
+`yishi sandbox`.
 
 It speaks PTB's wire format (form-encoded and multipart POSTs, ``{"ok": ...}`` replies),
 keeps chats, users and messages so edits and button presses refer to real messages, serves
@@ -19,8 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fake_bot_api.formatting import ParseError, plain_text
-from tests.fake_bot_api.spec import check_call, check_object, required_booleans
+from bot.fakeapi.formatting import ParseError, plain_text
+from bot.fakeapi.spec import check_call, check_object, required_booleans
 
 BOT_ID = 7_000_000_001
 ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's "GroupAnonymousBot"
@@ -109,7 +110,9 @@ class FakeBotApi:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
-        self.uploads: dict[int, tuple[str, bytes]] = {}  # message id -> (name, content)
+        self.uploads: dict[tuple[int, int], tuple[str, bytes]] = {}  # (chat, message) -> file
+        self.force_reply: set[tuple[int, int]] = set()  # bot messages asking for a reply
+        self.version = 0  # grows with every recorded call or pushed update
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
@@ -125,13 +128,18 @@ class FakeBotApi:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
+    async def start(self, *, port: int = 0,
+                    routes: Callable[[web.Application], None] | None = None) -> None:
+        """Listen on 127.0.0.1 only (``port`` 0: any free port); ``routes`` may add pages
+        of its own to the same server (the sandbox does)."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        if routes is not None:
+            routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -194,6 +202,7 @@ class FakeBotApi:
             status = exc.code
         if method != "getUpdates" or call.result:
             self.calls.append(call)
+            self.version += 1
             async with self._changed:
                 self._changed.notify_all()
         return web.json_response(reply, status=status)
@@ -401,21 +410,24 @@ class FakeBotApi:
         content: dict[str, Any] = {"text": text, "html": params["text"], **extra}
         if params.get("reply_markup", {}).get("inline_keyboard") is not None:
             content["reply_markup"] = params["reply_markup"]
-        return self._public(self._new_message(chat, self.bot, **content))
+        message = self._new_message(chat, self.bot, **content)
+        if params.get("reply_markup", {}).get("force_reply"):
+            self.force_reply.add((chat["id"], message["message_id"]))
+        return self._public(message)
 
     def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params["chat_id"], "sendPhoto")
         caption, _ = self._text(params, "caption", 1024, "sendPhoto", minimum=0)
         self._check_markup(params, "sendPhoto")
         self._check_rate(chat["id"])
-        content: dict[str, Any] = {"photo": [self._photo_size()], **self._reply_to(
+        photo = params["photo"]
+        content: dict[str, Any] = {"photo": [self._photo_size(photo)], **self._reply_to(
             params, chat["id"], "sendPhoto")}
         if caption:
             content["caption"] = caption
             content["html"] = params["caption"]
         if params.get("reply_markup", {}).get("inline_keyboard") is not None:
             content["reply_markup"] = params["reply_markup"]
-        photo = params["photo"]
         upload = self._upload(params, photo) if not isinstance(photo, str) \
             or photo.startswith("attach://") else None
         if upload is not None:
@@ -428,7 +440,8 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         message = self._new_message(chat, self.bot, **content)
         if upload is not None:
-            self.uploads[message["message_id"]] = upload
+            self.uploads[(chat["id"], message["message_id"])] = upload
+            self.files[content["photo"][0]["file_id"]] = upload[1]
         return self._public(message)
 
     def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -447,7 +460,8 @@ class FakeBotApi:
             extra = {"caption": plain_text(item["caption"], item.get("parse_mode"))} \
                 if item.get("caption") else {}
             sent.append(self._public(self._new_message(
-                chat, self.bot, photo=[self._photo_size()], media_group_id=group_id, **extra)))
+                chat, self.bot, photo=[self._photo_size(item.get("media"))],
+                media_group_id=group_id, **extra)))
         return sent
 
     def _edit_target(self, params: dict[str, Any], method: str) -> dict[str, Any]:
@@ -571,7 +585,7 @@ class FakeBotApi:
         if caption:
             content["caption"] = caption
         message = self._new_message(chat, self.bot, **content)
-        self.uploads[message["message_id"]] = upload
+        self.uploads[(chat["id"], message["message_id"])] = upload
         return self._public(message)
 
     def _upload(self, params: dict[str, Any], value: Any) -> tuple[str, bytes]:
@@ -609,9 +623,12 @@ class FakeBotApi:
             record["until_date"] = 0
         return record
 
-    def _photo_size(self) -> dict[str, Any]:
+    def _photo_size(self, source: Any = None) -> dict[str, Any]:
+        """A photo as Telegram describes it; a photo resent by its file_id keeps it."""
         n = next(self._update_ids)
-        return {"file_id": f"photo-{n}", "file_unique_id": f"u{n}", "width": 800,
+        file_id = source if isinstance(source, str) and source and "://" not in source \
+            else f"photo-{n}"
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 800,
                 "height": 600, "file_size": 50_000}
 
     @staticmethod
@@ -628,6 +645,7 @@ class FakeBotApi:
         if problems:
             raise AssertionError(f"the test built an invalid update: {problems}")
         self._updates.append(update)
+        self.version += 1
         async with self._changed:
             self._changed.notify_all()
         return update
@@ -678,6 +696,21 @@ class FakeBotApi:
                 except TimeoutError:
                     pass
 
+    async def wait_changed(self, since: int, timeout: float) -> int:
+        """Wait until something happened after ``version`` ``since`` (or ``timeout``
+        seconds passed); returns the version now."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while self.version == since and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    break
+        return self.version
+
     async def wait_count(self, method: str, count: int, *, after: int = 0,
                          timeout: float = 30.0) -> list[Call]:
         """Wait until ``count`` successful ``method`` calls arrived after mark ``after``."""
@@ -692,6 +725,10 @@ class FakeBotApi:
                 except TimeoutError:
                     pass
             return found
+
+    def upload(self, call: Call) -> tuple[str, bytes]:
+        """The file (name, content) the bot uploaded with ``call``."""
+        return self.uploads[(call.result["chat"]["id"], call.result["message_id"])]
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None,
              after: int = 0) -> list[Call]:

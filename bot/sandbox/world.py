@@ -1,0 +1,205 @@
+"""The sandbox's building: the local Bot API stand-in, the real bot pointed at it, and a
+seeded group of neighbours to play.
+
+Nothing here is a mock of yishi: the application is the one `yishi run` builds, on a
+database of its own; only Telegram is replaced, by the same stand-in the tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import YishiApp
+from bot.domain.households import Relation
+from bot.domain.models import Role
+from bot.domain.units import UnitAddress
+from bot.fakeapi.actions import Group, Person, Telegram
+from bot.fakeapi.server import FakeBotApi
+from storage import communities, memberships, people, residents, units
+from storage.residents import Status
+
+log = logging.getLogger(__name__)
+
+# The longest single step of a fast-forward: each step ends with a scheduler tick, so
+# reminders, deadlines and escalations happen in the order they would in real time.
+STEP = timedelta(hours=1)
+
+
+class MovableClock(Clock, Protocol):
+    def advance(self, delta: timedelta) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Character:
+    """Someone the sandbox lets you be."""
+
+    key: str
+    names: dict[str, str]  # language -> name
+    role: str  # moderator, handler, resident, newcomer
+    username: str
+    unit: str | None = None
+    relation: Relation | None = None
+    area: float | None = None
+
+
+CAST = (
+    Character("moderator", {"zh": "李伟", "en": "Li Wei"}, "moderator", "li_wei", "1-1-101",
+              Relation.OWNER, 98.5),
+    Character("handler", {"zh": "张师傅", "en": "Master Zhang"}, "handler", "zhang_repairs"),
+    Character("owner", {"zh": "王芳", "en": "Wang Fang"}, "resident", "wang_fang", "1-1-502",
+              Relation.OWNER, 89.0),
+    Character("tenant", {"zh": "陈晨", "en": "Chen Chen"}, "resident", "chen_chen", "1-2-301",
+              Relation.TENANT),
+    Character("owner2", {"zh": "刘洋", "en": "Liu Yang"}, "resident", "liu_yang", "2-1-1203",
+              Relation.OWNER, 120.0),
+    Character("newcomer", {"zh": "赵敏", "en": "Zhao Min"}, "newcomer", "zhao_min"),
+)
+# Units on the building's list that nobody in the sandbox has joined yet.
+VACANT = ("1-2-702", "2-1-801", "2-2-1501")
+GROUP_TITLE = {"zh": "阳光花园业主群", "en": "Sunny Gardens residents"}
+
+
+class Sandbox:
+    """Start with :meth:`start`, stop with :meth:`stop`; :attr:`api` is the stand-in."""
+
+    def __init__(self, db_path: Path, *, language: str, clock: MovableClock,
+                 port: int = 0, routes: Any = None) -> None:
+        self.db_path = db_path
+        self.language = language
+        self.clock = clock
+        self.port = port
+        self.api = FakeBotApi(token=f"{secrets.randbelow(10**9) + 10**9}:"
+                                    f"{secrets.token_urlsafe(24)}")
+        self.tg = Telegram(self.api)
+        self._routes = routes
+        self.app: YishiApp | None = None
+        self.people: dict[str, Person] = {}
+        self.characters: dict[int, Character] = {}
+        self.group: Group | None = None
+        self._moving = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.api.start(port=self.port, routes=self._routes)
+        self.port = self.api.port
+        app = build_application(self._settings(), clock=self.clock)
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=10,
+                                        allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        self.app = app
+        await self._seed()
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        if app is not None:
+            assert app.updater is not None
+            self.api.release_long_polls()
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)
+        await self.api.stop()
+
+    def _settings(self) -> Settings:
+        return Settings(
+            telegram={"token": self.api.token, "base_url": self.api.base_url,
+                      "base_file_url": self.api.base_file_url},
+            storage={"url": f"sqlite+aiosqlite:///{self.db_path}"},
+            scheduler={"tick_seconds": 5},
+            community={"language": self.language},
+        )
+
+    # ------------------------------------------------------------------ the building
+
+    def name(self, character: Character) -> str:
+        return character.names[self.language]
+
+    async def _seed(self) -> None:
+        """The group with the bot in it as an administrator, everyone's private chat with
+        the bot opened by /start, and the roster (all but the newcomer) verified."""
+        language_code = "zh-hans" if self.language == "zh" else "en"
+        group = self.tg.group(GROUP_TITLE[self.language])
+        self.group = group
+        for character in CAST:
+            person = self.tg.person(self.name(character), username=character.username,
+                                    language_code=language_code)
+            self.people[character.key] = person
+            self.characters[person.id] = character
+            self.tg.set_status(group, person, "creator" if character.role == "moderator"
+                               else "member")
+        moderator = self.people["moderator"]
+        mark = self.api.mark()
+        await self.tg.add_bot(group, moderator, as_admin=True)
+        await self.api.wait_for("sendMessage", after=mark, timeout=30,
+                                where=lambda c: c.chat_id == group.id)
+        for person in self.people.values():
+            mark = self.api.mark()
+            await self.tg.say(person, person, "/start")
+            await self.api.wait_for("sendMessage", after=mark, timeout=30,
+                                    where=lambda c, p=person: c.chat_id == p.id)
+        await self._roster(group)
+
+    async def _roster(self, group: Group) -> None:
+        services = self.services
+        now = self.clock.now()
+        moderator = self.people["moderator"]
+        async with services.db.transaction() as conn:
+            community = await communities.by_chat(conn, group.id)
+            assert community is not None, "the bot did not create the community"
+            for character in CAST:
+                person = self.people[character.key]
+                await people.seen(conn, user_id=person.id, name=person.first_name,
+                                  username=person.username, now=now, started=True)
+                await memberships.ensure(conn, community.id, person.id, now)
+                if character.role == "handler":
+                    await memberships.set_role(conn, community.id, person.id, Role.HANDLER,
+                                               moderator.id, now)
+                if character.unit is None or character.relation is None:
+                    continue
+                unit = await units.ensure(conn, community.id, UnitAddress.parse(character.unit),
+                                          now)
+                if character.area is not None:
+                    await units.set_area(conn, unit.id, character.area)
+                await residents.request(conn, community_id=community.id, user_id=person.id,
+                                        unit_id=unit.id, relation=character.relation,
+                                        area_claimed=character.area, now=now,
+                                        status=Status.VERIFIED, decided_by=moderator.id)
+            for address in VACANT:
+                await units.ensure(conn, community.id, UnitAddress.parse(address), now)
+
+    @property
+    def services(self) -> Any:
+        assert self.app is not None
+        return self.app.bot_data.services
+
+    # ------------------------------------------------------------------ time
+
+    async def fast_forward(self, delta: timedelta) -> None:
+        """Move the clock by ``delta`` in steps of at most an hour, running the scheduler
+        after each, as the bot would have over that time."""
+        assert self.app is not None
+        async with self._moving:
+            left = delta
+            while left > timedelta(0):
+                step = min(STEP, left)
+                self.clock.advance(step)
+                left -= step
+                await self.app.update_persistence()
+                await self.services.scheduler.tick(self.app)
