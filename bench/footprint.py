@@ -5,6 +5,7 @@ its resident memory (RSS) after a burst of 1,000 votes."""
 from __future__ import annotations
 
 import asyncio
+import compileall
 import os
 import signal
 import sys
@@ -90,7 +91,10 @@ async def _once() -> tuple[float, float]:
                 f'[telegram]\nbase_url = "{api.base_url}"\n'
                 f'base_file_url = "{api.base_file_url}"\n[storage]\nurl = "{url}"\n'
                 '[polls]\ntally_refresh_seconds = 5\n')
-            env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+            # Bytecode as an installed copy has it (pip compiles at install); a machine
+            # that sets PYTHONDONTWRITEBYTECODE would otherwise compile yishi every start.
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("YISHI_") and k != "PYTHONDONTWRITEBYTECODE"}
             env["YISHI_TELEGRAM__TOKEN"] = api.token
             started = time.monotonic()
             process = await asyncio.create_subprocess_exec(
@@ -113,7 +117,13 @@ async def _once() -> tuple[float, float]:
     return to_first_poll, rss
 
 
+def _compile() -> None:
+    for package in ("bot", "handlers", "storage"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 async def run(runs: int = 3) -> str:
+    _compile()
     measured = [await _once() for _ in range(runs)]
     return table(f"Footprint: {COMMUNITIES * PER_COMMUNITY:,} residents in {COMMUNITIES} "
                  f"communities (median of {runs} runs)", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -16,6 +17,7 @@ from telegram import (
     BotCommandScopeDefault,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
@@ -146,9 +148,9 @@ async def _post_init(app: YishiApp) -> None:
     await services.open_storage()
     await replay(app)
     services.bot_username = app.bot.username
-    await publish_commands(app)
-    for hook in services.startup:
-        await hook(app)
+    # Arming the weekly work and publishing the menus are not needed to answer anyone:
+    # polling starts without waiting for them (the menus alone are 13 round trips).
+    services.warmup = asyncio.create_task(_warm_up(app))
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             _tick, interval=services.settings.scheduler.tick_seconds,
@@ -162,7 +164,26 @@ async def _tick(context: YishiContext) -> None:
 
 
 async def _post_shutdown(app: YishiApp) -> None:
-    await app.bot_data.services.db.close()
+    services = app.bot_data.services
+    if services.warmup is not None and not services.warmup.done():
+        services.warmup.cancel()
+        await asyncio.gather(services.warmup, return_exceptions=True)
+    await services.db.close()
+
+
+async def _warm_up(app: YishiApp) -> None:
+    """What start-up does once polling has begun: the features' start hooks (arming
+    recurring work, idempotent) and the command menus."""
+    for hook in app.bot_data.services.startup:
+        try:
+            await hook(app)
+        except Exception:
+            log.exception("a start-up hook failed", extra={"hook": hook.__qualname__})
+    try:
+        await publish_commands(app)
+    except TelegramError:
+        # The menus are a convenience; commands work without them. Next start retries.
+        log.warning("could not publish the command menus", exc_info=True)
 
 
 async def publish_commands(app: YishiApp) -> None:
@@ -173,10 +194,13 @@ async def publish_commands(app: YishiApp) -> None:
         (BotCommandScopeAllGroupChats(), Where.GROUP, Role.RESIDENT),
         (BotCommandScopeAllChatAdministrators(), Where.GROUP, Role.MODERATOR),
     )
+    calls = []
     for language in (None, *LANGUAGES):
         _ = translator(language or default)
         for scope, where, role in scopes:
             commands = [BotCommand(c.name, _(c.description)) for c in visible(where, role)]
-            await app.bot.set_my_commands(commands, scope=scope, language_code=language)
+            calls.append(app.bot.set_my_commands(commands, scope=scope,
+                                                 language_code=language))
+    await asyncio.gather(*calls)
     # Nothing of ours should linger in the unscoped default from an older version.
     await app.bot.delete_my_commands(scope=BotCommandScopeDefault())

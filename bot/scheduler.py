@@ -1,10 +1,16 @@
 """The scheduler is only a clock: each tick asks the database what is due, does it, and
 marks it done. Feature modules add kinds of due work with ``Scheduler.on``.
 
-Each item is claimed with a lease before it runs and marked done after, each in its own
-short transaction (so no database lock is held while talking to Telegram). A crash in
-between means the lease runs out and the item runs again: work is never lost, and at
-most the one item that was running when the process died can repeat.
+A batch of due items is claimed with a lease in one short transaction, and each item is
+marked done in its own as soon as it finishes (so no database lock is held while talking
+to Telegram). A crash in between means the lease runs out and the rest of the batch runs
+then: work is never lost, and at most the items that were running when the process died
+can repeat.
+
+Items run one after another, in the order they fell due, except kinds registered as
+``concurrent`` (work for one community each, such as the weekly summaries, where many
+fall due together): those run side by side, a few at a time, so that hundreds of them
+are paced by Telegram's limits rather than by each other.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 BATCH = 200
+CONCURRENCY = 16  # concurrent items in flight at once
 
 
 @dataclass(frozen=True)
@@ -55,12 +62,17 @@ class Scheduler:
         self._db = db
         self._clock = clock
         self._handlers: dict[str, DueHandler] = {}
+        self._concurrent: set[str] = set()
         self._lock = asyncio.Lock()
 
-    def on(self, kind: str, handler: DueHandler) -> None:
+    def on(self, kind: str, handler: DueHandler, *, concurrent: bool = False) -> None:
+        """Register the handler of ``kind``; ``concurrent`` kinds may run side by side
+        (each item must touch only its own community's data)."""
         if kind in self._handlers:
             raise ValueError(f"due work kind {kind!r} already has a handler")
         self._handlers[kind] = handler
+        if concurrent:
+            self._concurrent.add(kind)
 
     async def schedule(self, *, kind: str, key: str, due_at: datetime,
                        payload: dict[str, Any] | None = None) -> None:
@@ -76,18 +88,32 @@ class Scheduler:
             finished = 0
             while True:
                 now = self._clock.now()
+                lease_until = now + LEASE
                 async with self._db.transaction() as conn:
-                    batch = await due_work.due(conn, now, BATCH)
-                for work in batch:
-                    finished += await self._run(app, work, now)
+                    batch = await due_work.claim_due(conn, now, lease_until, BATCH)
+                finished += await self._run_batch(app, batch, lease_until)
                 if len(batch) < BATCH:
                     return finished
 
-    async def _run(self, app: YishiApp, work: DueWork, now: datetime) -> int:
-        lease_until = now + LEASE
-        async with self._db.transaction() as conn:
-            if not await due_work.claim(conn, work, lease_until):
-                return 0
+    async def _run_batch(self, app: YishiApp, batch: list[DueWork],
+                         lease_until: datetime) -> int:
+        """The batch's ordinary items one by one, in order, beside its concurrent ones."""
+        in_order = [w for w in batch if w.kind not in self._concurrent]
+        slots = asyncio.Semaphore(CONCURRENCY)
+
+        async def side_by_side(work: DueWork) -> int:
+            async with slots:
+                return await self._run(app, work, lease_until)
+
+        async def one_by_one() -> int:
+            return sum([await self._run(app, work, lease_until) for work in in_order])
+
+        return sum(await asyncio.gather(one_by_one(), *(
+            side_by_side(work) for work in batch if work.kind in self._concurrent)))
+
+    async def _run(self, app: YishiApp, work: DueWork, lease_until: datetime) -> int:
+        """Run one claimed item and record how it ended."""
+        now = lease_until - LEASE
         handler = self._handlers.get(work.kind)
         failed = False
         try:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.chart import ChartFiles
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.quiet_hours import QuietHours
@@ -34,8 +35,12 @@ class Services:
     flows: dict[str, tuple[Any, str]] = field(default_factory=dict)
     # Run once the bot is up (after storage and the menus): features arm their schedules.
     startup: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    # Start hooks and the command menus, started at start-up and not waited for.
+    warmup: asyncio.Task[None] | None = None
     # When a live post was last edited (monotonic seconds), to space edits out.
     post_edited: dict[str, float] = field(default_factory=dict)
+    # Charts Telegram already has, by what they show (bot/chart.py).
+    chart_files: ChartFiles = field(default_factory=ChartFiles)
     # The id of the last update handled (bot/inbox.py).
     last_update_done: int = 0
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)

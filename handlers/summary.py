@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CommandHandler
 
-from bot.chart import render
+from bot.chart import chart_key, render_elsewhere
 from bot.context import YishiApp, YishiContext
 from bot.domain.decisions import OPEN_DECISIONS, listing_order
 from bot.domain.durations import WEEKDAYS, next_weekly
@@ -123,21 +123,31 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
+    """The chart's weeks ending at ``end``: three queries over the whole span, counted
+    into weeks here."""
     services = app.bot_data.services
     count = services.settings.summary.weeks_in_chart
-    weeks = []
+    first = end - count * WEEK
     async with services.db.transaction() as conn:
-        for back in range(count, 0, -1):
-            start = end - back * WEEK
-            stop = start + WEEK
-            shares = [share for p in await polls.polls_closed(conn, community.id, start, stop)
-                      if (share := _turnout_share(p.result)) is not None]
-            weeks.append(ChartWeek(
-                start=start,
-                opened=await summaries.reports_opened(conn, community.id, start, stop),
-                resolved=len(await summaries.resolutions(conn, community.id, start, stop)),
-                turnout=sum(shares) / len(shares) if shares else None))
-    return weeks
+        filed = await summaries.report_times(conn, community.id, first, end)
+        resolved = await summaries.resolutions(conn, community.id, first, end)
+        closed = await summaries.poll_results(conn, community.id, first, end)
+
+    def week_of(moment: datetime) -> int:
+        return int((moment - first) / WEEK)
+
+    opened_in, resolved_in = [0] * count, [0] * count
+    shares: list[list[float]] = [[] for _ in range(count)]
+    for moment in filed:
+        opened_in[week_of(moment)] += 1
+    for _filed, done in resolved:
+        resolved_in[week_of(done)] += 1
+    for moment, result in closed:
+        if (share := _turnout_share(result)) is not None:
+            shares[week_of(moment)].append(share)
+    return [ChartWeek(start=first + n * WEEK, opened=opened_in[n], resolved=resolved_in[n],
+                      turnout=sum(shares[n]) / len(shares[n]) if shares[n] else None)
+            for n in range(count)]
 
 
 # --- writing it -------------------------------------------------------------------------------
@@ -211,10 +221,16 @@ async def _post(app: YishiApp, community: Community, start: datetime, end: datet
         await app.bot.send_message(community.chat_id, text)
         if week.empty:
             return True
-        png = render(await chart_weeks(app, community, end), community.language,
-                     community.timezone)
-        sent = await app.bot.send_photo(community.chat_id, png, caption=_(
+        weeks = await chart_weeks(app, community, end)
+        key = chart_key(weeks, community.language, community.timezone)
+        # A chart Telegram already has (the same weeks drawn for another group) is sent
+        # again by its file id: nothing to draw, nothing to upload.
+        photo = services.chart_files.get(key) or await render_elsewhere(
+            weeks, community.language, community.timezone)
+        sent = await app.bot.send_photo(community.chat_id, photo, caption=_(
             "Reports opened and resolved, and poll turnout, week by week."))
+        if sent.photo:
+            services.chart_files.put(key, sent.photo[-1].file_id)
     except Exception:
         if weekly:
             async with services.db.transaction() as conn:
@@ -325,5 +341,5 @@ async def summary_command(update: Update, context: YishiContext) -> None:
 def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("summary", summary_command))
     services = app.bot_data.services
-    services.scheduler.on(SUMMARY, weekly)
+    services.scheduler.on(SUMMARY, weekly, concurrent=True)
     services.startup.append(arm_all)

@@ -1044,6 +1044,6 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(stale_topic_button, pattern=r"^(tn|tp|ts|tm):"))
     app.add_handler(CommandHandler("topics", list_topics))
     services = app.bot_data.services
-    services.scheduler.on(ROUNDUP, post_roundup)
+    services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)
     services.startup.append(arm_roundups)
 

@@ -47,6 +47,34 @@ async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[DueWork]
     return [_work(row) for row in rows.mappings()]
 
 
+async def claim_due(conn: AsyncConnection, now: datetime, lease_until: datetime,
+                    limit: int) -> list[DueWork]:
+    """Take up to ``limit`` items whose time has come, oldest first, with one update:
+    each is pushed to ``lease_until`` so no other tick runs it (see :func:`claim`).
+    Returns them as they were before the claim (their own due time and attempts)."""
+    rows = await conn.execute(
+        select(due_work)
+        .where(due_work.c.done_at.is_(None), due_work.c.due_at <= now)
+        .order_by(due_work.c.due_at, due_work.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    found = [_work(row) for row in rows.mappings()]
+    if not found:
+        return []
+    ids = [work.id for work in found]
+    await conn.execute(
+        update(due_work)
+        .where(due_work.c.id.in_(ids), due_work.c.done_at.is_(None),
+               due_work.c.due_at <= now)
+        .values(due_at=lease_until, attempts=due_work.c.attempts + 1)
+    )
+    claimed = await conn.execute(select(due_work.c.id).where(
+        due_work.c.id.in_(ids), due_work.c.due_at == lease_until))
+    taken = {work_id for (work_id,) in claimed}
+    return [work for work in found if work.id in taken]
+
+
 async def pending(conn: AsyncConnection, *, kind: str, key: str) -> DueWork | None:
     rows = await conn.execute(
         select(due_work).where(due_work.c.kind == kind, due_work.c.key == key,

@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.polls import PollStatus
 from bot.domain.reports import ReportStatus
-from storage.schema import report_events, reports, summaries
+from storage.schema import polls, report_events, reports, summaries
 from storage.upsert import upsert
 
 
@@ -17,6 +18,24 @@ async def reports_opened(conn: AsyncConnection, community_id: int, since: dateti
     return int((await conn.execute(select(func.count()).select_from(reports).where(
         reports.c.community_id == community_id, reports.c.created_at >= since,
         reports.c.created_at < until))).scalar_one())
+
+
+async def report_times(conn: AsyncConnection, community_id: int, since: datetime,
+                       until: datetime) -> list[datetime]:
+    """When each report filed in the period was filed."""
+    rows = await conn.execute(select(reports.c.created_at).where(
+        reports.c.community_id == community_id, reports.c.created_at >= since,
+        reports.c.created_at < until))
+    return [created for (created,) in rows]
+
+
+async def poll_results(conn: AsyncConnection, community_id: int, since: datetime,
+                       until: datetime) -> list[tuple[datetime, dict | None]]:
+    """(closed at, result) of each poll closed in the period."""
+    rows = await conn.execute(select(polls.c.closed_at, polls.c.result).where(
+        polls.c.community_id == community_id, polls.c.status == PollStatus.CLOSED.value,
+        polls.c.closed_at >= since, polls.c.closed_at < until))
+    return [(closed, result) for closed, result in rows]
 
 
 async def resolutions(conn: AsyncConnection, community_id: int, since: datetime,

@@ -64,6 +64,10 @@ class RunningBot:
         await app.updater.start_polling(poll_interval=0, timeout=1,
                                         allowed_updates=Update.ALL_TYPES)
         await app.start()
+        # Tests move the clock right away: let the start hooks finish arming first.
+        warmup = app.bot_data.services.warmup
+        if warmup is not None:
+            await warmup
         self.app = app
 
     async def stop(self) -> None:

@@ -53,3 +53,29 @@ def test_translator_falls_back_and_languages_normalise():
     assert normalize_language("en-US", "zh") == "en"
     assert normalize_language("de", "zh") == "zh"
     assert normalize_language(None, "en") == "en"
+
+
+def test_the_run_time_reader_reads_the_catalogs_as_babel_does():
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import LANGUAGES, LOCALE_DIR, read_catalog
+
+    for language in LANGUAGES:
+        path = LOCALE_DIR / language / "LC_MESSAGES" / "yishi.po"
+        with path.open("rb") as handle:
+            parsed = read_po(handle, locale=language)
+        expected = {str(m.id): str(m.string) for m in parsed
+                    if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+        assert read_catalog(path.read_text(encoding="utf-8")) == expected
+        assert len(expected) > 600
+
+
+def test_the_reader_skips_fuzzy_and_untranslated_entries_and_joins_lines():
+    from bot.i18n import read_catalog
+
+    text = ('msgid ""\nmsgstr "Content-Type: text/plain\\n"\n\n'
+            '#, fuzzy\nmsgid "Old"\nmsgstr "旧"\n\n'
+            'msgid "Empty"\nmsgstr ""\n\n'
+            'msgid ""\n"Two "\n"lines \\"quoted\\"\\n"\nmsgstr "两行"\n\n'
+            'msgid "Plain"\nmsgstr "平"\n')
+    assert read_catalog(text) == {'Two lines "quoted"\n': "两行", "Plain": "平"}

@@ -3,6 +3,7 @@
 import logging
 
 from bot.fakeapi.server import Fault
+from tests.helpers import eventually
 
 
 async def test_a_flood_wait_is_honoured_and_the_message_still_arrives(bot, api, tg):
@@ -35,6 +36,13 @@ async def test_polling_survives_errors_and_timeouts_from_get_updates(bot, api, t
     tom = tg.person("Tom", language_code="en")
     api.faults += [Fault("getUpdates", "500"), Fault("getUpdates", "429", retry_after=1),
                    Fault("getUpdates", "timeout", delay=7.5)]
+    # The long poll already waiting ends empty; the next ones meet the faults.
+    api.release_long_polls()
+
+    async def first_fault_met() -> bool:
+        return api.faults[0].times == 0
+
+    await eventually(first_fault_met, timeout=10)
     mark = api.mark()
     await tg.say(tom, tom, "/start")
     reply = await api.wait_for("sendMessage", after=mark, timeout=30)

@@ -103,6 +103,8 @@ class Sandbox:
                                         allowed_updates=Update.ALL_TYPES)
         await app.start()
         self.app = app
+        if app.bot_data.services.warmup is not None:
+            await app.bot_data.services.warmup
         await self._seed()
 
     async def stop(self) -> None:
