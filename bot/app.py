@@ -90,11 +90,14 @@ def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None,
-                      extra_features: Sequence[Feature] = ()) -> YishiApp:
+                      extra_features: Sequence[Feature] = (),
+                      speedup: int = 1) -> YishiApp:
     """Build the bot as `yishi run` runs it.
 
     Tests pass a controllable clock, and may plug in a feature of their own (registered
-    where the built-in features are, before /start and the fallbacks).
+    where the built-in features are, before /start and the fallbacks). The simulation,
+    which lives a building's day in seconds, scales Telegram's real-time limits by
+    ``speedup``; `yishi run` never does.
     """
     if clock is None:
         clock = FileClock(Path(settings.scheduler.clock_file)) \
@@ -108,7 +111,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         admins=AdminCache(clock, settings.roles.admin_cache_seconds),
         scheduler=scheduler,
     )
-    delivery = Delivery(max_retries=3)
+    delivery = Delivery(max_retries=3, speedup=speedup)
     delivery.services = services
     # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
     persistence = StoragePersistence(

@@ -147,6 +147,9 @@ class ReportsSettings(_Section):
     confirm_days: int = Field(default=7, ge=1, le=60)
     # After closing, ask the reporter and followers once more whether it stayed fixed.
     still_fixed_days: int = Field(default=28, ge=1, le=365)
+    # Once a report is past its resolve limit (and the moderators were told), whoever has
+    # it is reminded every this many days until it is resolved.
+    overdue_reminder_days: int = Field(default=3, ge=1, le=60)
     post_to_group: bool = True
 
     @field_validator("limits")

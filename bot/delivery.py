@@ -38,8 +38,12 @@ SERVER_RETRIES = 2
 
 
 class Delivery(AIORateLimiter):
-    def __init__(self, *, max_retries: int = 3, backoff: float = 0.25) -> None:
-        super().__init__(max_retries=max_retries)
+    def __init__(self, *, max_retries: int = 3, backoff: float = 0.25,
+                 speedup: int = 1) -> None:
+        # Telegram's limits: 30 messages a second, 20 a minute per group (real time; only
+        # a simulation that compresses time scales them by ``speedup``).
+        super().__init__(max_retries=max_retries, overall_max_rate=30 * speedup,
+                         group_max_rate=20 * speedup)
         self._backoff = backoff
         self.services: Services | None = None  # set once the application is built
         self._pending: set[asyncio.Task[None]] = set()

@@ -82,6 +82,7 @@ PREFILL = "report_prefill"
 ACK_LIMIT, RESOLVE_LIMIT, CONFIRM_WAIT = "report_ack", "report_resolve", "report_confirm"
 ACK_SOON, RESOLVE_SOON = "report_ack_soon", "report_resolve_soon"
 GROUP_NOTICE, STILL_FIXED = "report_group", "report_still_fixed"
+OVERDUE_REMINDER = "report_overdue"
 # Timeline notes that are not a handler's words: a rating, a comment, a hand-over.
 MARKED_NOTES = ("rating:", "comment:", "assign:")
 DUPLICATE_OF = re.compile(r"\bR-?(\d{1,6})\b", re.IGNORECASE)
@@ -1163,8 +1164,38 @@ async def acknowledge_limit(app: YishiApp, work: DueWork) -> Outcome:
 
 
 async def resolve_limit(app: YishiApp, work: DueWork) -> Outcome:
-    return await _escalate(app, work, OPEN_STATUSES, N_(
+    outcome = await _escalate(app, work, OPEN_STATUSES, N_(
         "Overdue in {group}: {ref} ({category}) was not resolved in time; it is {status}."))
+    if isinstance(outcome, Done):
+        # The moderators heard once; from now on whoever has it is reminded until it is
+        # resolved, so an overdue report never just sits.
+        services = app.bot_data.services
+        days = services.settings.reports.overdue_reminder_days
+        await services.scheduler.schedule(
+            kind=OVERDUE_REMINDER, key=str(work.payload["report"]),
+            due_at=services.clock.now() + timedelta(days=days),
+            payload={"report": work.payload["report"]})
+    return outcome
+
+
+async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``report_overdue``: remind whoever has an overdue report, every
+    overdue_reminder_days, until it is resolved (or rejected)."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        report = await store.get(conn, work.payload["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
+    if report is None or community is None or report.status not in OPEN_STATUSES:
+        return Done()
+    now = services.clock.now()
+    quiet_until = community.quiet_until(now)
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    late = now - report.created_at
+    await _tell_handlers(app, community, report, N_(
+        "Still overdue: {ref} ({category}) was filed {days} days ago and is {status}. "
+        "Please resolve it or say what is holding it up."), days=str(late.days))
+    return Defer(now + timedelta(days=services.settings.reports.overdue_reminder_days))
 
 
 async def confirm_wait(app: YishiApp, work: DueWork) -> Outcome:
@@ -1376,6 +1407,7 @@ def register(app: YishiApp) -> None:
     scheduler.on(RESOLVE_SOON, resolve_soon)
     scheduler.on(GROUP_NOTICE, group_notice)
     scheduler.on(STILL_FIXED, still_fixed)
+    scheduler.on(OVERDUE_REMINDER, overdue_reminder)
 
 
 # --- exports ---------------------------------------------------------------------------------

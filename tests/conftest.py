@@ -53,10 +53,12 @@ class RunningBot:
     clock: ManualClock
     app: YishiApp | None = None
     restarts: int = field(default=0)
+    speedup: int = 1  # Telegram's limits as they are; only the simulation scales them
 
     async def start(self, extend: Any = None) -> None:
         app = build_application(self.settings, clock=self.clock,
-                                extra_features=[extend] if extend else [])
+                                extra_features=[extend] if extend else [],
+                                speedup=self.speedup)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)

@@ -256,6 +256,29 @@ async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_r
     assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not resolved in time; "
                                "it is new.")
     assert await bot.tick() == 0
+    # From then on the handler is reminded every three days (the moderators are not told
+    # again), until the report is resolved.
+    for day in (27, 30):
+        clock.set(datetime(2026, 11, day, 12, 2, tzinfo=UTC))
+        mark = api.mark()
+        await bot.tick()
+        nudge = await api.wait_for("sendMessage", after=mark,
+                                   where=lambda c: c.chat_id == fixer.id)
+        assert nudge.text.startswith("Still overdue: R-0001 (Lift) was filed")
+        assert api.sent(chat_id=owner.id, after=mark) == []
+    report, _p, _e = await _report(bot, stored.id, 1)
+    card = [c for c in api.sent(chat_id=fixer.id)
+            if c.buttons and c.buttons[0]["callback_data"].startswith(f"rh:{report.id}:")][0]
+    mark = api.mark()
+    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    await tg.say(fixer, fixer, "Fixed at last.")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id
+                       and "really fixed" in c.text)
+    clock.set(datetime(2026, 12, 3, 12, 3, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    assert not [c for c in api.sent(chat_id=fixer.id, after=mark) if "Still overdue" in c.text]
 
 
 async def test_handlers_list_open_and_overdue_reports(bot, api, tg, clock):

@@ -43,6 +43,7 @@ async def _building(bot, api, tg):
 
 async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, community=None):
     """Walk the proposal flow; returns the moderator's copy of the new topic."""
+    to_who = lambda c: c.chat_id == who.id  # noqa: E731
     if via_group is not None:
         mark = api.mark()
         await tg.say(via_group, who, f"/topic {title}")
@@ -59,19 +60,19 @@ async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, comm
     if step.buttons and step.buttons[-1].get("callback_data") == "tn:go":
         mark = api.mark()
         await tg.press(who, step, "tn:go")
-        await api.wait_for("editMessageText", after=mark)
+        await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
     await tg.say(who, who, "Cars park on the fire lane every night.")
     kinds = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
     mark = api.mark()
     await tg.press(who, kinds, "tn:c:parking")
-    photo = await api.wait_for("editMessageText", after=mark)
+    photo = await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
     await tg.press(who, photo, "tn:p:skip")
-    last = await api.wait_for("editMessageText", after=mark)
+    last = await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
     await tg.press(who, last, "tn:a:anon" if anonymous else "tn:a:name")
-    done = await api.wait_for("editMessageText", after=mark)
+    done = await api.wait_for("editMessageText", after=mark, where=to_who)
     to_moderator = await api.wait_for("sendMessage", after=mark,
                                       where=lambda c: any(b.get("callback_data", "")
                                                           .startswith("tp:")

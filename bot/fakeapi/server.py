@@ -113,6 +113,8 @@ class FakeBotApi:
         self.uploads: dict[tuple[int, int], tuple[str, bytes]] = {}  # (chat, message) -> file
         self.force_reply: set[tuple[int, int]] = set()  # bot messages asking for a reply
         self.version = 0  # grows with every recorded call or pushed update
+        # Telegram's limits are real-time; a simulation that compresses time scales them.
+        self.speedup = 1
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
@@ -262,11 +264,13 @@ class FakeBotApi:
         minute per group, each with a bucket of that size (the same model PTB's
         AIORateLimiter sends by; Telegram documents the limits as "about")."""
         now = rate_clock()
-        if not self._fill(("overall",), now, OVERALL_PER_SECOND, 1.0):
+        if not self._fill(("overall",), now, OVERALL_PER_SECOND * self.speedup, 1.0):
             self.violations.append("flood: more than 30 messages a second")
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        if chat_id < 0 and not self._fill(("group", chat_id), now, GROUP_PER_MINUTE, 60.0):
-            self.violations.append(f"flood: more than 20 messages a minute in group {chat_id}")
+        if chat_id < 0 and not self._fill(("group", chat_id), now,
+                                                 GROUP_PER_MINUTE * self.speedup, 60.0):
+            self.violations.append(f"flood: more than {GROUP_PER_MINUTE * self.speedup} "
+                                   f"messages a minute in group {chat_id}")
             raise ApiError(429, "Too Many Requests: retry after 30", retry_after=30)
 
     def _fill(self, key: tuple[Any, ...], now: float, size: int, period: float) -> bool:
