@@ -426,7 +426,7 @@ class Simulation:
         rows += [(f"poll {p.ref} ({p.status.value})",
                   f"{counted.get(p.id, 0)} ballots of {len(self.residents)} residents")
                  for p in polls if p]
-        rows += [(f"scheduler: {kind}", n) for kind, n in sorted(done.items())]
+        rows += [(f"scheduled items run: {kind}", n) for kind, n in sorted(done.items())]
         weekly = [self.figures.group_by_week[w] for w in range(self.weeks)]
         rows.append(("bot messages in the group per week",
                      ", ".join(str(n) for n in weekly)))

@@ -36,3 +36,29 @@ async def test_eight_weeks_in_a_building_leave_no_loop_open(sim_bot: RunningBot,
     problems = await simulation.check()
     print(simulation.table())
     assert problems == []
+
+
+async def test_the_simulation_notices_loops_left_open(sim_bot: RunningBot, api: FakeBotApi,
+                                                      tg: Telegram,
+                                                      caplog: pytest.LogCaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks can fail: with the "is it fixed?" question gone and deadlines that never
+    close a poll, a shorter run reports both leaks."""
+    import handlers.polls
+    import handlers.reports
+
+    async def never_asked(context: object, report: object) -> None:
+        return None
+
+    async def never_closed(app: object, poll_id: int) -> bool:
+        return False
+
+    monkeypatch.setattr(handlers.reports, "_ask_if_fixed", never_asked)
+    monkeypatch.setattr(handlers.polls, "close_poll", never_closed)
+    caplog.set_level(logging.WARNING)
+    simulation = Simulation(sim_bot, api, tg, residents=60, weeks=2, restart_on=(9,))
+    await simulation.set_up()
+    await simulation.run()
+    problems = await simulation.check()
+    assert any("never asked whether it is fixed" in p for p in problems), problems
+    assert any("passed its deadline but is open" in p for p in problems), problems
