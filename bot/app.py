@@ -15,6 +15,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeDefault,
+    Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -143,6 +144,31 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     app.bot_data.services = services
     _register_handlers(app, extra_features)
     return app
+
+
+async def start_in_loop(app: YishiApp, *, poll_timeout: int) -> None:
+    """Start ``app`` inside an event loop that is already running (the tests and the
+    sandbox; `yishi run` uses run_polling). Returns once the start hooks are done."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout,
+                                    allowed_updates=Update.ALL_TYPES)
+    await app.start()
+    if app.bot_data.services.warmup is not None:
+        await app.bot_data.services.warmup
+
+
+async def stop_in_loop(app: YishiApp) -> None:
+    """Stop an application started with :func:`start_in_loop` (a long poll in flight
+    ends at its timeout unless the server lets it go first)."""
+    assert app.updater is not None
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
 
 
 async def _post_init(app: YishiApp) -> None:

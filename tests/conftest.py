@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
 
-from bot.app import build_application
+from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import YishiApp
@@ -59,17 +58,8 @@ class RunningBot:
         app = build_application(self.settings, clock=self.clock,
                                 extra_features=[extend] if extend else [],
                                 speedup=self.speedup)
-        await app.initialize()
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1,
-                                        allowed_updates=Update.ALL_TYPES)
-        await app.start()
-        # Tests move the clock right away: let the start hooks finish arming first.
-        warmup = app.bot_data.services.warmup
-        if warmup is not None:
-            await warmup
+        # Tests move the clock right away: this returns once the start hooks have armed.
+        await start_in_loop(app, poll_timeout=1)
         self.app = app
 
     async def stop(self) -> None:
@@ -77,13 +67,8 @@ class RunningBot:
         if app is None:
             return
         self.app = None
-        assert app.updater is not None
         self.api.release_long_polls()
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await stop_in_loop(app)
 
     async def restart(self, extend: Any = None) -> None:
         await self.stop()

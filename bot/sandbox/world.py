@@ -15,9 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from telegram import Update
-
-from bot.app import build_application
+from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import YishiApp
@@ -95,28 +93,15 @@ class Sandbox:
         await self.api.start(port=self.port, routes=self._routes)
         self.port = self.api.port
         app = build_application(self._settings(), clock=self.clock)
-        await app.initialize()
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=10,
-                                        allowed_updates=Update.ALL_TYPES)
-        await app.start()
+        await start_in_loop(app, poll_timeout=10)
         self.app = app
-        if app.bot_data.services.warmup is not None:
-            await app.bot_data.services.warmup
         await self._seed()
 
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is not None:
-            assert app.updater is not None
             self.api.release_long_polls()
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)
+            await stop_in_loop(app)
         await self.api.stop()
 
     def _settings(self) -> Settings:
