@@ -26,7 +26,7 @@ from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
-from bot.delivery import Delivery
+from bot.delivery import IN_FLIGHT, Delivery
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
@@ -35,6 +35,7 @@ from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
+from bot.updates import OrderedUpdateProcessor
 from handlers import (
     announcements,
     decisions,
@@ -127,7 +128,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         base_file_url=settings.telegram.base_file_url,
         defaults=Defaults(parse_mode=ParseMode.HTML,
                           tzinfo=ZoneInfo(settings.community.timezone)),
-        request=HTTPXRequest(connection_pool_size=256),
+        request=HTTPXRequest(connection_pool_size=2 * IN_FLIGHT),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         rate_limiter=delivery,
         on_fetch=lambda updates: store_fetched(services, updates),
@@ -137,6 +138,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .bot(bot)
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
+        .concurrent_updates(OrderedUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

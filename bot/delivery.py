@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVER_RETRIES = 2
+# Calls to Telegram under way at once. Updates are handled side by side, and a burst would
+# otherwise open a connection per answer; the HTTP pool's bookkeeping grows with its
+# connections, and a few busy connections carry more calls a second than many idle ones.
+IN_FLIGHT = 8
 
 
 class Delivery(AIORateLimiter):
@@ -47,6 +51,16 @@ class Delivery(AIORateLimiter):
         self._backoff = backoff
         self.services: Services | None = None  # set once the application is built
         self._pending: set[asyncio.Task[None]] = set()
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+
+    def _limited(self, callback: Callable[..., Coroutine[Any, Any, Any]]
+                 ) -> Callable[..., Coroutine[Any, Any, Any]]:
+        """The call itself waits for one of the IN_FLIGHT places (not the rate limiter's
+        waiting, which must not hold a place others could use)."""
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            async with self._in_flight:
+                return await callback(*args, **kwargs)
+        return call
 
     async def process_request(
         self,
@@ -60,8 +74,8 @@ class Delivery(AIORateLimiter):
         moved = False
         for attempt in range(SERVER_RETRIES + 1):
             try:
-                return await super().process_request(callback, args, kwargs, endpoint, data,
-                                                     rate_limit_args)
+                return await super().process_request(self._limited(callback), args, kwargs,
+                                                     endpoint, data, rate_limit_args)
             except ChatMigrated as exc:
                 old = _chat_id(data)
                 if moved or old is None:

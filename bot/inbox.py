@@ -5,8 +5,13 @@ soon as it has fetched them, and keeps them in memory until they are handled: a 
 killed in between would lose them. So each fetched batch is first written to the
 ``update_inbox`` table; an update leaves it once handled (with the rest of what handling
 it changed, see handlers/flows.after_update); at start the bot handles what is left
-before anything new; and an update Telegram delivers again after a crash (fetched but
-not yet confirmed) is recognised by its id and skipped.
+before anything new.
+
+Updates are handled side by side (bot/updates.py), so they finish out of order: each
+leaves the inbox by its own id. What tells an update Telegram delivers again after a crash
+(fetched but not yet confirmed) from a new one is the highest id received before this
+start: anything at or below it was either handled already or is in the inbox, and is
+handled from there, once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
@@ -27,6 +33,16 @@ log = logging.getLogger(__name__)
 GUARD_GROUP = -1000
 
 OnFetch = Callable[[Sequence[Update]], Awaitable[None]]
+
+
+@dataclass
+class InboxState:
+    # The highest update id received before this start; later ids are new.
+    received_before: int = 0
+    # Updates queued from the inbox at start, by id: only these objects pass the guard.
+    replaying: dict[int, Update] = field(default_factory=dict)
+    # Ids whose inbox row went in the same transaction as their handling (the vote batch).
+    cleared: set[int] = field(default_factory=set)
 
 
 class InboxBot(ExtBot[None]):
@@ -47,24 +63,28 @@ class InboxBot(ExtBot[None]):
 async def store_fetched(services: Any, updates: Sequence[Update]) -> None:
     """Write the batch down. If that fails the batch is still handled (polling must not
     stop), only without the protection against a crash."""
+    fresh = [u for u in updates if u.update_id > services.inbox.received_before]
+    if not fresh:
+        return
     try:
         async with services.db.transaction() as conn:
-            await inbox.receive(conn, [(u.update_id, json.loads(u.to_json())) for u in updates],
+            await inbox.receive(conn, [(u.update_id, json.loads(u.to_json())) for u in fresh],
                                 services.clock.now())
     except Exception:
         log.exception("fetched updates not written to the inbox",
-                      extra={"count": len(updates)})
+                      extra={"count": len(fresh)})
 
 
 async def replay(app: Any) -> int:
     """At start: queue what was fetched but not handled before the last stop."""
     services = app.bot_data.services
     async with services.db.transaction() as conn:
-        services.last_update_done = await inbox.last_done(conn)
+        services.inbox.received_before = await inbox.last_received(conn)
         left = await inbox.pending(conn)
     for payload in left:
         update = Update.de_json(payload, app.bot)
-        if update is not None and update.update_id > services.last_update_done:
+        if update is not None:
+            services.inbox.replaying[update.update_id] = update
             await app.update_queue.put(update)
     if left:
         log.info("handling updates left from before the restart", extra={"count": len(left)})
@@ -72,18 +92,21 @@ async def replay(app: Any) -> int:
 
 
 async def _skip_handled(update: object, context: Any) -> None:
-    if isinstance(update, Update) \
-            and update.update_id <= context.bot_data.services.last_update_done:
+    state: InboxState = context.bot_data.services.inbox
+    if isinstance(update, Update) and update.update_id <= state.received_before \
+            and state.replaying.get(update.update_id) is not update:
         raise ApplicationHandlerStop
 
 
 async def mark_done(services: Any, update_id: int) -> None:
     """Called once an update is handled (after its changes are written)."""
-    if update_id <= services.last_update_done:
+    state: InboxState = services.inbox
+    state.replaying.pop(update_id, None)
+    if update_id in state.cleared:
+        state.cleared.discard(update_id)
         return
     async with services.db.transaction() as conn:
-        await inbox.done(conn, update_id)
-    services.last_update_done = update_id
+        await inbox.done(conn, [update_id])
 
 
 def register(app: Any) -> None:

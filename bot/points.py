@@ -6,6 +6,7 @@ them to the ledger inside the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,24 @@ async def award(conn: AsyncConnection, settings: PointsSettings, community: Comm
     added = await ledger.add(conn, community_id=community.id, user_id=user_id,
                              action=action.value, points=points, ref=ref, now=now)
     return points if added else 0
+
+
+async def award_many(conn: AsyncConnection, settings: PointsSettings, community: Community, *,
+                     acts: Sequence[tuple[int, str]], action: Action, now: datetime) -> None:
+    """:func:`award` for a batch of acts of one kind, (user, ref) each, in order: the daily
+    cap counts the batch's own earlier acts."""
+    if not acts:
+        return
+    today = await ledger.earned_by(conn, community.id, {user for user, _ref in acts},
+                                   since=local_day_start(now, community.timezone),
+                                   action=action.value)
+    rows = []
+    for user, ref in acts:
+        points = points_to_award(settings.rules, settings.daily_caps, action,
+                                 today.get(user, 0))
+        today[user] = today.get(user, 0) + points
+        rows.append((user, points, ref))
+    await ledger.add_many(conn, community.id, action.value, rows, now)
 
 
 async def revoke(conn: AsyncConnection, community: Community, *, user_id: int, action: Action,

@@ -12,6 +12,7 @@ from bot.chart import ChartFiles
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.quiet_hours import QuietHours
+from bot.inbox import InboxState
 from storage import Database
 from storage.migrate import upgrade
 
@@ -41,8 +42,10 @@ class Services:
     post_edited: dict[str, float] = field(default_factory=dict)
     # Charts Telegram already has, by what they show (bot/chart.py).
     chart_files: ChartFiles = field(default_factory=ChartFiles)
-    # The id of the last update handled (bot/inbox.py).
-    last_update_done: int = 0
+    # Where vote presses are recorded, in batches (handlers/ballots.VoteDesk).
+    votes: Any = None
+    # Which updates are new, replayed or already cleared (bot/inbox.py).
+    inbox: InboxState = field(default_factory=InboxState)
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

@@ -8,7 +8,6 @@ a moderator's management buttons. Every one is checked against the database.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import html
 import json
 import logging
@@ -30,7 +29,6 @@ from bot.domain.chain import replay, verify
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.households import Household
 from bot.domain.models import Community, DueWork, Role
-from bot.domain.points import Action
 from bot.domain.polls import (
     CIVIL_RULES,
     OPTIONS_MAX,
@@ -48,9 +46,7 @@ from bot.domain.polls import (
     Verdict,
     Weighting,
     decision_title,
-    eligibility,
     freeze,
-    next_choice,
     percent,
     thaw_tally,
     thaw_turnout,
@@ -61,9 +57,9 @@ from bot.domain.polls import (
 from bot.domain.topics import TopicStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, normalize_language, translator
-from bot.points import award
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
+from handlers.ballots import Press, VoteDesk, pseudonym
 from handlers.common import (
     chat_translator,
     ensure_community,
@@ -524,15 +520,11 @@ async def _count(app: YishiApp, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
     return result, meaning, turnout(poll, roster, result, ballots)
 
 
-def _pseudonym(poll_key: str, label: str) -> str:
-    return hmac.new(bytes.fromhex(poll_key), label.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def _resolve_units(ballots: list[Ballot], poll_key: str,
                    roster: list[Household]) -> list[Ballot]:
     """A secret ballot names its household only by a keyed pseudonym; while the key exists
     (until closing) the count can find the unit again, to weigh it."""
-    by_key = {"k:" + _pseudonym(poll_key, f"unit:{h.unit_id}"): h.unit_id for h in roster}
+    by_key = {"k:" + pseudonym(poll_key, f"unit:{h.unit_id}"): h.unit_id for h in roster}
     return [b.model_copy(update={"unit_id": by_key.get(b.unit_key)}) if b.unit_key else b
             for b in ballots]
 
@@ -700,8 +692,8 @@ async def _refresh_job(context: YishiContext) -> None:
 
 
 async def vote(update: Update, context: YishiContext) -> None:
-    """A vote button: validated against the poll, the option and the voter, and recorded,
-    all in one transaction (a burst of votes is the bot's busiest moment)."""
+    """A vote button: validated against the poll, the option and the voter, and recorded
+    with the presses that came with it (handlers/ballots.py)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     parts = (query.data or "").split(":")
@@ -709,21 +701,11 @@ async def vote(update: Update, context: YishiContext) -> None:
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         await refuse(update, context, N_("This button is out of date."))
         return
-    option = int(parts[2])
-    now = services.clock.now()
-    outcome, before, choice, poll = "stale", None, None, None
-    async with services.db.transaction() as conn:
-        poll = await store.get(conn, int(parts[1]))
-        community = await communities.by_id(conn, poll.community_id) if poll else None
-        person = await people.get(conn, user.id)
-        if poll is None or community is None or query.message is None \
-                or query.message.chat.id != community.chat_id or option >= len(poll.options):
-            outcome = "stale"
-        elif poll.status is not PollStatus.OPEN or now >= poll.deadline:
-            outcome = "closed"
-        else:
-            outcome, before, choice = await _record_vote(conn, services, poll, community,
-                                                         user.id, option, now)
+    recorded = await services.votes.press(Press(
+        poll_id=int(parts[1]), option=int(parts[2]), user_id=user.id,
+        chat_id=query.message.chat.id if query.message else None,
+        update_id=update.update_id))
+    poll, person, outcome = recorded.poll, recorded.person, recorded.outcome
     language = person.language if person is not None and person.language else \
         normalize_language(user.language_code, services.default_language)
     _ = translator(language)
@@ -734,62 +716,17 @@ async def vote(update: Update, context: YishiContext) -> None:
             ref=poll.ref), show_alert=True)
     elif outcome in REFUSALS:
         await query.answer(_(REFUSALS[outcome]), show_alert=True)
-    elif choice is None:
+    elif recorded.choice is None:
         await query.answer(_("You can choose at most {count} options; remove one first.")
                            .format(count=poll.max_choices), show_alert=True)
     else:
-        if not choice:
+        if not recorded.choice:
             await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
         else:
             await query.answer(_("Recorded for {ref}: {choice}").format(
-                ref=poll.ref, choice=", ".join(poll.options[i] for i in choice)))
-        if choice != before:
+                ref=poll.ref, choice=", ".join(poll.options[i] for i in recorded.choice)))
+        if recorded.choice != recorded.before:
             schedule_refresh(context.application, poll.id)
-
-
-async def _record_vote(conn: Any, services: Any, poll: Poll, community: Community,
-                       user_id: int, option: int, now: datetime) -> tuple[Any, Any, Any]:
-    """(outcome, the ballot before, the choice now): outcome is "ok" or a refusal."""
-    voter_key = await _voter_key(conn, poll, user_id)
-    mine = await residents.households(conn, community.id, member=user_id)
-    allowed = eligibility(poll.audience, poll.scope, user_id=user_id, is_member=True,
-                          households=mine,
-                          household_voters=await store.household_voters(
-                              conn, poll.id, [h.unit_id for h in mine]))
-    if not allowed.allowed:
-        return allowed.refusal, None, None
-    before = await store.ballot_of(conn, poll.id, voter_key)
-    choice = next_choice(poll, before, option)
-    if choice == [] and before:
-        await store.withdraw(conn, poll_id=poll.id, voter_key=voter_key, now=now)
-        if poll.secret:
-            await store.took_part(conn, poll.id, user_id, now, yes=False)
-    elif choice is not None and choice != before:
-        # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
-        unit_key = None
-        if poll.secret and allowed.unit_id is not None:
-            unit_key = "k:" + _pseudonym(await store.key(conn, poll.id) or "",
-                                         f"unit:{allowed.unit_id}")
-        await store.cast(conn, poll_id=poll.id, voter_key=voter_key,
-                         user_id=None if poll.secret else user_id,
-                         unit_id=None if poll.secret else allowed.unit_id,
-                         unit_key=unit_key, choice=choice, proxy_by=None, now=now)
-        if poll.secret:
-            await store.took_part(conn, poll.id, user_id, now, unit_id=allowed.unit_id)
-        await award(conn, services.settings.points, community, user_id=user_id,
-                    action=Action.VOTE, ref=f"poll:{poll.id}", now=now)
-    return "ok", before, choice
-
-
-async def _voter_key(conn: Any, poll: Poll, user_id: int) -> str:
-    """Public: the user. Secret: an HMAC of the user under the poll's key, which is destroyed
-    at closing, after which no ballot can be traced to anyone."""
-    if not poll.secret:
-        return f"u:{user_id}"
-    poll_key = await store.key(conn, poll.id)
-    if poll_key is None:
-        raise RuntimeError("a secret poll without its key is closed")
-    return "s:" + _pseudonym(poll_key, f"u:{user_id}")
 
 
 # --- closing, results, reminders ------------------------------------------------------------
@@ -1326,6 +1263,7 @@ async def proxy_option(update: Update, context: YishiContext) -> int:
 
 
 def register(app: YishiApp) -> None:
+    app.bot_data.services.votes = VoteDesk(app.bot_data.services)
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import update_inbox, update_progress
@@ -15,16 +16,26 @@ from storage.upsert import upsert
 
 async def receive(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, Any]]],
                   now: datetime) -> None:
-    for update_id, payload in updates:
-        await upsert(conn, update_inbox, {"update_id": update_id, "payload": payload,
-                                          "received_at": now},
-                     conflict=["update_id"], update=[])
+    """Write a fetched batch down (one statement) and raise the received mark."""
+    if not updates:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(
+        dialect.insert(update_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
+        [{"update_id": update_id, "payload": payload, "received_at": now}
+         for update_id, payload in updates])
+    highest = max(update_id for update_id, _payload in updates)
+    mark = await last_received(conn)
+    if highest > mark:
+        await upsert(conn, update_progress, {"id": 1, "last_received": highest},
+                     conflict=["id"], update=["last_received"])
 
 
-async def done(conn: AsyncConnection, update_id: int) -> None:
-    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id <= update_id))
-    await upsert(conn, update_progress, {"id": 1, "last_done": update_id},
-                 conflict=["id"], update=["last_done"])
+async def done(conn: AsyncConnection, update_ids: Collection[int]) -> None:
+    """These updates are handled: they leave the inbox (others may still be in hand)."""
+    if update_ids:
+        await conn.execute(delete(update_inbox)
+                           .where(update_inbox.c.update_id.in_(list(update_ids))))
 
 
 async def pending(conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -33,7 +44,11 @@ async def pending(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [payload for (payload,) in rows]
 
 
-async def last_done(conn: AsyncConnection) -> int:
-    row = (await conn.execute(select(update_progress.c.last_done)
+async def count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(update_inbox))).scalar_one())
+
+
+async def last_received(conn: AsyncConnection) -> int:
+    row = (await conn.execute(select(update_progress.c.last_received)
                               .where(update_progress.c.id == 1))).first()
     return int(row[0]) if row else 0

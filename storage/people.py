@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -29,6 +30,11 @@ async def get(conn: AsyncConnection, user_id: int) -> Person | None:
     rows = await conn.execute(select(people).where(people.c.user_id == user_id))
     row = rows.mappings().first()
     return _person(row) if row else None
+
+
+async def get_many(conn: AsyncConnection, user_ids: Collection[int]) -> dict[int, Person]:
+    rows = await conn.execute(select(people).where(people.c.user_id.in_(list(user_ids))))
+    return {row["user_id"]: _person(row) for row in rows.mappings()}
 
 
 async def by_username(conn: AsyncConnection, username: str) -> Person | None:

@@ -3,10 +3,12 @@ a person asks to be forgotten)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import points_ledger
@@ -33,6 +35,30 @@ async def add(conn: AsyncConnection, *, community_id: int, user_id: int, action:
                             "points": points, "ref": ref, "at": now},
                            conflict=["community_id", "user_id", "action", "ref"], update=[])
     return written > 0
+
+
+async def add_many(conn: AsyncConnection, community_id: int, action: str,
+                   acts: Sequence[tuple[int, int, str]], now: datetime) -> None:
+    """Record several acts of one kind: (user, points, ref) each; repeats are ignored."""
+    if not acts:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(
+        dialect.insert(points_ledger).on_conflict_do_nothing(
+            index_elements=["community_id", "user_id", "action", "ref"]),
+        [{"community_id": community_id, "user_id": user, "action": action, "points": points,
+          "ref": ref, "at": now} for user, points, ref in acts])
+
+
+async def earned_by(conn: AsyncConnection, community_id: int, user_ids: Collection[int], *,
+                    since: datetime, action: str) -> dict[int, int]:
+    """:func:`earned` for several people at once (those with nothing are left out)."""
+    rows = await conn.execute(
+        select(points_ledger.c.user_id, func.sum(points_ledger.c.points))
+        .where(*_live(community_id), points_ledger.c.user_id.in_(list(user_ids)),
+               points_ledger.c.at >= since, points_ledger.c.action == action)
+        .group_by(points_ledger.c.user_id))
+    return {int(user): int(total) for user, total in rows}
 
 
 def _live(community_id: int) -> list:

@@ -3,17 +3,19 @@ entry in the caller's transaction, so a vote is never counted without being logg
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
 from bot.domain.polls import Ballot, Poll, PollStatus
 from storage.schema import ballots, poll_keys, poll_log, poll_participants, polls
-from storage.upsert import upsert
 
 
 def _poll(row: RowMapping) -> Poll:
@@ -33,8 +35,12 @@ async def create(conn: AsyncConnection, *, community_id: int, now: datetime,
 
 
 async def get(conn: AsyncConnection, poll_id: int) -> Poll | None:
-    row = (await conn.execute(select(polls).where(polls.c.id == poll_id))).mappings().first()
-    return _poll(row) if row else None
+    return (await get_many(conn, [poll_id])).get(poll_id)
+
+
+async def get_many(conn: AsyncConnection, poll_ids: Collection[int]) -> dict[int, Poll]:
+    rows = await conn.execute(select(polls).where(polls.c.id.in_(list(poll_ids))))
+    return {row["id"]: _poll(row) for row in rows.mappings()}
 
 
 async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Poll | None:
@@ -80,42 +86,85 @@ async def set_deadline(conn: AsyncConnection, poll_id: int, deadline: datetime) 
 
 
 async def ballot_of(conn: AsyncConnection, poll_id: int, voter_key: str) -> list[int] | None:
-    row = (await conn.execute(select(ballots.c.choice).where(
-        ballots.c.poll_id == poll_id, ballots.c.voter_key == voter_key))).first()
-    return list(row[0]) if row else None
+    return (await ballots_of(conn, poll_id, [voter_key])).get(voter_key)
+
+
+async def ballots_of(conn: AsyncConnection, poll_id: int,
+                     voter_keys: Collection[str]) -> dict[str, list[int]]:
+    """Each voter's current choice, for those who have a ballot."""
+    rows = await conn.execute(select(ballots.c.voter_key, ballots.c.choice).where(
+        ballots.c.poll_id == poll_id, ballots.c.voter_key.in_(list(voter_keys))))
+    return {key: list(choice) for key, choice in rows}
 
 
 async def cast(conn: AsyncConnection, *, poll_id: int, voter_key: str, user_id: int | None,
                unit_id: int | None, choice: list[int], proxy_by: int | None,
                now: datetime, unit_key: str | None = None) -> None:
     """Record (or change) a ballot and append it to the poll's hash chain."""
-    await upsert(conn, ballots,
-                 {"poll_id": poll_id, "voter_key": voter_key, "user_id": user_id,
-                  "unit_id": unit_id, "unit_key": unit_key, "choice": choice,
-                  "proxy_by": proxy_by, "at": now},
-                 conflict=["poll_id", "voter_key"],
-                 update=["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"])
-    await _append(conn, poll_id, {"voter": voter_key, "unit": unit_id if unit_key is None
-                                  else unit_key, "choice": choice, "proxy_by": proxy_by,
-                                  "at": now.isoformat()})
+    await cast_many(conn, poll_id, [Cast(voter_key=voter_key, user_id=user_id,
+                                         unit_id=unit_id, unit_key=unit_key, choice=choice,
+                                         proxy_by=proxy_by, at=now)])
 
 
 async def withdraw(conn: AsyncConnection, *, poll_id: int, voter_key: str,
                    now: datetime) -> None:
     """Remove a ballot (a multiple choice emptied) and log that it was withdrawn."""
-    await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id,
-                                              ballots.c.voter_key == voter_key))
-    await _append(conn, poll_id, {"voter": voter_key, "unit": None, "choice": [],
-                                  "proxy_by": None, "at": now.isoformat()})
+    await cast_many(conn, poll_id, [Cast(voter_key=voter_key, choice=[], at=now)])
 
 
-async def _append(conn: AsyncConnection, poll_id: int, entry: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Cast:
+    """One ballot as pressed: an empty choice withdraws the voter's ballot."""
+
+    voter_key: str
+    choice: list[int]
+    at: datetime
+    user_id: int | None = None
+    unit_id: int | None = None
+    unit_key: str | None = None
+    proxy_by: int | None = None
+
+
+async def cast_many(conn: AsyncConnection, poll_id: int, casts: Sequence[Cast]) -> None:
+    """Record ballots (and withdrawals) in order, each appended to the poll's hash chain:
+    a few statements however many there are."""
+    if not casts:
+        return
+    final = {c.voter_key: c for c in casts}  # a voter's last press is what stands
+    kept = [c for c in final.values() if c.choice]
+    if kept:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(ballots)
+        changing = ["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"]
+        statement = statement.on_conflict_do_update(
+            index_elements=["poll_id", "voter_key"],
+            set_={column: statement.excluded[column] for column in changing})
+        await conn.execute(statement, [
+            {"poll_id": poll_id, "voter_key": c.voter_key, "user_id": c.user_id,
+             "unit_id": c.unit_id, "unit_key": c.unit_key, "choice": c.choice,
+             "proxy_by": c.proxy_by, "at": c.at} for c in kept])
+    gone = [c.voter_key for c in final.values() if not c.choice]
+    if gone:
+        await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id,
+                                                  ballots.c.voter_key.in_(gone)))
+    await _append(conn, poll_id, [
+        {"voter": c.voter_key, "unit": c.unit_id if c.unit_key is None else c.unit_key,
+         "choice": c.choice, "proxy_by": c.proxy_by, "at": c.at.isoformat()} for c in casts])
+
+
+async def _append(conn: AsyncConnection, poll_id: int, entries: list[dict[str, Any]]) -> None:
     last = (await conn.execute(select(poll_log.c.seq, poll_log.c.hash).where(
         poll_log.c.poll_id == poll_id).order_by(poll_log.c.seq.desc()).limit(1))).first()
-    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    entry = {"seq": seq, **entry}
-    await conn.execute(poll_log.insert().values(
-        poll_id=poll_id, seq=seq, entry=entry, prev_hash=previous, hash=link(previous, entry)))
+    seq, previous = (last[0], last[1]) if last else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq += 1
+        entry = {"seq": seq, **entry}
+        digest = link(previous, entry)
+        rows.append({"poll_id": poll_id, "seq": seq, "entry": entry, "prev_hash": previous,
+                     "hash": digest})
+        previous = digest
+    await conn.execute(poll_log.insert(), rows)
 
 
 async def counted(conn: AsyncConnection, poll_id: int) -> list[Ballot]:
@@ -188,13 +237,25 @@ async def took_part(conn: AsyncConnection, poll_id: int, user_id: int, now: date
                     *, unit_id: int | None = None, yes: bool = True) -> None:
     """Record (or, withdrawn, forget) that someone voted in a secret poll, and for which
     household if it counts households (taking part is public; the choice is not)."""
-    if yes:
-        await upsert(conn, poll_participants, {"poll_id": poll_id, "user_id": user_id,
-                                               "unit_id": unit_id, "at": now},
-                     conflict=["poll_id", "user_id"], update=["unit_id"])
-    else:
+    await took_part_many(conn, poll_id, [(user_id, unit_id, yes)], now)
+
+
+async def took_part_many(conn: AsyncConnection, poll_id: int,
+                         changes: Sequence[tuple[int, int | None, bool]],
+                         now: datetime) -> None:
+    """:func:`took_part` for many people at once: (user, unit, yes) each."""
+    joined = [{"poll_id": poll_id, "user_id": user, "unit_id": unit, "at": now}
+              for user, unit, yes in changes if yes]
+    if joined:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(poll_participants)
+        await conn.execute(statement.on_conflict_do_update(
+            index_elements=["poll_id", "user_id"],
+            set_={"unit_id": statement.excluded.unit_id}), joined)
+    left = [user for user, _unit, yes in changes if not yes]
+    if left:
         await conn.execute(poll_participants.delete().where(
-            poll_participants.c.poll_id == poll_id, poll_participants.c.user_id == user_id))
+            poll_participants.c.poll_id == poll_id, poll_participants.c.user_id.in_(left)))
 
 
 async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -155,29 +156,49 @@ async def households(conn: AsyncConnection, community_id: int,
     With ``member``, only the units that person is verified for (what a vote press needs,
     without reading the whole building).
     """
-    unit_query = select(units).where(units.c.community_id == community_id)
     if member is not None:
+        return (await households_of(conn, community_id, [member])).get(member, [])
+    return await _households(conn, community_id, None)
+
+
+async def households_of(conn: AsyncConnection, community_id: int,
+                        members: Collection[int]) -> dict[int, list[Household]]:
+    """For each of ``members``, the units they are verified for (a batch of vote presses)."""
+    found = await _households(conn, community_id, members)
+    mine: dict[int, list[Household]] = {}
+    for household in found:
+        for person in household.members:
+            if person.user_id in members:
+                mine.setdefault(person.user_id, []).append(household)
+    return mine
+
+
+async def _households(conn: AsyncConnection, community_id: int,
+                      members: Collection[int] | None) -> list[Household]:
+    unit_query = select(units).where(units.c.community_id == community_id)
+    if members is not None:
         unit_query = unit_query.where(units.c.id.in_(
             select(residents.c.unit_id).where(
-                residents.c.community_id == community_id, residents.c.user_id == member,
+                residents.c.community_id == community_id,
+                residents.c.user_id.in_(list(members)),
                 residents.c.status == Status.VERIFIED.value)))
     unit_rows = (await conn.execute(
         unit_query.order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
     member_query = select(residents.c.unit_id, residents.c.user_id, residents.c.relation).where(
         residents.c.community_id == community_id, residents.c.status == Status.VERIFIED.value)
-    if member is not None:
+    if members is not None:
         member_query = member_query.where(residents.c.unit_id.in_([u["id"] for u in unit_rows]))
     member_rows = (await conn.execute(member_query)).mappings().all()
-    members: dict[int, list[Member]] = {}
+    by_unit: dict[int, list[Member]] = {}
     for row in member_rows:
-        members.setdefault(row["unit_id"], []).append(
+        by_unit.setdefault(row["unit_id"], []).append(
             Member(user_id=row["user_id"], relation=Relation(row["relation"])))
     return [
         Household(unit_id=u["id"],
                   address=UnitAddress(building=u["building"], staircase=u["staircase"] or None,
                                       room=u["room"]),
                   area_m2=u["area_m2"], voter_id=u["voter_id"],
-                  members=tuple(members.get(u["id"], ())))
+                  members=tuple(by_unit.get(u["id"], ())))
         for u in unit_rows
     ]
 

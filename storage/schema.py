@@ -508,8 +508,8 @@ chat_data = Table(
 
 # Updates fetched from Telegram and not yet handled. The fetch confirms them to Telegram at
 # once, so without this a crash would lose whatever was still queued in memory; on start
-# the bot handles what is left here first. ``update_progress`` keeps the last update
-# handled (one row), so an update Telegram delivers again is not handled twice.
+# the bot handles what is left here first. ``update_progress`` keeps the highest update id
+# ever received (one row), so an update Telegram delivers again is not handled twice.
 update_inbox = Table(
     "update_inbox",
     metadata,
@@ -522,5 +522,5 @@ update_progress = Table(
     "update_progress",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("last_done", BigInteger, nullable=False),
+    Column("last_received", BigInteger, nullable=False),
 )

@@ -82,8 +82,15 @@ class RunningBot:
         the last update's changes; flush them first, as real time would have.
         """
         assert self.app is not None
+        await self.settled()
         await self.app.update_persistence()
         return await self.app.bot_data.services.scheduler.tick(self.app)
+
+    async def settled(self) -> None:
+        """Wait until every update the bot has fetched is handled (they run side by side,
+        so the last answer seen is not necessarily the last update finished)."""
+        assert self.app is not None
+        await self.app.update_queue.join()
 
     @property
     def services(self) -> Any:

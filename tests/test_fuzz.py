@@ -129,11 +129,13 @@ async def test_generated_updates_raise_nothing_and_change_nothing_privileged(
     with caplog.at_level(logging.ERROR):
         for kind, actor, in_group, payload in batch:
             await _send(api, tg, kind, actor, in_group, payload)
-        # Updates are handled in order: once the sentinel's answer is back, all were.
+        # Updates are fetched in order: once the sentinel's answer is back, all were
+        # fetched; then wait for the ones still in hand.
         mark = api.mark()
         await tg.say(scene.sentinel, scene.sentinel, "/help")
         await api.wait_for("sendMessage", after=mark,
                            where=lambda c: c.chat_id == scene.sentinel.id, timeout=60)
+        await bot.settled()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     after = await _snapshot(bot)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import signal
+import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,8 @@ class Bot:
     def __init__(self, api, tmp_path: Path) -> None:
         self.api = api
         self.clock_file = tmp_path / "now"
-        self.db_url = f"sqlite+aiosqlite:///{tmp_path / 'yishi.db'}"
+        self.db_path = tmp_path / "yishi.db"
+        self.db_url = f"sqlite+aiosqlite:///{self.db_path}"
         self.config = tmp_path / "config.toml"
         self.config.write_text(
             f'[telegram]\nbase_url = "{api.base_url}"\nbase_file_url = "{api.base_file_url}"\n'
@@ -71,12 +73,21 @@ class Bot:
         await asyncio.wait_for(self.process.wait(), 30)
 
 
-async def _settled(api, tg, sentinel) -> None:
-    """Updates are handled in order: once the sentinel's answer is back, all were."""
+async def _settled(api, tg, sentinel, bot: Bot) -> None:
+    """Everything pushed so far is handled: the sentinel's answer shows the bot fetched it
+    (updates are fetched in order), and an empty inbox shows it handled all it fetched
+    (updates in different chats finish in any order)."""
     mark = api.mark()
     await tg.say(sentinel, sentinel, "/help")
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == sentinel.id,
                        timeout=60)
+    for _ in range(600):
+        with sqlite3.connect(bot.db_path) as conn:
+            (left,) = conn.execute("SELECT count(*) FROM update_inbox").fetchone()
+        if left == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{left} fetched updates still not handled")
 
 
 async def test_sigkill_ten_times_in_a_busy_week_loses_and_repeats_nothing(api, tg, tmp_path):
@@ -137,18 +148,18 @@ async def test_sigkill_ten_times_in_a_busy_week_loses_and_repeats_nothing(api, t
                 # The step's answer arrives, before or after the kill (maybe twice).
                 latest = await api.wait_for(("sendMessage", "editMessageText"),
                                             after=step_mark, timeout=30, where=to_ann)
-                await _settled(api, tg, sentinel)
+                await _settled(api, tg, sentinel, bot)
                 answers = [c for c in api.calls[step_mark:] if to_ann(c) and c.buttons
                            and c.method in ("sendMessage", "editMessageText") and not c.error]
                 prompt = answers[-1] if answers else prompt
                 assert latest
-            await _settled(api, tg, sentinel)
+            await _settled(api, tg, sentinel, bot)
 
         bot.set_clock(START + timedelta(hours=100))
         await api.wait_for("sendMessage", timeout=90,
                            where=lambda c: c.chat_id == group.id and "已截止" in c.text)
         await asyncio.sleep(1)  # a few more ticks: nothing more may come
-        await _settled(api, tg, sentinel)
+        await _settled(api, tg, sentinel, bot)
         await bot.stop()
     finally:
         if bot.process is not None and bot.process.returncode is None:

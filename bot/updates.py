@@ -1,0 +1,107 @@
+"""Updates handled side by side, in order where order matters.
+
+A vote burst is a thousand people pressing a button in one group within a minute; handled
+one at a time, each waits for every database round trip of everyone before them. So
+updates run concurrently, under two rules that keep what residents see in order:
+
+- one person's updates in one chat run one after another, in the order they came (a
+  conversation, an album, a vote changed twice);
+- in a chat, a button press runs beside other people's presses, but anything else (a
+  message, a member joining, the bot being added) waits for everything before it in that
+  chat and holds back everything after it.
+
+The order is fixed when an update arrives, before anything is awaited: each update
+depends on the ones it must follow, and starts when they have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+# Enough to cover a full batch from getUpdates (100) several times over.
+MAX_CONCURRENT = 256
+
+
+@dataclass
+class _Chat:
+    """What a new update in one chat must wait for."""
+
+    exclusive: asyncio.Future[None] | None = None  # the last non-button update
+    presses: set[asyncio.Future[None]] = field(default_factory=set)  # presses since then
+    by_person: dict[int, asyncio.Future[None]] = field(default_factory=dict)
+
+
+def _keys(update: object) -> tuple[int | None, int | None, bool]:
+    """(chat, person, whether it is a button press that may run beside others)."""
+    if not isinstance(update, Update):
+        return None, None, False
+    chat, user = update.effective_chat, update.effective_user
+    return (chat.id if chat else None, user.id if user else None,
+            update.callback_query is not None and chat is not None and user is not None)
+
+
+class OrderedUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int | None, _Chat] = {}
+
+    async def initialize(self) -> None:
+        self._chats.clear()
+
+    async def shutdown(self) -> None:
+        self._chats.clear()
+
+    def _follow(self, update: object) -> tuple[list[asyncio.Future[None]],
+                                               asyncio.Future[None], Any]:
+        """Note the update's place (synchronously) and return what it waits for, its own
+        completion, and how to forget it afterwards."""
+        chat_id, user_id, press = _keys(update)
+        # Updates with no chat (inline queries and the like) are kept in order per person.
+        key = chat_id if chat_id is not None else (None if user_id is None else -abs(user_id))
+        chat = self._chats.setdefault(key, _Chat())
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waits: list[asyncio.Future[None]] = []
+        if chat.exclusive is not None:
+            waits.append(chat.exclusive)
+        if press:
+            assert user_id is not None
+            if user_id in chat.by_person:
+                waits.append(chat.by_person[user_id])
+            chat.presses.add(mine)
+            chat.by_person[user_id] = mine
+        else:
+            waits.extend(chat.presses)
+            chat.exclusive, chat.presses, chat.by_person = mine, set(), {}
+
+        def forget() -> None:
+            mine.set_result(None)
+            chat.presses.discard(mine)
+            if press and chat.by_person.get(user_id) is mine:  # type: ignore[arg-type]
+                del chat.by_person[user_id]  # type: ignore[arg-type]
+            if chat.exclusive is mine:
+                chat.exclusive = None
+            if chat.exclusive is None and not chat.presses and self._chats.get(key) is chat:
+                del self._chats[key]
+
+        return [w for w in waits if not w.done()], mine, forget
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        waits, _mine, forget = self._follow(update)
+        try:
+            if waits:
+                await asyncio.wait(waits)
+        except BaseException:
+            forget()
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # stopped before its turn: it never ran
+            raise
+        try:
+            await coroutine
+        finally:
+            forget()

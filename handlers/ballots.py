@@ -1,0 +1,202 @@
+"""Vote presses, recorded in batches.
+
+A poll's busiest minute is everyone pressing at once. Each press is checked and recorded
+with the same rules as ever (eligibility, one vote per household, the choice toggled, the
+ballot chained into the log, points), but the presses that arrive while one batch is being
+written make up the next one, and a batch costs a handful of statements whatever its size.
+The batch also takes its updates out of the inbox (bot/inbox.py) in the same transaction,
+so a press is never recorded without being marked handled, nor the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.households import Household
+from bot.domain.models import Community, Person
+from bot.domain.points import Action
+from bot.domain.polls import Poll, PollStatus, eligibility, next_choice
+from bot.points import award_many
+from storage import communities, inbox, people, residents
+from storage import polls as store
+
+log = logging.getLogger(__name__)
+
+# Presses written in one transaction at most (a full getUpdates batch).
+BATCH = 100
+
+
+def pseudonym(poll_key: str, label: str) -> str:
+    return hmac.new(bytes.fromhex(poll_key), label.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def voter_key(poll: Poll, user_id: int, poll_key: str | None) -> str:
+    """Public: the user. Secret: an HMAC of the user under the poll's key, which is destroyed
+    at closing, after which no ballot can be traced to anyone."""
+    if not poll.secret:
+        return f"u:{user_id}"
+    if poll_key is None:
+        raise RuntimeError("a secret poll without its key is closed")
+    return "s:" + pseudonym(poll_key, f"u:{user_id}")
+
+
+@dataclass(frozen=True)
+class Press:
+    poll_id: int
+    option: int
+    user_id: int
+    chat_id: int | None  # where the button was pressed
+    update_id: int | None = None
+
+
+@dataclass
+class Recorded:
+    """What became of a press. ``outcome``: "ok", "stale", "closed" or a Refusal."""
+
+    outcome: Any
+    poll: Poll | None = None
+    person: Person | None = None
+    before: list[int] | None = None
+    choice: list[int] | None = None
+
+
+@dataclass
+class _PollBatch:
+    """What one poll's presses in a batch need, read once."""
+
+    poll: Poll
+    community: Community
+    poll_key: str | None
+    mine: dict[int, list[Household]] = field(default_factory=dict)
+    voters: dict[int, int] = field(default_factory=dict)  # unit -> who voted for it
+    ballots: dict[str, list[int]] = field(default_factory=dict)
+    casts: list[store.Cast] = field(default_factory=list)
+    took_part: list[tuple[int, int | None, bool]] = field(default_factory=list)
+    points: list[tuple[int, str]] = field(default_factory=list)
+
+
+async def record(conn: Any, settings: Any, presses: list[Press],
+                 now: datetime) -> list[Recorded]:
+    """Check and record ``presses`` in order, in the caller's transaction."""
+    polls = await store.get_many(conn, {p.poll_id for p in presses})
+    persons = await people.get_many(conn, {p.user_id for p in presses})
+    batches: dict[int, _PollBatch] = {}
+    for poll in polls.values():
+        community = await communities.by_id(conn, poll.community_id)
+        if community is None or poll.status is not PollStatus.OPEN or now >= poll.deadline:
+            continue
+        poll_key = await store.key(conn, poll.id) if poll.secret else None
+        users = {p.user_id for p in presses if p.poll_id == poll.id}
+        batch = _PollBatch(poll, community, poll_key)
+        batch.mine = await residents.households_of(conn, community.id, users)
+        batch.voters = await store.household_voters(
+            conn, poll.id, sorted({h.unit_id for hs in batch.mine.values() for h in hs}))
+        batch.ballots = await store.ballots_of(
+            conn, poll.id, [voter_key(poll, user, poll_key) for user in users])
+        batches[poll.id] = batch
+    results = [_one(press, polls.get(press.poll_id), batches.get(press.poll_id), now)
+               for press in presses]
+    for batch in batches.values():
+        await store.cast_many(conn, batch.poll.id, batch.casts)
+        await store.took_part_many(conn, batch.poll.id, batch.took_part, now)
+        await award_many(conn, settings.points, batch.community, acts=batch.points,
+                         action=Action.VOTE, now=now)
+    for result, press in zip(results, presses, strict=True):
+        result.person = persons.get(press.user_id)
+    return results
+
+
+def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
+         now: datetime) -> Recorded:
+    """One press against the batch's picture of the poll, which it then updates."""
+    if poll is None or press.option >= len(poll.options):
+        return Recorded("stale", poll)
+    if batch is None:  # no longer open (or its group is gone)
+        return Recorded("closed" if poll.status is not PollStatus.OPEN or now >= poll.deadline
+                        else "stale", poll)
+    if press.chat_id != batch.community.chat_id:
+        return Recorded("stale", poll)
+    user = press.user_id
+    allowed = eligibility(poll.audience, poll.scope, user_id=user, is_member=True,
+                          households=batch.mine.get(user, []), household_voters=batch.voters)
+    if not allowed.allowed:
+        return Recorded(allowed.refusal, poll)
+    key = voter_key(poll, user, batch.poll_key)
+    before = batch.ballots.get(key)
+    choice = next_choice(poll, before, press.option)
+    if choice == [] and before:
+        batch.casts.append(store.Cast(voter_key=key, choice=[], at=now))
+        batch.ballots.pop(key, None)
+        if allowed.unit_id is not None and batch.voters.get(allowed.unit_id) == user:
+            del batch.voters[allowed.unit_id]
+        if poll.secret:
+            batch.took_part.append((user, None, False))
+    elif choice is not None and choice != before:
+        # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
+        unit_key = None
+        if poll.secret and allowed.unit_id is not None:
+            unit_key = "k:" + pseudonym(batch.poll_key or "", f"unit:{allowed.unit_id}")
+        batch.casts.append(store.Cast(
+            voter_key=key, choice=choice, at=now, user_id=None if poll.secret else user,
+            unit_id=None if poll.secret else allowed.unit_id, unit_key=unit_key))
+        batch.ballots[key] = choice
+        if allowed.unit_id is not None:
+            batch.voters[allowed.unit_id] = user
+        if poll.secret:
+            batch.took_part.append((user, allowed.unit_id, True))
+        batch.points.append((user, f"poll:{poll.id}"))
+    return Recorded("ok", poll, before=before, choice=choice)
+
+
+class VoteDesk:
+    """Takes presses from the handlers and writes them in batches, one batch at a time."""
+
+    def __init__(self, services: Any) -> None:
+        self._services = services
+        self._waiting: list[tuple[Press, asyncio.Future[Recorded]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def press(self, press: Press) -> Recorded:
+        done: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
+        self._waiting.append((press, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+            try:
+                results = await self._record([p for p, _done in batch])
+            except Exception:
+                # One bad press must not sink the others: each alone, in its own transaction.
+                log.exception("a batch of votes failed; recording them one by one",
+                              extra={"count": len(batch)})
+                for press, done in batch:
+                    try:
+                        (result,) = await self._record([press])
+                    except Exception as exc:
+                        if not done.done():
+                            done.set_exception(exc)
+                    else:
+                        if not done.done():
+                            done.set_result(result)
+                continue
+            for (_press, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    async def _record(self, presses: list[Press]) -> list[Recorded]:
+        services = self._services
+        handled = [p.update_id for p in presses if p.update_id is not None]
+        async with services.db.transaction() as conn:
+            results = await record(conn, services.settings, presses, services.clock.now())
+            await inbox.done(conn, handled)
+        services.inbox.cleared.update(handled)
+        return results

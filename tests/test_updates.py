@@ -1,0 +1,94 @@
+"""The order updates are handled in (bot/updates.py): button presses side by side, one
+person's in turn, and anything else in a chat waiting for what came before it."""
+
+import asyncio
+
+from telegram import CallbackQuery, Chat, Message, Update, User
+
+from bot.updates import OrderedUpdateProcessor
+
+GROUP = Chat(-100, "supergroup")
+ANN, BOB = User(1, "Ann", False), User(2, "Bob", False)
+_ids = iter(range(1, 10_000))
+
+
+def press(user: User, chat: Chat = GROUP) -> Update:
+    message = Message(7, None, chat)  # type: ignore[arg-type]
+    return Update(next(_ids), callback_query=CallbackQuery(
+        str(next(_ids)), user, "instance", message=message, data="v:1:0"))
+
+
+def text(user: User, chat: Chat = GROUP) -> Update:
+    return Update(next(_ids), message=Message(next(_ids), None, chat, from_user=user,  # type: ignore[arg-type]
+                                             text="hello"))
+
+
+class Log:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    def work(self, name: str, *, hold: bool = False):
+        if hold:
+            self.gates[name] = asyncio.Event()
+
+        async def run() -> None:
+            self.events.append(f"{name}>")
+            if name in self.gates:
+                await self.gates[name].wait()
+            self.events.append(f"<{name}")
+        return run()
+
+
+async def _feed(processor, *items):
+    """Hand updates over in order, as PTB's fetcher does (a task each, started in order)."""
+    tasks = [asyncio.create_task(processor.process_update(update, coroutine))
+             for update, coroutine in items]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    return tasks
+
+
+async def test_presses_run_side_by_side_but_one_persons_in_turn():
+    processor, log = OrderedUpdateProcessor(), Log()
+    await processor.initialize()
+    tasks = await _feed(processor,
+                        (press(ANN), log.work("ann1", hold=True)),
+                        (press(BOB), log.work("bob1")),
+                        (press(ANN), log.work("ann2")))
+    await asyncio.sleep(0.01)
+    # Bob's press ran while Ann's first was still in hand; Ann's second waits for her first.
+    assert log.events == ["ann1>", "bob1>", "<bob1"]
+    log.gates["ann1"].set()
+    await asyncio.gather(*tasks)
+    assert log.events[3:] == ["<ann1", "ann2>", "<ann2"]
+
+
+async def test_a_message_waits_for_earlier_presses_and_holds_later_ones():
+    processor, log = OrderedUpdateProcessor(), Log()
+    await processor.initialize()
+    tasks = await _feed(processor,
+                        (press(ANN), log.work("press1", hold=True)),
+                        (text(BOB), log.work("message")),
+                        (press(BOB), log.work("press2")),
+                        (text(ANN, Chat(ANN.id, "private")), log.work("elsewhere")))
+    await asyncio.sleep(0.01)
+    # Another chat is not held up; in the group, nothing passes the message.
+    assert log.events == ["press1>", "elsewhere>", "<elsewhere"]
+    log.gates["press1"].set()
+    await asyncio.gather(*tasks)
+    assert log.events[3:] == ["<press1", "message>", "<message", "press2>", "<press2"]
+
+
+async def test_a_failing_update_does_not_block_the_chat():
+    processor, log = OrderedUpdateProcessor(), Log()
+    await processor.initialize()
+
+    async def fail() -> None:
+        raise RuntimeError("handler bug")
+
+    tasks = await _feed(processor, (text(ANN), fail()), (text(BOB), log.work("next")))
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and results[1] is None
+    assert log.events == ["next>", "<next"]
+    assert processor._chats == {}  # nothing kept once a chat is quiet
