@@ -131,7 +131,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         request=HTTPXRequest(connection_pool_size=2 * IN_FLIGHT),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         rate_limiter=delivery,
-        on_fetch=lambda updates: store_fetched(services, updates),
+        on_fetch=lambda updates, raw: store_fetched(services, updates, raw),
     )
     app: YishiApp = (
         ApplicationBuilder()

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # Before every feature: drop an update that was already handled.
 GUARD_GROUP = -1000
 
-OnFetch = Callable[[Sequence[Update]], Awaitable[None]]
+# The fetched updates, with each one's JSON as Telegram sent it (by update id).
+OnFetch = Callable[[Sequence[Update], dict[int, dict[str, Any]]], Awaitable[None]]
 
 
 @dataclass
@@ -52,15 +53,27 @@ class InboxBot(ExtBot[None]):
         super().__init__(*args, **kwargs)
         with self._unfrozen():
             self._on_fetch = on_fetch
+            self._fetched: list[Any] = []
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        result = await super()._do_post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            # Kept as received: writing it down needs no re-encoding of the parsed updates.
+            with self._unfrozen():
+                self._fetched = result
+        return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
         if updates:
-            await self._on_fetch(updates)
+            raw = {item["update_id"]: item for item in self._fetched
+                   if isinstance(item, dict) and "update_id" in item}
+            await self._on_fetch(updates, raw)
         return updates
 
 
-async def store_fetched(services: Any, updates: Sequence[Update]) -> None:
+async def store_fetched(services: Any, updates: Sequence[Update],
+                       raw: dict[int, dict[str, Any]]) -> None:
     """Write the batch down. If that fails the batch is still handled (polling must not
     stop), only without the protection against a crash."""
     fresh = [u for u in updates if u.update_id > services.inbox.received_before]
@@ -68,7 +81,8 @@ async def store_fetched(services: Any, updates: Sequence[Update]) -> None:
         return
     try:
         async with services.db.transaction() as conn:
-            await inbox.receive(conn, [(u.update_id, json.loads(u.to_json())) for u in fresh],
+            await inbox.receive(conn, [(u.update_id, raw.get(u.update_id)
+                                        or json.loads(u.to_json())) for u in fresh],
                                 services.clock.now())
     except Exception:
         log.exception("fetched updates not written to the inbox",
