@@ -102,7 +102,10 @@ def schedule_spaced(app: Any, name: str, spacing: float, callback: Any, data: An
     now = time.monotonic()
     at = max(now, services.post_edited.get(name, float("-inf")) + spacing)
     services.post_edited[name] = at
-    app.job_queue.run_once(callback, when=at - now, data=data, name=name)
+    # However late a busy moment makes it, it runs: APScheduler would otherwise drop a
+    # job more than a second late, and the post would keep its old figures.
+    app.job_queue.run_once(callback, when=at - now, data=data, name=name,
+                           job_kwargs={"misfire_grace_time": None})
 
 
 def private_link(context: YishiContext, action: str, community: Community,

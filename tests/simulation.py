@@ -6,14 +6,16 @@ against the database and against what the fake Telegram recorded.
 Used by tests/test_simulation.py (CI size) and scripts/simulate.py (any size, prints
 the building's month as a table).
 
-Where it stands: residents (300, three buildings, owners with areas, tenants, families,
-some who never started the bot), reports (filed with photos, handled on time or left to
-pass their limits, resolved, confirmed, reopened, never confirmed), topics (proposed,
-approved, rejected, supported), polls on the most supported topics (voted on, votes
-changed, closed at their deadlines), weekly summaries and two restarts are simulated.
-Not yet: decisions and their progress, announcements, proxy votes, merges, secret and
-Civil Code polls, a poll that fails quorum, polls selected from the roundup, restarts by
-SIGKILL rather than a clean stop, and the recount of each result against the ballots.
+Simulated: residents (300, three buildings, owners with areas, tenants, families, some
+who never started the bot); reports (filed with photos, handled on time or left to pass
+their limits, resolved, confirmed, reopened, never confirmed); topics (proposed,
+approved, rejected, supported); ten polls on the most supported topics, plurality, Civil
+Code ordinary (with a turnout drive and paper votes entered as proxies) and major (which
+fails its quorum), and secret (voted on, votes changed, closed at their deadlines);
+decisions from the polls that passed, with owners, due dates and progress, one owner
+going silent; a weekly announcement and a one-off; weekly summaries; two restarts.
+Not yet: merges, polls chosen from the roundup's buttons, and restarts by SIGKILL (the
+process-level SIGKILL test is tests/test_restarts.py).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ CATEGORIES = ("lift", "water", "electricity", "cleaning")
 # 20 a minute per group) are scaled for the simulation in proportion.
 SPEEDUP = 100
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendMediaGroup", "sendDocument")
+# The ten polls, opened on Tuesdays and Fridays of weeks two to six, and what they are.
+POLL_DAYS = (8, 11, 15, 18, 22, 25, 29, 32, 36, 39)
+POLL_KINDS = ("plurality", "civil_ordinary", "secret", "plurality", "civil_major",
+              "plurality", "civil_ordinary", "secret", "plurality", "plurality")
+POLL_SETTINGS = {"plurality": (), "secret": ("secret",), "civil_ordinary": ("rule", "rule"),
+                 "civil_major": ("rule", "rule", "rule")}
+ACK_HOURS, RESOLVE_HOURS = {"lift": 4}, {"lift": 24}  # config.example.toml's limits
+TERMINAL_DECISIONS = {"done", "cancelled"}
 TERMINAL_REPORTS = {"closed", "rejected"}
 TERMINAL_TOPICS = {"rejected", "merged", "decided", "closed", "selected_meeting"}
 
@@ -90,6 +100,16 @@ class Simulation:
         self.start: datetime = self.clock.now()
         self._seen_calls = 0
         self.polls: list[Call] = []
+        self.poll_kinds: dict[int, str] = {}
+        self.controls: dict[int, Call] = {}
+        self.silent_owner: int | None = None
+        # What the bot sent that people act on, gathered as it arrives (bot/fakeapi keeps
+        # every call; scanning all of them for each person each day would dominate the run).
+        self._scanned = 0
+        self._cards: dict[int, dict[int, Call]] = {}  # handler -> report -> newest card
+        self._fixed_asks: list[tuple[int, Call]] = []  # (reporter, "is it fixed?" message)
+        self._topic_cards: list[Call] = []  # the chair's topics to approve
+        self._support_posts: list[Call] = []  # topic posts in the group
 
     # ------------------------------------------------------------------ the building
 
@@ -113,10 +133,18 @@ class Simulation:
                                                 language_code="en")
         lines = []
         for n in range(self.size):
-            building = n % 3 + 1
-            unit = f"{building}-{n // 60 % 2 + 1}-{(n // 3) % 20 + 1:02d}{n % 3 + 1:02d}"
-            kind = ("owner", "owner", "owner", "tenant", "family")[n % 5]
-            area = round(60 + self.rng.random() * 80, 1) if kind == "owner" else None
+            # Two people a flat: an owner and family (or a co-owner); one flat in six is
+            # let, to tenants whose landlord lives elsewhere and is not on Telegram.
+            flat, second = divmod(n, 2)
+            unit = (f"{flat % 3 + 1}-{flat // 3 % 2 + 1}-"
+                    f"{flat // 6 % 25 + 1:02d}{flat // 150 + 1:02d}")
+            if flat % 6 == 5:
+                kind = "tenant"
+            else:
+                kind = ("owner", "owner" if flat % 4 == 0 else "family")[second]
+            if second == 0:
+                flat_area = round(60 + self.rng.random() * 80, 1)
+            area = flat_area if kind == "owner" else None
             person = tg.person(f"R{n}", username=f"r{n}", language_code="en")
             self.residents.append(Resident(person, unit, kind, area,
                                            started=self.rng.random() < 0.8))
@@ -191,10 +219,40 @@ class Simulation:
             await self._propose_topic()
         await self._moderate_topics()
         await self._support_topics()
-        if day % 7 == 1 and day > 1:
-            await self._open_poll()
+        if day in POLL_DAYS[:self.weeks * 2]:
+            await self._open_poll(POLL_KINDS[POLL_DAYS.index(day)])
         await self._vote()
+        await self._run_decisions(day)
+        if day == 2:
+            await self._announce("Bins go out on Monday morning.", "weekly", "周一 08:00")
+        if day == 3:
+            when = (self.clock.now() + timedelta(days=2)).astimezone(ZONE)
+            await self._announce("Water is off on Thursday 9:00-12:00.", "once",
+                                 f"{when:%Y-%m-%d} 08:30")
         self._account()
+
+    def _scan(self) -> None:
+        """Take in what the bot sent since the last look."""
+        handler_ids = {h.id for h in self.handlers.values()}
+        chair = self.moderators[0].id
+        for call in self.api.calls[self._scanned:]:
+            # What people act on arrives as a new message (edits only change its look).
+            if call.error is not None or not call.buttons or call.method not in (
+                    "sendMessage", "sendPhoto"):
+                continue
+            data = [b.get("callback_data", "") for b in call.buttons]
+            chat = call.chat_id
+            if chat in handler_ids:
+                for item in data:
+                    if item.startswith("rh:"):
+                        self._cards.setdefault(chat, {})[int(item.split(":")[1])] = call
+            if any(d.startswith("rf:") and d.endswith(":yes") for d in data):
+                self._fixed_asks.append((chat, call))
+            if chat == chair and data[0].startswith("tp:"):
+                self._topic_cards.append(call)
+            if chat == self.group.id and data[0].startswith("sp:"):
+                self._support_posts.append(call)
+        self._scanned = len(self.api.calls)
 
     # --- reports ---------------------------------------------------------------------
 
@@ -208,17 +266,6 @@ class Simulation:
                     description=f"Problem with the {category} (day {self.clock.now():%d})")
         self.figures.actions["report filed"] += 1
 
-    async def _cards(self, handler: Person) -> dict[int, Call]:
-        """The newest card of each report a handler was sent, by report id."""
-        cards: dict[int, Call] = {}
-        for call in self.api.sent("sendPhoto", chat_id=handler.id) + self.api.sent(
-                chat_id=handler.id):
-            for button in call.buttons:
-                data = button.get("callback_data", "")
-                if data.startswith("rh:"):
-                    cards[int(data.split(":")[1])] = call
-        return cards
-
     async def _handle_reports(self, day: int) -> None:
         """Each handler works through some of their open reports; some are left to pass
         their limits."""
@@ -228,8 +275,8 @@ class Simulation:
             handler = self.handlers.get(report.category)
             if handler is None or self.rng.random() < 0.35:
                 continue  # left alone today
-            cards = await self._cards(handler)
-            card = cards.get(report.id)
+            self._scan()
+            card = self._cards.get(handler.id, {}).get(report.id)
             if card is None:
                 continue
             action = {"new": "ack", "acknowledged": "start", "in_progress": "resolve",
@@ -252,25 +299,26 @@ class Simulation:
 
     async def _answer_fixed(self) -> None:
         """Reporters answer "is it fixed?": most yes, some no, some never."""
-        for resident in self.residents:
-            person = resident.person
-            for call in self.api.sent(chat_id=person.id):
-                asks = [b["callback_data"] for b in call.buttons
+        self._scan()
+        residents = {r.person.id: r.person for r in self.residents}
+        asks, self._fixed_asks = self._fixed_asks, []
+        for chat, call in asks:
+            person = residents.get(chat)
+            if person is None:
+                continue
+            asks_for = [b["callback_data"] for b in call.buttons
                         if b.get("callback_data", "").startswith("rf:")
                         and b["callback_data"].endswith(":yes")]
-                if not asks or call.params.get("_answered"):
-                    continue
-                call.params["_answered"] = True
-                roll = self.rng.random()
-                if roll < 0.25:
-                    self.figures.actions["fixed? never answered"] += 1
-                    continue
-                report_id = int(asks[0].split(":")[1])
-                answer = "yes" if roll < 0.85 else "no"
-                mark = self.api.mark()
-                await self.tg.press(person, call, f"rf:{report_id}:{answer}")
-                await self.api.wait_for("answerCallbackQuery", after=mark)
-                self.figures.actions[f"fixed? {answer}"] += 1
+            roll = self.rng.random()
+            if roll < 0.25:
+                self.figures.actions["fixed? never answered"] += 1
+                continue
+            report_id = int(asks_for[0].split(":")[1])
+            answer = "yes" if roll < 0.85 else "no"
+            mark = self.api.mark()
+            await self.tg.press(person, call, f"rf:{report_id}:{answer}")
+            await self.api.wait_for("answerCallbackQuery", after=mark)
+            self.figures.actions[f"fixed? {answer}"] += 1
 
     # --- topics ----------------------------------------------------------------------
 
@@ -287,11 +335,11 @@ class Simulation:
 
     async def _moderate_topics(self) -> None:
         chair = self.moderators[0]
-        for call in self.api.sent(chat_id=chair.id):
+        await self.bot.settled()
+        self._scan()
+        cards, self._topic_cards = self._topic_cards, []
+        for call in cards:
             data = [b.get("callback_data", "") for b in call.buttons]
-            if not data or not data[0].startswith("tp:") or call.params.get("_moderated"):
-                continue
-            call.params["_moderated"] = True
             topic_id = int(data[0].split(":")[1])
             approve = self.rng.random() < 0.85
             mark = self.api.mark()
@@ -309,31 +357,79 @@ class Simulation:
                 self.figures.actions["topic rejected"] += 1
 
     async def _support_topics(self) -> None:
-        posts = [c for c in self.api.sent(chat_id=self.group.id)
-                 if c.buttons and c.buttons[0].get("callback_data", "").startswith("sp:")]
-        for post in posts[-3:]:
+        self._scan()
+        for post in self._support_posts[-3:]:
             data = post.buttons[0]["callback_data"]
-            for resident in self.rng.sample(self.residents, 6):
-                mark = self.api.mark()
-                await self.tg.press(resident.person, post, data)
-                await self.api.wait_for("answerCallbackQuery", after=mark)
-                self.figures.actions["support pressed"] += 1
+            await self._press_many([(r.person, post, data)
+                                    for r in self.rng.sample(self.residents, 6)])
+            self.figures.actions["support pressed"] += 6
 
     # --- polls -----------------------------------------------------------------------
 
-    async def _open_poll(self) -> None:
+    async def _open_poll(self, kind: str) -> None:
         from tests.test_polls import _create
+
+        await self.bot.settled()  # so no earlier answer is taken for this step's
 
         async with self.bot.services.db.transaction() as conn:
             ranked = await topic_store.listed(conn, self.community_id, tuple(TopicStatus))
         ranked = sorted((t for t in ranked if t[0].status is TopicStatus.OPEN),
                         key=lambda t: -t[1])
-        question = ranked[0][0].title if ranked else "Repaint the lobby?"
-        post, _controls, _preview = await _create(
+        question = ranked[0][0].title if ranked else "Repaint the lobby"
+        post, controls, _preview = await _create(
             self.api, self.tg, self.group, self.moderators[0], self.community_id,
-            question=f"{question}?", deadline="5d")
+            question=f"{question}?", deadline="5d", settings=POLL_SETTINGS[kind])
+        poll_id = int(post.buttons[0]["callback_data"].split(":")[1])
         self.polls.append(post)
-        self.figures.actions["poll opened"] += 1
+        self.poll_kinds[poll_id] = kind
+        self.controls[poll_id] = controls
+        self.figures.actions[f"poll opened ({kind})"] += 1
+        if kind == "civil_ordinary":
+            await self._turnout_drive(post, poll_id)
+
+    async def _press_many(self, presses: list[tuple[Person, Any, str]]) -> None:
+        """People press at the same time (as a group does); wait for every answer."""
+        mark = self.api.mark()
+        for person, post, data in presses:
+            await self.tg.press(person, post, data)
+        await self.api.wait_count("answerCallbackQuery", len(presses), after=mark,
+                                  timeout=60)
+
+    async def _turnout_drive(self, post: Call, poll_id: int) -> None:
+        """A matter the Civil Code decides: the committee gets the owners who use the bot
+        to vote (yes, mostly; one vote per household, so a second owner of a flat is
+        turned away), and enters paper ballots for owners who do not."""
+        owners = [r for r in self.residents if r.relation == "owner"]
+        await self._press_many([
+            (r.person, post, f"v:{poll_id}:{0 if self.rng.random() < 0.85 else 1}")
+            for r in owners if r.started])
+        self.figures.actions["vote pressed"] += sum(1 for r in owners if r.started)
+        on_paper = sorted({r.unit for r in owners if not r.started}
+                          - {r.unit for r in owners if r.started})
+        chair, controls = self.moderators[0], self.controls[poll_id]
+        entered = 0
+        for unit in on_paper:
+            if entered == 3:
+                break
+            mark = self.api.mark()
+            await self.tg.press(chair, controls, f"pm:{poll_id}:proxy")
+            await self.api.wait_for("sendMessage", after=mark,
+                                    where=lambda c: c.chat_id == chair.id)
+            mark = self.api.mark()
+            await self.tg.say(chair, chair, unit)
+            choices = await self.api.wait_for("sendMessage", after=mark,
+                                              where=lambda c: c.chat_id == chair.id)
+            if not choices.buttons or not choices.buttons[0].get(
+                    "callback_data", "").startswith("pp:"):
+                continue  # not a unit the roll knows, or not eligible
+            mark = self.api.mark()
+            await self.tg.press(chair, choices, "pp:0")
+            answer = await self.api.wait_for("editMessageText", after=mark,
+                                             where=lambda c: c.chat_id == chair.id)
+            if answer.buttons:  # the household voted itself after all: keep its own vote
+                continue
+            entered += 1
+            self.figures.actions["proxy vote entered"] += 1
 
     async def _vote(self) -> None:
         for post in self.polls:
@@ -342,12 +438,75 @@ class Simulation:
                 poll = await poll_store.get(conn, poll_id)
             if poll is None or poll.status.value != "open":
                 continue
-            for resident in self.rng.sample(self.residents, 25):
+            await self._press_many([
+                (r.person, post, f"v:{poll_id}:{self.rng.choice((0, 0, 0, 1, 2))}")
+                for r in self.rng.sample(self.residents, 25)])
+            self.figures.actions["vote pressed"] += 25
+
+    # --- decisions -------------------------------------------------------------------
+
+    async def _run_decisions(self, day: int) -> None:
+        """The chair gives each new decision an owner and a due date; owners post progress
+        every six days, except one who goes silent after taking it on."""
+        from storage import decisions as decision_store
+
+        async with self.bot.services.db.transaction() as conn:
+            decided = await decision_store.of_community(conn, self.community_id)
+        chair, group = self.moderators[0], self.group
+        for decision in decided:
+            if decision.status.value in TERMINAL_DECISIONS:
+                continue
+            if decision.owner_id is None:
+                await self.bot.settled()
+                owner = self.rng.choice([r for r in self.residents if r.started]).person
+                offer = await self.tg.say(group, owner, "I can take this on.")
                 mark = self.api.mark()
-                await self.tg.press(resident.person, post,
-                                    f"v:{poll_id}:{self.rng.choice((0, 0, 0, 1, 2))}")
-                await self.api.wait_for("answerCallbackQuery", after=mark)
-                self.figures.actions["vote pressed"] += 1
+                await self.tg.say(group, chair, f"/decision {decision.ref} owner", reply_to=offer)
+                await self.api.wait_for("sendMessage", after=mark,
+                                        where=lambda c: c.chat_id == group.id)
+                due = (self.clock.now() + timedelta(days=21)).astimezone(ZONE)
+                await self._command(group, chair, f"/decision {decision.ref} due {due:%Y-%m-%d}")
+                if self.silent_owner is None:
+                    self.silent_owner = decision.id
+                self.figures.actions["decision given an owner"] += 1
+                continue
+            if decision.id == self.silent_owner or day % 6:
+                continue
+            await self._progress(decision)
+
+    async def _progress(self, decision: Any) -> None:
+        owner = next(r.person for r in self.residents if r.person.id == decision.owner_id)
+        to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+        percent = min(100, decision.progress + 30)
+        mark = self.api.mark()
+        await self.tg.say(owner, owner, f"/progress {decision.ref}")
+        ask = await self.api.wait_for("sendMessage", after=mark, where=to_owner)
+        mark = self.api.mark()
+        await self.tg.press(owner, ask, f"dp:p:{percent}")
+        await self.api.wait_for("editMessageText", after=mark, where=to_owner)
+        mark = self.api.mark()
+        await self.tg.say(owner, owner, f"Work on {decision.ref} moved on ({percent}%).")
+        next_step = await self.api.wait_for("sendMessage", after=mark, where=to_owner)
+        mark = self.api.mark()
+        if percent == 100:
+            await self.tg.press(owner, next_step, "dp:n:skip")
+        else:
+            await self.tg.say(owner, owner, "Next: the contractor's second visit.")
+        # The owner hears "Posted"; at 100 % the group's card is the answer.
+        await self.api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id in (
+            owner.id, self.group.id))
+        self.figures.actions["progress posted"] += 1
+
+    # --- announcements ---------------------------------------------------------------
+
+    async def _announce(self, text: str, when: str, detail: str) -> None:
+        from tests.test_announcements import _prepare
+
+        await self.bot.settled()  # so no earlier answer is taken for this step's
+
+        await _prepare(self.api, self.tg, self.group, self.moderators[0], self.community_id,
+                       text=text, when=when, detail=detail)
+        self.figures.actions[f"announcement scheduled ({when})"] += 1
 
     # ------------------------------------------------------------------ checking
 
@@ -389,12 +548,165 @@ class Simulation:
                 problems.append(f"{poll.ref} is open with no close scheduled")
         if sent_summaries != self.weeks:
             problems.append(f"{sent_summaries} weekly summaries for {self.weeks} weeks")
+        problems += await self._check_results(polls)
+        problems += await self._check_escalations(reports)
+        problems += await self._check_decisions_and_announcements(scheduled)
+        problems += await self._check_summaries(reports)
         problems += [f"sent in quiet hours: {s}" for s in self.figures.quiet_sends]
         problems += [f"Bot API: {v}" for v in self.api.violations]
         return problems
 
+    def _group_texts(self, *, as_sent: bool = False) -> list[str]:
+        """What the group was sent: as people read it, or as sent (with its HTML)."""
+        return [(c.params.get("text") or c.params.get("caption") if as_sent else c.text) or ""
+                for c in self.api.calls
+                if c.chat_id == self.group.id and c.method in SEND_METHODS and c.error is None]
+
+    async def _check_results(self, polls: list[Any]) -> list[str]:
+        """Each closed poll posted one result; what it stored is what the ballots add up
+        to, counted again here; its vote log's hash chain is intact."""
+        from bot.domain.chain import verify
+        from bot.domain.polls import freeze, verdict
+        from storage import residents as resident_store
+
+        problems = []
+        texts = self._group_texts()
+        async with self.bot.services.db.transaction() as conn:
+            roster = await resident_store.households(conn, self.community_id)
+            for poll in polls:
+                if poll is None:
+                    continue
+                chain = verify(await poll_store.chain(conn, poll.id))
+                if not chain.intact:
+                    problems.append(f"{poll.ref}: vote log broken at entry {chain.broken_at}")
+                if poll.status.value != "closed":
+                    continue
+                posts = [t for t in texts if t.startswith((f"{poll.ref} 已截止",
+                                                          f"{poll.ref} is closed"))]
+                if len(posts) != 1:
+                    problems.append(f"{poll.ref}: {len(posts)} result posts")
+                if poll.secret:
+                    continue  # its units are pseudonyms whose key died at closing
+                tally, _meaning = verdict(poll, await poll_store.counted(conn, poll.id), roster)
+                if poll.result is None or freeze(tally) != poll.result["tally"]:
+                    problems.append(f"{poll.ref}: stored result differs from a recount")
+        return problems
+
+    async def _check_escalations(self, reports: list[Any]) -> list[str]:
+        """The moderators hear once per limit a report passed: exactly once for
+        acknowledging, once per time it was (re)opened for resolving."""
+        problems = []
+        chair = self.moderators[0]
+        told = Counter()
+        for call in self.api.sent(chat_id=chair.id):
+            text = call.text or ""
+            if text.startswith("Overdue in Sim Gardens: R-"):
+                ref = text.split(": ", 1)[1].split(" ", 1)[0]
+                told[(ref, "ack" if "not acknowledged" in text else "resolve")] += 1
+        async with self.bot.services.db.transaction() as conn:
+            timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
+        for report in reports:
+            events = timelines[report.id]
+            ack_limit = report.created_at + timedelta(hours=ACK_HOURS.get(report.category, 24))
+            acked = next((e.at for e in events if e.status.value != "new"), None)
+            # The limit's own hour is ticked before that morning's work: acknowledging
+            # exactly at the limit is late.
+            late = (acked is None or acked >= ack_limit) and ack_limit <= self.clock.now()
+            if told[(report.ref, "ack")] != int(late):
+                problems.append(f"{report.ref}: told {told[(report.ref, 'ack')]} times it was "
+                                f"not acknowledged, expected {int(late)}")
+            reopened = sum(1 for e in events if e.status.value == "reopened")
+            if told[(report.ref, "resolve")] > 1 + reopened:
+                problems.append(f"{report.ref}: told {told[(report.ref, 'resolve')]} times it "
+                                "was not resolved")
+            limit = report.created_at + timedelta(hours=RESOLVE_HOURS.get(report.category, 72))
+            resolved = next((e.at for e in events if e.status.value in (
+                "resolved", "rejected", "duplicate", "closed")), None)
+            if limit <= self.clock.now() and (resolved is None or resolved >= limit) \
+                    and told[(report.ref, "resolve")] == 0:
+                problems.append(f"{report.ref} passed its resolve limit; nobody was told")
+        return problems
+
+    async def _check_decisions_and_announcements(self, scheduled: set[tuple[str, str]]
+                                                 ) -> list[str]:
+        from storage import announcements as announcement_store
+        from storage import decisions as decision_store
+
+        problems = []
+        async with self.bot.services.db.transaction() as conn:
+            decided = await decision_store.of_community(conn, self.community_id)
+            notices = await announcement_store.of_community(conn, self.community_id)
+        if not decided:
+            problems.append("no poll made a decision")
+        for decision in decided:
+            if decision.status.value not in TERMINAL_DECISIONS and not any(
+                    kind.startswith("decision_") and key.split(":")[0] == str(decision.id)
+                    for kind, key in scheduled):
+                problems.append(f"{decision.ref} is {decision.status.value} with nothing "
+                                "scheduled")
+        if self.silent_owner is not None:
+            silent = next(d for d in decided if d.id == self.silent_owner)
+            reminded = [c for c in self.api.sent(chat_id=silent.owner_id)
+                        if silent.ref in (c.text or "") and "/progress" in (c.text or "")]
+            if not reminded:
+                problems.append(f"{silent.ref}'s owner went silent and was never reminded")
+        repeating = [a for a in notices if a.recurring]
+        for notice in notices:
+            if (notice.recurring or notice.runs == 0) and notice.status.value == "active" \
+                    and ("announcement", str(notice.id)) not in scheduled:
+                problems.append(f"announcement #{notice.id} has no next run scheduled")
+            if not notice.recurring and notice.runs != 1:
+                problems.append(f"one-off announcement #{notice.id} ran {notice.runs} times")
+        texts = self._group_texts()
+        weekly = sum(1 for t in texts if t == "Bins go out on Monday morning.")
+        mondays = 0  # Mondays at 08:00 from the day it was scheduled (day 2) to now
+        moment = (self.start + timedelta(days=2)).astimezone(ZONE)
+        while moment <= self.clock.now():
+            if moment.weekday() == 0 and moment.hour == 8:
+                mondays += 1
+            moment += timedelta(hours=1)
+        if repeating and weekly != mondays:
+            problems.append(f"the weekly announcement went out {weekly} times, expected "
+                            f"{mondays}")
+        return problems
+
+    async def _check_summaries(self, reports: list[Any]) -> list[str]:
+        """The figures each weekly summary gave are the database's, counted again here."""
+        import re
+
+        from bot.i18n import translator
+        from storage.schema import summaries as summary_table
+
+        problems = []
+        community = await find_community(self.bot, self.group.id)
+        async with self.bot.services.db.transaction() as conn:
+            sent = (await conn.execute(select(summary_table.c.week_start, summary_table.c.text)
+                                       .where(summary_table.c.community_id == self.community_id)
+                                       )).all()
+            timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
+        _ = translator(community.language)
+        pattern = re.escape(_("<b>Reports</b>: {opened} opened, {resolved} resolved")).replace(
+            re.escape("{opened}"), r"(\d+)").replace(re.escape("{resolved}"), r"(\d+)")
+        texts = set(self._group_texts(as_sent=True))
+        for week_start, text in sent:
+            if text not in texts:
+                problems.append(f"summary of {week_start:%m-%d} stored but not posted")
+            end = week_start + timedelta(weeks=1)
+            opened = sum(1 for r in reports if week_start <= r.created_at < end)
+            first_resolved = [next((e.at for e in timelines[r.id]
+                                    if e.status.value == "resolved"), None) for r in reports]
+            resolved = sum(1 for at in first_resolved if at and week_start <= at < end)
+            found = re.search(pattern, text)
+            said = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+            if said != (opened, resolved):
+                problems.append(f"summary of {week_start:%m-%d} says {said[0]} opened and "
+                                f"{said[1]} resolved; the database has {opened} and {resolved}")
+        return problems
+
     async def report(self) -> str:
         """The building's weeks as a committee would want to see them."""
+        from storage import decisions as decision_store
+
         async with self.bot.services.db.transaction() as conn:
             reports = await report_store.all_in(conn, self.community_id)
             timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
@@ -404,6 +716,7 @@ class Simulation:
             counted = {p.id: len(await poll_store.counted(conn, p.id)) for p in polls if p}
             done = Counter(kind for (kind,) in await conn.execute(
                 select(due_table.c.kind).where(due_table.c.done_at.is_not(None))))
+            decided = await decision_store.of_community(conn, self.community_id)
 
         def hours(report: Any, status: str) -> float | None:
             first = next((e.at for e in timelines[report.id] if e.status.value == status), None)
@@ -423,9 +736,12 @@ class Simulation:
                  ("median time to resolve", median_of([hours(r, "resolved") for r in reports]))]
         rows += [(f"topics {status}", n) for status, n in sorted(
             Counter(t.status.value for t, _n in topics).items())]
-        rows += [(f"poll {p.ref} ({p.status.value})",
-                  f"{counted.get(p.id, 0)} ballots of {len(self.residents)} residents")
+        rows += [(f"poll {p.ref} ({self.poll_kinds.get(p.id, '?')}, {p.status.value})",
+                  f"{counted.get(p.id, 0)} ballots of {len(self.residents)} residents"
+                  + (f", {p.result['verdict']['outcome']}" if p.result else ""))
                  for p in polls if p]
+        rows += [(f"decisions {status}", n) for status, n in sorted(
+            Counter(d.status.value for d in decided).items())]
         rows += [(f"scheduled items run: {kind}", n) for kind, n in sorted(done.items())]
         weekly = [self.figures.group_by_week[w] for w in range(self.weeks)]
         rows.append(("bot messages in the group per week",

@@ -132,3 +132,17 @@ async def test_the_repeating_job_drives_the_tick(bot, api, tg, clock):
     await _schedule(bot, "by-job", clock.now(), stored.id)
     await job.run(bot.app)
     assert _pings(api, group) == ["ping by-job"]
+
+
+async def test_a_spaced_post_edit_runs_however_late_the_loop_gets_to_it(bot):
+    """A burst can keep the event loop busy past a refresh's moment; APScheduler drops a
+    job more than a second late unless told otherwise, and the live post would then keep
+    its old figures until someone pressed again."""
+    from handlers.common import schedule_spaced
+
+    async def refresh(_context) -> None:
+        return None
+
+    schedule_spaced(bot.app, "poll-post:1", 5, refresh, None)
+    (job,) = bot.app.job_queue.get_jobs_by_name("poll-post:1")
+    assert job.job.misfire_grace_time is None
