@@ -110,6 +110,7 @@ class Simulation:
         self._fixed_asks: list[tuple[int, Call]] = []  # (reporter, "is it fixed?" message)
         self._topic_cards: list[Call] = []  # the chair's topics to approve
         self._support_posts: list[Call] = []  # topic posts in the group
+        self._roundup_cards: dict[int, Call] = {}  # topic -> the chair's roundup card
 
     # ------------------------------------------------------------------ the building
 
@@ -250,6 +251,8 @@ class Simulation:
                 self._fixed_asks.append((chat, call))
             if chat == chair and data[0].startswith("tp:"):
                 self._topic_cards.append(call)
+            if chat == chair and data[0].startswith("ts:") and data[0].endswith(":vote"):
+                self._roundup_cards[int(data[0].split(":")[1])] = call
             if chat == self.group.id and data[0].startswith("sp:"):
                 self._support_posts.append(call)
         self._scanned = len(self.api.calls)
@@ -367,18 +370,26 @@ class Simulation:
     # --- polls -----------------------------------------------------------------------
 
     async def _open_poll(self, kind: str) -> None:
+        """A plurality poll comes from the weekly roundup when it offered a topic (the
+        chair presses "Put to a vote"); the others the chair sets up with /poll."""
         from tests.test_polls import _create
 
         await self.bot.settled()  # so no earlier answer is taken for this step's
-
+        self._scan()
         async with self.bot.services.db.transaction() as conn:
             ranked = await topic_store.listed(conn, self.community_id, tuple(TopicStatus))
-        ranked = sorted((t for t in ranked if t[0].status is TopicStatus.OPEN),
-                        key=lambda t: -t[1])
-        question = ranked[0][0].title if ranked else "Repaint the lobby"
-        post, controls, _preview = await _create(
-            self.api, self.tg, self.group, self.moderators[0], self.community_id,
-            question=f"{question}?", deadline="5d", settings=POLL_SETTINGS[kind])
+        still_open = {t.id for t, _n in ranked if t.status is TopicStatus.OPEN}
+        offered = [t for t in self._roundup_cards if t in still_open]
+        if kind == "plurality" and offered:
+            post, controls = await self._poll_from_roundup(offered[-1])
+            kind = "from the roundup"
+        else:
+            ranked = sorted((t for t in ranked if t[0].status is TopicStatus.OPEN),
+                            key=lambda t: -t[1])
+            question = ranked[0][0].title if ranked else "Repaint the lobby"
+            post, controls, _preview = await _create(
+                self.api, self.tg, self.group, self.moderators[0], self.community_id,
+                question=f"{question}?", deadline="5d", settings=POLL_SETTINGS[kind])
         poll_id = int(post.buttons[0]["callback_data"].split(":")[1])
         self.polls.append(post)
         self.poll_kinds[poll_id] = kind
@@ -386,6 +397,30 @@ class Simulation:
         self.figures.actions[f"poll opened ({kind})"] += 1
         if kind == "civil_ordinary":
             await self._turnout_drive(post, poll_id)
+
+    async def _poll_from_roundup(self, topic_id: int) -> tuple[Call, Call]:
+        chair, api, tg = self.moderators[0], self.api, self.tg
+        to_chair = lambda c: c.chat_id == chair.id  # noqa: E731
+        card = self._roundup_cards.pop(topic_id)
+        mark = api.mark()
+        await tg.press(chair, card, f"ts:{topic_id}:vote")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: to_chair(c) and any(
+            "url" in b for b in c.buttons))
+        mark = api.mark()
+        await tg.say(chair, chair, f"/start poll_{self.community_id}")  # the question is in
+        ask_options = await api.wait_for("sendMessage", after=mark, where=to_chair)
+        mark = api.mark()
+        await tg.press(chair, ask_options, "pc:o:yna")
+        await api.wait_for("editMessageText", after=mark, where=to_chair)
+        mark = api.mark()
+        await tg.say(chair, chair, "5d")
+        preview = await api.wait_for("sendMessage", after=mark, where=to_chair)
+        mark = api.mark()
+        await tg.press(chair, preview, "pc:go")
+        post = await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == self.group.id)
+        controls = await api.wait_for("editMessageText", after=mark, where=to_chair)
+        return post, controls
 
     async def _press_many(self, presses: list[tuple[Person, Any, str]]) -> None:
         """People press at the same time (as a group does); wait for every answer."""
@@ -548,6 +583,18 @@ class Simulation:
                 problems.append(f"{poll.ref} is open with no close scheduled")
         if sent_summaries != self.weeks:
             problems.append(f"{sent_summaries} weekly summaries for {self.weeks} weeks")
+        async with services.db.transaction() as conn:
+            topics = await topic_store.listed(conn, self.community_id, tuple(TopicStatus))
+        voted_on = {p.topic_id for p in polls if p is not None}
+        for topic, _supports in topics:
+            status = topic.status
+            if status is TopicStatus.OPEN and (
+                    "topic_roundup", str(self.community_id)) not in scheduled:
+                problems.append(f"{topic.ref} is open and no roundup is scheduled")
+            elif status is TopicStatus.PENDING:
+                problems.append(f"{topic.ref} still waits for a moderator")
+            elif status is TopicStatus.SELECTED_VOTE and topic.id not in voted_on:
+                problems.append(f"{topic.ref} was put to a vote that never came")
         problems += await self._check_results(polls)
         problems += await self._check_escalations(reports)
         problems += await self._check_decisions_and_announcements(scheduled)
