@@ -182,8 +182,11 @@ class Simulation:
     async def run(self) -> None:
         for day in range(self.weeks * 7):
             await self._morning(day)
-            for _hour in range(24):
+            for hour in range(24):
                 await self._hour()
+                if hour == 4:  # 15:00: the handlers' round
+                    await self.bot.settled()
+                    await self._handle_reports(day)
             if day in self.restart_on:
                 await self.bot.restart()
                 self.figures.restarts += 1
@@ -209,12 +212,12 @@ class Simulation:
     # ------------------------------------------------------------------ a day
 
     async def _morning(self, day: int) -> None:
-        """What people do on one day, at about ten in the morning."""
+        """What residents and moderators do on one day, at about ten in the morning (the
+        handlers make their round in the afternoon)."""
         self._account()
         rng = self.rng
         if rng.random() < 0.72:
             await self._file_report()
-        await self._handle_reports(day)
         await self._answer_fixed()
         if day % 7 in (1, 3) and rng.random() < 0.9:
             await self._propose_topic()
