@@ -6,16 +6,17 @@ against the database and against what the fake Telegram recorded.
 Used by tests/test_simulation.py (CI size) and scripts/simulate.py (any size, prints
 the building's month as a table).
 
-Simulated: residents (300, three buildings, owners with areas, tenants, families, some
-who never started the bot); reports (filed with photos, handled on time or left to pass
-their limits, resolved, confirmed, reopened, never confirmed); topics (proposed,
-approved, rejected, supported); ten polls on the most supported topics, plurality, Civil
-Code ordinary (with a turnout drive and paper votes entered as proxies) and major (which
-fails its quorum), and secret (voted on, votes changed, closed at their deadlines);
-decisions from the polls that passed, with owners, due dates and progress, one owner
-going silent; a weekly announcement and a one-off; weekly summaries; two restarts.
-Not yet: merges, polls chosen from the roundup's buttons, and restarts by SIGKILL (the
-process-level SIGKILL test is tests/test_restarts.py).
+Simulated: residents (300, three buildings, flats of owners with areas and their
+families, flats let to tenants, some people who never started the bot); reports (filed
+with photos, handled on time or left to pass their limits, resolved, confirmed,
+reopened, never confirmed); topics (proposed, approved, rejected, merged into the one
+they repeat, supported); ten polls: plurality ones put to a vote from the weekly
+roundup, Civil Code ordinary (with a turnout drive and paper ballots entered as
+proxies), major (which fails its quorum) and secret, voted on, votes changed, closed at
+their deadlines; decisions from the polls that passed, with owners, due dates and
+progress, one owner going silent; a weekly announcement and a one-off; weekly
+summaries; two restarts. The restarts are clean ones: tests/test_restarts.py kills
+`yishi run` with SIGKILL ten times.
 """
 
 from __future__ import annotations
@@ -347,8 +348,15 @@ class Simulation:
         for call in cards:
             data = [b.get("callback_data", "") for b in call.buttons]
             topic_id = int(data[0].split(":")[1])
-            approve = self.rng.random() < 0.85
+            async with self.bot.services.db.transaction() as conn:
+                listed = await topic_store.listed(conn, self.community_id, (TopicStatus.OPEN,))
+                topic = await topic_store.get(conn, topic_id)
+            repeats = [t.id for t, _n in listed if topic is not None
+                       and t.title.rsplit(" ", 1)[0] == topic.title.rsplit(" ", 1)[0]]
+            if repeats and await self._merge(call, topic_id, repeats[0]):
+                continue
             mark = self.api.mark()
+            approve = self.rng.random() < 0.85
             await self.tg.press(chair, call, f"tp:{topic_id}:{'ok' if approve else 'no'}")
             if approve:
                 await self.api.wait_for("sendMessage", after=mark,
@@ -361,6 +369,28 @@ class Simulation:
                 await self.tg.say(chair, chair, "Not for the building to decide.")
                 await self.api.wait_for("sendMessage", after=mark)
                 self.figures.actions["topic rejected"] += 1
+
+    async def _merge(self, card: Call, topic_id: int, target: int) -> bool:
+        """The chair merges a new topic into the open one it repeats; False if the bot
+        does not offer that one."""
+        chair = self.moderators[0]
+        mark = self.api.mark()
+        await self.tg.press(chair, card, f"tp:{topic_id}:mg")
+        answer = await self.api.wait_for("answerCallbackQuery", after=mark)
+        if answer.params.get("text"):
+            return False  # "There is no open topic to merge it into."
+        choices = await self.api.wait_for("sendMessage", after=mark,
+                                          where=lambda c: c.chat_id == chair.id)
+        into = [b["callback_data"] for b in choices.buttons
+                if b.get("callback_data", "") == f"tm:{topic_id}:{target}"]
+        if not into:
+            return False
+        mark = self.api.mark()
+        await self.tg.press(chair, choices, into[0])
+        await self.api.wait_for("editMessageText", after=mark,
+                                where=lambda c: c.chat_id == chair.id)
+        self.figures.actions["topic merged"] += 1
+        return True
 
     async def _support_topics(self) -> None:
         self._scan()
