@@ -3,6 +3,7 @@ against both with a temporary database."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,8 +54,10 @@ class RunningBot:
     app: YishiApp | None = None
     restarts: int = field(default=0)
     speedup: int = 1  # Telegram's limits as they are; only the simulation scales them
+    _tasks_before: set[Any] = field(default_factory=set)
 
     async def start(self, extend: Any = None) -> None:
+        self._tasks_before = asyncio.all_tasks()
         app = build_application(self.settings, clock=self.clock,
                                 extra_features=[extend] if extend else [],
                                 speedup=self.speedup)
@@ -69,6 +72,35 @@ class RunningBot:
         self.app = None
         self.api.release_long_polls()
         await stop_in_loop(app)
+
+    async def crash(self) -> None:
+        """As if the process were killed: no update is confirmed to Telegram, nothing is
+        flushed or shut down, and whatever was in hand is abandoned mid-way. Only the
+        database (and the fake Telegram) carry over to the next :meth:`start`.
+
+        In-process, a kill is the cancelling of every task started since the bot was.
+        """
+        app = self.app
+        assert app is not None
+        self.app = None
+        services = app.bot_data.services
+        if app.job_queue is not None:
+            app.job_queue.scheduler.shutdown(wait=False)  # no timer fires for the dead one
+        # Every task started since the bot was (the fake Telegram's connections to it
+        # among them, as a dead process's sockets close), until none is left.
+        current = asyncio.current_task()
+        for _round in range(10):
+            tasks = [t for t in asyncio.all_tasks()
+                     if t is not current and t not in self._tasks_before and not t.done()]
+            if not tasks:
+                break
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await services.db.close()  # a dead process's connections are gone; so is its lock
+        await app.bot.shutdown()  # and so are its sockets
+        self.api.release_long_polls()
+        self.restarts += 1
 
     async def restart(self, extend: Any = None) -> None:
         await self.stop()
