@@ -24,6 +24,9 @@ class Database:
         # in order, is far cheaper than letting them meet at SQLite's lock, whose busy
         # handler waits in sleeps of up to 100 ms.
         self._sqlite_writer: asyncio.Lock | None = None
+        # The task whose SQLite transaction is under way (tests that simulate a crash let
+        # it commit before abandoning everything: an orphaned connection keeps the lock).
+        self.writer_task: asyncio.Task[Any] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,8 +71,13 @@ class Database:
             if self.is_sqlite:
                 if self._sqlite_writer is None:
                     self._sqlite_writer = asyncio.Lock()
-                async with self._sqlite_writer, self.engine.begin() as conn:
-                    yield conn
+                async with self._sqlite_writer:
+                    self.writer_task = asyncio.current_task()
+                    try:
+                        async with self.engine.begin() as conn:
+                            yield conn
+                    finally:
+                        self.writer_task = None
             else:
                 async with self.engine.begin() as conn:
                     yield conn

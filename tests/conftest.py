@@ -78,7 +78,11 @@ class RunningBot:
         flushed or shut down, and whatever was in hand is abandoned mid-way. Only the
         database (and the fake Telegram) carry over to the next :meth:`start`.
 
-        In-process, a kill is the cancelling of every task started since the bot was.
+        In-process, a kill is the cancelling of every task started since the bot was. It
+        lands between two transactions: an orphaned connection would hold SQLite's lock
+        for the next start, where a dead process's would have vanished. For the database
+        that is the same as a kill at any other moment, since SQLite rolls back what a
+        killed process left uncommitted, as if it had never begun.
         """
         app = self.app
         assert app is not None
@@ -87,16 +91,25 @@ class RunningBot:
         if app.job_queue is not None:
             app.job_queue.scheduler.shutdown(wait=False)  # no timer fires for the dead one
         # Every task started since the bot was (the fake Telegram's connections to it
-        # among them, as a dead process's sockets close), until none is left.
+        # among them, as a dead process's sockets close), until none is left; the one in
+        # the middle of a transaction once that transaction has ended.
         current = asyncio.current_task()
-        for _round in range(10):
-            tasks = [t for t in asyncio.all_tasks()
-                     if t is not current and t not in self._tasks_before and not t.done()]
-            if not tasks:
-                break
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+
+        async def cancel_all(but: Any = None) -> None:
+            for _round in range(20):
+                tasks = [t for t in asyncio.all_tasks() if t is not current and t is not but
+                         and t not in self._tasks_before and not t.done()]
+                if not tasks:
+                    return
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        await cancel_all(but=services.db.writer_task)
+        writer = services.db._sqlite_writer  # private to storage/database.py; a test's kill
+        if writer is not None:
+            await writer.acquire()  # the transaction under way commits; none starts after
+        await cancel_all()
         await services.db.close()  # a dead process's connections are gone; so is its lock
         await app.bot.shutdown()  # and so are its sockets
         self.api.release_long_polls()
