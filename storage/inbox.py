@@ -6,12 +6,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import update_inbox, update_progress
-from storage.upsert import upsert
+from storage.upsert import upsert, upsert_many
 
 
 async def receive(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, Any]]],
@@ -19,11 +18,9 @@ async def receive(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, 
     """Write a fetched batch down (one statement) and raise the received mark."""
     if not updates:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(
-        dialect.insert(update_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
-        [{"update_id": update_id, "payload": payload, "received_at": now}
-         for update_id, payload in updates])
+    await upsert_many(conn, update_inbox, [
+        {"update_id": update_id, "payload": payload, "received_at": now}
+        for update_id, payload in updates], conflict=["update_id"], update=[])
     highest = max(update_id for update_id, _payload in updates)
     mark = await last_received(conn)
     if highest > mark:
@@ -42,10 +39,6 @@ async def pending(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(select(update_inbox.c.payload)
                               .order_by(update_inbox.c.update_id))
     return [payload for (payload,) in rows]
-
-
-async def count(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.count()).select_from(update_inbox))).scalar_one())
 
 
 async def last_received(conn: AsyncConnection) -> int:

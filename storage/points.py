@@ -8,11 +8,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import points_ledger
-from storage.upsert import upsert
+from storage.upsert import upsert, upsert_many
 
 
 class Entry(BaseModel):
@@ -40,14 +39,10 @@ async def add(conn: AsyncConnection, *, community_id: int, user_id: int, action:
 async def add_many(conn: AsyncConnection, community_id: int, action: str,
                    acts: Sequence[tuple[int, int, str]], now: datetime) -> None:
     """Record several acts of one kind: (user, points, ref) each; repeats are ignored."""
-    if not acts:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(
-        dialect.insert(points_ledger).on_conflict_do_nothing(
-            index_elements=["community_id", "user_id", "action", "ref"]),
-        [{"community_id": community_id, "user_id": user, "action": action, "points": points,
-          "ref": ref, "at": now} for user, points, ref in acts])
+    await upsert_many(conn, points_ledger, [
+        {"community_id": community_id, "user_id": user, "action": action, "points": points,
+         "ref": ref, "at": now} for user, points, ref in acts],
+        conflict=["community_id", "user_id", "action", "ref"], update=[])
 
 
 async def earned_by(conn: AsyncConnection, community_id: int, user_ids: Collection[int], *,

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
 from bot.domain.polls import Ballot, Poll, PollStatus
 from storage.schema import ballots, poll_keys, poll_log, poll_participants, polls
+from storage.upsert import upsert_many
 
 
 def _poll(row: RowMapping) -> Poll:
@@ -85,10 +85,6 @@ async def set_deadline(conn: AsyncConnection, poll_id: int, deadline: datetime) 
 # --- ballots and the log --------------------------------------------------------------------
 
 
-async def ballot_of(conn: AsyncConnection, poll_id: int, voter_key: str) -> list[int] | None:
-    return (await ballots_of(conn, poll_id, [voter_key])).get(voter_key)
-
-
 async def ballots_of(conn: AsyncConnection, poll_id: int,
                      voter_keys: Collection[str]) -> dict[str, list[int]]:
     """Each voter's current choice, for those who have a ballot."""
@@ -131,18 +127,12 @@ async def cast_many(conn: AsyncConnection, poll_id: int, casts: Sequence[Cast]) 
     if not casts:
         return
     final = {c.voter_key: c for c in casts}  # a voter's last press is what stands
-    kept = [c for c in final.values() if c.choice]
-    if kept:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(ballots)
-        changing = ["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"]
-        statement = statement.on_conflict_do_update(
-            index_elements=["poll_id", "voter_key"],
-            set_={column: statement.excluded[column] for column in changing})
-        await conn.execute(statement, [
-            {"poll_id": poll_id, "voter_key": c.voter_key, "user_id": c.user_id,
-             "unit_id": c.unit_id, "unit_key": c.unit_key, "choice": c.choice,
-             "proxy_by": c.proxy_by, "at": c.at} for c in kept])
+    await upsert_many(conn, ballots, [
+        {"poll_id": poll_id, "voter_key": c.voter_key, "user_id": c.user_id,
+         "unit_id": c.unit_id, "unit_key": c.unit_key, "choice": c.choice,
+         "proxy_by": c.proxy_by, "at": c.at} for c in final.values() if c.choice],
+        conflict=["poll_id", "voter_key"],
+        update=["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"])
     gone = [c.voter_key for c in final.values() if not c.choice]
     if gone:
         await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id,
@@ -233,25 +223,16 @@ async def destroy_key(conn: AsyncConnection, poll_id: int) -> None:
     await conn.execute(poll_keys.delete().where(poll_keys.c.poll_id == poll_id))
 
 
-async def took_part(conn: AsyncConnection, poll_id: int, user_id: int, now: datetime,
-                    *, unit_id: int | None = None, yes: bool = True) -> None:
-    """Record (or, withdrawn, forget) that someone voted in a secret poll, and for which
-    household if it counts households (taking part is public; the choice is not)."""
-    await took_part_many(conn, poll_id, [(user_id, unit_id, yes)], now)
-
-
 async def took_part_many(conn: AsyncConnection, poll_id: int,
                          changes: Sequence[tuple[int, int | None, bool]],
                          now: datetime) -> None:
-    """:func:`took_part` for many people at once: (user, unit, yes) each."""
-    joined = [{"poll_id": poll_id, "user_id": user, "unit_id": unit, "at": now}
-              for user, unit, yes in changes if yes]
-    if joined:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(poll_participants)
-        await conn.execute(statement.on_conflict_do_update(
-            index_elements=["poll_id", "user_id"],
-            set_={"unit_id": statement.excluded.unit_id}), joined)
+    """Record (or, withdrawn, forget) that people voted in a secret poll, and for which
+    household if it counts households (taking part is public; the choice is not):
+    (user, unit, yes) each."""
+    await upsert_many(conn, poll_participants, [
+        {"poll_id": poll_id, "user_id": user, "unit_id": unit, "at": now}
+        for user, unit, yes in changes if yes], conflict=["poll_id", "user_id"],
+        update=["unit_id"])
     left = [user for user, _unit, yes in changes if not yes]
     if left:
         await conn.execute(poll_participants.delete().where(

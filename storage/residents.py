@@ -149,21 +149,15 @@ async def pending(conn: AsyncConnection, community_id: int) -> list[Resident]:
     return [_resident(row) for row in rows.mappings()]
 
 
-async def households(conn: AsyncConnection, community_id: int,
-                     member: int | None = None) -> list[Household]:
-    """Every unit of the community with its verified members: what polls count.
-
-    With ``member``, only the units that person is verified for (what a vote press needs,
-    without reading the whole building).
-    """
-    if member is not None:
-        return (await households_of(conn, community_id, [member])).get(member, [])
+async def households(conn: AsyncConnection, community_id: int) -> list[Household]:
+    """Every unit of the community with its verified members: what polls count."""
     return await _households(conn, community_id, None)
 
 
 async def households_of(conn: AsyncConnection, community_id: int,
                         members: Collection[int]) -> dict[int, list[Household]]:
-    """For each of ``members``, the units they are verified for (a batch of vote presses)."""
+    """For each of ``members``, the units they are verified for: what a batch of vote
+    presses needs, without reading the whole building."""
     found = await _households(conn, community_id, members)
     mine: dict[int, list[Household]] = {}
     for household in found:

@@ -10,6 +10,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+def _statement(conn: AsyncConnection, table: Table, *, conflict: Sequence[str],
+               update: Sequence[str]) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    if update:
+        return statement.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={column: statement.excluded[column] for column in update},
+        )
+    return statement.on_conflict_do_nothing(index_elements=list(conflict))
+
+
 async def upsert(
     conn: AsyncConnection,
     table: Table,
@@ -22,14 +34,20 @@ async def upsert(
 
     Returns the number of rows written (0 when a clash was ignored).
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values)
-    if update:
-        statement = statement.on_conflict_do_update(
-            index_elements=list(conflict),
-            set_={column: statement.excluded[column] for column in update},
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    statement = _statement(conn, table, conflict=conflict, update=update).values(**values)
     result = await conn.execute(statement)
     return int(result.rowcount)
+
+
+async def upsert_many(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """:func:`upsert` for many rows in one statement (no count: drivers differ on it)."""
+    if rows:
+        await conn.execute(_statement(conn, table, conflict=conflict, update=update),
+                           list(rows))

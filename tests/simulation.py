@@ -607,13 +607,9 @@ class Simulation:
             resolved_ids = {row[0] for row in await conn.execute(
                 report_events.select().with_only_columns(report_events.c.report_id).where(
                     report_events.c.status == "resolved"))}
+            timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
         scheduled = {(w.kind, w.key) for w in pending}
-        for report in reports:
-            if report.status.value not in TERMINAL_REPORTS and not any(
-                    kind.startswith("report_") and key.split(":")[0] == str(report.id)
-                    for kind, key in scheduled):
-                problems.append(f"{report.ref} is {report.status.value} with nothing "
-                                "scheduled")
+        problems += _left_hanging(reports, "report_", TERMINAL_REPORTS, scheduled)
         for report_id in resolved_ids:
             reporter_asked = [c for c in self.api.calls if c.method in (
                 "sendMessage", "editMessageText") and any(
@@ -646,9 +642,9 @@ class Simulation:
             elif status is TopicStatus.SELECTED_VOTE and topic.id not in voted_on:
                 problems.append(f"{topic.ref} was put to a vote that never came")
         problems += await self._check_results(polls)
-        problems += await self._check_escalations(reports)
+        problems += self._check_escalations(reports, timelines)
         problems += await self._check_decisions_and_announcements(scheduled)
-        problems += await self._check_summaries(reports)
+        problems += await self._check_summaries(reports, timelines)
         problems += [f"sent in quiet hours: {s}" for s in self.figures.quiet_sends]
         problems += [f"Bot API: {v}" for v in self.api.violations]
         return problems
@@ -689,7 +685,7 @@ class Simulation:
                     problems.append(f"{poll.ref}: stored result differs from a recount")
         return problems
 
-    async def _check_escalations(self, reports: list[Any]) -> list[str]:
+    def _check_escalations(self, reports: list[Any], timelines: dict[int, Any]) -> list[str]:
         """The moderators hear once per limit a report passed: exactly once for
         acknowledging, once per time it was (re)opened for resolving."""
         problems = []
@@ -700,8 +696,6 @@ class Simulation:
             if text.startswith("Overdue in Sim Gardens: R-"):
                 ref = text.split(": ", 1)[1].split(" ", 1)[0]
                 told[(ref, "ack" if "not acknowledged" in text else "resolve")] += 1
-        async with self.bot.services.db.transaction() as conn:
-            timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
         for report in reports:
             events = timelines[report.id]
             ack_limit = report.created_at + timedelta(hours=ACK_HOURS.get(report.category, 24))
@@ -735,12 +729,7 @@ class Simulation:
             notices = await announcement_store.of_community(conn, self.community_id)
         if not decided:
             problems.append("no poll made a decision")
-        for decision in decided:
-            if decision.status.value not in TERMINAL_DECISIONS and not any(
-                    kind.startswith("decision_") and key.split(":")[0] == str(decision.id)
-                    for kind, key in scheduled):
-                problems.append(f"{decision.ref} is {decision.status.value} with nothing "
-                                "scheduled")
+        problems += _left_hanging(decided, "decision_", TERMINAL_DECISIONS, scheduled)
         if self.silent_owner is not None:
             silent = next(d for d in decided if d.id == self.silent_owner)
             reminded = [c for c in self.api.sent(chat_id=silent.owner_id)
@@ -767,7 +756,8 @@ class Simulation:
                             f"{mondays}")
         return problems
 
-    async def _check_summaries(self, reports: list[Any]) -> list[str]:
+    async def _check_summaries(self, reports: list[Any], timelines: dict[int, Any]
+                               ) -> list[str]:
         """The figures each weekly summary gave are the database's, counted again here."""
         import re
 
@@ -780,7 +770,6 @@ class Simulation:
             sent = (await conn.execute(select(summary_table.c.week_start, summary_table.c.text)
                                        .where(summary_table.c.community_id == self.community_id)
                                        )).all()
-            timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
         _ = translator(community.language)
         pattern = re.escape(_("<b>Reports</b>: {opened} opened, {resolved} resolved")).replace(
             re.escape("{opened}"), r"(\d+)").replace(re.escape("{resolved}"), r"(\d+)")
@@ -855,3 +844,12 @@ class Simulation:
         rows.append(("restarts", self.figures.restarts))
         width = max(len(str(name)) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _left_hanging(items: list[Any], kinds: str, terminal: set[str],
+                  scheduled: set[tuple[str, str]]) -> list[str]:
+    """Items neither finished nor with a next step (due work of ``kinds`` keyed by them)."""
+    return [f"{item.ref} is {item.status.value} with nothing scheduled" for item in items
+            if item.status.value not in terminal and not any(
+                kind.startswith(kinds) and key.split(":")[0] == str(item.id)
+                for kind, key in scheduled)]
