@@ -20,7 +20,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
@@ -35,6 +34,7 @@ from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
+from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
 from handlers import (
     announcements,
@@ -128,8 +128,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         base_file_url=settings.telegram.base_file_url,
         defaults=Defaults(parse_mode=ParseMode.HTML,
                           tzinfo=ZoneInfo(settings.community.timezone)),
-        request=HTTPXRequest(connection_pool_size=2 * IN_FLIGHT),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=AiohttpRequest(connections=2 * IN_FLIGHT),
+        get_updates_request=AiohttpRequest(connections=1),
         rate_limiter=delivery,
         on_fetch=lambda updates, raw: store_fetched(services, updates, raw),
     )

@@ -16,6 +16,7 @@ handled from there, once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -54,6 +55,16 @@ class InboxBot(ExtBot[None]):
         with self._unfrozen():
             self._on_fetch = on_fetch
             self._fetched: list[Any] = []
+
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except BaseException:
+            # When the first call fails (a token Telegram rejects), PTB leaves the bot
+            # uninitialised and so never shuts its HTTP sessions: close them here.
+            await asyncio.gather(*(request.shutdown() for request in self._request),
+                                 return_exceptions=True)
+            raise
 
     async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
         result = await super()._do_post(endpoint, data, **kwargs)

@@ -1,0 +1,121 @@
+"""HTTP to the Bot API over aiohttp's client (PTB's ``BaseRequest``).
+
+PTB's own transport is httpx. Its connection pool examines every connection on every
+request (a poll() and a getpeername() each), so a vote burst, where several answers are
+under way at once, spent more time choosing a connection than sending the answer. aiohttp
+keeps idle connections in a list per host and hands one out without looking at the rest;
+it is already a dependency (the local Bot API stand-in is built on its server half).
+
+Timeouts keep PTB's meaning: ``connect`` to open a connection, ``pool`` to wait for a free
+one, ``read`` for each read of the answer, ``write`` (longer for uploads) for sending the
+request. A timeout is raised as :class:`telegram.error.TimedOut`, any other failure of the
+connection as :class:`telegram.error.NetworkError`, as PTB's callers expect.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+
+class AiohttpRequest(BaseRequest):
+    def __init__(self, *, connections: int = 8, read_timeout: float | None = 5.0,
+                 write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
+                 pool_timeout: float | None = 1.0,
+                 media_write_timeout: float | None = 20.0) -> None:
+        self._connections = connections
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized")
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        read = _given(read_timeout, self._read_timeout)
+        connect = _given(connect_timeout, self._connect_timeout)
+        pool = _given(pool_timeout, self._pool_timeout)
+        write = _given(write_timeout,
+                       self._media_write_timeout if files else self._write_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            # aiohttp's "connect" covers waiting for a pooled connection and opening one.
+            connect=None if pool is None or connect is None else pool + connect,
+            sock_connect=connect,
+            # aiohttp's read timer runs while the body is sent as well: an upload gets
+            # its write time on top (other bodies are a few hundred bytes).
+            sock_read=None if read is None else read + ((write or 0.0) if files else 0.0),
+        )
+        body: Any = _form(fields, files) if files else fields
+        try:
+            async with self._session.request(method, url, data=body, timeout=timeout,
+                                             proxy=self._proxy_for(url)) as response:
+                return response.status, await response.read()
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    def _proxy_for(self, url: str) -> str | None:
+        """HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured, as PTB's httpx honoured them.
+        They are read once per host: aiohttp's own ``trust_env`` reads the environment
+        (and ~/.netrc) on every request, which cost a third of a vote burst."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._proxies:
+            found = urllib.request.getproxies()
+            proxy = found.get(parts.scheme) or found.get("all")
+            if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+                proxy = None
+            self._proxies[origin] = proxy
+        return self._proxies[origin]
+
+
+def _given(value: ODVInput[float], default: float | None) -> float | None:
+    return default if isinstance(value, DefaultValue) else value
+
+
+def _form(fields: dict[str, str] | None, files: dict[str, Any]) -> aiohttp.FormData:
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in (fields or {}).items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form
