@@ -20,7 +20,13 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
@@ -57,6 +63,7 @@ from bot.domain.polls import (
 from bot.domain.topics import TopicStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, normalize_language, translator
+from bot.inbox import GUARD_GROUP
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
 from handlers.ballots import Press, VoteDesk, pseudonym
@@ -75,7 +82,7 @@ from handlers.common import (
 )
 from handlers.decisions import from_poll as decisions_from_poll
 from handlers.exports import csv_bytes, xlsx_bytes
-from handlers.flows import flow, private_flow
+from handlers.flows import after_update, flow, private_flow
 from handlers.reports import export_reports
 from storage import communities, due_work, memberships, people, residents
 from storage import decisions as decision_store
@@ -90,6 +97,8 @@ PROXY_UNIT, PROXY_OPTION = 31, 32
 DRAFT = "poll"
 PREFILL = "poll_prefill"
 CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
+# Vote buttons: just after the inbox's guard (bot/inbox.GUARD_GROUP), before the features.
+VOTE_GROUP = GUARD_GROUP + 1
 YES_NO_ABSTAIN = (N_("Yes"), N_("No"), N_("Abstain"))
 
 AUDIENCE_NAMES = {
@@ -729,6 +738,20 @@ async def vote(update: Update, context: YishiContext) -> None:
             schedule_refresh(context.application, poll.id)
 
 
+async def vote_first(update: Update, context: YishiContext) -> None:
+    """Vote buttons are taken right after the inbox's guard, and nothing else sees them:
+    a vote is a vote whatever flow the person is in, and in a burst every press would
+    otherwise be offered to each of the features' handlers in turn. A press changes no
+    flow, so what is left to do after it is what after_update does for every update."""
+    try:
+        await vote(update, context)
+    except Exception as exc:
+        # As PTB would: the error handler logs it and apologises to the person.
+        await context.application.process_error(update=update, error=exc)
+    await after_update(update, context)
+    raise ApplicationHandlerStop
+
+
 # --- closing, results, reminders ------------------------------------------------------------
 
 
@@ -1294,7 +1317,7 @@ def register(app: YishiApp) -> None:
         entry_points=[CallbackQueryHandler(ask_cancel_reason, pattern=r"^pm:\d+:cancel$")],
         states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},
     ))
-    app.add_handler(CallbackQueryHandler(vote, pattern=r"^v:"))
+    app.add_handler(CallbackQueryHandler(vote_first, pattern=r"^v:"), group=VOTE_GROUP)
     app.add_handler(CallbackQueryHandler(close_now, pattern=r"^pm:\d+:close$"))
     app.add_handler(CallbackQueryHandler(extend, pattern=r"^pm:\d+:extend$"))
     app.add_handler(CallbackQueryHandler(stale_poll_button, pattern=r"^(pc|pm|pp):"))
