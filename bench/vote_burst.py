@@ -1,19 +1,23 @@
 """Vote burst: 1,000 verified residents press a vote button on one poll at once; the fake
 Bot API hands the bot up to 100 updates per getUpdates, as Telegram does. The same burst
-goes to a bare PTB bot that only answers the button (the echo bot), on the same server:
-the ratio of the two rates is the headline figure."""
+goes to a bare PTB bot that only answers the button (the echo bot), on the same server,
+pressed under a copy of yishi's poll post (the same text and keyboard, so every update is
+the same size): the ratio of the two rates is the headline figure. A second echo run uses
+yishi's HTTP transport (bot/transport.py) instead of PTB's default, to show how much of
+the difference is the transport and how much is yishi's own work."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, MessageEntity, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bench.common import fake_api, load_residents, median, percentile, running_bot, table
 from bot.fakeapi.actions import Telegram
 from bot.fakeapi.server import FakeBotApi
+from bot.transport import AiohttpRequest
 from storage import polls as poll_store
 
 VOTERS = 1000
@@ -36,12 +40,19 @@ async def _press_all(api: FakeBotApi, tg: Telegram, voters: list[Any], post: dic
     return elapsed, latencies, len(answers)
 
 
-async def _echo(voters: int) -> tuple[float, list[float]]:
+async def _echo(voters: int, post: dict[str, Any], *, transport: bool = False
+                ) -> tuple[float, list[float]]:
+    """The echo bot's burst, under a copy of ``post`` (text, entities and keyboard) that
+    the echo bot sends itself; with ``transport``, over yishi's HTTP transport."""
     async with fake_api() as api:
         tg = Telegram(api)
         people = [tg.person(f"E{n}", language_code="en") for n in range(voters)]
         chat = tg.group("Echo")
-        app = Application.builder().token(api.token).base_url(api.base_url).build()
+        builder = Application.builder().token(api.token).base_url(api.base_url)
+        if transport:
+            builder = builder.request(AiohttpRequest(connections=16)) \
+                .get_updates_request(AiohttpRequest(connections=1))
+        app = builder.build()
 
         async def answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
             assert update.callback_query is not None
@@ -49,9 +60,12 @@ async def _echo(voters: int) -> tuple[float, list[float]]:
 
         app.add_handler(CallbackQueryHandler(answer))
         api.members[(chat.id, api.bot["id"])] = "member"
-        host = await tg.say(chat, people[0], "hello")
-        host["from"] = api.bot  # a message of the bot's to press under
         await app.initialize()
+        copy = await app.bot.send_message(
+            chat.id, post["text"],
+            entities=[MessageEntity.de_json(e, app.bot) for e in post.get("entities", [])],
+            reply_markup=InlineKeyboardMarkup.de_json(post["reply_markup"], app.bot))
+        host = api.messages[(chat.id, copy.message_id)]
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
         await app.start()
@@ -90,8 +104,9 @@ async def _yishi(voters: int) -> dict[str, Any]:
             stored = await poll_store.ballot_rows(conn, poll_id)
         edits = [c for c in api.sent("editMessageText", after=mark) if c.chat_id == group.id]
         refused = [c for c in api.calls[mark:] if c.error and "Too Many Requests" in c.error]
-        return {"rate": voters / elapsed, "latencies": latencies, "stored": len(stored),
-                "distinct": len({row["user_id"] for row in stored}), "answered": answered,
+        return {"post": post.result, "rate": voters / elapsed, "latencies": latencies,
+                "stored": len(stored), "distinct": len({row["user_id"] for row in stored}),
+                "answered": answered,
                 "edits": len(edits), "edits_per_minute": len(edits) / max(elapsed, 60) * 60,
                 "429": len(refused), "violations": list(api.violations)}
 
@@ -106,11 +121,13 @@ async def _community(bot: Any, chat_id: int) -> int:
 
 
 async def run(runs: int = 3, voters: int = VOTERS) -> str:
-    yishi_rates, echo_rates, p50, p95, results = [], [], [], [], []
+    yishi_rates, echo_rates, echo_transport_rates, p50, p95, results = [], [], [], [], [], []
     for _ in range(runs):
-        echo_rate, _echo_latencies = await _echo(voters)
         result = await _yishi(voters)
+        echo_rate, _echo_latencies = await _echo(voters, result["post"])
+        echo_transport_rate, _latencies = await _echo(voters, result["post"], transport=True)
         echo_rates.append(echo_rate)
+        echo_transport_rates.append(echo_transport_rate)
         yishi_rates.append(result["rate"])
         p50.append(percentile(result["latencies"], 0.5))
         p95.append(percentile(result["latencies"], 0.95))
@@ -121,6 +138,10 @@ async def run(runs: int = 3, voters: int = VOTERS) -> str:
         ("yishi votes/s end to end", f"{median(yishi_rates):.0f}", ""),
         ("echo bot answers/s", f"{median(echo_rates):.0f}", ""),
         ("ratio yishi / echo", f"{ratio:.2f}", ">= 0.80"),
+        ("echo bot on yishi's transport, answers/s", f"{median(echo_transport_rates):.0f}",
+         ""),
+        ("ratio yishi / that echo", f"{median(yishi_rates) / median(echo_transport_rates):.2f}",
+         ""),
         ("p50 update -> answer", f"{median(p50) * 1000:.0f} ms", ""),
         ("p95 update -> answer", f"{median(p95) * 1000:.0f} ms", ""),
         ("votes stored (each run)", ", ".join(str(r["stored"]) for r in results),
