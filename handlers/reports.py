@@ -1038,17 +1038,13 @@ async def _tell_handlers(context: YishiContext | YishiApp, community: Community,
 async def still_fixed(app: YishiApp, work: DueWork) -> Outcome:
     """Weeks after closing (FixMyStreet asks after four), the reporter and the followers are
     asked once whether it stayed fixed."""
+    found = await _still_due(app, work, (ReportStatus.CLOSED,))
+    if not isinstance(found, tuple):
+        return found
+    report, _community = found
     services = app.bot_data.services
     async with services.db.transaction() as conn:
-        report = await store.get(conn, work.payload["report"])
-        community = await communities.by_id(conn, report.community_id) if report else None
-        followers = await store.followers(conn, report.id) if report else []
-    if report is None or community is None or report.status is not ReportStatus.CLOSED:
-        return Done()
-    quiet_until = community.quiet_until(services.clock.now())
-    if quiet_until is not None:
-        return Defer(quiet_until)
-    async with services.db.transaction() as conn:
+        followers = await store.followers(conn, report.id)
         known = await people.names(conn, [u for u in (report.reporter_id, *followers) if u])
     for person in known.values():
         if not person.started:
@@ -1104,17 +1100,30 @@ async def still_fixed_answer(update: Update, context: YishiContext) -> int:
 # --- time limits and the follow-up's deadline --------------------------------------------------
 
 
-async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
-                    msgid: str) -> Outcome:
+async def _still_due(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...], *,
+                    quiet: bool = True) -> tuple[Report, Community] | Outcome:
+    """The report a due item is about and its community, if the report is still in one of
+    ``still``; otherwise what the scheduler is to do: Done (it was handled in time, or is
+    gone), or, with ``quiet``, Defer to the end of the group's quiet hours."""
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         report = await store.get(conn, work.payload["report"])
         community = await communities.by_id(conn, report.community_id) if report else None
     if report is None or community is None or report.status not in still:
-        return Done()  # handled in time
-    quiet_until = community.quiet_until(services.clock.now())
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now()) if quiet else None
     if quiet_until is not None:
         return Defer(quiet_until)
+    return report, community
+
+
+async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
+                    msgid: str) -> Outcome:
+    found = await _still_due(app, work, still)
+    if not isinstance(found, tuple):
+        return found
+    report, community = found
+    services = app.bot_data.services
     recipients = await moderator_ids(YishiContext(app), community)
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
@@ -1134,15 +1143,10 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
 async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
                            msgid: str) -> Outcome:
     """Before a limit passes: whoever has the report (else its handlers) hears."""
-    services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        report = await store.get(conn, work.payload["report"])
-        community = await communities.by_id(conn, report.community_id) if report else None
-    if report is None or community is None or report.status not in still:
-        return Done()
-    quiet_until = community.quiet_until(services.clock.now())
-    if quiet_until is not None:
-        return Defer(quiet_until)
+    found = await _still_due(app, work, still)
+    if not isinstance(found, tuple):
+        return found
+    report, community = found
     await _tell_handlers(app, community, report, msgid)
     return Done()
 
@@ -1181,16 +1185,12 @@ async def resolve_limit(app: YishiApp, work: DueWork) -> Outcome:
 async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``report_overdue``: remind whoever has an overdue report, every
     overdue_reminder_days, until it is resolved (or rejected)."""
+    found = await _still_due(app, work, OPEN_STATUSES)
+    if not isinstance(found, tuple):
+        return found
+    report, community = found
     services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        report = await store.get(conn, work.payload["report"])
-        community = await communities.by_id(conn, report.community_id) if report else None
-    if report is None or community is None or report.status not in OPEN_STATUSES:
-        return Done()
     now = services.clock.now()
-    quiet_until = community.quiet_until(now)
-    if quiet_until is not None:
-        return Defer(quiet_until)
     late = now - report.created_at
     await _tell_handlers(app, community, report, N_(
         "Still overdue: {ref} ({category}) was filed {days} days ago and is {status}. "
@@ -1200,12 +1200,10 @@ async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
 
 async def confirm_wait(app: YishiApp, work: DueWork) -> Outcome:
     """No answer to "is it fixed?" within confirm_days: closed as resolved, unconfirmed."""
-    services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        report = await store.get(conn, work.payload["report"])
-        community = await communities.by_id(conn, report.community_id) if report else None
-    if report is None or community is None or report.status is not ReportStatus.RESOLVED:
-        return Done()
+    found = await _still_due(app, work, (ReportStatus.RESOLVED,), quiet=False)
+    if not isinstance(found, tuple):
+        return found
+    report, community = found
     # System notes are stored as their English source and translated for each reader.
     await change_status(YishiContext(app), report, community, ReportStatus.CLOSED, actor=None,
                         note=N_("Resolved, unconfirmed: the reporter did not answer."))
