@@ -63,7 +63,7 @@ from bot.domain.polls import (
 from bot.domain.topics import TopicStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, normalize_language, translator
-from bot.inbox import GUARD_GROUP
+from bot.inbox import GUARD_GROUP, mark_done
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
 from handlers.ballots import Press, VoteDesk, pseudonym
@@ -82,7 +82,7 @@ from handlers.common import (
 )
 from handlers.decisions import from_poll as decisions_from_poll
 from handlers.exports import csv_bytes, xlsx_bytes
-from handlers.flows import after_update, flow, private_flow
+from handlers.flows import flow, private_flow
 from handlers.reports import export_reports
 from storage import communities, due_work, memberships, people, residents
 from storage import decisions as decision_store
@@ -741,14 +741,16 @@ async def vote(update: Update, context: YishiContext) -> None:
 async def vote_first(update: Update, context: YishiContext) -> None:
     """Vote buttons are taken right after the inbox's guard, and nothing else sees them:
     a vote is a vote whatever flow the person is in, and in a burst every press would
-    otherwise be offered to each of the features' handlers in turn. A press changes no
-    flow, so what is left to do after it is what after_update does for every update."""
+    otherwise be offered to each of the features' handlers in turn. A press touches no
+    flow and no chat or user data, so of what after_update does for other updates only
+    the last step is left: the update leaves the inbox (the vote batch usually took it
+    out already, in the transaction that recorded the vote)."""
     try:
         await vote(update, context)
     except Exception as exc:
         # As PTB would: the error handler logs it and apologises to the person.
         await context.application.process_error(update=update, error=exc)
-    await after_update(update, context)
+    await mark_done(context.services, update.update_id)
     raise ApplicationHandlerStop
 
 
