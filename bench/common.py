@@ -3,6 +3,7 @@ and a building with many verified residents loaded straight into storage."""
 
 from __future__ import annotations
 
+import gc
 import statistics
 import tempfile
 from collections.abc import AsyncIterator
@@ -40,10 +41,12 @@ async def running_bot(api: FakeBotApi, **sections: dict[str, Any]) -> AsyncItera
         db_path = Path(folder) / "bench.db"
         bot = RunningBot(api, make_settings(api, db_path, **sections), ManualClock(START))
         await bot.start()
+        gc.freeze()  # as `yishi run` does once it is up (bot/app.py)
         try:
             yield bot, db_path
         finally:
             await bot.stop()
+            gc.unfreeze()
 
 
 async def load_residents(bot: RunningBot, tg: Telegram, community_id: int, group: Any,

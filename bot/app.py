@@ -184,9 +184,13 @@ async def _post_init(app: YishiApp) -> None:
     # polling starts without waiting for them (the menus alone are 13 round trips).
     services.warmup = asyncio.create_task(_warm_up(app))
     if app.job_queue is not None:
+        # A tick the loop gets to late (a burst of votes, a minute of summaries) still
+        # runs, once: APScheduler would skip it past a second's grace, and every due item
+        # would wait a whole interval more.
         app.job_queue.run_repeating(
             _tick, interval=services.settings.scheduler.tick_seconds,
-            first=services.settings.scheduler.tick_seconds, name=TICK_JOB
+            first=services.settings.scheduler.tick_seconds, name=TICK_JOB,
+            job_kwargs={"misfire_grace_time": None, "coalesce": True},
         )
     log.info("yishi started", extra={"bot": app.bot.username})
 
@@ -201,7 +205,8 @@ async def _post_shutdown(app: YishiApp) -> None:
         services.warmup.cancel()
         await asyncio.gather(services.warmup, return_exceptions=True)
     await services.db.close()
-    gc.unfreeze()
+    if services.freeze_after_start:
+        gc.unfreeze()
 
 
 async def _warm_up(app: YishiApp) -> None:
@@ -217,11 +222,14 @@ async def _warm_up(app: YishiApp) -> None:
     except TelegramError:
         # The menus are a convenience; commands work without them. Next start retries.
         log.warning("could not publish the command menus", exc_info=True)
-    # What start-up made (modules, handlers, the storage engine) lives as long as the bot:
-    # it is put out of the cyclic collector's sight, so a full collection in a burst of
-    # votes goes through only what the burst made (otherwise a tenth of the burst's time).
-    # Undone at shutdown, so that a process starting bots again (the tests) frees them.
-    gc.freeze()
+    if app.bot_data.services.freeze_after_start:
+        # What start-up made (modules, handlers, the storage engine) lives as long as the
+        # process: it is put out of the cyclic collector's sight, so a full collection in
+        # a burst of votes goes through only what the burst made (otherwise a tenth of the
+        # burst's time). Only where one bot is the whole process (`yishi run`): in the
+        # tests' process bots come and go, and what one left would be kept from the
+        # collector until some later bot stopped.
+        gc.freeze()
 
 
 async def publish_commands(app: YishiApp) -> None:

@@ -120,6 +120,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
 
     app = build_application(settings)
+    app.bot_data.services.freeze_after_start = True
     logging.getLogger("yishi").info("starting", extra={"base_url": settings.telegram.base_url})
     try:
         # Migrations run before persistence is read, so a fresh database works. If Telegram

@@ -46,6 +46,9 @@ class Services:
     votes: Any = None
     # Which updates are new, replayed or already cleared (bot/inbox.py).
     inbox: InboxState = field(default_factory=InboxState)
+    # The bot is the whole process (`yishi run`): start-up's objects are frozen out of the
+    # garbage collector's sight once it is up (bot/app.py).
+    freeze_after_start: bool = False
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

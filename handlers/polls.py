@@ -1240,8 +1240,10 @@ async def proxy_option(update: Update, context: YishiContext) -> int:
         poll = await store.get(conn, draft.get("poll", 0))
     community = await _community(poll.community_id, context) if poll else None
     _ = await person_translator(update, context)
+    # A secret poll takes no paper ballots (ask_proxy_unit says so): its ballots name no
+    # household, so one entered for a unit could not replace the unit's own.
     if poll is None or community is None or poll.status is not PollStatus.OPEN \
-            or "unit" not in draft:
+            or poll.secret or "unit" not in draft:
         await refuse(update, context, N_("This button is out of date."))
         return ConversationHandler.END
     if await user_role(context, community, user.id) is not Role.MODERATOR:
