@@ -14,11 +14,14 @@ connection as :class:`telegram.error.NetworkError`, as PTB's callers expect.
 
 from __future__ import annotations
 
+import os
+import ssl
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -46,7 +49,8 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0,
+                                               ssl=tls_context()),
                 headers={"User-Agent": self.USER_AGENT},
             )
 
@@ -106,6 +110,17 @@ class AiohttpRequest(BaseRequest):
                 proxy = None
             self._proxies[origin] = proxy
         return self._proxies[origin]
+
+
+def tls_context() -> ssl.SSLContext:
+    """Telegram's certificate is checked against the same authorities as PTB's httpx used:
+    SSL_CERT_FILE or SSL_CERT_DIR if set, else certifi's bundle (so a system without its
+    own store, such as a fresh Python on macOS, still connects)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

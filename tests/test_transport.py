@@ -3,6 +3,7 @@ expects them, and a slow or missing server becomes PTB's TimedOut or NetworkErro
 
 import asyncio
 import socket
+import ssl
 
 import pytest
 from aiohttp import web
@@ -109,3 +110,23 @@ def test_proxies_come_from_the_environment_once_per_host(monkeypatch):
     monkeypatch.delenv("HTTPS_PROXY")
     assert request._proxy_for("https://api.telegram.org/botX/sendMessage") == \
         "http://proxy.example:3128"
+
+
+def test_telegrams_certificate_is_checked_against_certifi_unless_the_environment_says(
+        monkeypatch, tmp_path):
+    import certifi
+
+    from bot.transport import tls_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    context = tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    bundled = ssl.create_default_context(cafile=certifi.where()).get_ca_certs()
+    assert len(context.get_ca_certs()) == len(bundled) > 100
+    # An authority file of the deployment's own (a company's proxy, say) replaces it.
+    mine = tmp_path / "ca.pem"
+    mine.write_text(ssl.DER_cert_to_PEM_cert(ssl.create_default_context(
+        cafile=certifi.where()).get_ca_certs(binary_form=True)[0]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(mine))
+    assert len(tls_context().get_ca_certs()) == 1
