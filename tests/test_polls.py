@@ -553,3 +553,46 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     await tg.say(group, owner, "/audit P-1")
     audit = await api.wait_for("sendMessage", after=mark)
     assert "投票记录完整" in audit.text
+
+
+async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot, api, tg,
+                                                                             monkeypatch):
+    """Vote buttons are handled before every feature: a person half-way through another
+    flow still votes; and a vote that fails gets one apology (not also "out of date"
+    from the fallback), nothing is stored, and the update still leaves the inbox."""
+    import handlers.ballots
+
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _controls, _preview = await _create(api, tg, group, owner, stored.id)
+    # The owner starts another poll's draft in private and leaves it at the question.
+    mark = api.mark()
+    await tg.say(owner, owner, "/poll")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    # Their press on the group's poll reaches the vote (they are not on the roster) ...
+    assert await _vote(api, tg, owner, post, 0) == (
+        "This poll is for residents on the roster. Send /join to me in private to join it.")
+    # ... and the draft is where they left it.
+    mark = api.mark()
+    await tg.say(owner, owner, "Bike racks?")
+    asked = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    assert "option" in asked.text.lower()
+
+    assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
+
+    async def broken(self, presses):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(handlers.ballots.VoteDesk, "_record", broken)
+    mark = api.mark()
+    await tg.press(people["Dee"], post, f"v:{_poll_id(post)}:0")
+    apology = await api.wait_for("answerCallbackQuery", after=mark)
+    assert apology.get("text") == "抱歉，我这边出了点问题，没有任何改动。请过一分钟再试。"
+    assert apology.get("show_alert") is True
+    await bot.settled()
+    assert len(api.sent("answerCallbackQuery", after=mark)) == 1
+    from storage import inbox
+
+    async with bot.services.db.transaction() as conn:
+        rows = await store.ballot_rows(conn, _poll_id(post))
+        assert await inbox.pending(conn) == []
+    assert [row["user_id"] for row in rows] == [people["Ann"].id]
