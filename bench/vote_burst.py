@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup, MessageEntity, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bench.common import fake_api, load_residents, median, percentile, running_bot, table
+from bot.delivery import IN_FLIGHT
 from bot.fakeapi.actions import Telegram
 from bot.fakeapi.server import FakeBotApi
 from bot.transport import AiohttpRequest
@@ -50,7 +51,7 @@ async def _echo(voters: int, post: dict[str, Any], *, transport: bool = False
         chat = tg.group("Echo")
         builder = Application.builder().token(api.token).base_url(api.base_url)
         if transport:
-            builder = builder.request(AiohttpRequest(connections=16)) \
+            builder = builder.request(AiohttpRequest(connections=2 * IN_FLIGHT)) \
                 .get_updates_request(AiohttpRequest(connections=1))
         app = builder.build()
 

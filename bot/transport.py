@@ -7,9 +7,10 @@ keeps idle connections in a list per host and hands one out without looking at t
 it is already a dependency (the local Bot API stand-in is built on its server half).
 
 Timeouts keep PTB's meaning: ``connect`` to open a connection, ``pool`` to wait for a free
-one, ``read`` for each read of the answer, ``write`` (longer for uploads) for sending the
-request. A timeout is raised as :class:`telegram.error.TimedOut`, any other failure of the
-connection as :class:`telegram.error.NetworkError`, as PTB's callers expect.
+one, ``read`` for each read of the answer, ``write`` for sending an upload (a plain call's
+few hundred bytes go at once; aiohttp times them under ``read``). A timeout is raised as
+:class:`telegram.error.TimedOut`, any other failure of the connection as
+:class:`telegram.error.NetworkError`, as PTB's callers expect.
 """
 
 from __future__ import annotations
@@ -30,12 +31,10 @@ from telegram.request import BaseRequest, RequestData
 
 class AiohttpRequest(BaseRequest):
     def __init__(self, *, connections: int = 8, read_timeout: float | None = 5.0,
-                 write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
-                 pool_timeout: float | None = 1.0,
+                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 1.0,
                  media_write_timeout: float | None = 20.0) -> None:
         self._connections = connections
         self._read_timeout = read_timeout
-        self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
@@ -76,16 +75,15 @@ class AiohttpRequest(BaseRequest):
         read = _given(read_timeout, self._read_timeout)
         connect = _given(connect_timeout, self._connect_timeout)
         pool = _given(pool_timeout, self._pool_timeout)
-        write = _given(write_timeout,
-                       self._media_write_timeout if files else self._write_timeout)
+        # aiohttp's read timer runs while the body is sent as well: an upload gets its
+        # write time on top (other bodies are a few hundred bytes, sent at once).
+        sending = _given(write_timeout, self._media_write_timeout) if files else 0.0
         timeout = aiohttp.ClientTimeout(
             total=None,
             # aiohttp's "connect" covers waiting for a pooled connection and opening one.
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect,
-            # aiohttp's read timer runs while the body is sent as well: an upload gets
-            # its write time on top (other bodies are a few hundred bytes).
-            sock_read=None if read is None else read + ((write or 0.0) if files else 0.0),
+            sock_read=None if read is None else read + (sending or 0.0),
         )
         body: Any = _form(fields, files) if files else fields
         try:
