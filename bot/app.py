@@ -31,6 +31,7 @@ from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
 from bot.inbox import register as register_inbox
+from bot.outbox import Outbox
 from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
@@ -113,6 +114,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         clock=clock,
         admins=AdminCache(clock, settings.roles.admin_cache_seconds),
         scheduler=scheduler,
+        outbox=Outbox(db, clock, answer_seconds=settings.telegram.outbox_answer_seconds),
     )
     delivery = Delivery(max_retries=3, speedup=speedup)
     delivery.services = services
@@ -178,6 +180,10 @@ async def _post_init(app: YishiApp) -> None:
     """Open storage, publish the command menus, start the scheduler's clock."""
     services = app.bot_data.services
     await services.open_storage()
+    # Messages the last process owed are sent before new work (it died holding none).
+    await services.outbox.release_leases()
+    services.outbox.attach(app.bot)
+    services.outbox.kick()
     await replay(app)
     services.bot_username = app.bot.username
     # Arming the weekly work and publishing the menus are not needed to answer anyone:
@@ -196,7 +202,17 @@ async def _post_init(app: YishiApp) -> None:
 
 
 async def _tick(context: YishiContext) -> None:
-    await context.services.scheduler.tick(context.application)
+    await tick(context.application)
+
+
+async def tick(app: YishiApp) -> int:
+    """One beat of the scheduler's clock: the due work, then whatever the outbox owes
+    (what the due work queued, what failed before, what waited out quiet hours)."""
+    services = app.bot_data.services
+    finished = await services.scheduler.tick(app)
+    await services.outbox.idle()
+    await services.outbox.deliver()
+    return finished
 
 
 async def _post_shutdown(app: YishiApp) -> None:
@@ -204,6 +220,7 @@ async def _post_shutdown(app: YishiApp) -> None:
     if services.warmup is not None and not services.warmup.done():
         services.warmup.cancel()
         await asyncio.gather(services.warmup, return_exceptions=True)
+    await services.outbox.idle()
     await services.db.close()
     if services.freeze_after_start:
         gc.unfreeze()

@@ -25,6 +25,9 @@ class TelegramSettings(_Section):
     token: SecretStr
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
+    # Seconds Telegram is given to answer a queued message (a poll's result, a report's
+    # news) before it is taken as delivered late; answers to people keep PTB's 5 s.
+    outbox_answer_seconds: float = Field(default=30.0, gt=0, le=300)
 
     @field_validator("token")
     @classmethod

@@ -17,6 +17,7 @@ from storage import Database
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:
+    from bot.outbox import Outbox
     from bot.roles import AdminCache
     from bot.scheduler import Scheduler
 
@@ -30,6 +31,8 @@ class Services:
     clock: Clock
     admins: AdminCache
     scheduler: Scheduler
+    # Messages owed by business actions, delivered exactly once (bot/outbox.py).
+    outbox: Outbox
     bot_username: str = ""
     # Persistent multi-step flows by name, so the scheduler can end an idle one.
     # name -> (its ConversationHandler, the command that starts it)

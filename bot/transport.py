@@ -9,8 +9,9 @@ it is already a dependency (the local Bot API stand-in is built on its server ha
 Timeouts keep PTB's meaning: ``connect`` to open a connection, ``pool`` to wait for a free
 one, ``read`` for each read of the answer, ``write`` for sending an upload (a plain call's
 few hundred bytes go at once; aiohttp times them under ``read``). A timeout is raised as
-:class:`telegram.error.TimedOut`, any other failure of the connection as
-:class:`telegram.error.NetworkError`, as PTB's callers expect.
+:class:`telegram.error.TimedOut` (as :class:`AnswerLate` once the call has gone out whole),
+any other failure of the connection as :class:`telegram.error.NetworkError`, as PTB's
+callers expect.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+
+class AnswerLate(TimedOut):
+    """The call went out whole but Telegram's answer did not come in time: it was very
+    likely carried out, so sending it again would likely repeat it (an edit may safely be
+    made again; a message may not)."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -90,6 +97,8 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(method, url, data=body, timeout=timeout,
                                              proxy=self._proxy_for(url)) as response:
                 return response.status, await response.read()
+        except aiohttp.SocketTimeoutError as exc:
+            raise AnswerLate from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:

@@ -16,10 +16,10 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    InputMediaPhoto,
     Update,
 )
 from telegram.error import BadRequest, Forbidden
@@ -41,9 +41,11 @@ from bot.domain.decisions import (
     progress_bar,
 )
 from bot.domain.durations import DeadlineError, parse_deadline
-from bot.domain.models import Community, DueWork, Person, Role
+from bot.domain.models import Community, DueWork, Outgoing, Person, Role
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
+from bot.services import Services
+from handlers import outgoing
 from handlers.common import (
     begin_for_chosen,
     begin_for_moderator,
@@ -64,7 +66,7 @@ from handlers.common import (
 from handlers.flows import private_flow
 from handlers.moderators import moderator_ids
 from handlers.roles import named_person  # the same @name / reply rules as /role
-from storage import communities, people, polls, topics
+from storage import communities, due_work, memberships, outbox, people, polls, topics
 from storage import decisions as store
 
 log = logging.getLogger(__name__)
@@ -266,9 +268,9 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
             return
         async with services.db.transaction() as conn:
             await store.change(conn, decision.id, now=now, owner_id=person.user_id)
+            await _arm_reminders(conn, services, decision.id)
         await record_audit(context, community, update, "decision.owner",
                            decision=decision.id, owner=person.user_id)
-        await _arm_reminders(context.application, decision.id)
         await message.reply_text(_("{ref} is now owned by {name}.").format(
             ref=decision.ref, name=html.escape(person.name)))
         await _tell_owner_assigned(context, decision, community, person)
@@ -284,9 +286,9 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
             return
         async with services.db.transaction() as conn:
             await store.change(conn, decision.id, now=now, due_at=due)
+            await _arm_reminders(conn, services, decision.id)
         await record_audit(context, community, update, "decision.due", decision=decision.id,
                            due=due.isoformat())
-        await _arm_reminders(context.application, decision.id)
         await message.reply_text(_("{ref} is due {when}.").format(
             ref=decision.ref, when=_local(due, community)))
         return
@@ -300,19 +302,21 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
         await message.reply_text(_("{ref} is {status}; that cannot change now.").format(
             ref=decision.ref, status=_(STATUS_NAMES[decision.status])))
         return
+    by_moderator = await user_role(context, community, user.id) is Role.MODERATOR
     async with services.db.transaction() as conn:
         moved = await store.record(conn, decision, status=target, percent=decision.progress,
                                    actor_id=user.id, now=now, reason=reason)
+        if moved:
+            await _queue_update(conn, services, decision.id, by_moderator=by_moderator)
     if not moved:
         await message.reply_text(_("Someone changed {ref} just now; please look again.")
                                  .format(ref=decision.ref))
         return
+    services.outbox.kick()
     await record_audit(context, community, update, f"decision.{target.value}",
                        decision=decision.id)
     await message.reply_text(_("{ref} is now {status}.").format(
         ref=decision.ref, status=_(STATUS_NAMES[target])))
-    await _publish_update(context, decision.id, by_moderator=await user_role(
-        context, community, user.id) is Role.MODERATOR)
 
 
 async def _tell_owner_assigned(context: YishiContext, decision: Decision,
@@ -563,8 +567,8 @@ async def milestones_chosen(update: Update, context: YishiContext) -> int:
             due_at=datetime.fromisoformat(draft["due"]) if draft.get("due") else None,
             milestones=steps, actor_id=user.id)
         owner = await people.get(conn, decision.owner_id) if decision.owner_id else None
+        await _arm_reminders(conn, services, decision.id)
     await record_audit(context, community, update, "decision.create", decision=decision.id)
-    await _arm_reminders(context.application, decision.id)
     await flow_reply(update, _("Written down as {ref}. The group sees it with /decisions; "
                                "the owner posts progress with /progress {ref}.").format(
         ref=decision.ref))
@@ -573,29 +577,26 @@ async def milestones_chosen(update: Update, context: YishiContext) -> int:
     return ConversationHandler.END
 
 
-async def from_poll(app: YishiApp, decision_id: int) -> None:
-    """A passed poll made this decision: arm its reminders and ask the moderators for an
-    owner and a due date."""
-    await _arm_reminders(app, decision_id)
-    decision, community = await _get(app, decision_id)
-    if decision is None or community is None:
-        return
-    context = YishiContext(app)
-    recipients = await moderator_ids(context, community)
-    async with app.bot_data.services.db.transaction() as conn:
-        known = await people.names(conn, recipients)
+async def from_poll(conn: AsyncConnection, services: Services, decision: Decision,
+                    community: Community, admins: list[int]) -> list[Outgoing]:
+    """A closing poll made this decision (in the close's transaction): arm its reminders,
+    and return the word to the moderators (``admins``: the group's Telegram admins) asking
+    for an owner and a due date."""
+    await _arm_reminders(conn, services, decision.id)
+    granted = await memberships.with_role(conn, community.id, Role.MODERATOR)
+    known = await people.names(conn, sorted(set(admins) | set(granted)))
+    owed = []
     for person in known.values():
         if not person.started:
             continue
-        _ = translator(person.reads(app.bot_data.services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, _(
+        _ = translator(person.reads(services.default_language))
+        owed.append(outgoing.message(
+            f"decision:{decision.id}:from-poll:{person.user_id}", person.user_id, _(
                 "The vote made a decision in {group}: {ref} “{title}”. Give it an owner and a "
                 "due date: /decision {ref} owner @name and /decision {ref} due 2026-12-31.")
-                .format(group=html.escape(community.title), ref=decision.ref,
-                        title=html.escape(decision.title)))
-        except Forbidden:
-            continue
+            .format(group=html.escape(community.title), ref=decision.ref,
+                    title=html.escape(decision.title))))
+    return owed
 
 
 # --- progress ----------------------------------------------------------------------------------
@@ -765,53 +766,90 @@ async def next_step_typed(update: Update, context: YishiContext) -> int:
         await flow_reply(update, _("This decision cannot take progress any more."))
         return ConversationHandler.END
     status = after_progress(decision.status, draft["percent"])
-    now = context.services.clock.now()
-    async with context.services.db.transaction() as conn:
+    services = context.services
+    now = services.clock.now()
+    by_moderator = await user_role(context, community, user.id) is Role.MODERATOR
+    # The update, its reminders and its posts to the group and the followers: together.
+    async with services.db.transaction() as conn:
         posted = await store.record(conn, decision, status=status, percent=draft["percent"],
                                     actor_id=user.id, now=now, text=draft["text"],
                                     next_step=next_step, photos=draft["photos"])
+        if posted:
+            await _arm_reminders(conn, services, decision.id)
+            await _queue_update(conn, services, decision.id, by_moderator=by_moderator)
     if not posted:
         await flow_reply(update, _("Someone changed {ref} just now; please look again.")
                          .format(ref=decision.ref))
         return ConversationHandler.END
-    await _arm_reminders(context.application, decision.id)
+    services.outbox.kick()
     await flow_reply(update, _("Posted. {ref} is at {percent}%.").format(
         ref=decision.ref, percent=draft["percent"]))
-    await _publish_update(context, decision.id, by_moderator=await user_role(
-        context, community, user.id) is Role.MODERATOR)
     return ConversationHandler.END
 
 
 # --- telling everyone --------------------------------------------------------------------------
 
 
-async def _publish_update(context: YishiContext, decision_id: int, *,
-                          by_moderator: bool) -> None:
-    """The latest update goes to the group and the followers; in quiet hours it waits,
+async def _queue_update(conn: AsyncConnection, services: Services, decision_id: int, *,
+                        by_moderator: bool, update_id: int | None = None) -> None:
+    """Queue the latest update (or ``update_id``) for the group and the followers, in the
+    transaction that recorded it; in the group's quiet hours it waits for the morning,
     unless a moderator posted it by hand."""
-    decision, community = await _get(context, decision_id)
-    if decision is None or community is None:
+    decision = await store.get(conn, decision_id)
+    community = await communities.by_id(conn, decision.community_id) if decision else None
+    if decision is None or community is None or not community.active:
         return
-    async with context.services.db.transaction() as conn:
-        latest = (await store.timeline(conn, decision.id))[-1]
-    quiet_until = community.quiet_until(context.services.clock.now())
-    if quiet_until is not None and not by_moderator:
-        await context.services.scheduler.schedule(
-            kind=UPDATE_POST, key=f"{decision.id}:{latest.id}", due_at=quiet_until,
-            payload={"decision": decision.id, "update": latest.id})
+    timeline = await store.timeline(conn, decision.id)
+    event = timeline[-1] if update_id is None else \
+        next((e for e in timeline if e.id == update_id), None)
+    if event is None:
         return
-    await _send_update(context.application, decision.id, latest.id)
+    now = services.clock.now()
+    not_before = None if by_moderator else community.quiet_until(now)
+    watchers = set(await store.followers(conn, decision.id))
+    if decision.topic_id is not None:
+        watchers |= set(await topics.supporters(conn, decision.topic_id))
+    if decision.poll_id is not None:
+        watchers |= await polls.voters(conn, decision.poll_id)
+    known = await people.names(conn, sorted(watchers - {event.actor_id or 0}))
+    _ = translator(community.language)
+    text = _card(decision, community, event, _)
+    follow = _view_buttons(decision, _)
+    key = f"decision:{decision.id}:update:{event.id}"
+    owed: list[Outgoing] = []
+    if len(event.photos) > 1:
+        owed.append(Outgoing(key=f"{key}:group", chat_id=community.chat_id,
+                             method="sendMediaGroup", not_before=not_before, params={
+            "chat_id": community.chat_id, "media": [
+                {"type": "photo", "media": file_id, "parse_mode": "HTML",
+                 **({"caption": text[:1024]} if i == 0 else {})}
+                for i, file_id in enumerate(event.photos)]}))
+    elif event.photos:
+        owed.append(outgoing.photo(f"{key}:group", community.chat_id, event.photos[0], text,
+                                   markup=follow, not_before=not_before))
+    else:
+        owed.append(outgoing.message(f"{key}:group", community.chat_id, text, markup=follow,
+                                     not_before=not_before))
+    for person in known.values():
+        if not person.started:
+            continue
+        reader = translator(person.reads(services.default_language))
+        owed.append(outgoing.message(
+            f"{key}:{person.user_id}", person.user_id,
+            reader(N_("News on a decision you follow in {group}:")).format(
+                group=html.escape(community.title)) + "\n\n"
+            + _card(decision, community, event, reader), not_before=not_before))
+    await outbox.queue(conn, owed, now)
 
 
 async def post_update(app: YishiApp, work: DueWork) -> Outcome:
-    """Due work ``decision_update``: an update held back by quiet hours."""
-    decision, community = await _get(app, work.payload['decision'])
-    if decision is None or community is None:
-        return Done()
-    quiet_until = community.quiet_until(app.bot_data.services.clock.now())
-    if quiet_until is not None:
-        return Defer(quiet_until)
-    await _send_update(app, decision.id, work.payload["update"])
+    """Due work ``decision_update``, armed by versions before the outbox (a database
+    upgraded with one still waiting): the update goes to the outbox now."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        await _queue_update(conn, services, work.payload["decision"], by_moderator=False,
+                            update_id=work.payload["update"])
+    services.outbox.kick()
     return Done()
 
 
@@ -828,96 +866,56 @@ def _card(decision: Decision, community: Community, event: Any, _: Translator) -
     return "\n".join(lines)
 
 
-async def _send_update(app: YishiApp, decision_id: int, update_id: int) -> None:
-    services = app.bot_data.services
-    decision, community = await _get(app, decision_id)
-    if decision is None or community is None or not community.active:
-        return
-    async with services.db.transaction() as conn:
-        event = next((e for e in await store.timeline(conn, decision.id) if e.id == update_id),
-                     None)
-        watchers = set(await store.followers(conn, decision.id))
-        if decision.topic_id is not None:
-            watchers |= set(await topics.supporters(conn, decision.topic_id))
-        if decision.poll_id is not None:
-            watchers |= await polls.voters(conn, decision.poll_id)
-        known = await people.names(conn, sorted(watchers - {event.actor_id if event else 0}))
-    if event is None:
-        return
-    _ = translator(community.language)
-    text = _card(decision, community, event, _)
-    follow = _view_buttons(decision, _)
-    if len(event.photos) > 1:
-        await app.bot.send_media_group(community.chat_id, [
-            InputMediaPhoto(file_id, caption=text[:1024] if i == 0 else None)
-            for i, file_id in enumerate(event.photos)])
-    elif event.photos:
-        await app.bot.send_photo(community.chat_id, event.photos[0], caption=text[:1024],
-                                 reply_markup=follow)
-    else:
-        await app.bot.send_message(community.chat_id, text, reply_markup=follow)
-    for person in known.values():
-        if not person.started:
-            continue
-        reader = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, reader(N_("News on a decision you "
-                                                                 "follow in {group}:")).format(
-                group=html.escape(community.title)) + "\n\n" + _card(decision, community,
-                                                                      event, reader))
-        except Forbidden:
-            continue
-
-
 # --- reminders, escalation, 回头看 -------------------------------------------------------------
 
 
-async def _arm_reminders(app: YishiApp, decision_id: int) -> None:
-    services = app.bot_data.services
+async def _arm_reminders(conn: AsyncConnection, services: Services, decision_id: int) -> None:
+    """The decision's reminders, in the transaction that changed it."""
     settings = services.settings.decisions
-    decision, _community = await _get(app, decision_id)
+    decision = await store.get(conn, decision_id)
     if decision is None:
         return
     key, payload = str(decision.id), {"decision": decision.id}
     now = services.clock.now()
+
+    async def arm(kind: str, due_at: datetime) -> None:
+        await due_work.schedule(conn, kind=kind, key=key, due_at=due_at, now=now,
+                                payload=payload)
+
     if decision.status in OPEN_DECISIONS:
-        await services.scheduler.schedule(
-            kind=STALE, key=key, due_at=now + timedelta(days=settings.update_interval_days),
-            payload=payload)
+        await arm(STALE, now + timedelta(days=settings.update_interval_days))
         if decision.due_at is not None:
-            await services.scheduler.schedule(
-                kind=DUE_SOON, key=key,
-                due_at=max(now, decision.due_at - timedelta(days=settings.due_reminder_days)),
-                payload=payload)
-            await services.scheduler.schedule(kind=OVERDUE, key=key, due_at=decision.due_at,
-                                              payload=payload)
+            await arm(DUE_SOON, max(now, decision.due_at
+                                    - timedelta(days=settings.due_reminder_days)))
+            await arm(OVERDUE, decision.due_at)
     elif decision.status is DecisionStatus.DONE and decision.done_at is not None:
-        await services.scheduler.schedule(
-            kind=RATING, key=key,
-            due_at=decision.done_at + timedelta(days=settings.rating_after_days),
-            payload=payload)
+        await arm(RATING, decision.done_at + timedelta(days=settings.rating_after_days))
 
 
-async def _to_owner(app: YishiApp, decision: Decision, community: Community,
+async def _to_owner(app: YishiApp, work: DueWork, decision: Decision, community: Community,
                     msgid: str) -> None:
-    """Tell the owner (or, with none, the moderators) in private."""
+    """Tell the owner (or, with none, the moderators) in private, once for this run of
+    ``work`` however often it is retried."""
     services = app.bot_data.services
     recipients = [decision.owner_id] if decision.owner_id else \
-        await moderator_ids(YishiContext(app), community)
+        await moderator_ids(app.bot, services, community)
+    key = f"decision:{decision.id}:{work.kind}:{work.due_at.isoformat()}"
+    now = services.clock.now()
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, _(msgid).format(
+        owed = []
+        for person in known.values():
+            if not person.started:
+                continue
+            _ = translator(person.reads(services.default_language))
+            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
+                msgid).format(
                 ref=decision.ref, title=html.escape(decision.title),
                 group=html.escape(community.title),
                 days=services.settings.decisions.update_interval_days,
-                when=_local(decision.due_at, community) if decision.due_at else ""))
-        except Forbidden:
-            continue
+                when=_local(decision.due_at, community) if decision.due_at else "")))
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
 
 
 async def remind_stale(app: YishiApp, work: DueWork) -> Outcome:
@@ -935,7 +933,7 @@ async def remind_stale(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(now)
     if quiet_until is not None:
         return Defer(quiet_until)
-    await _to_owner(app, decision, community, N_(
+    await _to_owner(app, work, decision, community, N_(
         "{ref} “{title}” in {group} has had no progress update for {days} days. Post one "
         "with /progress {ref}, even a short one."))
     return Defer(now + interval)
@@ -950,7 +948,7 @@ async def remind_due(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    await _to_owner(app, decision, community, N_(
+    await _to_owner(app, work, decision, community, N_(
         "{ref} “{title}” in {group} is due {when}. Post progress with /progress {ref}."))
     return Done()
 
@@ -966,23 +964,26 @@ async def escalate_overdue(app: YishiApp, work: DueWork) -> Outcome:
     if quiet_until is not None:
         return Defer(quiet_until)
     owner = await _owner_name(app, decision)
-    recipients = await moderator_ids(YishiContext(app), community)
+    recipients = await moderator_ids(app.bot, services, community)
+    # Each moderator's word is queued under this due date: an escalation run again after a
+    # crash, or a failed send retried, reaches nobody twice.
+    key = f"decision:{decision.id}:overdue:{work.due_at.isoformat()}"
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, _(
+        owed = []
+        for person in known.values():
+            if not person.started:
+                continue
+            _ = translator(person.reads(services.default_language))
+            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
                 "Overdue in {group}: {ref} “{title}” was due {when} and is at {percent}% "
                 "(owner: {owner}).").format(
                 group=html.escape(community.title), ref=decision.ref,
                 title=html.escape(decision.title), when=_local(decision.due_at, community)
                 if decision.due_at else "", percent=decision.progress,
-                owner=html.escape(owner) if owner else _("nobody yet")))
-        except Forbidden:
-            continue
+                owner=html.escape(owner) if owner else _("nobody yet"))))
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
     return Done()
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import YishiContext
 from bot.domain.models import Community, Role
 from bot.i18n import Translator, translator
 from bot.roles import chat_admin_ids
+from bot.services import Services
 from handlers.common import private_link
 from storage import memberships, people
 
@@ -22,10 +23,10 @@ log = logging.getLogger(__name__)
 Render = Callable[[Translator], Awaitable[tuple[str, InlineKeyboardMarkup | None]]]
 
 
-async def moderator_ids(context: YishiContext, community: Community) -> list[int]:
+async def moderator_ids(bot: Bot, services: Services, community: Community) -> list[int]:
     """Everyone who moderates the community: its Telegram admins and granted moderators."""
-    admins = set(await chat_admin_ids(context.bot, community.chat_id))
-    async with context.services.db.transaction() as conn:
+    admins = set(await chat_admin_ids(bot, community.chat_id))
+    async with services.db.transaction() as conn:
         granted = await memberships.with_role(conn, community.id, Role.MODERATOR)
     return sorted(admins | set(granted))
 
@@ -47,7 +48,7 @@ async def send_to_moderators(context: YishiContext, community: Community, render
             log.warning("moderators' chat unreachable; writing to moderators in private",
                         extra={"community_id": community.id})
     copies: list[list[int]] = []
-    moderators = await moderator_ids(context, community)
+    moderators = await moderator_ids(context.bot, context.services, community)
     async with context.services.db.transaction() as conn:
         reachable = [p for p in (await people.names(conn, moderators)).values() if p.started]
     for moderator in reachable:

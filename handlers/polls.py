@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
@@ -34,7 +35,7 @@ from bot.deeplinks import DeepLink
 from bot.domain.chain import replay, verify
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.households import Household
-from bot.domain.models import Community, DueWork, Role
+from bot.domain.models import Community, DueWork, Outgoing, Role
 from bot.domain.polls import (
     CIVIL_RULES,
     OPTIONS_MAX,
@@ -64,8 +65,11 @@ from bot.domain.topics import TopicStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, normalize_language, translator
 from bot.inbox import GUARD_GROUP, mark_done
+from bot.roles import chat_admin_ids
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
+from bot.services import Services
+from handlers import outgoing
 from handlers.ballots import Press, VoteDesk, pseudonym
 from handlers.common import (
     chat_translator,
@@ -84,7 +88,7 @@ from handlers.decisions import from_poll as decisions_from_poll
 from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow, private_flow
 from handlers.reports import export_reports
-from storage import communities, due_work, memberships, people, residents
+from storage import communities, due_work, memberships, outbox, people, residents
 from storage import decisions as decision_store
 from storage import polls as store
 from storage import topics as topic_store
@@ -97,6 +101,7 @@ PROXY_UNIT, PROXY_OPTION = 31, 32
 DRAFT = "poll"
 PREFILL = "poll_prefill"
 CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
+POSTED = "poll_post"  # what the outbox records once a poll's post is sent
 # Vote buttons: just after the inbox's guard (bot/inbox.GUARD_GROUP), before the features.
 VOTE_GROUP = GUARD_GROUP + 1
 YES_NO_ABSTAIN = (N_("Yes"), N_("No"), N_("Abstain"))
@@ -470,8 +475,10 @@ async def publish(update: Update, context: YishiContext) -> int:
             created_by=user.id, secret=draft.get("secret", False))
         if poll.secret:
             await store.set_key(conn, poll.id, secrets.token_hex(32))
-    await _arm(context.application, poll)
-    await _post(context.application, poll)
+        # Its deadline, its reminders and its post go with it, or not at all.
+        await _arm(conn, services, poll)
+        await outbox.queue(conn, [await _post(conn, poll, community)], now)
+    services.outbox.kick()
     await record_audit(context, community, update, "poll.create", poll=poll.id)
     await flow_reply(update, _("{ref} is posted in {group}. It closes {when}.").format(
         ref=poll.ref, group=html.escape(community.title), when=_local(deadline, community)),
@@ -491,38 +498,40 @@ def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def _arm(app: YishiApp, poll: Poll) -> None:
-    """The deadline and the reminders, in the database (so a restart keeps them)."""
-    services = app.bot_data.services
+async def _arm(conn: AsyncConnection, services: Services, poll: Poll) -> None:
+    """The deadline and the reminders, in the database (so a restart keeps them), in the
+    transaction that creates or extends the poll."""
     now = services.clock.now()
-    await services.scheduler.schedule(kind=CLOSE, key=str(poll.id), due_at=poll.deadline,
-                                      payload={"poll": poll.id})
+    await due_work.schedule(conn, kind=CLOSE, key=str(poll.id), due_at=poll.deadline,
+                            now=now, payload={"poll": poll.id})
     for hours in services.settings.polls.reminder_hours:
         due = poll.deadline - timedelta(hours=hours)
         key = f"{poll.id}:{hours:g}"
         if due > now:
-            await services.scheduler.schedule(kind=REMIND, key=key, due_at=due,
-                                              payload={"poll": poll.id})
+            await due_work.schedule(conn, kind=REMIND, key=key, due_at=due, now=now,
+                                    payload={"poll": poll.id})
         else:
-            async with services.db.transaction() as conn:
-                await due_work.cancel(conn, kind=REMIND, key=key)
+            await due_work.cancel(conn, kind=REMIND, key=key)
 
 
 # --- the post in the group ------------------------------------------------------------------
 
 
-async def _count(app: YishiApp, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
+async def _count_now(app: YishiApp, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
+    async with app.bot_data.services.db.transaction() as conn:
+        return await _count(conn, poll)
+
+
+async def _count(conn: AsyncConnection, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
     """The count: live while the poll is open; once closed, exactly as it was at closing
     (a roster that changes later does not change a decided result)."""
     if poll.status is not PollStatus.OPEN and poll.result:
         frozen = poll.result
         return (thaw_tally(frozen["tally"]), thaw_verdict(frozen["verdict"]),
                 thaw_turnout(frozen["turnout"]))
-    services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        roster = await residents.households(conn, poll.community_id)
-        ballots = await store.counted(conn, poll.id)
-        poll_key = await store.key(conn, poll.id) if poll.secret else None
+    roster = await residents.households(conn, poll.community_id)
+    ballots = await store.counted(conn, poll.id)
+    poll_key = await store.key(conn, poll.id) if poll.secret else None
     if poll_key is not None:
         ballots = _resolve_units(ballots, poll_key, roster)
     result, meaning = verdict(poll, ballots, roster)
@@ -567,10 +576,10 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
     return lines
 
 
-async def _render(app: YishiApp, poll: Poll, community: Community) -> tuple[
+async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tuple[
         str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
-    result, meaning, figures = await _count(app, poll)
+    result, meaning, figures = await _count(conn, poll)
     lines = [f"<b>{poll.ref} · {html.escape(poll.question)}</b>", ""]
     if poll.status is PollStatus.OPEN:
         lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
@@ -655,15 +664,30 @@ def _digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()
 
 
-async def _post(app: YishiApp, poll: Poll) -> None:
-    services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        community = await communities.by_id(conn, poll.community_id)
-    assert community is not None
-    text, markup = await _render(app, poll, community)
-    sent = await app.bot.send_message(community.chat_id, text, reply_markup=markup)
-    async with services.db.transaction() as conn:
-        await store.set_post(conn, poll.id, sent.chat_id, sent.message_id, _digest(text, markup))
+async def _post(conn: AsyncConnection, poll: Poll, community: Community) -> Outgoing:
+    """The poll's post in the group, queued; its message id is recorded once it is sent."""
+    text, markup = await _render(conn, poll, community)
+    return outgoing.message(f"poll:{poll.id}:post", community.chat_id, text, markup=markup,
+                            remember={"what": POSTED, "poll": poll.id,
+                                      "digest": _digest(text, markup)})
+
+
+async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any) -> None:
+    """The post went out: note where it is. Votes that came while it was on its way could
+    not be shown on it yet: if it no longer shows the count, it is edited at once."""
+    poll_id = int(remember["poll"])
+    await store.set_post(conn, poll_id, int(answer["chat"]["id"]), int(answer["message_id"]),
+                         remember["digest"])
+    poll = await store.get(conn, poll_id)
+    community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None:
+        return
+    text, markup = await _render(conn, poll, community)
+    digest = _digest(text, markup)
+    if await store.swap_post_digest(conn, poll.id, digest):
+        await outbox.queue(conn, [outgoing.edit_text(
+            f"poll:{poll.id}:post:{digest[:16]}", community.chat_id,
+            int(answer["message_id"]), text, markup=markup)], poll.created_at)
 
 
 async def refresh_post(app: YishiApp, poll_id: int) -> None:
@@ -672,10 +696,9 @@ async def refresh_post(app: YishiApp, poll_id: int) -> None:
     async with services.db.transaction() as conn:
         poll = await store.get(conn, poll_id)
         community = await communities.by_id(conn, poll.community_id) if poll else None
-    if poll is None or community is None or poll.post_message_id is None:
-        return
-    text, markup = await _render(app, poll, community)
-    async with services.db.transaction() as conn:
+        if poll is None or community is None or poll.post_message_id is None:
+            return
+        text, markup = await _render(conn, poll, community)
         if not await store.swap_post_digest(conn, poll.id, _digest(text, markup)):
             return
     try:
@@ -763,16 +786,24 @@ def _result_record(result: Tally, meaning: Verdict, figures: Turnout) -> dict[st
 
 
 async def close_poll(app: YishiApp, poll_id: int) -> bool:
-    """Close an open poll once: count, store the result, update the post, hand on to the
-    topic and the decisions, and queue the announcement (which waits out quiet hours)."""
+    """Close an open poll once. One transaction counts, stores the result, hands on to the
+    topic and the decisions, and queues everything the close owes: the post showing the
+    result, the result in the group (after its quiet hours), and the moderators' word about
+    a decision it made. A crash or a slow Telegram at any point loses none of them."""
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         poll = await store.get(conn, poll_id)
-    if poll is None or poll.status is not PollStatus.OPEN:
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None or poll.status is not PollStatus.OPEN:
         return False
-    result, meaning, figures = await _count(app, poll)
+    # Asked of Telegram before the transaction, which must not wait on the network.
+    admins = await chat_admin_ids(app.bot, community.chat_id)
     now = services.clock.now()
     async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        if poll is None or poll.status is not PollStatus.OPEN:
+            return False
+        result, meaning, figures = await _count(conn, poll)
         if not await store.finish(conn, poll.id, PollStatus.CLOSED, now,
                                   result=_result_record(result, meaning, figures)):
             return False
@@ -780,25 +811,42 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         if poll.topic_id is not None:
             await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
                                    to_status=TopicStatus.DECIDED, now=now)
+        closed = await store.get(conn, poll.id)
+        assert closed is not None
+        owed = [*await _final_post(conn, closed, community),
+                _result_message(closed, community, result, meaning, figures, now)]
         decided = decision_title(poll, meaning)
-        made = None
         if decided and await decision_store.for_poll(conn, poll.id) is None:
             made = await decision_store.create(conn, community_id=poll.community_id,
                                                title=decided, poll_id=poll.id,
                                                topic_id=poll.topic_id, now=now)
-    await refresh_post(app, poll.id)
-    if made is not None:
-        await decisions_from_poll(app, made.id)
-    async with services.db.transaction() as conn:
-        community = await communities.by_id(conn, poll.community_id)
-    quiet_until = community.quiet_until(now) if community else None
-    if quiet_until is not None:
-        # The result waits for the morning; the poll itself is closed now.
-        await services.scheduler.schedule(kind=RESULT, key=str(poll.id), due_at=quiet_until,
-                                          payload={"poll": poll.id})
-    elif community is not None:
-        await _announce(app, poll.id, community)
+            owed += await decisions_from_poll(conn, services, made, community, admins)
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
     return True
+
+
+async def _final_post(conn: AsyncConnection, poll: Poll, community: Community) -> list[Outgoing]:
+    """The post's last edit: the result in place of the buttons (none if it was never
+    posted)."""
+    if poll.post_message_id is None or poll.post_chat_id is None:
+        return []
+    text, markup = await _render(conn, poll, community)
+    await store.swap_post_digest(conn, poll.id, _digest(text, markup))
+    return [outgoing.edit_text(f"poll:{poll.id}:post:{poll.status.value}", poll.post_chat_id,
+                               poll.post_message_id, text, markup=markup)]
+
+
+def _result_message(poll: Poll, community: Community, result: Tally, meaning: Verdict,
+                    figures: Turnout, now: datetime) -> Outgoing:
+    _ = translator(community.language)
+    lines = [_("<b>{ref} is closed</b>: {question}").format(
+        ref=poll.ref, question=html.escape(poll.question)),
+        *_results_lines(poll, result, _), turnout_text(figures, _), "",
+        verdict_text(poll, meaning, _)]
+    # The result waits for the end of the group's quiet hours; the poll is closed now.
+    return outgoing.message(f"poll:{poll.id}:result", community.chat_id, "\n".join(lines),
+                            not_before=community.quiet_until(now))
 
 
 async def close_due(app: YishiApp, work: DueWork) -> DueOutcome:
@@ -815,7 +863,8 @@ async def close_due(app: YishiApp, work: DueWork) -> DueOutcome:
 
 
 async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
-    """Due work ``poll_result``: tell the group, outside quiet hours."""
+    """Due work ``poll_result``, queued by versions before the outbox (a database upgraded
+    with one still waiting): tell the group, outside quiet hours."""
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         poll = await store.get(conn, work.payload["poll"])
@@ -830,16 +879,15 @@ async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
 
 
 async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
-    async with app.bot_data.services.db.transaction() as conn:
+    services = app.bot_data.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
         poll = await store.get(conn, poll_id)
-    assert poll is not None
-    _ = translator(community.language)
-    result, meaning, figures = await _count(app, poll)
-    lines = [_("<b>{ref} is closed</b>: {question}").format(
-        ref=poll.ref, question=html.escape(poll.question)),
-        *_results_lines(poll, result, _), turnout_text(figures, _), "",
-        verdict_text(poll, meaning, _)]
-    await app.bot.send_message(community.chat_id, "\n".join(lines))
+        assert poll is not None
+        result, meaning, figures = await _count(conn, poll)
+        await outbox.queue(conn, [_result_message(poll, community, result, meaning, figures,
+                                                  now)], now)
+    services.outbox.kick()
 
 
 async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
@@ -858,49 +906,50 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
     if quiet_until is not None:
         return Done() if quiet_until >= poll.deadline else Defer(quiet_until)
     _ = translator(community.language)
-    _result, _meaning, figures = await _count(app, poll)
+    # The group's word and each private one are queued together under this reminder's
+    # name: a reminder run again (after a crash) sends none of them twice.
+    key = f"poll:{poll.id}:remind:{work.key}:{work.due_at.isoformat()}"
     async with services.db.transaction() as conn:
+        _result, _meaning, figures = await _count(conn, poll)
         roster = await residents.households(conn, poll.community_id)
-    await app.bot.send_message(community.chat_id, "\n".join([
-        _("Reminder: {ref} “{question}” closes {when}.").format(
-            ref=poll.ref, question=html.escape(poll.question),
-            when=_local(poll.deadline, community)),
-        turnout_text(figures, _)]))
-    for person in await _not_yet_voted(app, poll, roster):
-        reader = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, reader(N_(
+        owed = [outgoing.message(f"{key}:group", community.chat_id, "\n".join([
+            _("Reminder: {ref} “{question}” closes {when}.").format(
+                ref=poll.ref, question=html.escape(poll.question),
+                when=_local(poll.deadline, community)),
+            turnout_text(figures, _)]))]
+        for person in await _not_yet_voted(conn, poll, roster):
+            reader = translator(person.reads(services.default_language))
+            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, reader(N_(
                 "{ref} in {group} closes {when}, and you have not voted yet. Vote with the "
                 "buttons under the poll in the group.")).format(
                 ref=poll.ref, group=html.escape(community.title),
-                when=_local(poll.deadline, community)))
-        except Forbidden:
-            continue
+                when=_local(poll.deadline, community))))
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
     return Done()
 
 
 
-async def _not_yet_voted(app: YishiApp, poll: Poll, roster: list[Household]) -> list[Any]:
+async def _not_yet_voted(conn: AsyncConnection, poll: Poll,
+                         roster: list[Household]) -> list[Any]:
     """People who may vote, have not, and can be written to."""
-    services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        voted = await store.voters(conn, poll.id)
-        units_voted = set((await store.household_voters(conn, poll.id)).keys())
-        if poll.audience is Audience.MEMBERS:
-            candidates = set(await memberships.members(conn, poll.community_id))
-        else:
-            candidates = set()
-            for household in roster:
-                if not poll.scope.covers(household):
+    voted = await store.voters(conn, poll.id)
+    units_voted = set((await store.household_voters(conn, poll.id)).keys())
+    if poll.audience is Audience.MEMBERS:
+        candidates = set(await memberships.members(conn, poll.community_id))
+    else:
+        candidates = set()
+        for household in roster:
+            if not poll.scope.covers(household):
+                continue
+            if poll.counts_units and household.unit_id in units_voted:
+                continue
+            for member in household.members:
+                if poll.audience is Audience.OWNERS and member.user_id not in \
+                        household.owners:
                     continue
-                if poll.counts_units and household.unit_id in units_voted:
-                    continue
-                for member in household.members:
-                    if poll.audience is Audience.OWNERS and member.user_id not in \
-                            household.owners:
-                        continue
-                    candidates.add(member.user_id)
-        known = await people.names(conn, sorted(candidates - voted))
+                candidates.add(member.user_id)
+    known = await people.names(conn, sorted(candidates - voted))
     return [p for p in known.values() if p.started]
 
 
@@ -956,19 +1005,23 @@ async def extend(update: Update, context: YishiContext) -> None:
         await update.callback_query.answer(_("A poll can stay open at most 60 days."),
                                            show_alert=True)
         return
-    async with context.services.db.transaction() as conn:
+    services = context.services
+    group = translator(community.language)
+    async with services.db.transaction() as conn:
         await store.set_deadline(conn, poll.id, deadline)
         poll = await store.get(conn, poll.id)
-    assert poll is not None
-    await _arm(context.application, poll)
+        assert poll is not None
+        await _arm(conn, services, poll)
+        # What a moderator does by hand is said at once, quiet hours or not.
+        await outbox.queue(conn, [outgoing.message(
+            f"poll:{poll.id}:extended:{deadline.isoformat()}", community.chat_id, group(N_(
+                "{ref} is extended: you can vote until {when}.")).format(
+                ref=poll.ref, when=_local(deadline, community)))], services.clock.now())
     await record_audit(context, community, update, "poll.extend", poll=poll.id,
                        deadline=deadline.isoformat())
     await update.callback_query.answer(_("Extended."))
     await refresh_post(context.application, poll.id)
-    group = translator(community.language)
-    await context.bot.send_message(community.chat_id, group(N_(
-        "{ref} is extended: you can vote until {when}.")).format(
-        ref=poll.ref, when=_local(deadline, community)))
+    services.outbox.kick()
 
 
 
@@ -999,21 +1052,27 @@ async def cancel_reason_typed(update: Update, context: YishiContext) -> int:
         await message.reply_text(_("This button is out of date."))
         return ConversationHandler.END
     reason = message.text.strip()[:500]
-    async with context.services.db.transaction() as conn:
-        cancelled = await store.finish(conn, poll.id, PollStatus.CANCELLED,
-                                       context.services.clock.now(), reason=reason)
-        await store.destroy_key(conn, poll.id)
-        await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
+    services = context.services
+    group = translator(community.language)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        cancelled = await store.finish(conn, poll.id, PollStatus.CANCELLED, now, reason=reason)
+        if cancelled:
+            await store.destroy_key(conn, poll.id)
+            await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
+            ended = await store.get(conn, poll.id)
+            assert ended is not None
+            await outbox.queue(conn, [*await _final_post(conn, ended, community),
+                                      outgoing.message(
+                f"poll:{poll.id}:cancelled", community.chat_id, group(N_(
+                    "{ref} was cancelled by the moderators. Reason: {reason}")).format(
+                    ref=poll.ref, reason=html.escape(reason)))], now)
     if not cancelled:
         await message.reply_text(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref))
         return ConversationHandler.END
+    services.outbox.kick()
     await record_audit(context, community, update, "poll.cancel", poll=poll.id, reason=reason)
-    await refresh_post(context.application, poll.id)
-    group = translator(community.language)
-    await context.bot.send_message(community.chat_id, group(N_(
-        "{ref} was cancelled by the moderators. Reason: {reason}")).format(
-        ref=poll.ref, reason=html.escape(reason)))
     await message.reply_text(_("Done."))
     return ConversationHandler.END
 
@@ -1143,7 +1202,7 @@ async def export_poll(update: Update, context: YishiContext) -> None:
 
 async def _minutes(app: YishiApp, poll: Poll, community: Community,
                    _: Translator) -> tuple[list[list[str]], list[list[str]]]:
-    result, meaning, figures = await _count(app, poll)
+    result, meaning, figures = await _count_now(app, poll)
     summary = [
         [_("Poll"), f"{poll.ref} {poll.question}"],
         [_("Group"), community.title],
@@ -1332,6 +1391,7 @@ def register(app: YishiApp) -> None:
     scheduler.on(CLOSE, close_due)
     scheduler.on(RESULT, announce_result)
     scheduler.on(REMIND, remind)
+    app.bot_data.services.outbox.on_sent(POSTED, _posted)
 
 
 async def stale_poll_button(update: Update, context: YishiContext) -> None:

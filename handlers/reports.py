@@ -13,16 +13,18 @@ import html
 import json
 import logging
 import re
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType
@@ -33,7 +35,7 @@ from telegram.ext import filters as F
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
-from bot.domain.models import Community, DueWork, Person, Role
+from bot.domain.models import Community, DueWork, Outgoing, Person, Role
 from bot.domain.points import Action
 from bot.domain.reports import (
     OPEN_STATUSES,
@@ -46,6 +48,8 @@ from bot.domain.reports import (
 from bot.i18n import N_, Translator, translator
 from bot.points import award
 from bot.scheduler import Defer, Done, Outcome
+from bot.services import Services
+from handlers import outgoing
 from handlers.common import (
     communities_of,
     ensure_community,
@@ -60,7 +64,7 @@ from handlers.common import (
 )
 from handlers.exports import csv_bytes, xlsx_bytes
 from handlers.flows import flow, private_flow
-from handlers.moderators import copy_language, moderator_ids
+from handlers.moderators import moderator_ids
 from handlers.report_names import (
     AREA_NAMES,
     CATEGORY_NAMES,
@@ -68,7 +72,7 @@ from handlers.report_names import (
     category_key,
     display_name,
 )
-from storage import communities, memberships, people, residents
+from storage import communities, due_work, memberships, outbox, people, residents
 from storage import reports as store
 from storage.residents import Status
 
@@ -352,16 +356,10 @@ async def submit(update: Update, context: YishiContext) -> int:
             anonymous=bool(draft.get("anonymous")))
         await award(conn, services.settings.points, community, user_id=user.id,
                     action=Action.REPORT, ref=f"report:{report.id}", now=now)
-    ack_due, resolve_due = limits_for(services.settings, report.category).due(now)
-    await services.scheduler.schedule(kind=ACK_LIMIT, key=str(report.id), due_at=ack_due,
-                                      payload={"report": report.id})
-    await services.scheduler.schedule(kind=RESOLVE_LIMIT, key=str(report.id),
-                                      due_at=resolve_due, payload={"report": report.id})
-    # A reminder to the handlers a quarter of the way before each limit (at most 2 hours).
-    for kind, due in ((ACK_SOON, ack_due), (RESOLVE_SOON, resolve_due)):
-        lead = min(timedelta(hours=2), (due - now) / 4)
-        await services.scheduler.schedule(kind=kind, key=str(report.id), due_at=due - lead,
-                                          payload={"report": report.id})
+        # Its time limits are written with it: a crash right after cannot leave it without.
+        ack_due, resolve_due = limits_for(services.settings, report.category).due(now)
+        await _arm_limit(conn, report.id, ACK_LIMIT, ACK_SOON, ack_due, now)
+        await _arm_limit(conn, report.id, RESOLVE_LIMIT, RESOLVE_SOON, resolve_due, now)
     await flow_reply(update, _("Thank you! Your report is {ref}. The handlers have it; I will "
                                "tell you of every change.").format(ref=report.ref) + "\n\n"
                      + _summary(draft, _).split("\n", 1)[1])
@@ -371,6 +369,18 @@ async def submit(update: Update, context: YishiContext) -> int:
     return ConversationHandler.END
 
 
+async def _arm_limit(conn: AsyncConnection, report_id: int, limit: str, soon: str,
+                     due: datetime, now: datetime) -> None:
+    """A time limit, and the handlers' reminder a quarter of the way before it (at most
+    two hours before)."""
+    payload = {"report": report_id}
+    await due_work.schedule(conn, kind=limit, key=str(report_id), due_at=due, now=now,
+                            payload=payload)
+    await due_work.schedule(conn, kind=soon, key=str(report_id),
+                            due_at=due - min(timedelta(hours=2), (due - now) / 4), now=now,
+                            payload=payload)
+
+
 # --- routing and handling ----------------------------------------------------------------
 
 
@@ -378,10 +388,10 @@ async def handler_ids(context: YishiContext, community: Community, category: str
     """Who handles a category: its handlers (and those handling all), else the moderators."""
     async with context.services.db.transaction() as conn:
         handlers_ = await memberships.handlers_of(conn, community.id, category)
-    return handlers_ or await moderator_ids(context, community)
+    return handlers_ or await moderator_ids(context.bot, context.services, community)
 
 
-async def _card(context: YishiContext, report: Report, _: Translator, *,
+async def _card(conn: AsyncConnection, report: Report, _: Translator, *,
                 for_group: bool = False) -> str:
     """A report as handlers see it; in the group, a private unit and an anonymous reporter
     are never shown."""
@@ -389,11 +399,10 @@ async def _card(context: YishiContext, report: Report, _: Translator, *,
     if for_group and report.unit_id is not None:
         where = _("a home in the building")
     reporter = _("anonymous")
-    async with context.services.db.transaction() as conn:
-        named = await people.names(conn, [u for u in (report.reporter_id, report.assignee_id)
-                                          if u is not None])
-        count = len(await store.photos(conn, report.id))
-        followers = len(await store.followers(conn, report.id))
+    named = await people.names(conn, [u for u in (report.reporter_id, report.assignee_id)
+                                      if u is not None])
+    count = len(await store.photos(conn, report.id))
+    followers = len(await store.followers(conn, report.id))
     if not report.anonymous and report.reporter_id in named:
         reporter = named[report.reporter_id].name
     lines = [f"<b>{report.ref} · {display_name(CATEGORY_NAMES, report.category, _)}</b>",
@@ -431,7 +440,7 @@ async def _send_card(context: YishiContext, chat_id: int, report: Report, _: Tra
     None if that chat cannot be reached."""
     async with context.services.db.transaction() as conn:
         first_photo = (await store.photos(conn, report.id))[:1]
-    text = heading + await _card(context, report, _)
+        text = heading + await _card(conn, report, _)
     try:
         if first_photo:
             sent = await context.bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
@@ -491,29 +500,43 @@ async def _send_group_notice(context: YishiContext, community: Community, report
               "with me to receive reports."),
             reply_markup=private_link(context, "group", community, _("Talk to me in private")))
     elif what == "new" and report.status in OPEN_STATUSES:
+        async with context.services.db.transaction() as conn:
+            card = await _card(conn, report, _, for_group=True)
         sent = await context.bot.send_message(
-            community.chat_id, await _card(context, report, _, for_group=True),
+            community.chat_id, card,
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
                 _("Me too"), callback_data=f"rm:{report.id}")]]))
         async with context.services.db.transaction() as conn:
             await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
     elif what == "resolved":
-        async with context.services.db.transaction() as conn:
-            after = await store.photos(conn, report.id, after=True)
-            events = await store.timeline(conn, report.id)
-        notes = [e.note for e in events if e.status is ReportStatus.RESOLVED and e.note
-                 and not e.note.startswith(MARKED_NOTES)]
-        text = _("{ref} ({category}) is resolved.").format(
-            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _))
-        if notes:
-            text += "\n" + _("Note: {note}").format(note=html.escape(notes[-1]))
-        reply = ReplyParameters(report.post_message_id, allow_sending_without_reply=True) \
-            if report.post_message_id is not None else None
-        if after:
-            await context.bot.send_photo(community.chat_id, after[-1], caption=text[:1000],
-                                         reply_parameters=reply)
-        else:
-            await context.bot.send_message(community.chat_id, text, reply_parameters=reply)
+        services = context.services
+        now = services.clock.now()
+        async with services.db.transaction() as conn:
+            await outbox.queue(conn, [await _resolved_notice(conn, report, community,
+                                                             f"report:{report.id}:resolved",
+                                                             now)], now)
+        services.outbox.kick()
+
+
+async def _resolved_notice(conn: AsyncConnection, report: Report, community: Community,
+                           key: str, now: datetime) -> Outgoing:
+    """The group hears a report is resolved (with the "after" photo, if there is one), as
+    a reply to the report's post; in quiet hours it waits for the morning."""
+    _ = translator(community.language)
+    after = await store.photos(conn, report.id, after=True)
+    events = await store.timeline(conn, report.id)
+    notes = [e.note for e in events if e.status is ReportStatus.RESOLVED and e.note
+             and not e.note.startswith(MARKED_NOTES)]
+    text = _("{ref} ({category}) is resolved.").format(
+        ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _))
+    if notes:
+        text += "\n" + _("Note: {note}").format(note=html.escape(notes[-1]))
+    quiet_until = community.quiet_until(now)
+    if after:
+        return outgoing.photo(f"{key}:group", community.chat_id, after[-1], text,
+                              reply_to=report.post_message_id, not_before=quiet_until)
+    return outgoing.message(f"{key}:group", community.chat_id, text,
+                            reply_to=report.post_message_id, not_before=quiet_until)
 
 
 async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
@@ -605,7 +628,7 @@ async def handler_button(update: Update, context: YishiContext) -> int:
         return HANDLER_NOTE
     await query.answer(_("{ref} is now {status}.").format(ref=report.ref,
                                                          status=_(STATUS_NAMES[target])))
-    await change_status(context, report, community, target, actor=user.id)
+    await change_status(context.services, report, community, target, actor=user.id)
     return ConversationHandler.END
 
 
@@ -616,7 +639,7 @@ async def _reassign_candidates(context: YishiContext, community: Community,
     async with context.services.db.transaction() as conn:
         ids = [*await memberships.handlers_of(conn, community.id, report.category),
                *await memberships.with_role(conn, community.id, Role.HANDLER)]
-    ids += await moderator_ids(context, community)
+    ids += await moderator_ids(context.bot, context.services, community)
     ordered = list(dict.fromkeys(i for i in ids if i != report.assignee_id))
     async with context.services.db.transaction() as conn:
         known = await people.names(conn, ordered)
@@ -711,8 +734,8 @@ async def handler_note(update: Update, context: YishiContext) -> int:
     if message.photo and target is ReportStatus.RESOLVED:
         async with context.services.db.transaction() as conn:
             await store.add_photo(conn, report.id, message.photo[-1].file_id, after=True)
-    if not await change_status(context, report, community, target, actor=user.id, note=note,
-                               original=original):
+    if not await change_status(context.services, report, community, target, actor=user.id,
+                               note=note, original=original):
         await message.reply_text(_("{ref} is already {status}.").format(
             ref=report.ref, status=_(STATUS_NAMES[report.status])))
         return ConversationHandler.END
@@ -731,60 +754,62 @@ async def _duplicate_named(context: YishiContext, report: Report, note: str) -> 
     return original if original is not None and original.id != report.id else None
 
 
-async def change_status(context: YishiContext, report: Report, community: Community,
+async def change_status(services: Services, report: Report, community: Community,
                         target: ReportStatus, *, actor: int | None,
                         note: str | None = None, original: Report | None = None) -> bool:
-    """Move the report, record it on the timeline, and tell everyone who follows it."""
-    services = context.services
+    """Move the report and put it on the timeline; in the same transaction, queue what the
+    move owes (the reporter's and followers' news, the handlers' copies and the group post
+    brought up to date, the "is it fixed?" question and the group's word on a resolution)
+    and arm what it starts (the wait for an answer, the check weeks later, a reopened
+    report's new resolve limit)."""
     now = services.clock.now()
+    settings = services.settings.reports
     async with services.db.transaction() as conn:
         if original is not None:
-            moved = await store.mark_duplicate(conn, report.id, original_id=original.id,
+            event = await store.mark_duplicate(conn, report.id, original_id=original.id,
                                                from_status=report.status, actor_id=actor,
                                                now=now, note=note or "")
         else:
-            moved = await store.move(conn, report.id, from_status=report.status,
+            event = await store.move(conn, report.id, from_status=report.status,
                                      to_status=target, actor_id=actor, now=now, note=note)
         updated = await store.get(conn, report.id)
-    if not moved or updated is None:
-        return False
-    await _tell(context, updated, note, original=original)
-    await _refresh_copies(context, updated, community)
-    settings = services.settings.reports
-    if target is ReportStatus.RESOLVED:
-        await _ask_if_fixed(context, updated)
-        await services.scheduler.schedule(
-            kind=CONFIRM_WAIT, key=str(report.id),
-            due_at=now + timedelta(days=settings.confirm_days), payload={"report": report.id})
-        if settings.post_to_group:
-            await _group_notice(context, community, updated, "resolved")
-    elif target is ReportStatus.CLOSED:
-        await services.scheduler.schedule(
-            kind=STILL_FIXED, key=str(report.id),
-            due_at=now + timedelta(days=settings.still_fixed_days),
-            payload={"report": report.id})
-    elif target is ReportStatus.REOPENED:
-        # A reopened report has its resolve limit again, counted from now.
-        resolve_due = now + limits_for(services.settings, report.category).resolve
-        await services.scheduler.schedule(kind=RESOLVE_LIMIT, key=str(report.id),
-                                          due_at=resolve_due, payload={"report": report.id})
-        await services.scheduler.schedule(
-            kind=RESOLVE_SOON, key=str(report.id),
-            due_at=resolve_due - min(timedelta(hours=2), (resolve_due - now) / 4),
-            payload={"report": report.id})
+        if event is None or updated is None:
+            return False
+        # The timeline entry names this change for good: its messages go once each.
+        key = f"report:{report.id}:event:{event}"
+        owed = [*await _news(conn, services, updated, note, key, original=original),
+                *await _copy_edits(conn, services, updated, community, key)]
+        payload = {"report": report.id}
+        if target is ReportStatus.RESOLVED:
+            owed += await _fixed_question(conn, services, updated, key)
+            await due_work.schedule(conn, kind=CONFIRM_WAIT, key=str(report.id), now=now,
+                                    due_at=now + timedelta(days=settings.confirm_days),
+                                    payload=payload)
+            if settings.post_to_group:
+                owed.append(await _resolved_notice(conn, updated, community, key, now))
+        elif target is ReportStatus.CLOSED:
+            await due_work.schedule(conn, kind=STILL_FIXED, key=str(report.id), now=now,
+                                    due_at=now + timedelta(days=settings.still_fixed_days),
+                                    payload=payload)
+        elif target is ReportStatus.REOPENED:
+            # A reopened report has its resolve limit again, counted from now.
+            resolve_due = now + limits_for(services.settings, report.category).resolve
+            await _arm_limit(conn, report.id, RESOLVE_LIMIT, RESOLVE_SOON, resolve_due, now)
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
     return True
 
 
-async def _tell(context: YishiContext, report: Report, note: str | None, *,
-                original: Report | None = None) -> None:
+async def _news(conn: AsyncConnection, services: Services, report: Report, note: str | None,
+                key: str, *, original: Report | None = None) -> list[Outgoing]:
     """The reporter and the followers hear of the change, each in their language."""
-    async with context.services.db.transaction() as conn:
-        followers = await store.followers(conn, report.id)
-        known = await people.names(conn, [u for u in [report.reporter_id, *followers] if u])
+    followers = await store.followers(conn, report.id)
+    known = await people.names(conn, [u for u in [report.reporter_id, *followers] if u])
+    owed = []
     for person in known.values():
         if not person.started:
             continue
-        _ = translator(person.reads(context.services.default_language))
+        _ = translator(person.reads(services.default_language))
         text = _("{ref} ({category}) is now {status}.").format(
             ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
             status=_(STATUS_NAMES[report.status]))
@@ -792,47 +817,59 @@ async def _tell(context: YishiContext, report: Report, note: str | None, *,
             text += "\n" + _("Note: {note}").format(note=html.escape(_(note)))
         if original is not None:
             text += "\n" + _("I will tell you how {ref} goes instead.").format(ref=original.ref)
-        try:
-            await context.bot.send_message(person.user_id, text)
-        except Forbidden:
-            continue
+        owed.append(outgoing.message(f"{key}:news:{person.user_id}", person.user_id, text))
+    return owed
 
 
-async def _refresh_copies(context: YishiContext, report: Report, community: Community, *,
-                          group_post: bool = True) -> None:
+async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
+                      community: Community, key: str, *,
+                      group_post: bool = True) -> list[Outgoing]:
     """Handlers' copies show the new status and the buttons that still make sense; the
     group post (unless only what handlers see changed) shows the status."""
-    with_photo = await _is_photo(context, report)
+    with_photo = bool(await store.photos(conn, report.id))
+    owed = []
     for chat_id, message_id in report.notices:
-        _ = await copy_language(context, community, chat_id)
-        text = await _card(context, report, _)
-        try:
-            if with_photo:
-                await context.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=text[:1000],
-                    reply_markup=_handler_buttons(report, _))
-            else:
-                await context.bot.edit_message_text(text, chat_id=chat_id,
-                                                    message_id=message_id,
-                                                    reply_markup=_handler_buttons(report, _))
-        except BadRequest:
-            pass
-    if group_post and report.post_message_id is not None:
+        _ = await _copy_language(conn, services, community, chat_id)
+        text = await _card(conn, report, _)
+        name = f"{key}:copy:{chat_id}:{message_id}"
+        owed.append(outgoing.edit_caption(name, chat_id, message_id, text,
+                                          markup=_handler_buttons(report, _)) if with_photo
+                    else outgoing.edit_text(name, chat_id, message_id, text,
+                                            markup=_handler_buttons(report, _)))
+    if group_post and report.post_message_id is not None and report.post_chat_id is not None:
         _ = translator(community.language)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(
             _("Me too"), callback_data=f"rm:{report.id}")]]) \
             if report.status in OPEN_STATUSES else None
-        try:
-            await context.bot.edit_message_text(
-                await _card(context, report, _, for_group=True), chat_id=report.post_chat_id,
-                message_id=report.post_message_id, reply_markup=markup)
-        except BadRequest:
-            pass
+        owed.append(outgoing.edit_text(f"{key}:post", report.post_chat_id,
+                                       report.post_message_id,
+                                       await _card(conn, report, _, for_group=True),
+                                       markup=markup))
+    return owed
 
 
-async def _is_photo(context: YishiContext, report: Report) -> bool:
-    async with context.services.db.transaction() as conn:
-        return bool(await store.photos(conn, report.id))
+async def _copy_language(conn: AsyncConnection, services: Services, community: Community,
+                         chat_id: int) -> Translator:
+    """The language of one copy: a person's own in private, the group's in a group."""
+    if chat_id < 0:
+        return translator(community.language)
+    reader = await people.get(conn, chat_id)
+    return translator(reader.reads(services.default_language) if reader
+                      else community.language)
+
+
+async def _refresh_copies(context: YishiContext, report: Report, community: Community, *,
+                          group_post: bool = True) -> None:
+    """Bring every copy up to date now (a follower joined, the report changed hands)."""
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        current = await store.get(conn, report.id) or report
+        # Named by what they show: the same view is never sent twice.
+        shown = f"report:{report.id}:view:{now.isoformat()}:{secrets.token_hex(4)}"
+        await outbox.queue(conn, await _copy_edits(conn, services, current, community, shown,
+                                                   group_post=group_post), now)
+    services.outbox.kick()
 
 
 async def me_too(update: Update, context: YishiContext) -> None:
@@ -873,20 +910,19 @@ def _fixed_buttons(report: Report, _: Translator, *, answered: bool = False,
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def _ask_if_fixed(context: YishiContext, report: Report) -> None:
+async def _fixed_question(conn: AsyncConnection, services: Services, report: Report,
+                          key: str) -> list[Outgoing]:
+    """The reporter is asked whether it is really fixed, and how it was handled."""
     if report.reporter_id is None:
-        return
-    async with context.services.db.transaction() as conn:
-        person = await people.get(conn, report.reporter_id)
+        return []
+    person = await people.get(conn, report.reporter_id)
     if person is None or not person.started:
-        return
-    _ = translator(person.reads(context.services.default_language))
-    try:
-        await context.bot.send_message(
-            person.user_id, _("Is {ref} really fixed? You can also rate how it was handled.")
-            .format(ref=report.ref), reply_markup=_fixed_buttons(report, _))
-    except Forbidden:
-        log.info("reporter unreachable for the follow-up", extra={"report": report.id})
+        return []
+    _ = translator(person.reads(services.default_language))
+    return [outgoing.message(
+        f"{key}:fixed?", person.user_id,
+        _("Is {ref} really fixed? You can also rate how it was handled.").format(
+            ref=report.ref), markup=_fixed_buttons(report, _))]
 
 
 def _buttons_left(query: CallbackQuery) -> tuple[bool, bool]:
@@ -918,7 +954,7 @@ async def fixed_answer(update: Update, context: YishiContext) -> int:
     await query.edit_message_reply_markup(_fixed_buttons(report, _, answered=True,
                                                          rated=rated))
     if answer == "yes":
-        await change_status(context, report, community, ReportStatus.CLOSED, actor=user.id,
+        await change_status(context.services, report, community, ReportStatus.CLOSED, actor=user.id,
                             note=N_("Confirmed fixed by the reporter."))
         async with context.services.db.transaction() as conn:
             await award(conn, context.services.settings.points, community, user_id=user.id,
@@ -926,7 +962,7 @@ async def fixed_answer(update: Update, context: YishiContext) -> int:
                         now=context.services.clock.now())
         await query.answer(_("Thank you! {ref} is closed.").format(ref=report.ref))
         return ConversationHandler.END
-    await change_status(context, report, community, ReportStatus.REOPENED, actor=user.id,
+    await change_status(context.services, report, community, ReportStatus.REOPENED, actor=user.id,
                         note=N_("The reporter says it is not fixed."))
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
     await _tell_handlers(context, community, report, N_(
@@ -1087,8 +1123,8 @@ async def still_fixed_answer(update: Update, context: YishiContext) -> int:
         await query.answer(_("Good to hear. Thank you!"))
         return ConversationHandler.END
     if report.status is ReportStatus.CLOSED:
-        await change_status(context, report, community, ReportStatus.REOPENED, actor=user.id,
-                            note=N_("Broken again weeks later, says a neighbour."))
+        await change_status(context.services, report, community, ReportStatus.REOPENED,
+                            actor=user.id, note=N_("Broken again weeks later, says a neighbour."))
         await _tell_handlers(context, community, report, N_(
             "{ref} was reopened: a neighbour says it is broken again."))
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
@@ -1118,25 +1154,36 @@ async def _still_due(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ..
 
 
 async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
-                    msgid: str) -> Outcome:
+                    msgid: str, *,
+                    then: Callable[[AsyncConnection, datetime], Awaitable[None]] | None = None,
+                    ) -> Outcome:
+    """The moderators hear that a limit passed; ``then`` arms what follows, in the same
+    transaction."""
     found = await _still_due(app, work, still)
     if not isinstance(found, tuple):
         return found
     report, community = found
     services = app.bot_data.services
-    recipients = await moderator_ids(YishiContext(app), community)
+    now = services.clock.now()
+    recipients = await moderator_ids(app.bot, services, community)
+    # Each moderator's word is queued under this limit's name and time: an escalation run
+    # again after a crash, or a send retried, reaches nobody twice.
+    key = f"report:{report.id}:{work.kind}:{work.due_at.isoformat()}"
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(person.user_id, _(msgid).format(
+        owed = []
+        for person in known.values():
+            if not person.started:
+                continue
+            _ = translator(person.reads(services.default_language))
+            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
+                msgid).format(
                 ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title)))
-        except Forbidden:
-            continue
+                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title))))
+        await outbox.queue(conn, owed, now)
+        if then is not None:
+            await then(conn, now)
+    services.outbox.kick()
     return Done()
 
 
@@ -1168,18 +1215,18 @@ async def acknowledge_limit(app: YishiApp, work: DueWork) -> Outcome:
 
 
 async def resolve_limit(app: YishiApp, work: DueWork) -> Outcome:
-    outcome = await _escalate(app, work, OPEN_STATUSES, N_(
-        "Overdue in {group}: {ref} ({category}) was not resolved in time; it is {status}."))
-    if isinstance(outcome, Done):
+    days = app.bot_data.services.settings.reports.overdue_reminder_days
+
+    async def remind_from_now_on(conn: AsyncConnection, now: datetime) -> None:
         # The moderators heard once; from now on whoever has it is reminded until it is
         # resolved, so an overdue report never just sits.
-        services = app.bot_data.services
-        days = services.settings.reports.overdue_reminder_days
-        await services.scheduler.schedule(
-            kind=OVERDUE_REMINDER, key=str(work.payload["report"]),
-            due_at=services.clock.now() + timedelta(days=days),
-            payload={"report": work.payload["report"]})
-    return outcome
+        await due_work.schedule(conn, kind=OVERDUE_REMINDER, key=str(work.payload["report"]),
+                                due_at=now + timedelta(days=days), now=now,
+                                payload={"report": work.payload["report"]})
+
+    return await _escalate(app, work, OPEN_STATUSES, N_(
+        "Overdue in {group}: {ref} ({category}) was not resolved in time; it is {status}."),
+        then=remind_from_now_on)
 
 
 async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
@@ -1205,7 +1252,8 @@ async def confirm_wait(app: YishiApp, work: DueWork) -> Outcome:
         return found
     report, community = found
     # System notes are stored as their English source and translated for each reader.
-    await change_status(YishiContext(app), report, community, ReportStatus.CLOSED, actor=None,
+    await change_status(app.bot_data.services, report, community, ReportStatus.CLOSED,
+                        actor=None,
                         note=N_("Resolved, unconfirmed: the reporter did not answer."))
     return Done()
 
@@ -1322,7 +1370,9 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
                 if e.note and e.note.startswith("assign:")]
     async with context.services.db.transaction() as conn:
         named = await people.names(conn, assigned)
-    lines = [await _card(context, report, _), "", _("<b>Timeline</b>")]
+    async with context.services.db.transaction() as conn:
+        card = await _card(conn, report, _)
+    lines = [card, "", _("<b>Timeline</b>")]
     for event in events:
         note = event_note(event.note, _, named)
         if event.note and note is None:

@@ -51,16 +51,18 @@ async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Re
 
 async def move(conn: AsyncConnection, report_id: int, *, from_status: ReportStatus,
                to_status: ReportStatus, actor_id: int | None, now: datetime,
-               note: str | None = None) -> bool:
-    """Change the status if it is still ``from_status``, and put it on the timeline."""
+               note: str | None = None) -> int | None:
+    """Change the status if it is still ``from_status``, and put it on the timeline.
+    Returns the timeline entry's id (which names the change for good), None if the status
+    had already moved on."""
     result = await conn.execute(update(reports).where(
         reports.c.id == report_id, reports.c.status == from_status.value).values(
         status=to_status.value, updated_at=now))
     if result.rowcount == 0:
-        return False
-    await conn.execute(report_events.insert().values(
+        return None
+    event = await conn.execute(report_events.insert().values(
         report_id=report_id, status=to_status.value, actor_id=actor_id, note=note, at=now))
-    return True
+    return int(event.inserted_primary_key[0])
 
 
 async def timeline(conn: AsyncConnection, report_id: int) -> list[Event]:
@@ -152,11 +154,13 @@ async def assign(conn: AsyncConnection, report_id: int, *, assignee_id: int,
 
 async def mark_duplicate(conn: AsyncConnection, report_id: int, *, original_id: int,
                          from_status: ReportStatus, actor_id: int | None, now: datetime,
-                         note: str) -> bool:
-    """A duplicate of ``original_id``: its reporter and followers follow the original."""
-    if not await move(conn, report_id, from_status=from_status,
-                      to_status=ReportStatus.DUPLICATE, actor_id=actor_id, now=now, note=note):
-        return False
+                         note: str) -> int | None:
+    """A duplicate of ``original_id``: its reporter and followers follow the original.
+    Returns the timeline entry's id, as :func:`move` does."""
+    event = await move(conn, report_id, from_status=from_status,
+                       to_status=ReportStatus.DUPLICATE, actor_id=actor_id, now=now, note=note)
+    if event is None:
+        return None
     await conn.execute(update(reports).where(reports.c.id == report_id).values(
         duplicate_of=original_id))
     duplicate = await get(conn, report_id)
@@ -164,4 +168,4 @@ async def mark_duplicate(conn: AsyncConnection, report_id: int, *, original_id: 
     for user_id in {duplicate.reporter_id, *await followers(conn, report_id)} - {None}:
         assert user_id is not None
         await follow(conn, original_id, user_id, now)
-    return True
+    return event

@@ -524,3 +524,32 @@ update_progress = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_received", BigInteger, nullable=False),
 )
+
+# What the bot owes the world, written in the same transaction as the change that owes it
+# (a poll's result, a report's new status, an escalation, a decision's progress), then
+# delivered by bot/outbox.py. ``key`` is the message's idempotency key: the same message is
+# never queued twice, and a delivered one is never sent again.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    # What to remember once it is sent (the message id of a post the bot edits later).
+    Column("remember", JSON, nullable=True),
+    # Quiet hours: not sent before this moment (answers to a person go at once).
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("outcome", String(200), nullable=True),
+    Index(
+        "ix_outbox_pending",
+        "not_before",
+        sqlite_where=text("sent_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL"),
+    ),
+)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, start_in_loop, stop_in_loop
+from bot.app import build_application, start_in_loop, stop_in_loop, tick
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import YishiApp
@@ -143,13 +143,14 @@ class RunningBot:
         assert self.app is not None
         await self.settled()
         await self.app.update_persistence()
-        return await self.app.bot_data.services.scheduler.tick(self.app)
+        return await tick(self.app)
 
     async def settled(self) -> None:
         """Wait until every update the bot has fetched is handled (they run side by side,
         so the last answer seen is not necessarily the last update finished)."""
         assert self.app is not None
         await self.app.update_queue.join()
+        await self.app.bot_data.services.outbox.idle()
 
     @property
     def services(self) -> Any:

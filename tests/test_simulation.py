@@ -47,13 +47,14 @@ async def test_the_simulation_notices_loops_left_open(sim_bot: RunningBot, api: 
     import handlers.polls
     import handlers.reports
 
-    async def never_asked(context: object, report: object) -> None:
-        return None
+    async def never_asked(conn: object, services: object, report: object,
+                          key: str) -> list[object]:
+        return []
 
     async def never_closed(app: object, poll_id: int) -> bool:
         return False
 
-    monkeypatch.setattr(handlers.reports, "_ask_if_fixed", never_asked)
+    monkeypatch.setattr(handlers.reports, "_fixed_question", never_asked)
     monkeypatch.setattr(handlers.polls, "close_poll", never_closed)
     caplog.set_level(logging.WARNING)
     simulation = Simulation(sim_bot, api, tg, residents=60, weeks=2, restart_on=(9,))

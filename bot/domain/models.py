@@ -102,3 +102,26 @@ class DueWork(BaseModel):
     due_at: datetime
     payload: dict[str, Any] = Field(default_factory=dict)
     attempts: int = 0
+
+
+class Outgoing(BaseModel):
+    """A message a business action owes: written to the outbox in the action's transaction,
+    sent later by the outbox's runner. ``key`` names it for good (``poll:42:result``), so it
+    is queued once and sent once; ``params`` are the Bot API method's parameters as JSON;
+    ``remember`` names what to record once Telegram answers (a post's message id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    chat_id: int
+    method: str = "sendMessage"
+    params: dict[str, Any] = Field(default_factory=dict)
+    remember: dict[str, Any] | None = None
+    not_before: datetime | None = None
+
+
+class QueuedMessage(Outgoing):
+    """An outbox row not yet delivered."""
+
+    id: int
+    attempts: int = 0

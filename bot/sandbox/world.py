@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.app import build_application, start_in_loop, stop_in_loop
+from bot.app import build_application, start_in_loop, stop_in_loop, tick
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import YishiApp
@@ -189,4 +189,4 @@ class Sandbox:
                 self.clock.advance(step)
                 left -= step
                 await self.app.update_persistence()
-                await self.services.scheduler.tick(self.app)
+                await tick(self.app)

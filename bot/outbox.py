@@ -1,0 +1,184 @@
+"""Delivering the outbox: what business actions owe the world, each message exactly once.
+
+An action writes its state change and its messages in one transaction (storage/outbox.py);
+this runner sends them afterwards. It is kicked right after the action commits (so people
+see the result at once) and runs again on every scheduler tick (so a message that failed,
+waited for the morning, or was queued just before a crash still goes).
+
+How each message is kept to exactly once:
+- it is queued under an idempotency key, so an action run twice (a retried close, a due
+  item that ran again after a crash) queues it once;
+- it is marked sent in the transaction right after Telegram's answer; only a kill in the
+  instant between the two could send it again, and then only an edit is repeated harmlessly;
+- a call that went out whole and whose answer came late (:class:`AnswerLate`) was carried
+  out by Telegram: a message is then not sent again (that would repeat it), an edit is
+  made again (which at worst answers "not modified");
+- Telegram refusing for good (blocked, chat gone, "not modified") ends it; a server error,
+  a flood wait or a connection that never opened is retried with a growing delay, across
+  restarts, until it goes.
+
+Telegram is given longer to answer here than for answers to people (``answer_seconds``):
+a slow answer on a queued message delays nothing anyone waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters, TelegramObject
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+
+from bot.clock import Clock
+from bot.domain.models import QueuedMessage
+from bot.transport import AnswerLate
+from storage import Database
+from storage import outbox as store
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+# What a delivered message may have Telegram record: a callback by name, given the open
+# transaction, the message's ``remember`` and Telegram's answer.
+Remember = Callable[[AsyncConnection, dict[str, Any], Any], Awaitable[None]]
+
+
+# The Bot API methods the outbox carries, and the parameters kept as JSON that PTB's typed
+# methods take as objects.
+METHODS = {"sendMessage": "send_message", "sendPhoto": "send_photo",
+           "sendMediaGroup": "send_media_group", "editMessageText": "edit_message_text",
+           "editMessageCaption": "edit_message_caption"}
+OBJECTS: dict[str, type[TelegramObject]] = {"reply_markup": InlineKeyboardMarkup,
+                                           "reply_parameters": ReplyParameters}
+
+
+async def _call(bot: Bot, message: QueuedMessage, answer_seconds: float) -> Any:
+    """The queued call through PTB's typed method (so the rate limiter and the defaults
+    apply as to any other call); Telegram's answer as JSON."""
+    args = dict(message.params)
+    for name, kind in OBJECTS.items():
+        if name in args:
+            args[name] = kind.de_json(args[name], bot)
+    if "media" in args:
+        args["media"] = [InputMediaPhoto(item["media"], caption=item.get("caption"),
+                                         parse_mode=item.get("parse_mode"))
+                         for item in args["media"]]
+    answer = await getattr(bot, METHODS[message.method])(**args, read_timeout=answer_seconds)
+    if isinstance(answer, TelegramObject):
+        return answer.to_dict()
+    if isinstance(answer, tuple | list):
+        return [item.to_dict() for item in answer]
+    return answer
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """After a failure: 30 s, 1, 2, 4 ... minutes, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class Outbox:
+    def __init__(self, db: Database, clock: Clock, *, answer_seconds: float = 30.0) -> None:
+        self._db = db
+        self._clock = clock
+        self._answer_seconds = answer_seconds
+        self._remember: dict[str, Remember] = {}
+        self._lock = asyncio.Lock()
+        self._kicked: asyncio.Task[None] | None = None
+        self._again = False
+        self._bot: Bot | None = None
+
+    def on_sent(self, what: str, callback: Remember) -> None:
+        """Register what a feature records once a message of its kind is sent."""
+        if what in self._remember:
+            raise ValueError(f"outbox record {what!r} already registered")
+        self._remember[what] = callback
+
+    def attach(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def release_leases(self) -> None:
+        """At start: a message the last process was sending when it died is free to go."""
+        async with self._db.transaction() as conn:
+            await store.release_leases(conn)
+
+    def kick(self) -> None:
+        """Deliver what is due now, in the background (after an action committed)."""
+        if self._bot is None:
+            return
+        if self._kicked is not None and not self._kicked.done():
+            self._again = True
+            return
+        self._kicked = asyncio.create_task(self._drain_kicked(), name="outbox")
+
+    async def _drain_kicked(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.deliver()
+            except Exception:
+                log.exception("outbox delivery failed")
+            if not self._again:
+                return
+
+    async def idle(self) -> None:
+        """Wait until a kicked delivery has finished (tests, shutdown)."""
+        while self._kicked is not None and not self._kicked.done():
+            await asyncio.shield(self._kicked)
+
+    async def deliver(self) -> int:
+        """Send every message whose time has come, oldest first; returns how many went."""
+        if self._bot is None:
+            return 0
+        sent = 0
+        async with self._lock:
+            while True:
+                now = self._clock.now()
+                async with self._db.transaction() as conn:
+                    message = await store.claim_next(conn, now, now + LEASE)
+                if message is None:
+                    return sent
+                sent += await self._send(self._bot, message)
+
+    async def _send(self, bot: Bot, message: QueuedMessage) -> int:
+        outcome, answer, again = "sent", None, None
+        try:
+            answer = await _call(bot, message, self._answer_seconds)
+        except AnswerLate:
+            if message.method.startswith("edit"):
+                again = self._clock.now()
+                outcome = "answer late; edited again"
+            else:
+                outcome = "answer late; taken as sent"
+                log.warning("telegram answered late; not sent again",
+                            extra={"key": message.key, "method": message.method})
+        except Forbidden as exc:
+            outcome = f"unreachable: {exc.message}"
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("telegram refused a queued message", extra={
+                    "key": message.key, "method": message.method, "error": exc.message})
+            outcome = f"refused: {exc.message}"
+        except RetryAfter as exc:
+            # The private field is always a timedelta; the public property warns in PTB 22.
+            again, outcome = self._clock.now() + exc._retry_after, "flood wait"
+        except (TimedOut, TelegramError) as exc:
+            again = self._clock.now() + retry_delay(message.attempts + 1)
+            outcome = f"failed: {exc}"
+            log.warning("a queued message failed; trying again later", extra={
+                "key": message.key, "attempt": message.attempts + 1, "error": str(exc)})
+        async with self._db.transaction() as conn:
+            if again is not None:
+                await store.retry_at(conn, message.id, again, outcome)
+                return 0
+            await store.mark_sent(conn, message.id, self._clock.now(), outcome)
+            if answer is not None and message.remember is not None:
+                callback = self._remember.get(message.remember.get("what", ""))
+                if callback is None:
+                    log.error("no record for a sent message", extra={"key": message.key})
+                else:
+                    await callback(conn, message.remember, answer)
+        return 1 if outcome == "sent" else 0

@@ -1,0 +1,61 @@
+"""Messages a business action owes, built for the outbox (bot/outbox.py) instead of sent at
+once: the action queues them in its own transaction, so a crash, a timeout or an error
+from Telegram can neither lose nor repeat one.
+
+Each takes an idempotency key that names the message for good (``poll:42:result``) and
+the Bot API parameters as Telegram takes them (HTML, as the bot's defaults say).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, ReplyParameters
+
+from bot.domain.models import Outgoing
+
+
+def _markup(markup: InlineKeyboardMarkup | None) -> dict[str, Any]:
+    return {"reply_markup": markup.to_dict()} if markup is not None else {}
+
+
+def message(key: str, chat_id: int, text: str, *,
+            markup: InlineKeyboardMarkup | None = None,
+            reply_to: int | None = None, not_before: datetime | None = None,
+            remember: dict[str, Any] | None = None) -> Outgoing:
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
+                              **_markup(markup)}
+    if reply_to is not None:
+        params["reply_parameters"] = ReplyParameters(
+            reply_to, allow_sending_without_reply=True).to_dict()
+    return Outgoing(key=key, chat_id=chat_id, method="sendMessage", params=params,
+                    not_before=not_before, remember=remember)
+
+
+def photo(key: str, chat_id: int, file_id: str, caption: str, *,
+          markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None,
+          not_before: datetime | None = None,
+          remember: dict[str, Any] | None = None) -> Outgoing:
+    params: dict[str, Any] = {"chat_id": chat_id, "photo": file_id, "caption": caption[:1000],
+                              "parse_mode": "HTML", **_markup(markup)}
+    if reply_to is not None:
+        params["reply_parameters"] = ReplyParameters(
+            reply_to, allow_sending_without_reply=True).to_dict()
+    return Outgoing(key=key, chat_id=chat_id, method="sendPhoto", params=params,
+                    not_before=not_before, remember=remember)
+
+
+def edit_text(key: str, chat_id: int, message_id: int, text: str, *,
+              markup: InlineKeyboardMarkup | None = None) -> Outgoing:
+    """Without ``markup`` the message's buttons are taken away."""
+    return Outgoing(key=key, chat_id=chat_id, method="editMessageText", params={
+        "chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML",
+        **_markup(markup)})
+
+
+def edit_caption(key: str, chat_id: int, message_id: int, caption: str, *,
+                 markup: InlineKeyboardMarkup | None = None) -> Outgoing:
+    return Outgoing(key=key, chat_id=chat_id, method="editMessageCaption", params={
+        "chat_id": chat_id, "message_id": message_id, "caption": caption[:1000],
+        "parse_mode": "HTML", **_markup(markup)})
