@@ -11,8 +11,8 @@ How each message is kept to exactly once:
 - it is marked sent in the transaction right after Telegram's answer; only a kill in the
   instant between the two could send it again, and then only an edit is repeated harmlessly;
 - a call that went out whole and whose answer came late (:class:`AnswerLate`) was carried
-  out by Telegram: a message is then not sent again (that would repeat it), an edit is
-  made again (which at worst answers "not modified");
+  out by Telegram: it is not made again (a message would show twice); a call that never
+  went out (no connection) is retried;
 - Telegram refusing for good (blocked, chat gone, "not modified") ends it; a server error,
   a flood wait or a connection that never opened is retried with a growing delay, across
   restarts, until it goes.
@@ -129,32 +129,33 @@ class Outbox:
         while self._kicked is not None and not self._kicked.done():
             await asyncio.shield(self._kicked)
 
-    async def deliver(self) -> int:
-        """Send every message whose time has come, oldest first; returns how many went."""
+    async def deliver(self, limit: int | None = None) -> int:
+        """Send every message whose time has come (at most ``limit`` of them), oldest
+        first; returns how many were taken off the queue."""
         if self._bot is None:
             return 0
         sent = 0
         async with self._lock:
-            while True:
+            while limit is None or sent < limit:
                 now = self._clock.now()
                 async with self._db.transaction() as conn:
                     message = await store.claim_next(conn, now, now + LEASE)
                 if message is None:
-                    return sent
+                    break
                 sent += await self._send(self._bot, message)
+        return sent
 
     async def _send(self, bot: Bot, message: QueuedMessage) -> int:
         outcome, answer, again = "sent", None, None
         try:
             answer = await _call(bot, message, self._answer_seconds)
         except AnswerLate:
-            if message.method.startswith("edit"):
-                again = self._clock.now()
-                outcome = "answer late; edited again"
-            else:
-                outcome = "answer late; taken as sent"
-                log.warning("telegram answered late; not sent again",
-                            extra={"key": message.key, "method": message.method})
+            # The call went out whole; Telegram carried it out and its answer was lost on
+            # the way back. Sending it again would show it twice (and an edit made again
+            # is one Telegram refuses as "not modified").
+            outcome = "answer late; taken as done"
+            log.warning("telegram answered late; not sent again",
+                        extra={"key": message.key, "method": message.method})
         except Forbidden as exc:
             outcome = f"unreachable: {exc.message}"
         except BadRequest as exc:
@@ -174,6 +175,7 @@ class Outbox:
             if again is not None:
                 await store.retry_at(conn, message.id, again, outcome)
                 return 0
+            # Done with, whatever the outcome (sent, unreachable, refused for good).
             await store.mark_sent(conn, message.id, self._clock.now(), outcome)
             if answer is not None and message.remember is not None:
                 callback = self._remember.get(message.remember.get("what", ""))
@@ -181,4 +183,4 @@ class Outbox:
                     log.error("no record for a sent message", extra={"key": message.key})
                 else:
                     await callback(conn, message.remember, answer)
-        return 1 if outcome == "sent" else 0
+        return 1

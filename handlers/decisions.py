@@ -899,9 +899,15 @@ async def _to_owner(app: YishiApp, work: DueWork, decision: Decision, community:
     services = app.bot_data.services
     recipients = [decision.owner_id] if decision.owner_id else \
         await moderator_ids(app.bot, services, community)
-    key = f"decision:{decision.id}:{work.kind}:{work.due_at.isoformat()}"
     now = services.clock.now()
     async with services.db.transaction() as conn:
+        # Named by what it is about (the due date; for silence, the last update and how
+        # many intervals have passed since): run again after a crash, it is not sent twice.
+        last = (await store.timeline(conn, decision.id))[-1]
+        interval = timedelta(days=services.settings.decisions.update_interval_days)
+        about = f"{last.id}:{(now - last.at) // interval}" if work.kind == STALE else \
+            (decision.due_at.isoformat() if decision.due_at else "")
+        key = f"decision:{decision.id}:{work.kind}:{about}"
         known = await people.names(conn, recipients)
         owed = []
         for person in known.values():
@@ -967,7 +973,8 @@ async def escalate_overdue(app: YishiApp, work: DueWork) -> Outcome:
     recipients = await moderator_ids(app.bot, services, community)
     # Each moderator's word is queued under this due date: an escalation run again after a
     # crash, or a failed send retried, reaches nobody twice.
-    key = f"decision:{decision.id}:overdue:{work.due_at.isoformat()}"
+    due = decision.due_at.isoformat() if decision.due_at else ""
+    key = f"decision:{decision.id}:overdue:{due}"
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
         owed = []

@@ -572,7 +572,7 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
                                                    votes=result.votes[index])
         if poll.weighting is Weighting.AREA:
             line += f", {_weight(result.weights[index], poll)}"
-        lines.append(f"{line} ({percent(share)})")
+        lines.append(_("{line} ({share})").format(line=line, share=percent(share)))
     return lines
 
 
@@ -908,7 +908,7 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
     _ = translator(community.language)
     # The group's word and each private one are queued together under this reminder's
     # name: a reminder run again (after a crash) sends none of them twice.
-    key = f"poll:{poll.id}:remind:{work.key}:{work.due_at.isoformat()}"
+    key = f"poll:{poll.id}:remind:{work.key}:{poll.deadline.isoformat()}"
     async with services.db.transaction() as conn:
         _result, _meaning, figures = await _count(conn, poll)
         roster = await residents.households(conn, poll.community_id)

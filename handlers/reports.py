@@ -1166,10 +1166,13 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
     services = app.bot_data.services
     now = services.clock.now()
     recipients = await moderator_ids(app.bot, services, community)
-    # Each moderator's word is queued under this limit's name and time: an escalation run
-    # again after a crash, or a send retried, reaches nobody twice.
-    key = f"report:{report.id}:{work.kind}:{work.due_at.isoformat()}"
     async with services.db.transaction() as conn:
+        # Each moderator's word is queued under the limit's name and the report's round (a
+        # reopened report has its limits again): an escalation run again after a crash, or
+        # a send retried, reaches nobody twice.
+        rounds = sum(e.status is ReportStatus.REOPENED
+                     for e in await store.timeline(conn, report.id))
+        key = f"report:{report.id}:{work.kind}:{rounds}"
         known = await people.names(conn, recipients)
         owed = []
         for person in known.values():

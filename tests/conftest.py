@@ -4,6 +4,7 @@ against both with a temporary database."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -156,6 +157,37 @@ class RunningBot:
     def services(self) -> Any:
         assert self.app is not None
         return self.app.bot_data.services
+
+
+# What a handler, a due item or the outbox's runner logs when it raised: each is a bug
+# unless the test set out to cause it.
+FAILURES = {("yishi.errors", "handler failed"), ("bot.scheduler", "due work failed"),
+            ("bot.outbox", "outbox delivery failed")}
+
+
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if (record.name, record.getMessage()) in FAILURES:
+            cause = record.exc_info[1] if record.exc_info else None
+            self.seen.append(f"{record.name}: {record.getMessage()}: {cause!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_handler_raised(request: pytest.FixtureRequest) -> Any:
+    """Fail a test in which a handler (or a due item, or the outbox) raised, unless it is
+    marked ``expect_handler_errors``: the error handler's apology would otherwise pass for
+    an answer."""
+    failures = _Failures()
+    root = logging.getLogger()
+    root.addHandler(failures)
+    yield failures
+    root.removeHandler(failures)
+    if failures.seen and request.node.get_closest_marker("expect_handler_errors") is None:
+        pytest.fail("a handler raised: " + "; ".join(failures.seen), pytrace=False)
 
 
 @pytest.fixture

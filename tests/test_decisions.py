@@ -188,6 +188,8 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     mark = api.mark()
     await tg.press(bob, view, steps[0])
     refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == ("Sorry, only the group's moderators (or the decision's "
+                                   "owner) can do that. Nothing was changed.")
     assert refused.get("show_alert") is True
     mark = api.mark()
     await tg.press(fixer, view, steps[0])

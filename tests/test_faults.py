@@ -4,6 +4,8 @@ gone is marked inactive, and a group that became a supergroup is followed to its
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.fakeapi.server import Fault
 from storage import communities, people
 from tests.helpers import community, eventually, group_with_bot
@@ -43,6 +45,7 @@ async def test_a_flood_wait_on_a_scheduled_send_is_waited_out_and_sent_once(bot,
         "Too Many Requests: retry after 1"]
 
 
+@pytest.mark.expect_handler_errors
 async def test_server_errors_are_retried_then_left_to_the_schedulers_backoff(bot, api, tg,
                                                                            clock):
     group, _owner, _stored = await _weekly(bot, api, tg, clock)
@@ -97,6 +100,7 @@ async def test_a_person_who_blocked_the_bot_is_not_written_to_again(bot, api, tg
     await eventually(reachable)
 
 
+@pytest.mark.expect_handler_errors
 async def test_a_group_that_is_gone_is_marked_inactive(bot, api, tg, clock):
     group, _owner, stored = await _weekly(bot, api, tg, clock)
     api.faults.append(Fault("sendMessage", "chat_not_found"))

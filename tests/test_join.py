@@ -154,6 +154,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
     mark = api.mark()
     await tg.press(outsider, reply, f"jn:c:{stored.id}")
     answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text") == "This button is out of date. Send /join to start again."
     assert answer.get("show_alert") is True
     # And nobody but a moderator of Elm House can decide its requests.
     async with bot.services.db.transaction() as conn:

@@ -119,8 +119,13 @@ async def test_create_vote_change_and_refusals(bot, api, tg):
         "This poll is for residents on the roster. Send /join to me in private to join it.")
     poll, counted = await _poll(bot, _poll_id(post))
     assert sorted(b.choice for b in counted) == [(0,), (1,)]
-    # The live tally on the post follows (edited, never with identical text).
-    await api.wait_for("editMessageText", where=lambda c: c.chat_id == group.id)
+    # The live tally on the post follows the votes (edited, never with identical text).
+    shown = await api.wait_for("editMessageText", where=lambda c: c.chat_id == group.id
+                               and "Yes：1 票" in c.text and "No：1 票" in c.text)
+    assert shown.text.splitlines()[-4:] == [
+        "参与：3 户中 2 户", "", "Yes：1 票（50%）", "No：1 票（50%）", "Abstain：0 票（0%）"][-4:]
+    assert [b["callback_data"] for b in shown.buttons] == [
+        f"v:{poll.id}:{n}" for n in range(3)]
 
 
 async def test_one_vote_per_household_and_scope_and_multiple_choice(bot, api, tg):
@@ -318,7 +323,8 @@ async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing
         mark = api.mark()
         await tg.press(people["Bob"], post, data)
         answer = await api.wait_for("answerCallbackQuery", after=mark)
-        assert answer.get("show_alert") is True, data
+        assert (answer.get("text"), answer.get("show_alert")) == (
+            "This button is out of date.", True), data
     _p, counted = await _poll(bot, poll_id)
     assert len(counted) == 2
 
@@ -555,6 +561,7 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     assert "投票记录完整" in audit.text
 
 
+@pytest.mark.expect_handler_errors
 async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot, api, tg,
                                                                              monkeypatch):
     """Vote buttons are handled before every feature: a person half-way through another

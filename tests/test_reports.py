@@ -342,3 +342,41 @@ async def test_export_reports_as_csv_xlsx_and_open311(bot, api, tg):
     refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
                                  and "管理员" in c.text)
     assert refused.text == "抱歉，只有本群管理员可以这样做。没有任何改动。"
+
+
+async def test_a_report_reopened_after_its_limit_gets_a_new_resolve_limit(bot, api, tg, clock):
+    """Resolved in time, then "not fixed" two days later: the reopened report has a new
+    24-hour resolve limit from the moment it reopened, and the moderators hear when it
+    passes."""
+    group, owner, stored, fixer, ann, _bob = await _building(bot, api, tg)
+    await _file(api, tg, group, ann, stored.id)  # lift: resolve within 24 h
+    report, _p, _e = await _report(bot, stored.id)
+    card = await api.wait_for("sendMessage", where=lambda c: c.chat_id == fixer.id
+                              and bool(c.buttons))
+    mark = api.mark()
+    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    mark = api.mark()
+    await tg.say(fixer, fixer, "New bulb.")
+    ask = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id
+                             and "really fixed" in c.text)
+    # The first limit passes while it is resolved: nobody is told.
+    clock.advance(timedelta(days=2))
+    mark = api.mark()
+    await bot.tick()
+    assert api.sent(chat_id=owner.id, after=mark) == []
+    mark = api.mark()
+    await tg.press(ann, ask, f"rf:{report.id}:no")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                       and "reopened" in c.text)
+    clock.advance(timedelta(hours=23, minutes=59))
+    mark = api.mark()
+    await bot.tick()
+    assert api.sent(chat_id=owner.id, after=mark) == []
+    clock.advance(timedelta(minutes=2))
+    mark = api.mark()
+    await bot.tick()
+    escalation = await api.wait_for("sendMessage", after=mark,
+                                    where=lambda c: c.chat_id == owner.id)
+    assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not resolved in time; "
+                               "it is reopened.")

@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from bot.fakeapi.server import Fault
 from tests.helpers import eventually
 
@@ -50,6 +52,7 @@ async def test_polling_survives_errors_and_timeouts_from_get_updates(bot, api, t
     assert all(f.times == 0 for f in api.faults)
 
 
+@pytest.mark.expect_handler_errors
 async def test_a_handler_crash_gets_an_apology_and_changes_nothing(bot, api, tg, monkeypatch):
     import handlers.start
 

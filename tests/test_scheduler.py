@@ -3,6 +3,8 @@ never in a group's quiet hours."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.scheduler import LEASE, Defer, Done
 from storage import communities, due_work
 from tests.helpers import group_with_bot
@@ -80,6 +82,7 @@ async def test_quiet_hours_defer_unrequested_messages(bot, api, tg, clock):
     assert _pings(api, group) == ["ping night"]
 
 
+@pytest.mark.expect_handler_errors
 async def test_a_failure_is_retried_with_backoff(bot, api, tg, clock):
     await bot.restart(add_ping(failures=[1, 1]))
     group, stored = await _group(bot, api, tg)

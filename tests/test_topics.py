@@ -268,6 +268,7 @@ async def test_residents_cannot_moderate_and_forged_buttons_change_nothing(bot, 
         mark = api.mark()
         await tg.press(owner, review, data)
         answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("text").startswith("This button is out of date."), data
         assert answer.get("show_alert") is True, data
     # Selecting a topic that was never approved is refused too.
     mark = api.mark()
