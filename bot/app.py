@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,7 +30,6 @@ from bot.delivery import IN_FLIGHT, Delivery
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
-from bot.inbox import register as register_inbox
 from bot.outbox import Outbox
 from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
@@ -38,59 +37,12 @@ from bot.scheduler import Scheduler
 from bot.services import BotData, Services
 from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
-from handlers import (
-    announcements,
-    decisions,
-    errors,
-    flows,
-    groups,
-    join,
-    lang,
-    me,
-    polls,
-    reports,
-    residents,
-    roles,
-    settings,
-    start,
-    summary,
-    topics,
-)
+from handlers import Feature, register_all
 from storage import Database
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "scheduler:tick"
-
-
-Feature = Callable[[YishiApp], None]
-
-
-def _register_handlers(app: YishiApp, extra_features: Sequence[Feature]) -> None:
-    # Order matters; within a handler group the first match wins. groups first: it notes
-    # speakers (in group -1) and handles membership changes. Features come before start,
-    # so a deep link a feature owns reaches its flow before the generic /start. The
-    # fallbacks come last in group 0, answering only what no feature took.
-    register_inbox(app)  # group -1000: an update handled before a crash is not again
-    groups.register(app)
-    lang.register(app)
-    settings.register(app)
-    roles.register(app)
-    join.register(app)
-    residents.register(app)
-    me.register(app)
-    topics.register(app)
-    polls.register(app)
-    reports.register(app)
-    decisions.register(app)
-    announcements.register(app)
-    summary.register(app)
-    for register in extra_features:
-        register(app)
-    start.register(app)
-    start.register_fallbacks(app)
-    flows.register(app)  # in a group of its own, after everything
-    errors.register(app)
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None,
@@ -147,7 +99,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .build()
     )
     app.bot_data.services = services
-    _register_handlers(app, extra_features)
+    register_all(app, extra_features)
     return app
 
 

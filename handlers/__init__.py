@@ -1,1 +1,80 @@
-"""Telegram-facing adapters, one module per feature, each exposing ``register(app)``."""
+"""Telegram-facing adapters. Each feature is a package (or, when small, a module) exposing
+``register(app)``; this file holds the one ordered list of them and the named handler
+groups they register into.
+
+PTB runs the handler groups in ascending order, and within a group the first handler that
+matches wins. What runs where:
+
+- ``GUARD`` (bot/inbox.py): an update already handled before a crash goes no further.
+- ``VOTES``: vote buttons, taken before anything else sees them and stopped there (a vote
+  is a vote whatever flow the person is in, and a burst must not visit every feature).
+- ``SPEAKERS``: noting who speaks in a group; never stops a command.
+- ``FEATURES`` (PTB's default group 0): the features, in :data:`FEATURES`'s order.
+- ``PERSISTENCE``: after everything, the bookkeeping every update ends with
+  (handlers/flows.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.context import YishiApp
+
+GUARD = -1000  # the same as bot.inbox.GUARD_GROUP (bot/ cannot import handlers/)
+VOTES = GUARD + 1
+SPEAKERS = -1
+FEATURES = 0
+PERSISTENCE = 1000
+
+Feature = Callable[["YishiApp"], None]
+
+
+def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
+    """Every handler, in order. ``extra_features`` (tests) go where the built-in features
+    are, before /start and the fallbacks."""
+    from bot.inbox import register as register_inbox
+    from handlers import (
+        announcements,
+        decisions,
+        errors,
+        export,
+        flows,
+        groups,
+        lang,
+        me,
+        polls,
+        reports,
+        residents,
+        roles,
+        settings,
+        start,
+        summary,
+        topics,
+    )
+
+    register_inbox(app)  # GUARD: an update handled before a crash is not handled again
+    # groups first: it notes speakers (SPEAKERS) and handles the bot's own membership and
+    # a group's move to a supergroup before any feature sees the update.
+    groups.register(app)
+    lang.register(app)
+    settings.register(app)
+    roles.register(app)
+    residents.register(app)  # /join, then the roster
+    me.register(app)
+    topics.register(app)
+    polls.register(app)  # also its vote buttons, in VOTES
+    reports.register(app)
+    decisions.register(app)
+    announcements.register(app)
+    summary.register(app)
+    export.register(app)  # /export P-n and /export reports, over two features
+    for register in extra_features:
+        register(app)
+    # Features come before /start, so a deep link a feature owns reaches its flow first;
+    # the fallbacks come last in FEATURES, answering only what no feature took.
+    start.register(app)
+    start.register_fallbacks(app)
+    flows.register(app)  # PERSISTENCE
+    errors.register(app)

@@ -27,6 +27,7 @@ from bot.i18n import translator
 from bot.inbox import mark_done
 from bot.persistence import FLOW_IDLE
 from bot.scheduler import Done, Outcome
+from handlers import PERSISTENCE
 from handlers.common import chat_translator, note_person
 from storage import due_work, flow_state, people
 
@@ -34,9 +35,6 @@ log = logging.getLogger(__name__)
 
 # A flow's entry: a command or a deep link, answered with the flow's first state.
 Callback = Callable[[Update, YishiContext], Awaitable[int]]
-
-# After every other group: write what the update changed.
-PERSIST_GROUP = 1000
 
 
 def flow(
@@ -155,4 +153,4 @@ async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
 
 def register(app: YishiApp) -> None:
     app.bot_data.services.scheduler.on(FLOW_IDLE, end_idle_flow)
-    app.add_handler(TypeHandler(object, after_update), group=PERSIST_GROUP)
+    app.add_handler(TypeHandler(object, after_update), group=PERSISTENCE)

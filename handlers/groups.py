@@ -11,7 +11,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.i18n import translator
-from handlers import summary
+from handlers import SPEAKERS, summary
 from handlers.common import ensure_community, is_group, note_person, record_audit
 from storage import communities, memberships
 
@@ -142,5 +142,5 @@ def register(app: YishiApp) -> None:
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     # A group of its own, before the features: noting the speaker must not stop a command.
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL,
-                                   note_member), group=-1)
+                                   note_member), group=SPEAKERS)
 

@@ -21,7 +21,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
-from handlers.residents_text import relation_name
+from handlers.residents.texts import relation_name
 from handlers.roles import role_name
 from storage import audit, flow_state, memberships, people, residents, units
 from storage import points as ledger

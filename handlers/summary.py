@@ -36,8 +36,8 @@ from bot.i18n import Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers.announcements import WEEKDAY_NAMES
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
-from handlers.polls import turnout_text, verdict_text
-from handlers.reports import limits_for
+from handlers.polls.texts import turnout_text, verdict_text
+from handlers.reports.lifecycle import limits_for
 from storage import communities, due_work, people, points, polls, summaries, topics
 from storage import decisions as decision_store
 from storage import reports as report_store

@@ -567,7 +567,7 @@ async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot,
     """Vote buttons are handled before every feature: a person half-way through another
     flow still votes; and a vote that fails gets one apology (not also "out of date"
     from the fallback), nothing is stored, and the update still leaves the inbox."""
-    import handlers.ballots
+    import handlers.polls.ballots
 
     group, owner, stored, people = await _building(bot, api, tg, ROWS)
     post, _controls, _preview = await _create(api, tg, group, owner, stored.id)
@@ -589,7 +589,7 @@ async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot,
     async def broken(self, presses):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(handlers.ballots.VoteDesk, "_record", broken)
+    monkeypatch.setattr(handlers.polls.ballots.VoteDesk, "_record", broken)
     mark = api.mark()
     await tg.press(people["Dee"], post, f"v:{_poll_id(post)}:0")
     apology = await api.wait_for("answerCallbackQuery", after=mark)

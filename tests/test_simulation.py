@@ -44,8 +44,8 @@ async def test_the_simulation_notices_loops_left_open(sim_bot: RunningBot, api: 
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks can fail: with the "is it fixed?" question gone and deadlines that never
     close a poll, a shorter run reports both leaks."""
-    import handlers.polls
-    import handlers.reports
+    import handlers.polls.jobs
+    import handlers.reports.lifecycle
 
     async def never_asked(conn: object, services: object, report: object,
                           key: str) -> list[object]:
@@ -54,8 +54,8 @@ async def test_the_simulation_notices_loops_left_open(sim_bot: RunningBot, api: 
     async def never_closed(app: object, poll_id: int) -> bool:
         return False
 
-    monkeypatch.setattr(handlers.reports, "_fixed_question", never_asked)
-    monkeypatch.setattr(handlers.polls, "close_poll", never_closed)
+    monkeypatch.setattr(handlers.reports.lifecycle, "_fixed_question", never_asked)
+    monkeypatch.setattr(handlers.polls.jobs, "close_poll", never_closed)
     caplog.set_level(logging.WARNING)
     simulation = Simulation(sim_bot, api, tg, residents=60, weeks=2, restart_on=(9,))
     await simulation.set_up()

@@ -37,7 +37,7 @@ from handlers.common import (
 )
 from handlers.flows import private_flow
 from handlers.moderators import copy_language, send_to_moderators
-from handlers.residents_text import format_area, parse_area, relation_name
+from handlers.residents.texts import format_area, parse_area, relation_name
 from storage import communities, memberships, people, residents, units
 from storage.residents import Status
 

@@ -28,8 +28,8 @@ from handlers.common import (
     record_audit,
     refuse,
 )
-from handlers.join import decision_buttons, request_text
-from handlers.residents_text import RELATION_WORDS, format_area, parse_area, relation_name
+from handlers.residents.join import decision_buttons, request_text
+from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
 from storage import people, residents, units
 from storage.residents import Status
 

@@ -1,0 +1,102 @@
+"""Decisions (闭环反馈): a passed poll or a moderator makes one with an owner and a due date;
+the owner posts progress, the group follows it, the scheduler chases silence and
+lateness, and a month after it is done the group rates the result.
+
+Callback data: ``dn:*`` the creation flow, ``dp:*`` progress, ``df:<decision>``
+following, ``dm:<decision>:<milestone>`` a milestone done, ``dr:<decision>:<stars>`` a
+rating. Every one is checked against the database."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp
+from handlers.decisions.create import (
+    DUE,
+    MILESTONES,
+    OWNER,
+    TITLE,
+    due_chosen,
+    group_button,
+    milestones_chosen,
+    new_command,
+    new_from_link,
+    owner_chosen,
+    title_typed,
+)
+from handlers.decisions.jobs import (
+    ask_rating,
+    escalate_overdue,
+    post_update,
+    remind_due,
+    remind_stale,
+)
+from handlers.decisions.lifecycle import DUE_SOON, OVERDUE, RATING, STALE, UPDATE_POST
+from handlers.decisions.manage import (
+    decision_command,
+    follow_button,
+    list_decisions,
+    milestone_done,
+    rate_button,
+    stale_button,
+)
+from handlers.decisions.progress import (
+    CHANGED,
+    NEXT_STEP,
+    PERCENT,
+    PICK,
+    _progress_in_group,
+    changed_typed,
+    decision_picked,
+    late_photo,
+    next_step_typed,
+    percent_chosen,
+    progress_command,
+    progress_from_link,
+)
+from handlers.flows import private_flow
+
+
+def register(app: YishiApp) -> None:
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("decisions", list_decisions, filters=F.ChatType.GROUPS))
+    app.add_handler(private_flow(
+        app, name="decision", command="decisions", start=new_command,
+        from_link=new_from_link, link="decision",
+        states={
+            TITLE: [CallbackQueryHandler(group_button, pattern=r"^dn:g:"),
+                    MessageHandler(typed, title_typed)],
+            OWNER: [CallbackQueryHandler(owner_chosen, pattern=r"^dn:o:(me|none)$"),
+                    MessageHandler(typed, owner_chosen)],
+            DUE: [CallbackQueryHandler(due_chosen, pattern=r"^dn:d:none$"),
+                  MessageHandler(typed, due_chosen)],
+            MILESTONES: [CallbackQueryHandler(milestones_chosen, pattern=r"^dn:m:none$"),
+                         MessageHandler(typed, milestones_chosen)],
+        },
+    ))
+    app.add_handler(CommandHandler("progress", _progress_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(private_flow(
+        app, name="progress", command="progress", start=progress_command,
+        from_link=progress_from_link, link="progress",
+        states={
+            PICK: [CallbackQueryHandler(decision_picked, pattern=r"^dp:d:\d+$")],
+            PERCENT: [CallbackQueryHandler(percent_chosen, pattern=r"^dp:p:\d+$"),
+                      MessageHandler(typed, percent_chosen)],
+            CHANGED: [MessageHandler(typed | F.PHOTO, changed_typed)],
+            NEXT_STEP: [CallbackQueryHandler(next_step_typed, pattern=r"^dp:n:skip$"),
+                        MessageHandler(typed, next_step_typed),
+                        MessageHandler(F.PHOTO, late_photo)],
+        },
+    ))
+    app.add_handler(CommandHandler("decision", decision_command))
+    app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^df:\d+$"))
+    app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^dr:\d+:\d$"))
+    app.add_handler(CallbackQueryHandler(milestone_done, pattern=r"^dm:\d+:\d+$"))
+    app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(dn|dp|df|dr|dm):"))
+    scheduler = app.bot_data.services.scheduler
+    scheduler.on(STALE, remind_stale)
+    scheduler.on(DUE_SOON, remind_due)
+    scheduler.on(OVERDUE, escalate_overdue)
+    scheduler.on(RATING, ask_rating)
+    scheduler.on(UPDATE_POST, post_update)

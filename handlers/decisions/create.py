@@ -1,0 +1,176 @@
+"""/decision new: a moderator writes down a decision (title, owner, due date, milestones)
+in private."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.ext import ConversationHandler
+
+from bot.context import YishiContext
+from bot.domain.durations import DeadlineError, parse_deadline
+from bot.domain.models import Community, Role
+from bot.i18n import N_
+from handlers.common import (
+    begin_for_chosen,
+    begin_for_moderator,
+    begin_from_link,
+    flow_reply,
+    person_translator,
+    record_audit,
+    user_role,
+)
+from handlers.decisions.lifecycle import TITLE_MAX, _arm_reminders, _tell_owner_assigned
+from handlers.decisions.manage import list_decisions
+from handlers.roles import named_person  # the same @name / reply rules as /role
+from storage import communities, people
+from storage import decisions as store
+
+TITLE, OWNER, DUE, MILESTONES = range(60, 64)
+
+
+DRAFT, PROGRESS = "decision", "progress"
+
+
+NOT_MODERATOR = N_("Only moderators can write down decisions. You are not a moderator of "
+                   "any group I am in.")
+
+
+async def new_command(update: Update, context: YishiContext) -> int:
+    """/decisions new in private: for which group (of those this person moderates);
+    /decisions without "new" lists them."""
+    if (context.args or [""])[0].lower() != "new":
+        await list_decisions(update, context)
+        return ConversationHandler.END
+    context.user_data.pop(DRAFT, None)
+    return await begin_for_moderator(update, context, begin=_begin, choose_state=TITLE,
+                                     button_prefix="dn:g:", refusal=NOT_MODERATOR)
+
+
+async def new_from_link(update: Update, context: YishiContext) -> int:
+    return await begin_from_link(update, context, begin=_begin, refusal=NOT_MODERATOR)
+
+
+async def group_button(update: Update, context: YishiContext) -> int:
+    return await begin_for_chosen(update, context, begin=_begin, choose_state=TITLE)
+
+
+async def _begin(update: Update, context: YishiContext, community: Community) -> int:
+    context.user_data[DRAFT] = {"community": community.id}
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("What was decided? One line, e.g. “Repaint the stairwell of "
+                               "building 3”. /cancel to stop."))
+    return TITLE
+
+
+async def title_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None
+    _ = await person_translator(update, context)
+    text = (message.text or "").strip()
+    draft = context.user_data.get(DRAFT)
+    if draft is None or "community" not in draft:
+        return ConversationHandler.END
+    if not text or len(text) > TITLE_MAX:
+        await message.reply_text(_("Please keep it to one line of at most {limit} characters.")
+                                 .format(limit=TITLE_MAX))
+        return TITLE
+    draft["title"] = text
+    await message.reply_text(
+        _("Who owns it? Send their @username, or press a button."),
+        reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton(_("Me"), callback_data="dn:o:me"),
+            InlineKeyboardButton(_("Decide later"), callback_data="dn:o:none")]]))
+    return OWNER
+
+
+async def owner_chosen(update: Update, context: YishiContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    draft = context.user_data.get(DRAFT) or {}
+    _ = await person_translator(update, context)
+    if update.callback_query is not None:
+        choice = (update.callback_query.data or "").rsplit(":", 1)[-1]
+        draft["owner"] = user.id if choice == "me" else None
+    else:
+        words = ((update.effective_message.text or "") if update.effective_message
+                 else "").split()
+        person = await named_person(update, context, words)
+        if person is None:
+            assert update.effective_message is not None
+            await update.effective_message.reply_text(
+                _("I do not know that person yet. They need to have written in the group or "
+                  "started a chat with me."))
+            return OWNER
+        draft["owner"] = person.user_id
+    await flow_reply(update, _("By when? Write a date like 2026-12-31 (or with a time, "
+                               "2026-12-31 18:00), or press a button."),
+                     InlineKeyboardMarkup([[InlineKeyboardButton(
+                         _("No due date"), callback_data="dn:d:none")]]))
+    return DUE
+
+
+async def due_chosen(update: Update, context: YishiContext) -> int:
+    draft = context.user_data.get(DRAFT) or {}
+    _ = await person_translator(update, context)
+    if update.callback_query is None:
+        assert update.effective_message is not None
+        text = (update.effective_message.text or "").strip()
+        async with context.services.db.transaction() as conn:
+            community = await communities.by_id(conn, draft.get("community", 0))
+        if community is None:
+            return ConversationHandler.END
+        try:
+            due = parse_deadline(text if " " in text else text + " 18:00",
+                                 context.services.clock.now(), community.timezone,
+                                 minimum=timedelta(0), maximum=timedelta(days=3650))
+        except DeadlineError:
+            await update.effective_message.reply_text(
+                _("Write the due date like 2026-12-31 or 2026-12-31 18:00, in the future."))
+            return DUE
+        draft["due"] = due.isoformat()
+    else:
+        draft["due"] = None
+    await flow_reply(update, _("Any milestones? Send them one per line, or press Done."),
+                     InlineKeyboardMarkup([[InlineKeyboardButton(
+                         _("Done, no milestones"), callback_data="dn:m:none")]]))
+    return MILESTONES
+
+
+async def milestones_chosen(update: Update, context: YishiContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    draft = context.user_data.pop(DRAFT, None) or {}
+    _ = await person_translator(update, context)
+    steps: list[str] = []
+    if update.callback_query is None and update.effective_message is not None:
+        steps = [line.strip()[:TITLE_MAX] for line in
+                 (update.effective_message.text or "").splitlines() if line.strip()][:12]
+    services = context.services
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, draft.get("community", 0))
+    if community is None or "title" not in draft \
+            or await user_role(context, community, user.id) is not Role.MODERATOR:
+        await flow_reply(update, _("This button is out of date."))
+        return ConversationHandler.END
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        decision = await store.create(
+            conn, community_id=community.id, title=draft["title"], now=now,
+            owner_id=draft.get("owner"),
+            due_at=datetime.fromisoformat(draft["due"]) if draft.get("due") else None,
+            milestones=steps, actor_id=user.id)
+        owner = await people.get(conn, decision.owner_id) if decision.owner_id else None
+        await _arm_reminders(conn, services, decision.id)
+    await record_audit(context, community, update, "decision.create", decision=decision.id)
+    await flow_reply(update, _("Written down as {ref}. The group sees it with /decisions; "
+                               "the owner posts progress with /progress {ref}.").format(
+        ref=decision.ref))
+    if owner is not None and owner.user_id != user.id:
+        await _tell_owner_assigned(context, decision, community, owner)
+    return ConversationHandler.END

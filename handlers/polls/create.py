@@ -1,0 +1,369 @@
+"""/poll: a moderator prepares a poll in private (question, options, deadline, who votes,
+how votes weigh, the decision rule) and publishes it to the group."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    ConversationHandler,
+)
+
+from bot.context import YishiContext
+from bot.deeplinks import DeepLink
+from bot.domain.durations import DeadlineError, parse_deadline
+from bot.domain.models import Community, Role
+from bot.domain.polls import (
+    CIVIL_RULES,
+    OPTIONS_MAX,
+    OPTIONS_MIN,
+    QUESTION_MAX,
+    Audience,
+    Rule,
+    Weighting,
+)
+from bot.i18n import N_, translator
+from handlers.common import (
+    ensure_community,
+    flow_reply,
+    moderated_by,
+    moderator_only,
+    person_translator,
+    private_link,
+    record_audit,
+    refuse,
+    user_role,
+)
+from handlers.polls.lifecycle import _arm, _community, _post
+from handlers.polls.texts import YES_NO_ABSTAIN, _describe, _local, _management_buttons
+from storage import outbox
+from storage import polls as store
+
+QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE = range(20, 25)
+
+
+DRAFT = "poll"
+
+
+PREFILL = "poll_prefill"
+
+
+def _cycle(values: list[Any], current: Any) -> Any:
+    return values[(values.index(current) + 1) % len(values)]
+
+
+def _draft(context: YishiContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+@moderator_only
+async def poll_in_group(update: Update, context: YishiContext) -> None:
+    """/poll in the group (moderators): the poll is prepared in private."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    await message.reply_text(
+        _("Polls are prepared in a private chat with me and then posted here."),
+        reply_markup=private_link(context, "poll", community, _("Prepare a poll")))
+
+
+async def poll_command(update: Update, context: YishiContext) -> int:
+    """/poll in private: for which group (of those this person moderates)."""
+    user = update.effective_user
+    assert user is not None
+    context.user_data.pop(DRAFT, None)
+    _ = await person_translator(update, context)
+    mine = await moderated_by(context, user.id)
+    if not mine:
+        await flow_reply(update, _("Only moderators can create polls. You are not a moderator "
+                                   "of any group I am in."))
+        return ConversationHandler.END
+    if len(mine) == 1:
+        return await _begin(update, context, mine[0])
+    await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.title, callback_data=f"pc:g:{c.id}")] for c in mine]))
+    return QUESTION
+
+
+async def poll_from_link(update: Update, context: YishiContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    context.user_data.pop(DRAFT, None)
+    link = DeepLink.parse(" ".join(context.args or []))
+    community = await _community(link.community_id, context) if link else None
+    _ = await person_translator(update, context)
+    if community is None or not community.active:
+        await flow_reply(update, _("That link is not valid any more, so I started from the "
+                                   "beginning."))
+        return ConversationHandler.END
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await flow_reply(update, _("Sorry, only the group's moderators can do that. Nothing was "
+                                   "changed."))
+        return ConversationHandler.END
+    return await _begin(update, context, community)
+
+
+async def group_button(update: Update, context: YishiContext) -> int:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    wanted = (query.data or "").rsplit(":", 1)[-1]
+    mine = {str(c.id): c for c in await moderated_by(context, user.id)}
+    if wanted not in mine:
+        await refuse(update, context, N_("This button is out of date."))
+        return QUESTION
+    return await _begin(update, context, mine[wanted])
+
+
+async def _begin(update: Update, context: YishiContext, community: Community) -> int:
+    _ = await person_translator(update, context)
+    draft = {"community": community.id, "audience": Audience.VERIFIED.value,
+             "weighting": Weighting.PERSON.value, "rule": Rule.PLURALITY.value,
+             "multiple": False, "max_choices": 1, "live": True, "secret": False}
+    prefill = context.user_data.pop(PREFILL, None)
+    if prefill and prefill.get("community") == community.id:
+        draft["topic"] = prefill["topic"]
+        context.user_data[DRAFT] = draft
+        return await _take_question(update, context, prefill["question"])
+    context.user_data[DRAFT] = draft
+    await flow_reply(update, _("What should {group} decide? Write the question (at most "
+                               "{limit} characters).").format(
+        group=html.escape(community.title), limit=QUESTION_MAX))
+    return QUESTION
+
+
+async def question_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if "community" not in _draft(context):
+        return await poll_command(update, context)
+    return await _take_question(update, context, message.text)
+
+
+async def _take_question(update: Update, context: YishiContext, question: str) -> int:
+    _ = await person_translator(update, context)
+    question = " ".join(question.split())
+    if not question or len(question) > QUESTION_MAX:
+        await flow_reply(update, _("The question needs 1 to {limit} characters; yours has "
+                                   "{length}.").format(limit=QUESTION_MAX, length=len(question)))
+        return QUESTION
+    _draft(context)["question"] = question
+    await flow_reply(update, _("The answers: press Yes / No / Abstain, or write 2 to {max} "
+                               "options, one per line.").format(max=OPTIONS_MAX),
+                     InlineKeyboardMarkup([[InlineKeyboardButton(
+                         " / ".join(_(o) for o in YES_NO_ABSTAIN),
+                         callback_data="pc:o:yna")]]))
+    return OPTIONS
+
+
+async def options_preset(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    draft["options"] = [_(o) for o in YES_NO_ABSTAIN]
+    draft["yes_no"] = True
+    return await _ask_deadline(update, context)
+
+
+async def options_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _ = await person_translator(update, context)
+    options = [" ".join(line.split()) for line in message.text.splitlines() if line.strip()]
+    if not OPTIONS_MIN <= len(options) <= OPTIONS_MAX or len(set(options)) != len(options) \
+            or any(len(o) > 60 for o in options):
+        await message.reply_text(_("Please write 2 to {max} different options, one per line, "
+                                   "each at most 60 characters.").format(max=OPTIONS_MAX))
+        return OPTIONS
+    draft = _draft(context)
+    draft["options"], draft["yes_no"] = options, False
+    return await _ask_deadline(update, context)
+
+
+async def _ask_deadline(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    buttons = [InlineKeyboardButton(label, callback_data=f"pc:d:{code}")
+               for code, label in (("1d", _("1 day")), ("3d", _("3 days")),
+                                   ("1w", _("1 week")))]
+    await flow_reply(update, _("Until when can people vote? Press one, or type e.g. 12h, 2w or "
+                               "2026-12-01 20:00."), InlineKeyboardMarkup([buttons]))
+    return DEADLINE
+
+
+async def deadline_button(update: Update, context: YishiContext) -> int:
+    code = ((update.callback_query.data if update.callback_query else "") or "").rsplit(":")[-1]
+    return await _take_deadline(update, context, code)
+
+
+async def deadline_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    return await _take_deadline(update, context, message.text)
+
+
+async def _take_deadline(update: Update, context: YishiContext, text: str) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    community = await _community(draft["community"], context)
+    assert community is not None
+    try:
+        deadline = parse_deadline(text, context.services.clock.now(), community.timezone)
+    except DeadlineError as exc:
+        problem = {"unreadable": _("I could not read that. Type e.g. 3d, 12h, 1w or "
+                                   "2026-12-01 20:00."),
+                   "too_soon": _("A poll must stay open at least 10 minutes."),
+                   "too_far": _("A poll can stay open at most 60 days.")}[exc.code]
+        await flow_reply(update, problem)
+        return DEADLINE
+    draft["deadline"] = deadline.isoformat()
+    return await _preview(update, context)
+
+
+async def _preview(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    community = await _community(draft["community"], context)
+    assert community is not None
+    deadline = datetime.fromisoformat(draft["deadline"])
+    lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
+             f"<b>{html.escape(draft['question'])}</b>",
+             *(f"• {html.escape(o)}" for o in draft["options"]), "",
+             _("Deadline: {when}").format(when=_local(deadline, community)),
+             *_describe(draft, _), "",
+             _("Change a setting with the buttons, then publish.")]
+    buttons = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("Who votes"), callback_data="pc:s:audience"),
+         InlineKeyboardButton(_("Counting"), callback_data="pc:s:weighting")],
+        [InlineKeyboardButton(_("Rule"), callback_data="pc:s:rule"),
+         InlineKeyboardButton(_("Choices"), callback_data="pc:s:multiple")],
+        [InlineKeyboardButton(_("Results live/after"), callback_data="pc:s:live"),
+         InlineKeyboardButton(_("Limit to a building"), callback_data="pc:s:scope")],
+        [InlineKeyboardButton(_("Secret / public ballot"), callback_data="pc:s:secret")],
+        [InlineKeyboardButton(_("Publish"), callback_data="pc:go"),
+         InlineKeyboardButton(_("Edit the question"), callback_data="pc:e"),
+         InlineKeyboardButton(_("Cancel"), callback_data="pc:x")],
+    ])
+    await flow_reply(update, "\n".join(lines), buttons)
+    return PREVIEW
+
+
+async def setting_button(update: Update, context: YishiContext) -> int:
+    """Cycle one setting in the preview; Civil Code rules bring their own requirements."""
+    query = update.callback_query
+    assert query is not None
+    draft = _draft(context)
+    which = (query.data or "").rsplit(":", 1)[-1]
+    _ = await person_translator(update, context)
+    if which == "audience":
+        draft["audience"] = _cycle([a.value for a in Audience], draft["audience"])
+    elif which == "weighting":
+        draft["weighting"] = _cycle([w.value for w in Weighting], draft["weighting"])
+    elif which == "rule":
+        rule = _cycle([r.value for r in Rule], draft["rule"])
+        if Rule(rule) in CIVIL_RULES and not draft.get("yes_no"):
+            rule = Rule.PLURALITY.value  # skip the Civil Code rules: they need Yes/No/Abstain
+            await query.answer(_("The Civil Code rules need the Yes / No / Abstain answers."),
+                               show_alert=True)
+        draft["rule"] = rule
+        if Rule(rule) in CIVIL_RULES:
+            draft.update(audience=Audience.OWNERS.value, weighting=Weighting.AREA.value,
+                         multiple=False, max_choices=1)
+    elif which == "multiple":
+        count = len(draft["options"])
+        steps = [(False, 1)] + [(True, n) for n in range(2, count + 1)]
+        if Rule(draft["rule"]) in CIVIL_RULES:
+            steps = [(False, 1)]
+        current = (draft["multiple"], draft["max_choices"])
+        draft["multiple"], draft["max_choices"] = _cycle(steps, current) \
+            if current in steps else steps[0]
+    elif which == "live":
+        draft["live"] = not draft["live"]
+    elif which == "secret":
+        draft["secret"] = not draft["secret"]
+    elif which == "scope":
+        await query.answer()
+        await query.message.reply_text(_("Type the building (e.g. 3) or building and "
+                                         "staircase (e.g. 3-2) the poll is for, or “all”."))
+        return SCOPE
+    else:
+        await refuse(update, context, N_("This button is out of date."))
+        return PREVIEW
+    return await _preview(update, context)
+
+
+async def scope_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    text = message.text.strip()
+    draft = _draft(context)
+    if text.lower() in ("all", "全部"):
+        draft["scope_building"] = draft["scope_staircase"] = None
+        return await _preview(update, context)
+    parts = [p.strip().upper() for p in text.replace("－", "-").split("-")]
+    if not 1 <= len(parts) <= 2 or not all(p.isalnum() and len(p) <= 4 for p in parts):
+        _ = await person_translator(update, context)
+        await message.reply_text(_("Type a building like 3, a staircase like 3-2, or “all”."))
+        return SCOPE
+    draft["scope_building"] = parts[0]
+    draft["scope_staircase"] = parts[1] if len(parts) == 2 else None
+    return await _preview(update, context)
+
+
+async def edit_question(update: Update, context: YishiContext) -> int:
+    """Back to the question; the answers, deadline and settings are asked again after it."""
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("Write the question again (at most {limit} characters).")
+                     .format(limit=QUESTION_MAX))
+    return QUESTION
+
+
+async def cancel_draft(update: Update, context: YishiContext) -> int:
+    context.user_data.pop(DRAFT, None)
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("Cancelled. Nothing was sent."))
+    return ConversationHandler.END
+
+
+async def publish(update: Update, context: YishiContext) -> int:
+    """Publish: store the poll, post it, arm its reminders and its deadline."""
+    user = update.effective_user
+    assert user is not None
+    draft = context.user_data.pop(DRAFT, {})
+    _ = await person_translator(update, context)
+    community = await _community(draft.get("community", 0), context)
+    if community is None or "deadline" not in draft:
+        await flow_reply(update, _("This button is out of date."))
+        return ConversationHandler.END
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await flow_reply(update, _("Sorry, only the group's moderators can do that. Nothing was "
+                                   "changed."))
+        return ConversationHandler.END
+    services = context.services
+    now = services.clock.now()
+    deadline = datetime.fromisoformat(draft["deadline"])
+    if deadline <= now + timedelta(minutes=10):
+        await flow_reply(update, _("A poll must stay open at least 10 minutes."))
+        return ConversationHandler.END
+    async with services.db.transaction() as conn:
+        poll = await store.create(
+            conn, community_id=community.id, now=now, question=draft["question"],
+            options=draft["options"], multiple=draft["multiple"],
+            max_choices=draft["max_choices"], deadline=deadline, audience=draft["audience"],
+            scope_building=draft.get("scope_building"),
+            scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
+            rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
+            created_by=user.id, secret=draft.get("secret", False))
+        if poll.secret:
+            await store.set_key(conn, poll.id, secrets.token_hex(32))
+        # Its deadline, its reminders and its post go with it, or not at all.
+        await _arm(conn, services, poll)
+        await outbox.queue(conn, [await _post(conn, poll, community)], now)
+    services.outbox.kick()
+    await record_audit(context, community, update, "poll.create", poll=poll.id)
+    await flow_reply(update, _("{ref} is posted in {group}. It closes {when}.").format(
+        ref=poll.ref, group=html.escape(community.title), when=_local(deadline, community)),
+        _management_buttons(poll, _))
+    return ConversationHandler.END

@@ -1,0 +1,209 @@
+"""A poll's business actions, each one transaction that also queues what it owes the
+world (bot/outbox.py): arming its deadline and reminders, posting it, keeping its post up
+to date, closing it (the result, the decision it makes), announcing the result.
+
+Other features reach polls only through this module."""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram.error import BadRequest
+
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Community, Outgoing
+from bot.domain.polls import (
+    Poll,
+    PollStatus,
+    Tally,
+    Turnout,
+    Verdict,
+    decision_title,
+)
+from bot.domain.topics import TopicStatus
+from bot.i18n import translator
+from bot.roles import chat_admin_ids
+from bot.services import Services
+from handlers import outgoing
+from handlers.common import (
+    schedule_spaced,
+)
+from handlers.decisions.lifecycle import from_poll as decisions_from_poll
+from handlers.polls.texts import (
+    _count,
+    _digest,
+    _render,
+    _result_record,
+    _results_lines,
+    turnout_text,
+    verdict_text,
+)
+from storage import communities, due_work, outbox
+from storage import decisions as decision_store
+from storage import polls as store
+from storage import topics as topic_store
+
+log = logging.getLogger(__name__)
+
+
+CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
+
+
+POSTED = "poll_post"  # what the outbox records once a poll's post is sent
+
+
+async def _community(community_id: int, context: YishiContext) -> Community | None:
+    async with context.services.db.transaction() as conn:
+        return await communities.by_id(conn, community_id)
+
+
+async def _arm(conn: AsyncConnection, services: Services, poll: Poll) -> None:
+    """The deadline and the reminders, in the database (so a restart keeps them), in the
+    transaction that creates or extends the poll."""
+    now = services.clock.now()
+    await due_work.schedule(conn, kind=CLOSE, key=str(poll.id), due_at=poll.deadline,
+                            now=now, payload={"poll": poll.id})
+    for hours in services.settings.polls.reminder_hours:
+        due = poll.deadline - timedelta(hours=hours)
+        key = f"{poll.id}:{hours:g}"
+        if due > now:
+            await due_work.schedule(conn, kind=REMIND, key=key, due_at=due, now=now,
+                                    payload={"poll": poll.id})
+        else:
+            await due_work.cancel(conn, kind=REMIND, key=key)
+
+
+async def _post(conn: AsyncConnection, poll: Poll, community: Community) -> Outgoing:
+    """The poll's post in the group, queued; its message id is recorded once it is sent."""
+    text, markup = await _render(conn, poll, community)
+    return outgoing.message(f"poll:{poll.id}:post", community.chat_id, text, markup=markup,
+                            remember={"what": POSTED, "poll": poll.id,
+                                      "digest": _digest(text, markup)})
+
+
+async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any) -> None:
+    """The post went out: note where it is. Votes that came while it was on its way could
+    not be shown on it yet: if it no longer shows the count, it is edited at once."""
+    poll_id = int(remember["poll"])
+    await store.set_post(conn, poll_id, int(answer["chat"]["id"]), int(answer["message_id"]),
+                         remember["digest"])
+    poll = await store.get(conn, poll_id)
+    community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None:
+        return
+    text, markup = await _render(conn, poll, community)
+    digest = _digest(text, markup)
+    if await store.swap_post_digest(conn, poll.id, digest):
+        await outbox.queue(conn, [outgoing.edit_text(
+            f"poll:{poll.id}:post:{digest[:16]}", community.chat_id,
+            int(answer["message_id"]), text, markup=markup)], poll.created_at)
+
+
+async def refresh_post(app: YishiApp, poll_id: int) -> None:
+    """Bring the group post up to date, unless it already shows exactly this."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+        if poll is None or community is None or poll.post_message_id is None:
+            return
+        text, markup = await _render(conn, poll, community)
+        if not await store.swap_post_digest(conn, poll.id, _digest(text, markup)):
+            return
+    try:
+        await app.bot.edit_message_text(text, chat_id=poll.post_chat_id,
+                                        message_id=poll.post_message_id, reply_markup=markup)
+    except BadRequest as exc:
+        log.info("poll post not edited", extra={"poll": poll_id, "error": str(exc)})
+
+
+def schedule_refresh(app: YishiApp, poll_id: int) -> None:
+    """A burst of votes becomes one edit, at most every tally_refresh_seconds."""
+    schedule_spaced(app, f"poll-post:{poll_id}",
+                    app.bot_data.services.settings.polls.tally_refresh_seconds,
+                    _refresh_job, poll_id)
+
+
+async def _refresh_job(context: YishiContext) -> None:
+    assert context.job is not None
+    await refresh_post(context.application, int(context.job.data))
+
+
+async def close_poll(app: YishiApp, poll_id: int) -> bool:
+    """Close an open poll once. One transaction counts, stores the result, hands on to the
+    topic and the decisions, and queues everything the close owes: the post showing the
+    result, the result in the group (after its quiet hours), and the moderators' word about
+    a decision it made. A crash or a slow Telegram at any point loses none of them."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+    if poll is None or community is None or poll.status is not PollStatus.OPEN:
+        return False
+    # Asked of Telegram before the transaction, which must not wait on the network.
+    admins = await chat_admin_ids(app.bot, community.chat_id)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        if poll is None or poll.status is not PollStatus.OPEN:
+            return False
+        result, meaning, figures = await _count(conn, poll)
+        if not await store.finish(conn, poll.id, PollStatus.CLOSED, now,
+                                  result=_result_record(result, meaning, figures)):
+            return False
+        await store.destroy_key(conn, poll.id)
+        if poll.topic_id is not None:
+            await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
+                                   to_status=TopicStatus.DECIDED, now=now)
+        closed = await store.get(conn, poll.id)
+        assert closed is not None
+        owed = [*await _final_post(conn, closed, community),
+                _result_message(closed, community, result, meaning, figures, now)]
+        decided = decision_title(poll, meaning)
+        if decided and await decision_store.for_poll(conn, poll.id) is None:
+            made = await decision_store.create(conn, community_id=poll.community_id,
+                                               title=decided, poll_id=poll.id,
+                                               topic_id=poll.topic_id, now=now)
+            owed += await decisions_from_poll(conn, services, made, community, admins)
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
+    return True
+
+
+async def _final_post(conn: AsyncConnection, poll: Poll, community: Community) -> list[Outgoing]:
+    """The post's last edit: the result in place of the buttons (none if it was never
+    posted)."""
+    if poll.post_message_id is None or poll.post_chat_id is None:
+        return []
+    text, markup = await _render(conn, poll, community)
+    await store.swap_post_digest(conn, poll.id, _digest(text, markup))
+    return [outgoing.edit_text(f"poll:{poll.id}:post:{poll.status.value}", poll.post_chat_id,
+                               poll.post_message_id, text, markup=markup)]
+
+
+def _result_message(poll: Poll, community: Community, result: Tally, meaning: Verdict,
+                    figures: Turnout, now: datetime) -> Outgoing:
+    _ = translator(community.language)
+    lines = [_("<b>{ref} is closed</b>: {question}").format(
+        ref=poll.ref, question=html.escape(poll.question)),
+        *_results_lines(poll, result, _), turnout_text(figures, _), "",
+        verdict_text(poll, meaning, _)]
+    # The result waits for the end of the group's quiet hours; the poll is closed now.
+    return outgoing.message(f"poll:{poll.id}:result", community.chat_id, "\n".join(lines),
+                            not_before=community.quiet_until(now))
+
+
+async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
+    services = app.bot_data.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        assert poll is not None
+        result, meaning, figures = await _count(conn, poll)
+        await outbox.queue(conn, [_result_message(poll, community, result, meaning, figures,
+                                                  now)], now)
+    services.outbox.kick()

@@ -1,0 +1,73 @@
+"""Vote buttons (``v:<poll>:<option>``): validated against the poll, the option and the
+voter, and recorded in batches (handlers/polls/ballots.py)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+)
+
+from bot.context import YishiContext
+from bot.i18n import N_, normalize_language, translator
+from bot.inbox import mark_done
+from handlers.common import (
+    refuse,
+)
+from handlers.polls.ballots import Press
+from handlers.polls.lifecycle import schedule_refresh
+from handlers.polls.texts import REFUSALS
+
+
+async def vote(update: Update, context: YishiContext) -> None:
+    """A vote button: validated against the poll, the option and the voter, and recorded
+    with the presses that came with it (handlers/polls/ballots.py)."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    parts = (query.data or "").split(":")
+    services = context.services
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    recorded = await services.votes.press(Press(
+        poll_id=int(parts[1]), option=int(parts[2]), user_id=user.id,
+        chat_id=query.message.chat.id if query.message else None,
+        update_id=update.update_id))
+    poll, person, outcome = recorded.poll, recorded.person, recorded.outcome
+    language = person.language if person is not None and person.language else \
+        normalize_language(user.language_code, services.default_language)
+    _ = translator(language)
+    if outcome == "stale" or poll is None:
+        await refuse(update, context, N_("This button is out of date."))
+    elif outcome == "closed":
+        await query.answer(_("{ref} is closed; votes are no longer taken.").format(
+            ref=poll.ref), show_alert=True)
+    elif outcome in REFUSALS:
+        await query.answer(_(REFUSALS[outcome]), show_alert=True)
+    elif recorded.choice is None:
+        await query.answer(_("You can choose at most {count} options; remove one first.")
+                           .format(count=poll.max_choices), show_alert=True)
+    else:
+        if not recorded.choice:
+            await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
+        else:
+            await query.answer(_("Recorded for {ref}: {choice}").format(
+                ref=poll.ref, choice=", ".join(poll.options[i] for i in recorded.choice)))
+        if recorded.choice != recorded.before:
+            schedule_refresh(context.application, poll.id)
+
+
+async def vote_first(update: Update, context: YishiContext) -> None:
+    """Vote buttons are taken right after the inbox's guard, and nothing else sees them:
+    a vote is a vote whatever flow the person is in, and in a burst every press would
+    otherwise be offered to each of the features' handlers in turn. A press touches no
+    flow and no chat or user data, so of what after_update does for other updates only
+    the last step is left: the update leaves the inbox (the vote batch usually took it
+    out already, in the transaction that recorded the vote)."""
+    try:
+        await vote(update, context)
+    except Exception as exc:
+        # As PTB would: the error handler logs it and apologises to the person.
+        await context.application.process_error(update=update, error=exc)
+    await mark_done(context.services, update.update_id)
+    raise ApplicationHandlerStop

@@ -1,0 +1,108 @@
+"""Issue reports (随手拍): a resident files one with photos; it is routed to the handlers
+of its category, tracked through its statuses with time limits, and closed with the
+reporter's word.
+
+Callback data: ``rp:*`` the filing flow, ``rh:<report>:<action>`` a handler's buttons,
+``ra:<report>:<person>`` reassigning, ``rm:<report>`` "Me too", ``rf:``/``rr:``/``rs:``
+the reporter's follow-up. Every one is checked against the database."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp
+from handlers.flows import flow, private_flow
+from handlers.reports.file import (
+    CATEGORY,
+    CONFIRM,
+    DESCRIPTION,
+    PHOTOS,
+    WHERE,
+    category_button,
+    description_typed,
+    photo_sent,
+    photos_done,
+    report_from_link,
+    report_in_group,
+    submit,
+    toggle_anonymous,
+    where_button,
+    where_typed,
+)
+from handlers.reports.followup import comment_typed, fixed_answer, rating, still_fixed_answer
+from handlers.reports.handle import (
+    COMMENT,
+    HANDLER_NOTE,
+    handler_button,
+    handler_note,
+    me_too,
+    reassign,
+)
+from handlers.reports.jobs import (
+    acknowledge_limit,
+    acknowledge_soon,
+    confirm_wait,
+    group_notice,
+    overdue_reminder,
+    resolve_limit,
+    resolve_soon,
+    still_fixed,
+)
+from handlers.reports.lifecycle import (
+    ACK_LIMIT,
+    ACK_SOON,
+    CONFIRM_WAIT,
+    GROUP_NOTICE,
+    OVERDUE_REMINDER,
+    RESOLVE_LIMIT,
+    RESOLVE_SOON,
+    STILL_FIXED,
+)
+from handlers.reports.records import my_reports, report_with_reference, stale_report_button
+
+
+def register(app: YishiApp) -> None:
+    private = F.ChatType.PRIVATE
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("report", report_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(private_flow(
+        app, name="report", command="report", start=report_with_reference,
+        from_link=report_from_link, link="report",
+        states={
+            CATEGORY: [CallbackQueryHandler(category_button, pattern=r"^rp:c:")],
+            PHOTOS: [MessageHandler(F.PHOTO, photo_sent),
+                     CallbackQueryHandler(photos_done, pattern=r"^rp:p:done$")],
+            DESCRIPTION: [MessageHandler(typed | F.VOICE, description_typed)],
+            WHERE: [CallbackQueryHandler(where_button, pattern=r"^rp:w:"),
+                    MessageHandler(typed | F.LOCATION, where_typed)],
+            CONFIRM: [CallbackQueryHandler(submit, pattern=r"^rp:go$"),
+                      CallbackQueryHandler(toggle_anonymous, pattern=r"^rp:anon$")],
+        },
+    ))
+    app.add_handler(flow(
+        app, name="report_note", command="reports",
+        entry_points=[CallbackQueryHandler(handler_button, pattern=r"^rh:\d+:\w+$")],
+        states={HANDLER_NOTE: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO,
+                                              handler_note)]},
+    ))
+    app.add_handler(flow(
+        app, name="report_feedback", command="reports",
+        entry_points=[CallbackQueryHandler(fixed_answer, pattern=r"^rf:"),
+                      CallbackQueryHandler(rating, pattern=r"^rr:"),
+                      CallbackQueryHandler(still_fixed_answer, pattern=r"^rk:")],
+        states={COMMENT: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO, comment_typed)]},
+    ))
+    app.add_handler(CallbackQueryHandler(me_too, pattern=r"^rm:"))
+    app.add_handler(CallbackQueryHandler(reassign, pattern=r"^ra:"))
+    app.add_handler(CallbackQueryHandler(stale_report_button, pattern=r"^(rp|rh):"))
+    app.add_handler(CommandHandler("reports", my_reports, filters=private))
+    scheduler = app.bot_data.services.scheduler
+    scheduler.on(ACK_LIMIT, acknowledge_limit)
+    scheduler.on(RESOLVE_LIMIT, resolve_limit)
+    scheduler.on(CONFIRM_WAIT, confirm_wait)
+    scheduler.on(ACK_SOON, acknowledge_soon)
+    scheduler.on(RESOLVE_SOON, resolve_soon)
+    scheduler.on(GROUP_NOTICE, group_notice)
+    scheduler.on(STILL_FIXED, still_fixed)
+    scheduler.on(OVERDUE_REMINDER, overdue_reminder)

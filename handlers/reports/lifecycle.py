@@ -1,0 +1,378 @@
+"""A report's business actions, each one transaction that also queues what it owes the
+world (bot/outbox.py): arming its time limits, routing it to its handlers, telling the
+group, and changing its status (the reporter's news, the copies brought up to date, the
+"is it fixed?" question, what the change arms).
+
+Other features reach reports only through this module."""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
+from telegram.error import BadRequest, Forbidden
+
+from bot.config import Settings
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Community, Outgoing, Role
+from bot.domain.reports import (
+    OPEN_STATUSES,
+    Limits,
+    Report,
+    ReportStatus,
+)
+from bot.i18n import Translator, translator
+from bot.services import Services
+from handlers import outgoing
+from handlers.common import (
+    private_link,
+    user_role,
+)
+from handlers.moderators import moderator_ids
+from handlers.reports.names import (
+    CATEGORY_NAMES,
+    STATUS_NAMES,
+    display_name,
+)
+from handlers.reports.texts import (
+    MARKED_NOTES,
+    _card,
+    _copy_language,
+    _fixed_buttons,
+    _handler_buttons,
+)
+from storage import communities, due_work, memberships, outbox, people
+from storage import reports as store
+
+log = logging.getLogger(__name__)
+
+
+ACK_LIMIT, RESOLVE_LIMIT, CONFIRM_WAIT = "report_ack", "report_resolve", "report_confirm"
+
+
+ACK_SOON, RESOLVE_SOON = "report_ack_soon", "report_resolve_soon"
+
+
+GROUP_NOTICE, STILL_FIXED = "report_group", "report_still_fixed"
+
+
+OVERDUE_REMINDER = "report_overdue"
+
+
+def limits_for(settings: Settings, category: str) -> Limits:
+    """A category's time limits: its own from config, else the defaults."""
+    reports = settings.reports
+    hours = reports.limits.get(category, [reports.acknowledge_hours, reports.resolve_hours])
+    return Limits(acknowledge=timedelta(hours=hours[0]), resolve=timedelta(hours=hours[1]))
+
+
+async def _arm_limit(conn: AsyncConnection, report_id: int, limit: str, soon: str,
+                     due: datetime, now: datetime) -> None:
+    """A time limit, and the handlers' reminder a quarter of the way before it (at most
+    two hours before)."""
+    payload = {"report": report_id}
+    await due_work.schedule(conn, kind=limit, key=str(report_id), due_at=due, now=now,
+                            payload=payload)
+    await due_work.schedule(conn, kind=soon, key=str(report_id),
+                            due_at=due - min(timedelta(hours=2), (due - now) / 4), now=now,
+                            payload=payload)
+
+
+async def handler_ids(context: YishiContext, community: Community, category: str) -> list[int]:
+    """Who handles a category: its handlers (and those handling all), else the moderators."""
+    async with context.services.db.transaction() as conn:
+        handlers_ = await memberships.handlers_of(conn, community.id, category)
+    return handlers_ or await moderator_ids(context.bot, context.services, community)
+
+
+async def _send_card(context: YishiContext, chat_id: int, report: Report, _: Translator, *,
+                     heading: str = "") -> list[int] | None:
+    """The report's card, with its first photo, sent to one chat: [chat id, message id], or
+    None if that chat cannot be reached."""
+    async with context.services.db.transaction() as conn:
+        first_photo = (await store.photos(conn, report.id))[:1]
+        text = heading + await _card(conn, report, _)
+    try:
+        if first_photo:
+            sent = await context.bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
+                                                reply_markup=_handler_buttons(report, _))
+        else:
+            sent = await context.bot.send_message(chat_id, text,
+                                                  reply_markup=_handler_buttons(report, _))
+    except (Forbidden, BadRequest):
+        log.info("a report copy could not be delivered", extra={"report": report.id})
+        return None
+    return [sent.chat_id, sent.message_id]
+
+
+async def _route(context: YishiContext, community: Community, report: Report) -> None:
+    """A new report goes to the handlers' chat if one is linked, else to each handler of
+    its category who has a private chat with the bot."""
+    copies: list[list[int]] = []
+    if community.handlers_chat_id is not None:
+        copy = await _send_card(context, community.handlers_chat_id, report,
+                                translator(community.language))
+        copies += [copy] if copy else []
+    if not copies:
+        recipients = await handler_ids(context, community, report.category)
+        async with context.services.db.transaction() as conn:
+            reachable = [p for p in (await people.names(conn, recipients)).values() if p.started]
+        for person in reachable:
+            copy = await _send_card(context, person.user_id, report,
+                                    translator(person.reads(context.services.default_language)))
+            copies += [copy] if copy else []
+    async with context.services.db.transaction() as conn:
+        await store.set_notices(conn, report.id, copies)
+    if not copies:
+        await _group_notice(context, community, report, "unreached")
+
+
+async def _group_notice(context: YishiContext, community: Community, report: Report,
+                        what: str) -> None:
+    """Tell the group of a new report, a resolution, or a report nobody could receive;
+    in the group's quiet hours it waits for the morning."""
+    services = context.services
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        await services.scheduler.schedule(kind=GROUP_NOTICE, key=f"{report.id}:{what}",
+                                          due_at=quiet_until,
+                                          payload={"report": report.id, "what": what})
+        return
+    await _send_group_notice(context, community, report, what)
+
+
+async def _send_group_notice(context: YishiContext, community: Community, report: Report,
+                             what: str) -> None:
+    _ = translator(community.language)
+    if what == "unreached":
+        await context.bot.send_message(
+            community.chat_id,
+            _("A new report waits for a handler. Handlers and moderators: start a private chat "
+              "with me to receive reports."),
+            reply_markup=private_link(context, "group", community, _("Talk to me in private")))
+    elif what == "new" and report.status in OPEN_STATUSES:
+        async with context.services.db.transaction() as conn:
+            card = await _card(conn, report, _, for_group=True)
+        sent = await context.bot.send_message(
+            community.chat_id, card,
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("Me too"), callback_data=f"rm:{report.id}")]]))
+        async with context.services.db.transaction() as conn:
+            await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
+    elif what == "resolved":
+        services = context.services
+        now = services.clock.now()
+        async with services.db.transaction() as conn:
+            await outbox.queue(conn, [await _resolved_notice(conn, report, community,
+                                                             f"report:{report.id}:resolved",
+                                                             now)], now)
+        services.outbox.kick()
+
+
+async def _resolved_notice(conn: AsyncConnection, report: Report, community: Community,
+                           key: str, now: datetime) -> Outgoing:
+    """The group hears a report is resolved (with the "after" photo, if there is one), as
+    a reply to the report's post; in quiet hours it waits for the morning."""
+    _ = translator(community.language)
+    after = await store.photos(conn, report.id, after=True)
+    events = await store.timeline(conn, report.id)
+    notes = [e.note for e in events if e.status is ReportStatus.RESOLVED and e.note
+             and not e.note.startswith(MARKED_NOTES)]
+    text = _("{ref} ({category}) is resolved.").format(
+        ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _))
+    if notes:
+        text += "\n" + _("Note: {note}").format(note=html.escape(notes[-1]))
+    quiet_until = community.quiet_until(now)
+    if after:
+        return outgoing.photo(f"{key}:group", community.chat_id, after[-1], text,
+                              reply_to=report.post_message_id, not_before=quiet_until)
+    return outgoing.message(f"{key}:group", community.chat_id, text,
+                            reply_to=report.post_message_id, not_before=quiet_until)
+
+
+async def _load(context: YishiContext, data: str | None) -> tuple[Report | None,
+                                                                 Community | None]:
+    parts = (data or "").split(":")
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None, None
+    async with context.services.db.transaction() as conn:
+        report = await store.get(conn, int(parts[1]))
+        community = await communities.by_id(conn, report.community_id) if report else None
+    return report, community
+
+
+async def _may_handle(context: YishiContext, community: Community, user_id: int,
+                      category: str | None = None) -> bool:
+    """Moderators handle every report; a handler those of their categories (all, if they
+    were given none). Without a category: whether they handle any."""
+    role = await user_role(context, community, user_id)
+    if role is Role.MODERATOR:
+        return True
+    if role is not Role.HANDLER:
+        return False
+    if category is None:
+        return True
+    async with context.services.db.transaction() as conn:
+        membership = await memberships.get(conn, community.id, user_id)
+    return membership is not None and membership.handles(category)
+
+
+async def change_status(services: Services, report: Report, community: Community,
+                        target: ReportStatus, *, actor: int | None,
+                        note: str | None = None, original: Report | None = None) -> bool:
+    """Move the report and put it on the timeline; in the same transaction, queue what the
+    move owes (the reporter's and followers' news, the handlers' copies and the group post
+    brought up to date, the "is it fixed?" question and the group's word on a resolution)
+    and arm what it starts (the wait for an answer, the check weeks later, a reopened
+    report's new resolve limit)."""
+    now = services.clock.now()
+    settings = services.settings.reports
+    async with services.db.transaction() as conn:
+        if original is not None:
+            event = await store.mark_duplicate(conn, report.id, original_id=original.id,
+                                               from_status=report.status, actor_id=actor,
+                                               now=now, note=note or "")
+        else:
+            event = await store.move(conn, report.id, from_status=report.status,
+                                     to_status=target, actor_id=actor, now=now, note=note)
+        updated = await store.get(conn, report.id)
+        if event is None or updated is None:
+            return False
+        # The timeline entry names this change for good: its messages go once each.
+        key = f"report:{report.id}:event:{event}"
+        owed = [*await _news(conn, services, updated, note, key, original=original),
+                *await _copy_edits(conn, services, updated, community, key)]
+        payload = {"report": report.id}
+        if target is ReportStatus.RESOLVED:
+            owed += await _fixed_question(conn, services, updated, key)
+            await due_work.schedule(conn, kind=CONFIRM_WAIT, key=str(report.id), now=now,
+                                    due_at=now + timedelta(days=settings.confirm_days),
+                                    payload=payload)
+            if settings.post_to_group:
+                owed.append(await _resolved_notice(conn, updated, community, key, now))
+        elif target is ReportStatus.CLOSED:
+            await due_work.schedule(conn, kind=STILL_FIXED, key=str(report.id), now=now,
+                                    due_at=now + timedelta(days=settings.still_fixed_days),
+                                    payload=payload)
+        elif target is ReportStatus.REOPENED:
+            # A reopened report has its resolve limit again, counted from now.
+            resolve_due = now + limits_for(services.settings, report.category).resolve
+            await _arm_limit(conn, report.id, RESOLVE_LIMIT, RESOLVE_SOON, resolve_due, now)
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
+    return True
+
+
+async def _news(conn: AsyncConnection, services: Services, report: Report, note: str | None,
+                key: str, *, original: Report | None = None) -> list[Outgoing]:
+    """The reporter and the followers hear of the change, each in their language."""
+    followers = await store.followers(conn, report.id)
+    known = await people.names(conn, [u for u in [report.reporter_id, *followers] if u])
+    owed = []
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(services.default_language))
+        text = _("{ref} ({category}) is now {status}.").format(
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
+            status=_(STATUS_NAMES[report.status]))
+        if note:
+            text += "\n" + _("Note: {note}").format(note=html.escape(_(note)))
+        if original is not None:
+            text += "\n" + _("I will tell you how {ref} goes instead.").format(ref=original.ref)
+        owed.append(outgoing.message(f"{key}:news:{person.user_id}", person.user_id, text))
+    return owed
+
+
+async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
+                      community: Community, key: str, *,
+                      group_post: bool = True) -> list[Outgoing]:
+    """Handlers' copies show the new status and the buttons that still make sense; the
+    group post (unless only what handlers see changed) shows the status."""
+    with_photo = bool(await store.photos(conn, report.id))
+    owed = []
+    for chat_id, message_id in report.notices:
+        _ = await _copy_language(conn, services, community, chat_id)
+        text = await _card(conn, report, _)
+        name = f"{key}:copy:{chat_id}:{message_id}"
+        owed.append(outgoing.edit_caption(name, chat_id, message_id, text,
+                                          markup=_handler_buttons(report, _)) if with_photo
+                    else outgoing.edit_text(name, chat_id, message_id, text,
+                                            markup=_handler_buttons(report, _)))
+    if group_post and report.post_message_id is not None and report.post_chat_id is not None:
+        _ = translator(community.language)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("Me too"), callback_data=f"rm:{report.id}")]]) \
+            if report.status in OPEN_STATUSES else None
+        owed.append(outgoing.edit_text(f"{key}:post", report.post_chat_id,
+                                       report.post_message_id,
+                                       await _card(conn, report, _, for_group=True),
+                                       markup=markup))
+    return owed
+
+
+async def _refresh_copies(context: YishiContext, report: Report, community: Community, *,
+                          group_post: bool = True) -> None:
+    """Bring every copy up to date now (a follower joined, the report changed hands)."""
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        current = await store.get(conn, report.id) or report
+        # Named by what they show: the same view is never sent twice.
+        shown = f"report:{report.id}:view:{now.isoformat()}:{secrets.token_hex(4)}"
+        await outbox.queue(conn, await _copy_edits(conn, services, current, community, shown,
+                                                   group_post=group_post), now)
+    services.outbox.kick()
+
+
+async def _fixed_question(conn: AsyncConnection, services: Services, report: Report,
+                          key: str) -> list[Outgoing]:
+    """The reporter is asked whether it is really fixed, and how it was handled."""
+    if report.reporter_id is None:
+        return []
+    person = await people.get(conn, report.reporter_id)
+    if person is None or not person.started:
+        return []
+    _ = translator(person.reads(services.default_language))
+    return [outgoing.message(
+        f"{key}:fixed?", person.user_id,
+        _("Is {ref} really fixed? You can also rate how it was handled.").format(
+            ref=report.ref), markup=_fixed_buttons(report, _))]
+
+
+async def _tell_handlers(context: YishiContext | YishiApp, community: Community,
+                         report: Report, msgid: str, *, photo: str | None = None,
+                         **values: str) -> None:
+    """The handler who has the report (else the category's handlers) hears in private."""
+    ctx = context if isinstance(context, YishiContext) else YishiContext(context)
+    async with ctx.services.db.transaction() as conn:
+        events = await store.timeline(conn, report.id)
+    # Who last moved it forward (a note keeps the status, so it is not a move).
+    took = [e.actor_id for before, e in zip(events, events[1:], strict=False)
+            if e.status is not before.status and e.actor_id and e.status in (
+                ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED)]
+    recipients = [report.assignee_id] if report.assignee_id else took[-1:]
+    recipients = recipients or await handler_ids(ctx, community, report.category)
+    async with ctx.services.db.transaction() as conn:
+        known = await people.names(conn, recipients)
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(ctx.services.default_language))
+        text = _(msgid).format(
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
+            status=_(STATUS_NAMES[report.status]), **values)
+        try:
+            if photo is not None:
+                await ctx.bot.send_photo(person.user_id, photo, caption=text[:1000])
+            else:
+                await ctx.bot.send_message(person.user_id, text)
+        except Forbidden:
+            continue

@@ -1,0 +1,90 @@
+"""Topics (议题众筹): residents propose, moderators approve, the group backs them with one
+support each, and the weekly roundup puts the top ones to a vote or a meeting.
+
+Callback data: ``tc:*`` the proposing flow, ``tp:<topic>:<action>`` moderation,
+``tm:<topic>:<target>`` merging, ``sp:<topic>`` support. Every one is checked against the
+database."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp
+from handlers.flows import flow, private_flow
+from handlers.topics.jobs import arm_roundups, post_roundup
+from handlers.topics.lifecycle import ROUNDUP
+from handlers.topics.moderate import (
+    MEETING_DATE,
+    REASON,
+    approve,
+    ask_meeting_date,
+    ask_reason,
+    meeting_date_typed,
+    merge,
+    merge_choices,
+    reason_typed,
+    select_for_vote,
+    toggle_urgent,
+)
+from handlers.topics.propose import (
+    ANONYMITY,
+    CATEGORY,
+    DETAILS,
+    PHOTO,
+    SIMILAR,
+    TITLE,
+    anonymity_button,
+    category_button,
+    community_button,
+    continue_anyway,
+    details_typed,
+    photo_sent,
+    photo_skipped,
+    support_instead,
+    title_typed,
+    topic_command,
+    topic_from_link,
+    topic_in_group,
+)
+from handlers.topics.support import list_topics, stale_topic_button, support_button
+
+
+def register(app: YishiApp) -> None:
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("topic", topic_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(private_flow(
+        app, name="topic", command="topic", start=topic_command,
+        from_link=topic_from_link, link="topic",
+        states={
+            TITLE: [CallbackQueryHandler(community_button, pattern=r"^tn:g:"),
+                    MessageHandler(typed, title_typed)],
+            SIMILAR: [CallbackQueryHandler(support_instead, pattern=r"^tn:s:"),
+                      CallbackQueryHandler(continue_anyway, pattern=r"^tn:go$")],
+            DETAILS: [MessageHandler(typed, details_typed)],
+            CATEGORY: [CallbackQueryHandler(category_button, pattern=r"^tn:c:")],
+            PHOTO: [MessageHandler(F.PHOTO, photo_sent),
+                    CallbackQueryHandler(photo_skipped, pattern=r"^tn:p:skip$")],
+            ANONYMITY: [CallbackQueryHandler(anonymity_button, pattern=r"^tn:a:")],
+        },
+    ))
+    # Moderators answer a reason or a date in the chat where they pressed the button.
+    app.add_handler(flow(
+        app, name="topic_decision", command="topics",
+        entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^tp:\d+:no$"),
+                      CallbackQueryHandler(ask_reason, pattern=r"^ts:\d+:close$"),
+                      CallbackQueryHandler(ask_meeting_date, pattern=r"^ts:\d+:meet$")],
+        states={REASON: [MessageHandler(F.TEXT & ~F.COMMAND, reason_typed)],
+                MEETING_DATE: [MessageHandler(F.TEXT & ~F.COMMAND, meeting_date_typed)]},
+    ))
+    app.add_handler(CallbackQueryHandler(approve, pattern=r"^tp:\d+:ok$"))
+    app.add_handler(CallbackQueryHandler(merge_choices, pattern=r"^tp:\d+:mg$"))
+    app.add_handler(CallbackQueryHandler(merge, pattern=r"^tm:\d+:\d+$"))
+    app.add_handler(CallbackQueryHandler(select_for_vote, pattern=r"^ts:\d+:vote$"))
+    app.add_handler(CallbackQueryHandler(toggle_urgent, pattern=r"^ts:\d+:urgent$"))
+    app.add_handler(CallbackQueryHandler(support_button, pattern=r"^sp:"))
+    app.add_handler(CallbackQueryHandler(stale_topic_button, pattern=r"^(tn|tp|ts|tm):"))
+    app.add_handler(CommandHandler("topics", list_topics))
+    services = app.bot_data.services
+    services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)
+    services.startup.append(arm_roundups)

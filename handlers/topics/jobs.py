@@ -1,0 +1,111 @@
+"""What the scheduler runs for topics: the weekly roundup, which ranks the open topics by
+support and urgency and offers the moderators the top ones."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.context import YishiApp, YishiContext
+from bot.domain.durations import next_weekly
+from bot.domain.models import Community, DueWork
+from bot.domain.topics import (
+    Ranked,
+    Topic,
+    TopicStatus,
+    rank,
+)
+from bot.i18n import N_, Translator, translator
+from bot.scheduler import Defer, Done, Outcome
+from handlers.moderators import send_to_moderators
+from handlers.topics.lifecycle import ROUNDUP
+from handlers.topics.texts import _author_name, _card
+from storage import communities, due_work
+from storage import topics as store
+
+
+async def _ensure_roundup(app: YishiApp, community: Community) -> None:
+    """Arm the community's weekly roundup if it is not armed yet."""
+    services = app.bot_data.services
+    settings = services.settings.topics
+    async with services.db.transaction() as conn:
+        if await due_work.pending(conn, kind=ROUNDUP, key=str(community.id)) is not None:
+            return
+    due = next_weekly(services.clock.now(), community.timezone, settings.roundup_day,
+                       datetime.strptime(settings.roundup_time, "%H:%M").time())
+    await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=due,
+                                      payload={"community": community.id})
+
+
+async def arm_roundups(app: YishiApp) -> None:
+    """At start: every active community with topics has its next roundup armed."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        active = await communities.with_topics(conn)
+    for community in active:
+        await _ensure_roundup(app, community)
+
+
+async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``topic_roundup``: the week's top topics in the group, selection buttons to
+    the moderators, and the next week's roundup armed."""
+    services = app.bot_data.services
+    settings = services.settings.topics
+    async with services.db.transaction() as conn:
+        community = await communities.by_id(conn, work.payload["community"])
+    if community is None or not community.active:
+        return Done()
+    now = services.clock.now()
+    quiet_until = community.quiet_until(now)
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    async with services.db.transaction() as conn:
+        listed = await store.listed(conn, community.id, (TopicStatus.OPEN,))
+        fresh = await store.created_since(conn, community.id, work.due_at - timedelta(days=7))
+    by_id = {t.id: (t, n) for t, n in listed}
+    top = rank((Ranked(id=t.id, supports=n, urgent=t.urgent, created_at=t.created_at)
+                for t, n in listed), urgency_first=True)[:settings.roundup_size]
+    context = YishiContext(app)
+    if top or fresh:
+        _ = translator(community.language)
+        lines = [_("<b>This week's topics</b>")]
+        for place, entry in enumerate(top, start=1):
+            topic, supports = by_id[entry.id]
+            lines.append(_("{place}. {ref} “{title}” — {count} supporters").format(
+                place=place, ref=topic.ref, title=html.escape(topic.title), count=supports)
+                + (" ⚡" if topic.urgent else ""))
+        if fresh:
+            lines += ["", _("New since last week: {refs}").format(
+                refs=", ".join(f"{t.ref} “{html.escape(t.title)}”" for t in fresh))]
+        lines += ["", _("Support what matters to you with the 👍 button under each topic; "
+                        "propose your own with /topic.")]
+        await app.bot.send_message(community.chat_id, "\n".join(lines))
+        for entry in top:
+            await _offer_selection(context, community, by_id[entry.id][0],
+                                   by_id[entry.id][1])
+    next_due = next_weekly(now, community.timezone, settings.roundup_day,
+                            datetime.strptime(settings.roundup_time, "%H:%M").time())
+    await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=next_due,
+                                      payload={"community": community.id})
+    return Done()
+
+
+async def _offer_selection(context: YishiContext, community: Community, topic: Topic,
+                           supports: int) -> None:
+    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+        text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
+            topic, supports, await _author_name(context, topic), _)
+        return text, InlineKeyboardMarkup([
+            [InlineKeyboardButton(_("Put to a vote"), callback_data=f"ts:{topic.id}:vote"),
+             InlineKeyboardButton(_("Discuss at a meeting"),
+                                  callback_data=f"ts:{topic.id}:meet")],
+            [InlineKeyboardButton(_("Close"), callback_data=f"ts:{topic.id}:close"),
+             InlineKeyboardButton(_("Urgent on/off"), callback_data=f"ts:{topic.id}:urgent")],
+        ])
+
+    await send_to_moderators(context, community, render,
+                             unreachable_note=N_("The weekly topics are ready for the "
+                                                 "moderators. Moderators: start a private "
+                                                 "chat with me to choose what happens next."))

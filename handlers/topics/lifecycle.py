@@ -1,0 +1,272 @@
+"""A topic's business actions: sent for moderation, posted to the group with its support
+count kept up to date, support toggled, selected for a vote or a meeting, and everyone
+who proposed or backed it told.
+
+Other features reach topics only through this module."""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot.context import YishiApp, YishiContext
+from bot.domain.models import Community
+from bot.domain.points import Action
+from bot.domain.topics import (
+    Topic,
+    TopicStatus,
+)
+from bot.i18n import N_, Translator, translator
+from bot.points import award
+from handlers.common import (
+    person_translator,
+    private_link,
+    record_audit,
+    schedule_spaced,
+)
+from handlers.moderators import copy_language, send_to_moderators
+from handlers.topics.texts import (
+    STATUS_NAMES,
+    _author_name,
+    _card,
+    _digest,
+    _moderation_buttons,
+    _support_button,
+    _trim_caption,
+)
+from storage import communities, people, residents
+from storage import topics as store
+from storage.residents import Status
+
+log = logging.getLogger(__name__)
+
+
+ROUNDUP = "topic_roundup"
+
+
+async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
+    async with context.services.db.transaction() as conn:
+        topic = await store.get(conn, topic_id)
+        community = await communities.by_id(conn, topic.community_id) if topic else None
+    return topic, community
+
+
+def _topic_id(data: str | None, position: int = 1) -> int | None:
+    parts = (data or "").split(":")
+    return int(parts[position]) if len(parts) > position and parts[position].isdigit() else None
+
+
+async def _send_for_moderation(context: YishiContext, community: Community,
+                               topic: Topic) -> None:
+    author = await _author_name(context, topic)
+
+    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+        head = _("<b>New topic</b> for {group}").format(group=html.escape(community.title))
+        return head + "\n\n" + _card(topic, None, author, _), _moderation_buttons(topic, _)
+
+    copies = await send_to_moderators(
+        context, community, render,
+        unreachable_note=N_("A new topic waits for a moderator. Moderators: start a private "
+                            "chat with me to review it."))
+    async with context.services.db.transaction() as conn:
+        await store.set_notices(conn, topic.id, copies)
+
+
+async def _post_in_group(context: YishiContext, community: Community, topic_id: int) -> None:
+    """Post an approved topic in the group with its Support button."""
+    async with context.services.db.transaction() as conn:
+        topic = await store.get(conn, topic_id)
+        count = await store.supports(conn, topic_id)
+    assert topic is not None
+    _ = translator(community.language)
+    text, markup = _card(topic, count, await _author_name(context, topic), _), _support_button(
+        topic, count, _)
+    if topic.photo_file_id:
+        sent = await context.bot.send_photo(community.chat_id, topic.photo_file_id,
+                                            caption=_trim_caption(text), reply_markup=markup)
+    else:
+        sent = await context.bot.send_message(community.chat_id, text, reply_markup=markup)
+    async with context.services.db.transaction() as conn:
+        await store.set_post(conn, topic_id, sent.chat_id, sent.message_id,
+                             _digest(text, markup))
+
+
+async def _select(update: Update, context: YishiContext, topic: Topic, community: Community,
+                  status: TopicStatus, meeting_at: datetime | None = None) -> None:
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        moved = await store.move(conn, topic.id, from_status=TopicStatus.OPEN,
+                                 to_status=status, now=now, meeting_at=meeting_at)
+        if moved and topic.author_id is not None:
+            await award(conn, services.settings.points, community, user_id=topic.author_id,
+                        action=Action.TOPIC_ADOPTED, ref=f"topic:{topic.id}", now=now)
+    _ = await person_translator(update, context)
+    if not moved:
+        await update.effective_chat.send_message(_("This button is out of date."))
+        return
+    await record_audit(context, community, update, f"topic.{status.value}", topic=topic.id)
+    await update.effective_chat.send_message(_("Done: {ref} is {status}.").format(
+        ref=topic.ref, status=_(STATUS_NAMES[status])))
+    if status is TopicStatus.SELECTED_VOTE:
+        await _offer_poll(update, context, topic, community)
+        await _tell_everyone(context, topic, N_(
+            "{ref} “{title}” will be put to a vote. Watch the group for the poll."))
+    else:
+        local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
+        await _tell_everyone(context, topic, N_(
+            "{ref} “{title}” will be discussed at the meeting on {when}."),
+            when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
+    await refresh_post(context.application, topic.id)
+
+
+async def _offer_poll(update: Update, context: YishiContext, topic: Topic,
+                      community: Community) -> None:
+    """The moderator who chose a vote gets the poll flow with the question filled in."""
+    user = update.effective_user
+    if user is None:
+        return
+    context.application.user_data[user.id]["poll_prefill"] = {
+        "community": community.id, "topic": topic.id, "question": topic.title}
+    _ = await person_translator(update, context)
+    await update.effective_chat.send_message(
+        _("Prepare the poll for {ref} now; the question is filled in.").format(ref=topic.ref),
+        reply_markup=private_link(context, "poll", community, _("Prepare the poll")))
+
+
+async def _toggle_support(update: Update, context: YishiContext, topic: Topic,
+                          community: Community, *, only_add: bool = False) -> bool | None:
+    """Support, or withdraw a support; answers the press. None if the person may not."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    services = context.services
+    _ = await person_translator(update, context)
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        ties = await residents.of_person(conn, user.id, community.id)
+        if not any(tie.status is Status.VERIFIED for tie, _a in ties):
+            verified = False
+        else:
+            verified = True
+            added = await store.add_support(conn, topic.id, user.id, now)
+            if not added and not only_add:
+                await store.remove_support(conn, topic.id, user.id)
+            if added:
+                await award(conn, services.settings.points, community, user_id=user.id,
+                            action=Action.TOPIC_SUPPORTED, ref=f"topic:{topic.id}", now=now)
+            count = await store.supports(conn, topic.id)
+    if not verified:
+        await query.answer(_("Only residents on the roster can support topics. Send /join to "
+                             "me in private to join it."), show_alert=True)
+        return None
+    if added or only_add:
+        await query.answer(_("You support {ref}. Supporters: {count}.").format(
+            ref=topic.ref, count=count))
+    else:
+        await query.answer(_("You withdrew your support for {ref}. Supporters: {count}.")
+                           .format(ref=topic.ref, count=count))
+    schedule_post_refresh(context.application, topic.id)
+    return True
+
+
+def schedule_post_refresh(app: YishiApp, topic_id: int) -> None:
+    """Edit the group post soon, but never more often than post_refresh_seconds: a burst
+    of presses becomes one edit."""
+    schedule_spaced(app, f"topic-post:{topic_id}",
+                    app.bot_data.services.settings.topics.post_refresh_seconds,
+                    _refresh_job, topic_id)
+
+
+async def _refresh_job(context: YishiContext) -> None:
+    assert context.job is not None
+    await refresh_post(context.application, int(context.job.data))
+
+
+async def refresh_post(app: YishiApp, topic_id: int) -> None:
+    """Bring the group post in line with the topic: count, state, and the button."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        topic = await store.get(conn, topic_id)
+        count = await store.supports(conn, topic_id)
+        community = await communities.by_id(conn, topic.community_id) if topic else None
+    if topic is None or community is None or topic.post_message_id is None:
+        return
+    _ = translator(community.language)
+    context = YishiContext(app)
+    text = _card(topic, count, await _author_name(context, topic), _)
+    markup = None
+    if topic.status is TopicStatus.OPEN:
+        markup = _support_button(topic, count, _)
+    else:
+        text += "\n" + _("Status: {status}").format(status=_(STATUS_NAMES[topic.status]))
+    async with services.db.transaction() as conn:
+        changed = await store.swap_post_digest(conn, topic_id, _digest(text, markup))
+    if not changed:
+        return  # the post already shows this; Telegram refuses an edit that changes nothing
+    try:
+        if topic.photo_file_id:
+            await app.bot.edit_message_caption(chat_id=topic.post_chat_id,
+                                               message_id=topic.post_message_id,
+                                               caption=_trim_caption(text), reply_markup=markup)
+        else:
+            await app.bot.edit_message_text(text, chat_id=topic.post_chat_id,
+                                            message_id=topic.post_message_id,
+                                            reply_markup=markup)
+    except BadRequest as exc:
+        log.info("topic post not edited", extra={"topic": topic_id, "error": str(exc)})
+
+
+async def _tell(context: YishiContext, topic: Topic, user_ids: list[int | None], msgid: str,
+                **values: str) -> None:
+    """A private note to each of these people, in their language (unreachable: skipped)."""
+    wanted = [u for u in dict.fromkeys(user_ids) if u is not None]
+    if not wanted:
+        return
+    async with context.services.db.transaction() as conn:
+        known = await people.names(conn, wanted)
+    for person in known.values():
+        if not person.started:
+            continue
+        _ = translator(person.reads(context.services.default_language))
+        text = _(msgid).format(ref=topic.ref, title=html.escape(topic.title),
+                               **{k: html.escape(v) for k, v in values.items()})
+        try:
+            await context.bot.send_message(person.user_id, text)
+        except Forbidden:
+            continue
+
+
+async def _tell_everyone(context: YishiContext, topic: Topic, msgid: str, **values: str) -> None:
+    async with context.services.db.transaction() as conn:
+        backers = await store.supporters(conn, topic.id)
+    await _tell(context, topic, [topic.author_id, *backers], msgid, **values)
+
+
+async def _close_moderation(context: YishiContext, topic_id: int, update: Update,
+                            outcome_msgid: str) -> None:
+    """Every moderator's copy shows what was decided, and by whom, without buttons."""
+    async with context.services.db.transaction() as conn:
+        topic = await store.get(conn, topic_id)
+        community = await communities.by_id(conn, topic.community_id) if topic else None
+    if topic is None or community is None:
+        return
+    copies = list(topic.notices)
+    pressed = update.callback_query.message if update.callback_query else None
+    if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] not in copies:
+        copies.append([pressed.chat_id, pressed.message_id])
+    name = update.effective_user.full_name if update.effective_user else "?"
+    author = await _author_name(context, topic)
+    for chat_id, message_id in copies:
+        _ = await copy_language(context, community, chat_id)
+        text = (_("<b>New topic</b> for {group}").format(group=html.escape(community.title))
+                + "\n\n" + _card(topic, None, author, _) + "\n\n"
+                + _(outcome_msgid).format(name=html.escape(name)))
+        try:
+            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except BadRequest:
+            pass

@@ -1,0 +1,268 @@
+"""A moderator's decisions on a topic: approve, reject with a reason, merge into a
+duplicate, select for a vote or a meeting, mark urgent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ConversationHandler
+
+from bot.context import YishiContext
+from bot.domain.models import Community, Role
+from bot.domain.topics import (
+    LISTED,
+    Topic,
+    TopicStatus,
+)
+from bot.i18n import N_
+from handlers.common import (
+    person_translator,
+    record_audit,
+    refuse,
+    user_role,
+)
+from handlers.topics.jobs import _ensure_roundup
+from handlers.topics.lifecycle import (
+    _close_moderation,
+    _load,
+    _post_in_group,
+    _select,
+    _tell,
+    _tell_everyone,
+    _topic_id,
+    refresh_post,
+)
+from handlers.topics.texts import STATUS_NAMES, _done_text
+from storage import topics as store
+
+REASON, MEETING_DATE = range(10, 12)
+
+
+async def _as_moderator(update: Update, context: YishiContext, topic: Topic | None,
+                        community: Community | None,
+                        expected: tuple[TopicStatus, ...]) -> bool:
+    """The guard for every moderation button: a real topic, in the right state, pressed by
+    one of its community's moderators. Refuses politely otherwise."""
+    user = update.effective_user
+    if topic is None or community is None or user is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return False
+    if await user_role(context, community, user.id) is not Role.MODERATOR:
+        await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
+                                         "Nothing was changed."))
+        return False
+    if topic.status not in expected:
+        _ = await person_translator(update, context)
+        await update.callback_query.answer(
+            _("{ref} is already {status}.").format(ref=topic.ref,
+                                                   status=_(STATUS_NAMES[topic.status])),
+            show_alert=True)
+        return False
+    return True
+
+
+async def approve(update: Update, context: YishiContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, (TopicStatus.PENDING,)):
+        return
+    assert topic is not None and community is not None
+    services = context.services
+    async with services.db.transaction() as conn:
+        moved = await store.move(conn, topic.id, from_status=TopicStatus.PENDING,
+                                 to_status=TopicStatus.OPEN, now=services.clock.now())
+    if not moved:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    await query.answer(await _done_text(update, context, N_("Approved.")))
+    await record_audit(context, community, update, "topic.approve", topic=topic.id)
+    await _ensure_roundup(context.application, community)
+    await _post_in_group(context, community, topic.id)
+    await _tell(context, topic, [topic.author_id], N_(
+        "Your topic {ref} “{title}” was approved and posted in the group, where neighbours "
+        "can support it."))
+    await _close_moderation(context, topic.id, update, N_("✅ Approved by {name}"))
+
+
+async def merge_choices(update: Update, context: YishiContext) -> None:
+    """Merge into…: offer the community's open topics."""
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, (TopicStatus.PENDING,)):
+        return
+    assert topic is not None
+    async with context.services.db.transaction() as conn:
+        targets = [t for t, _n in await store.listed(conn, topic.community_id, LISTED)]
+    _ = await person_translator(update, context)
+    if not targets:
+        await query.answer(_("There is no open topic to merge it into."), show_alert=True)
+        return
+    await query.answer()
+    buttons = [[InlineKeyboardButton(f"{t.ref} {t.title}"[:60],
+                                     callback_data=f"tm:{topic.id}:{t.id}")]
+               for t in sorted(targets, key=lambda t: -t.number)[:20]]
+    await query.message.reply_text(_("Merge {ref} into which topic?").format(ref=topic.ref),
+                                   reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def merge(update: Update, context: YishiContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, (TopicStatus.PENDING,)):
+        return
+    assert topic is not None and community is not None
+    target, _c = await _load(_topic_id(query.data, 2) or 0, context)
+    if target is None or target.community_id != topic.community_id \
+            or target.status not in LISTED or target.id == topic.id:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        moved = await store.move(conn, topic.id, from_status=TopicStatus.PENDING,
+                                 to_status=TopicStatus.MERGED, now=now, merged_into=target.id)
+        if moved:
+            await store.move_supports(conn, topic.id, target.id, now)
+            if topic.author_id is not None:
+                await store.add_support(conn, target.id, topic.author_id, now)
+    if not moved:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    _ = await person_translator(update, context)
+    await query.answer(_("Merged into {ref}.").format(ref=target.ref))
+    await query.edit_message_text(_("Merged {ref} into {target}.").format(
+        ref=topic.ref, target=target.ref))
+    await record_audit(context, community, update, "topic.merge", topic=topic.id,
+                       into=target.id)
+    await refresh_post(context.application, target.id)
+    await _tell(context, topic, [topic.author_id], N_(
+        "Your topic {ref} “{title}” is about the same thing as {target}, so the moderators "
+        "merged it there; you now support {target}."), target=target.ref)
+    await _close_moderation(context, topic.id, update, N_("🔀 Merged by {name}"))
+
+
+async def ask_reason(update: Update, context: YishiContext) -> int:
+    """Reject (pending) or Close (selected for the roundup): both need a reason."""
+    query = update.callback_query
+    assert query is not None
+    closing = (query.data or "").startswith("ts:")
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    expected = (TopicStatus.OPEN,) if closing else (TopicStatus.PENDING,)
+    if not await _as_moderator(update, context, topic, community, expected):
+        return ConversationHandler.END
+    assert topic is not None
+    context.user_data["topic_decision"] = {"topic": topic.id, "close": closing}
+    _ = await person_translator(update, context)
+    await query.answer()
+    await query.message.reply_text(
+        _("Why? Reply with the reason for {ref}; the author and supporters will read it. "
+          "/cancel to stop.").format(ref=topic.ref))
+    return REASON
+
+
+async def reason_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    pending = context.user_data.pop("topic_decision", None)
+    if pending is None:
+        return ConversationHandler.END
+    topic, community = await _load(pending["topic"], context)
+    _ = await person_translator(update, context)
+    user = update.effective_user
+    if topic is None or community is None or user is None \
+            or await user_role(context, community, user.id) is not Role.MODERATOR:
+        await message.reply_text(_("This button is out of date."))
+        return ConversationHandler.END
+    reason = message.text.strip()[:500]
+    source = TopicStatus.OPEN if pending["close"] else TopicStatus.PENDING
+    target = TopicStatus.CLOSED if pending["close"] else TopicStatus.REJECTED
+    async with context.services.db.transaction() as conn:
+        moved = await store.move(conn, topic.id, from_status=source, to_status=target,
+                                 now=context.services.clock.now(), reason=reason)
+    if not moved:
+        await message.reply_text(_("{ref} is already {status}.").format(
+            ref=topic.ref, status=_(STATUS_NAMES[topic.status])))
+        return ConversationHandler.END
+    await record_audit(context, community, update,
+                       "topic.close" if pending["close"] else "topic.reject", topic=topic.id,
+                       reason=reason)
+    await message.reply_text(_("Done: {ref} is {status}.").format(
+        ref=topic.ref, status=_(STATUS_NAMES[target])))
+    if pending["close"]:
+        await _tell_everyone(context, topic, N_(
+            "{ref} “{title}” was closed by the moderators. Reason: {reason}"), reason=reason)
+        await refresh_post(context.application, topic.id)
+    else:
+        await _tell(context, topic, [topic.author_id], N_(
+            "Your topic {ref} “{title}” was not accepted. Reason: {reason}"), reason=reason)
+        await _close_moderation(context, topic.id, update, N_("❌ Rejected by {name}"))
+    return ConversationHandler.END
+
+
+async def ask_meeting_date(update: Update, context: YishiContext) -> int:
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, (TopicStatus.OPEN,)):
+        return ConversationHandler.END
+    assert topic is not None
+    context.user_data["topic_meeting"] = topic.id
+    _ = await person_translator(update, context)
+    await query.answer()
+    await query.message.reply_text(_("When is the meeting? Reply with a date and time like "
+                                     "2026-12-01 19:30. /cancel to stop."))
+    return MEETING_DATE
+
+
+async def meeting_date_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _ = await person_translator(update, context)
+    topic, community = await _load(context.user_data.get("topic_meeting", 0), context)
+    if topic is None or community is None:
+        return ConversationHandler.END
+    try:
+        local = datetime.strptime(message.text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        await message.reply_text(_("Please write it like 2026-12-01 19:30."))
+        return MEETING_DATE
+    when = local.replace(tzinfo=ZoneInfo(community.timezone))
+    if when <= context.services.clock.now():
+        await message.reply_text(_("That time has passed; please give a future one."))
+        return MEETING_DATE
+    context.user_data.pop("topic_meeting", None)
+    await _select(update, context, topic, community, TopicStatus.SELECTED_MEETING,
+                  meeting_at=when)
+    return ConversationHandler.END
+
+
+async def select_for_vote(update: Update, context: YishiContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, (TopicStatus.OPEN,)):
+        return
+    assert topic is not None and community is not None
+    await query.answer()
+    await _select(update, context, topic, community, TopicStatus.SELECTED_VOTE)
+
+
+async def toggle_urgent(update: Update, context: YishiContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if not await _as_moderator(update, context, topic, community, LISTED):
+        return
+    assert topic is not None and community is not None
+    async with context.services.db.transaction() as conn:
+        await store.set_urgent(conn, topic.id, not topic.urgent)
+    await record_audit(context, community, update, "topic.urgent", topic=topic.id,
+                       urgent=not topic.urgent)
+    _ = await person_translator(update, context)
+    await query.answer(_("Marked urgent.") if not topic.urgent else _("No longer urgent."))
+    await refresh_post(context.application, topic.id)
