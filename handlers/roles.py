@@ -11,8 +11,8 @@ from bot.context import YishiApp, YishiContext
 from bot.domain.models import Person, Role
 from bot.domain.roles import parse_role
 from bot.i18n import N_, Translator, translator
+from bot.report_names import category_key, category_name
 from handlers.common import ensure_community, moderator_only, note_person, record_audit
-from handlers.reports.names import category_key, category_name
 from storage import memberships, people
 
 ROLE_NAMES = {

@@ -34,7 +34,7 @@ from bot.domain.summary import (
 from bot.domain.topics import TopicStatus
 from bot.i18n import Translator, translator
 from bot.scheduler import Defer, Done, Outcome
-from handlers.announcements import WEEKDAY_NAMES
+from handlers.announcements.texts import WEEKDAY_NAMES
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
 from handlers.polls.texts import turnout_text, verdict_text
 from handlers.reports.lifecycle import limits_for

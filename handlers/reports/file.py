@@ -20,6 +20,11 @@ from bot.domain.models import Community
 from bot.domain.points import Action
 from bot.i18n import N_, translator
 from bot.points import award
+from bot.report_names import (
+    AREA_NAMES,
+    CATEGORY_NAMES,
+    display_name,
+)
 from handlers.common import (
     communities_of,
     ensure_community,
@@ -39,11 +44,6 @@ from handlers.reports.lifecycle import (
     _group_notice,
     _route,
     limits_for,
-)
-from handlers.reports.names import (
-    AREA_NAMES,
-    CATEGORY_NAMES,
-    display_name,
 )
 from handlers.reports.texts import _summary
 from storage import communities, residents

@@ -19,15 +19,15 @@ from bot.domain.reports import (
 )
 from bot.i18n import N_
 from bot.points import award
+from bot.report_names import (
+    STATUS_NAMES,
+)
 from handlers.common import (
     person_translator,
     refuse,
 )
 from handlers.reports.handle import COMMENT
 from handlers.reports.lifecycle import _load, _tell_handlers, change_status
-from handlers.reports.names import (
-    STATUS_NAMES,
-)
 from handlers.reports.texts import _fixed_buttons
 from storage import communities
 from storage import reports as store

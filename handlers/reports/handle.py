@@ -24,6 +24,9 @@ from bot.domain.reports import (
     can_move,
 )
 from bot.i18n import N_, translator
+from bot.report_names import (
+    STATUS_NAMES,
+)
 from handlers.common import (
     note_person,
     person_translator,
@@ -37,9 +40,6 @@ from handlers.reports.lifecycle import (
     _refresh_copies,
     _send_card,
     change_status,
-)
-from handlers.reports.names import (
-    STATUS_NAMES,
 )
 from handlers.reports.texts import HANDLER_ACTIONS
 from storage import communities, memberships, people

@@ -23,6 +23,11 @@ from bot.domain.reports import (
     ReportStatus,
 )
 from bot.i18n import N_, translator
+from bot.report_names import (
+    CATEGORY_NAMES,
+    STATUS_NAMES,
+    display_name,
+)
 from bot.scheduler import Defer, Done, Outcome
 from handlers import outgoing
 from handlers.moderators import moderator_ids
@@ -31,11 +36,6 @@ from handlers.reports.lifecycle import (
     _send_group_notice,
     _tell_handlers,
     change_status,
-)
-from handlers.reports.names import (
-    CATEGORY_NAMES,
-    STATUS_NAMES,
-    display_name,
 )
 from storage import communities, due_work, outbox, people
 from storage import reports as store

@@ -29,6 +29,11 @@ from bot.domain.reports import (
     ReportStatus,
 )
 from bot.i18n import Translator, translator
+from bot.report_names import (
+    CATEGORY_NAMES,
+    STATUS_NAMES,
+    display_name,
+)
 from bot.services import Services
 from handlers import outgoing
 from handlers.common import (
@@ -36,11 +41,6 @@ from handlers.common import (
     user_role,
 )
 from handlers.moderators import moderator_ids
-from handlers.reports.names import (
-    CATEGORY_NAMES,
-    STATUS_NAMES,
-    display_name,
-)
 from handlers.reports.texts import (
     MARKED_NOTES,
     _card,

@@ -25,6 +25,12 @@ from bot.domain.reports import (
 )
 from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, translator
+from bot.report_names import (
+    CATEGORY_NAMES,
+    STATUS_NAMES,
+    category_key,
+    display_name,
+)
 from handlers.common import (
     communities_of,
     person_translator,
@@ -33,12 +39,6 @@ from handlers.common import (
 )
 from handlers.reports.file import report_command
 from handlers.reports.lifecycle import _may_handle, limits_for
-from handlers.reports.names import (
-    CATEGORY_NAMES,
-    STATUS_NAMES,
-    category_key,
-    display_name,
-)
 from handlers.reports.texts import MARKED_NOTES, _card, event_note
 from storage import people
 from storage import reports as store

@@ -20,12 +20,12 @@ from bot.domain.reports import (
     can_move,
 )
 from bot.i18n import Translator, translator
-from bot.services import Services
-from handlers.reports.names import (
+from bot.report_names import (
     CATEGORY_NAMES,
     STATUS_NAMES,
     display_name,
 )
+from bot.services import Services
 from storage import people
 from storage import reports as store
 

@@ -1,0 +1,61 @@
+"""Announcements (/announce, moderators): sent now, once at a local time, or every day,
+week or month; pinned if asked; listed, paused and deleted with /announcements.
+
+A moderator's "send now" ignores quiet hours (it is sent by hand); scheduled ones wait
+for them to end unless the moderator said otherwise. A run missed while the bot was down
+is sent on return if it is at most ``[announcements] grace_minutes`` late, else skipped.
+
+Callback data: ``ac:*`` the creation flow, ``an:<id>:pause|resume|delete`` the list."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot.context import YishiApp
+from bot.i18n import N_
+from handlers.announcements.create import (
+    CHOOSE,
+    CONFIRM,
+    DETAIL,
+    TEXT,
+    WHEN,
+    announce_command,
+    announce_from_link,
+    announce_in_group,
+    detail_typed,
+    group_chosen,
+    option_toggled,
+    publish,
+    text_sent,
+    when_chosen,
+)
+from handlers.announcements.jobs import run
+from handlers.announcements.lifecycle import RUN
+from handlers.announcements.manage import list_command, manage_button
+from handlers.common import (
+    refuse,
+)
+from handlers.flows import private_flow
+
+
+def register(app: YishiApp) -> None:
+    typed = F.TEXT & ~F.COMMAND
+    app.add_handler(CommandHandler("announce", announce_in_group, filters=F.ChatType.GROUPS))
+    app.add_handler(private_flow(
+        app, name="announce", command="announce", start=announce_command,
+        from_link=announce_from_link, link="announce",
+        states={
+            CHOOSE: [CallbackQueryHandler(group_chosen, pattern=r"^ac:g:\d+$")],
+            TEXT: [MessageHandler(typed | F.PHOTO, text_sent)],
+            WHEN: [CallbackQueryHandler(when_chosen, pattern=r"^ac:w:\w+$")],
+            DETAIL: [MessageHandler(typed, detail_typed)],
+            CONFIRM: [CallbackQueryHandler(option_toggled, pattern=r"^ac:o:\w+$"),
+                      CallbackQueryHandler(publish, pattern=r"^ac:go$")],
+        },
+    ))
+    app.add_handler(CommandHandler("announcements", list_command))
+    app.add_handler(CallbackQueryHandler(manage_button, pattern=r"^an:\d+:\w+$"))
+    app.add_handler(CallbackQueryHandler(
+        lambda u, c: refuse(u, c, N_("This button is out of date.")), pattern=r"^(ac|an):"))
+    app.bot_data.services.scheduler.on(RUN, run)
