@@ -45,8 +45,6 @@ class Services:
     post_edited: dict[str, float] = field(default_factory=dict)
     # Charts Telegram already has, by what they show (bot/chart.py).
     chart_files: ChartFiles = field(default_factory=ChartFiles)
-    # Where vote presses are recorded, in batches (handlers/ballots.VoteDesk).
-    votes: Any = None
     # Which updates are new, replayed or already cleared (bot/inbox.py).
     inbox: InboxState = field(default_factory=InboxState)
     # The bot is the whole process (`yishi run`): start-up's objects are frozen out of the

@@ -6,6 +6,9 @@ PTB runs the handler groups in ascending order, and within a group the first han
 matches wins. What runs where:
 
 - ``GUARD`` (bot/inbox.py): an update already handled before a crash goes no further.
+- ``BUTTONS``: a button press whose data is none of the buttons declared in bot/buttons.py
+  (an unknown prefix, a malformed or forged one) is answered "this button is out of date"
+  and goes no further.
 - ``VOTES``: vote buttons, taken before anything else sees them and stopped there (a vote
   is a vote whatever flow the person is in, and a burst must not visit every feature).
 - ``SPEAKERS``: noting who speaks in a group; never stops a command.
@@ -23,7 +26,8 @@ if TYPE_CHECKING:
     from bot.context import YishiApp
 
 GUARD = -1000  # the same as bot.inbox.GUARD_GROUP (bot/ cannot import handlers/)
-VOTES = GUARD + 1
+BUTTONS = GUARD + 1
+VOTES = GUARD + 2
 SPEAKERS = -1
 FEATURES = 0
 PERSISTENCE = 1000
@@ -55,6 +59,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     )
 
     register_inbox(app)  # GUARD: an update handled before a crash is not handled again
+    start.register_button_guard(app)  # BUTTONS
     # groups first: it notes speakers (SPEAKERS) and handles the bot's own membership and
     # a group's move to a supergroup before any feature sees the update.
     groups.register(app)

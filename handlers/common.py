@@ -15,6 +15,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
+from bot.buttons import Button
 from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Person, Role
@@ -242,9 +243,9 @@ Begin = Callable[[Update, YishiContext, Community], Awaitable[int]]
 
 
 async def begin_for_moderator(update: Update, context: YishiContext, *, begin: Begin,
-                              choose_state: int, button_prefix: str, refusal: str) -> int:
+                              choose_state: int, choose: Button, refusal: str) -> int:
     """Start at once for the one group this person moderates, or offer a button per group
-    (``button_prefix`` + the community id). ``refusal`` (a msgid) for a non-moderator."""
+    (``choose`` with the community id). ``refusal`` (a msgid) for a non-moderator."""
     user = update.effective_user
     assert user is not None
     _ = await person_translator(update, context)
@@ -255,7 +256,7 @@ async def begin_for_moderator(update: Update, context: YishiContext, *, begin: B
     if len(mine) == 1:
         return await begin(update, context, mine[0])
     await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.title, callback_data=f"{button_prefix}{c.id}")]
+        [[InlineKeyboardButton(c.title, callback_data=choose.data(c.id))]
          for c in mine]))
     return choose_state
 

@@ -6,18 +6,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.buttons import Choice, button
 from bot.context import YishiApp, YishiContext
 from bot.i18n import LANGUAGES, N_, translator
 from handlers.common import note_person, person_language, refuse
 from storage import people
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-CALLBACK = "lang"
+LANGUAGE = button("lang", Choice(*LANGUAGES))
 
 
 def _keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"{CALLBACK}:{code}")
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANGUAGE.data(code))
         for code in LANGUAGES
     ]])
 
@@ -53,7 +54,8 @@ async def lang_button(update: Update, context: YishiContext) -> None:
     """A language button: only the choice, checked, for the person who pressed it."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    code = (query.data or "").partition(":")[2]
+    pressed = LANGUAGE.parse(query.data)
+    code = pressed[0] if pressed else ""
     if code not in LANGUAGES:
         await refuse(update, context, N_("This button is out of date."))
         return
@@ -67,4 +69,4 @@ async def lang_button(update: Update, context: YishiContext) -> None:
 
 def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("lang", lang_command))
-    app.add_handler(CallbackQueryHandler(lang_button, pattern=rf"^{CALLBACK}:"))
+    app.add_handler(CallbackQueryHandler(lang_button, pattern=LANGUAGE.matches))

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 from telegram.ext import filters as F
 
+from bot.buttons import Choice, button
 from bot.context import YishiApp, YishiContext
 from bot.domain.points import Level, initials, standing
 from bot.i18n import N_, Translator, translator
@@ -42,13 +43,17 @@ STATUS_NAMES = {
 }
 LEADERBOARD_SIZE = 10
 
+# /me: how one is named on the leaderboard; /forgetme: the confirmation.
+PUBLIC_NAME = button("me:pn", Choice("name", "initials"))
+FORGET = button("fm", Choice("yes", "no"))
+
 
 def _name_buttons(choice: str, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(("✓ " if choice == "name" else "") + _("Show my name on /top"),
-                             callback_data="me:pn:name"),
+                             callback_data=PUBLIC_NAME.data("name")),
         InlineKeyboardButton(("✓ " if choice == "initials" else "") + _("Only my initials"),
-                             callback_data="me:pn:initials"),
+                             callback_data=PUBLIC_NAME.data("initials")),
     ]])
 
 
@@ -157,8 +162,8 @@ async def forget_me(update: Update, context: YishiContext) -> None:
           "Votes you cast stay counted, without your name. Moderators' records keep that an "
           "action happened, not who you are. This cannot be undone."),
         reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("Yes, forget me"), callback_data="fm:yes"),
-            InlineKeyboardButton(_("No, keep my data"), callback_data="fm:no"),
+            InlineKeyboardButton(_("Yes, forget me"), callback_data=FORGET.data("yes")),
+            InlineKeyboardButton(_("No, keep my data"), callback_data=FORGET.data("no")),
         ]]))
 
 
@@ -224,8 +229,8 @@ async def my_data(update: Update, context: YishiContext) -> None:
 def register(app: YishiApp) -> None:
     private = F.ChatType.PRIVATE
     app.add_handler(CommandHandler("me", me, filters=private))
-    app.add_handler(CallbackQueryHandler(public_name_button, pattern=r"^me:pn:"))
+    app.add_handler(CallbackQueryHandler(public_name_button, pattern=PUBLIC_NAME.matches))
     app.add_handler(CommandHandler("top", top, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("forgetme", forget_me, filters=private))
-    app.add_handler(CallbackQueryHandler(forget_me_button, pattern=r"^fm:"))
+    app.add_handler(CallbackQueryHandler(forget_me_button, pattern=FORGET.matches))
     app.add_handler(CommandHandler("mydata", my_data, filters=private))

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.buttons import Choice, Id, Word, button
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community, Role
 from bot.domain.quiet_hours import QuietHours
@@ -29,12 +30,12 @@ from handlers.common import (
 from handlers.lang import LANGUAGE_NAMES
 from storage import communities
 
-CALLBACK = "set"
 # Buttons offer the usual choices; anything else is typed: /settings timezone Europe/Berlin.
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
-_BUTTON = re.compile(r"^set:(\d+):(lang|tz|qh|lb|mc|hc):(\w+)$")
+# A panel's button: set:<community>:<field>:<value>.
+SETTING = button("set", Id, Choice("lang", "tz", "qh", "lb", "mc", "hc"), Word)
 HANDLERS_CODE = "h:"
 _LINK = re.compile(r"^(\d{1,12})-([a-z0-9]{8})$")
 
@@ -61,29 +62,31 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
 
 
 def _keyboard(community: Community, _: Translator) -> InlineKeyboardMarkup:
-    prefix = f"{CALLBACK}:{community.id}"
+    def data(field: str, value: object) -> str:
+        return SETTING.data(community.id, field, str(value))
+
     rows = [[InlineKeyboardButton(("✓ " if code == community.language else "")
-                                  + LANGUAGE_NAMES[code], callback_data=f"{prefix}:lang:{code}")
+                                  + LANGUAGE_NAMES[code], callback_data=data("lang", code))
              for code in LANGUAGES]]
     zones = [InlineKeyboardButton(("✓ " if zone == community.timezone else "") + zone,
-                                  callback_data=f"{prefix}:tz:{i}")
+                                  callback_data=data("tz", i))
              for i, zone in enumerate(TIMEZONES)]
     rows += [zones[i:i + 2] for i in range(0, len(zones), 2)]
     current = str(community.quiet_hours)
     rows.append([InlineKeyboardButton(("✓ " if preset == current else "") + preset,
-                                      callback_data=f"{prefix}:qh:{i}")
+                                      callback_data=data("qh", i))
                  for i, preset in enumerate(QUIET_PRESETS)])
     rows.append([InlineKeyboardButton(("✓ " if community.leaderboard == on else "") + label,
-                                      callback_data=f"{prefix}:lb:{'on' if on else 'off'}")
+                                      callback_data=data("lb", "on" if on else "off"))
                  for on, label in ((True, _("Leaderboard on")), (False, _("Leaderboard off")))])
     link = [InlineKeyboardButton(_("Link a moderators' chat"),
-                                 callback_data=f"{prefix}:mc:link")]
+                                 callback_data=data("mc", "link"))]
     if community.moderators_chat_id:
-        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=f"{prefix}:mc:off"))
+        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=data("mc", "off")))
     rows.append(link)
-    link = [InlineKeyboardButton(_("Link a handlers' chat"), callback_data=f"{prefix}:hc:link")]
+    link = [InlineKeyboardButton(_("Link a handlers' chat"), callback_data=data("hc", "link"))]
     if community.handlers_chat_id:
-        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=f"{prefix}:hc:off"))
+        link.append(InlineKeyboardButton(_("Unlink it"), callback_data=data("hc", "off")))
     rows.append(link)
     return InlineKeyboardMarkup(rows)
 
@@ -174,12 +177,12 @@ async def settings_button(update: Update, context: YishiContext) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     community = await ensure_community(context, chat)
-    match = _BUTTON.match(query.data or "")
-    value = _button_value(match) if match else None
-    if match is None or int(match.group(1)) != community.id or value is None:
+    pressed = SETTING.parse(query.data)
+    value = _button_value(pressed[1], pressed[2]) if pressed else None
+    if pressed is None or pressed[0] != community.id or value is None:
         await refuse(update, context, N_("This button is out of date."))
         return
-    field = match.group(2)
+    field = pressed[1]
     if field in ("mc", "hc"):
         await _linked_chat_button(update, context, community, field, value)
         return
@@ -290,8 +293,7 @@ async def link_moderators_chat(update: Update, context: YishiContext, code: str)
         group=html.escape(target.title)))
 
 
-def _button_value(match: re.Match[str]) -> str | None:
-    field, raw = match.group(2), match.group(3)
+def _button_value(field: str, raw: str) -> str | None:
     if field == "lang":
         return raw if raw in LANGUAGES else None
     if field in ("lb", "mc", "hc"):
@@ -306,4 +308,4 @@ def _button_value(match: re.Match[str]) -> str | None:
 
 def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("settings", settings_command))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=rf"^{CALLBACK}:"))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=SETTING.matches))

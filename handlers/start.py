@@ -6,13 +6,22 @@ import html
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
+from bot import buttons
 from bot.commands import Where, visible
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Role
 from bot.i18n import N_, Translator, translator
+from bot.inbox import mark_done
+from handlers import BUTTONS
 from handlers.common import (
     chat_translator,
     ensure_community,
@@ -99,6 +108,22 @@ async def nothing_to_cancel(update: Update, context: YishiContext) -> None:
 
 async def unknown_button(update: Update, context: YishiContext) -> None:
     await refuse(update, context, N_("This button is out of date."))
+
+
+async def undeclared_button(update: Update, context: YishiContext) -> None:
+    """Data that is none of yishi's buttons never reaches a feature: it is refused, the
+    update leaves the inbox (it touched no flow and no data), and nothing else runs."""
+    try:
+        await unknown_button(update, context)
+    finally:
+        await mark_done(context.services, update.update_id)
+    raise ApplicationHandlerStop
+
+
+def register_button_guard(app: YishiApp) -> None:
+    app.add_handler(CallbackQueryHandler(undeclared_button,
+                                         pattern=lambda data: buttons.parse(data) is None),
+                    group=BUTTONS)
 
 
 async def unknown_command(update: Update, context: YishiContext) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot import buttons
 from bot.app import build_application, start_in_loop, stop_in_loop, tick
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -227,3 +228,17 @@ async def bot(api: FakeBotApi, settings: Settings,
     await running.stop()
     assert api.violations == [], f"Bot API violations: {api.violations}"
     assert api.unanswered_callbacks() == [], "button presses the bot never answered"
+    assert undeclared_buttons(api) == [], "buttons sent that bot/buttons.py does not declare"
+
+
+def undeclared_buttons(api: FakeBotApi) -> list[str]:
+    """Callback data of every button the bot sent that the registry would not parse."""
+    found = []
+    for call in api.calls:
+        markup = call.params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for key in row:
+                data = key.get("callback_data")
+                if data is not None and buttons.parse(data) is None:
+                    found.append(data)
+    return found

@@ -12,8 +12,10 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp
 from bot.i18n import N_
+from handlers.announcements import callbacks
 from handlers.announcements.create import (
     CHOOSE,
     CONFIRM,
@@ -46,16 +48,17 @@ def register(app: YishiApp) -> None:
         app, name="announce", command="announce", start=announce_command,
         from_link=announce_from_link, link="announce",
         states={
-            CHOOSE: [CallbackQueryHandler(group_chosen, pattern=r"^ac:g:\d+$")],
+            CHOOSE: [CallbackQueryHandler(group_chosen, pattern=callbacks.CREATE_FOR.matches)],
             TEXT: [MessageHandler(typed | F.PHOTO, text_sent)],
-            WHEN: [CallbackQueryHandler(when_chosen, pattern=r"^ac:w:\w+$")],
+            WHEN: [CallbackQueryHandler(when_chosen, pattern=callbacks.WHEN.matches)],
             DETAIL: [MessageHandler(typed, detail_typed)],
-            CONFIRM: [CallbackQueryHandler(option_toggled, pattern=r"^ac:o:\w+$"),
-                      CallbackQueryHandler(publish, pattern=r"^ac:go$")],
+            CONFIRM: [CallbackQueryHandler(option_toggled, pattern=callbacks.OPTION.matches),
+                      CallbackQueryHandler(publish, pattern=callbacks.PUBLISH.matches)],
         },
     ))
     app.add_handler(CommandHandler("announcements", list_command))
-    app.add_handler(CallbackQueryHandler(manage_button, pattern=r"^an:\d+:\w+$"))
+    app.add_handler(CallbackQueryHandler(manage_button, pattern=callbacks.MANAGE.matches))
     app.add_handler(CallbackQueryHandler(
-        lambda u, c: refuse(u, c, N_("This button is out of date.")), pattern=r"^(ac|an):"))
+        lambda u, c: refuse(u, c, N_("This button is out of date.")),
+        pattern=any_of(*callbacks.ALL)))
     app.bot_data.services.scheduler.on(RUN, run)

@@ -20,6 +20,7 @@ from bot.domain.announcements import (
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.i18n import N_, translator
+from handlers.announcements import callbacks
 from handlers.announcements.lifecycle import RUN, _send
 from handlers.announcements.texts import _preview_text, _when
 from handlers.common import (
@@ -70,7 +71,8 @@ async def announce_in_group(update: Update, context: YishiContext) -> None:
 async def announce_command(update: Update, context: YishiContext) -> int:
     context.user_data.pop(DRAFT, None)
     return await begin_for_moderator(update, context, begin=_begin, choose_state=CHOOSE,
-                                     button_prefix="ac:g:", refusal=NOT_MODERATOR)
+                                     choose=callbacks.CREATE_FOR,
+                                     refusal=NOT_MODERATOR)
 
 
 async def announce_from_link(update: Update, context: YishiContext) -> int:
@@ -110,12 +112,14 @@ async def text_sent(update: Update, context: YishiContext) -> int:
     draft["text"] = text
     draft["photo"] = message.photo[-1].file_id if message.photo else None
     await message.reply_text(_("When should it go out?"), reply_markup=InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("Now"), callback_data="ac:w:now"),
-         InlineKeyboardButton(_("Once, later"), callback_data="ac:w:once")],
-        [InlineKeyboardButton(_("Every day"), callback_data=f"ac:w:{Repeat.DAILY.value}"),
-         InlineKeyboardButton(_("Every week"), callback_data=f"ac:w:{Repeat.WEEKLY.value}"),
+        [InlineKeyboardButton(_("Now"), callback_data=callbacks.WHEN.data("now")),
+         InlineKeyboardButton(_("Once, later"), callback_data=callbacks.WHEN.data("once"))],
+        [InlineKeyboardButton(_("Every day"),
+                              callback_data=callbacks.WHEN.data(Repeat.DAILY.value)),
+         InlineKeyboardButton(_("Every week"),
+                              callback_data=callbacks.WHEN.data(Repeat.WEEKLY.value)),
          InlineKeyboardButton(_("Every month"),
-                              callback_data=f"ac:w:{Repeat.MONTHLY.value}")]]))
+                              callback_data=callbacks.WHEN.data(Repeat.MONTHLY.value))]]))
     return WHEN
 
 
@@ -183,13 +187,14 @@ async def _preview(update: Update, context: YishiContext) -> int:
     if community is None:
         return ConversationHandler.END
     rows = [[InlineKeyboardButton(_("Don't pin") if draft["pin"] else _("Pin it"),
-                                  callback_data="ac:o:pin")]]
+                                  callback_data=callbacks.OPTION.data("pin"))]]
     if draft.get("mode") != "now":
         rows[0].append(InlineKeyboardButton(
             _("Wait for quiet hours to end") if draft["quiet"] else _("Send in quiet hours too"),
-            callback_data="ac:o:quiet"))
+            callback_data=callbacks.OPTION.data("quiet")))
     rows.append([InlineKeyboardButton(_("Send now") if draft.get("mode") == "now"
-                                      else _("Schedule it"), callback_data="ac:go")])
+                                      else _("Schedule it"),
+                                          callback_data=callbacks.PUBLISH.data())])
     await flow_reply(update, _preview_text(draft, community, _), InlineKeyboardMarkup(rows))
     return CONFIRM
 

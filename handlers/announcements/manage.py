@@ -15,6 +15,7 @@ from bot.domain.announcements import (
 )
 from bot.domain.models import Community, Role
 from bot.i18n import N_, Translator, translator
+from handlers.announcements import callbacks
 from handlers.announcements.create import NOT_MODERATOR
 from handlers.announcements.lifecycle import RUN
 from handlers.announcements.texts import _when
@@ -48,9 +49,9 @@ async def _listing(context: YishiContext, mine: list[Community],
             toggle = ("resume", _("Resume #{number}")) if a.status is Status.PAUSED \
                 else ("pause", _("Pause #{number}"))
             rows.append([InlineKeyboardButton(toggle[1].format(number=a.id),
-                                              callback_data=f"an:{a.id}:{toggle[0]}"),
+                                              callback_data=callbacks.MANAGE.data(a.id, toggle[0])),
                          InlineKeyboardButton(_("Delete #{number}").format(number=a.id),
-                                              callback_data=f"an:{a.id}:delete")])
+                                              callback_data=callbacks.MANAGE.data(a.id, "delete"))])
         if not listed:
             lines.append(_("None scheduled. /announce makes one."))
         blocks.append("\n".join(lines))

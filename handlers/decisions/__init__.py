@@ -11,7 +11,9 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp
+from handlers.decisions import callbacks
 from handlers.decisions.create import (
     DUE,
     MILESTONES,
@@ -65,13 +67,14 @@ def register(app: YishiApp) -> None:
         app, name="decision", command="decisions", start=new_command,
         from_link=new_from_link, link="decision",
         states={
-            TITLE: [CallbackQueryHandler(group_button, pattern=r"^dn:g:"),
+            TITLE: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
                     MessageHandler(typed, title_typed)],
-            OWNER: [CallbackQueryHandler(owner_chosen, pattern=r"^dn:o:(me|none)$"),
+            OWNER: [CallbackQueryHandler(owner_chosen, pattern=callbacks.OWNER.matches),
                     MessageHandler(typed, owner_chosen)],
-            DUE: [CallbackQueryHandler(due_chosen, pattern=r"^dn:d:none$"),
+            DUE: [CallbackQueryHandler(due_chosen, pattern=callbacks.NO_DUE_DATE.matches),
                   MessageHandler(typed, due_chosen)],
-            MILESTONES: [CallbackQueryHandler(milestones_chosen, pattern=r"^dn:m:none$"),
+            MILESTONES: [CallbackQueryHandler(milestones_chosen,
+                                              pattern=callbacks.NO_MILESTONES.matches),
                          MessageHandler(typed, milestones_chosen)],
         },
     ))
@@ -80,20 +83,21 @@ def register(app: YishiApp) -> None:
         app, name="progress", command="progress", start=progress_command,
         from_link=progress_from_link, link="progress",
         states={
-            PICK: [CallbackQueryHandler(decision_picked, pattern=r"^dp:d:\d+$")],
-            PERCENT: [CallbackQueryHandler(percent_chosen, pattern=r"^dp:p:\d+$"),
+            PICK: [CallbackQueryHandler(decision_picked, pattern=callbacks.PICK.matches)],
+            PERCENT: [CallbackQueryHandler(percent_chosen, pattern=callbacks.PERCENT.matches),
                       MessageHandler(typed, percent_chosen)],
             CHANGED: [MessageHandler(typed | F.PHOTO, changed_typed)],
-            NEXT_STEP: [CallbackQueryHandler(next_step_typed, pattern=r"^dp:n:skip$"),
+            NEXT_STEP: [CallbackQueryHandler(next_step_typed,
+                                             pattern=callbacks.NO_NEXT_STEP.matches),
                         MessageHandler(typed, next_step_typed),
                         MessageHandler(F.PHOTO, late_photo)],
         },
     ))
     app.add_handler(CommandHandler("decision", decision_command))
-    app.add_handler(CallbackQueryHandler(follow_button, pattern=r"^df:\d+$"))
-    app.add_handler(CallbackQueryHandler(rate_button, pattern=r"^dr:\d+:\d$"))
-    app.add_handler(CallbackQueryHandler(milestone_done, pattern=r"^dm:\d+:\d+$"))
-    app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(dn|dp|df|dr|dm):"))
+    app.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.FOLLOW.matches))
+    app.add_handler(CallbackQueryHandler(rate_button, pattern=callbacks.RATE.matches))
+    app.add_handler(CallbackQueryHandler(milestone_done, pattern=callbacks.MILESTONE.matches))
+    app.add_handler(CallbackQueryHandler(stale_button, pattern=any_of(*callbacks.ALL)))
     scheduler = app.bot_data.services.scheduler
     scheduler.on(STALE, remind_stale)
     scheduler.on(DUE_SOON, remind_due)

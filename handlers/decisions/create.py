@@ -25,6 +25,7 @@ from handlers.common import (
     record_audit,
     user_role,
 )
+from handlers.decisions import callbacks
 from handlers.decisions.lifecycle import TITLE_MAX, _arm_reminders, _tell_owner_assigned
 from handlers.decisions.manage import list_decisions
 from handlers.roles import named_person  # the same @name / reply rules as /role
@@ -49,7 +50,8 @@ async def new_command(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
     return await begin_for_moderator(update, context, begin=_begin, choose_state=TITLE,
-                                     button_prefix="dn:g:", refusal=NOT_MODERATOR)
+                                     choose=callbacks.CREATE_FOR,
+                                     refusal=NOT_MODERATOR)
 
 
 async def new_from_link(update: Update, context: YishiContext) -> int:
@@ -84,8 +86,8 @@ async def title_typed(update: Update, context: YishiContext) -> int:
     await message.reply_text(
         _("Who owns it? Send their @username, or press a button."),
         reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("Me"), callback_data="dn:o:me"),
-            InlineKeyboardButton(_("Decide later"), callback_data="dn:o:none")]]))
+            InlineKeyboardButton(_("Me"), callback_data=callbacks.OWNER.data("me")),
+            InlineKeyboardButton(_("Decide later"), callback_data=callbacks.OWNER.data("none"))]]))
     return OWNER
 
 
@@ -111,7 +113,7 @@ async def owner_chosen(update: Update, context: YishiContext) -> int:
     await flow_reply(update, _("By when? Write a date like 2026-12-31 (or with a time, "
                                "2026-12-31 18:00), or press a button."),
                      InlineKeyboardMarkup([[InlineKeyboardButton(
-                         _("No due date"), callback_data="dn:d:none")]]))
+                         _("No due date"), callback_data=callbacks.NO_DUE_DATE.data())]]))
     return DUE
 
 
@@ -138,7 +140,7 @@ async def due_chosen(update: Update, context: YishiContext) -> int:
         draft["due"] = None
     await flow_reply(update, _("Any milestones? Send them one per line, or press Done."),
                      InlineKeyboardMarkup([[InlineKeyboardButton(
-                         _("Done, no milestones"), callback_data="dn:m:none")]]))
+                         _("Done, no milestones"), callback_data=callbacks.NO_MILESTONES.data())]]))
     return MILESTONES
 
 

@@ -39,6 +39,7 @@ from handlers.common import (
     schedule_spaced,
     user_role,
 )
+from handlers.decisions import callbacks
 from handlers.decisions.lifecycle import (
     TEXT_MAX,
     _arm_reminders,
@@ -243,7 +244,8 @@ async def _milestone_buttons(context: YishiContext, decision: Decision, communit
     if not steps:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        "✅ " + m.title[:40], callback_data=f"dm:{decision.id}:{m.id}")] for m in steps[:8]])
+        "✅ " + m.title[:40],
+            callback_data=callbacks.MILESTONE.data(decision.id, m.id))] for m in steps[:8]])
 
 
 async def milestone_done(update: Update, context: YishiContext) -> None:

@@ -31,6 +31,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
+from handlers.decisions import callbacks
 from handlers.decisions.create import PROGRESS
 from handlers.decisions.lifecycle import TEXT_MAX, _arm_reminders, _get, _may_manage, _queue_update
 from storage import decisions as store
@@ -91,7 +92,8 @@ async def _offer_choices(update: Update, context: YishiContext,
     if len(choices) == 1:
         return await _ask_percent(update, context, *choices[0])
     await flow_reply(update, _("Progress on which decision?"), InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{d.ref} · {d.title}"[:60], callback_data=f"dp:d:{d.id}")]
+        [[InlineKeyboardButton(f"{d.ref} · {d.title}"[:60],
+                               callback_data=callbacks.PICK.data(d.id))]
          for d, _c in choices[:20]]))
     return PICK
 
@@ -112,7 +114,7 @@ async def _ask_percent(update: Update, context: YishiContext, decision: Decision
                        community: Community) -> int:
     context.user_data[PROGRESS] = {"decision": decision.id, "photos": [], "albums": []}
     _ = await person_translator(update, context)
-    buttons = [InlineKeyboardButton(f"{p}%", callback_data=f"dp:p:{p}")
+    buttons = [InlineKeyboardButton(f"{p}%", callback_data=callbacks.PERCENT.data(p))
                for p in range(10, 101, 10)]
     await flow_reply(update, _("{ref} “{title}” is at {percent}%. How far along is it now? "
                                "Press or type a number.").format(
@@ -171,7 +173,7 @@ async def changed_typed(update: Update, context: YishiContext) -> int:
         draft["text"] = text
     await message.reply_text(_("And the next step? Type it, or press Skip."),
                              reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                                 _("Skip"), callback_data="dp:n:skip")]]))
+                                 _("Skip"), callback_data=callbacks.NO_NEXT_STEP.data())]]))
     return NEXT_STEP
 
 

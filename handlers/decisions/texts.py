@@ -24,6 +24,7 @@ from bot.domain.decisions import (
 )
 from bot.domain.models import Community
 from bot.i18n import N_, Translator
+from handlers.decisions import callbacks
 from storage import decisions as store
 from storage import people
 
@@ -102,7 +103,7 @@ async def _view(context: YishiContext, decision: Decision, community: Community,
 
 def _view_buttons(decision: Decision, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("Follow this decision"), callback_data=f"df:{decision.id}")]])
+        _("Follow this decision"), callback_data=callbacks.FOLLOW.data(decision.id))]])
 
 
 def _card(decision: Decision, community: Community, event: Any, _: Translator) -> str:
@@ -128,6 +129,5 @@ def _rating_text(decision: Decision, stars: list[int], _: Translator) -> str:
 
 
 def _rating_buttons(decision: Decision) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"{n}★", callback_data=f"dr:"
-                                                                              f"{decision.id}:{n}")
-                                  for n in range(1, 6)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        f"{n}★", callback_data=callbacks.RATE.data(decision.id, n)) for n in range(1, 6)]])

@@ -14,9 +14,11 @@ from telegram.ext import (
 )
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp
 from handlers import VOTES
 from handlers.flows import flow, private_flow
+from handlers.polls import callbacks
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
     DEADLINE,
@@ -59,41 +61,50 @@ from handlers.polls.votes import vote_first
 
 
 def register(app: YishiApp) -> None:
-    app.bot_data.services.votes = VoteDesk(app.bot_data.services)
+    # Where vote presses are recorded, in batches.
+    desk = VoteDesk(app.bot_data.services)
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="poll", command="poll", start=poll_command,
         from_link=poll_from_link, link="poll",
         states={
-            QUESTION: [CallbackQueryHandler(group_button, pattern=r"^pc:g:"),
+            QUESTION: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
                        MessageHandler(typed, question_typed)],
-            OPTIONS: [CallbackQueryHandler(options_preset, pattern=r"^pc:o:yna$"),
+            OPTIONS: [CallbackQueryHandler(options_preset,
+                                           pattern=callbacks.YES_NO_ABSTAIN.matches),
                       MessageHandler(typed, options_typed)],
-            DEADLINE: [CallbackQueryHandler(deadline_button, pattern=r"^pc:d:"),
+            DEADLINE: [CallbackQueryHandler(deadline_button, pattern=callbacks.DEADLINE.matches),
                        MessageHandler(typed, deadline_typed)],
-            PREVIEW: [CallbackQueryHandler(setting_button, pattern=r"^pc:s:"),
-                      CallbackQueryHandler(publish, pattern=r"^pc:go$"),
-                      CallbackQueryHandler(edit_question, pattern=r"^pc:e$"),
-                      CallbackQueryHandler(cancel_draft, pattern=r"^pc:x$")],
+            PREVIEW: [CallbackQueryHandler(setting_button, pattern=callbacks.SETTING.matches),
+                      CallbackQueryHandler(publish, pattern=callbacks.PUBLISH.matches),
+                      CallbackQueryHandler(edit_question, pattern=callbacks.EDIT.matches),
+                      CallbackQueryHandler(cancel_draft, pattern=callbacks.DISCARD.matches)],
             SCOPE: [MessageHandler(typed, scope_typed)],
         },
     ))
     app.add_handler(flow(
         app, name="poll_proxy", command="polls",
-        entry_points=[CallbackQueryHandler(ask_proxy_unit, pattern=r"^pm:\d+:proxy$")],
+        entry_points=[CallbackQueryHandler(ask_proxy_unit,
+                                           pattern=callbacks.MANAGE.matching(None, "proxy"))],
         states={PROXY_UNIT: [MessageHandler(typed, proxy_unit_typed)],
-                PROXY_OPTION: [CallbackQueryHandler(proxy_option, pattern=r"^pp:")]},
+                PROXY_OPTION: [CallbackQueryHandler(proxy_option,
+                                                    pattern=any_of(*callbacks.PROXY))]},
     ))
     app.add_handler(flow(
         app, name="poll_cancel", command="polls",
-        entry_points=[CallbackQueryHandler(ask_cancel_reason, pattern=r"^pm:\d+:cancel$")],
+        entry_points=[CallbackQueryHandler(ask_cancel_reason,
+                                           pattern=callbacks.MANAGE.matching(None, "cancel"))],
         states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},
     ))
-    app.add_handler(CallbackQueryHandler(vote_first, pattern=r"^v:"), group=VOTES)
-    app.add_handler(CallbackQueryHandler(close_now, pattern=r"^pm:\d+:close$"))
-    app.add_handler(CallbackQueryHandler(extend, pattern=r"^pm:\d+:extend$"))
-    app.add_handler(CallbackQueryHandler(stale_poll_button, pattern=r"^(pc|pm|pp):"))
+    app.add_handler(CallbackQueryHandler(vote_first(desk), pattern=callbacks.VOTE.matches),
+                    group=VOTES)
+    app.add_handler(CallbackQueryHandler(close_now,
+                                         pattern=callbacks.MANAGE.matching(None, "close")))
+    app.add_handler(CallbackQueryHandler(extend,
+                                         pattern=callbacks.MANAGE.matching(None, "extend")))
+    app.add_handler(CallbackQueryHandler(stale_poll_button,
+                                         pattern=any_of(*callbacks.MODERATORS)))
     app.add_handler(CommandHandler("polls", list_polls, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("audit", audit_poll, filters=F.ChatType.GROUPS))
     scheduler = app.bot_data.services.scheduler

@@ -38,6 +38,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
+from handlers.polls import callbacks
 from handlers.polls.lifecycle import _arm, _community, _post
 from handlers.polls.texts import YES_NO_ABSTAIN, _describe, _local, _management_buttons
 from storage import outbox
@@ -86,7 +87,8 @@ async def poll_command(update: Update, context: YishiContext) -> int:
     if len(mine) == 1:
         return await _begin(update, context, mine[0])
     await flow_reply(update, _("For which group?"), InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.title, callback_data=f"pc:g:{c.id}")] for c in mine]))
+        [[InlineKeyboardButton(c.title,
+                               callback_data=callbacks.CREATE_FOR.data(c.id))] for c in mine]))
     return QUESTION
 
 
@@ -156,7 +158,7 @@ async def _take_question(update: Update, context: YishiContext, question: str) -
                                "options, one per line.").format(max=OPTIONS_MAX),
                      InlineKeyboardMarkup([[InlineKeyboardButton(
                          " / ".join(_(o) for o in YES_NO_ABSTAIN),
-                         callback_data="pc:o:yna")]]))
+                         callback_data=callbacks.YES_NO_ABSTAIN.data())]]))
     return OPTIONS
 
 
@@ -185,7 +187,7 @@ async def options_typed(update: Update, context: YishiContext) -> int:
 
 async def _ask_deadline(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
-    buttons = [InlineKeyboardButton(label, callback_data=f"pc:d:{code}")
+    buttons = [InlineKeyboardButton(label, callback_data=callbacks.DEADLINE.data(code))
                for code, label in (("1d", _("1 day")), ("3d", _("3 days")),
                                    ("1w", _("1 week")))]
     await flow_reply(update, _("Until when can people vote? Press one, or type e.g. 12h, 2w or "
@@ -235,16 +237,19 @@ async def _preview(update: Update, context: YishiContext) -> int:
              *_describe(draft, _), "",
              _("Change a setting with the buttons, then publish.")]
     buttons = InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("Who votes"), callback_data="pc:s:audience"),
-         InlineKeyboardButton(_("Counting"), callback_data="pc:s:weighting")],
-        [InlineKeyboardButton(_("Rule"), callback_data="pc:s:rule"),
-         InlineKeyboardButton(_("Choices"), callback_data="pc:s:multiple")],
-        [InlineKeyboardButton(_("Results live/after"), callback_data="pc:s:live"),
-         InlineKeyboardButton(_("Limit to a building"), callback_data="pc:s:scope")],
-        [InlineKeyboardButton(_("Secret / public ballot"), callback_data="pc:s:secret")],
-        [InlineKeyboardButton(_("Publish"), callback_data="pc:go"),
-         InlineKeyboardButton(_("Edit the question"), callback_data="pc:e"),
-         InlineKeyboardButton(_("Cancel"), callback_data="pc:x")],
+        [InlineKeyboardButton(_("Who votes"), callback_data=callbacks.SETTING.data("audience")),
+         InlineKeyboardButton(_("Counting"), callback_data=callbacks.SETTING.data("weighting"))],
+        [InlineKeyboardButton(_("Rule"), callback_data=callbacks.SETTING.data("rule")),
+         InlineKeyboardButton(_("Choices"), callback_data=callbacks.SETTING.data("multiple"))],
+        [InlineKeyboardButton(_("Results live/after"),
+                              callback_data=callbacks.SETTING.data("live")),
+         InlineKeyboardButton(_("Limit to a building"),
+                              callback_data=callbacks.SETTING.data("scope"))],
+        [InlineKeyboardButton(_("Secret / public ballot"),
+                              callback_data=callbacks.SETTING.data("secret"))],
+        [InlineKeyboardButton(_("Publish"), callback_data=callbacks.PUBLISH.data()),
+         InlineKeyboardButton(_("Edit the question"), callback_data=callbacks.EDIT.data()),
+         InlineKeyboardButton(_("Cancel"), callback_data=callbacks.DISCARD.data())],
     ])
     await flow_reply(update, "\n".join(lines), buttons)
     return PREVIEW

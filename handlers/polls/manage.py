@@ -27,6 +27,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
+from handlers.polls import callbacks
 from handlers.polls.lifecycle import (
     CLOSE,
     _arm,
@@ -205,7 +206,7 @@ async def proxy_unit_typed(update: Update, context: YishiContext) -> int:
             unit=html.escape(message.text.strip()[:20]), ref=poll.ref))
         return PROXY_UNIT
     draft["unit"] = household.unit_id
-    buttons = [[InlineKeyboardButton(option, callback_data=f"pp:{index}")]
+    buttons = [[InlineKeyboardButton(option, callback_data=callbacks.PROXY_OPTION.data(index))]
                for index, option in enumerate(poll.options)]
     await message.reply_text(_("What did {unit} choose?").format(unit=household.address.code),
                              reply_markup=InlineKeyboardMarkup(buttons))
@@ -257,7 +258,8 @@ async def proxy_option(update: Update, context: YishiContext) -> int:
             _("This household already voted itself. Replace its vote with “{option}”?").format(
                 option=html.escape(poll.options[option])),
             reply_markup=InlineKeyboardMarkup([[
-                InlineKeyboardButton(_("Yes, replace it"), callback_data="pp:confirm")]]))
+                InlineKeyboardButton(_("Yes, replace it"),
+                                     callback_data=callbacks.PROXY_CONFIRM.data())]]))
         return PROXY_OPTION
     context.user_data.pop("poll_proxy", None)
     await record_audit(context, community, update, "poll.proxy", poll=poll.id, unit=unit_id,

@@ -39,6 +39,7 @@ from bot.domain.polls import (
     verdict,
 )
 from bot.i18n import N_, Translator, translator
+from handlers.polls import callbacks
 from handlers.polls.ballots import pseudonym
 from storage import polls as store
 from storage import residents
@@ -109,13 +110,15 @@ def _describe(draft_or_poll: dict[str, Any], _: Translator) -> list[str]:
 
 def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
     rows = [[
-        InlineKeyboardButton(_("Close now"), callback_data=f"pm:{poll.id}:close"),
-        InlineKeyboardButton(_("Extend 1 day"), callback_data=f"pm:{poll.id}:extend"),
-        InlineKeyboardButton(_("Cancel poll"), callback_data=f"pm:{poll.id}:cancel"),
+        InlineKeyboardButton(_("Close now"), callback_data=callbacks.MANAGE.data(poll.id, "close")),
+        InlineKeyboardButton(_("Extend 1 day"),
+                             callback_data=callbacks.MANAGE.data(poll.id, "extend")),
+        InlineKeyboardButton(_("Cancel poll"),
+                             callback_data=callbacks.MANAGE.data(poll.id, "cancel")),
     ]]
     if poll.counts_units and not poll.multiple and not poll.secret:
         rows.append([InlineKeyboardButton(_("Proxy vote (paper or phone)"),
-                                          callback_data=f"pm:{poll.id}:proxy")])
+                                          callback_data=callbacks.MANAGE.data(poll.id, "proxy"))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -192,7 +195,7 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
             lines += ["", *_results_lines(poll, result, _)]
-        buttons = [InlineKeyboardButton(option, callback_data=f"v:{poll.id}:{index}")
+        buttons = [InlineKeyboardButton(option, callback_data=callbacks.VOTE.data(poll.id, index))
                    for index, option in enumerate(poll.options)]
         markup = InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
         return "\n".join(lines), markup

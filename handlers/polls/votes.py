@@ -3,6 +3,8 @@ voter, and recorded in batches (handlers/polls/ballots.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -14,23 +16,25 @@ from bot.inbox import mark_done
 from handlers.common import (
     refuse,
 )
-from handlers.polls.ballots import Press
+from handlers.polls import callbacks
+from handlers.polls.ballots import Press, VoteDesk
 from handlers.polls.lifecycle import schedule_refresh
 from handlers.polls.texts import REFUSALS
 
 
-async def vote(update: Update, context: YishiContext) -> None:
+async def vote(update: Update, context: YishiContext, desk: VoteDesk) -> None:
     """A vote button: validated against the poll, the option and the voter, and recorded
-    with the presses that came with it (handlers/polls/ballots.py)."""
+    with the presses that came with it at ``desk`` (handlers/polls/ballots.py)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    parts = (query.data or "").split(":")
+    pressed = callbacks.VOTE.parse(query.data)
     services = context.services
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+    if pressed is None:
         await refuse(update, context, N_("This button is out of date."))
         return
-    recorded = await services.votes.press(Press(
-        poll_id=int(parts[1]), option=int(parts[2]), user_id=user.id,
+    poll_id, option = pressed
+    recorded = await desk.press(Press(
+        poll_id=poll_id, option=option, user_id=user.id,
         chat_id=query.message.chat.id if query.message else None,
         update_id=update.update_id))
     poll, person, outcome = recorded.poll, recorded.person, recorded.outcome
@@ -57,7 +61,14 @@ async def vote(update: Update, context: YishiContext) -> None:
             schedule_refresh(context.application, poll.id)
 
 
-async def vote_first(update: Update, context: YishiContext) -> None:
+def vote_first(desk: VoteDesk) -> Callable[[Update, YishiContext], Awaitable[None]]:
+    """The handler of vote buttons, recording at ``desk``."""
+    async def take(update: Update, context: YishiContext) -> None:
+        await taken_first(update, context, desk)
+    return take
+
+
+async def taken_first(update: Update, context: YishiContext, desk: VoteDesk) -> None:
     """Vote buttons are taken right after the inbox's guard, and nothing else sees them:
     a vote is a vote whatever flow the person is in, and in a burst every press would
     otherwise be offered to each of the features' handlers in turn. A press touches no
@@ -65,7 +76,7 @@ async def vote_first(update: Update, context: YishiContext) -> None:
     the last step is left: the update leaves the inbox (the vote batch usually took it
     out already, in the transaction that recorded the vote)."""
     try:
-        await vote(update, context)
+        await vote(update, context, desk)
     except Exception as exc:
         # As PTB would: the error handler logs it and apologises to the person.
         await context.application.process_error(update=update, error=exc)

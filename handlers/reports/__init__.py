@@ -11,8 +11,10 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp
 from handlers.flows import flow, private_flow
+from handlers.reports import callbacks
 from handlers.reports.file import (
     CATEGORY,
     CONFIRM,
@@ -70,32 +72,35 @@ def register(app: YishiApp) -> None:
         app, name="report", command="report", start=report_with_reference,
         from_link=report_from_link, link="report",
         states={
-            CATEGORY: [CallbackQueryHandler(category_button, pattern=r"^rp:c:")],
+            CATEGORY: [CallbackQueryHandler(category_button, pattern=callbacks.CATEGORY.matches)],
             PHOTOS: [MessageHandler(F.PHOTO, photo_sent),
-                     CallbackQueryHandler(photos_done, pattern=r"^rp:p:done$")],
+                     CallbackQueryHandler(photos_done, pattern=callbacks.PHOTOS_DONE.matches)],
             DESCRIPTION: [MessageHandler(typed | F.VOICE, description_typed)],
-            WHERE: [CallbackQueryHandler(where_button, pattern=r"^rp:w:"),
+            WHERE: [CallbackQueryHandler(where_button,
+                                         pattern=any_of(*callbacks.WHERE)),
                     MessageHandler(typed | F.LOCATION, where_typed)],
-            CONFIRM: [CallbackQueryHandler(submit, pattern=r"^rp:go$"),
-                      CallbackQueryHandler(toggle_anonymous, pattern=r"^rp:anon$")],
+            CONFIRM: [CallbackQueryHandler(submit, pattern=callbacks.SUBMIT.matches),
+                      CallbackQueryHandler(toggle_anonymous, pattern=callbacks.ANONYMOUS.matches)],
         },
     ))
     app.add_handler(flow(
         app, name="report_note", command="reports",
-        entry_points=[CallbackQueryHandler(handler_button, pattern=r"^rh:\d+:\w+$")],
+        entry_points=[CallbackQueryHandler(handler_button, pattern=callbacks.HANDLE.matches)],
         states={HANDLER_NOTE: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO,
                                               handler_note)]},
     ))
     app.add_handler(flow(
         app, name="report_feedback", command="reports",
-        entry_points=[CallbackQueryHandler(fixed_answer, pattern=r"^rf:"),
-                      CallbackQueryHandler(rating, pattern=r"^rr:"),
-                      CallbackQueryHandler(still_fixed_answer, pattern=r"^rk:")],
+        entry_points=[CallbackQueryHandler(fixed_answer, pattern=callbacks.FIXED.matches),
+                      CallbackQueryHandler(rating, pattern=callbacks.RATING.matches),
+                      CallbackQueryHandler(still_fixed_answer,
+                                           pattern=callbacks.STILL_FIXED.matches)],
         states={COMMENT: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO, comment_typed)]},
     ))
-    app.add_handler(CallbackQueryHandler(me_too, pattern=r"^rm:"))
-    app.add_handler(CallbackQueryHandler(reassign, pattern=r"^ra:"))
-    app.add_handler(CallbackQueryHandler(stale_report_button, pattern=r"^(rp|rh):"))
+    app.add_handler(CallbackQueryHandler(me_too, pattern=callbacks.ME_TOO.matches))
+    app.add_handler(CallbackQueryHandler(reassign, pattern=callbacks.REASSIGN.matches))
+    app.add_handler(CallbackQueryHandler(stale_report_button,
+                                         pattern=any_of(*callbacks.FLOWS)))
     app.add_handler(CommandHandler("reports", my_reports, filters=private))
     scheduler = app.bot_data.services.scheduler
     scheduler.on(ACK_LIMIT, acknowledge_limit)

@@ -35,6 +35,7 @@ from handlers.common import (
     private_link,
     refuse,
 )
+from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
     ACK_LIMIT,
     ACK_SOON,
@@ -122,7 +123,8 @@ async def _begin(update: Update, context: YishiContext, community: Community) ->
         draft["description"] = prefill["description"]
     context.user_data[DRAFT] = draft
     categories = context.services.settings.reports.categories
-    buttons = [InlineKeyboardButton(display_name(CATEGORY_NAMES, c, _), callback_data=f"rp:c:{c}")
+    buttons = [InlineKeyboardButton(display_name(CATEGORY_NAMES, c, _),
+                                    callback_data=callbacks.CATEGORY.data(c))
                for c in categories]
     await flow_reply(update, _("What kind of problem is it?"), InlineKeyboardMarkup(
         [buttons[i:i + 4] for i in range(0, len(buttons), 4)]))
@@ -145,9 +147,10 @@ async def category_button(update: Update, context: YishiContext) -> int:
             else await _ask_description(update, context)
     await flow_reply(update, _("Send one or more photos of it (an album is fine), then press "
                                "Done."), InlineKeyboardMarkup([[
-                                   InlineKeyboardButton(_("Done"), callback_data="rp:p:done"),
+                                   InlineKeyboardButton(_("Done"),
+                                                        callback_data=callbacks.PHOTOS_DONE.data()),
                                    InlineKeyboardButton(_("No photo"),
-                                                        callback_data="rp:p:done")]]))
+                                                        callback_data=callbacks.PHOTOS_DONE.data())]]))
     return PHOTOS
 
 
@@ -170,7 +173,8 @@ async def photo_sent(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     await message.reply_text(_("Got it. More photos, or press Done."),
                              reply_markup=InlineKeyboardMarkup([[
-                                 InlineKeyboardButton(_("Done"), callback_data="rp:p:done")]]))
+                                 InlineKeyboardButton(_("Done"),
+                                                      callback_data=callbacks.PHOTOS_DONE.data())]]))
     return PHOTOS
 
 
@@ -209,9 +213,10 @@ async def _ask_where(update: Update, context: YishiContext) -> int:
     async with context.services.db.transaction() as conn:
         ties = await residents.of_person(conn, user.id, draft["community"])
     rows = [[InlineKeyboardButton(_("My unit {unit}").format(unit=address.code),
-                                  callback_data=f"rp:w:u:{tie.unit_id}")]
+                                  callback_data=callbacks.WHERE_UNIT.data(tie.unit_id))]
             for tie, address in ties if tie.status is Status.VERIFIED]
-    areas = [InlineKeyboardButton(display_name(AREA_NAMES, a, _), callback_data=f"rp:w:a:{i}")
+    areas = [InlineKeyboardButton(display_name(AREA_NAMES, a, _),
+                                  callback_data=callbacks.WHERE_AREA.data(i))
              for i, a in enumerate(context.services.settings.reports.common_areas)]
     rows += [areas[i:i + 4] for i in range(0, len(areas), 4)]
     await flow_reply(update, _("Where is it? Press a place, send a location pin, or type it."),
@@ -261,9 +266,9 @@ async def _confirm(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     draft = _draft(context)
     await flow_reply(update, _summary(draft, _), InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("Send the report"), callback_data="rp:go")],
+        [InlineKeyboardButton(_("Send the report"), callback_data=callbacks.SUBMIT.data())],
         [InlineKeyboardButton(_("Show my name") if draft.get("anonymous")
-                              else _("Stay anonymous"), callback_data="rp:anon")],
+                              else _("Stay anonymous"), callback_data=callbacks.ANONYMOUS.data())],
     ]))
     return CONFIRM
 

@@ -34,6 +34,7 @@ from handlers.common import (
     refuse,
 )
 from handlers.moderators import moderator_ids
+from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
     _load,
     _may_handle,
@@ -132,8 +133,9 @@ async def _offer_reassign(update: Update, context: YishiContext, report: Report,
                            show_alert=True)
         return
     await query.answer()
-    buttons = [InlineKeyboardButton(person.name[:32], callback_data=f"ra:{report.id}:"
-                                                                    f"{person.user_id}")
+    buttons = [InlineKeyboardButton(person.name[:32],
+                                    callback_data=callbacks.REASSIGN.data(report.id,
+                                                                          person.user_id))
                for person in candidates]
     await chat.send_message(_("Pass {ref} to whom?").format(ref=report.ref),
                             reply_markup=InlineKeyboardMarkup(

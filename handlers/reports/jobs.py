@@ -31,6 +31,7 @@ from bot.report_names import (
 from bot.scheduler import Defer, Done, Outcome
 from handlers import outgoing
 from handlers.moderators import moderator_ids
+from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
     OVERDUE_REMINDER,
     _send_group_notice,
@@ -77,10 +78,10 @@ async def still_fixed(app: YishiApp, work: DueWork) -> Outcome:
                 _("A few weeks ago {ref} ({category}) was fixed. Is it still fixed?").format(
                     ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _)),
                 reply_markup=InlineKeyboardMarkup([[
-                    InlineKeyboardButton(_("Yes, still fixed"),
-                                         callback_data=f"rk:{report.id}:yes"),
-                    InlineKeyboardButton(_("No, it is broken again"),
-                                         callback_data=f"rk:{report.id}:no")]]))
+                    InlineKeyboardButton(_("Yes, still fixed"), callback_data=callbacks
+                                         .STILL_FIXED.data(report.id, "yes")),
+                    InlineKeyboardButton(_("No, it is broken again"), callback_data=callbacks
+                                         .STILL_FIXED.data(report.id, "no"))]]))
         except Forbidden:
             continue
     return Done()

@@ -41,6 +41,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.moderators import moderator_ids
+from handlers.reports import callbacks
 from handlers.reports.texts import (
     MARKED_NOTES,
     _card,
@@ -163,7 +164,7 @@ async def _send_group_notice(context: YishiContext, community: Community, report
         sent = await context.bot.send_message(
             community.chat_id, card,
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Me too"), callback_data=f"rm:{report.id}")]]))
+                _("Me too"), callback_data=callbacks.ME_TOO.data(report.id))]]))
         async with context.services.db.transaction() as conn:
             await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
     elif what == "resolved":
@@ -309,7 +310,7 @@ async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
     if group_post and report.post_message_id is not None and report.post_chat_id is not None:
         _ = translator(community.language)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("Me too"), callback_data=f"rm:{report.id}")]]) \
+            _("Me too"), callback_data=callbacks.ME_TOO.data(report.id))]]) \
             if report.status in OPEN_STATUSES else None
         owed.append(outgoing.edit_text(f"{key}:post", report.post_chat_id,
                                        report.post_message_id,

@@ -26,6 +26,7 @@ from bot.report_names import (
     display_name,
 )
 from bot.services import Services
+from handlers.reports import callbacks
 from storage import people
 from storage import reports as store
 
@@ -85,10 +86,11 @@ def _handler_buttons(report: Report, _: Translator) -> InlineKeyboardMarkup | No
               "reject": _("Reject")}
     for action, target in HANDLER_ACTIONS.items():
         if can_move(report.status, target):
-            rows.append(InlineKeyboardButton(labels[action],
-                                             callback_data=f"rh:{report.id}:{action}"))
+            rows.append(InlineKeyboardButton(
+                labels[action], callback_data=callbacks.HANDLE.data(report.id, action)))
     if report.status in OPEN_STATUSES:
-        rows.append(InlineKeyboardButton(_("Reassign"), callback_data=f"rh:{report.id}:pass"))
+        rows.append(InlineKeyboardButton(_("Reassign"),
+                                         callback_data=callbacks.HANDLE.data(report.id, "pass")))
     if not rows:
         return None
     return InlineKeyboardMarkup([rows[i:i + 2] for i in range(0, len(rows), 2)])
@@ -109,10 +111,13 @@ def _fixed_buttons(report: Report, _: Translator, *, answered: bool = False,
     rows = []
     if not answered:
         rows.append([
-            InlineKeyboardButton(_("Yes, fixed"), callback_data=f"rf:{report.id}:yes"),
-            InlineKeyboardButton(_("No, not fixed"), callback_data=f"rf:{report.id}:no")])
+            InlineKeyboardButton(_("Yes, fixed"),
+                                 callback_data=callbacks.FIXED.data(report.id, "yes")),
+            InlineKeyboardButton(_("No, not fixed"),
+                                 callback_data=callbacks.FIXED.data(report.id, "no"))])
     if not rated:
-        rows.append([InlineKeyboardButton("⭐" * n, callback_data=f"rr:{report.id}:{n}")
+        rows.append([InlineKeyboardButton("⭐" * n,
+                                          callback_data=callbacks.RATING.data(report.id, n))
                      for n in range(1, 6)])
     return InlineKeyboardMarkup(rows) if rows else None
 

@@ -16,6 +16,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.households import Relation
@@ -37,6 +38,7 @@ from handlers.common import (
 )
 from handlers.flows import private_flow
 from handlers.moderators import copy_language, send_to_moderators
+from handlers.residents import callbacks
 from handlers.residents.texts import format_area, parse_area, relation_name
 from storage import communities, memberships, people, residents, units
 from storage.residents import Status
@@ -79,7 +81,8 @@ async def join_command(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     if len(mine) == 1:
         return await _start_for(update, context, mine[0])
-    buttons = [[InlineKeyboardButton(c.title, callback_data=f"jn:c:{c.id}")] for c in mine]
+    buttons = [[InlineKeyboardButton(c.title,
+                                     callback_data=callbacks.JOIN_FOR.data(c.id))] for c in mine]
     await flow_reply(update, _("Which building's group do you want to join?"),
                InlineKeyboardMarkup(buttons))
     return CHOOSE_COMMUNITY
@@ -131,7 +134,7 @@ async def _start_for(update: Update, context: YishiContext, community: Community
     markup = None
     if listed and len(listed) <= UNIT_BUTTONS_MAX:
         text = _("Which unit do you live in? Press it, or type it like 3-2-501.")
-        buttons = [InlineKeyboardButton(u.address.code, callback_data=f"jn:u:{u.id}")
+        buttons = [InlineKeyboardButton(u.address.code, callback_data=callbacks.UNIT.data(u.id))
                    for u in listed]
         markup = InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
     await flow_reply(update, text, markup)
@@ -180,7 +183,8 @@ async def unit_typed(update: Update, context: YishiContext) -> int:
 
 async def _ask_relation(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
-    buttons = [InlineKeyboardButton(relation_name(r, _), callback_data=f"jn:r:{r.value}")
+    buttons = [InlineKeyboardButton(relation_name(r, _),
+                                    callback_data=callbacks.RELATION.data(r.value))
                for r in Relation]
     await flow_reply(update, _("Unit {unit}. How do you live there?").format(
         unit=_draft(context)["unit"]), InlineKeyboardMarkup([buttons]))
@@ -202,7 +206,7 @@ async def relation_button(update: Update, context: YishiContext) -> int:
                          "certificate? It is only used for votes counted by area. Type it, "
                          "e.g. 89.5, or skip."),
                InlineKeyboardMarkup([[InlineKeyboardButton(_("Skip"),
-                                                           callback_data="jn:a:skip")]]))
+                                                           callback_data=callbacks.NO_AREA.data())]]))
     return GIVE_AREA
 
 
@@ -283,8 +287,8 @@ async def request_text(context: YishiContext, resident_id: int, _: Translator) -
 
 def decision_buttons(resident_id: int, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(_("Approve"), callback_data=f"jr:{resident_id}:ok"),
-        InlineKeyboardButton(_("Reject"), callback_data=f"jr:{resident_id}:no"),
+        InlineKeyboardButton(_("Approve"), callback_data=callbacks.DECIDE.data(resident_id, "ok")),
+        InlineKeyboardButton(_("Reject"), callback_data=callbacks.DECIDE.data(resident_id, "no")),
     ]])
 
 
@@ -401,17 +405,19 @@ def register(app: YishiApp) -> None:
         app, name="join", command="join", start=join_command,
         from_link=join_from_link, link="join",
         states={
-            CHOOSE_COMMUNITY: [CallbackQueryHandler(choose_community, pattern=r"^jn:c:")],
-            CHOOSE_UNIT: [CallbackQueryHandler(unit_button, pattern=r"^jn:u:"),
+            CHOOSE_COMMUNITY: [CallbackQueryHandler(choose_community,
+                                                    pattern=callbacks.JOIN_FOR.matches)],
+            CHOOSE_UNIT: [CallbackQueryHandler(unit_button, pattern=callbacks.UNIT.matches),
                           MessageHandler(typed, unit_typed)],
-            CHOOSE_RELATION: [CallbackQueryHandler(relation_button, pattern=r"^jn:r:")],
-            GIVE_AREA: [CallbackQueryHandler(area_skipped, pattern=r"^jn:a:skip$"),
+            CHOOSE_RELATION: [CallbackQueryHandler(relation_button,
+                                                   pattern=callbacks.RELATION.matches)],
+            GIVE_AREA: [CallbackQueryHandler(area_skipped, pattern=callbacks.NO_AREA.matches),
                         MessageHandler(typed, area_typed)],
         },
     ))
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^jr:"))
+    app.add_handler(CallbackQueryHandler(decide, pattern=callbacks.DECIDE.matches))
     # A join button pressed after the flow ended (or from before a restart that lost it).
-    app.add_handler(CallbackQueryHandler(stale_join_button, pattern=r"^jn:"))
+    app.add_handler(CallbackQueryHandler(stale_join_button, pattern=any_of(*callbacks.JOIN)))
 
 
 async def stale_join_button(update: Update, context: YishiContext) -> None:

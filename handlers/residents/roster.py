@@ -28,6 +28,7 @@ from handlers.common import (
     record_audit,
     refuse,
 )
+from handlers.residents import callbacks
 from handlers.residents.join import decision_buttons, request_text
 from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
 from storage import people, residents, units
@@ -58,7 +59,8 @@ async def _current(update: Update, context: YishiContext) -> Community | None:
     await update.effective_chat.send_message(
         _("Which group's roster?"),
         reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton(c.title, callback_data=f"rs:c:{c.id}")] for c in mine]))
+            [[InlineKeyboardButton(c.title,
+                                   callback_data=callbacks.ROSTER_FOR.data(c.id))] for c in mine]))
     return None
 
 
@@ -358,6 +360,6 @@ def register(app: YishiApp) -> None:
     private = F.ChatType.PRIVATE
     app.add_handler(CommandHandler("residents", residents_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("residents", residents_in_private, filters=private))
-    app.add_handler(CallbackQueryHandler(choose_community, pattern=r"^rs:c:"))
+    app.add_handler(CallbackQueryHandler(choose_community, pattern=callbacks.ROSTER_FOR.matches))
     app.add_handler(MessageHandler(private & F.Document.ALL, document_in_private))
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
+from bot.buttons import any_of
 from bot.context import YishiApp
 from handlers.flows import flow, private_flow
+from handlers.topics import callbacks
 from handlers.topics.jobs import arm_roundups, post_roundup
 from handlers.topics.lifecycle import ROUNDUP
 from handlers.topics.moderate import (
@@ -57,33 +59,43 @@ def register(app: YishiApp) -> None:
         app, name="topic", command="topic", start=topic_command,
         from_link=topic_from_link, link="topic",
         states={
-            TITLE: [CallbackQueryHandler(community_button, pattern=r"^tn:g:"),
+            TITLE: [CallbackQueryHandler(community_button, pattern=callbacks.PROPOSE_FOR.matches),
                     MessageHandler(typed, title_typed)],
-            SIMILAR: [CallbackQueryHandler(support_instead, pattern=r"^tn:s:"),
-                      CallbackQueryHandler(continue_anyway, pattern=r"^tn:go$")],
+            SIMILAR: [CallbackQueryHandler(support_instead,
+                                           pattern=callbacks.SUPPORT_SIMILAR.matches),
+                      CallbackQueryHandler(continue_anyway,
+                                           pattern=callbacks.PROPOSE_ANYWAY.matches)],
             DETAILS: [MessageHandler(typed, details_typed)],
-            CATEGORY: [CallbackQueryHandler(category_button, pattern=r"^tn:c:")],
+            CATEGORY: [CallbackQueryHandler(category_button, pattern=callbacks.CATEGORY.matches)],
             PHOTO: [MessageHandler(F.PHOTO, photo_sent),
-                    CallbackQueryHandler(photo_skipped, pattern=r"^tn:p:skip$")],
-            ANONYMITY: [CallbackQueryHandler(anonymity_button, pattern=r"^tn:a:")],
+                    CallbackQueryHandler(photo_skipped, pattern=callbacks.NO_PHOTO.matches)],
+            ANONYMITY: [CallbackQueryHandler(anonymity_button,
+                                             pattern=callbacks.ANONYMITY.matches)],
         },
     ))
     # Moderators answer a reason or a date in the chat where they pressed the button.
     app.add_handler(flow(
         app, name="topic_decision", command="topics",
-        entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^tp:\d+:no$"),
-                      CallbackQueryHandler(ask_reason, pattern=r"^ts:\d+:close$"),
-                      CallbackQueryHandler(ask_meeting_date, pattern=r"^ts:\d+:meet$")],
+        entry_points=[CallbackQueryHandler(ask_reason,
+                                           pattern=callbacks.MODERATE.matching(None, "no")),
+                      CallbackQueryHandler(ask_reason,
+                                           pattern=callbacks.SELECT.matching(None, "close")),
+                      CallbackQueryHandler(ask_meeting_date,
+                                           pattern=callbacks.SELECT.matching(None, "meet"))],
         states={REASON: [MessageHandler(F.TEXT & ~F.COMMAND, reason_typed)],
                 MEETING_DATE: [MessageHandler(F.TEXT & ~F.COMMAND, meeting_date_typed)]},
     ))
-    app.add_handler(CallbackQueryHandler(approve, pattern=r"^tp:\d+:ok$"))
-    app.add_handler(CallbackQueryHandler(merge_choices, pattern=r"^tp:\d+:mg$"))
-    app.add_handler(CallbackQueryHandler(merge, pattern=r"^tm:\d+:\d+$"))
-    app.add_handler(CallbackQueryHandler(select_for_vote, pattern=r"^ts:\d+:vote$"))
-    app.add_handler(CallbackQueryHandler(toggle_urgent, pattern=r"^ts:\d+:urgent$"))
-    app.add_handler(CallbackQueryHandler(support_button, pattern=r"^sp:"))
-    app.add_handler(CallbackQueryHandler(stale_topic_button, pattern=r"^(tn|tp|ts|tm):"))
+    app.add_handler(CallbackQueryHandler(approve, pattern=callbacks.MODERATE.matching(None, "ok")))
+    app.add_handler(CallbackQueryHandler(merge_choices,
+                                         pattern=callbacks.MODERATE.matching(None, "mg")))
+    app.add_handler(CallbackQueryHandler(merge, pattern=callbacks.MERGE_INTO.matches))
+    app.add_handler(CallbackQueryHandler(select_for_vote,
+                                         pattern=callbacks.SELECT.matching(None, "vote")))
+    app.add_handler(CallbackQueryHandler(toggle_urgent,
+                                         pattern=callbacks.SELECT.matching(None, "urgent")))
+    app.add_handler(CallbackQueryHandler(support_button, pattern=callbacks.SUPPORT.matches))
+    app.add_handler(CallbackQueryHandler(stale_topic_button,
+                                         pattern=any_of(*callbacks.FLOWS)))
     app.add_handler(CommandHandler("topics", list_topics))
     services = app.bot_data.services
     services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)

@@ -20,6 +20,7 @@ from bot.domain.topics import (
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers.moderators import send_to_moderators
+from handlers.topics import callbacks
 from handlers.topics.lifecycle import ROUNDUP
 from handlers.topics.texts import _author_name, _card
 from storage import communities, due_work
@@ -98,11 +99,14 @@ async def _offer_selection(context: YishiContext, community: Community, topic: T
         text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
             topic, supports, await _author_name(context, topic), _)
         return text, InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("Put to a vote"), callback_data=f"ts:{topic.id}:vote"),
+            [InlineKeyboardButton(_("Put to a vote"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "vote")),
              InlineKeyboardButton(_("Discuss at a meeting"),
-                                  callback_data=f"ts:{topic.id}:meet")],
-            [InlineKeyboardButton(_("Close"), callback_data=f"ts:{topic.id}:close"),
-             InlineKeyboardButton(_("Urgent on/off"), callback_data=f"ts:{topic.id}:urgent")],
+                                  callback_data=callbacks.SELECT.data(topic.id, "meet"))],
+            [InlineKeyboardButton(_("Close"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "close")),
+             InlineKeyboardButton(_("Urgent on/off"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "urgent"))],
         ])
 
     await send_to_moderators(context, community, render,

@@ -23,6 +23,7 @@ from handlers.common import (
     refuse,
     user_role,
 )
+from handlers.topics import callbacks
 from handlers.topics.jobs import _ensure_roundup
 from handlers.topics.lifecycle import (
     _close_moderation,
@@ -103,7 +104,7 @@ async def merge_choices(update: Update, context: YishiContext) -> None:
         return
     await query.answer()
     buttons = [[InlineKeyboardButton(f"{t.ref} {t.title}"[:60],
-                                     callback_data=f"tm:{topic.id}:{t.id}")]
+                                     callback_data=callbacks.MERGE_INTO.data(topic.id, t.id))]
                for t in sorted(targets, key=lambda t: -t.number)[:20]]
     await query.message.reply_text(_("Merge {ref} into which topic?").format(ref=topic.ref),
                                    reply_markup=InlineKeyboardMarkup(buttons))

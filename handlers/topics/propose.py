@@ -30,6 +30,7 @@ from handlers.common import (
     private_link,
     refuse,
 )
+from handlers.topics import callbacks
 from handlers.topics.lifecycle import _load, _send_for_moderation, _toggle_support, _topic_id
 from handlers.topics.texts import category_name
 from storage import communities
@@ -78,7 +79,8 @@ async def topic_command(update: Update, context: YishiContext) -> int:
     if len(mine) > 1:
         _draft(context).update(title=title)
         await flow_reply(update, _("Which building is your topic for?"), InlineKeyboardMarkup(
-            [[InlineKeyboardButton(c.title, callback_data=f"tn:g:{c.id}")] for c in mine]))
+            [[InlineKeyboardButton(c.title,
+                                   callback_data=callbacks.PROPOSE_FOR.data(c.id))] for c in mine]))
         return TITLE
     return await _begin(update, context, mine[0], title)
 
@@ -181,9 +183,9 @@ async def _take_title(update: Update, context: YishiContext, title: str) -> int:
         lines.append(_("{ref} “{title}” — {count} supporters").format(
             ref=topic.ref, title=html.escape(topic.title), count=supports))
         buttons.append([InlineKeyboardButton(_("Support {ref} instead").format(ref=topic.ref),
-                                             callback_data=f"tn:s:{topic.id}")])
+                                             callback_data=callbacks.SUPPORT_SIMILAR.data(topic.id))])
     buttons.append([InlineKeyboardButton(_("Mine is different: continue"),
-                                         callback_data="tn:go")])
+                                         callback_data=callbacks.PROPOSE_ANYWAY.data())])
     await flow_reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons))
     return SIMILAR
 
@@ -228,7 +230,7 @@ async def details_typed(update: Update, context: YishiContext) -> int:
         return DETAILS
     _draft(context)["details"] = details
     categories = context.services.settings.topics.categories
-    buttons = [InlineKeyboardButton(category_name(c, _), callback_data=f"tn:c:{c}")
+    buttons = [InlineKeyboardButton(category_name(c, _), callback_data=callbacks.CATEGORY.data(c))
                for c in categories]
     await message.reply_text(_("Which kind of topic is it?"), reply_markup=InlineKeyboardMarkup(
         [buttons[i:i + 4] for i in range(0, len(buttons), 4)]))
@@ -246,7 +248,7 @@ async def category_button(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     await flow_reply(update, _("A photo helps neighbours see it. Send one now, or skip."),
                InlineKeyboardMarkup([[InlineKeyboardButton(_("Skip"),
-                                                           callback_data="tn:p:skip")]]))
+                                                           callback_data=callbacks.NO_PHOTO.data())]]))
     return PHOTO
 
 
@@ -266,8 +268,10 @@ async def _ask_anonymity(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     await flow_reply(update, _("Last step: should neighbours see that the topic is yours?"),
                InlineKeyboardMarkup([[
-                   InlineKeyboardButton(_("Show my name"), callback_data="tn:a:name"),
-                   InlineKeyboardButton(_("Stay anonymous"), callback_data="tn:a:anon")]]))
+                   InlineKeyboardButton(_("Show my name"),
+                                        callback_data=callbacks.ANONYMITY.data("name")),
+                   InlineKeyboardButton(_("Stay anonymous"),
+                                        callback_data=callbacks.ANONYMITY.data("anon"))]]))
     return ANONYMITY
 
 

@@ -17,6 +17,7 @@ from bot.i18n import N_, Translator
 from handlers.common import (
     person_translator,
 )
+from handlers.topics import callbacks
 from storage import people
 
 CATEGORY_NAMES = {
@@ -64,9 +65,10 @@ async def _author_name(context: YishiContext, topic: Topic) -> str | None:
 
 def _moderation_buttons(topic: Topic, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(_("Approve"), callback_data=f"tp:{topic.id}:ok"),
-        InlineKeyboardButton(_("Reject"), callback_data=f"tp:{topic.id}:no"),
-        InlineKeyboardButton(_("Merge into…"), callback_data=f"tp:{topic.id}:mg"),
+        InlineKeyboardButton(_("Approve"), callback_data=callbacks.MODERATE.data(topic.id, "ok")),
+        InlineKeyboardButton(_("Reject"), callback_data=callbacks.MODERATE.data(topic.id, "no")),
+        InlineKeyboardButton(_("Merge into…"),
+                             callback_data=callbacks.MODERATE.data(topic.id, "mg")),
     ]])
 
 
@@ -85,4 +87,5 @@ def _trim_caption(text: str) -> str:
 
 def _support_button(topic: Topic, count: int, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("👍 Support ({count})").format(count=count), callback_data=f"sp:{topic.id}")]])
+        _("👍 Support ({count})").format(count=count),
+            callback_data=callbacks.SUPPORT.data(topic.id))]])

@@ -1,0 +1,20 @@
+"""The buttons of decisions, declared in the one registry (bot/buttons.py)."""
+
+from bot.buttons import Choice, Id, Index, button
+
+# The creation flow, in private.
+CREATE_FOR = button("dn:g", Id)
+OWNER = button("dn:o", Choice("me", "none"))
+NO_DUE_DATE = button("dn:d:none")
+NO_MILESTONES = button("dn:m:none")
+# Posting progress: which decision, how far, no next step.
+PICK = button("dp:d", Id)
+PERCENT = button("dp:p", Index(101))
+NO_NEXT_STEP = button("dp:n:skip")
+# Following one, a milestone done, a rating (回头看).
+FOLLOW = button("df", Id)
+MILESTONE = button("dm", Id, Id)
+RATE = button("dr", Id, Index(6))
+
+ALL = (CREATE_FOR, OWNER, NO_DUE_DATE, NO_MILESTONES, PICK, PERCENT, NO_NEXT_STEP, FOLLOW,
+       MILESTONE, RATE)
