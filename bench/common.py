@@ -16,10 +16,10 @@ from bot.clock import ManualClock
 from bot.domain.households import Relation
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Telegram
+from bot.fakeapi.harness import RunningBot, make_settings
 from bot.fakeapi.server import FakeBotApi
 from storage import memberships, people, residents, units
 from storage.residents import Status
-from tests.conftest import RunningBot, make_settings
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

@@ -94,7 +94,8 @@ async def _yishi(voters: int) -> dict[str, Any]:
         mark = api.mark()
         await tg.say(owner, owner, "/start")
         await api.wait_for("sendMessage", after=mark)
-        from tests.test_polls import _create, _poll_id
+        from bot.fakeapi.harness import create_poll as _create
+        from bot.fakeapi.harness import poll_id_of as _poll_id
 
         post, _c, _p = await _create(api, tg, group, owner, community)
         poll_id = _poll_id(post)

@@ -26,7 +26,7 @@ from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
-from bot.delivery import IN_FLIGHT, Delivery
+from bot.delivery import IN_FLIGHT, Delivery, chat_notes
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
@@ -59,7 +59,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         clock = FileClock(Path(settings.scheduler.clock_file)) \
             if settings.scheduler.clock_file else SystemClock()
     db = Database(settings.storage.url)
-    scheduler = Scheduler(db, clock)
+    scheduler: Scheduler[YishiApp] = Scheduler(db, clock)
     services = Services(
         settings=settings,
         db=db,
@@ -68,8 +68,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         scheduler=scheduler,
         outbox=Outbox(db, clock, answer_seconds=settings.telegram.outbox_answer_seconds),
     )
-    delivery = Delivery(max_retries=3, speedup=speedup)
-    delivery.services = services
+    delivery = Delivery(notes=chat_notes(db, clock), max_retries=3, speedup=speedup)
     # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
     persistence = StoragePersistence(
         db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),

@@ -21,16 +21,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
-from storage import communities, people
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.clock import Clock
+from storage import Database, communities, people
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +40,26 @@ SERVER_RETRIES = 2
 IN_FLIGHT = 8
 
 
+@dataclass(frozen=True)
+class ChatNotes:
+    """What a failed delivery means, written down (see :func:`chat_notes`)."""
+
+    unreachable: Callable[[int], Awaitable[None]]  # a person blocked the bot, or never began
+    gone: Callable[[int], Awaitable[None]]  # a group removed the bot, or no longer exists
+    moved: Callable[[int, int], Awaitable[None]]  # a group became a supergroup: old, new
+    # Whether the calling task holds a transaction open (then a note waits until after it).
+    in_transaction: Callable[[], bool]
+
+
 class Delivery(AIORateLimiter):
-    def __init__(self, *, max_retries: int = 3, backoff: float = 0.25,
-                 speedup: int = 1) -> None:
+    def __init__(self, *, notes: ChatNotes | None = None, max_retries: int = 3,
+                 backoff: float = 0.25, speedup: int = 1) -> None:
         # Telegram's limits: 30 messages a second, 20 a minute per group (real time; only
         # a simulation that compresses time scales them by ``speedup``).
         super().__init__(max_retries=max_retries, overall_max_rate=30 * speedup,
                          group_max_rate=20 * speedup)
         self._backoff = backoff
-        self.services: Services | None = None  # set once the application is built
+        self._notes = notes
         self._pending: set[asyncio.Task[None]] = set()
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
@@ -81,12 +91,12 @@ class Delivery(AIORateLimiter):
                 if moved or old is None:
                     raise
                 moved = True
-                await self._note(self._moved, old, exc.new_chat_id)
+                await self._note("moved", old, exc.new_chat_id)
                 data["chat_id"] = exc.new_chat_id
             except Forbidden:
                 chat_id = _chat_id(data)
                 if chat_id is not None:
-                    await self._note(self._unreachable, chat_id)
+                    await self._note("unreachable", chat_id)
                 raise
             except BadRequest as exc:
                 if endpoint == "answerCallbackQuery":
@@ -96,7 +106,7 @@ class Delivery(AIORateLimiter):
                     return True
                 chat_id = _chat_id(data)
                 if chat_id is not None and "chat not found" in exc.message.lower():
-                    await self._note(self._gone if chat_id < 0 else self._unreachable, chat_id)
+                    await self._note("gone" if chat_id < 0 else "unreachable", chat_id)
                 raise
             except TimedOut:
                 raise
@@ -108,42 +118,49 @@ class Delivery(AIORateLimiter):
                 await asyncio.sleep(self._backoff * 2 ** attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _note(self, write: Callable[..., Coroutine[Any, Any, None]], *ids: int) -> None:
+    async def _note(self, what: str, *ids: int) -> None:
         """Record what the failure means. Inside a caller's open transaction a second one
         cannot start, so then it is written just after, in a task of its own."""
-        if self.services is None:
+        if self._notes is None:
             return
-        if self.services.db.in_transaction():
-            task = asyncio.create_task(write(*ids))
+        write: Callable[..., Awaitable[None]] = getattr(self._notes, what)
+        if self._notes.in_transaction():
+            task = asyncio.create_task(self._write(write, *ids))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
             return
+        await self._write(write, *ids)
+
+    @staticmethod
+    async def _write(write: Callable[..., Awaitable[None]], *ids: int) -> None:
         try:
             await write(*ids)
         except Exception:
             log.exception("could not record a failed delivery")
 
-    async def _unreachable(self, chat_id: int) -> None:
-        assert self.services is not None
-        services = self.services
-        async with services.db.transaction() as conn:
+
+def chat_notes(db: Database, clock: Clock) -> ChatNotes:
+    """The notes a failed delivery leaves in storage."""
+    async def unreachable(chat_id: int) -> None:
+        async with db.transaction() as conn:
             if chat_id > 0:
                 await people.unreachable(conn, chat_id)
             else:
-                await communities.deactivate(conn, chat_id, services.clock.now())
+                await communities.deactivate(conn, chat_id, clock.now())
         log.info("chat unreachable", extra={"private": chat_id > 0})
 
-    async def _gone(self, chat_id: int) -> None:
-        assert self.services is not None
-        async with self.services.db.transaction() as conn:
-            await communities.deactivate(conn, chat_id, self.services.clock.now())
+    async def gone(chat_id: int) -> None:
+        async with db.transaction() as conn:
+            await communities.deactivate(conn, chat_id, clock.now())
         log.info("group gone", extra={"chat_id": chat_id})
 
-    async def _moved(self, old: int, new: int) -> None:
-        assert self.services is not None
-        async with self.services.db.transaction() as conn:
-            await communities.move_chat(conn, old, new, self.services.clock.now())
+    async def moved(old: int, new: int) -> None:
+        async with db.transaction() as conn:
+            await communities.move_chat(conn, old, new, clock.now())
         log.info("group moved", extra={"from": old, "to": new})
+
+    return ChatNotes(unreachable=unreachable, gone=gone, moved=moved,
+                     in_transaction=db.in_transaction)
 
 
 def _chat_id(data: dict[str, Any]) -> int | None:

@@ -20,14 +20,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from bot.clock import Clock
 from bot.domain.models import DueWork
 from storage import Database, due_work
-
-if TYPE_CHECKING:
-    from bot.context import YishiApp
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +46,10 @@ class Defer:
 
 
 Outcome = Done | Defer
-DueHandler = Callable[["YishiApp", DueWork], Awaitable[Outcome]]
+# What the handlers of due work are given besides the work: the running application, which
+# the scheduler passes through without knowing what it is.
+App = TypeVar("App")
+DueHandler = Callable[[App, DueWork], Awaitable[Outcome]]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -57,15 +57,15 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
-class Scheduler:
+class Scheduler(Generic[App]):
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._handlers: dict[str, DueHandler] = {}
+        self._handlers: dict[str, DueHandler[App]] = {}
         self._concurrent: set[str] = set()
         self._lock = asyncio.Lock()
 
-    def on(self, kind: str, handler: DueHandler, *, concurrent: bool = False) -> None:
+    def on(self, kind: str, handler: DueHandler[App], *, concurrent: bool = False) -> None:
         """Register the handler of ``kind``; ``concurrent`` kinds may run side by side
         (each item must touch only its own community's data)."""
         if kind in self._handlers:
@@ -80,7 +80,7 @@ class Scheduler:
             await due_work.schedule(conn, kind=kind, key=key, due_at=due_at,
                                     now=self._clock.now(), payload=payload)
 
-    async def tick(self, app: YishiApp) -> int:
+    async def tick(self, app: App) -> int:
         """Run everything due now; returns how many items were finished."""
         if self._lock.locked():
             return 0  # the previous tick is still working through a backlog
@@ -95,7 +95,7 @@ class Scheduler:
                 if len(batch) < BATCH:
                     return finished
 
-    async def _run_batch(self, app: YishiApp, batch: list[DueWork],
+    async def _run_batch(self, app: App, batch: list[DueWork],
                          lease_until: datetime) -> int:
         """The batch's ordinary items one by one, in order, beside its concurrent ones."""
         in_order = [w for w in batch if w.kind not in self._concurrent]
@@ -111,7 +111,7 @@ class Scheduler:
         return sum(await asyncio.gather(one_by_one(), *(
             side_by_side(work) for work in batch if work.kind in self._concurrent)))
 
-    async def _run(self, app: YishiApp, work: DueWork, lease_until: datetime) -> int:
+    async def _run(self, app: App, work: DueWork, lease_until: datetime) -> int:
         """Run one claimed item and record how it ended."""
         now = lease_until - LEASE
         handler = self._handlers.get(work.kind)

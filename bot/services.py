@@ -30,7 +30,7 @@ class Services:
     db: Database
     clock: Clock
     admins: AdminCache
-    scheduler: Scheduler
+    scheduler: Scheduler[Any]
     # Messages owed by business actions, delivered exactly once (bot/outbox.py).
     outbox: Outbox
     bot_username: str = ""

@@ -21,6 +21,7 @@ from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
+from bot.services import Services
 from storage import audit, communities, memberships, people
 
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
@@ -109,12 +110,13 @@ def schedule_spaced(app: Any, name: str, spacing: float, callback: Any, data: An
                            job_kwargs={"misfire_grace_time": None})
 
 
-def private_link(context: YishiContext, action: str, community: Community,
+def private_link(context: YishiContext | Services, action: str, community: Community,
                  label: str) -> InlineKeyboardMarkup:
     """A button that opens the private chat with the bot at ``action`` for a community."""
+    services = context if isinstance(context, Services) else context.services
     link = DeepLink(action=action, community_id=community.id)
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        label, url=link.url(context.services.bot_username))]])
+        label, url=link.url(services.bot_username))]])
 
 
 async def flow_reply(update: Update, text: str,

@@ -31,8 +31,8 @@ async def moderator_ids(bot: Bot, services: Services, community: Community) -> l
     return sorted(admins | set(granted))
 
 
-async def send_to_moderators(context: YishiContext, community: Community, render: Render,
-                             *, unreachable_note: str) -> list[list[int]]:
+async def send_to_moderators(bot: Bot, services: Services, community: Community,
+                             render: Render, *, unreachable_note: str) -> list[list[int]]:
     """Send to the moderators; returns where each copy went ([chat id, message id]).
 
     If nobody can be reached, the group gets ``unreachable_note`` (an i18n msgid, which
@@ -41,29 +41,29 @@ async def send_to_moderators(context: YishiContext, community: Community, render
     if community.moderators_chat_id is not None:
         text, markup = await render(translator(community.language))
         try:
-            sent = await context.bot.send_message(community.moderators_chat_id, text,
+            sent = await bot.send_message(community.moderators_chat_id, text,
                                                   reply_markup=markup)
             return [[sent.chat_id, sent.message_id]]
         except (Forbidden, BadRequest):
             log.warning("moderators' chat unreachable; writing to moderators in private",
                         extra={"community_id": community.id})
     copies: list[list[int]] = []
-    moderators = await moderator_ids(context.bot, context.services, community)
-    async with context.services.db.transaction() as conn:
+    moderators = await moderator_ids(bot, services, community)
+    async with services.db.transaction() as conn:
         reachable = [p for p in (await people.names(conn, moderators)).values() if p.started]
     for moderator in reachable:
         text, markup = await render(translator(moderator.reads(
-            context.services.default_language)))
+            services.default_language)))
         try:
-            sent = await context.bot.send_message(moderator.user_id, text, reply_markup=markup)
+            sent = await bot.send_message(moderator.user_id, text, reply_markup=markup)
         except Forbidden:
             continue  # they blocked the bot since; the others still hear of it
         copies.append([sent.chat_id, sent.message_id])
     if not copies:
         _ = translator(community.language)
-        await context.bot.send_message(
+        await bot.send_message(
             community.chat_id, _(unreachable_note),
-            reply_markup=private_link(context, "group", community, _("Talk to me in private")))
+            reply_markup=private_link(services, "group", community, _("Talk to me in private")))
     return copies
 
 

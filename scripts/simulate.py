@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.fakeapi.actions import Telegram  # noqa: E402
+from bot.fakeapi.harness import START, RunningBot, make_settings  # noqa: E402
 from bot.fakeapi.server import FakeBotApi  # noqa: E402
-from tests.conftest import START, RunningBot, make_settings  # noqa: E402
 from tests.simulation import SPEEDUP, Simulation  # noqa: E402
 
 

@@ -308,7 +308,7 @@ async def submit(update: Update, context: YishiContext) -> int:
     await flow_reply(update, _("Thank you! Your report is {ref}. The handlers have it; I will "
                                "tell you of every change.").format(ref=report.ref) + "\n\n"
                      + _summary(draft, _).split("\n", 1)[1])
-    await _route(context, community, report)
+    await _route(context.bot, context.services, community, report)
     if services.settings.reports.post_to_group:
-        await _group_notice(context, community, report, "new")
+        await _group_notice(context.bot, context.services, community, report, "new")
     return ConversationHandler.END

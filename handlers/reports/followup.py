@@ -75,7 +75,7 @@ async def fixed_answer(update: Update, context: YishiContext) -> int:
     await change_status(context.services, report, community, ReportStatus.REOPENED, actor=user.id,
                         note=N_("The reporter says it is not fixed."))
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
-    await _tell_handlers(context, community, report, N_(
+    await _tell_handlers(context.bot, context.services, community, report, N_(
         "{ref} was reopened: the reporter says it is not fixed."))
     return await _ask_comment(update, context, report, "not_fixed")
 
@@ -142,7 +142,7 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
         if message.photo:
             await store.add_photo(conn, report.id, message.photo[-1].file_id, after=False)
     if pending["kind"] in ("not_fixed", "not_fixed_later"):
-        await _tell_handlers(context, community, report, N_(
+        await _tell_handlers(context.bot, context.services, community, report, N_(
             "About {ref}, the reporter adds: {comment}") if pending["kind"] == "not_fixed"
             else N_("About {ref}, a neighbour adds: {comment}"), comment=html.escape(text),
             photo=message.photo[-1].file_id if message.photo else None)
@@ -174,7 +174,7 @@ async def still_fixed_answer(update: Update, context: YishiContext) -> int:
     if report.status is ReportStatus.CLOSED:
         await change_status(context.services, report, community, ReportStatus.REOPENED,
                             actor=user.id, note=N_("Broken again weeks later, says a neighbour."))
-        await _tell_handlers(context, community, report, N_(
+        await _tell_handlers(context.bot, context.services, community, report, N_(
             "{ref} was reopened: a neighbour says it is broken again."))
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
     return await _ask_comment(update, context, report,

@@ -174,8 +174,9 @@ async def reassign(update: Update, context: YishiContext) -> None:
         ref=report.ref, name=html.escape(assignee.name)))
     await _refresh_copies(context, updated, community, group_post=False)
     theirs = translator(assignee.reads(context.services.default_language))
-    copy = await _send_card(context, assignee.user_id, updated, theirs, heading=theirs(N_(
-        "{name} passed this report to you.")).format(name=html.escape(user.full_name)) + "\n\n")
+    copy = await _send_card(context.bot, context.services, assignee.user_id, updated, theirs,
+                            heading=theirs(N_("{name} passed this report to you.")).format(
+                                name=html.escape(user.full_name)) + "\n\n")
     if copy is not None:
         async with context.services.db.transaction() as conn:
             await store.set_notices(conn, report.id, [*updated.notices, copy])

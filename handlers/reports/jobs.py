@@ -15,7 +15,7 @@ from telegram import (
 )
 from telegram.error import Forbidden
 
-from bot.context import YishiApp, YishiContext
+from bot.context import YishiApp
 from bot.domain.models import Community, DueWork
 from bot.domain.reports import (
     OPEN_STATUSES,
@@ -53,7 +53,8 @@ async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    await _send_group_notice(YishiContext(app), community, report, work.payload["what"])
+    await _send_group_notice(app.bot, app.bot_data.services, community, report,
+                             work.payload["what"])
     return Done()
 
 
@@ -148,7 +149,7 @@ async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStat
     if not isinstance(found, tuple):
         return found
     report, community = found
-    await _tell_handlers(app, community, report, msgid)
+    await _tell_handlers(app.bot, app.bot_data.services, community, report, msgid)
     return Done()
 
 
@@ -193,7 +194,7 @@ async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
     services = app.bot_data.services
     now = services.clock.now()
     late = now - report.created_at
-    await _tell_handlers(app, community, report, N_(
+    await _tell_handlers(app.bot, app.bot_data.services, community, report, N_(
         "Still overdue: {ref} ({category}) was filed {days} days ago and is {status}. "
         "Please resolve it or say what is holding it up."), days=str(late.days))
     return Defer(now + timedelta(days=services.settings.reports.overdue_reminder_days))

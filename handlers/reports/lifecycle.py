@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
 from telegram.error import BadRequest, Forbidden
 
 from bot.config import Settings
-from bot.context import YishiApp, YishiContext
+from bot.context import YishiContext
 from bot.domain.models import Community, Outgoing, Role
 from bot.domain.reports import (
     OPEN_STATUSES,
@@ -86,26 +87,27 @@ async def _arm_limit(conn: AsyncConnection, report_id: int, limit: str, soon: st
                             payload=payload)
 
 
-async def handler_ids(context: YishiContext, community: Community, category: str) -> list[int]:
+async def handler_ids(bot: Bot, services: Services, community: Community,
+                      category: str) -> list[int]:
     """Who handles a category: its handlers (and those handling all), else the moderators."""
-    async with context.services.db.transaction() as conn:
+    async with services.db.transaction() as conn:
         handlers_ = await memberships.handlers_of(conn, community.id, category)
-    return handlers_ or await moderator_ids(context.bot, context.services, community)
+    return handlers_ or await moderator_ids(bot, services, community)
 
 
-async def _send_card(context: YishiContext, chat_id: int, report: Report, _: Translator, *,
+async def _send_card(bot: Bot, services: Services, chat_id: int, report: Report, _: Translator, *,
                      heading: str = "") -> list[int] | None:
     """The report's card, with its first photo, sent to one chat: [chat id, message id], or
     None if that chat cannot be reached."""
-    async with context.services.db.transaction() as conn:
+    async with services.db.transaction() as conn:
         first_photo = (await store.photos(conn, report.id))[:1]
         text = heading + await _card(conn, report, _)
     try:
         if first_photo:
-            sent = await context.bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
+            sent = await bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
                                                 reply_markup=_handler_buttons(report, _))
         else:
-            sent = await context.bot.send_message(chat_id, text,
+            sent = await bot.send_message(chat_id, text,
                                                   reply_markup=_handler_buttons(report, _))
     except (Forbidden, BadRequest):
         log.info("a report copy could not be delivered", extra={"report": report.id})
@@ -113,62 +115,62 @@ async def _send_card(context: YishiContext, chat_id: int, report: Report, _: Tra
     return [sent.chat_id, sent.message_id]
 
 
-async def _route(context: YishiContext, community: Community, report: Report) -> None:
+async def _route(bot: Bot, services: Services, community: Community, report: Report) -> None:
     """A new report goes to the handlers' chat if one is linked, else to each handler of
     its category who has a private chat with the bot."""
     copies: list[list[int]] = []
     if community.handlers_chat_id is not None:
-        copy = await _send_card(context, community.handlers_chat_id, report,
+        copy = await _send_card(bot, services, community.handlers_chat_id, report,
                                 translator(community.language))
         copies += [copy] if copy else []
     if not copies:
-        recipients = await handler_ids(context, community, report.category)
-        async with context.services.db.transaction() as conn:
+        recipients = await handler_ids(bot, services, community,
+                                       report.category)
+        async with services.db.transaction() as conn:
             reachable = [p for p in (await people.names(conn, recipients)).values() if p.started]
         for person in reachable:
-            copy = await _send_card(context, person.user_id, report,
-                                    translator(person.reads(context.services.default_language)))
+            copy = await _send_card(bot, services, person.user_id, report,
+                                    translator(person.reads(services.default_language)))
             copies += [copy] if copy else []
-    async with context.services.db.transaction() as conn:
+    async with services.db.transaction() as conn:
         await store.set_notices(conn, report.id, copies)
     if not copies:
-        await _group_notice(context, community, report, "unreached")
+        await _group_notice(bot, services, community, report, "unreached")
 
 
-async def _group_notice(context: YishiContext, community: Community, report: Report,
+async def _group_notice(bot: Bot, services: Services, community: Community, report: Report,
                         what: str) -> None:
     """Tell the group of a new report, a resolution, or a report nobody could receive;
     in the group's quiet hours it waits for the morning."""
-    services = context.services
+    services = services
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         await services.scheduler.schedule(kind=GROUP_NOTICE, key=f"{report.id}:{what}",
                                           due_at=quiet_until,
                                           payload={"report": report.id, "what": what})
         return
-    await _send_group_notice(context, community, report, what)
+    await _send_group_notice(bot, services, community, report, what)
 
 
-async def _send_group_notice(context: YishiContext, community: Community, report: Report,
+async def _send_group_notice(bot: Bot, services: Services, community: Community, report: Report,
                              what: str) -> None:
     _ = translator(community.language)
     if what == "unreached":
-        await context.bot.send_message(
+        await bot.send_message(
             community.chat_id,
             _("A new report waits for a handler. Handlers and moderators: start a private chat "
               "with me to receive reports."),
-            reply_markup=private_link(context, "group", community, _("Talk to me in private")))
+            reply_markup=private_link(services, "group", community, _("Talk to me in private")))
     elif what == "new" and report.status in OPEN_STATUSES:
-        async with context.services.db.transaction() as conn:
+        async with services.db.transaction() as conn:
             card = await _card(conn, report, _, for_group=True)
-        sent = await context.bot.send_message(
+        sent = await bot.send_message(
             community.chat_id, card,
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
                 _("Me too"), callback_data=callbacks.ME_TOO.data(report.id))]]))
-        async with context.services.db.transaction() as conn:
+        async with services.db.transaction() as conn:
             await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
     elif what == "resolved":
-        services = context.services
         now = services.clock.now()
         async with services.db.transaction() as conn:
             await outbox.queue(conn, [await _resolved_notice(conn, report, community,
@@ -348,32 +350,31 @@ async def _fixed_question(conn: AsyncConnection, services: Services, report: Rep
             ref=report.ref), markup=_fixed_buttons(report, _))]
 
 
-async def _tell_handlers(context: YishiContext | YishiApp, community: Community,
+async def _tell_handlers(bot: Bot, services: Services, community: Community,
                          report: Report, msgid: str, *, photo: str | None = None,
                          **values: str) -> None:
     """The handler who has the report (else the category's handlers) hears in private."""
-    ctx = context if isinstance(context, YishiContext) else YishiContext(context)
-    async with ctx.services.db.transaction() as conn:
+    async with services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
     # Who last moved it forward (a note keeps the status, so it is not a move).
     took = [e.actor_id for before, e in zip(events, events[1:], strict=False)
             if e.status is not before.status and e.actor_id and e.status in (
                 ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED)]
     recipients = [report.assignee_id] if report.assignee_id else took[-1:]
-    recipients = recipients or await handler_ids(ctx, community, report.category)
-    async with ctx.services.db.transaction() as conn:
+    recipients = recipients or await handler_ids(bot, services, community, report.category)
+    async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
     for person in known.values():
         if not person.started:
             continue
-        _ = translator(person.reads(ctx.services.default_language))
+        _ = translator(person.reads(services.default_language))
         text = _(msgid).format(
             ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
             status=_(STATUS_NAMES[report.status]), **values)
         try:
             if photo is not None:
-                await ctx.bot.send_photo(person.user_id, photo, caption=text[:1000])
+                await bot.send_photo(person.user_id, photo, caption=text[:1000])
             else:
-                await ctx.bot.send_message(person.user_id, text)
+                await bot.send_message(person.user_id, text)
         except Forbidden:
             continue

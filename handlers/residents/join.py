@@ -299,8 +299,7 @@ async def notify_moderators(context: YishiContext, community: Community,
     async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         return await request_text(context, resident_id, _), decision_buttons(resident_id, _)
 
-    copies = await send_to_moderators(
-        context, community, render,
+    copies = await send_to_moderators(context.bot, context.services, community, render,
         unreachable_note=N_("A resident asked to join the roster. Moderators: start a private "
                             "chat with me and send /residents to review it."))
     async with context.services.db.transaction() as conn:

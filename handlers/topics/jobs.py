@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 from datetime import datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.context import YishiApp, YishiContext
+from bot.context import YishiApp
 from bot.domain.durations import next_weekly
 from bot.domain.models import Community, DueWork
 from bot.domain.topics import (
@@ -19,6 +19,7 @@ from bot.domain.topics import (
 )
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
+from bot.services import Services
 from handlers.moderators import send_to_moderators
 from handlers.topics import callbacks
 from handlers.topics.lifecycle import ROUNDUP
@@ -68,7 +69,6 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
     by_id = {t.id: (t, n) for t, n in listed}
     top = rank((Ranked(id=t.id, supports=n, urgent=t.urgent, created_at=t.created_at)
                 for t, n in listed), urgency_first=True)[:settings.roundup_size]
-    context = YishiContext(app)
     if top or fresh:
         _ = translator(community.language)
         lines = [_("<b>This week's topics</b>")]
@@ -84,7 +84,8 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
                         "propose your own with /topic.")]
         await app.bot.send_message(community.chat_id, "\n".join(lines))
         for entry in top:
-            await _offer_selection(context, community, by_id[entry.id][0],
+            await _offer_selection(app.bot, app.bot_data.services, community,
+                                   by_id[entry.id][0],
                                    by_id[entry.id][1])
     next_due = next_weekly(now, community.timezone, settings.roundup_day,
                             datetime.strptime(settings.roundup_time, "%H:%M").time())
@@ -93,11 +94,11 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
     return Done()
 
 
-async def _offer_selection(context: YishiContext, community: Community, topic: Topic,
+async def _offer_selection(bot: Bot, services: Services, community: Community, topic: Topic,
                            supports: int) -> None:
     async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
-            topic, supports, await _author_name(context, topic), _)
+            topic, supports, await _author_name(services, topic), _)
         return text, InlineKeyboardMarkup([
             [InlineKeyboardButton(_("Put to a vote"),
                                   callback_data=callbacks.SELECT.data(topic.id, "vote")),
@@ -109,7 +110,7 @@ async def _offer_selection(context: YishiContext, community: Community, topic: T
                                   callback_data=callbacks.SELECT.data(topic.id, "urgent"))],
         ])
 
-    await send_to_moderators(context, community, render,
+    await send_to_moderators(bot, services, community, render,
                              unreachable_note=N_("The weekly topics are ready for the "
                                                  "moderators. Moderators: start a private "
                                                  "chat with me to choose what happens next."))

@@ -63,14 +63,13 @@ def _topic_id(data: str | None, position: int = 1) -> int | None:
 
 async def _send_for_moderation(context: YishiContext, community: Community,
                                topic: Topic) -> None:
-    author = await _author_name(context, topic)
+    author = await _author_name(context.services, topic)
 
     async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         head = _("<b>New topic</b> for {group}").format(group=html.escape(community.title))
         return head + "\n\n" + _card(topic, None, author, _), _moderation_buttons(topic, _)
 
-    copies = await send_to_moderators(
-        context, community, render,
+    copies = await send_to_moderators(context.bot, context.services, community, render,
         unreachable_note=N_("A new topic waits for a moderator. Moderators: start a private "
                             "chat with me to review it."))
     async with context.services.db.transaction() as conn:
@@ -84,8 +83,8 @@ async def _post_in_group(context: YishiContext, community: Community, topic_id: 
         count = await store.supports(conn, topic_id)
     assert topic is not None
     _ = translator(community.language)
-    text, markup = _card(topic, count, await _author_name(context, topic), _), _support_button(
-        topic, count, _)
+    author = await _author_name(context.services, topic)
+    text, markup = _card(topic, count, author, _), _support_button(topic, count, _)
     if topic.photo_file_id:
         sent = await context.bot.send_photo(community.chat_id, topic.photo_file_id,
                                             caption=_trim_caption(text), reply_markup=markup)
@@ -197,8 +196,7 @@ async def refresh_post(app: YishiApp, topic_id: int) -> None:
     if topic is None or community is None or topic.post_message_id is None:
         return
     _ = translator(community.language)
-    context = YishiContext(app)
-    text = _card(topic, count, await _author_name(context, topic), _)
+    text = _card(topic, count, await _author_name(services, topic), _)
     markup = None
     if topic.status is TopicStatus.OPEN:
         markup = _support_button(topic, count, _)
@@ -260,7 +258,7 @@ async def _close_moderation(context: YishiContext, topic_id: int, update: Update
     if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] not in copies:
         copies.append([pressed.chat_id, pressed.message_id])
     name = update.effective_user.full_name if update.effective_user else "?"
-    author = await _author_name(context, topic)
+    author = await _author_name(context.services, topic)
     for chat_id, message_id in copies:
         _ = await copy_language(context, community, chat_id)
         text = (_("<b>New topic</b> for {group}").format(group=html.escape(community.title))

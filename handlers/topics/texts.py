@@ -14,6 +14,7 @@ from bot.domain.topics import (
     TopicStatus,
 )
 from bot.i18n import N_, Translator
+from bot.services import Services
 from handlers.common import (
     person_translator,
 )
@@ -55,10 +56,10 @@ def _card(topic: Topic, supports: int | None, author: str | None, _: Translator)
     return "\n".join(lines)
 
 
-async def _author_name(context: YishiContext, topic: Topic) -> str | None:
+async def _author_name(services: Services, topic: Topic) -> str | None:
     if topic.anonymous or topic.author_id is None:
         return None
-    async with context.services.db.transaction() as conn:
+    async with services.db.transaction() as conn:
         person = await people.get(conn, topic.author_id)
     return person.name if person else None
 
