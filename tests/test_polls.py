@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.domain.polls import PollStatus
+from bot.fakeapi.harness import RunningBot, create_poll, make_settings, poll_id_of
+from handlers.polls import callbacks as poll_buttons
 from storage import polls as store
 from storage.schema import ballots
-from tests.conftest import RunningBot, make_settings
 from tests.helpers import audit_log, group_with_bot, introduce
 
 # 2026-11-23 10:00 in Shanghai is the clock's start (see conftest.START).
@@ -40,43 +41,9 @@ async def _building(bot, api, tg, rows, *, say_hello=True):
     return group, owner, stored, people
 
 
-async def _create(api, tg, group, owner, community_id, *, question="Repaint the lobby?",
-                  options=None, deadline="3d", settings=()):
-    """The moderator prepares a poll from the group link; returns the group post."""
-    mark = api.mark()
-    await tg.say(group, owner, "/poll")
-    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
-    assert handover.buttons[0]["url"].endswith(f"start=poll_{community_id}")
-    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{community_id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, question)
-    ask_options = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    if options is None:
-        await tg.press(owner, ask_options, "pc:o:yna")
-        await api.wait_for("editMessageText", after=mark, where=to_owner)
-    else:
-        await tg.say(owner, owner, "\n".join(options))
-        await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, deadline)
-    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    for setting in settings:
-        mark = api.mark()
-        await tg.press(owner, preview, f"pc:s:{setting}")
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, preview, "pc:go")
-    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
-    controls = await api.wait_for("editMessageText", after=mark, where=to_owner)
-    return post, controls, preview
+_create = create_poll
+_poll_id = poll_id_of
 
-
-def _poll_id(post):
-    return int(post.buttons[0]["callback_data"].split(":")[1])
 
 
 async def _vote(api, tg, who, post, option):
@@ -239,6 +206,41 @@ async def test_a_reminder_in_quiet_hours_waits_or_is_dropped(bot, api, tg, clock
     mark = api.mark()
     assert await bot.tick() == 1
     assert not [c for c in api.sent(after=mark)]
+
+
+async def test_after_a_civil_code_rule_who_votes_and_counting_stay_fixed(bot, api, tg):
+    group, owner, stored, _people = await _building(bot, api, tg, ROWS)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{stored.id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Add an elevator?")
+    ask_options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, ask_options, poll_buttons.YES_NO_ABSTAIN.data())
+    await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "3d")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    for _n in range(3):  # plurality → majority → Civil Code, ordinary → major
+        mark = api.mark()
+        await tg.press(owner, preview, poll_buttons.SETTING.data("rule"))
+        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert "Civil Code, major matter" in preview.text
+    fixed = preview.text
+    for setting in ("audience", "weighting", "multiple"):
+        mark = api.mark()
+        await tg.press(owner, preview, poll_buttons.SETTING.data(setting))
+        answer = await api.wait_for("answerCallbackQuery", after=mark)
+        assert answer.get("text") == (
+            "Under a Civil Code rule only owners vote, one ballot per household, weighed by "
+            "floor area, with one answer each. To change this, choose another rule first.")
+        assert answer.get("show_alert") is True
+    await bot.settled()
+    assert api.messages[(owner.id, preview.result["message_id"])]["text"] == \
+        preview.result["text"]
+    assert "owners only, one vote per household" in fixed and "by floor area" in fixed
 
 
 async def test_civil_code_major_matter_fails_on_area_but_passes_on_headcount(bot, api, tg,

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ConversationHandler,
@@ -17,8 +18,8 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
+from bot.domain.poll_drafts import PollSettings, Refusal, Setting
 from bot.domain.polls import (
-    CIVIL_RULES,
     OPTIONS_MAX,
     OPTIONS_MIN,
     QUESTION_MAX,
@@ -51,10 +52,13 @@ DRAFT = "poll"
 
 
 PREFILL = "poll_prefill"
-
-
-def _cycle(values: list[Any], current: Any) -> Any:
-    return values[(values.index(current) + 1) % len(values)]
+# Why a setting did not change (bot/domain/poll_drafts.py).
+REFUSED_SETTINGS = {
+    Refusal.FIXED_BY_RULE: N_("Under a Civil Code rule only owners vote, one ballot per "
+                              "household, weighed by floor area, with one answer each. To "
+                              "change this, choose another rule first."),
+    Refusal.NEEDS_YES_NO: N_("The Civil Code rules need the Yes / No / Abstain answers."),
+}
 
 
 def _draft(context: YishiContext) -> dict[str, Any]:
@@ -256,47 +260,45 @@ async def _preview(update: Update, context: YishiContext) -> int:
 
 
 async def setting_button(update: Update, context: YishiContext) -> int:
-    """Cycle one setting in the preview; Civil Code rules bring their own requirements."""
+    """Move one setting in the preview to its next value; the rules of what goes together
+    are the domain's (bot/domain/poll_drafts.py)."""
     query = update.callback_query
     assert query is not None
     draft = _draft(context)
-    which = (query.data or "").rsplit(":", 1)[-1]
+    pressed = callbacks.SETTING.parse(query.data)
     _ = await person_translator(update, context)
-    if which == "audience":
-        draft["audience"] = _cycle([a.value for a in Audience], draft["audience"])
-    elif which == "weighting":
-        draft["weighting"] = _cycle([w.value for w in Weighting], draft["weighting"])
-    elif which == "rule":
-        rule = _cycle([r.value for r in Rule], draft["rule"])
-        if Rule(rule) in CIVIL_RULES and not draft.get("yes_no"):
-            rule = Rule.PLURALITY.value  # skip the Civil Code rules: they need Yes/No/Abstain
-            await query.answer(_("The Civil Code rules need the Yes / No / Abstain answers."),
-                               show_alert=True)
-        draft["rule"] = rule
-        if Rule(rule) in CIVIL_RULES:
-            draft.update(audience=Audience.OWNERS.value, weighting=Weighting.AREA.value,
-                         multiple=False, max_choices=1)
-    elif which == "multiple":
-        count = len(draft["options"])
-        steps = [(False, 1)] + [(True, n) for n in range(2, count + 1)]
-        if Rule(draft["rule"]) in CIVIL_RULES:
-            steps = [(False, 1)]
-        current = (draft["multiple"], draft["max_choices"])
-        draft["multiple"], draft["max_choices"] = _cycle(steps, current) \
-            if current in steps else steps[0]
-    elif which == "live":
-        draft["live"] = not draft["live"]
-    elif which == "secret":
-        draft["secret"] = not draft["secret"]
-    elif which == "scope":
+    current = _settings(draft)
+    if pressed is None or current is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return PREVIEW
+    if pressed[0] == "scope":
+        # A Civil Code poll may be a staircase's own (an elevator for its households).
         await query.answer()
         await query.message.reply_text(_("Type the building (e.g. 3) or building and "
                                          "staircase (e.g. 3-2) the poll is for, or “all”."))
         return SCOPE
-    else:
-        await refuse(update, context, N_("This button is out of date."))
-        return PREVIEW
+    changed, refusal = current.next(Setting(pressed[0]))
+    if refusal is not None:
+        await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
+        if changed == current:
+            return PREVIEW
+    draft.update(audience=changed.audience.value, weighting=changed.weighting.value,
+                 rule=changed.rule.value, multiple=changed.multiple,
+                 max_choices=changed.max_choices, live=changed.live, secret=changed.secret)
     return await _preview(update, context)
+
+
+def _settings(draft: dict[str, Any]) -> PollSettings | None:
+    """The draft's settings, checked together (None if they no longer go together: a
+    draft from an older version)."""
+    try:
+        return PollSettings(
+            options=len(draft["options"]), yes_no=bool(draft.get("yes_no")),
+            audience=draft["audience"], weighting=draft["weighting"], rule=draft["rule"],
+            multiple=draft["multiple"], max_choices=draft["max_choices"], live=draft["live"],
+            secret=draft.get("secret", False))
+    except (KeyError, ValidationError):
+        return None
 
 
 async def scope_typed(update: Update, context: YishiContext) -> int:
