@@ -14,12 +14,12 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.domain.households import Relation
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Telegram
 from bot.fakeapi.harness import RunningBot, make_settings
 from bot.fakeapi.server import FakeBotApi
 from storage import memberships, people, residents, units
-from storage.residents import Status
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -66,7 +66,7 @@ async def load_residents(bot: RunningBot, tg: Telegram, community_id: int, group
                 f"{number // 1000 + 1}-{number // 100 % 10 + 1}-{number % 100 + 101}"), now)
             await residents.request(conn, community_id=community_id, user_id=person.id,
                                     unit_id=unit.id, relation=Relation.OWNER,
-                                    area_claimed=None, now=now, status=Status.VERIFIED)
+                                    area_claimed=None, now=now, status=ResidentStatus.VERIFIED)
     return persons
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from bench.common import START, fake_api, median, table
 from bot.domain.households import Relation
 from bot.domain.quiet_hours import QuietHours
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Telegram
 from storage import Database, communities, memberships, people, residents, units
 from storage import polls as poll_store
 from storage.migrate import upgrade
-from storage.residents import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMUNITIES, PER_COMMUNITY = 500, 20
@@ -56,7 +56,7 @@ async def _populate(url: str, tg: Telegram) -> tuple[list, tuple[int, dict]]:
                     await residents.request(conn, community_id=community.id, user_id=person.id,
                                             unit_id=unit.id, relation=Relation.OWNER,
                                             area_claimed=None, now=START,
-                                            status=Status.VERIFIED)
+                                            status=ResidentStatus.VERIFIED)
         # A poll in the first building, posted there, that anyone in the group may vote on.
         async with db.transaction() as conn:
             first = await communities.by_chat(conn, groups[0].id)

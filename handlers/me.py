@@ -13,6 +13,7 @@ from telegram.ext import filters as F
 from bot.buttons import Choice, button
 from bot.context import YishiApp, YishiContext
 from bot.domain.points import Level, initials, standing
+from bot.domain.residents import ResidentStatus
 from bot.i18n import N_, Translator, translator
 from bot.points import local_month_start
 from handlers.common import (
@@ -27,7 +28,6 @@ from handlers.roles import role_name
 from storage import audit, flow_state, memberships, people, residents, units
 from storage import points as ledger
 from storage import polls as poll_store
-from storage.residents import Status
 
 LEVEL_NAMES = {
     Level.RESIDENT: N_("Resident"),
@@ -37,9 +37,9 @@ LEVEL_NAMES = {
     Level.HERO: N_("Community hero"),
 }
 STATUS_NAMES = {
-    Status.PENDING: N_("waiting for a moderator"),
-    Status.VERIFIED: N_("verified"),
-    Status.REJECTED: N_("not approved"),
+    ResidentStatus.PENDING: N_("waiting for a moderator"),
+    ResidentStatus.VERIFIED: N_("verified"),
+    ResidentStatus.REJECTED: N_("not approved"),
 }
 LEADERBOARD_SIZE = 10
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -13,29 +12,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.households import Household, Member, Relation
+from bot.domain.residents import Resident, ResidentStatus
 from bot.domain.units import UnitAddress
 from storage.schema import people, residents, units
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-
-
-class Resident(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    community_id: int
-    user_id: int
-    unit_id: int
-    relation: Relation
-    status: Status
-    area_claimed: float | None
-    requested_at: datetime
-    decided_by: int | None
-    notices: list[list[int]]
 
 
 class RosterLine(BaseModel):
@@ -55,7 +34,8 @@ class RosterLine(BaseModel):
 def _resident(row: RowMapping) -> Resident:
     return Resident(
         id=row["id"], community_id=row["community_id"], user_id=row["user_id"],
-        unit_id=row["unit_id"], relation=Relation(row["relation"]), status=Status(row["status"]),
+        unit_id=row["unit_id"], relation=Relation(row["relation"]),
+        status=ResidentStatus(row["status"]),
         area_claimed=row["area_claimed"], requested_at=row["requested_at"],
         decided_by=row["decided_by"], notices=row["notices"],
     )
@@ -78,7 +58,8 @@ async def find(conn: AsyncConnection, community_id: int, user_id: int,
 
 async def request(conn: AsyncConnection, *, community_id: int, user_id: int, unit_id: int,
                   relation: Relation, area_claimed: float | None, now: datetime,
-                  status: Status = Status.PENDING, decided_by: int | None = None) -> Resident:
+                  status: ResidentStatus = ResidentStatus.PENDING,
+                  decided_by: int | None = None) -> Resident:
     """Record a tie as pending (a join request) or, for a moderator's entry, verified.
 
     Asking again for the same unit replaces an earlier rejected or pending request; a
@@ -88,10 +69,10 @@ async def request(conn: AsyncConnection, *, community_id: int, user_id: int, uni
     values: dict[str, Any] = {"relation": relation.value, "area_claimed": area_claimed,
                               "requested_at": now, "status": status.value,
                               "decided_by": decided_by,
-                              "decided_at": now if status is not Status.PENDING else None}
+                              "decided_at": now if status is not ResidentStatus.PENDING else None}
     if existing is not None:
-        if existing.status is Status.VERIFIED and status is Status.PENDING:
-            values["status"] = Status.VERIFIED.value
+        if existing.status is ResidentStatus.VERIFIED and status is ResidentStatus.PENDING:
+            values["status"] = ResidentStatus.VERIFIED.value
             values["decided_by"], values["decided_at"] = existing.decided_by, now
         await conn.execute(update(residents).where(residents.c.id == existing.id)
                            .values(values))
@@ -103,12 +84,12 @@ async def request(conn: AsyncConnection, *, community_id: int, user_id: int, uni
     return found
 
 
-async def decide(conn: AsyncConnection, resident_id: int, status: Status, *, by: int | None,
+async def decide(conn: AsyncConnection, resident_id: int, status: ResidentStatus, *, by: int | None,
                  now: datetime) -> bool:
     """Approve or reject a pending request; False if someone already decided it."""
     result = await conn.execute(
         update(residents)
-        .where(residents.c.id == resident_id, residents.c.status == Status.PENDING.value)
+        .where(residents.c.id == resident_id, residents.c.status == ResidentStatus.PENDING.value)
         .values(status=status.value, decided_by=by, decided_at=now)
     )
     return result.rowcount > 0
@@ -144,7 +125,8 @@ async def of_person(conn: AsyncConnection, user_id: int,
 
 async def pending(conn: AsyncConnection, community_id: int) -> list[Resident]:
     rows = await conn.execute(select(residents).where(
-        residents.c.community_id == community_id, residents.c.status == Status.PENDING.value)
+        residents.c.community_id == community_id,
+        residents.c.status == ResidentStatus.PENDING.value)
         .order_by(residents.c.requested_at))
     return [_resident(row) for row in rows.mappings()]
 
@@ -175,11 +157,12 @@ async def _households(conn: AsyncConnection, community_id: int,
             select(residents.c.unit_id).where(
                 residents.c.community_id == community_id,
                 residents.c.user_id.in_(list(members)),
-                residents.c.status == Status.VERIFIED.value)))
+                residents.c.status == ResidentStatus.VERIFIED.value)))
     unit_rows = (await conn.execute(
         unit_query.order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
     member_query = select(residents.c.unit_id, residents.c.user_id, residents.c.relation).where(
-        residents.c.community_id == community_id, residents.c.status == Status.VERIFIED.value)
+        residents.c.community_id == community_id,
+        residents.c.status == ResidentStatus.VERIFIED.value)
     if members is not None:
         member_query = member_query.where(residents.c.unit_id.in_([u["id"] for u in unit_rows]))
     member_rows = (await conn.execute(member_query)).mappings().all()
@@ -205,7 +188,7 @@ async def roster(conn: AsyncConnection, community_id: int) -> list[RosterLine]:
         .join(units, units.c.id == residents.c.unit_id)
         .join(people, people.c.user_id == residents.c.user_id)
         .where(residents.c.community_id == community_id,
-               residents.c.status == Status.VERIFIED.value)
+               residents.c.status == ResidentStatus.VERIFIED.value)
         .order_by(units.c.building, units.c.staircase, units.c.room, people.c.name)
     )
     return [

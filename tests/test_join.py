@@ -1,9 +1,9 @@
 """/join: from the group's link, through the moderators' decision, to the roster."""
 
 from bot.domain.households import Relation
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from storage import flow_state, residents, units
-from storage.residents import Status
 from tests.helpers import audit_log, eventually, group_with_bot
 
 
@@ -169,7 +169,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
     assert answer.get("text") == ("Sorry, only the group's moderators can do that. "
                                   "Nothing was changed.")
     async with bot.services.db.transaction() as conn:
-        assert (await residents.get(conn, request.id)).status is Status.PENDING
+        assert (await residents.get(conn, request.id)).status is ResidentStatus.PENDING
 
 
 async def test_cancel_and_a_restart_in_the_middle(bot, api, tg):

@@ -121,6 +121,23 @@ def eligibility(audience: Audience, scope: Scope, *, user_id: int, is_member: bo
     return Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
 
 
+def still_to_vote(audience: Audience, scope: Scope, *, roster: Sequence[Household],
+                  members: Iterable[int], voted: Iterable[int],
+                  household_voters: dict[int, int]) -> list[int]:
+    """Who a reminder is for: everyone whose press would be taken now (asked of
+    :func:`eligibility`, exactly as their press would be) and who has not voted."""
+    homes: dict[int, list[Household]] = {}
+    for household in roster:
+        for member in household.members:
+            homes.setdefault(member.user_id, []).append(household)
+    people = set(members) if audience is Audience.MEMBERS else set(homes)
+    already = set(voted)
+    return [user for user in sorted(people - already)
+            if eligibility(audience, scope, user_id=user, is_member=True,
+                           households=homes.get(user, []),
+                           household_voters=household_voters).allowed]
+
+
 def valid_choice(choice: Sequence[int], *, options: int, multiple: bool,
                  max_choices: int) -> bool:
     """A ballot's chosen option indexes are distinct, exist, and respect the maximum."""
@@ -408,21 +425,16 @@ def freeze(model: BaseModel) -> dict[str, Any]:
 
 
 def thaw_tally(data: dict[str, Any]) -> Tally:
-    return Tally(ballots=data["ballots"], votes=tuple(data["votes"]),
-                 weights=tuple(Fraction(w) for w in data["weights"]),
-                 total_weight=Fraction(data["total_weight"]))
+    """A frozen result read back (pydantic turns "893/10" back into a Fraction)."""
+    return Tally.model_validate(data)
 
 
 def thaw_verdict(data: dict[str, Any]) -> Verdict:
-    shares = ("area_turnout", "owner_turnout", "area_approval", "owner_approval")
-    return Verdict(**{k: (Fraction(v) if k in shares and v is not None else v)
-                      for k, v in data.items() if k != "outcome"},
-                   outcome=Outcome(data["outcome"]))
+    return Verdict.model_validate(data)
 
 
 def thaw_turnout(data: dict[str, Any]) -> Turnout:
-    return Turnout(**{k: (Fraction(v) if k.endswith("_share") and v is not None else v)
-                      for k, v in data.items()})
+    return Turnout.model_validate(data)
 
 
 def next_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] | None:

@@ -21,11 +21,11 @@ from bot.config import Settings
 from bot.context import YishiApp
 from bot.domain.households import Relation
 from bot.domain.models import Role
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Group, Person, Telegram
 from bot.fakeapi.server import FakeBotApi
 from storage import communities, memberships, people, residents, units
-from storage.residents import Status
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Sandbox:
                 await residents.request(conn, community_id=community.id, user_id=person.id,
                                         unit_id=unit.id, relation=character.relation,
                                         area_claimed=character.area, now=now,
-                                        status=Status.VERIFIED, decided_by=moderator.id)
+                                        status=ResidentStatus.VERIFIED, decided_by=moderator.id)
             for address in VACANT:
                 await units.ensure(conn, community.id, UnitAddress.parse(address), now)
 

@@ -11,11 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.context import YishiApp
 from bot.domain.households import Household
 from bot.domain.models import DueWork
-from bot.domain.polls import (
-    Audience,
-    Poll,
-    PollStatus,
-)
+from bot.domain.polls import Poll, PollStatus, still_to_vote
 from bot.i18n import N_, translator
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
@@ -96,22 +92,13 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
 
 async def _not_yet_voted(conn: AsyncConnection, poll: Poll,
                          roster: list[Household]) -> list[Any]:
-    """People who may vote, have not, and can be written to."""
-    voted = await store.voters(conn, poll.id)
-    units_voted = set((await store.household_voters(conn, poll.id)).keys())
-    if poll.audience is Audience.MEMBERS:
-        candidates = set(await memberships.members(conn, poll.community_id))
-    else:
-        candidates = set()
-        for household in roster:
-            if not poll.scope.covers(household):
-                continue
-            if poll.counts_units and household.unit_id in units_voted:
-                continue
-            for member in household.members:
-                if poll.audience is Audience.OWNERS and member.user_id not in \
-                        household.owners:
-                    continue
-                candidates.add(member.user_id)
-    known = await people.names(conn, sorted(candidates - voted))
+    """People whose vote would be taken now, who have not voted, and can be written to
+    (bot.domain.polls.still_to_vote: the same rule as a press)."""
+    in_scope = [h for h in roster if poll.scope.covers(h)]
+    candidates = still_to_vote(
+        poll.audience, poll.scope, roster=in_scope,
+        members=await memberships.members(conn, poll.community_id),
+        voted=await store.voters(conn, poll.id),
+        household_voters=await store.household_voters(conn, poll.id))
+    known = await people.names(conn, candidates)
     return [p for p in known.values() if p.started]

@@ -18,6 +18,7 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community
 from bot.domain.points import Action
+from bot.domain.residents import ResidentStatus
 from bot.i18n import N_, translator
 from bot.points import award
 from bot.report_names import (
@@ -49,7 +50,6 @@ from handlers.reports.lifecycle import (
 from handlers.reports.texts import _summary
 from storage import communities, residents
 from storage import reports as store
-from storage.residents import Status
 
 CATEGORY, PHOTOS, DESCRIPTION, WHERE, CONFIRM = range(40, 45)
 
@@ -214,7 +214,7 @@ async def _ask_where(update: Update, context: YishiContext) -> int:
         ties = await residents.of_person(conn, user.id, draft["community"])
     rows = [[InlineKeyboardButton(_("My unit {unit}").format(unit=address.code),
                                   callback_data=callbacks.WHERE_UNIT.data(tie.unit_id))]
-            for tie, address in ties if tie.status is Status.VERIFIED]
+            for tie, address in ties if tie.status is ResidentStatus.VERIFIED]
     areas = [InlineKeyboardButton(display_name(AREA_NAMES, a, _),
                                   callback_data=callbacks.WHERE_AREA.data(i))
              for i, a in enumerate(context.services.settings.reports.common_areas)]
@@ -235,7 +235,7 @@ async def where_button(update: Update, context: YishiContext) -> int:
         async with context.services.db.transaction() as conn:
             ties = await residents.of_person(conn, user.id, draft.get("community"))
         found = [(tie, address) for tie, address in ties
-                 if tie.unit_id == int(parts[3]) and tie.status is Status.VERIFIED]
+                 if tie.unit_id == int(parts[3]) and tie.status is ResidentStatus.VERIFIED]
         if not found:
             await refuse(update, context, N_("This button is out of date."))
             return WHERE

@@ -21,6 +21,7 @@ from bot.context import YishiApp, YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.households import Relation
 from bot.domain.models import Community, Role
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
@@ -41,7 +42,6 @@ from handlers.moderators import copy_language, send_to_moderators
 from handlers.residents import callbacks
 from handlers.residents.texts import format_area, parse_area, relation_name
 from storage import communities, memberships, people, residents, units
-from storage.residents import Status
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ async def _submit(update: Update, context: YishiContext) -> int:
         assert community is not None
         unit = await units.ensure(conn, community.id, address, now)
         existing = await residents.find(conn, community.id, user.id, unit.id)
-        if existing is not None and existing.status is Status.VERIFIED:
+        if existing is not None and existing.status is ResidentStatus.VERIFIED:
             already = True
         else:
             already = False
@@ -328,7 +328,8 @@ async def decide(update: Update, context: YishiContext) -> None:
     now = services.clock.now()
     async with services.db.transaction() as conn:
         decided = await residents.decide(
-            conn, request.id, Status.VERIFIED if approve else Status.REJECTED, by=user.id,
+            conn, request.id,
+            ResidentStatus.VERIFIED if approve else ResidentStatus.REJECTED, by=user.id,
             now=now)
         if decided and approve and request.relation is Relation.OWNER \
                 and request.area_claimed is not None:
@@ -387,7 +388,7 @@ async def _close_notices(context: YishiContext, request: residents.Resident, dec
     assert community is not None
     for chat_id, message_id in copies:
         _ = await copy_language(context, community, chat_id)
-        outcome = (_("✅ Approved by {name}") if request.status is Status.VERIFIED
+        outcome = (_("✅ Approved by {name}") if request.status is ResidentStatus.VERIFIED
                    else _("❌ Rejected by {name}")).format(name=html.escape(decider))
         try:
             await context.bot.edit_message_text(

@@ -16,6 +16,7 @@ from telegram.ext import filters as F
 from bot.context import YishiApp, YishiContext
 from bot.domain.households import Relation, by_building, totals
 from bot.domain.models import Community, Person
+from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
@@ -32,7 +33,6 @@ from handlers.residents import callbacks
 from handlers.residents.join import decision_buttons, request_text
 from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
 from storage import people, residents, units
-from storage.residents import Status
 
 CURRENT = "roster_community"
 MESSAGE_BUDGET = 3800  # stay well inside Telegram's 4096 characters per message
@@ -228,7 +228,7 @@ async def _change(update: Update, context: YishiContext, community: Community,
                 await residents.request(conn, community_id=community.id,
                                         user_id=person.user_id, unit_id=unit.id,
                                         relation=relation, area_claimed=area, now=now,
-                                        status=Status.VERIFIED, decided_by=user.id)
+                                        status=ResidentStatus.VERIFIED, decided_by=user.id)
                 if area is not None and relation is Relation.OWNER:
                     await units.set_area(conn, unit.id, area)
         elif verb == "remove":
@@ -237,7 +237,7 @@ async def _change(update: Update, context: YishiContext, community: Community,
                     name=html.escape(person.name), unit=address.code)
         else:  # voter
             tie = await residents.find(conn, community.id, person.user_id, unit.id)
-            if tie is None or tie.status is not Status.VERIFIED \
+            if tie is None or tie.status is not ResidentStatus.VERIFIED \
                     or tie.relation is not Relation.OWNER:
                 problem = _("Only a verified owner of {unit} can vote for it.").format(
                     unit=address.code)
@@ -332,7 +332,7 @@ async def _import_rows(context: YishiContext, community: Community, moderator_id
                 await residents.request(conn, community_id=community.id,
                                         user_id=person.user_id, unit_id=unit.id,
                                         relation=relation, area_claimed=area, now=now,
-                                        status=Status.VERIFIED, decided_by=moderator_id)
+                                        status=ResidentStatus.VERIFIED, decided_by=moderator_id)
             imported += 1
     return imported, problems
 

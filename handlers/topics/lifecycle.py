@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community
 from bot.domain.points import Action
+from bot.domain.residents import ResidentStatus
 from bot.domain.topics import (
     Topic,
     TopicStatus,
@@ -41,7 +42,6 @@ from handlers.topics.texts import (
 )
 from storage import communities, people, residents
 from storage import topics as store
-from storage.residents import Status
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ async def _toggle_support(update: Update, context: YishiContext, topic: Topic,
     now = services.clock.now()
     async with services.db.transaction() as conn:
         ties = await residents.of_person(conn, user.id, community.id)
-        if not any(tie.status is Status.VERIFIED for tie, _a in ties):
+        if not any(tie.status is ResidentStatus.VERIFIED for tie, _a in ties):
             verified = False
         else:
             verified = True
