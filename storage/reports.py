@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.reports import Event, Report, ReportStatus
+from bot.domain.reports import Event, Note, Report, ReportStatus
 from storage.schema import report_events, report_followers, report_photos, reports
 from storage.upsert import upsert
 
@@ -149,7 +149,8 @@ async def assign(conn: AsyncConnection, report_id: int, *, assignee_id: int,
     """Hand the report to someone; the timeline says to whom (rendered by the reader)."""
     await conn.execute(update(reports).where(reports.c.id == report_id).values(
         assignee_id=assignee_id, updated_at=now))
-    await record_note(conn, report_id, actor_id=actor_id, note=f"assign:{assignee_id}", now=now)
+    await record_note(conn, report_id, actor_id=actor_id, note=Note.assigned(assignee_id).stored(),
+                      now=now)
 
 
 async def mark_duplicate(conn: AsyncConnection, report_id: int, *, original_id: int,

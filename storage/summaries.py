@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.polls import PollStatus
-from bot.domain.reports import ReportStatus
+from bot.domain.reports import Note, NoteKind, ReportStatus
 from storage.schema import polls, report_events, reports, summaries
 from storage.upsert import upsert
 
@@ -58,8 +58,11 @@ async def ratings(conn: AsyncConnection, community_id: int, since: datetime,
     rows = await conn.execute(
         select(report_events.c.note).join(reports, reports.c.id == report_events.c.report_id)
         .where(reports.c.community_id == community_id, report_events.c.at >= since,
-               report_events.c.at < until, report_events.c.note.like("rating:%")))
-    return [int(note.split(":", 1)[1]) for (note,) in rows if note.split(":", 1)[1].isdigit()]
+               report_events.c.at < until,
+               report_events.c.note.like(f"{NoteKind.RATING.value}:%")))
+    notes = [Note.read(note) for (note,) in rows]
+    return [n.number for n in notes if n is not None and n.kind is NoteKind.RATING
+            and n.number is not None]
 
 
 async def claim(conn: AsyncConnection, community_id: int, week_start: datetime, text: str,

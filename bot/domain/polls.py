@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -43,6 +43,20 @@ class Rule(StrEnum):
 CIVIL_RULES = (Rule.CIVIL_ORDINARY, Rule.CIVIL_MAJOR)
 OPTIONS_MIN, OPTIONS_MAX = 2, 10
 QUESTION_MAX = 300
+# How long a poll stays open: at least long enough to be seen, at most two months from
+# when it was made (extensions included).
+OPEN_AT_LEAST = timedelta(minutes=10)
+OPEN_AT_MOST = timedelta(days=60)
+
+
+def deadline_refusal(deadline: datetime, *, now: datetime,
+                     created_at: datetime | None = None) -> str | None:
+    """Why a poll may not close at ``deadline`` ("too_soon", "too_far"), or None."""
+    if deadline < now + OPEN_AT_LEAST:
+        return "too_soon"
+    if deadline > (created_at or now) + OPEN_AT_MOST:
+        return "too_far"
+    return None
 
 
 def area(value: float | int | str | None) -> Fraction:

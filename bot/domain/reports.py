@@ -6,6 +6,7 @@ closed, plus rejected, duplicate and reopened (a "not fixed" answer).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -65,6 +66,58 @@ class Limits(BaseModel):
         return filed_at + self.acknowledge, filed_at + self.resolve
 
 
+class Timer(StrEnum):
+    """What the scheduler keeps for a report (the due work's kind)."""
+
+    ACK_LIMIT = "report_ack"  # not acknowledged in time: the moderators hear
+    ACK_SOON = "report_ack_soon"  # the handlers' reminder before it
+    RESOLVE_LIMIT = "report_resolve"  # not resolved in time: the moderators hear
+    RESOLVE_SOON = "report_resolve_soon"  # the handlers' reminder before it
+    CONFIRM_WAIT = "report_confirm"  # no answer to "is it fixed?": closed unconfirmed
+    STILL_FIXED = "report_still_fixed"  # weeks after closing: is it still fixed?
+    OVERDUE = "report_overdue"  # past its resolve limit: its holder, again and again
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """How long the bot waits before following a report up (from the configuration)."""
+
+    confirm: timedelta  # for the reporter's answer to "is it fixed?"
+    still_fixed: timedelta  # before asking whether it stayed fixed
+
+
+def reminder_before(due: datetime, now: datetime) -> datetime:
+    """When the handlers are reminded of a limit: a quarter of the way before it, at most
+    two hours before."""
+    return due - min(timedelta(hours=2), (due - now) / 4)
+
+
+def _limit(limit: Timer, soon: Timer, due: datetime, now: datetime) -> list[
+        tuple[Timer, datetime]]:
+    return [(limit, due), (soon, reminder_before(due, now))]
+
+
+def timers_when_filed(limits: Limits, now: datetime) -> list[tuple[Timer, datetime]]:
+    """What a new report arms: both limits, each with the handlers' reminder."""
+    ack_due, resolve_due = limits.due(now)
+    return [*_limit(Timer.ACK_LIMIT, Timer.ACK_SOON, ack_due, now),
+            *_limit(Timer.RESOLVE_LIMIT, Timer.RESOLVE_SOON, resolve_due, now)]
+
+
+def timers_when_moved(target: ReportStatus, now: datetime, limits: Limits,
+                      follow_ups: FollowUps) -> list[tuple[Timer, datetime]]:
+    """What moving a report to ``target`` arms: resolved waits for the reporter's answer;
+    closed asks later whether it stayed fixed; reopened has its resolve limit again,
+    counted from now."""
+    if target is ReportStatus.RESOLVED:
+        return [(Timer.CONFIRM_WAIT, now + follow_ups.confirm)]
+    if target is ReportStatus.CLOSED:
+        return [(Timer.STILL_FIXED, now + follow_ups.still_fixed)]
+    if target is ReportStatus.REOPENED:
+        return _limit(Timer.RESOLVE_LIMIT, Timer.RESOLVE_SOON, now + limits.resolve, now)
+    return []
+
+
 class Report(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -94,6 +147,53 @@ class Report(BaseModel):
         return reference(self.number)
 
 
+class NoteKind(StrEnum):
+    TEXT = "text"  # what a handler wrote, or a system note (an i18n msgid)
+    RATING = "rating"  # the reporter's stars: kept off the timeline people read
+    COMMENT = "comment"  # the reporter's or a neighbour's words
+    ASSIGN = "assign"  # passed to someone
+
+
+@dataclass(frozen=True)
+class Note:
+    """A timeline note as a value. Stored as text: a plain note as it is, the others as
+    ``kind:value`` (``rating:4``, ``comment:still dark``, ``assign:42``)."""
+
+    kind: NoteKind
+    text: str = ""
+    number: int | None = None  # the stars of a rating, the person of an assignment
+
+    @classmethod
+    def rating(cls, stars: int) -> Note:
+        return cls(NoteKind.RATING, number=stars)
+
+    @classmethod
+    def comment(cls, text: str) -> Note:
+        return cls(NoteKind.COMMENT, text=text)
+
+    @classmethod
+    def assigned(cls, user_id: int) -> Note:
+        return cls(NoteKind.ASSIGN, number=user_id)
+
+    @classmethod
+    def read(cls, stored: str | None) -> Note | None:
+        if not stored:
+            return None
+        kind, _sep, rest = stored.partition(":")
+        if kind in (NoteKind.RATING, NoteKind.ASSIGN) and rest.isascii() and rest.isdigit():
+            return cls(NoteKind(kind), number=int(rest))
+        if kind == NoteKind.COMMENT and _sep:
+            return cls(NoteKind.COMMENT, text=rest)
+        return cls(NoteKind.TEXT, text=stored)
+
+    def stored(self) -> str:
+        if self.kind is NoteKind.TEXT:
+            return self.text
+        if self.kind is NoteKind.COMMENT:
+            return f"{self.kind.value}:{self.text}"
+        return f"{self.kind.value}:{self.number}"
+
+
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -101,6 +201,17 @@ class Event(BaseModel):
     actor_id: int | None
     note: str | None
     at: datetime
+
+    @property
+    def noted(self) -> Note | None:
+        """The note as a value (None without one)."""
+        return Note.read(self.note)
+
+    @property
+    def plain_note(self) -> str | None:
+        """What a handler wrote (or a system note), if that is what the note is."""
+        noted = self.noted
+        return noted.text if noted is not None and noted.kind is NoteKind.TEXT else None
 
 
 def overdue(status: ReportStatus, filed_at: datetime, limits: Limits, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,12 +20,15 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.domain.poll_drafts import PollSettings, Refusal, Setting
 from bot.domain.polls import (
+    OPEN_AT_LEAST,
+    OPEN_AT_MOST,
     OPTIONS_MAX,
     OPTIONS_MIN,
     QUESTION_MAX,
     Audience,
     Rule,
     Weighting,
+    deadline_refusal,
 )
 from bot.i18n import N_, translator
 from handlers.common import (
@@ -216,7 +219,8 @@ async def _take_deadline(update: Update, context: YishiContext, text: str) -> in
     community = await _community(draft["community"], context)
     assert community is not None
     try:
-        deadline = parse_deadline(text, context.services.clock.now(), community.timezone)
+        deadline = parse_deadline(text, context.services.clock.now(), community.timezone,
+                                  minimum=OPEN_AT_LEAST, maximum=OPEN_AT_MOST)
     except DeadlineError as exc:
         problem = {"unreadable": _("I could not read that. Type e.g. 3d, 12h, 1w or "
                                    "2026-12-01 20:00."),
@@ -351,7 +355,7 @@ async def publish(update: Update, context: YishiContext) -> int:
     services = context.services
     now = services.clock.now()
     deadline = datetime.fromisoformat(draft["deadline"])
-    if deadline <= now + timedelta(minutes=10):
+    if deadline_refusal(deadline, now=now) == "too_soon":
         await flow_reply(update, _("A poll must stay open at least 10 minutes."))
         return ConversationHandler.END
     async with services.db.transaction() as conn:

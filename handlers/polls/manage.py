@@ -17,6 +17,7 @@ from bot.domain.polls import (
     Audience,
     Poll,
     PollStatus,
+    deadline_refusal,
 )
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, translator
@@ -92,7 +93,8 @@ async def extend(update: Update, context: YishiContext) -> None:
     poll, community = found
     _ = await person_translator(update, context)
     deadline = poll.deadline + timedelta(days=1)
-    if deadline > poll.created_at + timedelta(days=60):
+    if deadline_refusal(deadline, now=context.services.clock.now(),
+                        created_at=poll.created_at) == "too_far":
         await update.callback_query.answer(_("A poll can stay open at most 60 days."),
                                            show_alert=True)
         return

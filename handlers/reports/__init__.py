@@ -13,6 +13,7 @@ from telegram.ext import filters as F
 
 from bot.buttons import any_of
 from bot.context import YishiApp
+from bot.domain.reports import Timer
 from handlers.flows import flow, private_flow
 from handlers.reports import callbacks
 from handlers.reports.file import (
@@ -52,14 +53,7 @@ from handlers.reports.jobs import (
     still_fixed,
 )
 from handlers.reports.lifecycle import (
-    ACK_LIMIT,
-    ACK_SOON,
-    CONFIRM_WAIT,
     GROUP_NOTICE,
-    OVERDUE_REMINDER,
-    RESOLVE_LIMIT,
-    RESOLVE_SOON,
-    STILL_FIXED,
 )
 from handlers.reports.records import my_reports, report_with_reference, stale_report_button
 
@@ -103,11 +97,11 @@ def register(app: YishiApp) -> None:
                                          pattern=any_of(*callbacks.FLOWS)))
     app.add_handler(CommandHandler("reports", my_reports, filters=private))
     scheduler = app.bot_data.services.scheduler
-    scheduler.on(ACK_LIMIT, acknowledge_limit)
-    scheduler.on(RESOLVE_LIMIT, resolve_limit)
-    scheduler.on(CONFIRM_WAIT, confirm_wait)
-    scheduler.on(ACK_SOON, acknowledge_soon)
-    scheduler.on(RESOLVE_SOON, resolve_soon)
+    scheduler.on(Timer.ACK_LIMIT, acknowledge_limit)
+    scheduler.on(Timer.RESOLVE_LIMIT, resolve_limit)
+    scheduler.on(Timer.CONFIRM_WAIT, confirm_wait)
+    scheduler.on(Timer.ACK_SOON, acknowledge_soon)
+    scheduler.on(Timer.RESOLVE_SOON, resolve_soon)
     scheduler.on(GROUP_NOTICE, group_notice)
-    scheduler.on(STILL_FIXED, still_fixed)
-    scheduler.on(OVERDUE_REMINDER, overdue_reminder)
+    scheduler.on(Timer.STILL_FIXED, still_fixed)
+    scheduler.on(Timer.OVERDUE, overdue_reminder)

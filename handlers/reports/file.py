@@ -18,6 +18,7 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community
 from bot.domain.points import Action
+from bot.domain.reports import timers_when_filed
 from bot.domain.residents import ResidentStatus
 from bot.i18n import N_, translator
 from bot.points import award
@@ -38,11 +39,7 @@ from handlers.common import (
 )
 from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
-    ACK_LIMIT,
-    ACK_SOON,
-    RESOLVE_LIMIT,
-    RESOLVE_SOON,
-    _arm_limit,
+    _arm,
     _group_notice,
     _route,
     limits_for,
@@ -302,9 +299,8 @@ async def submit(update: Update, context: YishiContext) -> int:
         await award(conn, services.settings.points, community, user_id=user.id,
                     action=Action.REPORT, ref=f"report:{report.id}", now=now)
         # Its time limits are written with it: a crash right after cannot leave it without.
-        ack_due, resolve_due = limits_for(services.settings, report.category).due(now)
-        await _arm_limit(conn, report.id, ACK_LIMIT, ACK_SOON, ack_due, now)
-        await _arm_limit(conn, report.id, RESOLVE_LIMIT, RESOLVE_SOON, resolve_due, now)
+        await _arm(conn, report.id, timers_when_filed(
+            limits_for(services.settings, report.category), now), now)
     await flow_reply(update, _("Thank you! Your report is {ref}. The handlers have it; I will "
                                "tell you of every change.").format(ref=report.ref) + "\n\n"
                      + _summary(draft, _).split("\n", 1)[1])

@@ -14,6 +14,8 @@ from telegram.ext import ConversationHandler
 from bot.context import YishiContext
 from bot.domain.points import Action
 from bot.domain.reports import (
+    Note,
+    NoteKind,
     Report,
     ReportStatus,
 )
@@ -91,12 +93,13 @@ async def rating(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     async with context.services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
-        if any(e.note and e.note.startswith("rating:") for e in events):
+        if any(e.noted is not None and e.noted.kind is NoteKind.RATING for e in events):
             rated = True
         else:
             rated = False
             await store.record_note(conn, report.id, actor_id=user.id,
-                                    note=f"rating:{stars}", now=context.services.clock.now())
+                                    note=Note.rating(int(stars)).stored(),
+                                    now=context.services.clock.now())
     _ = await person_translator(update, context)
     answered, _rated = _buttons_left(query)
     await query.edit_message_reply_markup(_fixed_buttons(
@@ -137,7 +140,7 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
         await message.reply_text(_("This button is out of date."))
         return ConversationHandler.END
     async with context.services.db.transaction() as conn:
-        await store.record_note(conn, report.id, actor_id=user.id, note=f"comment:{text}",
+        await store.record_note(conn, report.id, actor_id=user.id, note=Note.comment(text).stored(),
                                 now=context.services.clock.now())
         if message.photo:
             await store.add_photo(conn, report.id, message.photo[-1].file_id, after=False)

@@ -21,6 +21,7 @@ from bot.domain.reports import (
     OPEN_STATUSES,
     Report,
     ReportStatus,
+    Timer,
 )
 from bot.i18n import N_, translator
 from bot.report_names import (
@@ -33,7 +34,6 @@ from handlers import outgoing
 from handlers.moderators import moderator_ids
 from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
-    OVERDUE_REMINDER,
     _send_group_notice,
     _tell_handlers,
     change_status,
@@ -175,7 +175,7 @@ async def resolve_limit(app: YishiApp, work: DueWork) -> Outcome:
     async def remind_from_now_on(conn: AsyncConnection, now: datetime) -> None:
         # The moderators heard once; from now on whoever has it is reminded until it is
         # resolved, so an overdue report never just sits.
-        await due_work.schedule(conn, kind=OVERDUE_REMINDER, key=str(work.payload["report"]),
+        await due_work.schedule(conn, kind=Timer.OVERDUE.value, key=str(work.payload["report"]),
                                 due_at=now + timedelta(days=days), now=now,
                                 payload={"report": work.payload["report"]})
 

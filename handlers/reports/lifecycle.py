@@ -25,9 +25,12 @@ from bot.context import YishiContext
 from bot.domain.models import Community, Outgoing, Role
 from bot.domain.reports import (
     OPEN_STATUSES,
+    FollowUps,
     Limits,
     Report,
     ReportStatus,
+    Timer,
+    timers_when_moved,
 )
 from bot.i18n import Translator, translator
 from bot.report_names import (
@@ -44,7 +47,6 @@ from handlers.common import (
 from handlers.moderators import moderator_ids
 from handlers.reports import callbacks
 from handlers.reports.texts import (
-    MARKED_NOTES,
     _card,
     _copy_language,
     _fixed_buttons,
@@ -56,16 +58,8 @@ from storage import reports as store
 log = logging.getLogger(__name__)
 
 
-ACK_LIMIT, RESOLVE_LIMIT, CONFIRM_WAIT = "report_ack", "report_resolve", "report_confirm"
-
-
-ACK_SOON, RESOLVE_SOON = "report_ack_soon", "report_resolve_soon"
-
-
-GROUP_NOTICE, STILL_FIXED = "report_group", "report_still_fixed"
-
-
-OVERDUE_REMINDER = "report_overdue"
+# A group notice held back by quiet hours by versions before the outbox.
+GROUP_NOTICE = "report_group"
 
 
 def limits_for(settings: Settings, category: str) -> Limits:
@@ -75,16 +69,18 @@ def limits_for(settings: Settings, category: str) -> Limits:
     return Limits(acknowledge=timedelta(hours=hours[0]), resolve=timedelta(hours=hours[1]))
 
 
-async def _arm_limit(conn: AsyncConnection, report_id: int, limit: str, soon: str,
-                     due: datetime, now: datetime) -> None:
-    """A time limit, and the handlers' reminder a quarter of the way before it (at most
-    two hours before)."""
-    payload = {"report": report_id}
-    await due_work.schedule(conn, kind=limit, key=str(report_id), due_at=due, now=now,
-                            payload=payload)
-    await due_work.schedule(conn, kind=soon, key=str(report_id),
-                            due_at=due - min(timedelta(hours=2), (due - now) / 4), now=now,
-                            payload=payload)
+async def _arm(conn: AsyncConnection, report_id: int, timers: list[tuple[Timer, datetime]],
+               now: datetime) -> None:
+    """Arm what the domain says a report's filing or move needs, in its transaction."""
+    for timer, due in timers:
+        await due_work.schedule(conn, kind=timer.value, key=str(report_id), due_at=due,
+                                now=now, payload={"report": report_id})
+
+
+def follow_ups(settings: Settings) -> FollowUps:
+    reports = settings.reports
+    return FollowUps(confirm=timedelta(days=reports.confirm_days),
+                     still_fixed=timedelta(days=reports.still_fixed_days))
 
 
 async def handler_ids(bot: Bot, services: Services, community: Community,
@@ -186,8 +182,8 @@ async def _resolved_notice(conn: AsyncConnection, report: Report, community: Com
     _ = translator(community.language)
     after = await store.photos(conn, report.id, after=True)
     events = await store.timeline(conn, report.id)
-    notes = [e.note for e in events if e.status is ReportStatus.RESOLVED and e.note
-             and not e.note.startswith(MARKED_NOTES)]
+    notes = [e.plain_note for e in events
+             if e.status is ReportStatus.RESOLVED and e.plain_note]
     text = _("{ref} ({category}) is resolved.").format(
         ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _))
     if notes:
@@ -252,22 +248,13 @@ async def change_status(services: Services, report: Report, community: Community
         key = f"report:{report.id}:event:{event}"
         owed = [*await _news(conn, services, updated, note, key, original=original),
                 *await _copy_edits(conn, services, updated, community, key)]
-        payload = {"report": report.id}
         if target is ReportStatus.RESOLVED:
             owed += await _fixed_question(conn, services, updated, key)
-            await due_work.schedule(conn, kind=CONFIRM_WAIT, key=str(report.id), now=now,
-                                    due_at=now + timedelta(days=settings.confirm_days),
-                                    payload=payload)
             if settings.post_to_group:
                 owed.append(await _resolved_notice(conn, updated, community, key, now))
-        elif target is ReportStatus.CLOSED:
-            await due_work.schedule(conn, kind=STILL_FIXED, key=str(report.id), now=now,
-                                    due_at=now + timedelta(days=settings.still_fixed_days),
-                                    payload=payload)
-        elif target is ReportStatus.REOPENED:
-            # A reopened report has its resolve limit again, counted from now.
-            resolve_due = now + limits_for(services.settings, report.category).resolve
-            await _arm_limit(conn, report.id, RESOLVE_LIMIT, RESOLVE_SOON, resolve_due, now)
+        await _arm(conn, report.id, timers_when_moved(
+            target, now, limits_for(services.settings, report.category),
+            follow_ups(services.settings)), now)
         await outbox.queue(conn, owed, now)
     services.outbox.kick()
     return True

@@ -20,6 +20,7 @@ from bot.context import YishiContext
 from bot.domain.models import Community
 from bot.domain.reports import (
     OPEN_STATUSES,
+    NoteKind,
     ReportStatus,
     overdue,
 )
@@ -39,7 +40,7 @@ from handlers.common import (
 )
 from handlers.reports.file import report_command
 from handlers.reports.lifecycle import _may_handle, limits_for
-from handlers.reports.texts import MARKED_NOTES, _card, event_note
+from handlers.reports.texts import _card, event_note
 from storage import people
 from storage import reports as store
 
@@ -149,15 +150,15 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
     async with context.services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
     zone = community.timezone
-    assigned = [int(e.note.split(":", 1)[1]) for e in events
-                if e.note and e.note.startswith("assign:")]
+    assigned = [e.noted.number for e in events
+                if e.noted is not None and e.noted.kind is NoteKind.ASSIGN and e.noted.number]
     async with context.services.db.transaction() as conn:
         named = await people.names(conn, assigned)
     async with context.services.db.transaction() as conn:
         card = await _card(conn, report, _)
     lines = [card, "", _("<b>Timeline</b>")]
     for event in events:
-        note = event_note(event.note, _, named)
+        note = event_note(event.noted, _, named)
         if event.note and note is None:
             continue
         when = f"{event.at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
@@ -233,7 +234,7 @@ async def export_reports(update: Update, context: YishiContext, community: Commu
     open311 = []
     for r in listed:
         events, photos, _followers = details[r.id]
-        notes = [e.note for e in events if e.note and not e.note.startswith(MARKED_NOTES)]
+        notes = [e.plain_note for e in events if e.plain_note]
         resolve_by = limits_for(services.settings, r.category).due(r.created_at)[1]
         request: dict[str, Any] = {
             "service_request_id": r.ref,

@@ -15,6 +15,8 @@ from telegram import (
 from bot.domain.models import Community, Person
 from bot.domain.reports import (
     OPEN_STATUSES,
+    Note,
+    NoteKind,
     Report,
     ReportStatus,
     can_move,
@@ -31,7 +33,6 @@ from storage import people
 from storage import reports as store
 
 # Timeline notes that are not a handler's words: a rating, a comment, a hand-over.
-MARKED_NOTES = ("rating:", "comment:", "assign:")
 
 
 HANDLER_ACTIONS = {
@@ -122,14 +123,13 @@ def _fixed_buttons(report: Report, _: Translator, *, answered: bool = False,
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def event_note(note: str | None, _: Translator, named: dict[int, Person]) -> str | None:
+def event_note(note: Note | None, _: Translator, named: dict[int, Person]) -> str | None:
     """A timeline note as a reader sees it; None for one kept out of sight (a rating)."""
-    if not note or note.startswith("rating:"):
+    if note is None or note.kind is NoteKind.RATING:
         return None
-    kind, _sep, rest = note.partition(":")
-    if kind == "assign" and rest.isdigit():
-        person = named.get(int(rest))
+    if note.kind is NoteKind.ASSIGN:
+        person = named.get(note.number or 0)
         return _("Passed to {name}").format(name=person.name if person else "?")
-    if kind == "comment":
-        return _("Comment: {text}").format(text=rest)
-    return _(note)
+    if note.kind is NoteKind.COMMENT:
+        return _("Comment: {text}").format(text=note.text)
+    return _(note.text)

@@ -166,3 +166,27 @@ def test_quiet_hours_include_their_first_minute_and_not_their_last():
     # A wall-clock time that carries its zone is read as wall-clock time.
     assert crossing.contains(time(23, 0, tzinfo=UTC))
     assert not QuietHours.parse("off").contains(time(23, 0))
+
+
+def test_a_reminder_goes_to_whoever_could_vote_now_and_has_not():
+    from bot.domain.polls import still_to_vote
+
+    roster = [home(5, (1, OWNER), (2, FAMILY)), home(6, (3, OWNER), (4, TENANT)),
+              home(7, (5, OWNER), building="4"), home(8, (6, OWNER), (7, OWNER), voter=7)]
+
+    def reminded(audience, *, voted=(), household_voters=None, members=(1, 2, 3, 9),
+                 scope=ALL):
+        return still_to_vote(audience, scope, roster=roster, members=members, voted=voted,
+                             household_voters=household_voters or {})
+
+    # Anyone in the group: the group's members, whatever the roster says.
+    assert reminded(Audience.MEMBERS) == [1, 2, 3, 9]
+    assert reminded(Audience.MEMBERS, voted=[9, 2]) == [1, 3]
+    # Residents on the roster, in scope.
+    assert reminded(Audience.VERIFIED) == [1, 2, 3, 4, 5, 6, 7]
+    assert reminded(Audience.VERIFIED, scope=Scope(building="4")) == [5]
+    # Owners only: family and tenants are not reminded; a household that named its
+    # voter reminds only them.
+    assert reminded(Audience.OWNERS) == [1, 3, 5, 7]
+    # Once someone voted for a household, nobody else in it is reminded.
+    assert reminded(Audience.HOUSEHOLDS, voted=[2], household_voters={5: 2}) == [3, 4, 5, 7]

@@ -151,3 +151,16 @@ def test_what_a_poll_decided():
     civil = _poll(rule=Rule.CIVIL_MAJOR)
     assert decision_title(civil, Verdict(outcome=Outcome.PASSED)) == "Q?"
     assert decision_title(civil, Verdict(outcome=Outcome.NO_QUORUM)) is None
+
+
+def test_how_long_a_poll_may_stay_open():
+    from bot.domain.polls import OPEN_AT_LEAST, OPEN_AT_MOST, deadline_refusal
+
+    assert deadline_refusal(NOW + OPEN_AT_LEAST, now=NOW) is None
+    assert deadline_refusal(NOW + OPEN_AT_LEAST - timedelta(seconds=1), now=NOW) == "too_soon"
+    assert deadline_refusal(NOW + OPEN_AT_MOST, now=NOW) is None
+    assert deadline_refusal(NOW + OPEN_AT_MOST + timedelta(seconds=1), now=NOW) == "too_far"
+    # Extensions count from when the poll was made.
+    made = NOW - timedelta(days=59)
+    assert deadline_refusal(NOW + timedelta(days=1), now=NOW, created_at=made) is None
+    assert deadline_refusal(NOW + timedelta(days=2), now=NOW, created_at=made) == "too_far"
