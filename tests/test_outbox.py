@@ -250,3 +250,23 @@ async def test_decision_progress_killed_midway_is_posted_once(bot, api, tg, cloc
     for voter in (ann, bob):
         news = texts(api, voter.id, mark, "News on a decision you follow in Elm House:")
         assert len(news) == 1 and "What changed: Scaffolding is up." in news[0]
+
+
+async def test_a_handlers_reminder_run_again_after_a_crash_reaches_them_once(bot, api, tg,
+                                                                             clock,
+                                                                             monkeypatch):
+    group, _owner, stored, fixer, ann, _bob = await _report_building(bot, api, tg)
+    await _file(api, tg, group, ann, stored.id)
+    report, _p, _e = await _report(bot, stored.id)
+    await bot.settled()
+    hold(bot, monkeypatch)
+    clock.advance(timedelta(hours=3, minutes=1))  # lift: acknowledge within 4 h
+    mark = api.mark()
+    await bot.services.scheduler.tick(bot.app)
+    async with bot.services.db.transaction() as conn:
+        await conn.execute(update(due_work).where(due_work.c.kind == "report_ack_soon")
+                           .values(done_at=None, due_at=clock.now() + timedelta(minutes=10)))
+    clock.advance(timedelta(minutes=10))
+    await kill_after(bot, 0)
+    reminders = texts(api, fixer.id, mark, f"Reminder: {report.ref} (Lift) needs acknowledging")
+    assert len(reminders) == 1

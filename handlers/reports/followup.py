@@ -78,7 +78,7 @@ async def fixed_answer(update: Update, context: YishiContext) -> int:
                         note=N_("The reporter says it is not fixed."))
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
     await _tell_handlers(context.bot, context.services, community, report, N_(
-        "{ref} was reopened: the reporter says it is not fixed."))
+        "{ref} was reopened: the reporter says it is not fixed."), about="reopened")
     return await _ask_comment(update, context, report, "not_fixed")
 
 
@@ -148,7 +148,7 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
         await _tell_handlers(context.bot, context.services, community, report, N_(
             "About {ref}, the reporter adds: {comment}") if pending["kind"] == "not_fixed"
             else N_("About {ref}, a neighbour adds: {comment}"), comment=html.escape(text),
-            photo=message.photo[-1].file_id if message.photo else None)
+            photo=message.photo[-1].file_id if message.photo else None, about="comment")
     await message.reply_text(_("Thank you, I added it to {ref}.").format(ref=report.ref))
     return ConversationHandler.END
 
@@ -178,7 +178,7 @@ async def still_fixed_answer(update: Update, context: YishiContext) -> int:
         await change_status(context.services, report, community, ReportStatus.REOPENED,
                             actor=user.id, note=N_("Broken again weeks later, says a neighbour."))
         await _tell_handlers(context.bot, context.services, community, report, N_(
-            "{ref} was reopened: a neighbour says it is broken again."))
+            "{ref} was reopened: a neighbour says it is broken again."), about="reopened")
     await query.answer(_("{ref} is reopened; the handlers are told.").format(ref=report.ref))
     return await _ask_comment(update, context, report,
                               "not_fixed" if user.id == report.reporter_id

@@ -149,7 +149,8 @@ async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStat
     if not isinstance(found, tuple):
         return found
     report, community = found
-    await _tell_handlers(app.bot, app.bot_data.services, community, report, msgid)
+    await _tell_handlers(app.bot, app.bot_data.services, community, report, msgid,
+                         about=work.kind)
     return Done()
 
 
@@ -196,7 +197,8 @@ async def overdue_reminder(app: YishiApp, work: DueWork) -> Outcome:
     late = now - report.created_at
     await _tell_handlers(app.bot, app.bot_data.services, community, report, N_(
         "Still overdue: {ref} ({category}) was filed {days} days ago and is {status}. "
-        "Please resolve it or say what is holding it up."), days=str(late.days))
+        "Please resolve it or say what is holding it up."), days=str(late.days),
+        about=f"overdue:{late.days}")
     return Defer(now + timedelta(days=services.settings.reports.overdue_reminder_days))
 
 

@@ -338,9 +338,12 @@ async def _fixed_question(conn: AsyncConnection, services: Services, report: Rep
 
 
 async def _tell_handlers(bot: Bot, services: Services, community: Community,
-                         report: Report, msgid: str, *, photo: str | None = None,
+                         report: Report, msgid: str, *, about: str, photo: str | None = None,
                          **values: str) -> None:
-    """The handler who has the report (else the category's handlers) hears in private."""
+    """The handler who has the report (else the category's handlers) hears in private,
+    through the outbox. ``about`` names the occasion; with the report's timeline as it
+    stands it names the messages for good, so a reminder run again after a crash, or a
+    send retried, reaches nobody twice."""
     async with services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
     # Who last moved it forward (a note keeps the status, so it is not a move).
@@ -349,19 +352,20 @@ async def _tell_handlers(bot: Bot, services: Services, community: Community,
                 ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED)]
     recipients = [report.assignee_id] if report.assignee_id else took[-1:]
     recipients = recipients or await handler_ids(bot, services, community, report.category)
+    key = f"report:{report.id}:tell:{about}:{len(events)}"
+    now = services.clock.now()
     async with services.db.transaction() as conn:
         known = await people.names(conn, recipients)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        text = _(msgid).format(
-            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-            status=_(STATUS_NAMES[report.status]), **values)
-        try:
-            if photo is not None:
-                await bot.send_photo(person.user_id, photo, caption=text[:1000])
-            else:
-                await bot.send_message(person.user_id, text)
-        except Forbidden:
-            continue
+        owed = []
+        for person in known.values():
+            if not person.started:
+                continue
+            _ = translator(person.reads(services.default_language))
+            text = _(msgid).format(
+                ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
+                status=_(STATUS_NAMES[report.status]), **values)
+            name = f"{key}:{person.user_id}"
+            owed.append(outgoing.photo(name, person.user_id, photo, text) if photo is not None
+                        else outgoing.message(name, person.user_id, text))
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
