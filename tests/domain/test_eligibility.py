@@ -190,3 +190,32 @@ def test_a_reminder_goes_to_whoever_could_vote_now_and_has_not():
     assert reminded(Audience.OWNERS) == [1, 3, 5, 7]
     # Once someone voted for a household, nobody else in it is reminded.
     assert reminded(Audience.HOUSEHOLDS, voted=[2], household_voters={5: 2}) == [3, 4, 5, 7]
+
+
+def test_the_vote_log_is_broken_by_a_changed_number_or_a_rehashed_entry():
+    from bot.domain.chain import GENESIS, Link, link, verify
+
+    links, previous = [], GENESIS
+    for seq in range(1, 4):
+        entry = {"seq": seq, "voter": f"u:{seq}", "choice": [0]}
+        digest = link(previous, entry)
+        links.append(Link(seq=seq, entry=entry, prev_hash=previous, hash=digest))
+        previous = digest
+    assert verify(links).model_dump() == {"intact": True, "entries": 3, "broken_at": None}
+    # The same entry under another number; an entry whose hash was recomputed over an
+    # edit (its successor's link no longer matches).
+    renumbered = [links[0], links[1].model_copy(update={"seq": 7}), links[2]]
+    assert verify(renumbered).model_dump() == {"intact": False, "entries": 3, "broken_at": 2}
+    edited = {"seq": 2, "voter": "u:2", "choice": [1]}
+    rehashed = links[1].model_copy(update={"entry": edited,
+                                           "hash": link(links[0].hash, edited)})
+    assert verify([links[0], rehashed, links[2]]).model_dump() == {
+        "intact": False, "entries": 3, "broken_at": 3}
+    assert verify([]).model_dump() == {"intact": True, "entries": 0, "broken_at": None}
+
+
+def test_a_majority_of_no_votes_is_no_votes():
+    from bot.domain.polls import majority
+
+    assert majority(tally([], 3, Weighting.PERSON, {})).outcome is Outcome.NO_VOTES
+    assert majority(tally([Ballot(choice=(1,))], 3, Weighting.PERSON, {})).winner == 1
