@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from telegram.ext import Application, ConversationHandler
+
 from bot.chart import ChartFiles
 from bot.clock import Clock
 from bot.config import Settings
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# The running application, as start-up hooks receive it (bot/context.py names it YishiApp;
+# this module is imported by that one, so it names no more than PTB's own type).
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -36,9 +43,9 @@ class Services:
     bot_username: str = ""
     # Persistent multi-step flows by name, so the scheduler can end an idle one.
     # name -> (its ConversationHandler, the command that starts it)
-    flows: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    flows: dict[str, tuple[ConversationHandler[Any], str]] = field(default_factory=dict)
     # Run once the bot is up (after storage and the menus): features arm their schedules.
-    startup: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    startup: list[Callable[[AnyApplication], Awaitable[None]]] = field(default_factory=list)
     # Start hooks and the command menus, started at start-up and not waited for.
     warmup: asyncio.Task[None] | None = None
     # When a live post was last edited (monotonic seconds), to space edits out.
