@@ -20,6 +20,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Telegram
+from handlers.polls import callbacks as poll_buttons
 from storage import Database, communities, memberships, people, residents, units
 from storage import polls as poll_store
 from storage.migrate import upgrade
@@ -108,7 +109,7 @@ async def _once() -> tuple[float, float]:
                 for n in range(1000):
                     voter = tg.person(f"V{n}", language_code="en")
                     tg.set_status(groups[0], voter, "member")
-                    await tg.press(voter, post, f"v:{poll_id}:{n % 3}")
+                    await tg.press(voter, post, poll_buttons.VOTE.data(poll_id, n % 3))
                 await api.wait_count("answerCallbackQuery", 1000, after=mark, timeout=600)
                 rss = _rss_mb(process.pid)
             finally:

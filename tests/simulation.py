@@ -36,6 +36,10 @@ from bot.domain.quiet_hours import QuietHours
 from bot.domain.topics import TopicStatus
 from bot.fakeapi.actions import Group, Person, Telegram
 from bot.fakeapi.server import Call, FakeBotApi
+from handlers.decisions import callbacks as decision_buttons
+from handlers.polls import callbacks as poll_buttons
+from handlers.reports import callbacks as report_buttons
+from handlers.topics import callbacks as topic_buttons
 from storage import due_work, summaries
 from storage import polls as poll_store
 from storage import reports as report_store
@@ -308,7 +312,7 @@ class Simulation:
             if action is None:
                 continue
             mark = self.api.mark()
-            await self.tg.press(handler, card, f"rh:{report.id}:{action}")
+            await self.tg.press(handler, card, report_buttons.HANDLE.data(report.id, action))
             if action == "resolve":
                 await self.api.wait_for("sendMessage", after=mark,
                                         where=lambda c, h=handler: c.chat_id == h.id)
@@ -340,7 +344,7 @@ class Simulation:
             report_id = int(asks_for[0].split(":")[1])
             answer = "yes" if roll < 0.85 else "no"
             mark = self.api.mark()
-            await self.tg.press(person, call, f"rf:{report_id}:{answer}")
+            await self.tg.press(person, call, report_buttons.FIXED.data(report_id, answer))
             await self.api.wait_for("answerCallbackQuery", after=mark)
             self.figures.actions[f"fixed? {answer}"] += 1
 
@@ -374,7 +378,8 @@ class Simulation:
                 continue
             mark = self.api.mark()
             approve = self.rng.random() < 0.85
-            await self.tg.press(chair, call, f"tp:{topic_id}:{'ok' if approve else 'no'}")
+            await self.tg.press(chair, call, topic_buttons.MODERATE.data(
+                topic_id, "ok" if approve else "no"))
             if approve:
                 await self.api.wait_for("sendMessage", after=mark,
                                         where=lambda c: c.chat_id == self.group.id)
@@ -392,7 +397,7 @@ class Simulation:
         does not offer that one."""
         chair = self.moderators[0]
         mark = self.api.mark()
-        await self.tg.press(chair, card, f"tp:{topic_id}:mg")
+        await self.tg.press(chair, card, topic_buttons.MODERATE.data(topic_id, "mg"))
         answer = await self.api.wait_for("answerCallbackQuery", after=mark)
         if answer.params.get("text"):
             return False  # "There is no open topic to merge it into."
@@ -453,20 +458,20 @@ class Simulation:
         to_chair = lambda c: c.chat_id == chair.id  # noqa: E731
         card = self._roundup_cards.pop(topic_id)
         mark = api.mark()
-        await tg.press(chair, card, f"ts:{topic_id}:vote")
+        await tg.press(chair, card, topic_buttons.SELECT.data(topic_id, "vote"))
         await api.wait_for("sendMessage", after=mark, where=lambda c: to_chair(c) and any(
             "url" in b for b in c.buttons))
         mark = api.mark()
         await tg.say(chair, chair, f"/start poll_{self.community_id}")  # the question is in
         ask_options = await api.wait_for("sendMessage", after=mark, where=to_chair)
         mark = api.mark()
-        await tg.press(chair, ask_options, "pc:o:yna")
+        await tg.press(chair, ask_options, poll_buttons.YES_NO_ABSTAIN.data())
         await api.wait_for("editMessageText", after=mark, where=to_chair)
         mark = api.mark()
         await tg.say(chair, chair, "5d")
         preview = await api.wait_for("sendMessage", after=mark, where=to_chair)
         mark = api.mark()
-        await tg.press(chair, preview, "pc:go")
+        await tg.press(chair, preview, poll_buttons.PUBLISH.data())
         post = await api.wait_for("sendMessage", after=mark,
                                   where=lambda c: c.chat_id == self.group.id)
         controls = await api.wait_for("editMessageText", after=mark, where=to_chair)
@@ -497,7 +502,7 @@ class Simulation:
             if entered == 3:
                 break
             mark = self.api.mark()
-            await self.tg.press(chair, controls, f"pm:{poll_id}:proxy")
+            await self.tg.press(chair, controls, poll_buttons.MANAGE.data(poll_id, "proxy"))
             await self.api.wait_for("sendMessage", after=mark,
                                     where=lambda c: c.chat_id == chair.id)
             mark = self.api.mark()
@@ -508,7 +513,7 @@ class Simulation:
                     "callback_data", "").startswith("pp:"):
                 continue  # not a unit the roll knows, or not eligible
             mark = self.api.mark()
-            await self.tg.press(chair, choices, "pp:0")
+            await self.tg.press(chair, choices, poll_buttons.PROXY_OPTION.data(0))
             answer = await self.api.wait_for("editMessageText", after=mark,
                                              where=lambda c: c.chat_id == chair.id)
             if answer.buttons:  # the household voted itself after all: keep its own vote
@@ -567,14 +572,14 @@ class Simulation:
         await self.tg.say(owner, owner, f"/progress {decision.ref}")
         ask = await self.api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = self.api.mark()
-        await self.tg.press(owner, ask, f"dp:p:{percent}")
+        await self.tg.press(owner, ask, decision_buttons.PERCENT.data(percent))
         await self.api.wait_for("editMessageText", after=mark, where=to_owner)
         mark = self.api.mark()
         await self.tg.say(owner, owner, f"Work on {decision.ref} moved on ({percent}%).")
         next_step = await self.api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = self.api.mark()
         if percent == 100:
-            await self.tg.press(owner, next_step, "dp:n:skip")
+            await self.tg.press(owner, next_step, decision_buttons.NO_NEXT_STEP.data())
         else:
             await self.tg.say(owner, owner, "Next: the contractor's second visit.")
         # The owner hears "Posted"; at 100 % the group's card is the answer.

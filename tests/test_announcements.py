@@ -4,6 +4,7 @@ photo, weekly with a pin, paused, resumed, deleted, and a run missed during a re
 
 from datetime import UTC, datetime
 
+from handlers.announcements import callbacks as announcement_buttons
 from storage import announcements as store
 from tests.helpers import audit_log, group_with_bot
 
@@ -25,7 +26,7 @@ async def _prepare(api, tg, group, owner, community_id, *, text=None, photo=Fals
         await tg.say(owner, owner, text)
     ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
-    await tg.press(owner, ask, f"ac:w:{when}")
+    await tg.press(owner, ask, announcement_buttons.WHEN.data(when))
     step = await api.wait_for("editMessageText", after=mark, where=to_owner)
     if detail is not None:
         mark = api.mark()
@@ -33,11 +34,11 @@ async def _prepare(api, tg, group, owner, community_id, *, text=None, photo=Fals
         step = await api.wait_for("sendMessage", after=mark, where=to_owner)
     for toggle in toggles:
         mark = api.mark()
-        await tg.press(owner, step, f"ac:o:{toggle}")
+        await tg.press(owner, step, announcement_buttons.OPTION.data(toggle))
         step = await api.wait_for("editMessageText", after=mark, where=to_owner)
     preview = step
     mark = api.mark()
-    await tg.press(owner, preview, "ac:go")
+    await tg.press(owner, preview, announcement_buttons.PUBLISH.data())
     done = await api.wait_for("editMessageText", after=mark, where=to_owner)
     return preview, done, mark
 
@@ -121,7 +122,7 @@ async def test_a_weekly_announcement_runs_pauses_resumes_and_survives_a_restart(
     listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
     assert "#1 · every Monday at 08:00 · next 2026-12-14 08:00 · 📌" in listing.text
     mark = api.mark()
-    await tg.press(owner, listing, "an:1:pause")
+    await tg.press(owner, listing, announcement_buttons.MANAGE.data(1, "pause"))
     assert (await api.wait_for("answerCallbackQuery", after=mark)).get("text") == "Paused."
     clock.set(datetime(2026, 12, 14, 0, 1, tzinfo=UTC))
     mark = api.mark()
@@ -129,7 +130,7 @@ async def test_a_weekly_announcement_runs_pauses_resumes_and_survives_a_restart(
     assert api.sent(chat_id=group.id, after=mark) == []
     listing = api.messages[(owner.id, listing.result["message_id"])]
     mark = api.mark()
-    await tg.press(owner, listing, "an:1:resume")
+    await tg.press(owner, listing, announcement_buttons.MANAGE.data(1, "resume"))
     assert (await api.wait_for("answerCallbackQuery", after=mark)).get("text") == "Resumed."
     clock.set(datetime(2026, 12, 21, 0, 0, tzinfo=UTC))
     mark = api.mark()
@@ -139,11 +140,11 @@ async def test_a_weekly_announcement_runs_pauses_resumes_and_survives_a_restart(
     resident = tg.person("Ann", language_code="en")
     await tg.say(group, resident, "hi")
     mark = api.mark()
-    await tg.press(resident, listing, "an:1:delete")
+    await tg.press(resident, listing, announcement_buttons.MANAGE.data(1, "delete"))
     refused = await api.wait_for("answerCallbackQuery", after=mark)
     assert refused.get("text").startswith("Sorry, only the group's moderators")
     mark = api.mark()
-    await tg.press(owner, listing, "an:1:delete")
+    await tg.press(owner, listing, announcement_buttons.MANAGE.data(1, "delete"))
     assert (await api.wait_for("answerCallbackQuery", after=mark)).get("text") == "Deleted."
     clock.set(datetime(2026, 12, 28, 0, 0, tzinfo=UTC))
     mark = api.mark()

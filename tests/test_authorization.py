@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.domain.topics import TopicStatus
+from handlers.reports import callbacks as report_buttons
 from storage import announcements, decisions, reports, topics
 from storage.schema import metadata
 from tests.helpers import group_with_bot, introduce
@@ -134,6 +135,6 @@ async def test_every_privileged_command_and_button_is_refused_and_changes_nothin
     assert changed == set(), {name: (before[name], after[name]) for name in changed}
     # The same button pressed by the moderator does change things: the check can fail.
     mark = api.mark()
-    await tg.press(owner, start_replies[owner.id], f"rh:{report.id}:ack")
+    await tg.press(owner, start_replies[owner.id], report_buttons.HANDLE.data(report.id, "ack"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     assert (await _snapshot(bot))["reports"] != after["reports"]

@@ -5,6 +5,7 @@ after "done" the group rates the result (回头看)."""
 from datetime import UTC, datetime
 
 from bot.domain.decisions import DecisionStatus
+from handlers.decisions import callbacks as decision_buttons
 from storage import decisions as store
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import ROWS, _building, _create, _vote
@@ -59,7 +60,7 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
     view = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert "D-1 · " in view.text and "负责人：Dee" in view.text
     mark = api.mark()
-    await tg.press(bob, view, f"df:{decision.id}")
+    await tg.press(bob, view, decision_buttons.FOLLOW.data(decision.id))
     followed = await api.wait_for("answerCallbackQuery", after=mark)
     assert followed.get("text").startswith("You follow D-1")
 
@@ -70,7 +71,7 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
     ask = await api.wait_for("sendMessage", after=mark, where=to_dee)
     assert ask.text.startswith("D-1 “") and "is at 0%" in ask.text
     mark = api.mark()
-    await tg.press(dee, ask, "dp:p:40")
+    await tg.press(dee, ask, decision_buttons.PERCENT.data(40))
     await api.wait_for("editMessageText", after=mark, where=to_dee)
     mark = api.mark()
     await tg.send_album(dee, dee, 2, caption="Primer done on floors 1-3")
@@ -106,7 +107,7 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
     await tg.say(dee, dee, "All six floors painted.")
     skip = await api.wait_for("sendMessage", after=mark, where=to_dee)
     mark = api.mark()
-    await tg.press(dee, skip, "dp:n:skip")
+    await tg.press(dee, skip, decision_buttons.NO_NEXT_STEP.data())
     card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert card.text.splitlines()[1] == "▓▓▓▓▓▓▓▓▓▓ 100% · 已完成"
     assert card.buttons[0]["callback_data"] == f"df:{decision.id}"
@@ -123,7 +124,7 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
         f"dr:{decision.id}:{n}" for n in range(1, 6)]
     for who, stars in ((ann, 4), (bob, 2), (ann, 5)):
         mark = api.mark()
-        await tg.press(who, ask, f"dr:{decision.id}:{stars}")
+        await tg.press(who, ask, decision_buttons.RATE.data(decision.id, stars))
         await api.wait_for("answerCallbackQuery", after=mark)
         await api.wait_for("editMessageText", after=mark)
     edited = api.messages[(group.id, ask.result["message_id"])]
@@ -131,7 +132,7 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
     stranger = tg.person("Stranger", language_code="en")
     tg.set_status(group, stranger, "left")
     mark = api.mark()
-    await tg.press(stranger, ask, f"dr:{decision.id}:1")
+    await tg.press(stranger, ask, decision_buttons.RATE.data(decision.id, 1))
     refused = await api.wait_for("answerCallbackQuery", after=mark)
     assert refused.get("text") == "Only members of the group can rate this."
     async with bot.services.db.transaction() as conn:

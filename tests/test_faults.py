@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.fakeapi.server import Fault
+from handlers.reports import callbacks as report_buttons
 from storage import communities, people
 from tests.helpers import community, eventually, group_with_bot
 from tests.test_announcements import _prepare
@@ -77,7 +78,7 @@ async def test_a_person_who_blocked_the_bot_is_not_written_to_again(bot, api, tg
                               and bool(c.buttons))
     tg.block(ann)
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:ack")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "ack"))
     await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == fixer.id)
     blocked = [c for c in api.calls[mark:] if c.chat_id == ann.id]
     assert [c.error for c in blocked] == ["Forbidden: bot was blocked by the user"]
@@ -85,7 +86,7 @@ async def test_a_person_who_blocked_the_bot_is_not_written_to_again(bot, api, tg
         assert not (await people.get(conn, ann.id)).started
     # The next change is not even tried for Ann; the group post still changes.
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:start")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "start"))
     await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id)
     assert [c for c in api.calls[mark:] if c.chat_id == ann.id] == []
     # Writing to the bot again makes her reachable.

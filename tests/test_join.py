@@ -3,6 +3,8 @@
 from bot.domain.households import Relation
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
+from handlers.residents import callbacks as resident_buttons
+from handlers.settings import SETTING
 from storage import flow_state, residents, units
 from tests.helpers import audit_log, eventually, group_with_bot
 
@@ -35,7 +37,7 @@ async def _join(bot, api, tg, group, stored, who, unit="3-2-501", relation="owne
     await tg.say(who, who, unit)
     ask_relation = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(who, ask_relation, f"jn:r:{relation}")
+    await tg.press(who, ask_relation, resident_buttons.RELATION.data(relation))
     if relation == "owner":
         ask_area = await api.wait_for("editMessageText", after=mark)
         assert ask_area.buttons == [{"text": "跳过", "callback_data": "jn:a:skip"}] or \
@@ -152,7 +154,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
     assert "Which unit" in reply.text
     # A forged community button is refused.
     mark = api.mark()
-    await tg.press(outsider, reply, f"jn:c:{stored.id}")
+    await tg.press(outsider, reply, resident_buttons.JOIN_FOR.data(stored.id))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "This button is out of date. Send /join to start again."
     assert answer.get("show_alert") is True
@@ -164,7 +166,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
                                           relation=Relation.TENANT, area_claimed=None,
                                           now=bot.clock.now())
     mark = api.mark()
-    await tg.press(outsider, reply, f"jr:{request.id}:ok")
+    await tg.press(outsider, reply, resident_buttons.DECIDE.data(request.id, "ok"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == ("Sorry, only the group's moderators can do that. "
                                   "Nothing was changed.")
@@ -189,7 +191,7 @@ async def test_cancel_and_a_restart_in_the_middle(bot, api, tg):
     await eventually(saved)
     await bot.restart()
     mark = api.mark()
-    await tg.press(ann, ask_relation, "jn:r:family")
+    await tg.press(ann, ask_relation, resident_buttons.RELATION.data("family"))
     done = await api.wait_for("editMessageText", after=mark)
     assert "went to the moderators" in done.text and "family member of 2-301" in done.text
     mark = api.mark()
@@ -212,7 +214,7 @@ async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bo
     await tg.say(ann, ann, "2-301")
     ask_relation = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(ann, ask_relation, "jn:r:tenant")
+    await tg.press(ann, ask_relation, resident_buttons.RELATION.data("tenant"))
     notice = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert "2-301" not in notice.text and "Ann" not in notice.text
     assert "/residents" in notice.text
@@ -232,7 +234,7 @@ async def test_requests_go_to_a_linked_moderators_chat(bot, api, tg):
     panel = await api.wait_for("sendMessage", after=mark)
     assert "管理员群（接收入住申请）：未关联" in panel.text
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:mc:link")
+    await tg.press(owner, panel, SETTING.data(stored.id, "mc", "link"))
     alert = await api.wait_for("answerCallbackQuery", after=mark)
     assert alert.get("show_alert") is True
     code = alert.get("text").rsplit(" ", 1)[-1]

@@ -1,5 +1,6 @@
 """/lang: a person picks the language the bot speaks with them."""
 
+from handlers.lang import LANGUAGE
 from storage import people
 
 
@@ -29,7 +30,7 @@ async def test_lang_buttons_and_a_forged_button(bot, api, tg):
     panel = await api.wait_for("sendMessage", after=mark)
     assert [b["callback_data"] for b in panel.buttons] == ["lang:zh", "lang:en"]
     mark = api.mark()
-    await tg.press(tom, panel, "lang:zh")
+    await tg.press(tom, panel, LANGUAGE.data("zh"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "从现在起我会用中文和你交流。"
     edited = await api.wait_for("editMessageText", after=mark)
@@ -37,7 +38,7 @@ async def test_lang_buttons_and_a_forged_button(bot, api, tg):
     assert await _language(bot, tom.id) == "zh"
 
     mark = api.mark()
-    await tg.press(tom, panel, "lang:fr")
+    await tg.press(tom, panel, "lang:fr")  # forged: no such language
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "这个按钮已经过期了。" and answer.get("show_alert") is True
     assert await _language(bot, tom.id) == "zh"

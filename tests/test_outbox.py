@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import update
 
 from bot.fakeapi.server import Fault
+from handlers.decisions import callbacks as decision_buttons
+from handlers.reports import callbacks as report_buttons
 from storage import outbox as outbox_store
 from storage.schema import due_work
 from tests.conftest import RunningBot, make_settings
@@ -172,7 +174,7 @@ async def test_a_report_status_change_killed_midway_tells_everyone_once(bot, api
     await bot.settled()
     hold(bot, monkeypatch)
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:ack")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "ack"))
     await api.wait_for("answerCallbackQuery", after=mark)
     await bot.settled()
     assert api.sent(after=mark) == []
@@ -239,7 +241,7 @@ async def test_decision_progress_killed_midway_is_posted_once(bot, api, tg, cloc
     await bot.settled()
     hold(bot, monkeypatch)
     mark = api.mark()
-    await tg.press(owner, skip, "dp:n:skip")
+    await tg.press(owner, skip, decision_buttons.NO_NEXT_STEP.data())
     posted = await api.wait_for(("sendMessage", "editMessageText"), after=mark, where=to_owner)
     assert posted.text == "Posted. D-1 is at 40%."
     await bot.settled()

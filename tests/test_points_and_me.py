@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from bot.domain.points import Action
 from bot.points import award, revoke
+from handlers.me import FORGET, PUBLIC_NAME
+from handlers.settings import SETTING
 from storage import points as ledger
 from tests.helpers import audit_log, group_with_bot, introduce
 
@@ -93,7 +95,7 @@ async def test_top_ranks_the_month_with_names_as_people_chose(bot, api, tg, cloc
     await tg.say(alice, alice, "/me")
     panel = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(alice, panel, "me:pn:name")
+    await tg.press(alice, panel, PUBLIC_NAME.data("name"))
     await api.wait_for("editMessageReplyMarkup", after=mark)
     mark = api.mark()
     await tg.say(group, wang, "/top")
@@ -123,7 +125,7 @@ async def test_top_in_english_and_switched_off(bot, api, tg):
     panel = await api.wait_for("sendMessage", after=mark)
     assert "Leaderboard (/top): on" in panel.text
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:lb:off")
+    await tg.press(owner, panel, SETTING.data(stored.id, "lb", "off"))
     edited = await api.wait_for("editMessageText", after=mark)
     assert "Leaderboard (/top): off" in edited.text
     mark = api.mark()
@@ -164,14 +166,14 @@ async def test_mydata_sends_everything_and_forgetme_leaves_records_unnamed(bot, 
     await tg.say(tom, tom, "/forgetme")
     confirm = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(tom, confirm, "fm:no")
+    await tg.press(tom, confirm, FORGET.data("no"))
     kept = await api.wait_for("editMessageText", after=mark)
     assert kept.text == "Nothing was removed."
     mark = api.mark()
     await tg.say(tom, tom, "/forgetme")
     confirm = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(tom, confirm, "fm:yes")
+    await tg.press(tom, confirm, FORGET.data("yes"))
     done = await api.wait_for("editMessageText", after=mark)
     assert done.text.startswith("Done. I have forgotten you.")
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from bot.domain.polls import PollStatus
 from bot.fakeapi.harness import RunningBot, create_poll, make_settings, poll_id_of
+from handlers.me import FORGET
 from handlers.polls import callbacks as poll_buttons
 from storage import polls as store
 from storage.schema import ballots
@@ -48,7 +49,7 @@ _poll_id = poll_id_of
 
 async def _vote(api, tg, who, post, option):
     mark = api.mark()
-    await tg.press(who, post, f"v:{_poll_id(post)}:{option}")
+    await tg.press(who, post, poll_buttons.VOTE.data(_poll_id(post), option))
     return (await api.wait_for("answerCallbackQuery", after=mark)).get("text")
 
 
@@ -127,20 +128,20 @@ async def test_scope_is_typed_and_outsiders_are_refused(bot, api, tg):
     await tg.say(owner, owner, "Add a lift to staircase 2?")
     ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
-    await tg.press(owner, ask, "pc:o:yna")
+    await tg.press(owner, ask, poll_buttons.YES_NO_ABSTAIN.data())
     await api.wait_for("editMessageText", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "1w")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
-    await tg.press(owner, preview, "pc:s:scope")
+    await tg.press(owner, preview, poll_buttons.SETTING.data("scope"))
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "3-2")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
     assert "(building 3, staircase 2)" in preview.text
     mark = api.mark()
-    await tg.press(owner, preview, "pc:go")
+    await tg.press(owner, preview, poll_buttons.PUBLISH.data())
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     await api.wait_for("editMessageText", after=mark, where=to_owner)
     assert await _vote(api, tg, people["Ann"], post, 0) == (
@@ -273,11 +274,11 @@ async def test_moderators_close_extend_and_cancel(bot, api, tg, clock):
     poll_id = _poll_id(post)
     # A resident pressing the controls changes nothing.
     mark = api.mark()
-    await tg.press(people["Ann"], controls, f"pm:{poll_id}:close")
+    await tg.press(people["Ann"], controls, poll_buttons.MANAGE.data(poll_id, "close"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text").startswith("Sorry, only the group's moderators")
     mark = api.mark()
-    await tg.press(owner, controls, f"pm:{poll_id}:extend")
+    await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "extend"))
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert told.text == "P-1 已延长：投票截止到 2026-11-25 10:00。"
     clock.advance(timedelta(days=1, minutes=1))
@@ -290,7 +291,7 @@ async def test_moderators_close_extend_and_cancel(bot, api, tg, clock):
     poll, _b = await _poll(bot, poll_id)
     assert poll.status is PollStatus.OPEN
     mark = api.mark()
-    await tg.press(owner, controls, f"pm:{poll_id}:close")
+    await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "close"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     poll, _b = await _poll(bot, poll_id)
     assert poll.status is PollStatus.CLOSED
@@ -298,7 +299,7 @@ async def test_moderators_close_extend_and_cancel(bot, api, tg, clock):
     post2, controls2, _p = await _create(api, tg, group, owner, stored.id,
                                          question="Second question?", deadline="1d")
     mark = api.mark()
-    await tg.press(owner, controls2, f"pm:{_poll_id(post2)}:cancel")
+    await tg.press(owner, controls2, poll_buttons.MANAGE.data(_poll_id(post2), "cancel"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
     mark = api.mark()
     await tg.say(owner, owner, "Asked the wrong question.")
@@ -380,7 +381,7 @@ async def test_a_burst_of_300_votes_is_counted_exactly(api, tg, clock, burst_set
         mark = api.mark()
         started = time.monotonic()
         for n, person in enumerate(people.values()):
-            await tg.press(person, post, f"v:{poll_id}:{n % 3}")
+            await tg.press(person, post, poll_buttons.VOTE.data(poll_id, n % 3))
         answers = await api.wait_count("answerCallbackQuery", 300, after=mark, timeout=120)
         elapsed = time.monotonic() - started
         assert len(answers) == 300
@@ -458,18 +459,18 @@ async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bo
 
     async def proxy(unit, option, *, confirm=False):
         mark = api.mark()
-        await tg.press(owner, controls, f"pm:{poll_id}:proxy")
+        await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "proxy"))
         await api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = api.mark()
         await tg.say(owner, owner, unit)
         choices = await api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = api.mark()
-        await tg.press(owner, choices, f"pp:{option}")
+        await tg.press(owner, choices, poll_buttons.PROXY_OPTION.data(option))
         answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
         if confirm:
             assert answer.text.startswith("This household already voted itself.")
             mark = api.mark()
-            await tg.press(owner, answer, "pp:confirm")
+            await tg.press(owner, answer, poll_buttons.PROXY_CONFIRM.data())
             answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
         return answer.text
 
@@ -487,7 +488,7 @@ async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bo
     assert actions[:2] == ["poll.proxy", "poll.proxy"]
     # A unit that does not vote here is refused, and nothing is recorded.
     mark = api.mark()
-    await tg.press(owner, controls, f"pm:{poll_id}:proxy")
+    await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "proxy"))
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "9-9-999")
@@ -541,7 +542,7 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     await tg.say(ann, ann, "/forgetme")
     confirm = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     mark = api.mark()
-    await tg.press(ann, confirm, "fm:yes")
+    await tg.press(ann, confirm, FORGET.data("yes"))
     await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == ann.id)
     async with bot.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll_id)
@@ -593,7 +594,7 @@ async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot,
 
     monkeypatch.setattr(handlers.polls.ballots.VoteDesk, "_record", broken)
     mark = api.mark()
-    await tg.press(people["Dee"], post, f"v:{_poll_id(post)}:0")
+    await tg.press(people["Dee"], post, poll_buttons.VOTE.data(_poll_id(post), 0))
     apology = await api.wait_for("answerCallbackQuery", after=mark)
     assert apology.get("text") == "抱歉，我这边出了点问题，没有任何改动。请过一分钟再试。"
     assert apology.get("show_alert") is True

@@ -5,6 +5,7 @@ and the "is it fixed?" follow-up."""
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.reports import ReportStatus
+from handlers.reports import callbacks as report_buttons
 from storage import points as ledger
 from storage import reports as store
 from tests.helpers import group_with_bot, introduce
@@ -44,18 +45,18 @@ async def _file(api, tg, group, who, community_id, *, album=0, caption="", where
     await tg.say(who, who, f"/start report_{community_id}")
     kinds = await api.wait_for("sendMessage", after=mark, where=to_who)
     mark = api.mark()
-    await tg.press(who, kinds, f"rp:c:{category}")
+    await tg.press(who, kinds, report_buttons.CATEGORY.data(category))
     step = await api.wait_for("editMessageText", after=mark, where=to_who)
     if album:
         mark = api.mark()
         await tg.send_album(who, who, album, caption=caption)
         got = await api.wait_for("sendMessage", after=mark, where=to_who)
         mark = api.mark()
-        await tg.press(who, got, "rp:p:done")
+        await tg.press(who, got, report_buttons.PHOTOS_DONE.data())
         step = await api.wait_for("editMessageText", after=mark, where=to_who)
     elif from_reply is None:
         mark = api.mark()
-        await tg.press(who, step, "rp:p:done")
+        await tg.press(who, step, report_buttons.PHOTOS_DONE.data())
         step = await api.wait_for("editMessageText", after=mark, where=to_who)
     if "What is wrong?" in step.text:
         mark = api.mark()
@@ -74,10 +75,10 @@ async def _file(api, tg, group, who, community_id, *, album=0, caption="", where
         confirm = await api.wait_for("sendMessage", after=mark, where=to_who)
     if anonymous:
         mark = api.mark()
-        await tg.press(who, confirm, "rp:anon")
+        await tg.press(who, confirm, report_buttons.ANONYMOUS.data())
         confirm = await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
-    await tg.press(who, confirm, "rp:go")
+    await tg.press(who, confirm, report_buttons.SUBMIT.data())
     done = await api.wait_for("editMessageText", after=mark, where=to_who)
     return done, mark
 
@@ -135,26 +136,26 @@ async def test_the_status_path_tells_the_reporter_and_a_follower(bot, api, tg):
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
-    await tg.press(bob, post, f"rm:{report.id}")
+    await tg.press(bob, post, report_buttons.ME_TOO.data(report.id))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text").startswith("Noted.")
 
     # A resident cannot press a handler's button.
     mark = api.mark()
-    await tg.press(bob, card, f"rh:{report.id}:ack")
+    await tg.press(bob, card, report_buttons.HANDLE.data(report.id, "ack"))
     refused = await api.wait_for("answerCallbackQuery", after=mark)
     assert refused.get("text") == ("Sorry, only the building's handlers can do that. "
                                    "Nothing was changed.")
 
     for action, status in (("ack", "acknowledged"), ("start", "being worked on")):
         mark = api.mark()
-        await tg.press(fixer, card, f"rh:{report.id}:{action}")
+        await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, action))
         for person in (ann, bob):
             note = await api.wait_for("sendMessage", after=mark,
                                       where=lambda c, p=person: c.chat_id == p.id)
             assert note.text == f"R-0001 (Lift) is now {status}."
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
     await tg.say(fixer, fixer, "Replaced the bulb.")
@@ -163,7 +164,7 @@ async def test_the_status_path_tells_the_reporter_and_a_follower(bot, api, tg):
     ask = await api.wait_for("sendMessage", after=mark,
                              where=lambda c: c.chat_id == ann.id and "really fixed" in c.text)
     mark = api.mark()
-    await tg.press(ann, ask, f"rf:{report.id}:yes")
+    await tg.press(ann, ask, report_buttons.FIXED.data(report.id, "yes"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "Thank you! R-0001 is closed."
     report, _p, events = await _report(bot, stored.id)
@@ -188,7 +189,7 @@ async def test_not_fixed_reopens_and_silence_closes_unconfirmed(bot, api, tg, cl
         card = [c for c in api.sent(chat_id=fixer.id)
                 if c.buttons and c.buttons[0]["callback_data"].startswith(f"rh:{report.id}:")][0]
         mark = api.mark()
-        await tg.press(fixer, card, f"rh:{report.id}:resolve")
+        await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
         await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
         mark = api.mark()
         await tg.say(fixer, fixer, "Done.")
@@ -196,7 +197,7 @@ async def test_not_fixed_reopens_and_silence_closes_unconfirmed(bot, api, tg, cl
                            where=lambda c: c.chat_id == ann.id and "really fixed" in c.text)
     ask = [c for c in api.sent(chat_id=ann.id) if "R-0001 really fixed" in c.text][0]
     mark = api.mark()
-    await tg.press(ann, ask, f"rf:{first.id}:no")
+    await tg.press(ann, ask, report_buttons.FIXED.data(first.id, "no"))
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
                               and "reopened" in c.text)
     assert told.text == "R-0001 was reopened: the reporter says it is not fixed."
@@ -270,7 +271,7 @@ async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_r
     card = [c for c in api.sent(chat_id=fixer.id)
             if c.buttons and c.buttons[0]["callback_data"].startswith(f"rh:{report.id}:")][0]
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     await tg.say(fixer, fixer, "Fixed at last.")
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id
@@ -354,7 +355,7 @@ async def test_a_report_reopened_after_its_limit_gets_a_new_resolve_limit(bot, a
     card = await api.wait_for("sendMessage", where=lambda c: c.chat_id == fixer.id
                               and bool(c.buttons))
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
     await tg.say(fixer, fixer, "New bulb.")
@@ -366,7 +367,7 @@ async def test_a_report_reopened_after_its_limit_gets_a_new_resolve_limit(bot, a
     await bot.tick()
     assert api.sent(chat_id=owner.id, after=mark) == []
     mark = api.mark()
-    await tg.press(ann, ask, f"rf:{report.id}:no")
+    await tg.press(ann, ask, report_buttons.FIXED.data(report.id, "no"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
                        and "reopened" in c.text)
     clock.advance(timedelta(hours=23, minutes=59))

@@ -5,6 +5,8 @@ reporter's comments, filtered lists and an export of one period."""
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.reports import ReportStatus
+from handlers.reports import callbacks as report_buttons
+from handlers.settings import SETTING
 from storage import reports as store
 from tests.helpers import audit_log, introduce
 from tests.test_reports import _building, _file, _report
@@ -56,7 +58,7 @@ async def test_categories_route_to_their_handlers_and_a_handler_reassigns(bot, a
 
     # Wang passes it to Lee; a resident pressing the same button is refused.
     mark = api.mark()
-    await tg.press(wang, card, f"rh:{water.id}:pass")
+    await tg.press(wang, card, report_buttons.HANDLE.data(water.id, "pass"))
     offer = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == wang.id)
     assert offer.text == "把 R-0001 转给谁？"
     names = {b["text"]: b["callback_data"] for b in offer.buttons}
@@ -77,7 +79,7 @@ async def test_categories_route_to_their_handlers_and_a_handler_reassigns(bot, a
     assert (await audit_log(bot, stored.id))[0].action == "report.reassign"
     # A stale offer (the report moved on) changes nothing.
     mark = api.mark()
-    await tg.press(wang, offer, f"ra:{water.id}:999999")
+    await tg.press(wang, offer, report_buttons.REASSIGN.data(water.id, 999999))
     stale = await api.wait_for("answerCallbackQuery", after=mark)
     assert stale.get("text") == "这个按钮已经过期了。"
 
@@ -107,7 +109,7 @@ async def test_a_handlers_chat_receives_reports_and_answers_by_reply(bot, api, t
     panel = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert "接收新报告的处理人群：未关联" in panel.text
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:hc:link")
+    await tg.press(owner, panel, SETTING.data(stored.id, "hc", "link"))
     alert = await api.wait_for("answerCallbackQuery", after=mark)
     assert alert.get("text").startswith("Add me to your handlers' chat")
     code = alert.get("text").rsplit(" ", 1)[-1]
@@ -128,7 +130,7 @@ async def test_a_handlers_chat_receives_reports_and_answers_by_reply(bot, api, t
 
     # In the chat, Resolved asks for a reply (privacy mode lets replies through).
     mark = api.mark()
-    await tg.press(fixer, card, f"rh:{report.id}:resolve")
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
     prompt = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == crew.id)
     assert prompt.params["reply_markup"]["force_reply"] is True
     assert "What was done?" in prompt.text
@@ -152,7 +154,8 @@ async def test_a_duplicate_makes_its_reporter_follow_the_original(bot, api, tg):
     first, _p, _e = await _report(bot, stored.id, 1)
     second, _p, _e = await _report(bot, stored.id, 2)
     mark = api.mark()
-    await tg.press(fixer, await _card_for(api, fixer.id, second.id), f"rh:{second.id}:reject")
+    card = await _card_for(api, fixer.id, second.id)
+    await tg.press(fixer, card, report_buttons.HANDLE.data(second.id, "reject"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
     await tg.say(fixer, fixer, "Duplicate of R-0001, same light.")
@@ -164,14 +167,16 @@ async def test_a_duplicate_makes_its_reporter_follow_the_original(bot, api, tg):
     async with bot.services.db.transaction() as conn:
         assert await store.followers(conn, first.id) == [bob.id]
     mark = api.mark()
-    await tg.press(fixer, await _card_for(api, fixer.id, first.id), f"rh:{first.id}:ack")
+    card = await _card_for(api, fixer.id, first.id)
+    await tg.press(fixer, card, report_buttons.HANDLE.data(first.id, "ack"))
     heard = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id)
     assert heard.text == "R-0001 (Lift) is now acknowledged."
     # A rejection naming no other report stays a rejection.
     await _file(api, tg, group, bob, stored.id)
     third, _p, _e = await _report(bot, stored.id, 3)
     mark = api.mark()
-    await tg.press(fixer, await _card_for(api, fixer.id, third.id), f"rh:{third.id}:reject")
+    card = await _card_for(api, fixer.id, third.id)
+    await tg.press(fixer, card, report_buttons.HANDLE.data(third.id, "reject"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
     await tg.say(fixer, fixer, "Not ours: the district's lamp (see R-0003).")
@@ -190,13 +195,14 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
                               and c.buttons and c.buttons[0].get("callback_data", "")[:3] == "rm:")
     mark = api.mark()
-    await tg.press(bob, post, f"rm:{report.id}")
+    await tg.press(bob, post, report_buttons.ME_TOO.data(report.id))
     await api.wait_for("answerCallbackQuery", after=mark)
 
     # Resolved at 23:00 with an "after" photo: the group hears at 07:30, the reporter now.
     clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     mark = api.mark()
-    await tg.press(fixer, await _card_for(api, fixer.id, report.id), f"rh:{report.id}:resolve")
+    card = await _card_for(api, fixer.id, report.id)
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     mark = api.mark()
     after = await tg.send_photo(fixer, fixer, caption="Replaced the fitting.")
@@ -214,7 +220,7 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
 
     # Ann rates it and adds a comment, then confirms it is fixed.
     mark = api.mark()
-    await tg.press(ann, ask, f"rr:{report.id}:4")
+    await tg.press(ann, ask, report_buttons.RATING.data(report.id, 4))
     more = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     assert more.text.startswith("Anything to add?")
     left = await api.wait_for("editMessageReplyMarkup", after=mark)
@@ -225,7 +231,7 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
     thanks = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     assert thanks.text == "Thank you, I added it to R-0001."
     mark = api.mark()
-    await tg.press(ann, ask, f"rf:{report.id}:yes")
+    await tg.press(ann, ask, report_buttons.FIXED.data(report.id, "yes"))
     await api.wait_for("answerCallbackQuery", after=mark)
     report, _p, events = await _report(bot, stored.id)
     assert report.status is ReportStatus.CLOSED
@@ -241,7 +247,7 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
                            and c.text == question) for p in (ann, bob)]}
     assert await bot.tick() == 0
     mark = api.mark()
-    await tg.press(bob, asked[bob.id], f"rk:{report.id}:no")
+    await tg.press(bob, asked[bob.id], report_buttons.STILL_FIXED.data(report.id, "no"))
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     assert told.text == "R-0001 was reopened: a neighbour says it is broken again."
     prompt = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bob.id
@@ -256,11 +262,11 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
     assert report.status is ReportStatus.REOPENED
     # Ann's question is stale now: the report is no longer closed.
     mark = api.mark()
-    await tg.press(ann, asked[ann.id], f"rk:{report.id}:yes")
+    await tg.press(ann, asked[ann.id], report_buttons.STILL_FIXED.data(report.id, "yes"))
     await api.wait_for("answerCallbackQuery", after=mark)
     # Someone who was never asked cannot answer.
     mark = api.mark()
-    await tg.press(owner, asked[ann.id], f"rk:{report.id}:no")
+    await tg.press(owner, asked[ann.id], report_buttons.STILL_FIXED.data(report.id, "no"))
     refused = await api.wait_for("answerCallbackQuery", after=mark)
     assert refused.get("text") == "This button is out of date."
 
@@ -275,7 +281,8 @@ async def test_lists_filter_by_kind_and_status_and_export_takes_a_period(bot, ap
     await _file(api, tg, group, bob, stored.id)
     lift, _p, _e = await _report(bot, stored.id, 2)
     mark = api.mark()
-    await tg.press(fixer, await _card_for(api, fixer.id, lift.id), f"rh:{lift.id}:ack")
+    card = await _card_for(api, fixer.id, lift.id)
+    await tg.press(fixer, card, report_buttons.HANDLE.data(lift.id, "ack"))
     await api.wait_for("answerCallbackQuery", after=mark)
 
     async def listing(text):

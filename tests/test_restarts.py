@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.reports import ReportStatus
+from handlers.polls import callbacks as poll_buttons
 from storage import Database
 from storage import polls as poll_store
 from storage import reports as report_store
@@ -131,7 +132,7 @@ async def test_sigkill_ten_times_in_a_busy_week_loses_and_repeats_nothing(api, t
             if round_ < 6:  # the deadline is 72 h away: these votes all count
                 for voter in rng.sample(voters, 3):
                     option = rng.randrange(3)
-                    await tg.press(voter, post, f"v:{poll}:{option}")
+                    await tg.press(voter, post, poll_buttons.VOTE.data(poll, option))
                     expected[voter.id] = option
                 step = steps[round_]
                 if step == "album":

@@ -1,5 +1,6 @@
 """/settings: moderators change the group's language, time zone and quiet hours."""
 
+from handlers.settings import SETTING
 from tests.helpers import audit_log, community, group_with_bot
 
 
@@ -15,7 +16,7 @@ async def test_a_moderator_changes_the_language_with_a_button(bot, api, tg):
     assert "Elm House 的设置" in panel.text and "免打扰时段：22:00-07:30" in panel.text
     assert "当地现在 10:00" in panel.text
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:lang:en")
+    await tg.press(owner, panel, SETTING.data(stored.id, "lang", "en"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "Saved."
     edited = await api.wait_for("editMessageText", after=mark)
@@ -27,7 +28,7 @@ async def test_a_moderator_changes_the_language_with_a_button(bot, api, tg):
 
     # Pressing the current value changes nothing and edits nothing.
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:lang:en")
+    await tg.press(owner, panel, SETTING.data(stored.id, "lang", "en"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "That is already the setting."
     assert api.sent("editMessageText", after=mark) == []
@@ -39,7 +40,7 @@ async def test_quiet_hours_and_time_zone_by_button_and_typed(bot, api, tg):
     await tg.say(group, owner, "/settings")
     panel = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(owner, panel, f"set:{stored.id}:qh:0")
+    await tg.press(owner, panel, SETTING.data(stored.id, "qh", "0"))
     await api.wait_for("editMessageText", after=mark)
     assert not (await community(bot, group.id)).quiet_hours.enabled
     mark = api.mark()
@@ -78,7 +79,7 @@ async def test_a_resident_is_refused_politely(bot, api, tg):
     await tg.say(group, owner, "/settings")
     panel = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
-    await tg.press(neighbour, panel, f"set:{stored.id}:lang:en")
+    await tg.press(neighbour, panel, SETTING.data(stored.id, "lang", "en"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == ("Sorry, only the group's moderators can do that. "
                                   "Nothing was changed.")

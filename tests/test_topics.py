@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain.points import Action
 from bot.domain.topics import TopicStatus
+from handlers.topics import callbacks as topic_buttons
 from storage import points as ledger
 from storage import topics as store
 from tests.conftest import make_settings
@@ -59,19 +60,19 @@ async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, comm
     step = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
     if step.buttons and step.buttons[-1].get("callback_data") == "tn:go":
         mark = api.mark()
-        await tg.press(who, step, "tn:go")
+        await tg.press(who, step, topic_buttons.PROPOSE_ANYWAY.data())
         await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
     await tg.say(who, who, "Cars park on the fire lane every night.")
     kinds = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
     mark = api.mark()
-    await tg.press(who, kinds, "tn:c:parking")
+    await tg.press(who, kinds, topic_buttons.CATEGORY.data("parking"))
     photo = await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
-    await tg.press(who, photo, "tn:p:skip")
+    await tg.press(who, photo, topic_buttons.NO_PHOTO.data())
     last = await api.wait_for("editMessageText", after=mark, where=to_who)
     mark = api.mark()
-    await tg.press(who, last, "tn:a:anon" if anonymous else "tn:a:name")
+    await tg.press(who, last, topic_buttons.ANONYMITY.data("anon" if anonymous else "name"))
     done = await api.wait_for("editMessageText", after=mark, where=to_who)
     to_moderator = await api.wait_for("sendMessage", after=mark,
                                       where=lambda c: any(b.get("callback_data", "")
@@ -102,7 +103,7 @@ async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
 
     # Approval posts it in the group (in the group's language) with a Support button.
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{topic_id}:ok")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert post.text.startswith("T-1 · Night parking on the fire lane")
     assert post.buttons == [{"text": "👍 支持（0）", "callback_data": f"sp:{topic_id}"}]
@@ -118,7 +119,7 @@ async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
                           (bob, "You withdrew your support for T-1. Supporters: 1."),
                           (dan, "You support T-1. Supporters: 2.")):
         mark = api.mark()
-        await tg.press(who, post, f"sp:{topic_id}")
+        await tg.press(who, post, topic_buttons.SUPPORT.data(topic_id))
         answer = await api.wait_for("answerCallbackQuery", after=mark)
         assert answer.get("text") == expected
         await api.wait_for("editMessageText", after=mark,
@@ -152,7 +153,7 @@ async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
 
     # Selection: put to a vote; author and supporters hear it, the author earns points.
     mark = api.mark()
-    await tg.press(owner, choice, f"ts:{topic_id}:vote")
+    await tg.press(owner, choice, topic_buttons.SELECT.data(topic_id, "vote"))
     for person, text in ((ann, "T-1 “Night parking on the fire lane” will be put to a vote."),
                          (cui, "T-1“Night parking on the fire lane”将付诸投票"),
                          (dan, "will be put to a vote")):
@@ -179,7 +180,7 @@ async def test_anonymous_topics_name_nobody_and_a_similar_one_is_suggested_and_m
     _, review = await _propose(api, tg, ann, title="Night parking on the fire lane")
     first = _topic_id(review)
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{first}:ok")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(first, "ok"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
 
     # Dan's title is close to T-1: the bot suggests supporting it instead.
@@ -194,7 +195,7 @@ async def test_anonymous_topics_name_nobody_and_a_similar_one_is_suggested_and_m
     assert suggestion.buttons[0] == {"text": "Support T-1 instead",
                                      "callback_data": f"tn:s:{first}"}
     mark = api.mark()
-    await tg.press(dan, suggestion, "tn:go")
+    await tg.press(dan, suggestion, topic_buttons.PROPOSE_ANYWAY.data())
     await api.wait_for("editMessageText", after=mark)
     mark = api.mark()
     await tg.say(dan, dan, "Every night, cars on the fire lane.")
@@ -212,11 +213,11 @@ async def test_anonymous_topics_name_nobody_and_a_similar_one_is_suggested_and_m
 
     # Merge it into T-1.
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{second}:mg")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(second, "mg"))
     choices = await api.wait_for("sendMessage", after=mark)
     assert choices.buttons[0]["callback_data"] == f"tm:{second}:{first}"
     mark = api.mark()
-    await tg.press(owner, choices, f"tm:{second}:{first}")
+    await tg.press(owner, choices, topic_buttons.MERGE_INTO.data(second, first))
     await api.wait_for("editMessageText", after=mark)
     merged, _n = await _topic(bot, second)
     assert merged.status is TopicStatus.MERGED and merged.merged_into == first
@@ -239,7 +240,7 @@ async def test_rejection_asks_a_reason_and_tells_the_author(bot, api, tg):
     _, review = await _propose(api, tg, ann, title="Paint the lobby pink")
     topic_id = _topic_id(review)
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{topic_id}:no")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "no"))
     ask = await api.wait_for("sendMessage", after=mark)
     assert ask.text.startswith("Why? Reply with the reason for T-1")
     mark = api.mark()
@@ -272,7 +273,7 @@ async def test_residents_cannot_moderate_and_forged_buttons_change_nothing(bot, 
         assert answer.get("show_alert") is True, data
     # Selecting a topic that was never approved is refused too.
     mark = api.mark()
-    await tg.press(owner, review, f"ts:{topic_id}:vote")
+    await tg.press(owner, review, topic_buttons.SELECT.data(topic_id, "vote"))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "T-1 is already waiting for moderators."
     topic, supports = await _topic(bot, topic_id)
@@ -286,12 +287,12 @@ async def test_unverified_people_cannot_support_and_the_weekly_limit_holds(bot, 
     _, review = await _propose(api, tg, ann, title="Fix the gate")
     topic_id = _topic_id(review)
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{topic_id}:ok")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     visitor = tg.person("Visitor", language_code="en")
     await introduce(bot, tg, group, visitor)
     mark = api.mark()
-    await tg.press(visitor, post, f"sp:{topic_id}")
+    await tg.press(visitor, post, topic_buttons.SUPPORT.data(topic_id))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text").startswith("Only residents on the roster can support topics.")
     for title in ("Second topic", "Third topic"):
@@ -313,7 +314,7 @@ async def test_the_roundup_waits_for_the_end_of_quiet_hours(api, tg, db_path, cl
         group, owner, stored, people = await _building(bot, api, tg)
         _, review = await _propose(api, tg, people["Ann"], title="Quiet please")
         mark = api.mark()
-        await tg.press(owner, review, f"tp:{_topic_id(review)}:ok")
+        await tg.press(owner, review, topic_buttons.MODERATE.data(_topic_id(review), "ok"))
         await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
         clock.set(datetime(2026, 11, 30, 15, 0, tzinfo=UTC))  # Monday 23:00 in Shanghai
         assert await bot.tick() == 0
@@ -339,12 +340,12 @@ async def test_support_edits_are_spaced_out(api, tg, db_path, clock):
         _, review = await _propose(api, tg, people["Ann"], title="Spaced edits")
         topic_id = _topic_id(review)
         mark = api.mark()
-        await tg.press(owner, review, f"tp:{topic_id}:ok")
+        await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
         post = await api.wait_for("sendMessage", after=mark,
                                   where=lambda c: c.chat_id == group.id)
         mark = api.mark()
         for who in (people["Bob"], people["Cui"], people["Dan"]):
-            await tg.press(who, post, f"sp:{topic_id}")
+            await tg.press(who, post, topic_buttons.SUPPORT.data(topic_id))
             await api.wait_for("answerCallbackQuery", after=api.mark() - 1)
         await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id)
         # The first press edited the post; the next two wait for one later edit.
@@ -369,29 +370,29 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     await tg.say(ann, ann, "The slats are split; children get splinters.")
     kinds = await api.wait_for("sendMessage", after=mark, where=to_ann)
     mark = api.mark()
-    await tg.press(ann, kinds, "tn:c:facilities")
+    await tg.press(ann, kinds, topic_buttons.CATEGORY.data("facilities"))
     await api.wait_for("editMessageText", after=mark)
     mark = api.mark()
     await tg.send_photo(ann, ann)
     last = await api.wait_for("sendMessage", after=mark, where=to_ann)
     assert last.text == "Last step: should neighbours see that the topic is yours?"
     mark = api.mark()
-    await tg.press(ann, last, "tn:a:name")
+    await tg.press(ann, last, topic_buttons.ANONYMITY.data("name"))
     review = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
     bench = _topic_id(review)
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{bench}:ok")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(bench, "ok"))
     post = await api.wait_for("sendPhoto", after=mark)
     assert post.result["caption"].startswith("T-1 · Broken bench by the pond")
     mark = api.mark()
-    await tg.press(bob, post, f"sp:{bench}")
+    await tg.press(bob, post, topic_buttons.SUPPORT.data(bench))
     edited = await api.wait_for("editMessageCaption", after=mark)
     assert "支持人数：1" in edited.result["caption"]
 
     _, review = await _propose(api, tg, bob, title="Move the recycling bins")
     bins = _topic_id(review)
     mark = api.mark()
-    await tg.press(owner, review, f"tp:{bins}:ok")
+    await tg.press(owner, review, topic_buttons.MODERATE.data(bins, "ok"))
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
 
     clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
@@ -407,7 +408,7 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     # The bench goes to the meeting on a date the moderator types.
     mark = api.mark()
-    await tg.press(owner, by_topic[bench], f"ts:{bench}:meet")
+    await tg.press(owner, by_topic[bench], topic_buttons.SELECT.data(bench, "meet"))
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "next tuesday")
@@ -424,7 +425,7 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
 
     # The bins are closed with a reason everyone involved reads.
     mark = api.mark()
-    await tg.press(owner, by_topic[bins], f"ts:{bins}:close")
+    await tg.press(owner, by_topic[bins], topic_buttons.SELECT.data(bins, "close"))
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "The district collects from the present spot only.")
