@@ -94,3 +94,8 @@ def translator(language: str) -> Translator:
 def N_(message: str) -> str:
     """Mark a string for extraction where it is translated later (menus, tables)."""
     return message
+
+
+# Monday first, as datetime.weekday() counts.
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+                 N_("Saturday"), N_("Sunday"))

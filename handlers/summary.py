@@ -20,7 +20,7 @@ from bot.domain.decisions import OPEN_DECISIONS, listing_order
 from bot.domain.durations import WEEKDAYS, next_weekly
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import initials
-from bot.domain.polls import thaw_turnout, thaw_verdict
+from bot.domain.polls import thaw_turnout
 from bot.domain.reports import overdue
 from bot.domain.summary import (
     ChartWeek,
@@ -32,11 +32,10 @@ from bot.domain.summary import (
     median_hours,
 )
 from bot.domain.topics import TopicStatus
-from bot.i18n import Translator, translator
+from bot.i18n import WEEKDAY_NAMES, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
-from handlers.announcements.texts import WEEKDAY_NAMES
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
-from handlers.polls.texts import turnout_text, verdict_text
+from handlers.polls.lifecycle import closed_lines
 from handlers.reports.lifecycle import limits_for
 from storage import communities, due_work, people, points, polls, summaries, topics
 from storage import decisions as decision_store
@@ -105,10 +104,8 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
         start=start, end=end, topics_raised=len(raised),
         top_topics=[TopicLine(ref=t.ref, title=t.title, supports=n) for t, n in top if n],
         polls_closed=[PollLine(ref=p.ref, question=p.question,
-                               verdict=verdict_text(p, thaw_verdict(p.result["verdict"]), _)
-                               if p.result else "",
-                               turnout=turnout_text(thaw_turnout(p.result["turnout"]), _)
-                               if p.result else "") for p in closed],
+                               verdict=closed_lines(p, _)[0], turnout=closed_lines(p, _)[1])
+                      for p in closed],
         polls_open=[PollLine(ref=p.ref, question=p.question, verdict="", turnout="",
                              deadline=p.deadline.astimezone(zone)) for p in still_open],
         reports_opened=opened, reports_resolved=len(resolved),

@@ -12,10 +12,7 @@ from bot.domain.announcements import (
     from_cron,
 )
 from bot.domain.models import Community
-from bot.i18n import N_, Translator
-
-WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
-                 N_("Saturday"), N_("Sunday"))
+from bot.i18n import WEEKDAY_NAMES, Translator
 
 
 def _when(cron: str | None, run_at: datetime | None, community: Community,

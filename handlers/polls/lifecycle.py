@@ -23,9 +23,11 @@ from bot.domain.polls import (
     Turnout,
     Verdict,
     decision_title,
+    thaw_turnout,
+    thaw_verdict,
 )
 from bot.domain.topics import TopicStatus
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.roles import chat_admin_ids
 from bot.services import Services
 from handlers import outgoing
@@ -207,3 +209,11 @@ async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:
         await outbox.queue(conn, [_result_message(poll, community, result, meaning, figures,
                                                   now)], now)
     services.outbox.kick()
+
+
+def closed_lines(poll: Poll, _: Translator) -> tuple[str, str]:
+    """A closed poll's verdict and turnout as the group read them (for the summary)."""
+    if not poll.result:
+        return "", ""
+    return (verdict_text(poll, thaw_verdict(poll.result["verdict"]), _),
+            turnout_text(thaw_turnout(poll.result["turnout"]), _))
