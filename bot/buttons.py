@@ -127,10 +127,11 @@ class Button:
         """The values in ``data``, or None if it is not exactly this button's."""
         if not isinstance(data, str) or len(data.encode()) > DATA_MAX_BYTES:
             return None
-        found = BUTTONS.find(data)
-        if found is None or found[0] is not self:
+        if not self.fields:
+            return () if data == self.prefix else None
+        if not data.startswith(self.prefix + ":"):
             return None
-        return found[1]
+        return _parse_fields(self.fields, data[len(self.prefix) + 1:].split(":"))
 
     def matches(self, data: object) -> bool:
         """For a handler's ``pattern``: whether ``data`` is this button's."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 # What a delivered message may have Telegram record: a callback by name, given the open
-# transaction, the message's ``remember`` and Telegram's answer.
-Remember = Callable[[AsyncConnection, dict[str, Any], Any], Awaitable[None]]
+# transaction, the message's ``remember``, Telegram's answer and the time.
+Remember = Callable[[AsyncConnection, dict[str, Any], Any, datetime], Awaitable[None]]
 
 
 # The Bot API methods the outbox carries, and the parameters kept as JSON that PTB's typed
@@ -176,11 +176,12 @@ class Outbox:
                 await store.retry_at(conn, message.id, again, outcome)
                 return 0
             # Done with, whatever the outcome (sent, unreachable, refused for good).
-            await store.mark_sent(conn, message.id, self._clock.now(), outcome)
+            now = self._clock.now()
+            await store.mark_sent(conn, message.id, now, outcome)
             if answer is not None and message.remember is not None:
                 callback = self._remember.get(message.remember.get("what", ""))
                 if callback is None:
                     log.error("no record for a sent message", extra={"key": message.key})
                 else:
-                    await callback(conn, message.remember, answer)
+                    await callback(conn, message.remember, answer, now)
         return 1

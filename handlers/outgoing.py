@@ -8,27 +8,36 @@ the Bot API parameters as Telegram takes them (HTML, as the bot's defaults say).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardMarkup, ReplyParameters
 
 from bot.domain.models import Outgoing
+from bot.i18n import Translator, translator
+from storage import people
 
 
 def _markup(markup: InlineKeyboardMarkup | None) -> dict[str, Any]:
     return {"reply_markup": markup.to_dict()} if markup is not None else {}
 
 
+def _reply(reply_to: int | None) -> dict[str, Any]:
+    """As a reply to ``reply_to`` if it is still there, else as a message of its own."""
+    if reply_to is None:
+        return {}
+    return {"reply_parameters": ReplyParameters(
+        reply_to, allow_sending_without_reply=True).to_dict()}
+
+
 def message(key: str, chat_id: int, text: str, *,
             markup: InlineKeyboardMarkup | None = None,
             reply_to: int | None = None, not_before: datetime | None = None,
             remember: dict[str, Any] | None = None) -> Outgoing:
-    params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
-                              **_markup(markup)}
-    if reply_to is not None:
-        params["reply_parameters"] = ReplyParameters(
-            reply_to, allow_sending_without_reply=True).to_dict()
+    params = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", **_markup(markup),
+              **_reply(reply_to)}
     return Outgoing(key=key, chat_id=chat_id, method="sendMessage", params=params,
                     not_before=not_before, remember=remember)
 
@@ -37,11 +46,8 @@ def photo(key: str, chat_id: int, file_id: str, caption: str, *,
           markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None,
           not_before: datetime | None = None,
           remember: dict[str, Any] | None = None) -> Outgoing:
-    params: dict[str, Any] = {"chat_id": chat_id, "photo": file_id, "caption": caption[:1000],
-                              "parse_mode": "HTML", **_markup(markup)}
-    if reply_to is not None:
-        params["reply_parameters"] = ReplyParameters(
-            reply_to, allow_sending_without_reply=True).to_dict()
+    params = {"chat_id": chat_id, "photo": file_id, "caption": caption[:1000],
+              "parse_mode": "HTML", **_markup(markup), **_reply(reply_to)}
     return Outgoing(key=key, chat_id=chat_id, method="sendPhoto", params=params,
                     not_before=not_before, remember=remember)
 
@@ -59,3 +65,20 @@ def edit_caption(key: str, chat_id: int, message_id: int, caption: str, *,
     return Outgoing(key=key, chat_id=chat_id, method="editMessageCaption", params={
         "chat_id": chat_id, "message_id": message_id, "caption": caption[:1000],
         "parse_mode": "HTML", **_markup(markup)})
+
+
+async def to_people(conn: AsyncConnection, user_ids: Iterable[int], key: str, default: str,
+                    text: Callable[[Translator], str], *, photo_id: str | None = None,
+                    not_before: datetime | None = None) -> list[Outgoing]:
+    """One private message to each of ``user_ids`` who has a chat with the bot, in their
+    own language (``default`` if they have none), named ``{key}:{user id}``."""
+    owed = []
+    for person in (await people.names(conn, sorted(set(user_ids)))).values():
+        if not person.started:
+            continue
+        words = text(translator(person.reads(default)))
+        name = f"{key}:{person.user_id}"
+        owed.append(photo(name, person.user_id, photo_id, words, not_before=not_before)
+                    if photo_id is not None else
+                    message(name, person.user_id, words, not_before=not_before))
+    return owed

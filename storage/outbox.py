@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,7 +33,7 @@ async def queue(conn: AsyncConnection, messages: list[Outgoing], now: datetime) 
     return written
 
 
-def _pending(now: datetime):  # type: ignore[no-untyped-def]
+def _pending(now: datetime) -> ColumnElement[bool]:
     return and_(outbox.c.sent_at.is_(None), outbox.c.not_before <= now,
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now))
 
@@ -63,11 +63,6 @@ async def retry_at(conn: AsyncConnection, message_id: int, when: datetime,
     """Try again at ``when`` (Telegram failed, or the chat's quiet hours began)."""
     await conn.execute(update(outbox).where(outbox.c.id == message_id)
                        .values(not_before=when, lease_until=None, outcome=outcome[:200]))
-
-
-async def pending_count(conn: AsyncConnection, now: datetime) -> int:
-    rows = await conn.execute(select(outbox.c.id).where(_pending(now)))
-    return len(rows.all())
 
 
 async def release_leases(conn: AsyncConnection) -> None:

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
+from bot.domain.reports import Timer
 from bot.fakeapi.server import Fault
 from handlers.decisions import callbacks as decision_buttons
 from handlers.reports import callbacks as report_buttons
+from storage import due_work
 from storage import outbox as outbox_store
-from storage.schema import due_work
 from tests.conftest import RunningBot, make_settings
 from tests.test_polls import ROWS, _building, _create, _poll_id, _vote
 from tests.test_reports import _building as _report_building
@@ -42,6 +42,19 @@ async def kill_after(bot: RunningBot, delivered: int) -> None:
     await bot.start()
     await bot.tick()
     await bot.settled()
+
+
+async def ran_again_after_a_crash(bot: RunningBot, clock: Any, timer: Timer,
+                                  report_id: int) -> None:
+    """As if the process died after the scheduler ran a report's due item but before it
+    marked it done: the lease runs out, the item is due again, and the bot, killed and
+    started again, runs it a second time."""
+    lease_ends = clock.now() + timedelta(minutes=10)
+    async with bot.services.db.transaction() as conn:
+        await due_work.schedule(conn, kind=timer.value, key=str(report_id), due_at=lease_ends,
+                                now=clock.now(), payload={"report": report_id})
+    clock.set(lease_ends)
+    await kill_after(bot, 0)
 
 
 def texts(api: Any, chat_id: int, mark: int, start: str) -> list[str]:
@@ -205,13 +218,7 @@ async def test_an_escalation_run_again_after_a_crash_reaches_nobody_twice(bot, a
     clock.advance(timedelta(hours=25))
     mark = api.mark()
     await bot.services.scheduler.tick(bot.app)
-    # As if the process died before the scheduler marked the item done: its lease runs
-    # out and it runs again.
-    async with bot.services.db.transaction() as conn:
-        await conn.execute(update(due_work).where(due_work.c.kind == "report_ack")
-                           .values(done_at=None, due_at=clock.now() + timedelta(minutes=10)))
-    clock.advance(timedelta(minutes=10))
-    await kill_after(bot, 0)
+    await ran_again_after_a_crash(bot, clock, Timer.ACK_LIMIT, report.id)
     escalations = texts(api, owner.id, mark,
                         f"Overdue in Elm House: {report.ref} (Lift) was not acknowledged")
     assert len(escalations) == 1
@@ -265,10 +272,6 @@ async def test_a_handlers_reminder_run_again_after_a_crash_reaches_them_once(bot
     clock.advance(timedelta(hours=3, minutes=1))  # lift: acknowledge within 4 h
     mark = api.mark()
     await bot.services.scheduler.tick(bot.app)
-    async with bot.services.db.transaction() as conn:
-        await conn.execute(update(due_work).where(due_work.c.kind == "report_ack_soon")
-                           .values(done_at=None, due_at=clock.now() + timedelta(minutes=10)))
-    clock.advance(timedelta(minutes=10))
-    await kill_after(bot, 0)
+    await ran_again_after_a_crash(bot, clock, Timer.ACK_SOON, report.id)
     reminders = texts(api, fixer.id, mark, f"Reminder: {report.ref} (Lift) needs acknowledging")
     assert len(reminders) == 1

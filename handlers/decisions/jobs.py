@@ -21,7 +21,7 @@ from handlers.decisions.lifecycle import STALE, _get, _queue_update
 from handlers.decisions.texts import _local, _owner_name, _rating_buttons, _rating_text
 from handlers.moderators import moderator_ids
 from storage import decisions as store
-from storage import outbox, people
+from storage import outbox
 
 
 async def post_update(app: YishiApp, work: DueWork) -> Outcome:
@@ -51,18 +51,12 @@ async def _to_owner(app: YishiApp, work: DueWork, decision: Decision, community:
         about = f"{last.id}:{(now - last.at) // interval}" if work.kind == STALE else \
             (decision.due_at.isoformat() if decision.due_at else "")
         key = f"decision:{decision.id}:{work.kind}:{about}"
-        known = await people.names(conn, recipients)
-        owed = []
-        for person in known.values():
-            if not person.started:
-                continue
-            _ = translator(person.reads(services.default_language))
-            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
-                msgid).format(
+        owed = await outgoing.to_people(
+            conn, recipients, key, services.default_language, lambda _: _(msgid).format(
                 ref=decision.ref, title=html.escape(decision.title),
                 group=html.escape(community.title),
                 days=services.settings.decisions.update_interval_days,
-                when=_local(decision.due_at, community) if decision.due_at else "")))
+                when=_local(decision.due_at, community) if decision.due_at else ""))
         await outbox.queue(conn, owed, now)
     services.outbox.kick()
 
@@ -119,19 +113,14 @@ async def escalate_overdue(app: YishiApp, work: DueWork) -> Outcome:
     due = decision.due_at.isoformat() if decision.due_at else ""
     key = f"decision:{decision.id}:overdue:{due}"
     async with services.db.transaction() as conn:
-        known = await people.names(conn, recipients)
-        owed = []
-        for person in known.values():
-            if not person.started:
-                continue
-            _ = translator(person.reads(services.default_language))
-            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
+        owed = await outgoing.to_people(
+            conn, recipients, key, services.default_language, lambda _: _(
                 "Overdue in {group}: {ref} “{title}” was due {when} and is at {percent}% "
                 "(owner: {owner}).").format(
                 group=html.escape(community.title), ref=decision.ref,
                 title=html.escape(decision.title), when=_local(decision.due_at, community)
                 if decision.due_at else "", percent=decision.progress,
-                owner=html.escape(owner) if owner else _("nobody yet"))))
+                owner=html.escape(owner) if owner else _("nobody yet")))
         await outbox.queue(conn, owed, now)
     services.outbox.kick()
     return Done()

@@ -26,7 +26,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.decisions.texts import _card, _view_buttons
-from storage import communities, due_work, memberships, outbox, people, polls, topics
+from storage import communities, due_work, memberships, outbox, polls, topics
 from storage import decisions as store
 
 STALE, DUE_SOON, OVERDUE, RATING = ("decision_stale", "decision_due_soon",
@@ -86,19 +86,13 @@ async def from_poll(conn: AsyncConnection, services: Services, decision: Decisio
     for an owner and a due date."""
     await _arm_reminders(conn, services, decision.id)
     granted = await memberships.with_role(conn, community.id, Role.MODERATOR)
-    known = await people.names(conn, sorted(set(admins) | set(granted)))
-    owed = []
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        owed.append(outgoing.message(
-            f"decision:{decision.id}:from-poll:{person.user_id}", person.user_id, _(
-                "The vote made a decision in {group}: {ref} “{title}”. Give it an owner and a "
-                "due date: /decision {ref} owner @name and /decision {ref} due 2026-12-31.")
-            .format(group=html.escape(community.title), ref=decision.ref,
-                    title=html.escape(decision.title))))
-    return owed
+    return await outgoing.to_people(
+        conn, [*admins, *granted], f"decision:{decision.id}:from-poll",
+        services.default_language, lambda _: _(
+            "The vote made a decision in {group}: {ref} “{title}”. Give it an owner and a "
+            "due date: /decision {ref} owner @name and /decision {ref} due 2026-12-31.")
+        .format(group=html.escape(community.title), ref=decision.ref,
+                title=html.escape(decision.title)))
 
 
 async def _queue_update(conn: AsyncConnection, services: Services, decision_id: int, *,
@@ -122,7 +116,6 @@ async def _queue_update(conn: AsyncConnection, services: Services, decision_id: 
         watchers |= set(await topics.supporters(conn, decision.topic_id))
     if decision.poll_id is not None:
         watchers |= await polls.voters(conn, decision.poll_id)
-    known = await people.names(conn, sorted(watchers - {event.actor_id or 0}))
     _ = translator(community.language)
     text = _card(decision, community, event, _)
     follow = _view_buttons(decision, _)
@@ -141,15 +134,11 @@ async def _queue_update(conn: AsyncConnection, services: Services, decision_id: 
     else:
         owed.append(outgoing.message(f"{key}:group", community.chat_id, text, markup=follow,
                                      not_before=not_before))
-    for person in known.values():
-        if not person.started:
-            continue
-        reader = translator(person.reads(services.default_language))
-        owed.append(outgoing.message(
-            f"{key}:{person.user_id}", person.user_id,
-            reader(N_("News on a decision you follow in {group}:")).format(
-                group=html.escape(community.title)) + "\n\n"
-            + _card(decision, community, event, reader), not_before=not_before))
+    owed += await outgoing.to_people(
+        conn, watchers - {event.actor_id or 0}, key, services.default_language,
+        lambda reader: reader(N_("News on a decision you follow in {group}:")).format(
+            group=html.escape(community.title)) + "\n\n"
+        + _card(decision, community, event, reader), not_before=not_before)
     await outbox.queue(conn, owed, now)
 
 

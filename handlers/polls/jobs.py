@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,7 +17,7 @@ from bot.scheduler import Outcome as DueOutcome
 from handlers import outgoing
 from handlers.polls.lifecycle import _announce, close_poll
 from handlers.polls.texts import _count, _local, turnout_text
-from storage import communities, memberships, outbox, people, residents
+from storage import communities, memberships, outbox, residents
 from storage import polls as store
 
 
@@ -78,27 +77,25 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
                 ref=poll.ref, question=html.escape(poll.question),
                 when=_local(poll.deadline, community)),
             turnout_text(figures, _)]))]
-        for person in await _not_yet_voted(conn, poll, roster):
-            reader = translator(person.reads(services.default_language))
-            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, reader(N_(
+        owed += await outgoing.to_people(
+            conn, await _not_yet_voted(conn, poll, roster), key, services.default_language,
+            lambda reader: reader(N_(
                 "{ref} in {group} closes {when}, and you have not voted yet. Vote with the "
                 "buttons under the poll in the group.")).format(
                 ref=poll.ref, group=html.escape(community.title),
-                when=_local(poll.deadline, community))))
+                when=_local(poll.deadline, community)))
         await outbox.queue(conn, owed, now)
     services.outbox.kick()
     return Done()
 
 
 async def _not_yet_voted(conn: AsyncConnection, poll: Poll,
-                         roster: list[Household]) -> list[Any]:
-    """People whose vote would be taken now, who have not voted, and can be written to
+                         roster: list[Household]) -> list[int]:
+    """People whose vote would be taken now and who have not voted
     (bot.domain.polls.still_to_vote: the same rule as a press)."""
     in_scope = [h for h in roster if poll.scope.covers(h)]
-    candidates = still_to_vote(
+    return still_to_vote(
         poll.audience, poll.scope, roster=in_scope,
         members=await memberships.members(conn, poll.community_id),
         voted=await store.voters(conn, poll.id),
         household_voters=await store.household_voters(conn, poll.id))
-    known = await people.names(conn, candidates)
-    return [p for p in known.values() if p.started]

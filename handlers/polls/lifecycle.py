@@ -87,7 +87,8 @@ async def _post(conn: AsyncConnection, poll: Poll, community: Community) -> Outg
                                       "digest": _digest(text, markup)})
 
 
-async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any) -> None:
+async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+                  now: datetime) -> None:
     """The post went out: note where it is. Votes that came while it was on its way could
     not be shown on it yet: if it no longer shows the count, it is edited at once."""
     poll_id = int(remember["poll"])
@@ -102,7 +103,7 @@ async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any) 
     if await store.swap_post_digest(conn, poll.id, digest):
         await outbox.queue(conn, [outgoing.edit_text(
             f"poll:{poll.id}:post:{digest[:16]}", community.chat_id,
-            int(answer["message_id"]), text, markup=markup)], poll.created_at)
+            int(answer["message_id"]), text, markup=markup)], now)
 
 
 async def refresh_post(app: YishiApp, poll_id: int) -> None:

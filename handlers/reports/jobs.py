@@ -125,16 +125,10 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
         rounds = sum(e.status is ReportStatus.REOPENED
                      for e in await store.timeline(conn, report.id))
         key = f"report:{report.id}:{work.kind}:{rounds}"
-        known = await people.names(conn, recipients)
-        owed = []
-        for person in known.values():
-            if not person.started:
-                continue
-            _ = translator(person.reads(services.default_language))
-            owed.append(outgoing.message(f"{key}:{person.user_id}", person.user_id, _(
-                msgid).format(
+        owed = await outgoing.to_people(
+            conn, recipients, key, services.default_language, lambda _: _(msgid).format(
                 ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title))))
+                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title)))
         await outbox.queue(conn, owed, now)
         if then is not None:
             await then(conn, now)

@@ -264,12 +264,8 @@ async def _news(conn: AsyncConnection, services: Services, report: Report, note:
                 key: str, *, original: Report | None = None) -> list[Outgoing]:
     """The reporter and the followers hear of the change, each in their language."""
     followers = await store.followers(conn, report.id)
-    known = await people.names(conn, [u for u in [report.reporter_id, *followers] if u])
-    owed = []
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
+
+    def news(_: Translator) -> str:
         text = _("{ref} ({category}) is now {status}.").format(
             ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
             status=_(STATUS_NAMES[report.status]))
@@ -277,8 +273,11 @@ async def _news(conn: AsyncConnection, services: Services, report: Report, note:
             text += "\n" + _("Note: {note}").format(note=html.escape(_(note)))
         if original is not None:
             text += "\n" + _("I will tell you how {ref} goes instead.").format(ref=original.ref)
-        owed.append(outgoing.message(f"{key}:news:{person.user_id}", person.user_id, text))
-    return owed
+        return text
+
+    return await outgoing.to_people(
+        conn, [u for u in [report.reporter_id, *followers] if u], f"{key}:news",
+        services.default_language, news)
 
 
 async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
@@ -315,7 +314,8 @@ async def _refresh_copies(context: YishiContext, report: Report, community: Comm
     now = services.clock.now()
     async with services.db.transaction() as conn:
         current = await store.get(conn, report.id) or report
-        # Named by what they show: the same view is never sent twice.
+        # Each refresh is an occasion of its own (the edits show the report as it is now;
+        # one that changes nothing is refused by Telegram as "not modified" and dropped).
         shown = f"report:{report.id}:view:{now.isoformat()}:{secrets.token_hex(4)}"
         await outbox.queue(conn, await _copy_edits(conn, services, current, community, shown,
                                                    group_post=group_post), now)
@@ -355,17 +355,9 @@ async def _tell_handlers(bot: Bot, services: Services, community: Community,
     key = f"report:{report.id}:tell:{about}:{len(events)}"
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        known = await people.names(conn, recipients)
-        owed = []
-        for person in known.values():
-            if not person.started:
-                continue
-            _ = translator(person.reads(services.default_language))
-            text = _(msgid).format(
+        owed = await outgoing.to_people(
+            conn, recipients, key, services.default_language, lambda _: _(msgid).format(
                 ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status]), **values)
-            name = f"{key}:{person.user_id}"
-            owed.append(outgoing.photo(name, person.user_id, photo, text) if photo is not None
-                        else outgoing.message(name, person.user_id, text))
+                status=_(STATUS_NAMES[report.status]), **values), photo_id=photo)
         await outbox.queue(conn, owed, now)
     services.outbox.kick()
