@@ -136,9 +136,19 @@ async def note_member(update: Update, context: YishiContext) -> None:
         await memberships.ensure(conn, community.id, user.id, now)
 
 
+async def member_left(update: Update, context: YishiContext) -> None:
+    """Someone left the group (or was removed): what is known of them there is asked of
+    Telegram again next time (a vote "for anyone in the group" is then refused)."""
+    message = update.effective_message
+    if message is not None and message.left_chat_member is not None:
+        context.services.admins.forget(message.chat.id, message.left_chat_member.id)
+
+
 def register(app: YishiApp) -> None:
     app.add_handler(ChatMemberHandler(bot_membership_changed,
                                       ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, member_left),
+                    group=SPEAKERS)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     # A group of its own, before the features: noting the speaker must not stop a command.
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.StatusUpdate.ALL,

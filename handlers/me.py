@@ -25,7 +25,7 @@ from handlers.common import (
 )
 from handlers.residents.texts import relation_name
 from handlers.roles import role_name
-from storage import audit, flow_state, memberships, people, residents, units
+from storage import audit, flow_state, memberships, people, residents, unit_owners, units
 from storage import points as ledger
 from storage import polls as poll_store
 
@@ -181,6 +181,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         held = await memberships.communities_of(conn, user.id)
         await units.clear_voter(conn, user.id)
         await residents.forget_person(conn, user.id)
+        await unit_owners.forget_person(conn, user.id)
         await ledger.forget_person(conn, user.id)
         await poll_store.forget_voter(conn, user.id)
         await audit.anonymise(conn, user.id, [m.community_id for m in held])

@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
 from bot.domain.polls import Ballot, Poll, PollStatus
-from storage.schema import ballots, poll_keys, poll_log, poll_participants, polls
+from storage.schema import (
+    ballot_voids,
+    ballots,
+    poll_keys,
+    poll_log,
+    poll_participants,
+    poll_unit_voters,
+    polls,
+)
 from storage.upsert import upsert_many
 
 
@@ -119,30 +127,92 @@ class Cast:
     unit_id: int | None = None
     unit_key: str | None = None
     proxy_by: int | None = None
+    signed_by: str | None = None  # a paper ballot: who signed it
+    void: str | None = None  # a moderator voided the ballot: why
 
 
-async def cast_many(conn: AsyncConnection, poll_id: int, casts: Sequence[Cast]) -> None:
+async def cast_many(conn: AsyncConnection, poll_id: int, casts: Sequence[Cast], *,
+                    secret: bool = False) -> list[str]:
     """Record ballots (and withdrawals) in order, each appended to the poll's hash chain:
-    a few statements however many there are."""
+    a few statements however many there are. Returns each entry's hash (its receipt).
+
+    A secret ballot's log entry carries no time, and its row the poll's opening time
+    (``Cast.at``, chosen by the caller), so that nothing matches a press to a person."""
     if not casts:
-        return
+        return []
     final = {c.voter_key: c for c in casts}  # a voter's last press is what stands
     await upsert_many(conn, ballots, [
         {"poll_id": poll_id, "voter_key": c.voter_key, "user_id": c.user_id,
          "unit_id": c.unit_id, "unit_key": c.unit_key, "choice": c.choice,
-         "proxy_by": c.proxy_by, "at": c.at} for c in final.values() if c.choice],
+         "proxy_by": c.proxy_by, "signed_by": c.signed_by, "at": c.at}
+        for c in final.values() if c.choice],
         conflict=["poll_id", "voter_key"],
-        update=["user_id", "unit_id", "unit_key", "choice", "proxy_by", "at"])
+        update=["user_id", "unit_id", "unit_key", "choice", "proxy_by", "signed_by", "at"])
     gone = [c.voter_key for c in final.values() if not c.choice]
     if gone:
         await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id,
                                                   ballots.c.voter_key.in_(gone)))
-    await _append(conn, poll_id, [
-        {"voter": c.voter_key, "unit": c.unit_id if c.unit_key is None else c.unit_key,
-         "choice": c.choice, "proxy_by": c.proxy_by, "at": c.at.isoformat()} for c in casts])
+    entries: list[dict[str, Any]] = []
+    for c in casts:
+        entry: dict[str, Any] = {"voter": c.voter_key,
+                                 "unit": c.unit_id if c.unit_key is None else c.unit_key,
+                                 "choice": c.choice, "proxy_by": c.proxy_by}
+        if c.signed_by is not None:
+            entry["signed_by"] = c.signed_by
+        if c.void is not None:
+            entry["void"] = c.void
+        if not secret:
+            entry["at"] = c.at.isoformat()
+        entries.append(entry)
+    return await _append(conn, poll_id, entries)
 
 
-async def _append(conn: AsyncConnection, poll_id: int, entries: list[dict[str, Any]]) -> None:
+async def void(conn: AsyncConnection, poll_id: int, *, voter_key: str, by: int, reason: str,
+               now: datetime) -> dict[str, Any] | None:
+    """A moderator voids a ballot, with a reason: it leaves the count, the log says so and
+    the minutes list it. None if there was no such ballot."""
+    row = (await conn.execute(select(ballots).where(
+        ballots.c.poll_id == poll_id, ballots.c.voter_key == voter_key))).mappings().first()
+    if row is None:
+        return None
+    await conn.execute(ballot_voids.insert().values(
+        poll_id=poll_id, unit_id=row["unit_id"], choice=row["choice"],
+        signed_by=row["signed_by"], paper=row["proxy_by"] is not None, voided_by=by,
+        reason=reason, at=now))
+    await cast_many(conn, poll_id, [Cast(voter_key=voter_key, choice=[], at=now,
+                                         unit_id=row["unit_id"], proxy_by=by, void=reason)])
+    return dict(row)
+
+
+async def voids(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(ballot_voids).where(ballot_voids.c.poll_id == poll_id)
+                              .order_by(ballot_voids.c.id))
+    return [dict(row) for row in rows.mappings()]
+
+
+async def ballot_of_unit(conn: AsyncConnection, poll_id: int,
+                         unit_id: int) -> dict[str, Any] | None:
+    """What stands for a unit (its own or a paper ballot), if anything."""
+    row = (await conn.execute(select(ballots).where(
+        ballots.c.poll_id == poll_id, ballots.c.unit_id == unit_id)
+        .order_by(ballots.c.at.desc()).limit(1))).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_head(conn: AsyncConnection, poll_id: int, head: str, entries: int) -> None:
+    """The chain's head as it is about to be posted in the group."""
+    await conn.execute(update(polls).where(polls.c.id == poll_id).values(
+        head_hash=head, head_entries=entries))
+
+
+async def head_posted(conn: AsyncConnection, poll_id: int, chat_id: int,
+                      message_id: int) -> None:
+    await conn.execute(update(polls).where(polls.c.id == poll_id).values(
+        head_chat_id=chat_id, head_message_id=message_id))
+
+
+async def _append(conn: AsyncConnection, poll_id: int,
+                  entries: list[dict[str, Any]]) -> list[str]:
     last = (await conn.execute(select(poll_log.c.seq, poll_log.c.hash).where(
         poll_log.c.poll_id == poll_id).order_by(poll_log.c.seq.desc()).limit(1))).first()
     seq, previous = (last[0], last[1]) if last else (0, GENESIS)
@@ -155,12 +225,15 @@ async def _append(conn: AsyncConnection, poll_id: int, entries: list[dict[str, A
                      "hash": digest})
         previous = digest
     await conn.execute(poll_log.insert(), rows)
+    return [row["hash"] for row in rows]
 
 
 async def counted(conn: AsyncConnection, poll_id: int) -> list[Ballot]:
-    """The ballots that count: a household's own vote replaces a proxy entry for it."""
-    rows = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id))
-            ).mappings().all()
+    """The ballots that count: one per unit where the poll counts units. (A poll from
+    before one-ballot-per-unit may hold a household's own vote beside a proxy entry for
+    it: the own vote counts.)"""
+    rows = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id)
+                               .order_by(ballots.c.at))).mappings().all()
     own_units = {r["unit_id"] for r in rows if r["proxy_by"] is None and r["unit_id"]}
     return [Ballot(choice=tuple(r["choice"]), unit_id=r["unit_id"], unit_key=r["unit_key"])
             for r in rows if r["proxy_by"] is None or r["unit_id"] not in own_units]
@@ -173,20 +246,23 @@ async def ballot_rows(conn: AsyncConnection, poll_id: int) -> list[dict[str, Any
 
 
 async def household_voters(conn: AsyncConnection, poll_id: int,
-                           unit_ids: list[int] | None = None) -> dict[int, int]:
-    """Unit → the person who voted for it (their own ballots, not proxies; for a secret
-    poll, from who took part, which is public, never from the ballots). With ``unit_ids``,
-    only those units are looked up."""
-    query = select(ballots.c.unit_id, ballots.c.user_id).where(
-        ballots.c.poll_id == poll_id, ballots.c.unit_id.is_not(None),
-        ballots.c.proxy_by.is_(None))
-    took_query = select(poll_participants.c.unit_id, poll_participants.c.user_id).where(
-        poll_participants.c.poll_id == poll_id, poll_participants.c.unit_id.is_not(None))
+                           unit_ids: list[int] | None = None) -> dict[int, int | None]:
+    """Unit → the person who voted for it, or None (bot.domain.polls.PAPER) for a paper
+    ballot entered by a moderator (for a secret poll, from who took part, which is public,
+    never from the ballots). With ``unit_ids``, only those units are looked up."""
+    query = select(ballots.c.unit_id, ballots.c.user_id, ballots.c.proxy_by).where(
+        ballots.c.poll_id == poll_id, ballots.c.unit_id.is_not(None))
+    took_query = select(poll_unit_voters.c.unit_id, poll_unit_voters.c.user_id).where(
+        poll_unit_voters.c.poll_id == poll_id)
     if unit_ids is not None:
         query = query.where(ballots.c.unit_id.in_(unit_ids))
-        took_query = took_query.where(poll_participants.c.unit_id.in_(unit_ids))
-    rows = await conn.execute(query)
-    found = {int(unit): int(user) for unit, user in rows if user is not None}
+        took_query = took_query.where(poll_unit_voters.c.unit_id.in_(unit_ids))
+    rows = (await conn.execute(query)).all()
+    found: dict[int, int | None] = {int(unit): None for unit, _user, proxy in rows
+                                    if proxy is not None}
+    # A household's own vote stands over an old proxy entry (polls from before 0011).
+    found.update({int(unit): int(user) for unit, user, proxy in rows
+                  if proxy is None and user is not None})
     took = await conn.execute(took_query)
     found.update({int(unit): int(user) for unit, user in took})
     return found
@@ -229,8 +305,9 @@ async def took_part_many(conn: AsyncConnection, poll_id: int,
     """Record (or, withdrawn, forget) that people voted in a secret poll, and for which
     household if it counts households (taking part is public; the choice is not):
     (user, unit, yes) each."""
+    # No time is written: it would match the ballot's press (ballots.py).
     await upsert_many(conn, poll_participants, [
-        {"poll_id": poll_id, "user_id": user, "unit_id": unit, "at": now}
+        {"poll_id": poll_id, "user_id": user, "unit_id": unit, "at": None}
         for user, unit, yes in changes if yes], conflict=["poll_id", "user_id"],
         update=["unit_id"])
     left = [user for user, _unit, yes in changes if not yes]
@@ -239,9 +316,23 @@ async def took_part_many(conn: AsyncConnection, poll_id: int,
             poll_participants.c.poll_id == poll_id, poll_participants.c.user_id.in_(left)))
 
 
+async def units_voted_many(conn: AsyncConnection, poll_id: int,
+                           changes: Sequence[tuple[int, int, bool]]) -> None:
+    """A secret poll that counts households: which household took part through whom
+    (unit, user, yes) each; withdrawn (yes False), the unit is free again."""
+    await upsert_many(conn, poll_unit_voters, [
+        {"poll_id": poll_id, "unit_id": unit, "user_id": user}
+        for unit, user, yes in changes if yes], conflict=["poll_id", "unit_id"],
+        update=["user_id"])
+    free = [unit for unit, _user, yes in changes if not yes]
+    if free:
+        await conn.execute(poll_unit_voters.delete().where(
+            poll_unit_voters.c.poll_id == poll_id, poll_unit_voters.c.unit_id.in_(free)))
+
+
 async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:
     rows = await conn.execute(select(poll_participants.c.user_id).where(
-        poll_participants.c.poll_id == poll_id).order_by(poll_participants.c.at))
+        poll_participants.c.poll_id == poll_id).order_by(poll_participants.c.user_id))
     return [int(user_id) for (user_id,) in rows]
 
 
@@ -251,6 +342,7 @@ async def forget_voter(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(update(ballots).where(ballots.c.user_id == user_id)
                        .values(user_id=None))
     await conn.execute(poll_participants.delete().where(poll_participants.c.user_id == user_id))
+    await conn.execute(poll_unit_voters.delete().where(poll_unit_voters.c.user_id == user_id))
 
 
 async def polls_closed(conn: AsyncConnection, community_id: int, since: datetime,
@@ -266,3 +358,25 @@ async def polls_open(conn: AsyncConnection, community_id: int) -> list[Poll]:
         polls.c.community_id == community_id, polls.c.status == PollStatus.OPEN.value)
         .order_by(polls.c.deadline))
     return [_poll(row) for row in rows.mappings()]
+
+
+async def erase_order(conn: AsyncConnection, poll_id: int) -> None:
+    """A secret poll closes: its ballots and its participants are written again, sorted
+    by pseudonym and by person, so that the order rows were stored in (which follows the
+    order of the presses) can no longer pair a participant with a ballot. With SQLite's
+    secure_delete (storage/database.py) the old rows are overwritten, not left in free
+    pages."""
+    kept = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id)
+                               .order_by(ballots.c.voter_key))).mappings().all()
+    took = (await conn.execute(select(poll_participants).where(
+        poll_participants.c.poll_id == poll_id).order_by(poll_participants.c.user_id))
+            ).mappings().all()
+    homes = (await conn.execute(select(poll_unit_voters).where(
+        poll_unit_voters.c.poll_id == poll_id).order_by(poll_unit_voters.c.unit_id))
+             ).mappings().all()
+    await conn.execute(ballots.delete().where(ballots.c.poll_id == poll_id))
+    await conn.execute(poll_participants.delete().where(poll_participants.c.poll_id == poll_id))
+    await conn.execute(poll_unit_voters.delete().where(poll_unit_voters.c.poll_id == poll_id))
+    for table, rows in ((ballots, kept), (poll_participants, took), (poll_unit_voters, homes)):
+        if rows:
+            await conn.execute(table.insert(), [dict(row) for row in rows])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.households import Household, Member, Relation
 from bot.domain.residents import Resident, ResidentStatus
 from bot.domain.units import UnitAddress
+from storage import unit_owners
 from storage.schema import people, residents, units
 
 
@@ -170,12 +171,15 @@ async def _households(conn: AsyncConnection, community_id: int,
     for row in member_rows:
         by_unit.setdefault(row["unit_id"], []).append(
             Member(user_id=row["user_id"], relation=Relation(row["relation"])))
+    on_record = await unit_owners.by_unit(conn, community_id,
+                                       None if members is None else [u["id"] for u in unit_rows])
     return [
         Household(unit_id=u["id"],
                   address=UnitAddress(building=u["building"], staircase=u["staircase"] or None,
                                       room=u["room"]),
                   area_m2=u["area_m2"], voter_id=u["voter_id"],
-                  members=tuple(by_unit.get(u["id"], ())))
+                  members=tuple(by_unit.get(u["id"], ())),
+                  registered=tuple(on_record.get(u["id"], ())))
         for u in unit_rows
     ]
 

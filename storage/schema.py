@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -105,6 +106,23 @@ units = Table(
     Column("voter_id", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("community_id", "building", "staircase", "room"),
+)
+
+# The building's register: who owns each unit on record, whether or not they are on
+# Telegram (user_id once linked); the developer for units not yet sold or delivered.
+unit_owners = Table(
+    "unit_owners",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("developer", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("unit_id", "name", name="uq_unit_owners_unit_name"),
+    Index("ix_unit_owners_community", "community_id"),
 )
 
 # A person's tie to a unit: asked for with /join (pending), then verified or rejected
@@ -233,6 +251,15 @@ polls = Table(
     Column("post_chat_id", BigInteger, nullable=True),
     Column("post_message_id", Integer, nullable=True),
     Column("post_digest", String(64), nullable=True),
+    # A notice period (公示) before voting: voting opens by itself at opens_at; the
+    # notice's background (text, photo, document) as JSON.
+    Column("opens_at", UTCDateTime, nullable=True),
+    Column("notice", JSON, nullable=True),
+    # The vote log's head as posted in the group at closing: /audit compares against it.
+    Column("head_hash", String(64), nullable=True),
+    Column("head_entries", Integer, nullable=True),
+    Column("head_chat_id", BigInteger, nullable=True),
+    Column("head_message_id", Integer, nullable=True),
     UniqueConstraint("community_id", "number"),
     Index("ix_polls_community_status", "community_id", "status"),
 )
@@ -241,15 +268,35 @@ ballots = Table(
     "ballots",
     metadata,
     Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
-    # "u:<user id>" for a person's own vote, "p:<unit id>" for a proxy entry.
+    # "unit:<unit id>" in a poll that counts households (one ballot per unit, online or on
+    # paper); "u:<user id>" for a person's own vote otherwise; "s:<pseudonym>" if secret.
+    # (Polls from before 0011 may hold "p:<unit id>" proxy entries beside "u:" ones.)
     Column("voter_key", String(40), primary_key=True),
     Column("user_id", BigInteger, nullable=True),
     Column("unit_id", Integer, ForeignKey("units.id", ondelete="SET NULL"), nullable=True),
     Column("unit_key", String(40), nullable=True),
     Column("choice", JSON, nullable=False),
     Column("proxy_by", BigInteger, nullable=True),
+    Column("signed_by", String(100), nullable=True),  # a paper ballot: who signed it
+    # A secret ballot's time is the poll's opening, never the press's (see ballots.py).
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ballots_poll_unit", "poll_id", "unit_id"),
+)
+
+# Ballots a moderator voided, with the reason: shown in the minutes, kept in the log.
+ballot_voids = Table(
+    "ballot_voids",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column("unit_id", Integer, nullable=True),
+    Column("choice", JSON, nullable=False),
+    Column("signed_by", String(100), nullable=True),
+    Column("paper", Boolean, nullable=False),
+    Column("voided_by", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ballot_voids_poll", "poll_id"),
 )
 
 # A secret poll's ballots are keyed by an HMAC of the voter under this key; the key is
@@ -268,7 +315,17 @@ poll_participants = Table(
     Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", BigInteger, primary_key=True),
     Column("unit_id", Integer, nullable=True),
-    Column("at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=True),  # no longer written: it would match a ballot
+)
+
+# A secret poll that counts households: which household took part through whom (public,
+# as taking part is; the choice is not). One row per unit.
+poll_unit_voters = Table(
+    "poll_unit_voters",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", Integer, primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
 )
 
 poll_log = Table(

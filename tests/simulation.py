@@ -155,7 +155,9 @@ class Simulation:
             person = tg.person(f"R{n}", username=f"r{n}", language_code="en")
             self.residents.append(Resident(person, unit, kind, area,
                                            started=self.rng.random() < 0.8))
-            lines.append(f"{unit},{person.id},{kind},{area or ''}")
+            # The committee's register has every flat's area, let flats included: a Civil
+            # Code poll cannot be published without them.
+            lines.append(f"{unit},{person.id},{kind},{flat_area}")
         everyone = [*self.moderators, *self.handlers.values(),
                     *(r.person for r in self.residents)]
         for person in everyone:
@@ -507,16 +509,26 @@ class Simulation:
                                     where=lambda c: c.chat_id == chair.id)
             mark = self.api.mark()
             await self.tg.say(chair, chair, unit)
+            asked = await self.api.wait_for("sendMessage", after=mark,
+                                            where=lambda c: c.chat_id == chair.id)
+            if not asked.text.startswith("Who signed"):
+                # Not a unit the register knows (the flow waits for another: stop it), or
+                # one that voted already (the flow ended).
+                if "Type another unit" in asked.text:
+                    mark = self.api.mark()
+                    await self.tg.say(chair, chair, "/cancel")
+                    await self.api.wait_for("sendMessage", after=mark,
+                                            where=lambda c: c.chat_id == chair.id)
+                continue
+            mark = self.api.mark()
+            await self.tg.say(chair, chair, f"Owner of {unit}")
             choices = await self.api.wait_for("sendMessage", after=mark,
                                               where=lambda c: c.chat_id == chair.id)
-            if not choices.buttons or not choices.buttons[0].get(
-                    "callback_data", "").startswith("pp:"):
-                continue  # not a unit the roll knows, or not eligible
             mark = self.api.mark()
             await self.tg.press(chair, choices, poll_buttons.PROXY_OPTION.data(0))
             answer = await self.api.wait_for("editMessageText", after=mark,
                                              where=lambda c: c.chat_id == chair.id)
-            if answer.buttons:  # the household voted itself after all: keep its own vote
+            if not answer.text.startswith("Recorded"):  # voted itself meanwhile
                 continue
             entered += 1
             self.figures.actions["proxy vote entered"] += 1

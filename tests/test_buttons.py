@@ -6,6 +6,7 @@ import pytest
 from bot import buttons
 from bot.buttons import ID_MAX, Choice, Id, Index, Registry, Word
 from handlers.polls import callbacks as poll_buttons
+from handlers.residents import callbacks as resident_buttons
 from handlers.reports import callbacks as report_buttons
 from tests.test_polls import ROWS, _building, _create, _poll, _poll_id
 
@@ -54,7 +55,8 @@ def test_data_that_does_not_parse_is_none(data):
 def test_data_round_trips_and_the_longest_prefix_wins():
     assert poll_buttons.VOTE.parse(poll_buttons.VOTE.data(42, 3)) == (42, 3)
     assert poll_buttons.VOTE.data(ID_MAX, 9) == f"v:{ID_MAX}:9"
-    assert buttons.parse("pp:confirm") == (poll_buttons.PROXY_CONFIRM, ())
+    assert buttons.parse("jr:l:3:4") == (resident_buttons.LINK, (3, 4))
+    assert buttons.parse("jr:3:ok") == (resident_buttons.DECIDE, (3, "ok"))
     assert buttons.parse("pp:2") == (poll_buttons.PROXY_OPTION, (2,))
     assert report_buttons.HANDLE.parse("rh:7:ack") == (7, "ack")
     assert report_buttons.HANDLE.matching(None, "ack")("rh:7:ack")
@@ -93,4 +95,4 @@ async def test_forged_buttons_are_refused_before_any_handler_and_change_nothing(
     mark = api.mark()
     await tg.press(people["Ann"], post, poll_buttons.VOTE.data(poll_id, 0))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
-    assert answer.get("text") == "Recorded for P-1: Yes"
+    assert answer.get("text").startswith("Recorded for P-1: Yes\nReceipt: ")

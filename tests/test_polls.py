@@ -47,10 +47,12 @@ _poll_id = poll_id_of
 
 
 
-async def _vote(api, tg, who, post, option):
+async def _vote(api, tg, who, post, option, *, receipt=False):
+    """The answer to a vote press (without its receipt line unless ``receipt``)."""
     mark = api.mark()
     await tg.press(who, post, poll_buttons.VOTE.data(_poll_id(post), option))
-    return (await api.wait_for("answerCallbackQuery", after=mark)).get("text")
+    text = (await api.wait_for("answerCallbackQuery", after=mark)).get("text")
+    return text if receipt or text is None else text.split("\nReceipt: ")[0]
 
 
 async def _poll(bot, poll_id):
@@ -75,9 +77,9 @@ async def test_create_vote_change_and_refusals(bot, api, tg):
     assert [b["callback_data"].split(":")[-1] for b in controls.buttons] == [
         "close", "extend", "cancel", "proxy"]
 
-    assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
-    assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
-    assert await _vote(api, tg, people["Bob"], post, 0) == "Recorded for P-1: Yes"
+    assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes (for 3-1-101)"
+    assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No (for 3-1-101)"
+    assert await _vote(api, tg, people["Bob"], post, 0) == "Recorded for P-1: Yes (for 3-1-102)"
     # Bea is family in Bob's household; Cal is a tenant; a visitor is not on the roster.
     assert await _vote(api, tg, people["Bea"], post, 0) == "This poll is for owners only."
     assert await _vote(api, tg, people["Cal"], post, 0) == "This poll is for owners only."
@@ -106,14 +108,17 @@ async def test_one_vote_per_household_and_scope_and_multiple_choice(bot, api, tg
     assert "Who votes: one vote per household" in preview.text
     assert "up to 3 choices" in preview.text
     ann, bob, bea = people["Ann"], people["Bob"], people["Bea"]
-    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Mon"
-    assert await _vote(api, tg, bob, post, 1) == "Someone else already voted for your household."
+    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Mon (for 3-1-102)"
+    assert await _vote(api, tg, bob, post, 1) == (
+        "Another member of your household already voted for 3-1-102; a household has one "
+        "ballot.")
     for option, expected in ((1, "Mon, Wed"), (2, "Mon, Wed, Fri")):
-        assert await _vote(api, tg, bea, post, option) == f"Recorded for P-1: {expected}"
+        assert await _vote(api, tg, bea, post, option) == (
+            f"Recorded for P-1: {expected} (for 3-1-102)")
     assert await _vote(api, tg, bea, post, 3) == (
         "You can choose at most 3 options; remove one first.")
-    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Wed, Fri"
-    assert await _vote(api, tg, ann, post, 3) == "Recorded for P-1: Sun"
+    assert await _vote(api, tg, bea, post, 0) == "Recorded for P-1: Wed, Fri (for 3-1-102)"
+    assert await _vote(api, tg, ann, post, 3) == "Recorded for P-1: Sun (for 3-1-101)"
     _p, counted = await _poll(bot, _poll_id(post))
     assert sorted(b.choice for b in counted) == [(1, 2), (3,)]
 
@@ -264,8 +269,11 @@ async def test_civil_code_major_matter_fails_on_area_but_passes_on_headcount(bot
     mark = api.mark()
     await bot.tick()
     result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
-    assert "未通过：面积（50%）的同意票不足（需要3/4）。 业主人数（80%）已达到要求。" in result.text
-    assert "参与率：面积 100%，业主 100%" in result.text
+    # The exact quantities beside the verdict: the area failed, the owners did not.
+    assert ("未通过：同意票不足——面积：400 平方米中 200 平方米，需要至少 300 平方米；"
+            "400 平方米中 400 平方米、5 位业主中 5 位参与表决。") in result.text
+    assert ("参与：总面积 400 平方米中 400 平方米、5 位业主中 5 位参与表决（两者均需 2/3："
+            "266.67 平方米、4 位业主）") in result.text
 
 
 async def test_moderators_close_extend_and_cancel(bot, api, tg, clock):
@@ -320,7 +328,8 @@ async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing
     mark = api.mark()
     await tg.say(group, people["Bob"], "/audit P-1")
     reply = await api.wait_for("sendMessage", after=mark)
-    assert reply.text == "P-1：投票记录完整（3 条），选票与记录一致。"
+    assert reply.text == ("P-1：投票记录完整（3 条），选票与记录一致。\n"
+                          "投票截止时，记录的链头会公布在群里。")
 
     for data in (f"v:{poll_id}:7", f"v:{poll_id + 1}:0", "v:abc:0", f"v:{poll_id}"):
         mark = api.mark()
@@ -338,7 +347,8 @@ async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing
     mark = api.mark()
     await tg.say(group, people["Bob"], "/audit P-1")
     reply = await api.wait_for("sendMessage", after=mark)
-    assert reply.text == "P-1：选票与投票记录不一致：有选票在机器人之外被改动。"
+    assert reply.text == ("P-1：选票与投票记录不一致：有选票在机器人之外被改动。\n"
+                          "投票截止时，记录的链头会公布在群里。")
 
 
 async def test_export_sends_minutes_to_the_moderator(bot, api, tg):
@@ -435,8 +445,9 @@ async def test_a_secret_poll_names_nobody(bot, api, tg, clock, caplog):
         assert await store.key(conn, poll_id) is None  # the key is gone: nobody can link now
     mark = api.mark()
     await tg.say(group, people["Bob"], "/audit P-1")
-    audit = await api.wait_for("sendMessage", after=mark)
-    assert audit.text == "P-1：投票记录完整（4 条），选票与记录一致。"
+    audit = await api.wait_for("editMessageText", after=mark)
+    assert audit.text.startswith("P-1：投票记录完整（4 条），选票与记录一致。\n链头 ")
+    assert audit.text.endswith("与截止时群里公布的一致：此后记录未被改动。")
     group_texts = " ".join(c.text or "" for c in api.sent(chat_id=group.id))
     for name in ("Ann", "Bob", "Cal"):
         assert f"{name}: " not in group_texts
@@ -449,51 +460,83 @@ def json_text(entry):
     return json.dumps(entry)
 
 
-async def test_proxy_votes_are_marked_audited_and_replace_only_when_confirmed(bot, api, tg):
+async def test_paper_ballots_for_units_off_telegram_refuse_a_second_entry_and_void(
+        bot, api, tg, clock):
+    """A paper ballot can be entered for any unit on the register (here one whose owner is
+    not on Telegram); a unit that voted cannot vote twice, online or on paper; a moderator
+    voids a ballot only with a reason, which the log, the audit and the minutes keep."""
     group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    mark = api.mark()
+    await tg.send_document(owner, owner, "register.csv", (
+        "unit,area,name,user,relation\n3-2-202,75,王秀英,,owner\n").encode())
+    assert (await api.wait_for("sendMessage", after=mark)).text.startswith("Imported 1 rows")
     post, controls, _p = await _create(api, tg, group, owner, stored.id,
                                        settings=("audience", "audience"))  # owners
     poll_id = _poll_id(post)
     await _vote(api, tg, people["Ann"], post, 0)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
 
-    async def proxy(unit, option, *, confirm=False):
+    async def paper(unit, signer=None, option=None):
         mark = api.mark()
         await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "proxy"))
         await api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = api.mark()
         await tg.say(owner, owner, unit)
+        asked = await api.wait_for("sendMessage", after=mark, where=to_owner)
+        if signer is None:
+            return asked.text
+        mark = api.mark()
+        await tg.say(owner, owner, signer)
         choices = await api.wait_for("sendMessage", after=mark, where=to_owner)
+        assert choices.text == f"What did {unit} choose?"
         mark = api.mark()
         await tg.press(owner, choices, poll_buttons.PROXY_OPTION.data(option))
-        answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
-        if confirm:
-            assert answer.text.startswith("This household already voted itself.")
-            mark = api.mark()
-            await tg.press(owner, answer, poll_buttons.PROXY_CONFIRM.data())
-            answer = await api.wait_for("editMessageText", after=mark, where=to_owner)
-        return answer.text
+        return (await api.wait_for("editMessageText", after=mark, where=to_owner)).text
 
-    assert await proxy("3-2-201", 1) == (
-        "Recorded for P-1: No (entered by you, marked as a proxy vote).")
-    assert await proxy("3-1-101", 1, confirm=True) == (
-        "Recorded for P-1: No (entered by you, marked as a proxy vote).")
+    entered = await paper("3-2-202", "王秀英", 1)
+    assert entered.startswith("Recorded for P-1: No for 3-2-202, a paper ballot signed by "
+                              "王秀英, entered by you. Receipt: ")
+    # A second entry for the same unit is refused with what stands; so is one for a unit
+    # that voted online.
+    assert await paper("3-2-202") == (
+        "3-2-202 has already voted in P-1: “No”, a paper ballot signed by 王秀英, entered "
+        "2026-11-23 10:00. A household has one ballot; if that one is wrong, void it first "
+        "with /void P-1 3-2-202 and the reason.")
+    assert (await paper("3-1-101")).startswith(
+        "3-1-101 has already voted in P-1: “Yes”, voted online by Ann 2026-11-23 10:00.")
+    assert (await paper("9-9-999")).startswith("9-9-999 is not on the building's register.")
     _p, counted = await _poll(bot, poll_id)
-    assert sorted((b.unit_id is not None, b.choice) for b in counted) == [(True, (1,)),
-                                                                         (True, (1,))]
-    async with bot.services.db.transaction() as conn:
-        rows = await store.ballot_rows(conn, poll_id)
-    assert all(r["proxy_by"] == owner.id for r in rows)
+    assert sorted(b.choice for b in counted) == [(0,), (1,)]
     actions = [e.action for e in await audit_log(bot, stored.id)]
-    assert actions[:2] == ["poll.proxy", "poll.proxy"]
-    # A unit that does not vote here is refused, and nothing is recorded.
+    assert "poll.paper_ballot" in actions
+
+    # Voiding needs a reason and a moderator; then the household may vote again.
     mark = api.mark()
-    await tg.press(owner, controls, poll_buttons.MANAGE.data(poll_id, "proxy"))
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    await tg.say(group, people["Ann"], "/void P-1 3-2-202 wrong unit")
+    refused = await api.wait_for("sendMessage", after=mark)
+    assert "only the group's moderators" in refused.text or "管理员" in refused.text
     mark = api.mark()
-    await tg.say(owner, owner, "9-9-999")
-    reply = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    assert reply.text.startswith("9-9-999 is not a household that votes in P-1.")
+    await tg.say(group, owner, "/void P-1 3-2-202")
+    assert (await api.wait_for("sendMessage", after=mark)).text.startswith("用法：/void")
+    mark = api.mark()
+    await tg.say(group, owner, "/void P-1 3-2-202 签名与房号不符")
+    assert (await api.wait_for("sendMessage", after=mark)).text == (
+        "P-1 中 3-2-202 的选票已作废。原因：签名与房号不符。该户可以重新投票。")
+    _p, counted = await _poll(bot, poll_id)
+    assert [b.choice for b in counted] == [(0,)]
+    entered = await paper("3-2-202", "王秀英", 0)
+    assert entered.startswith("Recorded for P-1: Yes for 3-2-202")
+    # The minutes mark the paper ballot and list the voided one with its reason.
+    mark = api.mark()
+    await tg.say(group, owner, "/export P-1")
+    csv_call = await api.wait_for("sendDocument", after=mark)
+    text = api.upload(csv_call)[1].decode("utf-8-sig")
+    assert "3-2-202,王秀英（纸质选票）,Yes" in text
+    assert "3-2-202,王秀英（纸质选票）,No,签名与房号不符" in text
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    mark = api.mark()
+    await tg.say(group, owner, "/audit P-1")
+    assert "投票记录完整（4 条）" in (await api.wait_for("sendMessage", after=mark)).text
 
 
 async def test_a_secret_civil_code_poll_weighs_by_area_and_keeps_no_household_link(
@@ -521,7 +564,9 @@ async def test_a_secret_civil_code_poll_weighs_by_area_and_keeps_no_household_li
     await bot.tick()
     result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     # 220 of 300 m² and 2 of 3 owners said yes: passed; the area came from the roster.
-    assert "通过：参与表决面积的 73.3%、参与表决业主的 66.7% 同意" in result.text
+    assert ("通过：参与表决的 300 平方米中 220 平方米、3 位业主中 2 位同意（需要：超过 150 "
+            "平方米，且 2 位业主）；300 平方米中 300 平方米、3 位业主中 3 位参与表决。"
+            ) in result.text
     async with bot.services.db.transaction() as conn:
         assert await store.key(conn, poll_id) is None
     # Closed: the frozen result still renders although the key is gone.
@@ -560,8 +605,8 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     assert "Yes：1 票" in result.text and "No：1 票" in result.text
     mark = api.mark()
     await tg.say(group, owner, "/audit P-1")
-    audit = await api.wait_for("sendMessage", after=mark)
-    assert "投票记录完整" in audit.text
+    audit = await api.wait_for("editMessageText", after=mark)
+    assert "投票记录完整" in audit.text and "与截止时群里公布的一致" in audit.text
 
 
 @pytest.mark.expect_handler_errors

@@ -43,7 +43,7 @@ async def test_csv_import_reports_bad_rows_and_imports_the_rest(bot, api, tg):
         "Imported 3 rows into the roster of Maple Court.", "", "Skipped 3 rows:",
         "row 4: “1-1-1O3” is not a unit like 3-2-501",
         "row 6: I do not know @ghost yet",
-        "row 7: the relation must be owner, tenant or family",
+        "row 7: the relation must be owner, tenant, family or developer",
     ]
     roster = await _roster(bot, stored.id)
     assert [(r.address.code, r.name, r.relation.value, r.area_m2) for r in roster] == [
@@ -77,7 +77,7 @@ async def test_the_roster_is_sent_in_private_with_totals(bot, api, tg):
     assert lines[0] == "Roster of Maple Court"
     assert lines[1] == "1 verified residents; 2 units, 158.5 m² in all (0 units without an area)."
     # One person owning two units counts once (the Civil Code interpretation).
-    assert lines[2] == "Owners counted for votes: 1."
+    assert lines[2] == "Owners counted for votes: 1 (0 on the register but not on Telegram)."
     assert "1-1-101 · Li Lei @li_lei — owner, 88.5 m² ★" in lines
     assert "1-1-102 · Li Lei @li_lei — owner, 70 m²" in lines
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from math import ceil, floor
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.domain.households import Household, owner_headcount
+from bot.domain.households import Household, exact_area, owner_headcount
+from bot.domain.units import UnitAddress
 
 
 class Audience(StrEnum):
@@ -59,11 +60,7 @@ def deadline_refusal(deadline: datetime, *, now: datetime,
     return None
 
 
-def area(value: float | int | str | None) -> Fraction:
-    """An area as an exact fraction: 89.35 m² is 8935/100, not a binary approximation."""
-    if value is None:
-        return Fraction(0)
-    return Fraction(Decimal(str(value)))
+area = exact_area
 
 
 # --- who may vote -------------------------------------------------------------------------
@@ -78,78 +75,128 @@ class Scope(BaseModel):
     staircase: str | None = None
 
     def covers(self, household: Household) -> bool:
-        if self.building is not None and household.address.building != self.building:
+        return self.covers_address(household.address)
+
+    def covers_address(self, address: UnitAddress) -> bool:
+        if self.building is not None and address.building != self.building:
             return False
-        return self.staircase is None or household.address.staircase == self.staircase
+        return self.staircase is None or address.staircase == self.staircase
 
 
 class Refusal(StrEnum):
     NOT_VERIFIED = "not_verified"
     NOT_OWNER = "not_owner"
     OUT_OF_SCOPE = "out_of_scope"
-    HOUSEHOLD_VOTED = "household_voted"
+    HOUSEHOLD_VOTED = "household_voted"  # another member already voted for the unit
+    PAPER_VOTED = "paper_voted"  # a paper or phone ballot stands for the unit
+    NAMED_VOTER = "named_voter"  # the household named another owner to vote for it
     NOT_MEMBER = "not_member"
+
+
+# In ``household_voters``: the unit's ballot was entered on paper by a moderator.
+PAPER = None
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """May this person vote, and for which household (unit) if the poll counts units."""
+    """May this person vote, and for which units (households) their ballot speaks, if the
+    poll counts units. A refusal about one household names it (``unit_id``)."""
 
     allowed: bool
-    unit_id: int | None = None
+    unit_ids: tuple[int, ...] = ()
     refusal: Refusal | None = None
+    refused_unit: int | None = None
+
+    @property
+    def unit_id(self) -> int | None:
+        return self.unit_ids[0] if self.unit_ids else None
 
 
 def eligibility(audience: Audience, scope: Scope, *, user_id: int, is_member: bool,
                 households: Sequence[Household],
-                household_voters: dict[int, int]) -> Eligibility:
-    """Decide whether ``user_id`` may vote.
+                household_voters: dict[int, int | None],
+                counts_units: bool = True) -> Eligibility:
+    """Decide whether ``user_id`` may vote, and for which of their units.
 
     ``households`` are the person's own (verified) units; ``household_voters`` maps a unit
-    to whoever already voted for it in this poll.
+    to whoever already voted for it in this poll (:data:`PAPER` for a paper ballot). In a
+    poll that counts units one ballot speaks for each unit: the person's ballot covers
+    every unit of theirs in scope that nobody else voted for — an owner of two flats votes
+    once for both, as the law counts them.
     """
     if not is_member:
         return Eligibility(False, refusal=Refusal.NOT_MEMBER)
-    if audience is Audience.MEMBERS:
+    if audience is Audience.MEMBERS and not counts_units:
         return Eligibility(True)
     if not households:
         return Eligibility(False, refusal=Refusal.NOT_VERIFIED)
     in_scope = [h for h in households if scope.covers(h)]
     if not in_scope:
         return Eligibility(False, refusal=Refusal.OUT_OF_SCOPE)
-    if audience is Audience.VERIFIED:
-        return Eligibility(True, unit_id=in_scope[0].unit_id)
     if audience is Audience.OWNERS:
         in_scope = [h for h in in_scope if user_id in h.owners]
         if not in_scope:
             return Eligibility(False, refusal=Refusal.NOT_OWNER)
-    # One vote per unit: a unit this person already voted for, else one nobody voted for.
+    if not counts_units:
+        return Eligibility(True)
+    free: list[int] = []
+    refused: tuple[Refusal, int] | None = None
     for household in in_scope:
-        if household_voters.get(household.unit_id) == user_id:
-            return Eligibility(True, unit_id=household.unit_id)
-    for household in in_scope:
+        unit = household.unit_id
+        if unit in household_voters:
+            voter = household_voters[unit]
+            if voter == user_id:
+                free.append(unit)
+            elif refused is None:
+                refused = (Refusal.PAPER_VOTED if voter is PAPER else Refusal.HOUSEHOLD_VOTED,
+                           unit)
+            continue
         # A household may name the owner who votes for it; otherwise any eligible member.
-        chosen = household.voter_id if household.voter_id in household.owners else None
-        if household.unit_id not in household_voters and chosen in (None, user_id):
-            return Eligibility(True, unit_id=household.unit_id)
-    return Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
+        named = household.voter_id if household.voter_id in household.owners else None
+        if named not in (None, user_id):
+            if refused is None:
+                refused = (Refusal.NAMED_VOTER, unit)
+            continue
+        free.append(unit)
+    if free:
+        return Eligibility(True, unit_ids=tuple(free))
+    assert refused is not None
+    return Eligibility(False, refusal=refused[0], refused_unit=refused[1])
 
 
 def still_to_vote(audience: Audience, scope: Scope, *, roster: Sequence[Household],
                   members: Iterable[int], voted: Iterable[int],
-                  household_voters: dict[int, int]) -> list[int]:
-    """Who a reminder is for: everyone whose press would be taken now (asked of
-    :func:`eligibility`, exactly as their press would be) and who has not voted."""
+                  household_voters: dict[int, int | None],
+                  counts_units: bool = True) -> list[int]:
+    """Who a reminder is for: everyone whose press would still count now (asked of
+    :func:`eligibility`, exactly as their press would be) and who has not voted. In a
+    poll that counts units, someone whose every unit has voted already is not asked."""
     homes: dict[int, list[Household]] = {}
     for household in roster:
         for member in household.members:
             homes.setdefault(member.user_id, []).append(household)
-    people = set(members) if audience is Audience.MEMBERS else set(homes)
+    people = set(members) if audience is Audience.MEMBERS and not counts_units else set(homes)
     already = set(voted)
     return [user for user in sorted(people - already)
             if eligibility(audience, scope, user_id=user, is_member=True,
                            households=homes.get(user, []),
-                           household_voters=household_voters).allowed]
+                           household_voters=household_voters,
+                           counts_units=counts_units).allowed]
+
+
+def units_not_voted(roster: Sequence[Household], scope: Scope,
+                    voted_units: Iterable[int], building: str | None = None) -> list[Household]:
+    """The households in scope (of one building, if named) with no ballot yet: the doors
+    to knock on."""
+    done = set(voted_units)
+    return [h for h in roster if scope.covers(h) and h.unit_id not in done
+            and (building is None or h.address.building == building)]
+
+
+def missing_areas(roster: Sequence[Household], scope: Scope) -> list[Household]:
+    """Units in scope without a recorded area: a Civil Code poll cannot be counted while
+    there is one, because the total area would be wrong."""
+    return [h for h in roster if scope.covers(h) and h.area_m2 is None]
 
 
 def valid_choice(choice: Sequence[int], *, options: int, multiple: bool,
@@ -228,6 +275,13 @@ class Verdict(BaseModel):
     quorum_owners: bool | None = None
     approved_area: bool | None = None
     approved_owners: bool | None = None
+    # The exact quantities behind them (results frozen before they were kept lack them).
+    total_area: Fraction | None = None
+    total_owners: int | None = None
+    voting_area: Fraction | None = None
+    voting_owners: int | None = None
+    yes_area: Fraction | None = None
+    yes_owners: int | None = None
 
 
 def plurality(result: Tally) -> Verdict:
@@ -293,7 +347,64 @@ def civil_code(figures: CivilFigures, *, major: bool) -> Verdict:
         owner_approval=share(f.yes_owners, f.voting_owners),
         quorum_area=quorum_area, quorum_owners=quorum_owners,
         approved_area=approved_area, approved_owners=approved_owners,
+        total_area=f.total_area, total_owners=f.total_owners, voting_area=f.voting_area,
+        voting_owners=f.voting_owners, yes_area=f.yes_area, yes_owners=f.yes_owners,
     )
+
+
+# --- what is needed, exactly ----------------------------------------------------------------
+
+
+def quorum_needed(total_area: Fraction, total_owners: int) -> tuple[Fraction, int]:
+    """Art. 278's quorum as quantities: the area (exact) and the owners (whole people)
+    that must take part: two thirds of each."""
+    return total_area * 2 / 3, ceil(Fraction(total_owners * 2, 3))
+
+
+def approval_needed(voting_area: Fraction, voting_owners: int, *,
+                    major: bool) -> tuple[Fraction, int, bool]:
+    """The approval needed among those who took part: (area, owners, strictly more).
+    A major matter needs at least 3/4 of each; an ordinary one more than 1/2 of each (the
+    area strictly more than the figure; the owners given as the least whole number)."""
+    if major:
+        return voting_area * 3 / 4, ceil(Fraction(voting_owners * 3, 4)), False
+    return voting_area / 2, floor(Fraction(voting_owners, 2)) + 1, True
+
+
+def m2(value: Fraction, *, up: bool = False) -> str:
+    """An area for people: exact when it has at most four decimals ("1,200", "799.99",
+    "400.005"); otherwise two decimals rounded toward the safe side — down for what was
+    reached, up (``up``) for what is needed — so a shown figure never crosses a threshold
+    it did not."""
+    places = 4 if (value * 10_000).denominator == 1 else 2
+    scaled = value * 10 ** places
+    whole = ceil(scaled) if up else floor(scaled)
+    sign = "-" if whole < 0 else ""
+    units, part = divmod(abs(whole), 10 ** places)
+    text = f"{sign}{units:,}"
+    return f"{text}.{part:0{places}d}".rstrip("0").rstrip(".") if part else text
+
+
+@dataclass(frozen=True)
+class StillNeeded:
+    """What a Civil Code poll still lacks for its quorum (zero once reached)."""
+
+    owners: int
+    area: Fraction
+
+    @property
+    def nothing(self) -> bool:
+        return self.owners <= 0 and self.area <= 0
+
+
+def still_needed(figures: Turnout) -> StillNeeded | None:
+    """From a live turnout: how many more owners and how much more area must take part."""
+    if not figures.civil or figures.total_area is None or figures.total_owners is None \
+            or figures.voting_area is None or figures.voting_owners is None:
+        return None
+    area_needed, owners_needed = quorum_needed(figures.total_area, figures.total_owners)
+    return StillNeeded(owners=max(0, owners_needed - figures.voting_owners),
+                       area=max(Fraction(0), area_needed - figures.voting_area))
 
 
 def civil_figures(roster: Sequence[Household], scope: Scope,
@@ -322,15 +433,19 @@ def civil_figures(roster: Sequence[Household], scope: Scope,
 
 
 def percent(share: Fraction | None) -> str:
-    """A share for people: 2/3 → "66.7%" (display only; decisions use the fractions)."""
+    """A share for people, cut (never rounded up) to two decimals: 799.99/1200 → "66.66%",
+    1/2 → "50%". Display only; decisions use the fractions, and texts that state a verdict
+    give the exact quantities beside it."""
     if share is None:
         return "—"
-    tenths = round(share * 1000)
-    return f"{tenths // 10}.{tenths % 10}%" if tenths % 10 else f"{tenths // 10}%"
+    hundredths = floor(share * 10000)
+    whole, part = divmod(hundredths, 100)
+    return f"{whole}.{part:02d}".rstrip("0").rstrip(".") + "%" if part else f"{whole}%"
 
 
 
 class PollStatus(StrEnum):
+    NOTICE = "notice"  # announced (公示), voting opens by itself at opens_at
     OPEN = "open"
     CLOSED = "closed"
     CANCELLED = "cancelled"
@@ -363,6 +478,12 @@ class Poll(BaseModel):
     result: dict[str, Any] | None
     post_chat_id: int | None
     post_message_id: int | None
+    opens_at: datetime | None = None
+    notice: dict[str, Any] | None = None
+    head_hash: str | None = None
+    head_entries: int | None = None
+    head_chat_id: int | None = None
+    head_message_id: int | None = None
 
     @property
     def ref(self) -> str:
@@ -371,6 +492,9 @@ class Poll(BaseModel):
     @property
     def scope(self) -> Scope:
         return Scope(building=self.scope_building, staircase=self.scope_staircase)
+
+    def covers_address(self, address: UnitAddress) -> bool:
+        return self.scope.covers_address(address)
 
     @property
     def secret_allowed(self) -> bool:
@@ -406,6 +530,11 @@ class Turnout(BaseModel):
     area_share: Fraction | None = None  # Civil Code polls: share of all floor area
     owner_share: Fraction | None = None  # Civil Code polls: share of all owners
     civil: bool = False
+    # Civil Code polls: the exact quantities (results frozen before they were kept lack them).
+    total_area: Fraction | None = None
+    voting_area: Fraction | None = None
+    total_owners: int | None = None
+    voting_owners: int | None = None
 
 
 def turnout(poll: Poll, roster: Sequence[Household], result: Tally,
@@ -416,7 +545,9 @@ def turnout(poll: Poll, roster: Sequence[Household], result: Tally,
             ballots=result.ballots, civil=True,
             area_share=figures.voting_area / figures.total_area if figures.total_area else None,
             owner_share=Fraction(figures.voting_owners, figures.total_owners)
-            if figures.total_owners else None)
+            if figures.total_owners else None,
+            total_area=figures.total_area, voting_area=figures.voting_area,
+            total_owners=figures.total_owners, voting_owners=figures.voting_owners)
     if poll.counts_units:
         return Turnout(ballots=result.ballots,
                        units=sum(1 for h in roster if poll.scope.covers(h)))

@@ -17,6 +17,7 @@ from telegram.ext import filters as F
 from bot.buttons import any_of
 from bot.context import YishiApp
 from handlers import VOTES
+from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
 from handlers.polls import callbacks
 from handlers.polls.ballots import VoteDesk
@@ -42,10 +43,19 @@ from handlers.polls.create import (
     setting_button,
 )
 from handlers.polls.jobs import announce_result, close_due, remind
-from handlers.polls.lifecycle import CLOSE, POSTED, REMIND, RESULT, _posted
+from handlers.polls.lifecycle import (
+    CLOSE,
+    HEAD_POSTED,
+    POSTED,
+    REMIND,
+    RESULT,
+    _head_posted,
+    _posted,
+)
 from handlers.polls.manage import (
     CANCEL_REASON,
     PROXY_OPTION,
+    PROXY_SIGNER,
     PROXY_UNIT,
     ask_cancel_reason,
     ask_proxy_unit,
@@ -53,8 +63,10 @@ from handlers.polls.manage import (
     close_now,
     extend,
     proxy_option,
+    proxy_signer_typed,
     proxy_unit_typed,
     stale_poll_button,
+    void_ballot,
 )
 from handlers.polls.records import audit_poll, list_polls
 from handlers.polls.votes import vote_first
@@ -88,6 +100,7 @@ def register(app: YishiApp) -> None:
         entry_points=[CallbackQueryHandler(ask_proxy_unit,
                                            pattern=callbacks.MANAGE.matching(None, "proxy"))],
         states={PROXY_UNIT: [MessageHandler(typed, proxy_unit_typed)],
+                PROXY_SIGNER: [MessageHandler(typed, proxy_signer_typed)],
                 PROXY_OPTION: [CallbackQueryHandler(proxy_option,
                                                     pattern=any_of(*callbacks.PROXY))]},
     ))
@@ -107,8 +120,11 @@ def register(app: YishiApp) -> None:
                                          pattern=any_of(*callbacks.MODERATORS)))
     app.add_handler(CommandHandler("polls", list_polls, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("audit", audit_poll, filters=F.ChatType.GROUPS))
+    app.add_handler(CommandHandler("void", moderator_only(void_ballot),
+                                   filters=F.ChatType.GROUPS))
     scheduler = app.bot_data.services.scheduler
     scheduler.on(CLOSE, close_due)
     scheduler.on(RESULT, announce_result)
     scheduler.on(REMIND, remind)
     app.bot_data.services.outbox.on_sent(POSTED, _posted)
+    app.bot_data.services.outbox.on_sent(HEAD_POSTED, _head_posted)

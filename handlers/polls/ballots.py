@@ -21,7 +21,7 @@ from typing import Any
 from bot.domain.households import Household
 from bot.domain.models import Community, Person
 from bot.domain.points import Action
-from bot.domain.polls import Poll, PollStatus, eligibility, next_choice
+from bot.domain.polls import Audience, Poll, PollStatus, eligibility, next_choice
 from bot.points import award_many
 from storage import communities, inbox, people, residents
 from storage import polls as store
@@ -53,6 +53,7 @@ class Press:
     user_id: int
     chat_id: int | None  # where the button was pressed
     update_id: int | None = None
+    is_member: bool = True  # in the group now (asked of Telegram for "anyone in the group")
 
 
 @dataclass
@@ -64,6 +65,28 @@ class Recorded:
     person: Person | None = None
     before: list[int] | None = None
     choice: list[int] | None = None
+    units: tuple[str, ...] = ()  # the households the ballot speaks for (3-1-101, ...)
+    refused_unit: str | None = None  # the household a refusal is about
+    receipt: str | None = None  # the vote log entry's hash, shortened (/audit P-n RECEIPT)
+    _cast: int | None = None  # where its last entry is in the batch's casts
+
+
+RECEIPT_LENGTH = 12
+
+
+def unit_key(unit_id: int) -> str:
+    """The ballot of a household, in a poll that counts households: one per unit, whoever
+    cast it (a member online, or a moderator from a paper ballot)."""
+    return f"unit:{unit_id}"
+
+
+def household_ballot_key(poll: Poll, unit_id: int, poll_key: str | None) -> str:
+    """A household's ballot: its unit, or in a secret poll a keyed pseudonym of it."""
+    if not poll.secret:
+        return unit_key(unit_id)
+    if poll_key is None:
+        raise RuntimeError("a secret poll without its key is closed")
+    return "s:" + pseudonym(poll_key, f"unit:{unit_id}")
 
 
 @dataclass
@@ -74,10 +97,11 @@ class _PollBatch:
     community: Community
     poll_key: str | None
     mine: dict[int, list[Household]] = field(default_factory=dict)
-    voters: dict[int, int] = field(default_factory=dict)  # unit -> who voted for it
+    voters: dict[int, int | None] = field(default_factory=dict)  # unit -> who voted for it
     ballots: dict[str, list[int]] = field(default_factory=dict)
     casts: list[store.Cast] = field(default_factory=list)
     took_part: list[tuple[int, int | None, bool]] = field(default_factory=list)
+    units_voted: list[tuple[int, int, bool]] = field(default_factory=list)
     points: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -95,18 +119,27 @@ async def record(conn: Any, settings: Any, presses: list[Press],
         users = {p.user_id for p in presses if p.poll_id == poll.id}
         batch = _PollBatch(poll, community, poll_key)
         batch.mine = await residents.households_of(conn, community.id, users)
-        batch.voters = await store.household_voters(
-            conn, poll.id, sorted({h.unit_id for hs in batch.mine.values() for h in hs}))
-        batch.ballots = await store.ballots_of(
-            conn, poll.id, [voter_key(poll, user, poll_key) for user in users])
+        units = sorted({h.unit_id for hs in batch.mine.values() for h in hs})
+        batch.voters = await store.household_voters(conn, poll.id, units)
+        keys = [household_ballot_key(poll, u, poll_key) for u in units] \
+            if poll.counts_units else [voter_key(poll, user, poll_key) for user in users]
+        batch.ballots = await store.ballots_of(conn, poll.id, keys)
         batches[poll.id] = batch
     results = [_one(press, polls.get(press.poll_id), batches.get(press.poll_id), now)
                for press in presses]
     for batch in batches.values():
-        await store.cast_many(conn, batch.poll.id, batch.casts)
+        receipts = await store.cast_many(conn, batch.poll.id, batch.casts,
+                                         secret=batch.poll.secret)
+        for result in results:
+            if result.poll is batch.poll and result._cast is not None:
+                result.receipt = receipts[result._cast][:RECEIPT_LENGTH]
         await store.took_part_many(conn, batch.poll.id, batch.took_part, now)
-        await award_many(conn, settings.points, batch.community, acts=batch.points,
-                         action=Action.VOTE, now=now)
+        await store.units_voted_many(conn, batch.poll.id, batch.units_voted)
+        if not batch.poll.secret:
+            # A secret poll's points are given at its close, all at once (lifecycle.py):
+            # a ledger row per press would date each person's ballot.
+            await award_many(conn, settings.points, batch.community, acts=batch.points,
+                             action=Action.VOTE, now=now)
     for result, press in zip(results, presses, strict=True):
         result.person = persons.get(press.user_id)
     return results
@@ -123,35 +156,83 @@ def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
     if press.chat_id != batch.community.chat_id:
         return Recorded("stale", poll)
     user = press.user_id
-    allowed = eligibility(poll.audience, poll.scope, user_id=user, is_member=True,
-                          households=batch.mine.get(user, []), household_voters=batch.voters)
+    allowed = eligibility(poll.audience, poll.scope, user_id=user, is_member=press.is_member,
+                          households=batch.mine.get(user, []), household_voters=batch.voters,
+                          counts_units=poll.counts_units)
+    codes = {h.unit_id: h.address.code for h in batch.mine.get(user, [])}
     if not allowed.allowed:
-        return Recorded(allowed.refusal, poll)
+        return Recorded(allowed.refusal, poll, refused_unit=codes.get(
+            allowed.refused_unit or 0))
+    if allowed.unit_ids:
+        done = _for_households(press, poll, batch, allowed.unit_ids, now)
+        done.units = tuple(codes[u] for u in allowed.unit_ids)
+        return done
     key = voter_key(poll, user, batch.poll_key)
     before = batch.ballots.get(key)
     choice = next_choice(poll, before, press.option)
+    # A secret ballot is dated by the poll's opening, not the press: nothing to match.
+    at = poll.created_at if poll.secret else now
+    done = Recorded("ok", poll, before=before, choice=choice)
     if choice == [] and before:
-        batch.casts.append(store.Cast(voter_key=key, choice=[], at=now))
+        done._cast = len(batch.casts)
+        batch.casts.append(store.Cast(voter_key=key, choice=[], at=at))
         batch.ballots.pop(key, None)
-        if allowed.unit_id is not None and batch.voters.get(allowed.unit_id) == user:
-            del batch.voters[allowed.unit_id]
         if poll.secret:
             batch.took_part.append((user, None, False))
     elif choice is not None and choice != before:
-        # A secret ballot names nobody: no user, no unit, only keyed pseudonyms.
-        unit_key = None
-        if poll.secret and allowed.unit_id is not None:
-            unit_key = "k:" + pseudonym(batch.poll_key or "", f"unit:{allowed.unit_id}")
-        batch.casts.append(store.Cast(
-            voter_key=key, choice=choice, at=now, user_id=None if poll.secret else user,
-            unit_id=None if poll.secret else allowed.unit_id, unit_key=unit_key))
+        done._cast = len(batch.casts)
+        # A secret ballot names nobody: no user, no unit, only a keyed pseudonym. A public
+        # one notes the voter's unit for the minutes.
+        home = None if poll.secret else next(
+            (h.unit_id for h in batch.mine.get(user, []) if poll.scope.covers(h)), None)
+        batch.casts.append(store.Cast(voter_key=key, choice=choice, at=at,
+                                      user_id=None if poll.secret else user, unit_id=home))
         batch.ballots[key] = choice
-        if allowed.unit_id is not None:
-            batch.voters[allowed.unit_id] = user
         if poll.secret:
-            batch.took_part.append((user, allowed.unit_id, True))
+            batch.took_part.append((user, None, True))
         batch.points.append((user, f"poll:{poll.id}"))
-    return Recorded("ok", poll, before=before, choice=choice)
+    return done
+
+
+def _for_households(press: Press, poll: Poll, batch: _PollBatch, units: tuple[int, ...],
+                    now: datetime) -> Recorded:
+    """A ballot in a poll that counts households: it speaks for each of ``units`` (every
+    unit of the presser's that nobody else voted for), one ballot per unit. In a secret
+    poll the ballot names its unit only by a keyed pseudonym; that the household took part,
+    and through whom, is public (storage.polls.units_voted_many)."""
+    user = press.user_id
+    keys = {u: household_ballot_key(poll, u, batch.poll_key) for u in units}
+    before = next((batch.ballots[keys[u]] for u in units if keys[u] in batch.ballots), None)
+    choice = next_choice(poll, before, press.option)
+    done = Recorded("ok", poll, before=before, choice=choice)
+    if choice is None or all(batch.ballots.get(keys[u]) == choice for u in units):
+        return done
+    at = poll.created_at if poll.secret else now  # a secret ballot is not dated by its press
+    for unit in units:
+        key = keys[unit]
+        if choice:
+            batch.casts.append(store.Cast(
+                voter_key=key, choice=choice, at=at,
+                user_id=None if poll.secret else user, unit_id=None if poll.secret else unit,
+                unit_key=("k:" + pseudonym(batch.poll_key or "", f"unit:{unit}"))
+                if poll.secret else None))
+            batch.ballots[key] = choice
+            batch.voters[unit] = user
+            if poll.secret:
+                batch.units_voted.append((unit, user, True))
+        elif key in batch.ballots:
+            batch.casts.append(store.Cast(voter_key=key, choice=[], at=at,
+                                          unit_id=None if poll.secret else unit))
+            batch.ballots.pop(key)
+            batch.voters.pop(unit, None)
+            if poll.secret:
+                batch.units_voted.append((unit, user, False))
+    done._cast = len(batch.casts) - 1
+    if poll.secret:
+        batch.took_part.append((user, None, bool(choice)))
+    if choice:
+        batch.points.append((user, f"poll:{poll.id}"))
+    return done
 
 
 class VoteDesk:
@@ -161,6 +242,19 @@ class VoteDesk:
         self._services = services
         self._waiting: list[tuple[Press, asyncio.Future[Recorded]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # Poll -> whether its voters must be in the group now ("anyone in the group"):
+        # settled at creation, so asked of the database once per poll.
+        self._members_only: dict[int, bool] = {}
+
+    async def members_only(self, poll_id: int) -> bool:
+        known = self._members_only.get(poll_id)
+        if known is None:
+            async with self._services.db.transaction() as conn:
+                poll = await store.get(conn, poll_id)
+            known = poll is not None and poll.audience is Audience.MEMBERS \
+                and not poll.counts_units
+            self._members_only[poll_id] = known
+        return known
 
     async def press(self, press: Press) -> Recorded:
         done: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()

@@ -6,9 +6,8 @@ from bot.domain.polls import OPTIONS_MAX
 # In the group: a vote (v:<poll>:<option>) and, for the moderators, a poll's controls.
 VOTE = button("v", Id, Index(OPTIONS_MAX))
 MANAGE = button("pm", Id, Choice("close", "extend", "cancel", "proxy"))
-# A proxy ballot entered by a moderator: the option, then the confirmation.
+# A paper ballot entered by a moderator: the option.
 PROXY_OPTION = button("pp", Index(OPTIONS_MAX))
-PROXY_CONFIRM = button("pp:confirm")
 # The creation flow, in private.
 CREATE_FOR = button("pc:g", Id)  # which group
 YES_NO_ABSTAIN = button("pc:o:yna")
@@ -19,7 +18,7 @@ PUBLISH = button("pc:go")
 EDIT = button("pc:e")
 DISCARD = button("pc:x")
 
-PROXY = (PROXY_OPTION, PROXY_CONFIRM)
+PROXY = (PROXY_OPTION,)
 # What a moderator presses: a flow's button pressed outside its flow is out of date.
 MODERATORS = (MANAGE, *PROXY, CREATE_FOR, YES_NO_ABSTAIN, DEADLINE, SETTING, PUBLISH, EDIT,
               DISCARD)

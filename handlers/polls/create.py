@@ -20,6 +20,7 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.domain.poll_drafts import PollSettings, Refusal, Setting
 from bot.domain.polls import (
+    CIVIL_RULES,
     OPEN_AT_LEAST,
     OPEN_AT_MOST,
     OPTIONS_MAX,
@@ -27,10 +28,12 @@ from bot.domain.polls import (
     QUESTION_MAX,
     Audience,
     Rule,
+    Scope,
     Weighting,
     deadline_refusal,
+    missing_areas,
 )
-from bot.i18n import N_, translator
+from bot.i18n import N_, Translator, translator
 from handlers.common import (
     ensure_community,
     flow_reply,
@@ -45,13 +48,14 @@ from handlers.common import (
 from handlers.polls import callbacks
 from handlers.polls.lifecycle import _arm, _community, _post
 from handlers.polls.texts import YES_NO_ABSTAIN, _describe, _local, _management_buttons
-from storage import outbox
+from storage import outbox, residents
 from storage import polls as store
 
 QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE = range(20, 25)
 
 
 DRAFT = "poll"
+MISSING_SHOWN = 20  # units without an area listed in the preview
 
 
 PREFILL = "poll_prefill"
@@ -243,6 +247,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
              *(f"• {html.escape(o)}" for o in draft["options"]), "",
              _("Deadline: {when}").format(when=_local(deadline, community)),
              *_describe(draft, _), "",
+             *await _unpublishable(context, draft, _),
              _("Change a setting with the buttons, then publish.")]
     buttons = InlineKeyboardMarkup([
         [InlineKeyboardButton(_("Who votes"), callback_data=callbacks.SETTING.data("audience")),
@@ -261,6 +266,32 @@ async def _preview(update: Update, context: YishiContext) -> int:
     ])
     await flow_reply(update, "\n".join(lines), buttons)
     return PREVIEW
+
+
+async def _unpublishable(context: YishiContext, draft: dict[str, Any],
+                         _: Translator) -> list[str]:
+    """Why the draft cannot be published yet: a Civil Code poll needs the area of every
+    unit in scope (the total area is the sum of all of them), and at least one unit."""
+    if draft.get("rule") not in {r.value for r in CIVIL_RULES}:
+        return []
+    async with context.services.db.transaction() as conn:
+        roster = await residents.households(conn, draft["community"])
+    scope = Scope(building=draft.get("scope_building"), staircase=draft.get("scope_staircase"))
+    if not any(scope.covers(h) for h in roster):
+        return [_("⚠️ A Civil Code poll counts the units on the building's register, and there "
+                  "are none in its scope yet. Import the register first (/residents)."), ""]
+    missing = missing_areas(roster, scope)
+    if not missing:
+        return []
+    shown = missing[:MISSING_SHOWN]
+    lines = [_("⚠️ This poll cannot be published while {count} units in its scope have no "
+               "recorded area: the total area, which the quorum is counted against, would be "
+               "wrong. Record each one, then press Publish again:").format(count=len(missing)),
+             *(f"• {h.address.code}: /residents area {h.address.code} …" for h in shown)]
+    if len(missing) > len(shown):
+        lines.append(_("… and {count} more (see /residents).").format(
+            count=len(missing) - len(shown)))
+    return [*lines, ""]
 
 
 async def setting_button(update: Update, context: YishiContext) -> int:
@@ -358,6 +389,12 @@ async def publish(update: Update, context: YishiContext) -> int:
     if deadline_refusal(deadline, now=now) == "too_soon":
         await flow_reply(update, _("A poll must stay open at least 10 minutes."))
         return ConversationHandler.END
+    blocked = await _unpublishable(context, draft, _)
+    if blocked:
+        # Kept: once the areas are recorded, Publish works from the same preview.
+        context.user_data[DRAFT] = draft
+        await flow_reply(update, "\n".join(blocked))
+        return PREVIEW
     async with services.db.transaction() as conn:
         poll = await store.create(
             conn, community_id=community.id, now=now, question=draft["question"],

@@ -16,7 +16,7 @@ from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
 from handlers import outgoing
 from handlers.polls.lifecycle import _announce, close_poll
-from handlers.polls.texts import _count, _local, turnout_text
+from handlers.polls.texts import _count, _local, quorum_line, turnout_text
 from storage import communities, memberships, outbox, residents
 from storage import polls as store
 
@@ -76,7 +76,7 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
             _("Reminder: {ref} “{question}” closes {when}.").format(
                 ref=poll.ref, question=html.escape(poll.question),
                 when=_local(poll.deadline, community)),
-            turnout_text(figures, _)]))]
+            turnout_text(figures, _), *filter(None, [quorum_line(figures, _)])]))]
         owed += await outgoing.to_people(
             conn, await _not_yet_voted(conn, poll, roster), key, services.default_language,
             lambda reader: reader(N_(
@@ -98,4 +98,5 @@ async def _not_yet_voted(conn: AsyncConnection, poll: Poll,
         poll.audience, poll.scope, roster=in_scope,
         members=await memberships.members(conn, poll.community_id),
         voted=await store.voters(conn, poll.id),
-        household_voters=await store.household_voters(conn, poll.id))
+        household_voters=await store.household_voters(conn, poll.id),
+        counts_units=poll.counts_units and not poll.secret)

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.error import BadRequest
 
 from bot.context import YishiApp, YishiContext
+from bot.domain.chain import GENESIS
 from bot.domain.models import Community, Outgoing
+from bot.domain.points import Action
 from bot.domain.polls import (
     Poll,
     PollStatus,
@@ -28,6 +30,7 @@ from bot.domain.polls import (
 )
 from bot.domain.topics import TopicStatus
 from bot.i18n import Translator, translator
+from bot.points import award_many
 from bot.roles import chat_admin_ids
 from bot.services import Services
 from handlers import outgoing
@@ -56,6 +59,7 @@ CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
 
 
 POSTED = "poll_post"  # what the outbox records once a poll's post is sent
+HEAD_POSTED = "poll_head"  # ... and once the result with the log's head is
 
 
 async def _community(community_id: int, context: YishiContext) -> Community | None:
@@ -159,6 +163,12 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
                                   result=_result_record(result, meaning, figures)):
             return False
         await store.destroy_key(conn, poll.id)
+        if poll.secret:
+            await _seal_secret(conn, services, poll, community, now)
+        # The vote log's head, posted with the result: outside the database, where a
+        # rewrite of the log cannot reach it (/audit reads it back from the group).
+        links = await store.chain(conn, poll.id)
+        await store.set_head(conn, poll.id, links[-1].hash if links else GENESIS, len(links))
         if poll.topic_id is not None:
             await topic_store.move(conn, poll.topic_id, from_status=TopicStatus.SELECTED_VOTE,
                                    to_status=TopicStatus.DECIDED, now=now)
@@ -173,8 +183,24 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
                                                topic_id=poll.topic_id, now=now)
             owed += await decisions_from_poll(conn, services, made, community, admins)
         await outbox.queue(conn, owed, now)
+    if poll.secret:
+        await services.db.flush_journal()
+    log.info("poll closed", extra={"poll": poll.id, "log_head": links[-1].hash if links
+                                   else GENESIS, "log_entries": len(links)})
     services.outbox.kick()
     return True
+
+
+async def _seal_secret(conn: AsyncConnection, services: Services, poll: Poll,
+                       community: Community, now: datetime) -> None:
+    """A secret poll closes: with its key gone, the order its rows were written in goes
+    too (storage.polls.erase_order), and those who took part get their points now, all at
+    once — a ledger row per press would have dated each ballot."""
+    await store.erase_order(conn, poll.id)
+    took_part = await store.participants(conn, poll.id)
+    await award_many(conn, services.settings.points, community,
+                     acts=[(user, f"poll:{poll.id}") for user in took_part],
+                     action=Action.VOTE, now=now)
 
 
 async def _final_post(conn: AsyncConnection, poll: Poll, community: Community) -> list[Outgoing]:
@@ -195,9 +221,21 @@ def _result_message(poll: Poll, community: Community, result: Tally, meaning: Ve
         ref=poll.ref, question=html.escape(poll.question)),
         *_results_lines(poll, result, _), turnout_text(figures, _), "",
         verdict_text(poll, meaning, _)]
+    if poll.head_hash is not None:
+        lines += ["", _("Vote log: {entries} entries; its head is <code>{head}</code>. "
+                        "/audit {ref} checks the log against this message.").format(
+            entries=poll.head_entries, head=poll.head_hash, ref=poll.ref)]
     # The result waits for the end of the group's quiet hours; the poll is closed now.
     return outgoing.message(f"poll:{poll.id}:result", community.chat_id, "\n".join(lines),
-                            not_before=community.quiet_until(now))
+                            not_before=community.quiet_until(now),
+                            remember={"what": HEAD_POSTED, "poll": poll.id})
+
+
+async def _head_posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+                       now: datetime) -> None:
+    """The result, with the log's head, is in the group: note where, for /audit."""
+    await store.head_posted(conn, int(remember["poll"]), int(answer["chat"]["id"]),
+                            int(answer["message_id"]))
 
 
 async def _announce(app: YishiApp, poll_id: int, community: Community) -> None:

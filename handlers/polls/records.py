@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
-from telegram import Update
+from telegram import ReplyParameters, Update
 from telegram.error import Forbidden
 
 from bot.context import YishiApp, YishiContext
-from bot.domain.chain import replay, verify
+from bot.domain.chain import GENESIS, Link, replay, verify
 from bot.domain.models import Community
 from bot.domain.polls import (
     Poll,
@@ -76,16 +77,25 @@ async def _poll_from_args(update: Update, context: YishiContext) -> tuple[Poll, 
     return poll, community
 
 
+HEAD = re.compile(r"\b[0-9a-f]{64}\b")
+RECEIPT = re.compile(r"^[0-9a-f]{8,64}$")
+
+
 async def audit_poll(update: Update, context: YishiContext) -> None:
-    """/audit P-3: recompute the vote log's hash chain and check the ballots against it."""
+    """/audit P-3 [RECEIPT]: recompute the vote log's hash chain, check the ballots against
+    it and, once the poll is closed, its head against the head posted in the group (read
+    back from Telegram, out of reach of anyone who rewrites the database); with a receipt,
+    whether the ballot behind it is counted."""
     found = await _poll_from_args(update, context)
     if found is None:
         return
     poll, community = found
+    message = update.effective_message
     _ = translator(community.language)
     async with context.services.db.transaction() as conn:
         links = await store.chain(conn, poll.id)
         rows = await store.ballot_rows(conn, poll.id)
+        voided = await store.voids(conn, poll.id)
     check = verify(links)
     stored_ballots = {r["voter_key"]: list(r["choice"]) for r in rows}
     matches = check.intact and replay(link.entry for link in links) == stored_ballots
@@ -97,8 +107,69 @@ async def audit_poll(update: Update, context: YishiContext) -> None:
     else:
         text = _("{ref}: the ballots do NOT match the vote log: a ballot was changed outside "
                  "the bot.")
-    await update.effective_message.reply_text(text.format(
-        ref=poll.ref, entries=check.entries, entry=check.broken_at))
+    text = text.format(ref=poll.ref, entries=check.entries, entry=check.broken_at)
+    args = context.args or []
+    if len(args) > 1:
+        text += "\n" + _receipt_text(args[1].strip().lower(), links, voided, poll, _)
+    if poll.head_message_id is None or poll.head_chat_id is None:
+        if poll.status is PollStatus.CLOSED and poll.head_hash is None:
+            text += "\n" + _("This poll closed before heads were posted; only the chain "
+                             "itself can be checked.")
+        elif poll.status is not PollStatus.CLOSED:
+            text += "\n" + _("Its head is posted in the group when the poll closes.")
+        await message.reply_text(text)
+        return
+    # Answer under the posted result: Telegram sends back the message replied to, with the
+    # head as the group read it.
+    head = links[-1].hash if links else GENESIS
+    sent = await message.chat.send_message(
+        _("Checking {ref} against the head posted in the group…").format(ref=poll.ref),
+        reply_parameters=ReplyParameters(message_id=poll.head_message_id,
+                                         chat_id=poll.head_chat_id,
+                                         allow_sending_without_reply=True))
+    posted = sent.reply_to_message.text if sent.reply_to_message else None
+    seen = HEAD.findall(posted or "")
+    if not seen:
+        text += "\n" + _("The message with the head posted at closing is gone, so the log "
+                         "cannot be compared with it.")
+    elif seen[-1] == head and matches:
+        text += "\n" + _("Its head {head} is the one posted in the group at closing: the "
+                         "log has not been changed since.").format(head=head[:16])
+    else:
+        text += "\n" + _("Its head {head} is NOT the one posted in the group at closing "
+                         "({posted}): the log was rewritten after the poll closed.").format(
+            head=head[:16], posted=seen[-1][:16])
+    await sent.edit_text(text)
+
+
+def _receipt_text(receipt: str, links: list[Link], voided: list[dict[str, Any]], poll: Poll,
+                  _: Translator) -> str:
+    """What became of the ballot a receipt was given for (names no one)."""
+    if not RECEIPT.match(receipt):
+        return _("A receipt is the code of letters and digits the bot showed when the vote "
+                 "was recorded, e.g. /audit {ref} 3f2a9c01b7de.").format(ref=poll.ref)
+    found = [link for link in links if link.hash.startswith(receipt)]
+    if len(found) != 1:
+        return _("Receipt {receipt}: no such ballot in the vote log of {ref}.").format(
+            receipt=receipt, ref=poll.ref)
+    entry = found[0]
+    later = [link for link in links if link.seq > entry.seq
+             and link.entry.get("voter") == entry.entry.get("voter")]
+    if not later:
+        if not entry.entry.get("choice"):
+            return _("Receipt {receipt}: entry {seq} of the log withdrew a ballot; nothing "
+                     "of it is counted.").format(receipt=receipt, seq=entry.seq)
+        return _("Receipt {receipt}: the ballot is entry {seq} of the vote log and is counted "
+                 "as cast.").format(receipt=receipt, seq=entry.seq)
+    last = later[-1]
+    if last.entry.get("void"):
+        return _("Receipt {receipt}: the ballot (entry {seq}) was voided by a moderator at "
+                 "entry {last}. Reason: {reason}").format(
+            receipt=receipt, seq=entry.seq, last=last.seq,
+            reason=html.escape(str(last.entry["void"])))
+    return _("Receipt {receipt}: the ballot (entry {seq}) was replaced by a later one for the "
+             "same vote (entry {last}); the later one counts.").format(
+        receipt=receipt, seq=entry.seq, last=last.seq)
 
 
 async def export_poll(update: Update, context: YishiContext) -> None:
@@ -156,16 +227,31 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
         return summary, table
     async with app.bot_data.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll.id)
+        voided = await store.voids(conn, poll.id)
         named = await people.names(conn, [r["user_id"] for r in rows if r["user_id"]])
         roster = await residents.households(conn, poll.community_id)
     units_by_id = {h.unit_id: h for h in roster}
+
+    def unit_code(unit_id: int | None) -> str:
+        unit = units_by_id.get(unit_id) if unit_id else None
+        return unit.address.code if unit else ""
+
+    def voter(row: dict[str, Any]) -> str:
+        if row.get("proxy_by") is not None or row.get("paper"):
+            return _("{name} (paper ballot)").format(name=row.get("signed_by") or "—")
+        person = named.get(row["user_id"]) if row.get("user_id") else None
+        # Someone who asked to be forgotten: the unit stays, as the record needs.
+        return person.name if person else _("(asked to be forgotten)")
+
     table = [[_("Unit"), _("Voter"), _("Choice"), _("Entered by a moderator"), _("Time")]]
     for row in rows:
-        unit = units_by_id.get(row["unit_id"])
-        person = named.get(row["user_id"]) if row["user_id"] else None
-        table.append([unit.address.code if unit else "",
-                      person.name if person else "",
+        table.append([unit_code(row["unit_id"]), voter(row),
                       " / ".join(poll.options[i] for i in row["choice"]),
                       _("yes") if row["proxy_by"] else "",
                       _local(row["at"], community)])
+    if voided:
+        table += [[], [_("Voided ballots"), "", "", _("Reason"), _("Time")]]
+        table += [[unit_code(v["unit_id"]), voter(v),
+                   " / ".join(poll.options[i] for i in v["choice"]), v["reason"],
+                   _local(v["at"], community)] for v in voided]
     return summary, table

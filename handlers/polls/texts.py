@@ -30,8 +30,12 @@ from bot.domain.polls import (
     Turnout,
     Verdict,
     Weighting,
+    approval_needed,
     freeze,
+    m2,
     percent,
+    quorum_needed,
+    still_needed,
     thaw_tally,
     thaw_turnout,
     thaw_verdict,
@@ -78,7 +82,11 @@ REFUSALS = {
                              "private to join it."),
     Refusal.NOT_OWNER: N_("This poll is for owners only."),
     Refusal.OUT_OF_SCOPE: N_("This poll is only for the households it names."),
-    Refusal.HOUSEHOLD_VOTED: N_("Someone else already voted for your household."),
+    Refusal.HOUSEHOLD_VOTED: N_("Another member of your household already voted for "
+                                "{unit}; a household has one ballot."),
+    Refusal.PAPER_VOTED: N_("A paper ballot for {unit} is already counted. If it is wrong, "
+                            "ask a moderator."),
+    Refusal.NAMED_VOTER: N_("Your household named another owner to vote for {unit}."),
 }
 
 
@@ -86,13 +94,21 @@ def _local(moment: datetime, community: Community) -> str:
     return f"{moment.astimezone(ZoneInfo(community.timezone)):%Y-%m-%d %H:%M}"
 
 
+def _scope_text(d: dict[str, Any], _: Translator) -> str:
+    if not d.get("scope_building"):
+        return _("all households")
+    return _("building {building}").format(building=d["scope_building"]) + (
+        _(", staircase {staircase}").format(staircase=d["scope_staircase"])
+        if d.get("scope_staircase") else "")
+
+
+def _describe_scope(poll: Poll, _: Translator) -> str:
+    return _scope_text(_settings_of(poll), _)
+
+
 def _describe(draft_or_poll: dict[str, Any], _: Translator) -> list[str]:
     d = draft_or_poll
-    scope = _("all households")
-    if d.get("scope_building"):
-        scope = _("building {building}").format(building=d["scope_building"]) + (
-            _(", staircase {staircase}").format(staircase=d["scope_staircase"])
-            if d.get("scope_staircase") else "")
+    scope = _scope_text(d, _)
     choice = _("one choice") if not d["multiple"] else _("up to {count} choices").format(
         count=d["max_choices"])
     return [
@@ -154,12 +170,20 @@ def _resolve_units(ballots: list[Ballot], poll_key: str,
 
 def _weight(value: Fraction, poll: Poll) -> str:
     if poll.weighting is Weighting.AREA:
-        return f"{float(value):.2f} m²"
-    return str(int(value)) if value.denominator == 1 else f"{float(value):.2f}"
+        return f"{m2(value)} m²"
+    return str(int(value)) if value.denominator == 1 else m2(value)
 
 
 def turnout_text(figures: Turnout, _: Translator) -> str:
-    if figures.civil:
+    if figures.civil and figures.total_area is not None and figures.voting_area is not None:
+        need_area, need_owners = quorum_needed(figures.total_area, figures.total_owners or 0)
+        return _("Turnout: {area} of {total_area} m² of floor area and {owners} of "
+                 "{total_owners} owners took part (2/3 of both needed: {need_area} m² and "
+                 "{need_owners} owners)").format(
+            area=m2(figures.voting_area), total_area=m2(figures.total_area),
+            owners=figures.voting_owners, total_owners=figures.total_owners,
+            need_area=m2(need_area, up=True), need_owners=need_owners)
+    if figures.civil:  # a result kept before the exact quantities were
         return _("Turnout: {area} of the floor area, {owners} of the owners (2/3 of both "
                  "needed)").format(area=percent(figures.area_share),
                                    owners=percent(figures.owner_share))
@@ -167,6 +191,21 @@ def turnout_text(figures: Turnout, _: Translator) -> str:
         return _("Turnout: {ballots} of {units} households").format(ballots=figures.ballots,
                                                                     units=figures.units)
     return _("Turnout: {ballots} votes").format(ballots=figures.ballots)
+
+
+def quorum_line(figures: Turnout, _: Translator) -> str | None:
+    """What a Civil Code poll still lacks for its quorum, for the post and the reminders."""
+    lacking = still_needed(figures)
+    if lacking is None:
+        return None
+    if lacking.nothing:
+        return _("The quorum is reached: what counts now is how the owners vote.")
+    parts = []
+    if lacking.owners > 0:
+        parts.append(_("{count} owners").format(count=lacking.owners))
+    if lacking.area > 0:
+        parts.append(_("{area} m²").format(area=m2(lacking.area, up=True)))
+    return _("Still needed for the quorum: {missing}.").format(missing=_(" and ").join(parts))
 
 
 def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
@@ -192,6 +231,9 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
                                                              zone=community.timezone))
     lines += _describe(_settings_of(poll), _)
     lines.append(turnout_text(figures, _))
+    quorum = quorum_line(figures, _) if poll.status is PollStatus.OPEN else None
+    if quorum:
+        lines.append(quorum)
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
             lines += ["", *_results_lines(poll, result, _)]
@@ -219,40 +261,65 @@ def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
     if outcome is Outcome.WON:
         return _("Result: “{option}” won.").format(option=html.escape(
             poll.options[meaning.winner or 0]))
+    if meaning.total_area is None or meaning.voting_area is None:
+        return _legacy_civil_verdict(poll, meaning, _)
+    major = poll.rule is Rule.CIVIL_MAJOR
+    total_owners, voting_owners = meaning.total_owners or 0, meaning.voting_owners or 0
+    need_area, need_owners = quorum_needed(meaning.total_area, total_owners)
+    if outcome is Outcome.NO_QUORUM:
+        missing = []
+        if not meaning.quorum_area:
+            missing.append(_("{area} of {total} m² took part, {needed} m² needed").format(
+                area=m2(meaning.voting_area), total=m2(meaning.total_area),
+                needed=m2(need_area, up=True)))
+        if not meaning.quorum_owners:
+            missing.append(_("{owners} of {total} owners took part, {needed} needed").format(
+                owners=voting_owners, total=total_owners, needed=need_owners))
+        return _("No quorum: {missing}.").format(missing="; ".join(missing))
+    yes_area, yes_owners = meaning.yes_area or Fraction(0), meaning.yes_owners or 0
+    approve_area, approve_owners, strictly = approval_needed(meaning.voting_area,
+                                                             voting_owners, major=major)
+    area_rule = (_("more than {area} m²") if strictly else _("at least {area} m²")).format(
+        area=m2(approve_area, up=not strictly))
+    figures = {
+        "yes_area": m2(yes_area), "voting_area": m2(meaning.voting_area),
+        "yes_owners": yes_owners, "voting_owners": voting_owners,
+        "area_rule": area_rule, "owners_rule": approve_owners,
+        "turnout": _("{area} of {total} m² and {owners} of {owners_total} owners took part")
+        .format(area=m2(meaning.voting_area), total=m2(meaning.total_area),
+                owners=voting_owners, owners_total=total_owners)}
+    if outcome is Outcome.PASSED:
+        return _("Passed: {yes_area} of the {voting_area} m² and {yes_owners} of the "
+                 "{voting_owners} owners who took part approved (needed: {area_rule} and "
+                 "{owners_rule} owners); {turnout}.").format(**figures)
+    failed = []
+    if not meaning.approved_area:
+        failed.append(_("the area: {yes_area} of {voting_area} m², {area_rule} needed")
+                      .format(**figures))
+    if not meaning.approved_owners:
+        failed.append(_("the owners: {yes_owners} of {voting_owners}, {owners_rule} needed")
+                      .format(**figures))
+    return _("Not passed: not enough approval from {failed}; {turnout}.").format(
+        failed="; ".join(failed), turnout=figures["turnout"])
+
+
+def _legacy_civil_verdict(poll: Poll, meaning: Verdict, _: Translator) -> str:
+    """A Civil Code result kept before the exact quantities were: shares only."""
+    outcome = meaning.outcome
     figures = {"area_turnout": percent(meaning.area_turnout),
                "owner_turnout": percent(meaning.owner_turnout),
                "area_yes": percent(meaning.area_approval),
                "owner_yes": percent(meaning.owner_approval),
                "needed": "3/4" if poll.rule is Rule.CIVIL_MAJOR else _("more than 1/2")}
     if outcome is Outcome.NO_QUORUM:
-        missing = []
-        if not meaning.quorum_area:
-            missing.append(_("{share} of the floor area took part").format(
-                share=figures["area_turnout"]))
-        if not meaning.quorum_owners:
-            missing.append(_("{share} of the owners took part").format(
-                share=figures["owner_turnout"]))
-        return _("No quorum: {missing}; 2/3 needed.").format(missing="; ".join(missing))
+        return _("No quorum: {area_turnout} of the floor area and {owner_turnout} of the "
+                 "owners took part; 2/3 of both needed.").format(**figures)
     if outcome is Outcome.PASSED:
         return _("Passed: {area_yes} of the participating area and {owner_yes} of the "
                  "participating owners approved ({needed} needed); turnout {area_turnout} "
                  "of the area, {owner_turnout} of the owners.").format(**figures)
-    failed = []
-    if not meaning.approved_area:
-        failed.append(_("the area ({area_yes})").format(**figures))
-    if not meaning.approved_owners:
-        failed.append(_("the owners ({owner_yes})").format(**figures))
-    passed_on = []
-    if meaning.approved_area:
-        passed_on.append(_("the area ({area_yes})").format(**figures))
-    if meaning.approved_owners:
-        passed_on.append(_("the owners ({owner_yes})").format(**figures))
-    text = _("Not passed: not enough approval from {failed} ({needed} needed).").format(
-        failed=_(" and ").join(failed), needed=figures["needed"])
-    if passed_on:
-        text += " " + _("It did reach the threshold for {passed}.").format(
-            passed=_(" and ").join(passed_on))
-    return text
+    return _("Not passed: {area_yes} of the participating area and {owner_yes} of the "
+             "participating owners approved ({needed} of both needed).").format(**figures)
 
 
 def _settings_of(poll: Poll) -> dict[str, Any]:

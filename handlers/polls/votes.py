@@ -33,10 +33,15 @@ async def vote(update: Update, context: YishiContext, desk: VoteDesk) -> None:
         await refuse(update, context, N_("This button is out of date."))
         return
     poll_id, option = pressed
+    chat_id = query.message.chat.id if query.message else None
+    # "Anyone in the group" means in it now: someone who left can still see a public
+    # group's buttons. Asked of Telegram, kept briefly (bot/roles.py).
+    is_member = True
+    if chat_id is not None and await desk.members_only(poll_id):
+        is_member = await services.admins.is_member(context.bot, chat_id, user.id)
     recorded = await desk.press(Press(
-        poll_id=poll_id, option=option, user_id=user.id,
-        chat_id=query.message.chat.id if query.message else None,
-        update_id=update.update_id))
+        poll_id=poll_id, option=option, user_id=user.id, chat_id=chat_id,
+        update_id=update.update_id, is_member=is_member))
     poll, person, outcome = recorded.poll, recorded.person, recorded.outcome
     language = person.language if person is not None and person.language else \
         normalize_language(user.language_code, services.default_language)
@@ -47,16 +52,26 @@ async def vote(update: Update, context: YishiContext, desk: VoteDesk) -> None:
         await query.answer(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref), show_alert=True)
     elif outcome in REFUSALS:
-        await query.answer(_(REFUSALS[outcome]), show_alert=True)
+        await query.answer(_(REFUSALS[outcome]).format(unit=recorded.refused_unit or ""),
+                           show_alert=True)
     elif recorded.choice is None:
         await query.answer(_("You can choose at most {count} options; remove one first.")
                            .format(count=poll.max_choices), show_alert=True)
     else:
         if not recorded.choice:
-            await query.answer(_("Your vote on {ref} is withdrawn.").format(ref=poll.ref))
+            text = _("Your vote on {ref} is withdrawn.").format(ref=poll.ref)
         else:
-            await query.answer(_("Recorded for {ref}: {choice}").format(
-                ref=poll.ref, choice=", ".join(poll.options[i] for i in recorded.choice)))
+            text = _("Recorded for {ref}: {choice}").format(
+                ref=poll.ref, choice=", ".join(poll.options[i] for i in recorded.choice))
+            if recorded.units:
+                text += _(" (for {units})").format(units=", ".join(recorded.units))
+        tail = ""
+        if recorded.receipt:
+            tail = "\n" + _("Receipt: {receipt} (check it with /audit {ref} {receipt})").format(
+                receipt=recorded.receipt, ref=poll.ref)
+        # Telegram shows at most 200 characters: a long option is cut, never the receipt.
+        # An alert, so the receipt can be read and noted.
+        await query.answer(text[:200 - len(tail)] + tail, show_alert=bool(recorded.receipt))
         if recorded.choice != recorded.before:
             schedule_refresh(context.application, poll.id)
 

@@ -10,6 +10,8 @@ RELATION = button("jn:r", Choice(*(r.value for r in Relation)))
 NO_AREA = button("jn:a:skip")
 # A moderator's answer to a join request.
 DECIDE = button("jr", Id, Choice("ok", "no"))
+# ... approving an owner as the entry of the building's register they are (request, entry).
+LINK = button("jr:l", Id, Id)
 # /residents, in private: which group's roster.
 ROSTER_FOR = button("rs:c", Id)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -41,7 +42,7 @@ from handlers.flows import private_flow
 from handlers.moderators import copy_language, send_to_moderators
 from handlers.residents import callbacks
 from handlers.residents.texts import format_area, parse_area, relation_name
-from storage import communities, memberships, people, residents, units
+from storage import audit, communities, memberships, people, residents, unit_owners, units
 
 log = logging.getLogger(__name__)
 
@@ -285,11 +286,28 @@ async def request_text(context: YishiContext, resident_id: int, _: Translator) -
     return "\n".join(lines)
 
 
-def decision_buttons(resident_id: int, _: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(_("Approve"), callback_data=callbacks.DECIDE.data(resident_id, "ok")),
+def decision_buttons(resident_id: int, _: Translator,
+                     on_register: Sequence[unit_owners.Entry] = ()) -> InlineKeyboardMarkup:
+    """Approve / Reject; for an owner whose unit lists owners not yet on Telegram, a way to
+    approve them as that entry of the register instead of as a second owner."""
+    rows = [[InlineKeyboardButton(_("Approve as {name} (on the register)").format(
+        name=entry.owner.name[:40]), callback_data=callbacks.LINK.data(resident_id, entry.id))]
+        for entry in on_register]
+    rows.append([
+        InlineKeyboardButton(_("Approve as a new owner") if on_register else _("Approve"),
+                             callback_data=callbacks.DECIDE.data(resident_id, "ok")),
         InlineKeyboardButton(_("Reject"), callback_data=callbacks.DECIDE.data(resident_id, "no")),
-    ]])
+    ])
+    return InlineKeyboardMarkup(rows)
+
+
+async def decision_markup(context: YishiContext, resident_id: int,
+                          _: Translator) -> InlineKeyboardMarkup:
+    async with context.services.db.transaction() as conn:
+        request = await residents.get(conn, resident_id)
+        entries = await unit_owners.unlinked(conn, request.unit_id) \
+            if request is not None and request.relation is Relation.OWNER else []
+    return decision_buttons(resident_id, _, entries)
 
 
 async def notify_moderators(context: YishiContext, community: Community,
@@ -297,7 +315,8 @@ async def notify_moderators(context: YishiContext, community: Community,
     """Put the request in front of the moderators, with its decision buttons."""
 
     async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-        return await request_text(context, resident_id, _), decision_buttons(resident_id, _)
+        return (await request_text(context, resident_id, _),
+                await decision_markup(context, resident_id, _))
 
     copies = await send_to_moderators(context.bot, context.services, community, render,
         unreachable_note=N_("A resident asked to join the roster. Moderators: start a private "
@@ -310,30 +329,45 @@ async def decide(update: Update, context: YishiContext) -> None:
     """Approve / Reject on a join request, checked against who may decide it."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    parts = (query.data or "").split(":")
+    decided_by_button = callbacks.DECIDE.parse(query.data)
+    linked = callbacks.LINK.parse(query.data)
     services = context.services
-    request, community = None, None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
+    request, community, entry = None, None, None
+    pressed = decided_by_button or linked
+    if pressed is not None:
         async with services.db.transaction() as conn:
-            request = await residents.get(conn, int(parts[1]))
+            request = await residents.get(conn, pressed[0])
             community = await communities.by_id(conn, request.community_id) if request else None
-    if request is None or community is None:
+            entry = await unit_owners.get(conn, linked[1]) if linked else None
+    if request is None or community is None or (linked is not None and (
+            entry is None or entry.unit_id != request.unit_id or entry.owner.user_id is not None
+            or request.relation is not Relation.OWNER)):
         await refuse(update, context, N_("This button is out of date."))
         return
     if await user_role(context, community, user.id) is not Role.MODERATOR:
         await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
                                          "Nothing was changed."))
         return
-    approve = parts[2] == "ok"
+    approve = linked is not None or (decided_by_button is not None
+                                     and decided_by_button[1] == "ok")
     now = services.clock.now()
     async with services.db.transaction() as conn:
         decided = await residents.decide(
             conn, request.id,
             ResidentStatus.VERIFIED if approve else ResidentStatus.REJECTED, by=user.id,
             now=now)
+        if decided and entry is not None:
+            # The owner on the register is this person: every unit listed under that name.
+            await unit_owners.link(conn, community.id, entry.owner.name, request.user_id)
+            await audit.record(conn, community_id=community.id, actor_id=user.id,
+                               action="register.link", at=now,
+                               details={"resident": request.id, "entry": entry.id})
         if decided and approve and request.relation is Relation.OWNER \
                 and request.area_claimed is not None:
-            await units.set_area(conn, request.unit_id, request.area_claimed)
+            # The register's area stands; a claimed one fills in only a missing area.
+            unit = await units.get(conn, request.unit_id)
+            if unit is not None and unit.area_m2 is None:
+                await units.set_area(conn, request.unit_id, request.area_claimed)
         final = await residents.get(conn, request.id)
         decider = await people.get(conn, final.decided_by) if final and final.decided_by \
             else None
@@ -343,22 +377,22 @@ async def decide(update: Update, context: YishiContext) -> None:
     if not decided:
         await query.answer(_("Another moderator already decided this request."),
                            show_alert=True)
-        pressed = query.message
-        if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] \
+        shown = query.message
+        if isinstance(shown, Message) and [shown.chat_id, shown.message_id] \
                 not in final.notices:
             # A copy we had lost track of: bring it up to date too.
             await _close_notices(context, final, decider_name,
-                                 [[pressed.chat_id, pressed.message_id]])
+                                 [[shown.chat_id, shown.message_id]])
         return
     await query.answer(_("Approved.") if approve else _("Rejected."))
     await record_audit(context, community, update,
                        "resident.approve" if approve else "resident.reject",
                        resident=request.id, user=request.user_id, unit=request.unit_id)
     await _tell_resident(context, community, final.user_id, request.unit_id, approve)
-    pressed = query.message
+    shown = query.message
     copies = list(final.notices)
-    if isinstance(pressed, Message) and [pressed.chat_id, pressed.message_id] not in copies:
-        copies.append([pressed.chat_id, pressed.message_id])
+    if isinstance(shown, Message) and [shown.chat_id, shown.message_id] not in copies:
+        copies.append([shown.chat_id, shown.message_id])
     await _close_notices(context, final, decider_name, copies)
 
 
@@ -416,6 +450,7 @@ def register(app: YishiApp) -> None:
         },
     ))
     app.add_handler(CallbackQueryHandler(decide, pattern=callbacks.DECIDE.matches))
+    app.add_handler(CallbackQueryHandler(decide, pattern=callbacks.LINK.matches))
     # A join button pressed after the flow ended (or from before a restart that lost it).
     app.add_handler(CallbackQueryHandler(stale_join_button, pattern=any_of(*callbacks.JOIN)))
 

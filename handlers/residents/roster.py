@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -14,8 +15,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
-from bot.domain.households import Relation, by_building, totals
+from bot.domain.households import Relation, by_staircase, totals
 from bot.domain.models import Community, Person
+from bot.domain.polls import m2
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.i18n import N_, Translator, translator
@@ -30,9 +32,11 @@ from handlers.common import (
     refuse,
 )
 from handlers.residents import callbacks
-from handlers.residents.join import decision_buttons, request_text
+from handlers.residents.join import decision_markup, request_text
 from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
-from storage import people, residents, units
+from storage import people, residents, unit_owners, units
+
+log = logging.getLogger(__name__)
 
 CURRENT = "roster_community"
 MESSAGE_BUDGET = 3800  # stay well inside Telegram's 4096 characters per message
@@ -132,15 +136,29 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
         _("{residents} verified residents; {units} units, {area} m² in all "
           "({missing} units without an area).").format(
             residents=summary.verified_residents, units=summary.units,
-            area=f"{summary.area_m2:g}", missing=summary.units_without_area),
-        _("Owners counted for votes: {headcount}.").format(headcount=summary.owner_headcount),
+            area=m2(summary.area_m2), missing=summary.units_without_area),
+        _("Owners counted for votes: {headcount} ({off} on the register but not on "
+          "Telegram).").format(headcount=summary.owner_headcount,
+                               off=summary.owners_off_telegram),
         _("By relation: {counts}").format(counts=", ".join(
             f"{relation_name(r, _)} {n}" for r, n in relations.items())),
-        _("By building: {counts}").format(counts=", ".join(
-            _("building {building}: {residents} residents in {units} units").format(
-                building=b, residents=t.verified_residents, units=t.units)
-            for b, t in by_building(households).items()) or "—"),
+        _("By building and staircase:"),
+        *(_("• {place}: {units} units, {area} m², {owners} owners, {residents} residents on "
+            "Telegram").format(
+            place=f"{building}-{staircase}" if staircase else building, units=t.units,
+            area=m2(t.area_m2), owners=t.owner_headcount, residents=t.verified_residents)
+          for (building, staircase), t in by_staircase(households).items()),
     ]
+    no_area = [h.address.code for h in households if h.area_m2 is None]
+    if no_area:
+        head += ["", _("<b>Units without an area</b> (a Civil Code poll cannot be published "
+                       "until each has one; /residents area 3-2-501 89.5):"),
+                 ", ".join(no_area)]
+    off_telegram = [f"{h.address.code} {html.escape(o.name)}" for h in households
+                    for o in h.owners_off_telegram]
+    if off_telegram:
+        head += ["", _("<b>Owners not on Telegram</b> (they vote on paper; when one joins, "
+                       "approve them as their entry):"), *off_telegram]
     body = [f"{line.address.code} · {html.escape(line.name)}"
             + (f" @{line.username}" if line.username else "")
             + f" — {relation_name(line.relation, _)}"
@@ -149,14 +167,15 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
             for line in lines]
     if not body:
         body = [_("Nobody is on the roster yet. Residents send /join; you can also add "
-                  "people with /residents add 3-2-501 @name owner 89.5, or send me a CSV file "
-                  "(unit, @username or id, relation, area).")]
+                  "people with /residents add 3-2-501 @name owner 89.5, or send me the "
+                  "building's register as a CSV or XLSX file with the columns unit, area, "
+                  "name, user, relation.")]
     for chunk in _chunks(["\n".join(head), "", *body]):
         await context.bot.send_message(user_id, chunk)
     for request in waiting:
         sent = await context.bot.send_message(
             user_id, await request_text(context, request.id, _),
-            reply_markup=decision_buttons(request.id, _))
+            reply_markup=await decision_markup(context, request.id, _))
         async with services.db.transaction() as conn:
             await residents.set_notices(conn, request.id,
                                         [*request.notices, [sent.chat_id, sent.message_id]])
@@ -252,11 +271,52 @@ async def _change(update: Update, context: YishiContext, community: Community,
     await message.reply_text(_("Done: {change}").format(change=html.escape(" ".join(args))))
 
 
-# --- importing a CSV file ------------------------------------------------------------------
+# --- importing the building's register ------------------------------------------------
+
+# What a header cell may say, in either language, for each column.
+COLUMNS = {
+    "unit": ("unit", "房号", "单元", "房间", "户号"),
+    "area": ("area", "面积", "建筑面积", "面积（㎡）", "面积(㎡)", "area_m2"),
+    "name": ("name", "姓名", "业主", "业主姓名", "名字"),
+    "user": ("user", "telegram", "账号", "用户", "username", "id"),
+    "relation": ("relation", "关系", "身份"),
+}
+# The form before the register: unit, @username or id, relation, area.
+LEGACY = ("unit", "user", "relation", "area")
+DEVELOPER_WORDS = {"developer", "开发商", "建设单位"}
+
+
+def _columns(header: list[str]) -> dict[str, int] | None:
+    """Which column holds what, from a header row; None if the row is not a header."""
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        word = cell.strip().lower()
+        for column, names in COLUMNS.items():
+            if word in names and column not in found:
+                found[column] = index
+    return found if "unit" in found else None
+
+
+def _rows_of(raw: bytes, filename: str) -> list[list[str]]:
+    """The file's rows as text cells: an XLSX workbook's first sheet, or CSV (UTF-8, or
+    GBK as Excel in China saves it)."""
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook  # loaded when a workbook is sent, not at start
+
+        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+        return [["" if cell is None else str(cell) for cell in row]
+                for row in sheet.iter_rows(values_only=True)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")
+    return list(csv.reader(io.StringIO(text)))
 
 
 async def import_csv(update: Update, context: YishiContext) -> None:
-    """A moderator sends a CSV file: unit, @username or id, relation, area (one per row)."""
+    """A moderator sends the building's register as CSV or XLSX: a header row naming the
+    columns unit, area, name, user, relation (any order; user may be empty for an owner
+    not on Telegram), or the older four columns unit, @username or id, relation, area."""
     message = update.effective_message
     assert message is not None and message.document is not None
     _ = await person_translator(update, context)
@@ -270,11 +330,14 @@ async def import_csv(update: Update, context: YishiContext) -> None:
     file = await message.document.get_file()
     raw = bytes(await file.download_as_bytearray())
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030", errors="replace")  # Excel in China saves GBK
-    imported, problems = await _import_rows(context, community,
-                                            update.effective_user.id, text, _)
+        rows = _rows_of(raw, message.document.file_name or "")
+    except Exception:  # a damaged workbook: say so, change nothing
+        log.info("roster file not readable", exc_info=True)
+        await message.reply_text(_("I could not read that file. Send the register as a CSV "
+                                   "file or an Excel workbook (.xlsx)."))
+        return
+    imported, problems, notes = await _import_rows(context, community,
+                                                   update.effective_user.id, rows, _)
     await record_audit(context, community, update, "roster.import", rows=imported,
                        skipped=len(problems))
     lines = [_("Imported {count} rows into the roster of {group}.").format(
@@ -283,42 +346,64 @@ async def import_csv(update: Update, context: YishiContext) -> None:
         lines += ["", _("Skipped {count} rows:").format(count=len(problems)), *problems[:30]]
         if len(problems) > 30:
             lines.append("…")
+    if notes:
+        lines += ["", *notes[:30]]
     for chunk in _chunks(lines):
         await message.reply_text(chunk)
 
 
 async def _import_rows(context: YishiContext, community: Community, moderator_id: int,
-                       text: str, _: Translator) -> tuple[int, list[str]]:
+                       rows: list[list[str]], _: Translator) -> tuple[int, list[str], list[str]]:
     services = context.services
     now = services.clock.now()
-    imported, problems = 0, []
-    rows = list(csv.reader(io.StringIO(text)))
+    imported, problems, notes = 0, [], []
+    columns = _columns(rows[0]) if rows else None
+    start = 2 if columns else 1
+    if columns is None:
+        columns = {name: index for index, name in enumerate(LEGACY)}
     async with services.db.transaction() as conn:
-        for number, row in enumerate(rows, start=1):
-            cells = [c.strip() for c in row] + ["", "", "", ""]
-            unit_text, who, relation_text, area_text = cells[:4]
-            if not any(cells) or (number == 1 and unit_text.lower() in ("unit", "单元",
-                                                                          "房号")):
+        for number, row in enumerate(rows[start - 1:], start=start):
+            cells = [c.strip() for c in row]
+            if not any(cells):
                 continue
+
+            def cell(column: str, cells: list[str] = cells) -> str:
+                index = columns.get(column)
+                return cells[index] if index is not None and index < len(cells) else ""
+
+            unit_text, area_text, name, who = (cell("unit"), cell("area"),
+                                               " ".join(cell("name").split())[:100],
+                                               cell("user"))
+            relation_text = cell("relation").lower()
+            developer = relation_text in DEVELOPER_WORDS
+            relation = Relation.OWNER if developer or (not relation_text and name) \
+                else RELATION_WORDS.get(relation_text)
             address = UnitAddress.parse(unit_text)
-            relation = RELATION_WORDS.get(relation_text.lower()) if relation_text else None
             area = parse_area(area_text) if area_text else None
             problem = None
             if address is None:
                 problem = _("row {row}: “{unit}” is not a unit like 3-2-501")
             elif area_text and area is None:
                 problem = _("row {row}: “{area}” is not an area in m²")
-            elif who and relation is None:
-                problem = _("row {row}: the relation must be owner, tenant or family")
+            elif (who or name or relation_text) and relation is None:
+                problem = _("row {row}: the relation must be owner, tenant, family or "
+                            "developer")
+            elif not who and relation not in (None, Relation.OWNER):
+                problem = _("row {row}: a tenant or family member is listed with their "
+                            "Telegram account (user)")
             person = None
             if problem is None and who:
                 person = await _person(conn, who)
                 if person is None and who.lstrip("-").isdigit():
                     # Known by id only: listed now, named when they first write to the bot.
-                    person = await people.seen(conn, user_id=int(who), name=f"#{who}",
-                                               username=None, now=now)
-                if person is None:
+                    person = await people.seen(conn, user_id=int(who),
+                                               name=name or f"#{who}", username=None, now=now)
+                if person is None and not name:
                     problem = _("row {row}: I do not know {who} yet")
+                elif person is None:
+                    notes.append(_("row {row}: I do not know {who} yet; {name} is on the "
+                                   "register, and is linked when they /join.").format(
+                        row=number, who=html.escape(who), name=html.escape(name)))
             if problem is not None:
                 problems.append(problem.format(row=number, unit=html.escape(unit_text),
                                                area=html.escape(area_text),
@@ -328,13 +413,18 @@ async def _import_rows(context: YishiContext, community: Community, moderator_id
             unit = await units.ensure(conn, community.id, address, now)
             if area is not None:
                 await units.set_area(conn, unit.id, area)
-            if person is not None and relation is not None:
+            if person is not None and relation is not None and not developer:
                 await residents.request(conn, community_id=community.id,
                                         user_id=person.user_id, unit_id=unit.id,
                                         relation=relation, area_claimed=area, now=now,
                                         status=ResidentStatus.VERIFIED, decided_by=moderator_id)
+            if relation is Relation.OWNER and (name or developer):
+                await unit_owners.add(conn, community_id=community.id, unit_id=unit.id,
+                                   name=name or _("the developer"),
+                                   user_id=person.user_id if person else None,
+                                   developer=developer, now=now)
             imported += 1
-    return imported, problems
+    return imported, problems, notes
 
 
 async def not_a_moderator_file(update: Update, context: YishiContext) -> None:

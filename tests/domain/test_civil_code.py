@@ -6,16 +6,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.households import Household, Member, Relation
+from bot.domain.households import Household, Member, RegisteredOwner, Relation, owner_headcount
 from bot.domain.polls import (
+    PAPER,
+    Audience,
     Ballot,
     CivilFigures,
     Outcome,
+    Refusal,
     Scope,
+    Turnout,
+    approval_needed,
     area,
     civil_code,
     civil_figures,
+    eligibility,
+    m2,
     percent,
+    quorum_needed,
+    still_needed,
 )
 from bot.domain.units import UnitAddress
 
@@ -75,10 +84,96 @@ def test_areas_are_exact():
     assert area(None) == 0
 
 
-def test_percentages_for_people():
-    assert percent(Fraction(2, 3)) == "66.7%"
+def test_percentages_for_people_are_cut_never_rounded_up():
+    assert percent(Fraction(2, 3)) == "66.66%"
+    assert percent(Fraction(79999, 120000)) == "66.66%"  # 799.99 of 1,200 m²: not "66.7%"
     assert percent(Fraction(3, 4)) == "75%"
+    assert percent(Fraction(1, 8)) == "12.5%"
+    assert percent(Fraction(9999, 10000)) == "99.99%"
+    assert percent(Fraction(99999, 100000)) == "99.99%"  # never "100%" short of all
     assert percent(None) == "—"
+
+
+def test_areas_for_people_round_toward_the_safe_side():
+    assert m2(Fraction(79999, 100)) == "799.99"
+    assert m2(Fraction(1200)) == "1,200"
+    assert m2(Fraction(800_005, 2000)) == "400.0025"  # exact up to four decimals
+    assert m2(Fraction(2000, 3)) == "666.66"  # reached: cut
+    assert m2(Fraction(2000, 3), up=True) == "666.67"  # needed: rounded up
+    assert m2(Fraction(0)) == "0"
+
+
+def test_what_is_needed_exactly():
+    assert quorum_needed(Fraction(1200), 7) == (Fraction(800), 5)
+    assert quorum_needed(Fraction(1000), 6) == (Fraction(2000, 3), 4)
+    # Ordinary: more than half; the owners as the least whole number above half.
+    assert approval_needed(Fraction(800), 5, major=False) == (Fraction(400), 3, True)
+    assert approval_needed(Fraction(800), 4, major=False) == (Fraction(400), 3, True)
+    # Major: at least three quarters.
+    assert approval_needed(Fraction(800), 5, major=True) == (Fraction(600), 4, False)
+    assert approval_needed(Fraction(800), 4, major=True) == (Fraction(600), 3, False)
+
+
+def test_the_quorum_at_799_99_of_1200_is_not_met_and_the_figures_say_why():
+    roster = [_unit(1, "1", None, "799.99", 11), _unit(2, "1", None, "400.01", 12)]
+    figures = civil_figures(roster, Scope(), [Ballot(choice=(0,), unit_id=1)])
+    assert figures.total_area == 1200 and figures.voting_area == Fraction(79999, 100)
+    meaning = civil_code(figures, major=False)
+    assert meaning.outcome is Outcome.NO_QUORUM and not meaning.quorum_area
+    assert (meaning.voting_area, meaning.total_area) == (Fraction(79999, 100), 1200)
+    exactly = [_unit(1, "1", None, 800, 11), _unit(2, "1", None, 400, 12)]
+    assert civil_code(civil_figures(exactly, Scope(), [Ballot(choice=(0,), unit_id=1)]),
+                      major=False).quorum_area
+
+
+def _registered(uid, area_m2, *names, developer=False, user=None):
+    return Household(unit_id=uid, address=UnitAddress(building="1", room=str(100 + uid)),
+                     area_m2=area_m2, registered=tuple(
+                         RegisteredOwner(name=n, developer=developer, user_id=user)
+                         for n in names))
+
+
+def test_the_interpretations_headcount_on_a_register():
+    roster = [
+        _registered(1, 90, "王伟"), _registered(2, 80, "王伟"),  # one owner of two units
+        _registered(3, 70, "李娜", "张强"),  # co-owners: one
+        _registered(4, 100, "开发商", developer=True),  # the developer's unsold units: one
+        _registered(5, 100, "开发商有限公司", developer=True),
+        _registered(6, 60),  # an owner on no record still counts
+        _unit(7, "1", None, 50, 21),  # on Telegram only
+        _registered(8, 50, "赵敏", user=21),  # ... and the same person on the register
+    ]
+    assert owner_headcount(roster) == 5
+    assert owner_headcount(roster[:2]) == 1
+    assert owner_headcount([roster[2]]) == 1
+    assert owner_headcount(roster[3:5]) == 1
+    # The register's names are the same person however they are spaced or cased.
+    assert owner_headcount([_registered(1, 1, "Wang  Wei"), _registered(2, 1, "wang wei")]) == 1
+
+
+def test_an_owner_of_two_units_votes_once_for_both():
+    a = _unit(1, "1", None, 90, 11)
+    b = _unit(2, "1", None, 80, 11)
+    allowed = eligibility(Audience.OWNERS, Scope(), user_id=11, is_member=True,
+                          households=[a, b], household_voters={})
+    assert allowed.allowed and allowed.unit_ids == (1, 2)
+    # Once one of them has a paper ballot, the press covers the other only.
+    allowed = eligibility(Audience.OWNERS, Scope(), user_id=11, is_member=True,
+                          households=[a, b], household_voters={1: PAPER})
+    assert allowed.unit_ids == (2,)
+    refused = eligibility(Audience.OWNERS, Scope(), user_id=11, is_member=True,
+                          households=[a, b], household_voters={1: PAPER, 2: 12})
+    assert (refused.refusal, refused.refused_unit) == (Refusal.PAPER_VOTED, 1)
+
+
+def test_live_quorum_says_what_is_still_missing():
+    figures = Turnout(ballots=2, civil=True, total_area=Fraction(1200), total_owners=7,
+                      voting_area=Fraction(5875, 10), voting_owners=2)
+    lacking = still_needed(figures)
+    assert (lacking.owners, lacking.area) == (3, Fraction(2125, 10))
+    reached = figures.model_copy(update={"voting_area": Fraction(900), "voting_owners": 5})
+    assert still_needed(reached).nothing
+    assert still_needed(Turnout(ballots=1)) is None
 
 
 def _unit(uid, building, staircase, area_m2, *owners, tenant=None):

@@ -36,9 +36,13 @@ def home(uid, *members, building="3", voter=None, area_m2=None):
 OWNER, FAMILY, TENANT = Relation.OWNER, Relation.FAMILY, Relation.TENANT
 
 
-def who(audience, user_id=1, *, households=(), voted=None, member=True, scope=ALL):
+def who(audience, user_id=1, *, households=(), voted=None, member=True, scope=ALL,
+        counts_units=None):
+    if counts_units is None:
+        counts_units = audience in (Audience.HOUSEHOLDS, Audience.OWNERS)
     return eligibility(audience, scope, user_id=user_id, is_member=member,
-                       households=list(households), household_voters=voted or {})
+                       households=list(households), household_voters=voted or {},
+                       counts_units=counts_units)
 
 
 def test_someone_who_left_the_group_may_not_vote_at_all():
@@ -48,6 +52,9 @@ def test_someone_who_left_the_group_may_not_vote_at_all():
 
 def test_anyone_in_the_group_votes_for_no_household():
     assert who(Audience.MEMBERS) == Eligibility(True)
+    # ... unless the poll weighs households: then a household is needed to weigh.
+    assert who(Audience.MEMBERS, counts_units=True) == Eligibility(
+        False, refusal=Refusal.NOT_VERIFIED)
 
 
 @pytest.mark.parametrize("audience", [Audience.VERIFIED, Audience.HOUSEHOLDS, Audience.OWNERS])
@@ -60,9 +67,10 @@ def test_out_of_scope_and_verified():
     assert who(Audience.VERIFIED, households=homes[:1], scope=Scope(building="3")) == \
         Eligibility(False, refusal=Refusal.OUT_OF_SCOPE)
     assert who(Audience.VERIFIED, households=homes, scope=Scope(building="3")) == \
-        Eligibility(True, unit_id=8)
-    assert who(Audience.VERIFIED, households=list(reversed(homes))) == \
-        Eligibility(True, unit_id=8)
+        Eligibility(True)
+    # Each household counts once: the ballot speaks for the person's households in scope.
+    assert who(Audience.VERIFIED, households=homes, scope=Scope(building="3"),
+               counts_units=True) == Eligibility(True, unit_ids=(8,))
 
 
 def test_owners_only():
@@ -70,34 +78,41 @@ def test_owners_only():
     assert who(Audience.OWNERS, households=family) == Eligibility(False,
                                                                   refusal=Refusal.NOT_OWNER)
     own = [home(5, (1, OWNER))]
-    assert who(Audience.OWNERS, households=own) == Eligibility(True, unit_id=5)
+    assert who(Audience.OWNERS, households=own) == Eligibility(True, unit_ids=(5,))
 
 
-def test_an_owner_of_two_flats_votes_for_each_in_turn():
+def test_an_owner_of_two_flats_votes_once_for_both():
     two = [home(5, (1, OWNER)), home(6, (1, OWNER))]
-    assert who(Audience.OWNERS, households=two) == Eligibility(True, unit_id=5)
-    assert who(Audience.OWNERS, households=two, voted={5: 1}) == Eligibility(True, unit_id=5)
-    assert who(Audience.OWNERS, households=two, voted={5: 2}) == Eligibility(True, unit_id=6)
+    assert who(Audience.OWNERS, households=two) == Eligibility(True, unit_ids=(5, 6))
+    assert who(Audience.OWNERS, households=two, voted={5: 1}) == Eligibility(
+        True, unit_ids=(5, 6))
+    # A co-owner voted for one of them: the press speaks for the other.
+    assert who(Audience.OWNERS, households=two, voted={5: 2}) == Eligibility(
+        True, unit_ids=(6,))
     assert who(Audience.OWNERS, households=two, voted={5: 2, 6: 3}) == \
-        Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
+        Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED, refused_unit=5)
 
 
 def test_a_household_that_named_its_voter():
     named = [home(5, (1, OWNER), (2, OWNER), voter=2)]
+    # The refusal says what is true: nobody voted yet, another owner votes for it.
     assert who(Audience.HOUSEHOLDS, 1, households=named) == \
-        Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
-    assert who(Audience.HOUSEHOLDS, 2, households=named) == Eligibility(True, unit_id=5)
+        Eligibility(False, refusal=Refusal.NAMED_VOTER, refused_unit=5)
+    assert who(Audience.HOUSEHOLDS, 2, households=named) == Eligibility(True, unit_ids=(5,))
     # A named voter who is no longer an owner names nobody: any member may vote.
     stale = [home(5, (1, OWNER), (2, FAMILY), voter=2)]
-    assert who(Audience.HOUSEHOLDS, 1, households=stale) == Eligibility(True, unit_id=5)
+    assert who(Audience.HOUSEHOLDS, 1, households=stale) == Eligibility(True, unit_ids=(5,))
 
 
 def test_one_vote_per_household():
     shared = [home(5, (1, OWNER), (2, FAMILY))]
     assert who(Audience.HOUSEHOLDS, 2, households=shared, voted={5: 1}) == \
-        Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED)
+        Eligibility(False, refusal=Refusal.HOUSEHOLD_VOTED, refused_unit=5)
     assert who(Audience.HOUSEHOLDS, 1, households=shared, voted={5: 1}) == \
-        Eligibility(True, unit_id=5)
+        Eligibility(True, unit_ids=(5,))
+    # A paper ballot stands for the household: its members are told so.
+    assert who(Audience.HOUSEHOLDS, 1, households=shared, voted={5: None}) == \
+        Eligibility(False, refusal=Refusal.PAPER_VOTED, refused_unit=5)
 
 
 def figures(total_area=300, total_owners=30, voting_area=200, voting_owners=20,
@@ -177,7 +192,8 @@ def test_a_reminder_goes_to_whoever_could_vote_now_and_has_not():
     def reminded(audience, *, voted=(), household_voters=None, members=(1, 2, 3, 9),
                  scope=ALL):
         return still_to_vote(audience, scope, roster=roster, members=members, voted=voted,
-                             household_voters=household_voters or {})
+                             household_voters=household_voters or {},
+                             counts_units=audience in (Audience.HOUSEHOLDS, Audience.OWNERS))
 
     # Anyone in the group: the group's members, whatever the roster says.
     assert reminded(Audience.MEMBERS) == [1, 2, 3, 9]
@@ -188,8 +204,10 @@ def test_a_reminder_goes_to_whoever_could_vote_now_and_has_not():
     # Owners only: family and tenants are not reminded; a household that named its
     # voter reminds only them.
     assert reminded(Audience.OWNERS) == [1, 3, 5, 7]
-    # Once someone voted for a household, nobody else in it is reminded.
+    # Once someone voted for a household, nobody else in it is reminded; nor anyone in a
+    # household with a paper ballot.
     assert reminded(Audience.HOUSEHOLDS, voted=[2], household_voters={5: 2}) == [3, 4, 5, 7]
+    assert reminded(Audience.HOUSEHOLDS, household_voters={5: None, 6: None}) == [5, 7]
 
 
 def test_the_vote_log_is_broken_by_a_changed_number_or_a_rehashed_entry():

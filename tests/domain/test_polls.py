@@ -94,8 +94,9 @@ OWNER, TENANT, FAMILY = Relation.OWNER, Relation.TENANT, Relation.FAMILY
 def test_eligibility():
     home = _home(1, "1", 90, (10, OWNER), (11, FAMILY), (12, TENANT))
     other_staircase = _home(2, "2", 80, (20, OWNER))
-    kw = {"is_member": True, "household_voters": {}}
-    assert eligibility(Audience.MEMBERS, Scope(), user_id=99, households=[], **kw).allowed
+    kw = {"is_member": True, "household_voters": {}, "counts_units": True}
+    assert eligibility(Audience.MEMBERS, Scope(), user_id=99, households=[],
+                       is_member=True, household_voters={}, counts_units=False).allowed
     assert eligibility(Audience.VERIFIED, Scope(), user_id=99, households=[], **kw).refusal \
         is Refusal.NOT_VERIFIED
     assert eligibility(Audience.OWNERS, Scope(), user_id=12, households=[home], **kw).refusal \
@@ -105,7 +106,7 @@ def test_eligibility():
     assert eligibility(Audience.VERIFIED, Scope(building="3", staircase="1"), user_id=20,
                        households=[other_staircase], **kw).refusal is Refusal.OUT_OF_SCOPE
     # One vote per household: the second member is refused, the first may change theirs.
-    voted = {"is_member": True, "household_voters": {1: 11}}
+    voted = {"is_member": True, "household_voters": {1: 11}, "counts_units": True}
     assert eligibility(Audience.HOUSEHOLDS, Scope(), user_id=12, households=[home],
                        **voted).refusal is Refusal.HOUSEHOLD_VOTED
     assert eligibility(Audience.HOUSEHOLDS, Scope(), user_id=11, households=[home],
@@ -113,7 +114,7 @@ def test_eligibility():
     # A household with a chosen voter: only they vote for it.
     chosen = _home(1, "1", 90, (10, OWNER), (13, OWNER), voter=13)
     assert eligibility(Audience.OWNERS, Scope(), user_id=10, households=[chosen],
-                       **kw).refusal is Refusal.HOUSEHOLD_VOTED
+                       **kw).refusal is Refusal.NAMED_VOTER
     assert eligibility(Audience.MEMBERS, Scope(), user_id=1, households=[], is_member=False,
                        household_voters={}).refusal is Refusal.NOT_MEMBER
 

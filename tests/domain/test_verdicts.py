@@ -98,10 +98,12 @@ def test_turnout_beside_each_kind_of_poll():
     households = poll(audience=Audience.HOUSEHOLDS, building="3")
     result, _m = verdict(households, ballots, ROSTER)
     assert turnout(households, ROSTER, result, ballots).model_dump() == {
-        "ballots": 2, "units": 4, "area_share": None, "owner_share": None, "civil": False}
+        "ballots": 2, "units": 4, "area_share": None, "owner_share": None, "civil": False,
+        "total_area": None, "voting_area": None, "total_owners": None, "voting_owners": None}
     result, _m = verdict(poll(), ballots, ROSTER)
     assert turnout(poll(), ROSTER, result, ballots).model_dump() == {
-        "ballots": 2, "units": None, "area_share": None, "owner_share": None, "civil": False}
+        "ballots": 2, "units": None, "area_share": None, "owner_share": None, "civil": False,
+        "total_area": None, "voting_area": None, "total_owners": None, "voting_owners": None}
     empty, _m = verdict(civil(), [], [])
     nobody = turnout(civil(), [], empty, [])
     assert (nobody.area_share, nobody.owner_share) == (None, None)
@@ -144,8 +146,8 @@ def test_the_decision_a_poll_makes():
 
 
 @pytest.mark.parametrize(("share", "shown"), [
-    (Fraction(2, 3), "66.7%"), (Fraction(1, 2), "50%"), (Fraction(1), "100%"),
-    (Fraction(0), "0%"), (Fraction(1, 3), "33.3%"), (Fraction(1, 1000), "0.1%"), (None, "—"),
+    (Fraction(2, 3), "66.66%"), (Fraction(1, 2), "50%"), (Fraction(1), "100%"),
+    (Fraction(0), "0%"), (Fraction(1, 3), "33.33%"), (Fraction(1, 1000), "0.1%"), (None, "—"),
 ])
 def test_percent_for_people(share, shown):
     assert percent(share) == shown
