@@ -30,6 +30,7 @@ from bot.delivery import IN_FLIGHT, Delivery, chat_notes
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
+from bot.logs import keep_people_out_of_logs
 from bot.outbox import Outbox
 from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
@@ -55,6 +56,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     which lives a building's day in seconds, scales Telegram's real-time limits by
     ``speedup``; `yishi run` never does.
     """
+    keep_people_out_of_logs()
     if clock is None:
         clock = FileClock(Path(settings.scheduler.clock_file)) \
             if settings.scheduler.clock_file else SystemClock()

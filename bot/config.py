@@ -127,6 +127,9 @@ class PollsSettings(_Section):
 
     reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
     tally_refresh_seconds: float = Field(default=5, ge=0, le=300)
+    # A poll announced ahead of voting (公示): the notice period offered first in the
+    # preview; owners' meetings are commonly announced 15 days ahead.
+    notice_days: int = Field(default=15, ge=1, le=60)
 
     @field_validator("reminder_hours")
     @classmethod

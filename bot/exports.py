@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 
@@ -28,4 +29,44 @@ def xlsx_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
         rows_sheet.append(row)
     output = io.BytesIO()
     book.save(output)
+    return output.getvalue()
+
+
+# reportlab's built-in Adobe CID font for Simplified Chinese: readers bring the glyphs, so
+# no font file is shipped or embedded, and Latin text and digits print in it too.
+CJK_FONT = "STSong-Light"
+
+
+def pdf_bytes(title: str, paragraphs: list[str], table: list[list[str]]) -> bytes:
+    """A printable A4 document: a title, paragraphs of plain text, then a table whose
+    first row is its header (repeated on every page)."""
+    from reportlab.lib import colors  # loaded when a notice is made, not at start
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    heading = ParagraphStyle("heading", fontName=CJK_FONT, fontSize=16, leading=22,
+                             spaceAfter=6 * mm, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=CJK_FONT, fontSize=10.5, leading=15,
+                          spaceAfter=2 * mm, wordWrap="CJK")
+    output = io.BytesIO()
+    document = SimpleDocTemplate(output, pagesize=A4, title=title, leftMargin=18 * mm,
+                                 rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
+    story: list = [Paragraph(html.escape(title), heading)]
+    story += [Paragraph(html.escape(text), body) for text in paragraphs]
+    if table:
+        story.append(Spacer(1, 4 * mm))
+        grid = Table(table, repeatRows=1, hAlign="LEFT")
+        grid.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), CJK_FONT, 9.5),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+        ]))
+        story.append(grid)
+    document.build(story)
     return output.getvalue()

@@ -48,6 +48,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Libraries that log what people sent, whatever the level asked for, and the least level
+# they keep: PTB logs each update at DEBUG (a vote press, with who pressed and what), the
+# database driver each statement with its values at DEBUG, SQLAlchemy's engine at INFO.
+_TALKATIVE = {"telegram": logging.INFO, "aiosqlite": logging.INFO, "asyncpg": logging.INFO,
+              "sqlalchemy.engine": logging.WARNING, "sqlalchemy.pool": logging.WARNING}
+
+
+def keep_people_out_of_logs() -> None:
+    """No log line, at any level, carries what a person sent: no vote (secret or not), no
+    message text from a library's debug output."""
+    for name, least in _TALKATIVE.items():
+        logger = logging.getLogger(name)
+        # Fixed at least at ``least`` (and never chattier than it is now), so lowering the
+        # root's level later does not open it up.
+        logger.setLevel(max(least, logger.getEffectiveLevel()))
+
+
 def setup_logging(level: str, *secrets: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JsonFormatter())
@@ -61,3 +78,4 @@ def setup_logging(level: str, *secrets: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    keep_people_out_of_logs()

@@ -24,13 +24,21 @@ a slow answer on a queued message delays nothing anyone waits for.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters, TelegramObject
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    ReplyParameters,
+    TelegramObject,
+)
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.clock import Clock
@@ -50,8 +58,9 @@ Remember = Callable[[AsyncConnection, dict[str, Any], Any, datetime], Awaitable[
 # The Bot API methods the outbox carries, and the parameters kept as JSON that PTB's typed
 # methods take as objects.
 METHODS = {"sendMessage": "send_message", "sendPhoto": "send_photo",
-           "sendMediaGroup": "send_media_group", "editMessageText": "edit_message_text",
-           "editMessageCaption": "edit_message_caption"}
+           "sendDocument": "send_document", "sendMediaGroup": "send_media_group",
+           "editMessageText": "edit_message_text",
+           "editMessageCaption": "edit_message_caption", "pinChatMessage": "pin_chat_message"}
 OBJECTS: dict[str, type[TelegramObject]] = {"reply_markup": InlineKeyboardMarkup,
                                            "reply_parameters": ReplyParameters}
 
@@ -63,6 +72,11 @@ async def _call(bot: Bot, message: QueuedMessage, answer_seconds: float) -> Any:
     for name, kind in OBJECTS.items():
         if name in args:
             args[name] = kind.de_json(args[name], bot)
+    document = args.get("document")
+    if isinstance(document, dict):
+        # A file the bot made (a printable notice): kept in the queue as base64.
+        args["document"] = InputFile(base64.b64decode(document["base64"]),
+                                     filename=document["filename"])
     if "media" in args:
         args["media"] = [InputMediaPhoto(item["media"], caption=item.get("caption"),
                                          parse_mode=item.get("parse_mode"))

@@ -8,6 +8,7 @@ the Bot API parameters as Telegram takes them (HTML, as the bot's defaults say).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,23 @@ def photo(key: str, chat_id: int, file_id: str, caption: str, *,
                     not_before=not_before, remember=remember)
 
 
+def document(key: str, chat_id: int, *, file_id: str | None = None,
+             content: bytes | None = None, filename: str = "", caption: str = "",
+             not_before: datetime | None = None) -> Outgoing:
+    """A document: one Telegram has (``file_id``) or one the bot made (``content``)."""
+    sent: Any = file_id if content is None else {
+        "base64": base64.b64encode(content).decode(), "filename": filename}
+    params = {"chat_id": chat_id, "document": sent, "caption": caption[:1000],
+              "parse_mode": "HTML"}
+    return Outgoing(key=key, chat_id=chat_id, method="sendDocument", params=params,
+                    not_before=not_before)
+
+
+def pin(key: str, chat_id: int, message_id: int) -> Outgoing:
+    return Outgoing(key=key, chat_id=chat_id, method="pinChatMessage", params={
+        "chat_id": chat_id, "message_id": message_id, "disable_notification": True})
+
+
 def edit_text(key: str, chat_id: int, message_id: int, text: str, *,
               markup: InlineKeyboardMarkup | None = None) -> Outgoing:
     """Without ``markup`` the message's buttons are taken away."""
@@ -82,3 +100,21 @@ async def to_people(conn: AsyncConnection, user_ids: Iterable[int], key: str, de
                     if photo_id is not None else
                     message(name, person.user_id, words, not_before=not_before))
     return owed
+
+
+# Stay well inside Telegram's 4096 characters per message.
+MESSAGE_BUDGET = 3800
+
+
+def chunks(lines: list[str]) -> list[str]:
+    """Whole lines packed into messages under Telegram's length limit."""
+    packed: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + len(line) + 1 > MESSAGE_BUDGET:
+            packed.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current.strip():
+        packed.append(current)
+    return packed

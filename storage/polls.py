@@ -31,11 +31,12 @@ def _poll(row: RowMapping) -> Poll:
 
 
 async def create(conn: AsyncConnection, *, community_id: int, now: datetime,
-                 **fields: Any) -> Poll:
+                 status: PollStatus = PollStatus.OPEN, **fields: Any) -> Poll:
+    """A new poll: open at once, or announced (NOTICE) with voting opening at opens_at."""
     number = (await conn.execute(select(func.coalesce(func.max(polls.c.number), 0))
                                  .where(polls.c.community_id == community_id))).scalar_one() + 1
     result = await conn.execute(polls.insert().values(
-        community_id=community_id, number=number, status=PollStatus.OPEN.value,
+        community_id=community_id, number=number, status=status.value,
         created_at=now, **fields))
     created = await get(conn, result.inserted_primary_key[0])
     assert created is not None
@@ -79,10 +80,21 @@ async def swap_post_digest(conn: AsyncConnection, poll_id: int, digest: str) -> 
 
 async def finish(conn: AsyncConnection, poll_id: int, status: PollStatus, now: datetime, *,
                  result: dict[str, Any] | None = None, reason: str | None = None) -> bool:
-    """Close or cancel an open poll; False if it was no longer open (closes once)."""
+    """Close or cancel an open (or announced) poll; False if it was no longer open (closes
+    once)."""
     outcome = await conn.execute(update(polls).where(
-        polls.c.id == poll_id, polls.c.status == PollStatus.OPEN.value).values(
+        polls.c.id == poll_id,
+        polls.c.status.in_([PollStatus.OPEN.value, PollStatus.NOTICE.value])).values(
         status=status.value, closed_at=now, result=result, reason=reason))
+    return outcome.rowcount > 0
+
+
+async def open_voting(conn: AsyncConnection, poll_id: int) -> bool:
+    """The notice period is over: voting opens. False if it was not announced (opened
+    already, or cancelled)."""
+    outcome = await conn.execute(update(polls).where(
+        polls.c.id == poll_id, polls.c.status == PollStatus.NOTICE.value).values(
+        status=PollStatus.OPEN.value))
     return outcome.rowcount > 0
 
 
@@ -328,6 +340,13 @@ async def units_voted_many(conn: AsyncConnection, poll_id: int,
     if free:
         await conn.execute(poll_unit_voters.delete().where(
             poll_unit_voters.c.poll_id == poll_id, poll_unit_voters.c.unit_id.in_(free)))
+
+
+async def units_voted(conn: AsyncConnection, poll_id: int) -> list[int]:
+    """The households that took part in a secret poll that counts them."""
+    rows = await conn.execute(select(poll_unit_voters.c.unit_id).where(
+        poll_unit_voters.c.poll_id == poll_id).order_by(poll_unit_voters.c.unit_id))
+    return [int(unit) for (unit,) in rows]
 
 
 async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:

@@ -6,8 +6,8 @@ import pytest
 from bot import buttons
 from bot.buttons import ID_MAX, Choice, Id, Index, Registry, Word
 from handlers.polls import callbacks as poll_buttons
-from handlers.residents import callbacks as resident_buttons
 from handlers.reports import callbacks as report_buttons
+from handlers.residents import callbacks as resident_buttons
 from tests.test_polls import ROWS, _building, _create, _poll, _poll_id
 
 

@@ -69,6 +69,12 @@ class Telegram:
         """status: creator, administrator, member, left, kicked."""
         self.api.members[(group.id, person.id)] = status
 
+    async def leave(self, group: Group, person: Person) -> dict[str, Any]:
+        """``person`` leaves the group, as Telegram reports it to the group's bots."""
+        self.set_status(group, person, "left")
+        return await self._push_message(group.as_chat(), person.as_user(),
+                                        left_chat_member=person.as_user())
+
     # --- the bot's membership -----------------------------------------------------
 
     async def add_bot(self, group: Group, by: Person, *, as_admin: bool = False) -> None:

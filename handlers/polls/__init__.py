@@ -23,6 +23,7 @@ from handlers.polls import callbacks
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
     DEADLINE,
+    MATERIAL,
     OPTIONS,
     PREVIEW,
     QUESTION,
@@ -32,6 +33,8 @@ from handlers.polls.create import (
     deadline_typed,
     edit_question,
     group_button,
+    material_sent,
+    material_unexpected,
     options_preset,
     options_typed,
     poll_command,
@@ -42,14 +45,18 @@ from handlers.polls.create import (
     scope_typed,
     setting_button,
 )
-from handlers.polls.jobs import announce_result, close_due, remind
+from handlers.polls.jobs import announce_result, close_due, notice_remind, open_due, remind
 from handlers.polls.lifecycle import (
     CLOSE,
     HEAD_POSTED,
+    NOTICE_POSTED,
+    NOTICE_REMIND,
+    OPEN,
     POSTED,
     REMIND,
     RESULT,
     _head_posted,
+    _notice_posted,
     _posted,
 )
 from handlers.polls.manage import (
@@ -68,7 +75,7 @@ from handlers.polls.manage import (
     stale_poll_button,
     void_ballot,
 )
-from handlers.polls.records import audit_poll, list_polls
+from handlers.polls.records import audit_poll, list_polls, not_voted
 from handlers.polls.votes import vote_first
 
 
@@ -93,6 +100,9 @@ def register(app: YishiApp) -> None:
                       CallbackQueryHandler(edit_question, pattern=callbacks.EDIT.matches),
                       CallbackQueryHandler(cancel_draft, pattern=callbacks.DISCARD.matches)],
             SCOPE: [MessageHandler(typed, scope_typed)],
+            MATERIAL: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO | F.Document.ALL
+                                      | F.Regex(r"^/skip\b"), material_sent),
+                       MessageHandler(~F.COMMAND, material_unexpected)],
         },
     ))
     app.add_handler(flow(
@@ -120,11 +130,15 @@ def register(app: YishiApp) -> None:
                                          pattern=any_of(*callbacks.MODERATORS)))
     app.add_handler(CommandHandler("polls", list_polls, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("audit", audit_poll, filters=F.ChatType.GROUPS))
+    app.add_handler(CommandHandler("notvoted", not_voted, filters=F.ChatType.GROUPS))
     app.add_handler(CommandHandler("void", moderator_only(void_ballot),
                                    filters=F.ChatType.GROUPS))
     scheduler = app.bot_data.services.scheduler
     scheduler.on(CLOSE, close_due)
     scheduler.on(RESULT, announce_result)
     scheduler.on(REMIND, remind)
+    scheduler.on(OPEN, open_due)
+    scheduler.on(NOTICE_REMIND, notice_remind)
     app.bot_data.services.outbox.on_sent(POSTED, _posted)
     app.bot_data.services.outbox.on_sent(HEAD_POSTED, _head_posted)
+    app.bot_data.services.outbox.on_sent(NOTICE_POSTED, _notice_posted)

@@ -13,7 +13,7 @@ CREATE_FOR = button("pc:g", Id)  # which group
 YES_NO_ABSTAIN = button("pc:o:yna")
 DEADLINE = button("pc:d", Word)  # 1d, 3d, 1w
 SETTING = button("pc:s", Choice("audience", "weighting", "rule", "multiple", "live", "scope",
-                                "secret"))
+                                "secret", "notice", "material"))
 PUBLISH = button("pc:go")
 EDIT = button("pc:e")
 DISCARD = button("pc:x")

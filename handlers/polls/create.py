@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,6 +27,7 @@ from bot.domain.polls import (
     OPTIONS_MIN,
     QUESTION_MAX,
     Audience,
+    PollStatus,
     Rule,
     Scope,
     Weighting,
@@ -46,16 +47,17 @@ from handlers.common import (
     user_role,
 )
 from handlers.polls import callbacks
-from handlers.polls.lifecycle import _arm, _community, _post
+from handlers.polls.lifecycle import _arm, _community, _post, announce
 from handlers.polls.texts import YES_NO_ABSTAIN, _describe, _local, _management_buttons
 from storage import outbox, residents
 from storage import polls as store
 
-QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE = range(20, 25)
+QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE, MATERIAL = range(20, 26)
 
 
 DRAFT = "poll"
 MISSING_SHOWN = 20  # units without an area listed in the preview
+MATERIAL_TEXT_MAX = 3000  # the notice's background text, within one message
 
 
 PREFILL = "poll_prefill"
@@ -241,11 +243,10 @@ async def _preview(update: Update, context: YishiContext) -> int:
     draft = _draft(context)
     community = await _community(draft["community"], context)
     assert community is not None
-    deadline = datetime.fromisoformat(draft["deadline"])
     lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
              f"<b>{html.escape(draft['question'])}</b>",
              *(f"• {html.escape(o)}" for o in draft["options"]), "",
-             _("Deadline: {when}").format(when=_local(deadline, community)),
+             *_timing(draft, community, context.services.clock.now(), _),
              *_describe(draft, _), "",
              *await _unpublishable(context, draft, _),
              _("Change a setting with the buttons, then publish.")]
@@ -260,12 +261,78 @@ async def _preview(update: Update, context: YishiContext) -> int:
                               callback_data=callbacks.SETTING.data("scope"))],
         [InlineKeyboardButton(_("Secret / public ballot"),
                               callback_data=callbacks.SETTING.data("secret"))],
+        [InlineKeyboardButton(_("Notice period"), callback_data=callbacks.SETTING.data("notice")),
+         InlineKeyboardButton(_("Background for the notice"),
+                              callback_data=callbacks.SETTING.data("material"))],
         [InlineKeyboardButton(_("Publish"), callback_data=callbacks.PUBLISH.data()),
          InlineKeyboardButton(_("Edit the question"), callback_data=callbacks.EDIT.data()),
          InlineKeyboardButton(_("Cancel"), callback_data=callbacks.DISCARD.data())],
     ])
     await flow_reply(update, "\n".join(lines), buttons)
     return PREVIEW
+
+
+def _notice_choices(context: YishiContext) -> list[int]:
+    """Notice periods the preview cycles through, in days (0: voting opens at once)."""
+    first = context.services.settings.polls.notice_days
+    return [0, first, *(days for days in (7, 30) if days != first)]
+
+
+def _when(draft: dict[str, Any], now: datetime) -> tuple[datetime | None, datetime]:
+    """When voting opens (None: at once) and closes. With a notice period, the chosen
+    deadline is how long voting runs once it opens."""
+    deadline = datetime.fromisoformat(draft["deadline"])
+    days = draft.get("notice_days", 0)
+    if not days:
+        return None, deadline
+    opens = now + timedelta(days=days)
+    return opens, opens + (deadline - now)
+
+
+def _timing(draft: dict[str, Any], community: Community, now: datetime,
+            _: Translator) -> list[str]:
+    opens, closes = _when(draft, now)
+    if opens is None:
+        return [_("Deadline: {when}").format(when=_local(closes, community))]
+    material = draft.get("material") or {}
+    kinds = [_("text") if material.get("text") else "",
+             _("a photo") if material.get("photo") else "",
+             _("a document") if material.get("document") else ""]
+    return [_("Notice: announced now, {days} days before voting (公示)").format(
+                days=draft["notice_days"]),
+            _("Voting opens {opens} and closes {closes}").format(
+                opens=_local(opens, community), closes=_local(closes, community)),
+            _("Background: {what}").format(what=", ".join(k for k in kinds if k)
+                                           or _("none yet"))]
+
+
+async def material_sent(update: Update, context: YishiContext) -> int:
+    """The notice's background: a text, a photo (its caption kept) or a document."""
+    message = update.effective_message
+    assert message is not None
+    draft = _draft(context)
+    material = draft.setdefault("material", {})
+    if message.photo:
+        material["photo"] = message.photo[-1].file_id
+        if message.caption:
+            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
+    elif message.document:
+        material["document"] = message.document.file_id
+        if message.caption:
+            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
+    elif message.text and message.text.strip() != "/skip":
+        material["text"] = message.text.strip()[:MATERIAL_TEXT_MAX]
+    if not draft.get("notice_days"):
+        draft["notice_days"] = _notice_choices(context)[1]
+    return await _preview(update, context)
+
+
+async def material_unexpected(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    await update.effective_message.reply_text(_(
+        "I keep a text, a photo or a document as the notice's background. Send one of them, "
+        "or /skip."))
+    return MATERIAL
 
 
 async def _unpublishable(context: YishiContext, draft: dict[str, Any],
@@ -306,6 +373,19 @@ async def setting_button(update: Update, context: YishiContext) -> int:
     if pressed is None or current is None:
         await refuse(update, context, N_("This button is out of date."))
         return PREVIEW
+    if pressed[0] == "notice":
+        offered = _notice_choices(context)
+        current_days = draft.get("notice_days", 0)
+        draft["notice_days"] = offered[(offered.index(current_days) + 1) % len(offered)] \
+            if current_days in offered else offered[1]
+        return await _preview(update, context)
+    if pressed[0] == "material":
+        await query.answer()
+        await query.message.reply_text(_(
+            "Send the background the owners should read before voting: a text, a photo (with "
+            "a caption) or a document such as a quote or a plan. /cancel stops the whole "
+            "poll; send /skip to keep what there is."))
+        return MATERIAL
     if pressed[0] == "scope":
         # A Civil Code poll may be a staircase's own (an elevator for its households).
         await query.answer()
@@ -385,8 +465,7 @@ async def publish(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     services = context.services
     now = services.clock.now()
-    deadline = datetime.fromisoformat(draft["deadline"])
-    if deadline_refusal(deadline, now=now) == "too_soon":
+    if deadline_refusal(datetime.fromisoformat(draft["deadline"]), now=now) == "too_soon":
         await flow_reply(update, _("A poll must stay open at least 10 minutes."))
         return ConversationHandler.END
     blocked = await _unpublishable(context, draft, _)
@@ -395,6 +474,7 @@ async def publish(update: Update, context: YishiContext) -> int:
         context.user_data[DRAFT] = draft
         await flow_reply(update, "\n".join(blocked))
         return PREVIEW
+    opens, deadline = _when(draft, now)
     async with services.db.transaction() as conn:
         poll = await store.create(
             conn, community_id=community.id, now=now, question=draft["question"],
@@ -403,15 +483,27 @@ async def publish(update: Update, context: YishiContext) -> int:
             scope_building=draft.get("scope_building"),
             scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
             rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
-            created_by=user.id, secret=draft.get("secret", False))
+            created_by=user.id, secret=draft.get("secret", False),
+            status=PollStatus.NOTICE if opens else PollStatus.OPEN, opens_at=opens,
+            notice=draft.get("material") if opens else None)
         if poll.secret:
             await store.set_key(conn, poll.id, secrets.token_hex(32))
-        # Its deadline, its reminders and its post go with it, or not at all.
-        await _arm(conn, services, poll)
-        await outbox.queue(conn, [await _post(conn, poll, community)], now)
+        # Its deadline, its reminders and its post go with it, or not at all; announced,
+        # the notice goes now and the rest when voting opens (lifecycle.open_voting).
+        if opens is None:
+            await _arm(conn, services, poll)
+            await outbox.queue(conn, [await _post(conn, poll, community)], now)
+        else:
+            await announce(conn, services, poll, community)
     services.outbox.kick()
     await record_audit(context, community, update, "poll.create", poll=poll.id)
-    await flow_reply(update, _("{ref} is posted in {group}. It closes {when}.").format(
-        ref=poll.ref, group=html.escape(community.title), when=_local(deadline, community)),
-        _management_buttons(poll, _))
+    if opens is None:
+        done = _("{ref} is posted in {group}. It closes {when}.").format(
+            ref=poll.ref, group=html.escape(community.title), when=_local(deadline, community))
+    else:
+        done = _("{ref} is announced in {group} and pinned. Voting opens by itself {opens} "
+                 "and closes {when}.").format(
+            ref=poll.ref, group=html.escape(community.title), opens=_local(opens, community),
+            when=_local(deadline, community))
+    await flow_reply(update, done, _management_buttons(poll, _))
     return ConversationHandler.END

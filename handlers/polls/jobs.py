@@ -15,7 +15,7 @@ from bot.i18n import N_, translator
 from bot.scheduler import Defer, Done
 from bot.scheduler import Outcome as DueOutcome
 from handlers import outgoing
-from handlers.polls.lifecycle import _announce, close_poll
+from handlers.polls.lifecycle import _announce, close_poll, open_voting
 from handlers.polls.texts import _count, _local, quorum_line, turnout_text
 from storage import communities, memberships, outbox, residents
 from storage import polls as store
@@ -47,6 +47,35 @@ async def announce_result(app: YishiApp, work: DueWork) -> DueOutcome:
     if quiet_until is not None:
         return Defer(quiet_until)
     await _announce(app, poll.id, community)
+    return Done()
+
+
+async def open_due(app: YishiApp, work: DueWork) -> DueOutcome:
+    """Due work ``poll_open``: an announced poll's notice period is over (perhaps while the
+    bot was down): voting opens."""
+    await open_voting(app, work.payload["poll"])
+    return Done()
+
+
+async def notice_remind(app: YishiApp, work: DueWork) -> DueOutcome:
+    """Due work ``poll_notice_remind``: the day before voting opens, the group hears of it
+    (outside quiet hours)."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, work.payload["poll"])
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+        if poll is None or community is None or poll.status is not PollStatus.NOTICE \
+                or poll.opens_at is None:
+            return Done()
+        now = services.clock.now()
+        _ = translator(community.language)
+        await outbox.queue(conn, [outgoing.message(
+            f"poll:{poll.id}:notice:remind", community.chat_id,
+            _("Reminder: voting on {ref} “{question}” opens {when}. The notice is pinned "
+              "above.").format(ref=poll.ref, question=html.escape(poll.question),
+                               when=_local(poll.opens_at, community)),
+            not_before=community.quiet_until(now))], now)
+    services.outbox.kick()
     return Done()
 
 

@@ -19,6 +19,7 @@ from bot.domain.chain import GENESIS
 from bot.domain.models import Community, Outgoing
 from bot.domain.points import Action
 from bot.domain.polls import (
+    CIVIL_RULES,
     Poll,
     PollStatus,
     Tally,
@@ -38,12 +39,14 @@ from handlers.common import (
     schedule_spaced,
 )
 from handlers.decisions.lifecycle import from_poll as decisions_from_poll
+from handlers.polls.notice import result_notice
 from handlers.polls.texts import (
     _count,
     _digest,
     _render,
     _result_record,
     _results_lines,
+    notice_text,
     turnout_text,
     verdict_text,
 )
@@ -56,10 +59,13 @@ log = logging.getLogger(__name__)
 
 
 CLOSE, RESULT, REMIND = "poll_close", "poll_result", "poll_remind"
+# An announced poll: voting opens by itself; the group is reminded the day before.
+OPEN, NOTICE_REMIND = "poll_open", "poll_notice_remind"
 
 
 POSTED = "poll_post"  # what the outbox records once a poll's post is sent
 HEAD_POSTED = "poll_head"  # ... and once the result with the log's head is
+NOTICE_POSTED = "poll_notice"  # ... and once an announced poll's notice is (to pin it)
 
 
 async def _community(community_id: int, context: YishiContext) -> Community | None:
@@ -108,6 +114,65 @@ async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
         await outbox.queue(conn, [outgoing.edit_text(
             f"poll:{poll.id}:post:{digest[:16]}", community.chat_id,
             int(answer["message_id"]), text, markup=markup)], now)
+
+
+async def announce(conn: AsyncConnection, services: Services, poll: Poll,
+                   community: Community) -> None:
+    """A poll announced ahead of voting (公示): the notice is posted now (and pinned once
+    it is in), with its background; voting opens by itself at ``opens_at`` — due work in
+    the database, so a restart keeps it — and the group is reminded the day before."""
+    assert poll.opens_at is not None
+    now = services.clock.now()
+    await due_work.schedule(conn, kind=OPEN, key=str(poll.id), due_at=poll.opens_at, now=now,
+                            payload={"poll": poll.id})
+    if poll.opens_at - timedelta(days=1) > now:
+        await due_work.schedule(conn, kind=NOTICE_REMIND, key=str(poll.id),
+                                due_at=poll.opens_at - timedelta(days=1), now=now,
+                                payload={"poll": poll.id})
+    _ = translator(community.language)
+    material = poll.notice or {}
+    owed = [outgoing.message(f"poll:{poll.id}:notice", community.chat_id,
+                             notice_text(poll, community, _),
+                             remember={"what": NOTICE_POSTED, "poll": poll.id})]
+    if material.get("photo"):
+        owed.append(outgoing.photo(f"poll:{poll.id}:notice:photo", community.chat_id,
+                                   material["photo"], _("{ref}: background").format(
+                                       ref=poll.ref)))
+    if material.get("document"):
+        owed.append(outgoing.document(f"poll:{poll.id}:notice:document", community.chat_id,
+                                      file_id=material["document"],
+                                      caption=_("{ref}: background").format(ref=poll.ref)))
+    await outbox.queue(conn, owed, now)
+
+
+async def _notice_posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+                         now: datetime) -> None:
+    """The notice is in the group: pin it, so it stays in sight for the notice period."""
+    await outbox.queue(conn, [outgoing.pin(f"poll:{remember['poll']}:notice:pin",
+                                           int(answer["chat"]["id"]),
+                                           int(answer["message_id"]))], now)
+
+
+async def open_voting(app: YishiApp, poll_id: int) -> bool:
+    """The notice period is over: voting opens — the ballot post, the deadline and the
+    reminders, in one transaction. False if the poll was not waiting (cancelled)."""
+    services = app.bot_data.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        poll = await store.get(conn, poll_id)
+        community = await communities.by_id(conn, poll.community_id) if poll else None
+        if poll is None or community is None or not await store.open_voting(conn, poll.id):
+            return False
+        opened = await store.get(conn, poll.id)
+        assert opened is not None
+        await _arm(conn, services, opened)
+        _ = translator(community.language)
+        await outbox.queue(conn, [
+            outgoing.message(f"poll:{poll.id}:opened", community.chat_id, _(
+                "Voting on {ref} is open now, after its notice period.").format(ref=poll.ref)),
+            await _post(conn, opened, community)], now)
+    services.outbox.kick()
+    return True
 
 
 async def refresh_post(app: YishiApp, poll_id: int) -> None:
@@ -176,6 +241,8 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         assert closed is not None
         owed = [*await _final_post(conn, closed, community),
                 _result_message(closed, community, result, meaning, figures, now)]
+        if closed.rule in CIVIL_RULES:
+            owed += await result_notice(conn, closed, community, result, meaning, figures, now)
         decided = decision_title(poll, meaning)
         if decided and await decision_store.for_poll(conn, poll.id) is None:
             made = await decision_store.create(conn, community_id=poll.community_id,

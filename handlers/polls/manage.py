@@ -33,6 +33,7 @@ from handlers.polls import callbacks
 from handlers.polls.ballots import RECEIPT_LENGTH, unit_key
 from handlers.polls.lifecycle import (
     CLOSE,
+    OPEN,
     _arm,
     _community,
     _final_post,
@@ -50,8 +51,10 @@ CANCEL_REASON = 30
 PROXY_UNIT, PROXY_OPTION, PROXY_SIGNER = 31, 32, 33
 
 
-async def _managed(update: Update, context: YishiContext) -> tuple[Poll, Community] | None:
-    """The poll a management button is about, if the presser moderates it and it is open."""
+async def _managed(update: Update, context: YishiContext, *,
+                   announced_too: bool = False) -> tuple[Poll, Community] | None:
+    """The poll a management button is about, if the presser moderates it and it is open
+    (or, ``announced_too``, still in its notice period)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     parts = (query.data or "").split(":")
@@ -67,8 +70,13 @@ async def _managed(update: Update, context: YishiContext) -> tuple[Poll, Communi
         await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
                                          "Nothing was changed."))
         return None
-    if poll.status is not PollStatus.OPEN:
+    if poll.status is not PollStatus.OPEN and not (
+            announced_too and poll.status is PollStatus.NOTICE):
         _ = await person_translator(update, context)
+        if poll.status is PollStatus.NOTICE:
+            await query.answer(_("Voting on {ref} has not opened yet; it can only be "
+                                 "cancelled now.").format(ref=poll.ref), show_alert=True)
+            return None
         await query.answer(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref), show_alert=True)
         return None
@@ -120,7 +128,7 @@ async def extend(update: Update, context: YishiContext) -> None:
 
 
 async def ask_cancel_reason(update: Update, context: YishiContext) -> int:
-    found = await _managed(update, context)
+    found = await _managed(update, context, announced_too=True)
     if found is None:
         return ConversationHandler.END
     poll, _community_ = found
@@ -154,6 +162,7 @@ async def cancel_reason_typed(update: Update, context: YishiContext) -> int:
         if cancelled:
             await store.destroy_key(conn, poll.id)
             await due_work.cancel(conn, kind=CLOSE, key=str(poll.id))
+            await due_work.cancel(conn, kind=OPEN, key=str(poll.id))
             ended = await store.get(conn, poll.id)
             assert ended is not None
             await outbox.queue(conn, [*await _final_post(conn, ended, community),

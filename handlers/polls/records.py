@@ -12,17 +12,23 @@ from telegram.error import Forbidden
 
 from bot.context import YishiApp, YishiContext
 from bot.domain.chain import GENESIS, Link, replay, verify
-from bot.domain.models import Community
+from bot.domain.models import Community, Role
 from bot.domain.polls import (
     Poll,
     PollStatus,
+    area,
+    m2,
+    units_not_voted,
 )
 from bot.exports import csv_bytes, xlsx_bytes
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from handlers.common import (
     ensure_community,
+    person_language,
     record_audit,
+    role_of,
 )
+from handlers.outgoing import chunks
 from handlers.polls.texts import (
     _count_now,
     _describe,
@@ -52,6 +58,9 @@ async def list_polls(update: Update, context: YishiContext) -> None:
     for poll in recent:
         if poll.status is PollStatus.OPEN:
             state = _("open until {when}").format(when=_local(poll.deadline, community))
+        elif poll.status is PollStatus.NOTICE and poll.opens_at is not None:
+            state = _("announced: voting opens {when}").format(
+                when=_local(poll.opens_at, community))
         elif poll.status is PollStatus.CANCELLED:
             state = _("cancelled")
         else:
@@ -255,3 +264,61 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
                    " / ".join(poll.options[i] for i in v["choice"]), v["reason"],
                    _local(v["at"], community)] for v in voided]
     return summary, table
+
+
+async def not_voted(update: Update, context: YishiContext) -> None:
+    """/notvoted P-3 [building]: the households that have not voted yet, with the owners on
+    the register, to knock on doors. Moderators see every building (or the one named); a
+    building lead sees the buildings they live in. Sent in private: it names people."""
+    found = await _poll_from_args(update, context)
+    if found is None:
+        return
+    poll, community = found
+    message, user = update.effective_message, update.effective_user
+    _ = translator(community.language)
+    role = await role_of(context, community, update)
+    if user is None or message.sender_chat is not None \
+            or role not in (Role.MODERATOR, Role.BUILDING_LEAD):
+        await message.reply_text(_("Only moderators and building leads can see which "
+                                   "households have not voted."))
+        return
+    if poll.status is not PollStatus.OPEN or not poll.counts_units:
+        await message.reply_text(_("{ref} is not an open poll counted by household.").format(
+            ref=poll.ref))
+        return
+    async with context.services.db.transaction() as conn:
+        roster = await residents.households(conn, community.id)
+        voted = await store.household_voters(conn, poll.id)
+    reader = translator(await person_language(context, user))
+    buildings: set[str] | None = None
+    if role is Role.BUILDING_LEAD:
+        buildings = {h.address.building for h in roster
+                     if any(m.user_id == user.id for m in h.members)}
+    if len(context.args or []) > 1:
+        named = context.args[1].upper()
+        buildings = {named} if buildings is None or named in buildings else set()
+    missing = [h for h in units_not_voted(roster, poll.scope, voted)
+               if buildings is None or h.address.building in buildings]
+    lines = [reader(N_("<b>{ref}: households that have not voted</b> ({count})")).format(
+        ref=poll.ref, count=len(missing))]
+    for household in missing:
+        owners = [o.name for o in household.registered]
+        line = f"{household.address.code}"
+        if household.area_m2 is not None:
+            line += f" · {m2(area(household.area_m2))} m²"
+        if owners:
+            line += " · " + html.escape("、".join(owners))
+        if not household.members:
+            line += " · " + reader(N_("not on Telegram: a paper ballot"))
+        lines.append(line)
+    if not missing:
+        lines.append(reader(N_("Every household in scope has voted.")))
+    try:
+        for chunk in chunks(lines):
+            await context.bot.send_message(user.id, chunk)
+    except Forbidden:
+        await message.reply_text(_("I can only send the list in private. Start a chat with "
+                                   "me, then send /notvoted again."))
+        return
+    if message.chat.id != user.id:
+        await message.reply_text(_("I sent you the list in private."))

@@ -250,6 +250,25 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
     return "\n".join(lines), None
 
 
+def notice_text(poll: Poll, community: Community, _: Translator) -> str:
+    """The notice (公示) of a poll announced ahead of voting."""
+    assert poll.opens_at is not None
+    material = poll.notice or {}
+    lines = [_("<b>Notice · {ref}</b>: {question}").format(
+                 ref=poll.ref, question=html.escape(poll.question)), "",
+             _("Voting opens {opens} and closes {closes} ({zone}).").format(
+                 opens=_local(poll.opens_at, community), closes=_local(poll.deadline, community),
+                 zone=community.timezone),
+             _("Answers: {options}").format(options=" / ".join(
+                 html.escape(o) for o in poll.options)),
+             *_describe(_settings_of(poll), _)]
+    if material.get("text"):
+        lines += ["", _("<b>Background</b>"), html.escape(material["text"])]
+    lines += ["", _("The buttons to vote come with the poll when voting opens. Owners who are "
+                    "not on Telegram can vote on paper: ask the committee.")]
+    return "\n".join(lines)
+
+
 def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
     outcome = meaning.outcome
     if outcome is Outcome.NO_VOTES:
@@ -275,7 +294,7 @@ def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
         if not meaning.quorum_owners:
             missing.append(_("{owners} of {total} owners took part, {needed} needed").format(
                 owners=voting_owners, total=total_owners, needed=need_owners))
-        return _("No quorum: {missing}.").format(missing="; ".join(missing))
+        return _("No quorum: {missing}.").format(missing=_("; ").join(missing))
     yes_area, yes_owners = meaning.yes_area or Fraction(0), meaning.yes_owners or 0
     approve_area, approve_owners, strictly = approval_needed(meaning.voting_area,
                                                              voting_owners, major=major)
@@ -300,7 +319,7 @@ def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
         failed.append(_("the owners: {yes_owners} of {voting_owners}, {owners_rule} needed")
                       .format(**figures))
     return _("Not passed: not enough approval from {failed}; {turnout}.").format(
-        failed="; ".join(failed), turnout=figures["turnout"])
+        failed=_("; ").join(failed), turnout=figures["turnout"])
 
 
 def _legacy_civil_verdict(poll: Poll, meaning: Verdict, _: Translator) -> str:

@@ -31,6 +31,7 @@ from handlers.common import (
     record_audit,
     refuse,
 )
+from handlers.outgoing import chunks
 from handlers.residents import callbacks
 from handlers.residents.join import decision_markup, request_text
 from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
@@ -39,7 +40,6 @@ from storage import people, residents, unit_owners, units
 log = logging.getLogger(__name__)
 
 CURRENT = "roster_community"
-MESSAGE_BUDGET = 3800  # stay well inside Telegram's 4096 characters per message
 CSV_MAX_BYTES = 512 * 1024
 
 
@@ -170,7 +170,7 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
                   "people with /residents add 3-2-501 @name owner 89.5, or send me the "
                   "building's register as a CSV or XLSX file with the columns unit, area, "
                   "name, user, relation.")]
-    for chunk in _chunks(["\n".join(head), "", *body]):
+    for chunk in chunks(["\n".join(head), "", *body]):
         await context.bot.send_message(user_id, chunk)
     for request in waiting:
         sent = await context.bot.send_message(
@@ -179,20 +179,6 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
         async with services.db.transaction() as conn:
             await residents.set_notices(conn, request.id,
                                         [*request.notices, [sent.chat_id, sent.message_id]])
-
-
-def _chunks(lines: list[str]) -> list[str]:
-    """Whole lines packed into messages under Telegram's length limit."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > MESSAGE_BUDGET:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current.strip():
-        chunks.append(current)
-    return chunks
 
 
 # --- changing it by hand -----------------------------------------------------------------
@@ -348,7 +334,7 @@ async def import_csv(update: Update, context: YishiContext) -> None:
             lines.append("…")
     if notes:
         lines += ["", *notes[:30]]
-    for chunk in _chunks(lines):
+    for chunk in chunks(lines):
         await message.reply_text(chunk)
 
 
