@@ -7,26 +7,44 @@ import html
 import io
 
 
+# A cell a spreadsheet would run as a formula (CSV injection, OWASP): it starts with one of
+# these. Residents write names, topic titles, poll options and report texts.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(value: object) -> str:
+    """A cell's text, made inert as OWASP recommends for CSV: a leading quote before a
+    formula character (a spreadsheet shows the text, never runs it)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows(summary)
+    writer.writerows([[defused(cell) for cell in row] for row in summary])
     writer.writerow([])
-    writer.writerows(table)
+    writer.writerows([[defused(cell) for cell in row] for row in table])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM lets Excel read UTF-8
 
 
 def xlsx_bytes(summary: list[list[str]], table: list[list[str]]) -> bytes:
+    """Two sheets, every cell written as text (a shared string), as OWASP recommends for
+    XLSX: openpyxl would store a string that starts with "=" as a formula, so each cell's
+    type is set to a string after its value. Text cells are shown as written, never run,
+    so they need no leading quote."""
     from openpyxl import Workbook  # loaded when an export is asked for, not at start
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Summary"
-    for row in summary:
-        sheet.append(row)
     rows_sheet = book.create_sheet("Rows")
-    for row in table:
-        rows_sheet.append(row)
+    for target, rows in ((sheet, summary), (rows_sheet, table)):
+        for number, row in enumerate(rows, start=1):
+            for column, value in enumerate(row, start=1):
+                cell = target.cell(row=number, column=column)
+                cell.value = "" if value is None else str(value)
+                cell.data_type = "s"
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()

@@ -232,3 +232,18 @@ def test_the_vote_log_chain_detects_changed_removed_and_reordered_entries():
     assert verify([links[1], links[0], *links[2:]]).broken_at == 1  # reordered
     assert replay(entries) == {"u:1": [2], "u:0": [1]}
     assert replay([*entries, {"seq": 6, "voter": "u:0", "choice": []}]) == {"u:1": [2]}
+
+
+@given(st.fractions(min_value=0, max_value=10**7, max_denominator=10**6))
+def test_shown_areas_never_cross_what_they_stand_for(value):
+    """What was reached is never shown above itself, what is needed never below."""
+    def shown(text):
+        return Fraction(text.replace(",", ""))
+
+    assert shown(m2(value)) <= value <= shown(m2(value, up=True))
+    assert value - shown(m2(value)) < Fraction(1, 100)
+
+
+@given(st.fractions(min_value=0, max_value=1, max_denominator=10**6))
+def test_a_shown_share_is_never_above_the_share(share):
+    assert Fraction(percent(share).removesuffix("%")) / 100 <= share
