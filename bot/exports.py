@@ -6,7 +6,6 @@ import csv
 import html
 import io
 
-
 # A cell a spreadsheet would run as a formula (CSV injection, OWASP): it starts with one of
 # these. Residents write names, topic titles, poll options and report texts.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

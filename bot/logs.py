@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+# A bot token wherever it appears, known or not: in a Bot API URL (".../bot<token>/...",
+# which a transport error quotes) or on its own ("<digits>:<35 letters, digits, - or _>").
+TOKEN_PATTERN = re.compile(r"(?<=/bot)\d+:[A-Za-z0-9_-]+|\b\d{5,}:[A-Za-z0-9_-]{30,}")
+
+
+def without_tokens(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<token>")
+    return TOKEN_PATTERN.sub("<token>", text)
+
+
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; no bot token in it, whichever field carried it (the
+    message, a traceback, or a field given as ``extra``)."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
     def format(self, record: logging.LogRecord) -> str:
+        return without_tokens(self._format(record), self._secrets)
+
+    def _format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -67,7 +90,7 @@ def keep_people_out_of_logs() -> None:
 
 def setup_logging(level: str, *secrets: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter())
+    handler.setFormatter(_JsonFormatter(*secrets))
     handler.addFilter(RedactSecrets(*secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

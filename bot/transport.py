@@ -29,6 +29,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.logs import without_tokens
+
 
 class AnswerLate(TimedOut):
     """The call went out whole but Telegram's answer did not come in time: it was very
@@ -102,7 +104,10 @@ class AiohttpRequest(BaseRequest):
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+            # The request URL holds the token (a redirect loop or a proxy error quotes it):
+            # the error that travels on, to logs among others, never does.
+            raise NetworkError(without_tokens(f"aiohttp.{type(exc).__name__}: {exc}")) \
+                from None
 
     def _proxy_for(self, url: str) -> str | None:
         """HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured, as PTB's httpx honoured them.

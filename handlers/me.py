@@ -25,7 +25,7 @@ from handlers.common import (
 )
 from handlers.residents.texts import relation_name
 from handlers.roles import role_name
-from storage import audit, flow_state, memberships, people, residents, unit_owners, units
+from storage import audit, flow_state, memberships, people, personal, residents, unit_owners, units
 from storage import points as ledger
 from storage import polls as poll_store
 
@@ -178,6 +178,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         return
     services = context.services
     async with services.db.transaction() as conn:
+        person = await people.get(conn, user.id)
         held = await memberships.communities_of(conn, user.id)
         await units.clear_voter(conn, user.id)
         await residents.forget_person(conn, user.id)
@@ -185,6 +186,9 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         await ledger.forget_person(conn, user.id)
         await poll_store.forget_voter(conn, user.id)
         await audit.anonymise(conn, user.id, [m.community_id for m in held])
+        await personal.forget(conn, user.id, [str(user.id), *(
+            [person.name] if person else []), *([f"@{user.username}", user.username]
+                                                if user.username else [])])
         await flow_state.drop_user_data(conn, user.id)
         await flow_state.forget_conversations(conn, user.id)
         await people.forget(conn, user.id)
@@ -210,6 +214,7 @@ async def my_data(update: Update, context: YishiContext) -> None:
         ties = await residents.of_person(conn, user.id)
         history = await ledger.history(conn, user.id)
         actions = await audit.by_actor(conn, user.id)
+        everything = await personal.gather(conn, user.id)
     export = {
         "person": person.model_dump() if person else None,
         "memberships": [m.model_dump(mode="json") for m in held],
@@ -220,6 +225,7 @@ async def my_data(update: Update, context: YishiContext) -> None:
         "points": [e.model_dump(mode="json") for e in history],
         "actions_recorded": [e.model_dump(mode="json") for e in actions],
         "conversation_data": context.application.user_data.get(user.id, {}),
+        **everything,
     }
     payload = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode()
     await update.effective_message.reply_document(

@@ -3,6 +3,7 @@ entry in the caller's transaction, so a vote is never counted without being logg
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from storage.schema import (
     poll_participants,
     poll_unit_voters,
     polls,
+    voter_salts,
 )
 from storage.upsert import upsert_many
 
@@ -166,9 +168,10 @@ async def cast_many(conn: AsyncConnection, poll_id: int, casts: Sequence[Cast], 
                                                   ballots.c.voter_key.in_(gone)))
     entries: list[dict[str, Any]] = []
     for c in casts:
+        # Who entered a paper ballot is in the audit log, not here: the log names nobody.
         entry: dict[str, Any] = {"voter": c.voter_key,
                                  "unit": c.unit_id if c.unit_key is None else c.unit_key,
-                                 "choice": c.choice, "proxy_by": c.proxy_by}
+                                 "choice": c.choice, "paper": c.proxy_by is not None}
         if c.signed_by is not None:
             entry["signed_by"] = c.signed_by
         if c.void is not None:
@@ -192,7 +195,7 @@ async def void(conn: AsyncConnection, poll_id: int, *, voter_key: str, by: int, 
         signed_by=row["signed_by"], paper=row["proxy_by"] is not None, voided_by=by,
         reason=reason, at=now))
     await cast_many(conn, poll_id, [Cast(voter_key=voter_key, choice=[], at=now,
-                                         unit_id=row["unit_id"], proxy_by=by, void=reason)])
+                                         unit_id=row["unit_id"], void=reason)])
     return dict(row)
 
 
@@ -355,11 +358,42 @@ async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:
     return [int(user_id) for (user_id,) in rows]
 
 
+async def salts(conn: AsyncConnection, users: Collection[int]) -> dict[int, str]:
+    """Each person's voter salt, made the first time they vote."""
+    rows = await conn.execute(select(voter_salts.c.user_id, voter_salts.c.salt).where(
+        voter_salts.c.user_id.in_(list(users))))
+    found = {int(user): salt for user, salt in rows}
+    missing = [user for user in users if user not in found]
+    if missing:
+        fresh = {user: secrets.token_hex(16) for user in missing}
+        await upsert_many(conn, voter_salts, [{"user_id": u, "salt": s}
+                                              for u, s in fresh.items()],
+                          conflict=["user_id"], update=[])
+        rows = await conn.execute(select(voter_salts.c.user_id, voter_salts.c.salt).where(
+            voter_salts.c.user_id.in_(missing)))
+        found.update({int(user): salt for user, salt in rows})
+    return found
+
+
+async def legacy_keys(conn: AsyncConnection, poll_id: int,
+                      users: Collection[int]) -> dict[int, str]:
+    """Ballots cast before voters were salted ("u:<id>"), so a change replaces them."""
+    rows = await conn.execute(select(ballots.c.user_id, ballots.c.voter_key).where(
+        ballots.c.poll_id == poll_id, ballots.c.user_id.in_(list(users)),
+        ballots.c.voter_key.like("u:%")))
+    return {int(user): key for user, key in rows}
+
+
 async def forget_voter(conn: AsyncConnection, user_id: int) -> None:
     """Someone asked to be forgotten: their ballots keep counting, but no longer name them;
     their record of taking part in secret polls goes."""
     await conn.execute(update(ballots).where(ballots.c.user_id == user_id)
                        .values(user_id=None))
+    await conn.execute(update(ballots).where(ballots.c.proxy_by == user_id)
+                       .values(proxy_by=0))  # still a paper ballot, entered by no one named
+    await conn.execute(update(ballot_voids).where(ballot_voids.c.voided_by == user_id)
+                       .values(voided_by=0))
+    await conn.execute(voter_salts.delete().where(voter_salts.c.user_id == user_id))
     await conn.execute(poll_participants.delete().where(poll_participants.c.user_id == user_id))
     await conn.execute(poll_unit_voters.delete().where(poll_unit_voters.c.user_id == user_id))
 

@@ -328,6 +328,15 @@ poll_unit_voters = Table(
     Column("user_id", BigInteger, nullable=False),
 )
 
+# A salt per person: their public ballots and vote-log entries carry a hash of their id
+# under it. /forgetme deletes it, after which nothing leads from the log back to them.
+voter_salts = Table(
+    "voter_salts",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("salt", String(64), nullable=False),
+)
+
 poll_log = Table(
     "poll_log",
     metadata,

@@ -465,13 +465,15 @@ async def test_a_rewritten_log_fails_the_audit_against_the_posted_head_and_recei
     # Someone with the database turns Bob's No into a Yes, and rewrites the log to match,
     # every hash recomputed, the stored head too.
     async with bot.services.db.transaction() as conn:
+        bobs = (await conn.execute(select(ballots.c.voter_key).where(
+            ballots.c.poll_id == poll_id, ballots.c.user_id == bob.id))).scalar_one()
         await conn.execute(update(ballots).where(
-            ballots.c.poll_id == poll_id, ballots.c.voter_key == f"u:{bob.id}")
+            ballots.c.poll_id == poll_id, ballots.c.user_id == bob.id)
             .values(choice=[0]))
         previous = GENESIS
         for old in links:
             entry = dict(old.entry)
-            if entry["voter"] == f"u:{bob.id}":
+            if entry["voter"] == bobs:
                 entry["choice"] = [0]
             digest = link(previous, entry)
             await conn.execute(update(poll_log).where(

@@ -342,7 +342,7 @@ async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing
 
     async with bot.services.db.transaction() as conn:  # someone edits the database
         await conn.execute(update(ballots).where(ballots.c.poll_id == poll_id,
-                                                 ballots.c.voter_key == f"u:{people['Ann'].id}")
+                                                 ballots.c.user_id == people['Ann'].id)
                            .values(choice=[0]))
     mark = api.mark()
     await tg.say(group, people["Bob"], "/audit P-1")

@@ -162,7 +162,8 @@ async def create_poll(api: FakeBotApi, tg: Telegram, group: Any, owner: Any, com
     """The moderator prepares a poll from the group link; returns the group post."""
     mark = api.mark()
     await tg.say(group, owner, "/poll")
-    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                                  and bool(c.buttons) and "url" in c.buttons[0])
     assert handover.buttons[0]["url"].endswith(f"start=poll_{community_id}")
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     mark = api.mark()

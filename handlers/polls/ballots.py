@@ -36,11 +36,15 @@ def pseudonym(poll_key: str, label: str) -> str:
     return hmac.new(bytes.fromhex(poll_key), label.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def voter_key(poll: Poll, user_id: int, poll_key: str | None) -> str:
-    """Public: the user. Secret: an HMAC of the user under the poll's key, which is destroyed
-    at closing, after which no ballot can be traced to anyone."""
+def voter_key(poll: Poll, user_id: int, poll_key: str | None, salt: str = "") -> str:
+    """Public: a hash of the user under their own salt (forgetting them deletes the salt,
+    and the vote log keeps verifying without leading to them). Secret: an HMAC of the
+    user under the poll's key, which is destroyed at closing, after which no ballot can be
+    traced to anyone."""
     if not poll.secret:
-        return f"u:{user_id}"
+        if not salt:
+            raise RuntimeError("a public ballot needs the voter's salt")
+        return "v:" + hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:32]
     if poll_key is None:
         raise RuntimeError("a secret poll without its key is closed")
     return "s:" + pseudonym(poll_key, f"u:{user_id}")
@@ -102,6 +106,7 @@ class _PollBatch:
     casts: list[store.Cast] = field(default_factory=list)
     took_part: list[tuple[int, int | None, bool]] = field(default_factory=list)
     units_voted: list[tuple[int, int, bool]] = field(default_factory=list)
+    keys: dict[int, str] = field(default_factory=dict)  # user -> their ballot's key
     points: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -121,8 +126,14 @@ async def record(conn: Any, settings: Any, presses: list[Press],
         batch.mine = await residents.households_of(conn, community.id, users)
         units = sorted({h.unit_id for hs in batch.mine.values() for h in hs})
         batch.voters = await store.household_voters(conn, poll.id, units)
-        keys = [household_ballot_key(poll, u, poll_key) for u in units] \
-            if poll.counts_units else [voter_key(poll, user, poll_key) for user in users]
+        if poll.counts_units:
+            keys = [household_ballot_key(poll, u, poll_key) for u in units]
+        else:
+            salts = await store.salts(conn, users) if not poll.secret else {}
+            batch.keys = {user: voter_key(poll, user, poll_key, salts.get(user, ""))
+                          for user in users}
+            batch.keys.update(await store.legacy_keys(conn, poll.id, users))
+            keys = list(batch.keys.values())
         batch.ballots = await store.ballots_of(conn, poll.id, keys)
         batches[poll.id] = batch
     results = [_one(press, polls.get(press.poll_id), batches.get(press.poll_id), now)
@@ -167,7 +178,7 @@ def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
         done = _for_households(press, poll, batch, allowed.unit_ids, now)
         done.units = tuple(codes[u] for u in allowed.unit_ids)
         return done
-    key = voter_key(poll, user, batch.poll_key)
+    key = batch.keys[user]
     before = batch.ballots.get(key)
     choice = next_choice(poll, before, press.option)
     # A secret ballot is dated by the poll's opening, not the press: nothing to match.

@@ -1,0 +1,126 @@
+"""Everything yishi holds about one person, for /mydata: each table that names them,
+read as plain rows (dates as ISO text)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import (
+    announcements,
+    ballot_voids,
+    ballots,
+    conversation_states,
+    decision_followers,
+    decision_ratings,
+    decision_updates,
+    decisions,
+    outbox,
+    poll_participants,
+    polls,
+    report_events,
+    report_followers,
+    report_photos,
+    reports,
+    topic_supports,
+    topics,
+    unit_owners,
+)
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in dict(row).items()}
+
+
+async def _rows(conn: AsyncConnection, query: Any) -> list[dict[str, Any]]:
+    return [_plain(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _by(column: Column, user_id: int) -> Any:
+    return column == user_id
+
+
+async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
+    """The person's reports with their timelines and photos, the reports they follow,
+    their topics (those they signed: an anonymous topic stores no author) and supports,
+    their public ballots and the secret polls they took part in (never the choice), the
+    decisions they own, follow, rate or updated, the announcements they wrote, their
+    entries on the building's register and the flows they are in."""
+    mine = await _rows(conn, select(reports).where(_by(reports.c.reporter_id, user_id))
+                       .order_by(reports.c.id))
+    ids = [r["id"] for r in mine]
+    events = await _rows(conn, select(report_events).where(
+        report_events.c.report_id.in_(ids)).order_by(report_events.c.id)) if ids else []
+    photos = await _rows(conn, select(report_photos).where(
+        report_photos.c.report_id.in_(ids))) if ids else []
+    for report in mine:
+        report["timeline"] = [e for e in events if e["report_id"] == report["id"]]
+        report["photos"] = [p for p in photos if p["report_id"] == report["id"]]
+    return {
+        "reports": mine,
+        "reports_followed": await _rows(conn, select(report_followers).where(
+            _by(report_followers.c.user_id, user_id))),
+        "report_events_by_you": await _rows(conn, select(report_events).where(
+            _by(report_events.c.actor_id, user_id)).order_by(report_events.c.id)),
+        "topics": await _rows(conn, select(topics).where(_by(topics.c.author_id, user_id))
+                              .order_by(topics.c.id)),
+        "topics_supported": await _rows(conn, select(topic_supports).where(
+            _by(topic_supports.c.user_id, user_id))),
+        "ballots": await _rows(conn, select(
+            ballots.c.poll_id, polls.c.number.label("poll_number"), polls.c.question,
+            ballots.c.unit_id, ballots.c.choice, ballots.c.at)
+            .join(polls, polls.c.id == ballots.c.poll_id)
+            .where(_by(ballots.c.user_id, user_id)).order_by(ballots.c.poll_id)),
+        "secret_polls_taken_part_in": await _rows(conn, select(
+            poll_participants.c.poll_id, polls.c.number.label("poll_number"))
+            .join(polls, polls.c.id == poll_participants.c.poll_id)
+            .where(_by(poll_participants.c.user_id, user_id))),
+        "ballots_entered_or_voided": await _rows(conn, select(ballot_voids).where(
+            _by(ballot_voids.c.voided_by, user_id))),
+        "decisions_owned": await _rows(conn, select(decisions).where(
+            _by(decisions.c.owner_id, user_id))),
+        "decisions_followed": await _rows(conn, select(decision_followers).where(
+            _by(decision_followers.c.user_id, user_id))),
+        "decisions_rated": await _rows(conn, select(decision_ratings).where(
+            _by(decision_ratings.c.user_id, user_id))),
+        "decision_updates": await _rows(conn, select(decision_updates).where(
+            _by(decision_updates.c.actor_id, user_id))),
+        "announcements": await _rows(conn, select(announcements).where(
+            _by(announcements.c.author_id, user_id))),
+        "register_entries": await _rows(conn, select(unit_owners).where(
+            _by(unit_owners.c.user_id, user_id))),
+        "conversations": await _rows(conn, select(conversation_states).where(
+            or_(*_keys(user_id)))),
+    }
+
+
+def _keys(user_id: int) -> Sequence[Any]:
+    """Conversation keys that are the person's: [chat, user] in any chat."""
+    return [conversation_states.c.key.like(f"[%,{user_id}]"),
+            conversation_states.c.key == f"[{user_id},{user_id}]"]
+
+
+async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> None:
+    """What /forgetme clears beyond each feature's own records: the columns that name the
+    person without a foreign key (who acted on a report or a decision, who wrote an
+    announcement, who made a poll), and the messages the bot sent that carry them —
+    those to them are deleted, others keep their key (so none is sent twice) and lose
+    their content. ``traces``: the id, name and username as they were written."""
+    for column in (report_events.c.actor_id, decision_updates.c.actor_id,
+                   announcements.c.author_id, polls.c.created_by):
+        await conn.execute(update(column.table).where(column == user_id)
+                           .values({column.name: None}))
+    await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))
+    marks = [t for t in traces if t]
+    rows = await conn.execute(select(outbox.c.id, outbox.c.params, outbox.c.remember))
+    for row_id, params, remember in rows.all():
+        text = json.dumps([params, remember], ensure_ascii=False)
+        if any(mark in text for mark in marks):
+            await conn.execute(update(outbox).where(outbox.c.id == row_id).values(
+                params={}, remember=None))
