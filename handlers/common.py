@@ -157,15 +157,27 @@ async def chat_translator(update: Update, context: YishiContext) -> Translator:
 
 async def role_of(context: YishiContext, community: Community, update: Update) -> Role:
     """The role of whoever sent ``update`` in ``community``."""
-    message = update.effective_message
     # An anonymous administrator posts as the group itself; only admins can do that.
-    if message is not None and message.sender_chat is not None \
-            and message.sender_chat.id == community.chat_id and update.callback_query is None:
+    if is_anonymous_admin(update, community):
         return Role.MODERATOR
     user = update.effective_user
     if user is None:
         return Role.RESIDENT
     return await user_role(context, community, user.id)
+
+
+# What an anonymous administrator is told when a flow continues in private: the bot
+# cannot write to the group's identity, so they open the link from their own account.
+ANONYMOUS_CONTINUE = N_("You are posting as the group, so I cannot write to you: open the "
+                        "button from your own account (as an administrator you can go on "
+                        "there).")
+
+
+def is_anonymous_admin(update: Update, community: Community) -> bool:
+    """A message posted as the group itself: only its administrators can do that."""
+    message = update.effective_message
+    return update.callback_query is None and message is not None \
+        and message.sender_chat is not None and message.sender_chat.id == community.chat_id
 
 
 async def user_role(context: YishiContext, community: Community, user_id: int) -> Role:

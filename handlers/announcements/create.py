@@ -24,15 +24,18 @@ from handlers.announcements import callbacks
 from handlers.announcements.lifecycle import RUN, _send
 from handlers.announcements.texts import _preview_text, _when
 from handlers.common import (
+    ANONYMOUS_CONTINUE,
     begin_for_chosen,
     begin_for_moderator,
     begin_from_link,
     ensure_community,
     flow_reply,
+    is_anonymous_admin,
     person_translator,
     private_link,
     record_audit,
     refuse,
+    role_of,
     user_role,
 )
 from storage import announcements as store
@@ -53,19 +56,19 @@ NOT_MODERATOR = N_("Only moderators can make announcements. You are not a modera
 
 async def announce_in_group(update: Update, context: YishiContext) -> None:
     """/announce in the group (moderators): written in private."""
-    chat, message, user = update.effective_chat, update.effective_message, \
-        update.effective_user
+    chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
     community = await ensure_community(context, chat)
     _ = translator(community.language)
-    if user is None or message.sender_chat is not None \
-            or await user_role(context, community, user.id) is not Role.MODERATOR:
+    if await role_of(context, community, update) is not Role.MODERATOR:
         await message.reply_text(_("Sorry, only the group's moderators can do that. Nothing "
                                    "was changed."))
         return
-    await message.reply_text(
-        _("Announcements are written in a private chat with me, then sent here."),
-        reply_markup=private_link(context, "announce", community, _("Write an announcement")))
+    text = _("Announcements are written in a private chat with me, then sent here.")
+    if is_anonymous_admin(update, community):
+        text = _("{first} {then}").format(first=text, then=_(ANONYMOUS_CONTINUE))
+    await message.reply_text(text, reply_markup=private_link(
+        context, "announce", community, _("Write an announcement")))
 
 
 async def announce_command(update: Update, context: YishiContext) -> int:

@@ -25,6 +25,7 @@ from handlers.common import (
     person_translator,
     record_audit,
     refuse,
+    role_of,
     user_role,
 )
 from storage import announcements as store
@@ -71,8 +72,7 @@ async def list_command(update: Update, context: YishiContext) -> None:
     else:
         community = await ensure_community(context, chat)
         _ = translator(community.language)
-        if user is None or message.sender_chat is not None \
-                or await user_role(context, community, user.id) is not Role.MODERATOR:
+        if await role_of(context, community, update) is not Role.MODERATOR:
             await message.reply_text(_("Sorry, only the group's moderators can do that. "
                                        "Nothing was changed."))
             return

@@ -27,15 +27,18 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
+    ANONYMOUS_CONTINUE,
     chat_translator,
     communities_of,
     ensure_community,
+    is_anonymous_admin,
     is_group_member,
     note_person,
     person_translator,
     private_link,
     record_audit,
     refuse,
+    role_of,
     schedule_spaced,
     user_role,
 )
@@ -152,8 +155,9 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
                                    "2026-12-31, /decision D-1 blocked REASON and /decision D-1 "
                                    "cancel REASON."))
         return
-    if not await _may_manage(context, decision, community, user.id,
-                             owner_too=verb in ("blocked", "cancel")):
+    anonymous = is_anonymous_admin(update, community)
+    if not anonymous and not await _may_manage(context, decision, community, user.id,
+                                               owner_too=verb in ("blocked", "cancel")):
         await message.reply_text(_("Sorry, only the group's moderators (or the decision's "
                                    "owner) can do that. Nothing was changed."))
         return
@@ -199,10 +203,11 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
         await message.reply_text(_("{ref} is {status}; that cannot change now.").format(
             ref=decision.ref, status=_(STATUS_NAMES[decision.status])))
         return
-    by_moderator = await user_role(context, community, user.id) is Role.MODERATOR
+    by_moderator = anonymous or await user_role(context, community, user.id) is Role.MODERATOR
     async with services.db.transaction() as conn:
         moved = await store.record(conn, decision, status=target, percent=decision.progress,
-                                   actor_id=user.id, now=now, reason=reason)
+                                   actor_id=None if anonymous else user.id, now=now,
+                                   reason=reason)
         if moved:
             await _queue_update(conn, services, decision.id, by_moderator=by_moderator)
     if not moved:
@@ -284,20 +289,21 @@ async def milestone_done(update: Update, context: YishiContext) -> None:
 
 async def _new_from_anywhere(update: Update, context: YishiContext) -> None:
     """/decisions new in the group: continue in private."""
-    chat, message, user = update.effective_chat, update.effective_message, \
-        update.effective_user
+    chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
     if chat.type == "private":
         return  # the flow's own entry point handles it
     community = await ensure_community(context, chat)
     _ = translator(community.language)
-    if user is None or await user_role(context, community, user.id) is not Role.MODERATOR:
+    if await role_of(context, community, update) is not Role.MODERATOR:
         await message.reply_text(_("Sorry, only the group's moderators can do that. Nothing "
                                    "was changed."))
         return
+    text = _("Decisions are written down in a private chat with me.")
+    if is_anonymous_admin(update, community):
+        text = _("{first} {then}").format(first=text, then=_(ANONYMOUS_CONTINUE))
     await message.reply_text(
-        _("Decisions are written down in a private chat with me."),
-        reply_markup=private_link(context, "decision", community, _("Write a decision")))
+        text, reply_markup=private_link(context, "decision", community, _("Write a decision")))
 
 
 async def rate_button(update: Update, context: YishiContext) -> None:
