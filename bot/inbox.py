@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ExtBot, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.lengths import WithinLimits
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class InboxState:
     cleared: set[int] = field(default_factory=set)
 
 
-class InboxBot(ExtBot[None]):
+class InboxBot(WithinLimits):
     """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it."""
 
     def __init__(self, *args: Any, on_fetch: OnFetch, **kwargs: Any) -> None:

@@ -151,11 +151,24 @@ async def category_button(update: Update, context: YishiContext) -> int:
     return PHOTOS
 
 
+async def _lost(update: Update, context: YishiContext) -> int:
+    """The flow's state is gone (its draft was dropped while the flow went on): say so and
+    end it, instead of failing on what is missing."""
+    context.user_data.pop(DRAFT, None)
+    _ = await person_translator(update, context)
+    await update.effective_message.reply_text(_(
+        "I lost the report you were writing, sorry. Nothing was filed. Send /report to start "
+        "again."))
+    return ConversationHandler.END
+
+
 async def photo_sent(update: Update, context: YishiContext) -> int:
     """Photos, one by one or as an album: an album gets one answer, not one per photo."""
     message = update.effective_message
     assert message is not None and message.photo
     draft = _draft(context)
+    if "photos" not in draft or "albums" not in draft:
+        return await _lost(update, context)
     file_id = message.photo[-1].file_id
     if len(draft["photos"]) >= 10 or file_id in draft["photos"]:
         return PHOTOS  # full, or the same photo again (Telegram redelivers after a crash)

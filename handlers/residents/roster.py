@@ -315,9 +315,15 @@ async def import_csv(update: Update, context: YishiContext) -> None:
         return
     file = await message.document.get_file()
     raw = bytes(await file.download_as_bytearray())
+    if not raw.strip():
+        await message.reply_text(_("That file is empty: send the register with a row per "
+                                   "unit."))
+        return
     try:
         rows = _rows_of(raw, message.document.file_name or "")
-    except Exception:  # a damaged workbook: say so, change nothing
+        if "\x00" in "".join(cell for row in rows for cell in row):
+            raise ValueError("binary")
+    except Exception:  # a damaged workbook, a binary file: say so, change nothing
         log.info("roster file not readable", exc_info=True)
         await message.reply_text(_("I could not read that file. Send the register as a CSV "
                                    "file or an Excel workbook (.xlsx)."))
