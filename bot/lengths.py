@@ -45,8 +45,19 @@ def shortened(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return split(text, limit - len(MORE))[0] + MORE
 
 
+# Methods without a parse_mode of their own, to which PTB still adds the default one.
+NO_PARSE_MODE = frozenset({"sendLocation", "sendVenue", "sendContact", "sendDice",
+                           "sendSticker"})
+
+
 class WithinLimits(ExtBot[None]):
-    """The bot's sends and edits, kept within the length Telegram accepts."""
+    """The bot's sends and edits, kept within the length Telegram accepts, and with only the
+    parameters each method has."""
+
+    async def _do_post(self, endpoint: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        if endpoint in NO_PARSE_MODE and isinstance(data, dict):
+            data.pop("parse_mode", None)
+        return await super()._do_post(endpoint, data, *args, **kwargs)
 
     async def send_message(self, chat_id: Any, text: str, *args: Any,
                            **kwargs: Any) -> Message:

@@ -92,17 +92,20 @@ async def _report(bot, community_id, number=1):
 
 async def test_an_album_becomes_one_report_routed_to_the_handler_and_posted(bot, api, tg):
     group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
-    done, mark = await _file(api, tg, group, ann, stored.id, album=3,
+    done, mark = await _file(api, tg, group, ann, stored.id, album=4,
                              caption="Lift stuck on floor 3")
     assert done.text.startswith("Thank you! Your report is R-0001.")
     got_its = [c for c in api.sent(chat_id=ann.id) if c.text.startswith("Got it.")]
     assert len(got_its) == 1  # one answer for the album, not one per photo
     report, photos, events = await _report(bot, stored.id)
-    assert len(photos) == 3 and report.description == "Lift stuck on floor 3"
+    assert len(photos) == 4 and report.description == "Lift stuck on floor 3"
     assert report.where_text == "Lobby" and [e.status for e in events] == [ReportStatus.NEW]
-    to_handler = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == fixer.id)
-    assert "R-0001 · Lift" in to_handler.result["caption"]
-    assert "Reported by Ann" in to_handler.result["caption"]
+    # The handler gets every photo, as one album, then the card with its buttons.
+    to_fixer = lambda c: c.chat_id == fixer.id  # noqa: E731
+    album = await api.wait_for("sendMediaGroup", after=mark, where=to_fixer)
+    assert [item["media"] for item in album.params["media"]] == photos
+    to_handler = await api.wait_for("sendMessage", after=mark, where=to_fixer)
+    assert "R-0001 · Lift" in to_handler.text and "Reported by Ann" in to_handler.text
     assert [b["callback_data"] for b in to_handler.buttons] == [
         f"rh:{report.id}:ack", f"rh:{report.id}:start", f"rh:{report.id}:resolve",
         f"rh:{report.id}:reject", f"rh:{report.id}:pass"]
@@ -110,6 +113,37 @@ async def test_an_album_becomes_one_report_routed_to_the_handler_and_posted(bot,
     assert post.buttons[0]["callback_data"] == f"rm:{report.id}"
     async with bot.services.db.transaction() as conn:
         assert await ledger.earned(conn, stored.id, ann.id) == 3
+
+
+async def test_a_voice_description_and_a_pin_reach_the_handler_as_such(bot, api, tg):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    to_ann = lambda c: c.chat_id == ann.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(ann, ann, f"/start report_{stored.id}")
+    kinds = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.press(ann, kinds, report_buttons.CATEGORY.data("lift"))
+    step = await api.wait_for("editMessageText", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.press(ann, step, report_buttons.PHOTOS_DONE.data())
+    await api.wait_for("editMessageText", after=mark, where=to_ann)
+    mark = api.mark()
+    voice = await tg.send_voice(ann, ann)
+    await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.send_location(ann, ann, 31.23, 121.47)
+    confirm = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.press(ann, confirm, report_buttons.SUBMIT.data())
+    await api.wait_for("editMessageText", after=mark, where=to_ann)
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    spoken = await api.wait_for("sendVoice", after=mark, where=lambda c: c.chat_id == fixer.id)
+    assert spoken.params["voice"] == voice["voice"]["file_id"]
+    pin = await api.wait_for(("sendLocation", "sendVenue"), after=mark,
+                             where=lambda c: c.chat_id == fixer.id)
+    assert pin.result["location"] == {"latitude": 31.23, "longitude": 121.47}
+    for sent in (spoken, pin):  # under the card, so the handler sees they belong together
+        assert sent.result["reply_to_message"]["message_id"] == card.result["message_id"]
 
 
 async def test_from_a_reply_to_a_group_photo_with_a_pin_and_anonymous(bot, api, tg):
@@ -309,7 +343,7 @@ async def test_handlers_list_open_and_overdue_reports(bot, api, tg, clock):
 
 OPEN311_FIELDS = {"service_request_id", "status", "status_notes", "service_name",
                   "service_code", "description", "requested_datetime", "updated_datetime",
-                  "expected_datetime", "address", "lat", "long", "media_url"}
+                  "expected_datetime", "address", "lat", "long", "media_count"}
 
 
 async def test_export_reports_as_csv_xlsx_and_open311(bot, api, tg):
@@ -336,7 +370,9 @@ async def test_export_reports_as_csv_xlsx_and_open311(bot, api, tg):
         assert request["status"] in ("open", "closed")
         dt.fromisoformat(request["requested_datetime"])
         dt.fromisoformat(request["expected_datetime"])
-    assert requests[0]["media_url"] and requests[0]["address"] == "Lobby"
+    # No Telegram file id posing as a URL (nor a download link, which holds the token).
+    assert requests[0]["media_count"] == 2 and requests[0]["address"] == "Lobby"
+    assert "photo" not in json.dumps(requests) and "file" not in json.dumps(requests)
     assert (requests[1]["lat"], requests[1]["long"]) == (31.23, 121.47)
     mark = api.mark()
     await tg.say(group, ann, "/export reports")
@@ -381,3 +417,31 @@ async def test_a_report_reopened_after_its_limit_gets_a_new_resolve_limit(bot, a
                                     where=lambda c: c.chat_id == owner.id)
     assert escalation.text == ("Overdue in Elm House: R-0001 (Lift) was not resolved in time; "
                                "it is reopened.")
+
+
+async def test_the_reporter_sees_the_after_photo_and_report_shows_every_photo(bot, api, tg):
+    group, owner, stored, fixer, ann, bob = await _building(bot, api, tg)
+    _done, mark = await _file(api, tg, group, ann, stored.id, album=2, caption="Lift stuck")
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id
+                              and bool(c.buttons))
+    report, photos, _events = await _report(bot, stored.id)
+    mark = api.mark()
+    await tg.press(fixer, card, report_buttons.HANDLE.data(report.id, "resolve"))
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    mark = api.mark()
+    after = await tg.send_photo(fixer, fixer, caption="New cable fitted.")
+    told = await api.wait_for(("sendPhoto", "sendMessage"), after=mark,
+                              where=lambda c: c.chat_id == ann.id)
+    assert told.method == "sendPhoto"  # the "after" photo, in private
+    assert told.params["photo"] == after["photo"][-1]["file_id"]
+    assert told.text == "R-0001 (Lift) is now resolved.\nNote: New cable fitted."
+    # The handler's copy (a text card after the album) was edited as text, not as a caption.
+    edited = await api.wait_for("editMessageText", after=mark,
+                                where=lambda c: c.chat_id == fixer.id)
+    assert "R-0001 · Lift" in edited.text
+    mark = api.mark()
+    await tg.say(ann, ann, "/report R-0001")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    album = await api.wait_for("sendMediaGroup", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert [item["media"] for item in album.params["media"]] == [
+        *photos, after["photo"][-1]["file_id"]]

@@ -170,6 +170,14 @@ class Telegram:
         extra: dict[str, Any] = {"caption": caption} if caption else {}
         return await self._push_message(chat, who.as_user(), document=document, **extra)
 
+    async def send_voice(self, where: Group | Person, who: Person,
+                         duration: int = 6) -> dict[str, Any]:
+        chat = self._chat(where, who)
+        n = next(_ids)
+        return await self._push_message(chat, who.as_user(), voice={
+            "file_id": f"voice-in-{n}", "file_unique_id": f"v{n}", "duration": duration,
+            "mime_type": "audio/ogg"})
+
     async def send_location(self, where: Group | Person, who: Person, latitude: float,
                             longitude: float) -> dict[str, Any]:
         chat = self._chat(where, who)

@@ -468,6 +468,48 @@ class FakeBotApi:
                 media_group_id=group_id, **extra)))
         return sent
 
+    def _api_sendVoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendVoice")
+        caption, _ = self._text(params, "caption", 1024, "sendVoice", minimum=0)
+        self._check_markup(params, "sendVoice")
+        self._check_rate(chat["id"])
+        voice = params["voice"]
+        file_id = voice if isinstance(voice, str) and "://" not in voice \
+            else f"voice-{next(self._update_ids)}"
+        content: dict[str, Any] = {"voice": {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                                             "duration": 5},
+                                   **self._reply_to(params, chat["id"], "sendVoice")}
+        if caption:
+            content["caption"] = caption
+        return self._public(self._new_message(chat, self.bot, **content))
+
+    def _location(self, params: dict[str, Any], method: str) -> dict[str, Any]:
+        latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            self.violations.append(f"{method}: coordinates out of range")
+            raise ApiError(400, "Bad Request: wrong coordinates")
+        return {"latitude": latitude, "longitude": longitude}
+
+    def _api_sendLocation(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendLocation")
+        self._check_rate(chat["id"])
+        return self._public(self._new_message(
+            chat, self.bot, location=self._location(params, "sendLocation"),
+            **self._reply_to(params, chat["id"], "sendLocation")))
+
+    def _api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"], "sendVenue")
+        self._check_rate(chat["id"])
+        for key in ("title", "address"):
+            if not str(params.get(key, "")).strip():
+                self.violations.append(f"sendVenue: {key} is empty")
+                raise ApiError(400, f"Bad Request: venue {key} is empty")
+        place = self._location(params, "sendVenue")
+        return self._public(self._new_message(
+            chat, self.bot, location=place,
+            venue={"location": place, "title": params["title"], "address": params["address"]},
+            **self._reply_to(params, chat["id"], "sendVenue")))
+
     def _edit_target(self, params: dict[str, Any], method: str) -> dict[str, Any]:
         key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
         message = self.messages.get(key)

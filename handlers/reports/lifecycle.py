@@ -17,6 +17,8 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
+    ReplyParameters,
 )
 from telegram.error import BadRequest, Forbidden
 
@@ -33,6 +35,7 @@ from bot.domain.reports import (
     timers_when_moved,
 )
 from bot.i18n import Translator, translator
+from bot.lengths import shortened
 from bot.report_names import (
     CATEGORY_NAMES,
     STATUS_NAMES,
@@ -56,6 +59,14 @@ from storage import communities, due_work, memberships, outbox, people
 from storage import reports as store
 
 log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024  # a photo's caption
+
+
+def _card_is_photo(photos: list[str]) -> bool:
+    """A report with one photo is shown as that photo with the card as its caption; with
+    several, they go as an album and the card as a message after it."""
+    return len(photos) == 1
 
 
 # A group notice held back by quiet hours by versions before the outbox.
@@ -93,18 +104,37 @@ async def handler_ids(bot: Bot, services: Services, community: Community,
 
 async def _send_card(bot: Bot, services: Services, chat_id: int, report: Report, _: Translator, *,
                      heading: str = "") -> list[int] | None:
-    """The report's card, with its first photo, sent to one chat: [chat id, message id], or
-    None if that chat cannot be reached."""
+    """The report, whole, sent to one chat: every photo (one album if there are several),
+    the card with its buttons, the voice description as the voice message, the place as a
+    map pin. Returns where the card is ([chat id, message id]), or None if that chat cannot
+    be reached."""
     async with services.db.transaction() as conn:
-        first_photo = (await store.photos(conn, report.id))[:1]
+        photos = await store.photos(conn, report.id)
         text = heading + await _card(conn, report, _)
+    buttons = _handler_buttons(report, _)
     try:
-        if first_photo:
-            sent = await bot.send_photo(chat_id, first_photo[0], caption=text[:1000],
-                                                reply_markup=_handler_buttons(report, _))
+        if len(photos) > 1:
+            await bot.send_media_group(chat_id, [
+                InputMediaPhoto(photo, caption=_("{ref}: {count} photos").format(
+                    ref=report.ref, count=len(photos)) if n == 0 else None)
+                for n, photo in enumerate(photos[:10])])
+        if _card_is_photo(photos):
+            sent = await bot.send_photo(chat_id, photos[0],
+                                        caption=shortened(text, CAPTION_LIMIT),
+                                        reply_markup=buttons)
         else:
-            sent = await bot.send_message(chat_id, text,
-                                                  reply_markup=_handler_buttons(report, _))
+            sent = await bot.send_message(chat_id, text, reply_markup=buttons)
+        under = ReplyParameters(message_id=sent.message_id, allow_sending_without_reply=True)
+        if report.voice_file_id:
+            await bot.send_voice(chat_id, report.voice_file_id, reply_parameters=under)
+        if report.latitude is not None and report.longitude is not None:
+            if report.where_text.strip():
+                await bot.send_venue(chat_id, report.latitude, report.longitude,
+                                     title=report.where_text[:100], address=report.ref,
+                                     reply_parameters=under)
+            else:
+                await bot.send_location(chat_id, report.latitude, report.longitude,
+                                        reply_parameters=under)
     except (Forbidden, BadRequest):
         log.info("a report copy could not be delivered", extra={"report": report.id})
         return None
@@ -275,9 +305,12 @@ async def _news(conn: AsyncConnection, services: Services, report: Report, note:
             text += "\n" + _("I will tell you how {ref} goes instead.").format(ref=original.ref)
         return text
 
+    # Resolved with an "after" photo: they see it, not only the group.
+    after = await store.photos(conn, report.id, after=True) \
+        if report.status is ReportStatus.RESOLVED else []
     return await outgoing.to_people(
         conn, [u for u in [report.reporter_id, *followers] if u], f"{key}:news",
-        services.default_language, news)
+        services.default_language, news, photo_id=after[-1] if after else None)
 
 
 async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
@@ -285,11 +318,13 @@ async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
                       group_post: bool = True) -> list[Outgoing]:
     """Handlers' copies show the new status and the buttons that still make sense; the
     group post (unless only what handlers see changed) shows the status."""
-    with_photo = bool(await store.photos(conn, report.id))
+    with_photo = _card_is_photo(await store.photos(conn, report.id))
     owed = []
     for chat_id, message_id in report.notices:
         _ = await _copy_language(conn, services, community, chat_id)
         text = await _card(conn, report, _)
+        if with_photo:
+            text = shortened(text, CAPTION_LIMIT)
         name = f"{key}:copy:{chat_id}:{message_id}"
         owed.append(outgoing.edit_caption(name, chat_id, message_id, text,
                                           markup=_handler_buttons(report, _)) if with_photo

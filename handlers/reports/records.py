@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import (
+    InputMediaPhoto,
     Update,
 )
 from telegram.error import Forbidden
@@ -149,6 +150,8 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
     report, community = found
     async with context.services.db.transaction() as conn:
         events = await store.timeline(conn, report.id)
+        photos = await store.photos(conn, report.id)
+        after = await store.photos(conn, report.id, after=True)
     zone = community.timezone
     assigned = [e.noted.number for e in events
                 if e.noted is not None and e.noted.kind is NoteKind.ASSIGN and e.noted.number]
@@ -166,7 +169,13 @@ async def show_report(update: Update, context: YishiContext, number: int) -> Non
         if note:
             line += f" — {html.escape(note)}"
         lines.append(line)
-    await message.reply_text("\n".join(lines)[:4096])
+    await message.reply_text("\n".join(lines))
+    # Every photo: the reporter's, then the handler's "after" ones.
+    shown = [*photos, *after][:10]
+    if len(shown) == 1:
+        await message.reply_photo(shown[0])
+    elif shown:
+        await message.reply_media_group([InputMediaPhoto(p) for p in shown])
 
 
 async def report_with_reference(update: Update, context: YishiContext) -> int:
@@ -248,7 +257,9 @@ async def export_reports(update: Update, context: YishiContext, community: Commu
             "expected_datetime": resolve_by.astimezone(zone).isoformat(),
             "address": _("a home in the building") if r.unit_id else r.where_text,
             "lat": r.latitude, "long": r.longitude,
-            "media_url": photos[0] if photos else None,
+            # No media_url: a photo lives in Telegram, whose download link carries the bot's
+            # token and expires; the count says how many photos the report has.
+            "media_count": len(photos),
         }
         open311.append(request)
     summary = [[_("Reports of {group}").format(group=community.title)]]
