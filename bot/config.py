@@ -28,6 +28,10 @@ class TelegramSettings(_Section):
     # Seconds Telegram is given to answer a queued message (a poll's result, a report's
     # news) before it is taken as delivered late; answers to people keep PTB's 5 s.
     outbox_answer_seconds: float = Field(default=30.0, gt=0, le=300)
+    # Flood control: one person's commands beyond this many in this many seconds, in one
+    # chat, are ignored (they are told once, the moderators too).
+    flood_commands: int = Field(default=10, ge=3, le=1000)
+    flood_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("token")
     @classmethod

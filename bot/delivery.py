@@ -38,6 +38,9 @@ SERVER_RETRIES = 2
 # otherwise open a connection per answer; a few busy connections carry more calls a second
 # than many idle ones (measured with 4 to 32: 8 was best, 32 no better).
 IN_FLIGHT = 8
+# Calls that are answers, not messages: Telegram does not count them against the flood
+# limits (answering a button press), so no limiter or pause holds them back.
+UNLIMITED = frozenset({"answerCallbackQuery"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,16 @@ class Delivery(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        if endpoint in UNLIMITED:
+            # Telegram does not rate-limit these, and a person is waiting on them: they go
+            # at once, never behind messages waiting for their budget or a 429's pause.
+            try:
+                return await callback(*args, **kwargs)
+            except BadRequest as exc:
+                if endpoint != "answerCallbackQuery":
+                    raise
+                log.info("button answer refused", extra={"error": exc.message})
+                return True
         moved = False
         for attempt in range(SERVER_RETRIES + 1):
             try:

@@ -11,6 +11,7 @@ matches wins. What runs where:
   and goes no further.
 - ``VOTES``: vote buttons, taken before anything else sees them and stopped there (a vote
   is a vote whatever flow the person is in, and a burst must not visit every feature).
+- ``FLOOD``: a person's commands beyond a burst are ignored (handlers/flood.py).
 - ``SPEAKERS``: noting who speaks in a group; never stops a command.
 - ``FEATURES`` (PTB's default group 0): the features, in :data:`FEATURES`'s order.
 - ``PERSISTENCE``: after everything, the bookkeeping every update ends with
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 GUARD = -1000  # the same as bot.inbox.GUARD_GROUP (bot/ cannot import handlers/)
 BUTTONS = GUARD + 1
 VOTES = GUARD + 2
+FLOOD = GUARD + 3
 SPEAKERS = -1
 FEATURES = 0
 PERSISTENCE = 1000
@@ -44,6 +46,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         decisions,
         errors,
         export,
+        flood,
         flows,
         groups,
         lang,
@@ -60,6 +63,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
 
     register_inbox(app)  # GUARD: an update handled before a crash is not handled again
     start.register_button_guard(app)  # BUTTONS
+    flood.register(app)  # FLOOD
     # groups first: it notes speakers (SPEAKERS) and handles the bot's own membership and
     # a group's move to a supergroup before any feature sees the update.
     groups.register(app)

@@ -4,9 +4,11 @@ refused, and nothing stored changes."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.topics import TopicStatus
+from bot.fakeapi.harness import make_settings
 from handlers.reports import callbacks as report_buttons
 from storage import announcements, decisions, reports, topics
 from storage.schema import metadata
@@ -52,6 +54,13 @@ async def _seed(bot, community_id, ann_id, now):
             cron="0 8 * * 1", run_at=now + timedelta(days=1), pin=False, in_quiet_hours=False,
             now=now)
     return pending, other, report, decision, steps[0], notice
+
+
+@pytest.fixture
+def settings(api, db_path):
+    """Ann tries every command in a row: more than flood control lets one person send
+    (tests/test_flood.py checks that); here every one must be refused on its merits."""
+    return make_settings(api, db_path, telegram={"flood_commands": 1000})
 
 
 async def test_every_privileged_command_and_button_is_refused_and_changes_nothing(
