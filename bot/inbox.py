@@ -9,9 +9,10 @@ before anything new.
 
 Updates are handled side by side (bot/updates.py), so they finish out of order: each
 leaves the inbox by its own id. What tells an update Telegram delivers again after a crash
-(fetched but not yet confirmed) from a new one is the highest id received before this
-start: anything at or below it was either handled already or is in the inbox, and is
-handled from there, once.
+(fetched but not yet confirmed) from a new one is the last id received before this start:
+anything at or just below it was either handled already or is in the inbox, and is
+handled from there, once. Ids far below it are new: Telegram numbers afresh after a week
+without updates.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 
 # Before every feature: drop an update that was already handled.
 GUARD_GROUP = -1000
+# Telegram delivers again, after a crash, only what it sent last (a batch is at most 100
+# updates): an id this far below the last one received is new — Telegram numbering afresh
+# (after a week without updates, or a local Bot API restarted) — not a redelivery.
+REDELIVERY_WINDOW = 1000
+
+
+def redelivered(update_id: int, received_before: int) -> bool:
+    """Whether an update may be one received before this start (handled, or in the
+    inbox), rather than a new one."""
+    return received_before - REDELIVERY_WINDOW < update_id <= received_before
 
 # The fetched updates, with each one's JSON as Telegram sent it (by update id).
 OnFetch = Callable[[Sequence[Update], dict[int, dict[str, Any]]], Awaitable[None]]
@@ -88,7 +99,8 @@ async def store_fetched(services: Any, updates: Sequence[Update],
                        raw: dict[int, dict[str, Any]]) -> None:
     """Write the batch down. If that fails the batch is still handled (polling must not
     stop), only without the protection against a crash."""
-    fresh = [u for u in updates if u.update_id > services.inbox.received_before]
+    fresh = [u for u in updates
+             if not redelivered(u.update_id, services.inbox.received_before)]
     if not fresh:
         return
     try:
@@ -119,7 +131,7 @@ async def replay(app: Any) -> int:
 
 async def _skip_handled(update: object, context: Any) -> None:
     state: InboxState = context.bot_data.services.inbox
-    if isinstance(update, Update) and update.update_id <= state.received_before \
+    if isinstance(update, Update) and redelivered(update.update_id, state.received_before) \
             and state.replaying.get(update.update_id) is not update:
         raise ApplicationHandlerStop
 

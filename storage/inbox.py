@@ -15,17 +15,17 @@ from storage.upsert import upsert, upsert_many
 
 async def receive(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, Any]]],
                   now: datetime) -> None:
-    """Write a fetched batch down (one statement) and raise the received mark."""
+    """Write a fetched batch down (one statement) and move the received mark to the
+    batch's highest id — down too: Telegram numbers updates afresh after a week without
+    any (and a local Bot API after its restart)."""
     if not updates:
         return
     await upsert_many(conn, update_inbox, [
         {"update_id": update_id, "payload": payload, "received_at": now}
         for update_id, payload in updates], conflict=["update_id"], update=[])
     highest = max(update_id for update_id, _payload in updates)
-    mark = await last_received(conn)
-    if highest > mark:
-        await upsert(conn, update_progress, {"id": 1, "last_received": highest},
-                     conflict=["id"], update=["last_received"])
+    await upsert(conn, update_progress, {"id": 1, "last_received": highest},
+                 conflict=["id"], update=["last_received"])
 
 
 async def done(conn: AsyncConnection, update_ids: Collection[int]) -> None:

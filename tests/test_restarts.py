@@ -189,3 +189,19 @@ async def test_sigkill_ten_times_in_a_busy_week_loses_and_repeats_nothing(api, t
     # edit (Telegram refuses both, harmlessly); nothing else may break the Bot API's rules.
     assert [v for v in api.violations
             if "answered twice" not in v and "identical content" not in v] == []
+
+
+async def test_updates_numbered_afresh_are_new_not_old(bot, api, tg):
+    """Telegram numbers updates afresh after a week without any: ids far below the last
+    one received are handled, not taken for redeliveries."""
+    api.continue_after(5000)
+    ann = tg.person("Ann", language_code="en")
+    mark = api.mark()
+    await tg.say(ann, ann, "/start")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    await bot.restart()
+    api.continue_after(0)
+    mark = api.mark()
+    await tg.say(ann, ann, "/help")
+    answer = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert answer.text

@@ -254,3 +254,21 @@ async def test_yishi_sandbox_starts_from_the_command_line(tmp_path: Path) -> Non
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert (tmp_path / "kept.db").exists()
+
+
+async def test_the_sandbox_starts_again_on_its_kept_database(tmp_path: Path) -> None:
+    """`yishi sandbox --db PATH`, twice: the second run takes up where the first left off
+    (the stand-in numbers updates on from the kept database's last one)."""
+    kept = tmp_path / "kept.db"
+    for run in range(3):
+        world = Sandbox(kept, language="en", clock=ManualClock(START))
+        await asyncio.wait_for(world.start(), 30)
+        try:
+            person = world.people["owner2"]
+            mark = world.api.mark()
+            await world.tg.say(person, person, "/me")
+            answer = await world.api.wait_for("sendMessage", after=mark,
+                                              where=lambda c, p=person: c.chat_id == p.id)
+            assert "2-1-1203" in answer.text, (run, answer.text)
+        finally:
+            await world.stop()

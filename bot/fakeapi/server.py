@@ -354,6 +354,11 @@ class FakeBotApi:
 
     # ----------------------------------------------------------------- methods
 
+    def continue_after(self, update_id: int) -> None:
+        """Number updates from ``update_id`` + 1, as Telegram would for a bot that has
+        received up to there (a local Bot API restarted on a kept database)."""
+        self._update_ids = itertools.count(update_id + 1)
+
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot
 

@@ -25,7 +25,7 @@ from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Group, Person, Telegram
 from bot.fakeapi.server import FakeBotApi
-from storage import communities, memberships, people, residents, units
+from storage import Database, communities, inbox, memberships, people, residents, units
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,22 @@ VACANT = ("1-2-702", "2-1-801", "2-2-1501")
 GROUP_TITLE = {"zh": "阳光花园业主群", "en": "Sunny Gardens residents"}
 
 
+async def _kept_update_mark(db_path: Path) -> int:
+    """The last update id a kept database received (0 for a new one)."""
+    if not await asyncio.to_thread(db_path.exists):
+        return 0
+    db = Database(f"sqlite+aiosqlite:///{db_path}")
+    await db.open()
+    try:
+        async with db.transaction() as conn:
+            return await inbox.last_received(conn)
+    except Exception:  # no schema yet, or not a database of ours: start from the start
+        log.info("no update mark in the kept database", exc_info=True)
+        return 0
+    finally:
+        await db.close()
+
+
 class Sandbox:
     """Start with :meth:`start`, stop with :meth:`stop`; :attr:`api` is the stand-in."""
 
@@ -90,6 +106,9 @@ class Sandbox:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        # A kept database has seen updates up to some id: the stand-in numbers on from
+        # there, as Telegram does, so the second run's updates are not taken for old ones.
+        self.api.continue_after(await _kept_update_mark(self.db_path))
         await self.api.start(port=self.port, routes=self._routes)
         self.port = self.api.port
         app = build_application(self._settings(), clock=self.clock)
