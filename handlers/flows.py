@@ -17,7 +17,14 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.context import YishiApp, YishiContext
@@ -55,7 +62,11 @@ def flow(
         handler: ConversationHandler[Any] = ConversationHandler(
             entry_points=list(entry_points),
             states=states,
-            fallbacks=[*fallbacks, CommandHandler("cancel", cancel)],
+            fallbacks=[*fallbacks, CommandHandler("cancel", cancel),
+                       # Anything else sent in private mid-flow (a sticker, a voice, a
+                       # photo where text is wanted) is answered, not ignored.
+                       MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND
+                                      & ~filters.StatusUpdate.ALL, _unexpected(command))],
             name=name,
             persistent=True,
             allow_reentry=True,
@@ -84,6 +95,18 @@ def private_flow(
         CommandHandler("start", from_link,
                        filters=private & filters.Regex(payload_pattern(link))),
     ])
+
+
+def _unexpected(command: str) -> Callable[[Update, YishiContext], Awaitable[None]]:
+    async def answer(update: Update, context: YishiContext) -> None:
+        """Something this step cannot use: say so; the flow stays where it was."""
+        _ = await chat_translator(update, context)
+        message = update.effective_message
+        if message is not None:
+            await message.reply_text(_(
+                "I cannot use that at this step. Please answer my last question (with text or "
+                "a button), or send /cancel to stop /{command}.").format(command=command))
+    return answer
 
 
 async def cancel(update: Update, context: YishiContext) -> int:

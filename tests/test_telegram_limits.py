@@ -63,3 +63,34 @@ async def test_a_file_that_is_not_a_register_gets_an_answer(bot, api, tg):
         answer = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
                                     owner.id)
         assert answer.text == expected, name
+
+
+async def test_a_sticker_mid_flow_is_answered_and_a_blank_description_refused(bot, api, tg):
+    group, owner, stored = await group_with_bot(bot, api, tg, owner_language="en")
+    ann = tg.person("Ann", language_code="en")
+    await introduce(bot, tg, group, ann)
+    to_ann = lambda c: c.chat_id == ann.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(ann, ann, f"/start report_{stored.id}")
+    kinds = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.send_sticker(ann, ann)  # where a button is wanted
+    answer = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert answer.text == ("I cannot use that at this step. Please answer my last question "
+                           "(with text or a button), or send /cancel to stop /report.")
+    mark = api.mark()
+    await tg.press(ann, kinds, report_buttons.CATEGORY.data("lift"))  # still at that step
+    step = await api.wait_for("editMessageText", after=mark, where=to_ann)
+    mark = api.mark()
+    await tg.press(ann, step, report_buttons.PHOTOS_DONE.data())
+    await api.wait_for("editMessageText", after=mark, where=to_ann)
+    for blank in ("\u2800", " \u200b ", "\u3164"):
+        mark = api.mark()
+        await tg.say(ann, ann, blank)
+        answer = await api.wait_for("sendMessage", after=mark, where=to_ann)
+        assert answer.text == ("That message shows nothing. What is wrong? A sentence or two, "
+                               "or a voice message.")
+    mark = api.mark()
+    await tg.say(ann, ann, "The lift door sticks.")
+    where = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert where.text.startswith("Where is it?")

@@ -170,6 +170,14 @@ class Telegram:
         extra: dict[str, Any] = {"caption": caption} if caption else {}
         return await self._push_message(chat, who.as_user(), document=document, **extra)
 
+    async def send_sticker(self, where: Group | Person, who: Person) -> dict[str, Any]:
+        chat = self._chat(where, who)
+        n = next(_ids)
+        return await self._push_message(chat, who.as_user(), sticker={
+            "file_id": f"sticker-{n}", "file_unique_id": f"s{n}", "type": "regular",
+            "width": 512, "height": 512, "is_animated": False, "is_video": False,
+            "emoji": "👍"})
+
     async def send_voice(self, where: Group | Person, who: Person,
                          duration: int = 6) -> dict[str, Any]:
         chat = self._chat(where, who)

@@ -20,6 +20,7 @@ from bot.domain.models import Community
 from bot.domain.points import Action
 from bot.domain.reports import timers_when_filed
 from bot.domain.residents import ResidentStatus
+from bot.domain.typed import visible
 from bot.i18n import N_, translator
 from bot.points import award
 from bot.report_names import (
@@ -173,8 +174,8 @@ async def photo_sent(update: Update, context: YishiContext) -> int:
     if len(draft["photos"]) >= 10 or file_id in draft["photos"]:
         return PHOTOS  # full, or the same photo again (Telegram redelivers after a crash)
     draft["photos"].append(file_id)
-    if message.caption and not draft["description"]:
-        draft["description"] = message.caption.strip()[:1000]
+    if visible(message.caption) and not draft["description"]:
+        draft["description"] = visible(message.caption)[:1000]
     album = message.media_group_id
     if album is not None and album in draft["albums"]:
         return PHOTOS
@@ -208,8 +209,11 @@ async def description_typed(update: Update, context: YishiContext) -> int:
         draft["voice"] = message.voice.file_id
         draft["description"] = draft.get("description") or "🎤"
     else:
-        text = (message.text or "").strip()
+        text = visible(message.text)
         if not text:
+            _ = await person_translator(update, context)
+            await message.reply_text(_("That message shows nothing. What is wrong? A sentence "
+                                       "or two, or a voice message."))
             return DESCRIPTION
         draft["description"] = text[:1000]
     return await _ask_where(update, context)
@@ -268,7 +272,13 @@ async def where_typed(update: Update, context: YishiContext) -> int:
                      where=f"{message.location.latitude:.5f}, {message.location.longitude:.5f}",
                      unit=None)
     else:
-        draft.update(where=(message.text or "").strip()[:200], unit=None)
+        where = visible(message.text)
+        if not where:
+            _ = await person_translator(update, context)
+            await message.reply_text(_("That message shows nothing. Where is it? Type the "
+                                       "place, send a location pin, or use the buttons above."))
+            return WHERE
+        draft.update(where=where[:200], unit=None)
     return await _confirm(update, context)
 
 

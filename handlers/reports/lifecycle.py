@@ -128,7 +128,8 @@ async def _send_card(bot: Bot, services: Services, chat_id: int, report: Report,
         if report.voice_file_id:
             await bot.send_voice(chat_id, report.voice_file_id, reply_parameters=under)
         if report.latitude is not None and report.longitude is not None:
-            if report.where_text.strip():
+            pinned_only = report.where_text == f"{report.latitude:.5f}, {report.longitude:.5f}"
+            if report.where_text.strip() and not pinned_only:
                 await bot.send_venue(chat_id, report.latitude, report.longitude,
                                      title=report.where_text[:100], address=report.ref,
                                      reply_parameters=under)

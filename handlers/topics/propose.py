@@ -19,6 +19,7 @@ from bot.domain.topics import (
     similar,
     week_start,
 )
+from bot.domain.typed import visible
 from bot.i18n import N_, translator
 from handlers.common import (
     communities_of,
@@ -161,7 +162,7 @@ async def title_typed(update: Update, context: YishiContext) -> int:
 
 async def _take_title(update: Update, context: YishiContext, title: str) -> int:
     _ = await person_translator(update, context)
-    title = " ".join(title.split())
+    title = " ".join(visible(title).split())
     if not title or len(title) > TITLE_MAX:
         await flow_reply(update, _("A title needs 1 to {limit} characters; yours has {length}. "
                              "Please shorten it.").format(limit=TITLE_MAX, length=len(title)))
@@ -223,7 +224,11 @@ async def details_typed(update: Update, context: YishiContext) -> int:
     message = update.effective_message
     assert message is not None and message.text is not None
     _ = await person_translator(update, context)
-    details = message.text.strip()
+    details = visible(message.text)
+    if not details:
+        await message.reply_text(_("That message shows nothing. Describe the topic in a few "
+                                   "sentences."))
+        return DETAILS
     if len(details) > DETAILS_MAX:
         await message.reply_text(_("That is {length} characters; please keep it under {limit}.")
                                  .format(length=len(details), limit=DETAILS_MAX))
