@@ -42,8 +42,20 @@ async def _rows(conn: AsyncConnection, query: Any) -> list[dict[str, Any]]:
     return [_plain(row) for row in (await conn.execute(query)).mappings()]
 
 
-def _by(column: Column, user_id: int) -> Any:
-    return column == user_id
+# Whole rows that name the person, under the name /mydata gives them.
+ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
+    ("reports_followed", report_followers.c.user_id),
+    ("report_events_by_you", report_events.c.actor_id),
+    ("topics", topics.c.author_id),
+    ("topics_supported", topic_supports.c.user_id),
+    ("ballots_entered_or_voided", ballot_voids.c.voided_by),
+    ("decisions_owned", decisions.c.owner_id),
+    ("decisions_followed", decision_followers.c.user_id),
+    ("decisions_rated", decision_ratings.c.user_id),
+    ("decision_updates", decision_updates.c.actor_id),
+    ("announcements", announcements.c.author_id),
+    ("register_entries", unit_owners.c.user_id),
+)
 
 
 async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
@@ -52,7 +64,7 @@ async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     their public ballots and the secret polls they took part in (never the choice), the
     decisions they own, follow, rate or updated, the announcements they wrote, their
     entries on the building's register and the flows they are in."""
-    mine = await _rows(conn, select(reports).where(_by(reports.c.reporter_id, user_id))
+    mine = await _rows(conn, select(reports).where(reports.c.reporter_id == user_id)
                        .order_by(reports.c.id))
     ids = [r["id"] for r in mine]
     events = await _rows(conn, select(report_events).where(
@@ -62,42 +74,21 @@ async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     for report in mine:
         report["timeline"] = [e for e in events if e["report_id"] == report["id"]]
         report["photos"] = [p for p in photos if p["report_id"] == report["id"]]
-    return {
-        "reports": mine,
-        "reports_followed": await _rows(conn, select(report_followers).where(
-            _by(report_followers.c.user_id, user_id))),
-        "report_events_by_you": await _rows(conn, select(report_events).where(
-            _by(report_events.c.actor_id, user_id)).order_by(report_events.c.id)),
-        "topics": await _rows(conn, select(topics).where(_by(topics.c.author_id, user_id))
-                              .order_by(topics.c.id)),
-        "topics_supported": await _rows(conn, select(topic_supports).where(
-            _by(topic_supports.c.user_id, user_id))),
-        "ballots": await _rows(conn, select(
-            ballots.c.poll_id, polls.c.number.label("poll_number"), polls.c.question,
-            ballots.c.unit_id, ballots.c.choice, ballots.c.at)
-            .join(polls, polls.c.id == ballots.c.poll_id)
-            .where(_by(ballots.c.user_id, user_id)).order_by(ballots.c.poll_id)),
-        "secret_polls_taken_part_in": await _rows(conn, select(
-            poll_participants.c.poll_id, polls.c.number.label("poll_number"))
-            .join(polls, polls.c.id == poll_participants.c.poll_id)
-            .where(_by(poll_participants.c.user_id, user_id))),
-        "ballots_entered_or_voided": await _rows(conn, select(ballot_voids).where(
-            _by(ballot_voids.c.voided_by, user_id))),
-        "decisions_owned": await _rows(conn, select(decisions).where(
-            _by(decisions.c.owner_id, user_id))),
-        "decisions_followed": await _rows(conn, select(decision_followers).where(
-            _by(decision_followers.c.user_id, user_id))),
-        "decisions_rated": await _rows(conn, select(decision_ratings).where(
-            _by(decision_ratings.c.user_id, user_id))),
-        "decision_updates": await _rows(conn, select(decision_updates).where(
-            _by(decision_updates.c.actor_id, user_id))),
-        "announcements": await _rows(conn, select(announcements).where(
-            _by(announcements.c.author_id, user_id))),
-        "register_entries": await _rows(conn, select(unit_owners).where(
-            _by(unit_owners.c.user_id, user_id))),
-        "conversations": await _rows(conn, select(conversation_states).where(
-            or_(*_keys(user_id)))),
-    }
+    gathered: dict[str, Any] = {"reports": mine}
+    for name, column in ROWS_NAMING_THEM:
+        gathered[name] = await _rows(conn, select(column.table).where(column == user_id))
+    gathered["ballots"] = await _rows(conn, select(
+        ballots.c.poll_id, polls.c.number.label("poll_number"), polls.c.question,
+        ballots.c.unit_id, ballots.c.choice, ballots.c.at)
+        .join(polls, polls.c.id == ballots.c.poll_id)
+        .where(ballots.c.user_id == user_id).order_by(ballots.c.poll_id))
+    gathered["secret_polls_taken_part_in"] = await _rows(conn, select(
+        poll_participants.c.poll_id, polls.c.number.label("poll_number"))
+        .join(polls, polls.c.id == poll_participants.c.poll_id)
+        .where(poll_participants.c.user_id == user_id))
+    gathered["conversations"] = await _rows(conn, select(conversation_states).where(
+        or_(*_keys(user_id))))
+    return gathered
 
 
 def _keys(user_id: int) -> Sequence[Any]:

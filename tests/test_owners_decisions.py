@@ -58,6 +58,29 @@ async def _import(api, tg, owner, filename, content):
                                where=lambda c: c.chat_id == owner.id)).text
 
 
+async def _preview(api, tg, owner, stored, question, settings):
+    """The moderator prepares a Yes / No / Abstain poll for three days, up to its preview
+    with ``settings`` pressed (not published)."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{stored.id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, question)
+    ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, ask, poll_buttons.YES_NO_ABSTAIN.data())
+    await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "3d")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    for setting in settings:
+        mark = api.mark()
+        await tg.press(owner, preview, poll_buttons.SETTING.data(setting))
+        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    return preview
+
+
 async def _vote(api, tg, who, post, option):
     mark = api.mark()
     await tg.press(who, post, poll_buttons.VOTE.data(poll_id_of(post), option))
@@ -125,22 +148,7 @@ async def test_a_real_register_counts_every_unit_and_blocks_a_poll_until_areas_a
     # A Civil Code poll cannot be published while 1-106 has no area: the preview says
     # which unit and how to fix it, and Publish changes nothing.
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Replace the lifts?")
-    ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, ask, poll_buttons.YES_NO_ABSTAIN.data())
-    await api.wait_for("editMessageText", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "3d")
-    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    for setting in ("rule", "rule"):
-        mark = api.mark()
-        await tg.press(owner, preview, poll_buttons.SETTING.data(setting))
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    preview = await _preview(api, tg, owner, stored, "Replace the lifts?", ("rule", "rule"))
     warning = ("⚠️ This poll cannot be published while 1 units in its scope have no recorded "
                "area")
     assert warning in preview.text and "• 1-106: /residents area 1-106 …" in preview.text
@@ -314,22 +322,8 @@ async def test_a_notice_period_opens_voting_by_itself_across_a_restart(bot, api,
     await _import(api, tg, owner, "register.csv",
                   f"unit,area,name,user,relation\n1-101,90,Ann,{ann.id},owner\n".encode())
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Use the fund to fix the roof?")
-    ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, ask, poll_buttons.YES_NO_ABSTAIN.data())
-    await api.wait_for("editMessageText", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "3d")
-    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    for setting in ("rule", "rule", "notice"):
-        mark = api.mark()
-        await tg.press(owner, preview, poll_buttons.SETTING.data(setting))
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    preview = await _preview(api, tg, owner, stored, "Use the fund to fix the roof?",
+                             ("rule", "rule", "notice"))
     assert "Notice: announced now, 15 days before voting (公示)" in preview.text
     assert "Voting opens 2026-12-08 10:00 and closes 2026-12-11 10:00" in preview.text
     mark = api.mark()

@@ -24,6 +24,17 @@ async def _moderated(bot, api, tg):
     return group, owner, stored
 
 
+async def _on_roster(api, tg, owner, *people):
+    """The moderator adds each as the owner of 1-101, 1-201 ...; each starts a chat."""
+    for n, person in enumerate(people, start=1):
+        mark = api.mark()
+        await tg.say(owner, owner, f"/residents add 1-{n}01 @{person.username} owner 80")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+
+
 async def test_exports_never_carry_a_formula(bot, api, tg):
     group, owner, stored = await _moderated(bot, api, tg)
     # A resident whose name is a formula votes on a poll whose answers are formulas.
@@ -67,13 +78,7 @@ async def test_mydata_holds_everything_the_person_did(bot, api, tg, clock):
     ann = tg.person("Ann", username="ann", language_code="en")
     bob = tg.person("Bob", username="bob", language_code="en")
     await introduce(bot, tg, group, ann, bob)
-    for n, person in enumerate((ann, bob), start=1):
-        mark = api.mark()
-        await tg.say(owner, owner, f"/residents add 1-{n}01 @{person.username} owner 80")
-        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
-        mark = api.mark()
-        await tg.say(person, person, "/start")
-        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    await _on_roster(api, tg, owner, ann, bob)
     # A report; a topic of Bob's that Ann supports; a public and a secret ballot.
     await _file(api, tg, group, ann, stored.id, description="The lobby door does not lock.")
     _done, review = await _propose(api, tg, bob, title="Bike racks by the gate")
@@ -151,13 +156,7 @@ async def test_forgetme_leaves_nothing_that_links_the_person_to_what_they_did(
     ann = tg.person("Annabel Quist", username="annabelq", language_code="en")
     bob = tg.person("Bob", username="bob", language_code="en")
     await introduce(bot, tg, group, ann, bob)
-    for n, person in enumerate((ann, bob), start=1):
-        mark = api.mark()
-        await tg.say(owner, owner, f"/residents add 1-{n}01 @{person.username} owner 80")
-        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
-        mark = api.mark()
-        await tg.say(person, person, "/start")
-        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    await _on_roster(api, tg, owner, ann, bob)
     await _file(api, tg, group, ann, stored.id, description="The lobby door does not lock.")
     post, _c, _p = await create_poll(api, tg, group, owner, stored.id)
     for person, option in ((ann, 0), (bob, 1)):
