@@ -29,6 +29,7 @@ from handlers.common import (
     moderated_by,
     note_person,
     person_language,
+    private_link,
     refuse,
     role_of,
 )
@@ -134,6 +135,37 @@ async def unknown_command(update: Update, context: YishiContext) -> None:
             _("I do not know that command. Send /help to see what I can do."))
 
 
+# Commands that show a person's own things: answered in private, never in the group.
+PRIVATE_ONLY = ("me", "mydata", "reports", "forgetme")
+
+
+async def private_only_command(update: Update, context: YishiContext) -> None:
+    """/me, /mydata, /reports or /forgetme sent in the group: where to send it instead."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    community = await ensure_community(context, chat)
+    _ = translator(community.language)
+    command = (message.text or "/").split()[0].split("@")[0]
+    await message.reply_text(
+        _("I answer {command} in private, where only you see it.").format(command=command),
+        reply_markup=private_link(context, "group", community, _("Talk to me in private")))
+
+
+async def unknown_group_command(update: Update, context: YishiContext) -> None:
+    """A command no feature has, in the group: answered only if it names this bot (a plain
+    /foo may be another bot's)."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    addressed = message.text.split()[0].partition("@")[2]
+    if not addressed or addressed.lower() != (context.bot.username or "").lower():
+        return
+    community = await ensure_community(context, message.chat)
+    _ = translator(community.language)
+    await message.reply_text(_("I do not know that command. Send /help to see what I can "
+                               "do."))
+
+
 async def plain_text(update: Update, context: YishiContext) -> None:
     """Text in private outside any flow: point the way instead of staying silent."""
     _ = await chat_translator(update, context)
@@ -150,8 +182,11 @@ def register(app: YishiApp) -> None:
 def register_fallbacks(app: YishiApp) -> None:
     """Registered last: only what no feature took reaches these."""
     private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
     app.add_handler(CommandHandler("cancel", nothing_to_cancel, filters=private))
+    app.add_handler(CommandHandler(PRIVATE_ONLY, private_only_command, filters=groups))
     app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(groups & filters.COMMAND, unknown_group_command))
     app.add_handler(MessageHandler(private & filters.TEXT, plain_text))
     # A button no feature knows (from an old version, or forged): answered, so the
     # client stops waiting, and nothing else.

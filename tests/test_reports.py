@@ -239,6 +239,11 @@ async def test_not_fixed_reopens_and_silence_closes_unconfirmed(bot, api, tg, cl
     assert told.text == "R-0001 was reopened: the reporter says it is not fixed."
     first, _p, _e = await _report(bot, stored.id, 1)
     assert first.status is ReportStatus.REOPENED
+    # The group, which last read that R-0001 was resolved, hears that it is not.
+    group_word = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
+                                    group.id and "R-0001" in c.text)
+    assert group_word.text == "R-0001（电梯）已重新打开：问题尚未解决。"
+    assert group_word.result["reply_to_message"]["message_id"] == first.post_message_id
     # Nobody answers for R-0002: after 7 days it closes as resolved, unconfirmed.
     clock.advance(timedelta(days=7, minutes=1))
     mark = api.mark()

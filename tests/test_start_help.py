@@ -101,3 +101,28 @@ async def test_commands_are_published_per_language_and_scope(bot, api):
     group_en = {c["command"] for c in api.commands[("all_group_chats", "en")]}
     assert admin_zh["settings"] == "群设置：语言、时区、免打扰时段"
     assert "settings" not in group_en and "help" in group_en
+
+
+async def test_private_commands_in_the_group_and_unknown_ones_addressed_to_the_bot(bot, api,
+                                                                                     tg):
+    from tests.helpers import group_with_bot, introduce
+
+    group, owner, stored = await group_with_bot(bot, api, tg)
+    ann = tg.person("Ann", language_code="en")
+    await introduce(bot, tg, group, ann)
+    for command in ("/me", "/mydata", "/reports"):
+        mark = api.mark()
+        await tg.say(group, ann, command)
+        reply = await api.wait_for("sendMessage", after=mark,
+                                   where=lambda c: c.chat_id == group.id)
+        assert reply.text == f"{command} 我只在私聊中回复，只有你自己能看到。"
+        assert reply.buttons[0]["url"].endswith(f"start=group_{stored.id}")
+    mark = api.mark()
+    await tg.say(group, ann, "/foo@yishi_bot")
+    reply = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert reply.text == "我不认识这个命令。发送 /help 看看我能做什么。"
+    mark = api.mark()
+    await tg.say(group, ann, "/foo")  # perhaps another bot's: not answered
+    await tg.say(group, ann, "/decision D-9")
+    reply = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert reply.text == "找不到 D-9。/decisions 列出所有决定。"

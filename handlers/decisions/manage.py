@@ -127,6 +127,10 @@ async def decision_command(update: Update, context: YishiContext) -> None:
     _ = await chat_translator(update, context)
     args = context.args or []
     found = await _find(context, update, args[0]) if args else None
+    if found is None and args and parse_reference(args[0]) is not None:
+        await message.reply_text(_("There is no {ref} here. /decisions lists the decisions.")
+                                 .format(ref=f"D-{parse_reference(args[0])}"))
+        return
     if found is None:
         await message.reply_text(_("Which decision? For example /decision D-1. /decisions "
                                    "lists them."))

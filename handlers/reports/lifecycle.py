@@ -206,6 +206,16 @@ async def _send_group_notice(bot: Bot, services: Services, community: Community,
         services.outbox.kick()
 
 
+def _reopened_notice(report: Report, community: Community, key: str,
+                     now: datetime) -> Outgoing:
+    _ = translator(community.language)
+    return outgoing.message(
+        f"{key}:group:reopened", community.chat_id,
+        _("{ref} ({category}) is reopened: it is not fixed yet.").format(
+            ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _)),
+        reply_to=report.post_message_id, not_before=community.quiet_until(now))
+
+
 async def _resolved_notice(conn: AsyncConnection, report: Report, community: Community,
                            key: str, now: datetime) -> Outgoing:
     """The group hears a report is resolved (with the "after" photo, if there is one), as
@@ -283,6 +293,11 @@ async def change_status(services: Services, report: Report, community: Community
             owed += await _fixed_question(conn, services, updated, key)
             if settings.post_to_group:
                 owed.append(await _resolved_notice(conn, updated, community, key, now))
+        if target is ReportStatus.REOPENED and settings.post_to_group \
+                and report.status in (ReportStatus.RESOLVED, ReportStatus.CLOSED) \
+                and updated.post_message_id is not None:
+            # The group last read that it was resolved: it hears it is not.
+            owed.append(_reopened_notice(updated, community, key, now))
         await _arm(conn, report.id, timers_when_moved(
             target, now, limits_for(services.settings, report.category),
             follow_ups(services.settings)), now)
