@@ -186,6 +186,8 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     view = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     steps = [b["callback_data"] for b in view.buttons if b["callback_data"].startswith("dm:")]
     assert len(steps) == 2
+    assert [b["text"] for b in view.buttons if b["callback_data"] in steps] == [
+        "标记完成：Order the motor", "标记完成：Fit the motor"]
     mark = api.mark()
     await tg.press(bob, view, steps[0])
     refused = await api.wait_for("answerCallbackQuery", after=mark)
@@ -196,6 +198,13 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     await tg.press(fixer, view, steps[0])
     ticked = await api.wait_for("answerCallbackQuery", after=mark)
     assert ticked.get("text") == "里程碑完成：Order the motor"
+    # The card shows it: ticked, on the timeline, and Follow and the other step remain.
+    card = await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id ==
+                              fixer.id)
+    assert "✅ Order the motor" in card.text and "▫️ Fit the motor" in card.text
+    left = [b["callback_data"] for b in card.buttons]
+    assert steps[0] not in left and steps[1] in left
+    assert any(b["callback_data"].startswith("df:") for b in card.buttons)
 
     # A week without an update: the owner is reminded, once per week.
     clock.set(datetime(2026, 11, 30, 2, 1, tzinfo=UTC))

@@ -33,6 +33,7 @@ from handlers.common import (
     ensure_community,
     is_anonymous_admin,
     is_group_member,
+    is_not_modified,
     note_person,
     person_translator,
     private_link,
@@ -137,13 +138,9 @@ async def decision_command(update: Update, context: YishiContext) -> None:
         return
     decision, community = found
     if len(args) == 1:
-        steps_markup = await _milestone_buttons(context, decision, community, user.id)
-        markup = _view_buttons(decision, _)
-        if steps_markup is not None:
-            markup = InlineKeyboardMarkup([*markup.inline_keyboard,
-                                           *steps_markup.inline_keyboard])
         await message.reply_text(await _view(context, decision, community, _),
-                                 reply_markup=markup)
+                                 reply_markup=await _markup(context, decision, community,
+                                                            user.id, _))
         return
     await _manage(update, context, decision, community, args[1].lower(), args[2:], _)
 
@@ -242,8 +239,19 @@ async def follow_button(update: Update, context: YishiContext) -> None:
                        if added else _("You already follow {ref}.").format(ref=decision.ref))
 
 
+async def _markup(context: YishiContext, decision: Decision, community: Community,
+                  user_id: int, _: Translator) -> InlineKeyboardMarkup:
+    """A decision's view buttons (Follow ...) and, for its owner and moderators, one per
+    milestone still to do."""
+    markup = _view_buttons(decision, _)
+    steps = await _milestone_buttons(context, decision, community, user_id, _)
+    if steps is None:
+        return markup
+    return InlineKeyboardMarkup([*markup.inline_keyboard, *steps.inline_keyboard])
+
+
 async def _milestone_buttons(context: YishiContext, decision: Decision, community: Community,
-                             user_id: int) -> InlineKeyboardMarkup | None:
+                             user_id: int, _: Translator) -> InlineKeyboardMarkup | None:
     """For the owner and moderators: a button per milestone not yet done."""
     if decision.status not in OPEN_DECISIONS or not await _may_manage(
             context, decision, community, user_id, owner_too=True):
@@ -252,9 +260,10 @@ async def _milestone_buttons(context: YishiContext, decision: Decision, communit
         steps = [m for m in await store.milestones(conn, decision.id) if not m.done]
     if not steps:
         return None
+    # Worded as what pressing does: "✅ X" alone reads as if X were done already.
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        "✅ " + m.title[:40],
-            callback_data=callbacks.MILESTONE.data(decision.id, m.id))] for m in steps[:8]])
+        _("Mark done: {title}").format(title=m.title[:40]),
+        callback_data=callbacks.MILESTONE.data(decision.id, m.id))] for m in steps[:8]])
 
 
 async def milestone_done(update: Update, context: YishiContext) -> None:
@@ -284,11 +293,18 @@ async def milestone_done(update: Update, context: YishiContext) -> None:
         await refuse(update, context, N_("This button is out of date."))
         return
     await query.answer(_("Milestone done: {title}").format(title=title))
-    markup = await _milestone_buttons(context, decision, community, user.id)
+    # The card shows it: the milestone ticked, the timeline's new line, the buttons that
+    # are left (Follow included).
+    async with context.services.db.transaction() as conn:
+        decision = await store.get(conn, decision.id) or decision
+    reader = await chat_translator(update, context)
     try:
-        await query.edit_message_reply_markup(markup)
-    except BadRequest:
-        pass
+        await query.edit_message_text(
+            await _view(context, decision, community, reader),
+            reply_markup=await _markup(context, decision, community, user.id, reader))
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            raise
 
 
 async def _new_from_anywhere(update: Update, context: YishiContext) -> None:
