@@ -2,10 +2,7 @@
 moderator for every moderator command; where the work continues in private, the answer
 says how, since the bot cannot write to the group's identity."""
 
-from sqlalchemy import select
-
 from storage import decisions as decision_store
-from storage.schema import decisions
 from tests.helpers import group_with_bot, introduce
 
 
@@ -40,8 +37,8 @@ async def test_an_anonymous_admin_moderates_everything(bot, api, tg, clock):
     blocked = await _ask(api, tg, group, "/decision D-1 blocked 等报价")
     assert "抱歉" not in blocked.text
     async with bot.services.db.transaction() as conn:
-        row = (await conn.execute(select(decisions))).mappings().one()
-    assert row["owner_id"] == dee.id and row["status"] == "blocked"
+        decision = await decision_store.by_number(conn, stored.id, 1)
+    assert decision.owner_id == dee.id and decision.status.value == "blocked"
     # A resident who is not an administrator is still refused (the owner may block or
     # cancel, not move the due date).
     mark = api.mark()

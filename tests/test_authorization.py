@@ -5,13 +5,11 @@ refused, and nothing stored changes."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from bot.domain.topics import TopicStatus
 from bot.fakeapi.harness import make_settings
 from handlers.reports import callbacks as report_buttons
-from storage import announcements, decisions, reports, topics
-from storage.schema import metadata
+from storage import announcements, decisions, inspection, reports, topics
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import _create, _poll_id
 
@@ -22,14 +20,10 @@ UNWATCHED = {"people", "due_work", "conversation_states", "user_data", "chat_dat
 
 
 async def _snapshot(bot):
-    state = {}
     async with bot.services.db.transaction() as conn:
-        for table in metadata.sorted_tables:
-            if table.name in UNWATCHED:
-                continue
-            rows = await conn.execute(select(table))
-            state[table.name] = sorted(tuple(map(repr, row)) for row in rows)
-    return state
+        tables = await inspection.every_row(conn, skip=frozenset(UNWATCHED))
+    return {name: sorted(tuple(map(repr, row.values())) for row in rows)
+            for name, rows in tables.items()}
 
 
 async def _seed(bot, community_id, ann_id, now):

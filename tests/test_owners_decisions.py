@@ -16,14 +16,12 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 from pdfminer.high_level import extract_text
-from sqlalchemy import select, update
 
-from bot.domain.chain import GENESIS, link
-from bot.fakeapi.harness import create_poll, poll_id_of
+from bot.fakeapi.harness import create_poll, poll_id_of, prepare_poll
 from handlers.polls import callbacks as poll_buttons
 from handlers.residents import callbacks as resident_buttons
+from storage import inspection
 from storage import polls as store
-from storage.schema import ballots, points_ledger, poll_log, poll_participants, polls, update_inbox
 from tests.helpers import community, introduce
 
 
@@ -59,26 +57,8 @@ async def _import(api, tg, owner, filename, content):
 
 
 async def _preview(api, tg, owner, stored, question, settings):
-    """The moderator prepares a Yes / No / Abstain poll for three days, up to its preview
-    with ``settings`` pressed (not published)."""
-    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, question)
-    ask = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, ask, poll_buttons.YES_NO_ABSTAIN.data())
-    await api.wait_for("editMessageText", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "3d")
-    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    for setting in settings:
-        mark = api.mark()
-        await tg.press(owner, preview, poll_buttons.SETTING.data(setting))
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
-    return preview
+    """A Yes / No / Abstain poll for three days, up to its preview (not published)."""
+    return await prepare_poll(api, tg, owner, stored.id, question=question, settings=settings)
 
 
 async def _vote(api, tg, who, post, option):
@@ -386,16 +366,13 @@ async def test_a_secret_poll_leaves_nothing_that_links_a_person_to_a_choice(
         clock.advance(timedelta(minutes=7))
     await bot.settled()
     async with bot.services.db.transaction() as conn:
-        created = (await conn.execute(select(polls.c.created_at).where(polls.c.id == poll_id))
-                   ).scalar_one()
-        kept = (await conn.execute(select(ballots).where(ballots.c.poll_id == poll_id))
-                ).mappings().all()
-        took = (await conn.execute(select(poll_participants).where(
-            poll_participants.c.poll_id == poll_id))).mappings().all()
+        created = (await store.get(conn, poll_id)).created_at
         entries = [link_.entry for link_ in await store.chain(conn, poll_id)]
-        earned = (await conn.execute(select(points_ledger).where(
-            points_ledger.c.ref == f"poll:{poll_id}"))).mappings().all()
-        raw = (await conn.execute(select(update_inbox))).all()
+        rows = await inspection.every_row(conn)
+    kept = [r for r in rows["ballots"] if r["poll_id"] == poll_id]
+    took = [r for r in rows["poll_participants"] if r["poll_id"] == poll_id]
+    earned = [r for r in rows["points_ledger"] if r["ref"] == f"poll:{poll_id}"]
+    raw = rows["update_inbox"]
     # No time that could be matched: ballots carry the poll's creation, participants none,
     # the log none; no points row dated by a press; no raw update left.
     assert {row["at"] for row in kept} == {created} and all(r["user_id"] is None for r in kept)
@@ -405,10 +382,10 @@ async def test_a_secret_poll_leaves_nothing_that_links_a_person_to_a_choice(
 
     await _close(bot, api, clock, group)
     async with bot.services.db.transaction() as conn:
-        earned = (await conn.execute(select(points_ledger.c.at, points_ledger.c.user_id).where(
-            points_ledger.c.ref == f"poll:{poll_id}"))).all()
+        earned = [r for r in (await inspection.every_row(conn))["points_ledger"]
+                  if r["ref"] == f"poll:{poll_id}"]
         assert await store.key(conn, poll_id) is None
-    assert len(earned) == 3 and len({at for at, _u in earned}) == 1  # all at the close
+    assert len(earned) == 3 and len({r["at"] for r in earned}) == 1  # all at the close
     # Neither the database nor its journal holds the presses any more (SQLite's
     # secure_delete and the checkpoint at closing); no log line carries a vote.
     path = Path(bot.settings.storage.url.split("///", 1)[1])
@@ -459,23 +436,8 @@ async def test_a_rewritten_log_fails_the_audit_against_the_posted_head_and_recei
     # Someone with the database turns Bob's No into a Yes, and rewrites the log to match,
     # every hash recomputed, the stored head too.
     async with bot.services.db.transaction() as conn:
-        bobs = (await conn.execute(select(ballots.c.voter_key).where(
-            ballots.c.poll_id == poll_id, ballots.c.user_id == bob.id))).scalar_one()
-        await conn.execute(update(ballots).where(
-            ballots.c.poll_id == poll_id, ballots.c.user_id == bob.id)
-            .values(choice=[0]))
-        previous = GENESIS
-        for old in links:
-            entry = dict(old.entry)
-            if entry["voter"] == bobs:
-                entry["choice"] = [0]
-            digest = link(previous, entry)
-            await conn.execute(update(poll_log).where(
-                poll_log.c.poll_id == poll_id, poll_log.c.seq == old.seq).values(
-                entry=entry, prev_hash=previous, hash=digest))
-            previous = digest
-        await conn.execute(update(polls).where(polls.c.id == poll_id)
-                           .values(head_hash=previous))
+        bobs = await inspection.change_ballot(conn, poll_id, bob.id, [0])
+        previous = await inspection.rewrite_log(conn, poll_id, links, bobs, [0])
     mark = api.mark()
     await tg.say(group, bob, "/audit P-1")
     caught = await api.wait_for("editMessageText", after=mark)

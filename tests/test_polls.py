@@ -6,14 +6,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from bot.domain.polls import PollStatus
 from bot.fakeapi.harness import RunningBot, create_poll, make_settings, poll_id_of
 from handlers.me import FORGET
 from handlers.polls import callbacks as poll_buttons
+from storage import inspection
 from storage import polls as store
-from storage.schema import ballots
 from tests.helpers import audit_log, group_with_bot, introduce
 
 # 2026-11-23 10:00 in Shanghai is the clock's start (see conftest.START).
@@ -341,9 +340,7 @@ async def test_audit_detects_a_tampered_ballot_and_forged_buttons_change_nothing
     assert len(counted) == 2
 
     async with bot.services.db.transaction() as conn:  # someone edits the database
-        await conn.execute(update(ballots).where(ballots.c.poll_id == poll_id,
-                                                 ballots.c.user_id == people['Ann'].id)
-                           .values(choice=[0]))
+        await inspection.change_ballot(conn, poll_id, people["Ann"].id, [0])
     mark = api.mark()
     await tg.say(group, people["Bob"], "/audit P-1")
     reply = await api.wait_for("sendMessage", after=mark)

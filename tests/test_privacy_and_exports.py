@@ -131,17 +131,12 @@ async def test_mydata_holds_everything_the_person_did(bot, api, tg, clock):
 
 async def _everything_stored(bot) -> str:
     """Every row of every table, as text."""
-    from sqlalchemy import select
+    from storage import inspection
 
-    from storage.schema import metadata
-
-    rows = []
     async with bot.services.db.transaction() as conn:
-        for table in metadata.sorted_tables:
-            for row in (await conn.execute(select(table))).mappings():
-                text = json.dumps(dict(row), default=str, ensure_ascii=False)
-                rows.append(f"{table.name}: {text}")
-    return "\n".join(rows)
+        tables = await inspection.every_row(conn)
+    return "\n".join(f"{name}: {json.dumps(row, default=str, ensure_ascii=False)}"
+                     for name, rows in tables.items() for row in rows)
 
 
 async def test_forgetme_leaves_nothing_that_links_the_person_to_what_they_did(

@@ -156,15 +156,11 @@ class RunningBot:
         return self.app.bot_data.services
 
 
-async def create_poll(api: FakeBotApi, tg: Telegram, group: Any, owner: Any, community_id: int,
-                      *, question: str = "Repaint the lobby?", options: Any = None,
-                      deadline: str = "3d", settings: Any = ()) -> tuple[Call, Call, Call]:
-    """The moderator prepares a poll from the group link; returns the group post."""
-    mark = api.mark()
-    await tg.say(group, owner, "/poll")
-    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
-                                  and bool(c.buttons) and "url" in c.buttons[0])
-    assert handover.buttons[0]["url"].endswith(f"start=poll_{community_id}")
+async def prepare_poll(api: FakeBotApi, tg: Telegram, owner: Any, community_id: int, *,
+                       question: str = "Repaint the lobby?", options: Any = None,
+                       deadline: str = "3d", settings: Any = ()) -> Call:
+    """The moderator prepares a poll in private, from the group's link, up to its preview
+    with ``settings`` pressed (not published); returns the preview."""
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     mark = api.mark()
     await tg.say(owner, owner, f"/start poll_{community_id}")
@@ -186,10 +182,26 @@ async def create_poll(api: FakeBotApi, tg: Telegram, group: Any, owner: Any, com
         mark = api.mark()
         await tg.press(owner, preview, f"pc:s:{setting}")
         preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    return preview
+
+
+async def create_poll(api: FakeBotApi, tg: Telegram, group: Any, owner: Any, community_id: int,
+                      *, question: str = "Repaint the lobby?", options: Any = None,
+                      deadline: str = "3d", settings: Any = ()) -> tuple[Call, Call, Call]:
+    """The moderator prepares a poll from the group link and publishes it; returns the
+    group post, the moderator's controls and the preview."""
+    mark = api.mark()
+    await tg.say(group, owner, "/poll")
+    handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                                  and bool(c.buttons) and "url" in c.buttons[0])
+    assert handover.buttons[0]["url"].endswith(f"start=poll_{community_id}")
+    preview = await prepare_poll(api, tg, owner, community_id, question=question,
+                                 options=options, deadline=deadline, settings=settings)
     mark = api.mark()
     await tg.press(owner, preview, "pc:go")
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
-    controls = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    controls = await api.wait_for("editMessageText", after=mark,
+                                  where=lambda c: c.chat_id == owner.id)
     return post, controls, preview
 
 

@@ -22,19 +22,11 @@ from handlers.flows import flow, private_flow
 from handlers.polls import callbacks
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
-    DEADLINE,
-    MATERIAL,
-    OPTIONS,
-    PREVIEW,
-    QUESTION,
-    SCOPE,
     cancel_draft,
     deadline_button,
     deadline_typed,
     edit_question,
     group_button,
-    material_sent,
-    material_unexpected,
     options_preset,
     options_typed,
     poll_command,
@@ -42,9 +34,8 @@ from handlers.polls.create import (
     poll_in_group,
     publish,
     question_typed,
-    scope_typed,
-    setting_button,
 )
+from handlers.polls.draft import DEADLINE, MATERIAL, OPTIONS, PREVIEW, QUESTION, SCOPE
 from handlers.polls.jobs import announce_result, close_due, notice_remind, open_due, remind
 from handlers.polls.lifecycle import (
     CLOSE,
@@ -75,6 +66,7 @@ from handlers.polls.manage import (
     stale_poll_button,
     void_ballot,
 )
+from handlers.polls.preview import material_sent, material_unexpected, scope_typed, setting_button
 from handlers.polls.records import audit_poll, list_polls, not_voted
 from handlers.polls.votes import vote_first
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ConversationHandler,
@@ -18,9 +16,7 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
-from bot.domain.poll_drafts import PollSettings, Refusal, Setting
 from bot.domain.polls import (
-    CIVIL_RULES,
     OPEN_AT_LEAST,
     OPEN_AT_MOST,
     OPTIONS_MAX,
@@ -29,12 +25,10 @@ from bot.domain.polls import (
     Audience,
     PollStatus,
     Rule,
-    Scope,
     Weighting,
     deadline_refusal,
-    missing_areas,
 )
-from bot.i18n import N_, Translator, translator
+from bot.i18n import N_, translator
 from handlers.common import (
     ensure_community,
     flow_reply,
@@ -47,31 +41,22 @@ from handlers.common import (
     user_role,
 )
 from handlers.polls import callbacks
+from handlers.polls.draft import (
+    DEADLINE,
+    DRAFT,
+    OPTIONS,
+    PREFILL,
+    PREVIEW,
+    QUESTION,
+    _draft,
+    _unpublishable,
+    _when,
+)
 from handlers.polls.lifecycle import _arm, _community, _post, announce
-from handlers.polls.texts import YES_NO_ABSTAIN, _describe, _local, _management_buttons
-from storage import outbox, residents
+from handlers.polls.preview import _preview
+from handlers.polls.texts import YES_NO_ABSTAIN, _local, _management_buttons
+from storage import outbox
 from storage import polls as store
-
-QUESTION, OPTIONS, DEADLINE, PREVIEW, SCOPE, MATERIAL = range(20, 26)
-
-
-DRAFT = "poll"
-MISSING_SHOWN = 20  # units without an area listed in the preview
-MATERIAL_TEXT_MAX = 3000  # the notice's background text, within one message
-
-
-PREFILL = "poll_prefill"
-# Why a setting did not change (bot/domain/poll_drafts.py).
-REFUSED_SETTINGS = {
-    Refusal.FIXED_BY_RULE: N_("Under a Civil Code rule only owners vote, one ballot per "
-                              "household, weighed by floor area, with one answer each. To "
-                              "change this, choose another rule first."),
-    Refusal.NEEDS_YES_NO: N_("The Civil Code rules need the Yes / No / Abstain answers."),
-}
-
-
-def _draft(context: YishiContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
 
 
 @moderator_only
@@ -235,202 +220,6 @@ async def _take_deadline(update: Update, context: YishiContext, text: str) -> in
         await flow_reply(update, problem)
         return DEADLINE
     draft["deadline"] = deadline.isoformat()
-    return await _preview(update, context)
-
-
-async def _preview(update: Update, context: YishiContext) -> int:
-    _ = await person_translator(update, context)
-    draft = _draft(context)
-    community = await _community(draft["community"], context)
-    assert community is not None
-    lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
-             f"<b>{html.escape(draft['question'])}</b>",
-             *(f"• {html.escape(o)}" for o in draft["options"]), "",
-             *_timing(draft, community, context.services.clock.now(), _),
-             *_describe(draft, _), "",
-             *await _unpublishable(context, draft, _),
-             _("Change a setting with the buttons, then publish.")]
-    buttons = InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("Who votes"), callback_data=callbacks.SETTING.data("audience")),
-         InlineKeyboardButton(_("Counting"), callback_data=callbacks.SETTING.data("weighting"))],
-        [InlineKeyboardButton(_("Rule"), callback_data=callbacks.SETTING.data("rule")),
-         InlineKeyboardButton(_("Choices"), callback_data=callbacks.SETTING.data("multiple"))],
-        [InlineKeyboardButton(_("Results live/after"),
-                              callback_data=callbacks.SETTING.data("live")),
-         InlineKeyboardButton(_("Limit to a building"),
-                              callback_data=callbacks.SETTING.data("scope"))],
-        [InlineKeyboardButton(_("Secret / public ballot"),
-                              callback_data=callbacks.SETTING.data("secret"))],
-        [InlineKeyboardButton(_("Notice period"), callback_data=callbacks.SETTING.data("notice")),
-         InlineKeyboardButton(_("Background for the notice"),
-                              callback_data=callbacks.SETTING.data("material"))],
-        [InlineKeyboardButton(_("Publish"), callback_data=callbacks.PUBLISH.data()),
-         InlineKeyboardButton(_("Edit the question"), callback_data=callbacks.EDIT.data()),
-         InlineKeyboardButton(_("Cancel"), callback_data=callbacks.DISCARD.data())],
-    ])
-    await flow_reply(update, "\n".join(lines), buttons)
-    return PREVIEW
-
-
-def _notice_choices(context: YishiContext) -> list[int]:
-    """Notice periods the preview cycles through, in days (0: voting opens at once)."""
-    first = context.services.settings.polls.notice_days
-    return [0, first, *(days for days in (7, 30) if days != first)]
-
-
-def _when(draft: dict[str, Any], now: datetime) -> tuple[datetime | None, datetime]:
-    """When voting opens (None: at once) and closes. With a notice period, the chosen
-    deadline is how long voting runs once it opens."""
-    deadline = datetime.fromisoformat(draft["deadline"])
-    days = draft.get("notice_days", 0)
-    if not days:
-        return None, deadline
-    opens = now + timedelta(days=days)
-    return opens, opens + (deadline - now)
-
-
-def _timing(draft: dict[str, Any], community: Community, now: datetime,
-            _: Translator) -> list[str]:
-    opens, closes = _when(draft, now)
-    if opens is None:
-        return [_("Deadline: {when}").format(when=_local(closes, community))]
-    material = draft.get("material") or {}
-    kinds = [_("text") if material.get("text") else "",
-             _("a photo") if material.get("photo") else "",
-             _("a document") if material.get("document") else ""]
-    return [_("Notice: announced now, {days} days before voting (公示)").format(
-                days=draft["notice_days"]),
-            _("Voting opens {opens} and closes {closes}").format(
-                opens=_local(opens, community), closes=_local(closes, community)),
-            _("Background: {what}").format(what=", ".join(k for k in kinds if k)
-                                           or _("none yet"))]
-
-
-async def material_sent(update: Update, context: YishiContext) -> int:
-    """The notice's background: a text, a photo (its caption kept) or a document."""
-    message = update.effective_message
-    assert message is not None
-    draft = _draft(context)
-    material = draft.setdefault("material", {})
-    if message.photo:
-        material["photo"] = message.photo[-1].file_id
-        if message.caption:
-            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
-    elif message.document:
-        material["document"] = message.document.file_id
-        if message.caption:
-            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
-    elif message.text and message.text.strip() != "/skip":
-        material["text"] = message.text.strip()[:MATERIAL_TEXT_MAX]
-    if not draft.get("notice_days"):
-        draft["notice_days"] = _notice_choices(context)[1]
-    return await _preview(update, context)
-
-
-async def material_unexpected(update: Update, context: YishiContext) -> int:
-    _ = await person_translator(update, context)
-    await update.effective_message.reply_text(_(
-        "I keep a text, a photo or a document as the notice's background. Send one of them, "
-        "or /skip."))
-    return MATERIAL
-
-
-async def _unpublishable(context: YishiContext, draft: dict[str, Any],
-                         _: Translator) -> list[str]:
-    """Why the draft cannot be published yet: a Civil Code poll needs the area of every
-    unit in scope (the total area is the sum of all of them), and at least one unit."""
-    if draft.get("rule") not in {r.value for r in CIVIL_RULES}:
-        return []
-    async with context.services.db.transaction() as conn:
-        roster = await residents.households(conn, draft["community"])
-    scope = Scope(building=draft.get("scope_building"), staircase=draft.get("scope_staircase"))
-    if not any(scope.covers(h) for h in roster):
-        return [_("⚠️ A Civil Code poll counts the units on the building's register, and there "
-                  "are none in its scope yet. Import the register first (/residents)."), ""]
-    missing = missing_areas(roster, scope)
-    if not missing:
-        return []
-    shown = missing[:MISSING_SHOWN]
-    lines = [_("⚠️ This poll cannot be published while {count} units in its scope have no "
-               "recorded area: the total area, which the quorum is counted against, would be "
-               "wrong. Record each one, then press Publish again:").format(count=len(missing)),
-             *(f"• {h.address.code}: /residents area {h.address.code} …" for h in shown)]
-    if len(missing) > len(shown):
-        lines.append(_("… and {count} more (see /residents).").format(
-            count=len(missing) - len(shown)))
-    return [*lines, ""]
-
-
-async def setting_button(update: Update, context: YishiContext) -> int:
-    """Move one setting in the preview to its next value; the rules of what goes together
-    are the domain's (bot/domain/poll_drafts.py)."""
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    pressed = callbacks.SETTING.parse(query.data)
-    _ = await person_translator(update, context)
-    current = _settings(draft)
-    if pressed is None or current is None:
-        await refuse(update, context, N_("This button is out of date."))
-        return PREVIEW
-    if pressed[0] == "notice":
-        offered = _notice_choices(context)
-        current_days = draft.get("notice_days", 0)
-        draft["notice_days"] = offered[(offered.index(current_days) + 1) % len(offered)] \
-            if current_days in offered else offered[1]
-        return await _preview(update, context)
-    if pressed[0] == "material":
-        await query.answer()
-        await query.message.reply_text(_(
-            "Send the background the owners should read before voting: a text, a photo (with "
-            "a caption) or a document such as a quote or a plan. /cancel stops the whole "
-            "poll; send /skip to keep what there is."))
-        return MATERIAL
-    if pressed[0] == "scope":
-        # A Civil Code poll may be a staircase's own (an elevator for its households).
-        await query.answer()
-        await query.message.reply_text(_("Type the building (e.g. 3) or building and "
-                                         "staircase (e.g. 3-2) the poll is for, or “all”."))
-        return SCOPE
-    changed, refusal = current.next(Setting(pressed[0]))
-    if refusal is not None:
-        await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
-        if changed == current:
-            return PREVIEW
-    draft.update(audience=changed.audience.value, weighting=changed.weighting.value,
-                 rule=changed.rule.value, multiple=changed.multiple,
-                 max_choices=changed.max_choices, live=changed.live, secret=changed.secret)
-    return await _preview(update, context)
-
-
-def _settings(draft: dict[str, Any]) -> PollSettings | None:
-    """The draft's settings, checked together (None if they no longer go together: a
-    draft from an older version)."""
-    try:
-        return PollSettings(
-            options=len(draft["options"]), yes_no=bool(draft.get("yes_no")),
-            audience=draft["audience"], weighting=draft["weighting"], rule=draft["rule"],
-            multiple=draft["multiple"], max_choices=draft["max_choices"], live=draft["live"],
-            secret=draft.get("secret", False))
-    except (KeyError, ValidationError):
-        return None
-
-
-async def scope_typed(update: Update, context: YishiContext) -> int:
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    text = message.text.strip()
-    draft = _draft(context)
-    if text.lower() in ("all", "全部"):
-        draft["scope_building"] = draft["scope_staircase"] = None
-        return await _preview(update, context)
-    parts = [p.strip().upper() for p in text.replace("－", "-").split("-")]
-    if not 1 <= len(parts) <= 2 or not all(p.isalnum() and len(p) <= 4 for p in parts):
-        _ = await person_translator(update, context)
-        await message.reply_text(_("Type a building like 3, a staircase like 3-2, or “all”."))
-        return SCOPE
-    draft["scope_building"] = parts[0]
-    draft["scope_staircase"] = parts[1] if len(parts) == 2 else None
     return await _preview(update, context)
 
 

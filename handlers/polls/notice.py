@@ -6,6 +6,7 @@ appear in it."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from datetime import datetime
@@ -37,13 +38,15 @@ async def result_notice(conn: AsyncConnection, poll: Poll, community: Community,
     caption = _("{ref}: the result notice, to print and post in the building.").format(
         ref=poll.ref)
     later = community.quiet_until(now)
+    # Drawn in a thread: a building of a thousand units is a long table, and the bot
+    # keeps answering meanwhile.
+    pdf = await asyncio.to_thread(pdf_bytes, title, paragraphs, table)
+    xlsx = await asyncio.to_thread(xlsx_bytes, [[title], *[[p] for p in paragraphs]], table)
     return [
-        outgoing.document(f"poll:{poll.id}:notice:pdf", community.chat_id,
-                          content=pdf_bytes(title, paragraphs, table),
+        outgoing.document(f"poll:{poll.id}:notice:pdf", community.chat_id, content=pdf,
                           filename=f"{poll.ref}-notice.pdf", caption=caption,
                           not_before=later),
-        outgoing.document(f"poll:{poll.id}:notice:xlsx", community.chat_id,
-                          content=xlsx_bytes([[title], *[[p] for p in paragraphs]], table),
+        outgoing.document(f"poll:{poll.id}:notice:xlsx", community.chat_id, content=xlsx,
                           filename=f"{poll.ref}-notice.xlsx", caption=caption,
                           not_before=later),
     ]

@@ -3,6 +3,7 @@ their units. Typed changes and a CSV import work on the community the moderator 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
@@ -33,7 +34,7 @@ from handlers.common import (
 )
 from handlers.outgoing import chunks
 from handlers.residents import callbacks
-from handlers.residents.join import decision_markup, request_text
+from handlers.residents.decide import decision_markup, request_text
 from handlers.residents.texts import RELATION_WORDS, format_area, parse_area, relation_name
 from storage import people, residents, unit_owners, units
 
@@ -320,7 +321,7 @@ async def import_csv(update: Update, context: YishiContext) -> None:
                                    "unit."))
         return
     try:
-        rows = _rows_of(raw, message.document.file_name or "")
+        rows = await asyncio.to_thread(_rows_of, raw, message.document.file_name or "")
         if "\x00" in "".join(cell for row in rows for cell in row):
             raise ValueError("binary")
     except Exception:  # a damaged workbook, a binary file: say so, change nothing

@@ -1,0 +1,163 @@
+"""The preview of a poll being prepared: its settings as buttons, the notice period and
+its background, the building or staircase it is limited to."""
+
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import YishiContext
+from bot.domain.poll_drafts import Refusal, Setting
+from bot.i18n import N_
+from handlers.common import (
+    flow_reply,
+    person_translator,
+    refuse,
+)
+from handlers.polls import callbacks
+from handlers.polls.draft import (
+    MATERIAL,
+    MATERIAL_TEXT_MAX,
+    PREVIEW,
+    SCOPE,
+    _draft,
+    _notice_choices,
+    _settings,
+    _timing,
+    _unpublishable,
+)
+from handlers.polls.lifecycle import _community
+from handlers.polls.texts import _describe
+
+# Why a setting did not change (bot/domain/poll_drafts.py).
+REFUSED_SETTINGS = {
+    Refusal.FIXED_BY_RULE: N_("Under a Civil Code rule only owners vote, one ballot per "
+                              "household, weighed by floor area, with one answer each. To "
+                              "change this, choose another rule first."),
+    Refusal.NEEDS_YES_NO: N_("The Civil Code rules need the Yes / No / Abstain answers."),
+}
+
+
+async def _preview(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    draft = _draft(context)
+    community = await _community(draft["community"], context)
+    assert community is not None
+    lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
+             f"<b>{html.escape(draft['question'])}</b>",
+             *(f"• {html.escape(o)}" for o in draft["options"]), "",
+             *_timing(draft, community, context.services.clock.now(), _),
+             *_describe(draft, _), "",
+             *await _unpublishable(context, draft, _),
+             _("Change a setting with the buttons, then publish.")]
+    buttons = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("Who votes"), callback_data=callbacks.SETTING.data("audience")),
+         InlineKeyboardButton(_("Counting"), callback_data=callbacks.SETTING.data("weighting"))],
+        [InlineKeyboardButton(_("Rule"), callback_data=callbacks.SETTING.data("rule")),
+         InlineKeyboardButton(_("Choices"), callback_data=callbacks.SETTING.data("multiple"))],
+        [InlineKeyboardButton(_("Results live/after"),
+                              callback_data=callbacks.SETTING.data("live")),
+         InlineKeyboardButton(_("Limit to a building"),
+                              callback_data=callbacks.SETTING.data("scope"))],
+        [InlineKeyboardButton(_("Secret / public ballot"),
+                              callback_data=callbacks.SETTING.data("secret"))],
+        [InlineKeyboardButton(_("Notice period"), callback_data=callbacks.SETTING.data("notice")),
+         InlineKeyboardButton(_("Background for the notice"),
+                              callback_data=callbacks.SETTING.data("material"))],
+        [InlineKeyboardButton(_("Publish"), callback_data=callbacks.PUBLISH.data()),
+         InlineKeyboardButton(_("Edit the question"), callback_data=callbacks.EDIT.data()),
+         InlineKeyboardButton(_("Cancel"), callback_data=callbacks.DISCARD.data())],
+    ])
+    await flow_reply(update, "\n".join(lines), buttons)
+    return PREVIEW
+
+
+async def setting_button(update: Update, context: YishiContext) -> int:
+    """Move one setting in the preview to its next value; the rules of what goes together
+    are the domain's (bot/domain/poll_drafts.py)."""
+    query = update.callback_query
+    assert query is not None
+    draft = _draft(context)
+    pressed = callbacks.SETTING.parse(query.data)
+    _ = await person_translator(update, context)
+    current = _settings(draft)
+    if pressed is None or current is None:
+        await refuse(update, context, N_("This button is out of date."))
+        return PREVIEW
+    if pressed[0] == "notice":
+        offered = _notice_choices(context)
+        current_days = draft.get("notice_days", 0)
+        draft["notice_days"] = offered[(offered.index(current_days) + 1) % len(offered)] \
+            if current_days in offered else offered[1]
+        return await _preview(update, context)
+    if pressed[0] == "material":
+        await query.answer()
+        await query.message.reply_text(_(
+            "Send the background the owners should read before voting: a text, a photo (with "
+            "a caption) or a document such as a quote or a plan. /cancel stops the whole "
+            "poll; send /skip to keep what there is."))
+        return MATERIAL
+    if pressed[0] == "scope":
+        # A Civil Code poll may be a staircase's own (an elevator for its households).
+        await query.answer()
+        await query.message.reply_text(_("Type the building (e.g. 3) or building and "
+                                         "staircase (e.g. 3-2) the poll is for, or “all”."))
+        return SCOPE
+    changed, refusal = current.next(Setting(pressed[0]))
+    if refusal is not None:
+        await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
+        if changed == current:
+            return PREVIEW
+    draft.update(audience=changed.audience.value, weighting=changed.weighting.value,
+                 rule=changed.rule.value, multiple=changed.multiple,
+                 max_choices=changed.max_choices, live=changed.live, secret=changed.secret)
+    return await _preview(update, context)
+
+
+async def scope_typed(update: Update, context: YishiContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    text = message.text.strip()
+    draft = _draft(context)
+    if text.lower() in ("all", "全部"):
+        draft["scope_building"] = draft["scope_staircase"] = None
+        return await _preview(update, context)
+    parts = [p.strip().upper() for p in text.replace("－", "-").split("-")]
+    if not 1 <= len(parts) <= 2 or not all(p.isalnum() and len(p) <= 4 for p in parts):
+        _ = await person_translator(update, context)
+        await message.reply_text(_("Type a building like 3, a staircase like 3-2, or “all”."))
+        return SCOPE
+    draft["scope_building"] = parts[0]
+    draft["scope_staircase"] = parts[1] if len(parts) == 2 else None
+    return await _preview(update, context)
+
+
+async def material_sent(update: Update, context: YishiContext) -> int:
+    """The notice's background: a text, a photo (its caption kept) or a document."""
+    message = update.effective_message
+    assert message is not None
+    draft = _draft(context)
+    material = draft.setdefault("material", {})
+    if message.photo:
+        material["photo"] = message.photo[-1].file_id
+        if message.caption:
+            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
+    elif message.document:
+        material["document"] = message.document.file_id
+        if message.caption:
+            material["text"] = message.caption[:MATERIAL_TEXT_MAX]
+    elif message.text and message.text.strip() != "/skip":
+        material["text"] = message.text.strip()[:MATERIAL_TEXT_MAX]
+    if not draft.get("notice_days"):
+        draft["notice_days"] = _notice_choices(context)[1]
+    return await _preview(update, context)
+
+
+async def material_unexpected(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    await update.effective_message.reply_text(_(
+        "I keep a text, a photo or a document as the notice's background. Send one of them, "
+        "or /skip."))
+    return MATERIAL

@@ -1,0 +1,49 @@
+"""The database seen whole, and changed behind the bot's back: what an operator (or an
+intruder with write access) could read and do. The tests use it to prove that nothing
+names a forgotten person, that refused actions change nothing, and that /audit catches a
+log rewritten with recomputed hashes. The bot itself never calls it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.chain import GENESIS, Link, link
+from storage.schema import ballots, metadata, poll_log, polls
+
+
+async def every_row(conn: AsyncConnection,
+                    skip: frozenset[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table (but ``skip``), by table name."""
+    return {table.name: [dict(row) for row in (await conn.execute(select(table))).mappings()]
+            for table in metadata.sorted_tables if table.name not in skip}
+
+
+async def change_ballot(conn: AsyncConnection, poll_id: int, user_id: int,
+                        choice: list[int]) -> str:
+    """Someone edits a person's ballot in place; its voter key."""
+    key = (await conn.execute(select(ballots.c.voter_key).where(
+        ballots.c.poll_id == poll_id, ballots.c.user_id == user_id))).scalar_one()
+    await conn.execute(update(ballots).where(ballots.c.poll_id == poll_id,
+                                             ballots.c.voter_key == key).values(choice=choice))
+    return key
+
+
+async def rewrite_log(conn: AsyncConnection, poll_id: int, links: list[Link],
+                      voter_key: str, choice: list[int]) -> str:
+    """... and rewrites the vote log to match, every hash recomputed, the stored head too;
+    the new head."""
+    previous = GENESIS
+    for old in links:
+        entry = dict(old.entry)
+        if entry["voter"] == voter_key:
+            entry["choice"] = choice
+        digest = link(previous, entry)
+        await conn.execute(update(poll_log).where(
+            poll_log.c.poll_id == poll_id, poll_log.c.seq == old.seq).values(
+            entry=entry, prev_hash=previous, hash=digest))
+        previous = digest
+    await conn.execute(update(polls).where(polls.c.id == poll_id).values(head_hash=previous))
+    return previous
