@@ -27,6 +27,7 @@ from bot.commands import Where, visible
 from bot.config import Settings
 from bot.context import YishiApp, YishiContext
 from bot.delivery import IN_FLIGHT, Delivery, chat_notes
+from bot.domain.durations import prepare_parsers
 from bot.domain.models import Role
 from bot.i18n import LANGUAGES, translator
 from bot.inbox import InboxBot, replay, store_fetched
@@ -182,6 +183,9 @@ async def _post_shutdown(app: YishiApp) -> None:
 async def _warm_up(app: YishiApp) -> None:
     """What start-up does once polling has begun: the features' start hooks (arming
     recurring work, idempotent) and the command menus."""
+    # Dates typed in words are read by libraries that load their tables on first use:
+    # loaded here, in a thread, rather than on someone's first deadline.
+    await asyncio.to_thread(prepare_parsers)
     for hook in app.bot_data.services.startup:
         try:
             await hook(app)

@@ -10,8 +10,11 @@ Babel's own parser (a test checks both read the same).
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+
+from babel import Locale
 
 LANGUAGES = ("zh", "en")
 DOMAIN = "yishi"
@@ -39,6 +42,17 @@ class Translator:
 
     def __call__(self, message: str) -> str:
         return self._messages.get(message) or message
+
+    def join(self, items: Iterable[str]) -> str:
+        """Items listed with the language's own separator, from the locale's data: 、 in
+        Chinese, ", " in English."""
+        return _separator(self.language).join(items)
+
+
+@cache
+def _separator(language: str) -> str:
+    middle = Locale.parse(language).list_patterns["standard"]["middle"]
+    return middle.replace("{0}", "").replace("{1}", "")
 
 
 @cache

@@ -28,6 +28,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.lengths import WithinLimits
+from bot.transcript import Transcribing
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ class InboxState:
     cleared: set[int] = field(default_factory=set)
 
 
-class InboxBot(WithinLimits):
-    """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it."""
+class InboxBot(Transcribing, WithinLimits):
+    """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it (and
+    notes what it sends, bot/transcript.py)."""
 
     def __init__(self, *args: Any, on_fetch: OnFetch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import Application, ConversationHandler
+from telegram.ext import Application
 
 from bot.chart import ChartFiles
 from bot.clock import Clock
@@ -42,8 +42,8 @@ class Services:
     outbox: Outbox
     bot_username: str = ""
     # Persistent multi-step flows by name, so the scheduler can end an idle one.
-    # name -> (its ConversationHandler, the command that starts it)
-    flows: dict[str, tuple[ConversationHandler[Any], str]] = field(default_factory=dict)
+    # name -> handlers.flows.Flow (its ConversationHandler, the command that starts it)
+    flows: dict[str, Any] = field(default_factory=dict)
     # Run once the bot is up (after storage and the menus): features arm their schedules.
     startup: list[Callable[[AnyApplication], Awaitable[None]]] = field(default_factory=list)
     # Start hooks and the command menus, started at start-up and not waited for.

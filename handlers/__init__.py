@@ -5,6 +5,7 @@ groups they register into.
 PTB runs the handler groups in ascending order, and within a group the first handler that
 matches wins. What runs where:
 
+- ``BEGIN``: the bot starts noting what this update's handling sends (bot/transcript.py).
 - ``GUARD`` (bot/inbox.py): an update already handled before a crash goes no further.
 - ``BUTTONS``: a button press whose data is none of the buttons declared in bot/buttons.py
   (an unknown prefix, a malformed or forged one) is answered "this button is out of date"
@@ -12,6 +13,8 @@ matches wins. What runs where:
 - ``VOTES``: vote buttons, taken before anything else sees them and stopped there (a vote
   is a vote whatever flow the person is in, and a burst must not visit every feature).
 - ``FLOOD``: a person's commands beyond a burst are ignored (handlers/flood.py).
+- ``ONE_FLOW``: someone in one flow who starts another is asked whether to leave the
+  first, and the start waits for the answer (handlers/flows.py).
 - ``SPEAKERS``: noting who speaks in a group; never stops a command.
 - ``FEATURES`` (PTB's default group 0): the features, in :data:`FEATURES`'s order.
 - ``PERSISTENCE``: after everything, the bookkeeping every update ends with
@@ -27,9 +30,11 @@ if TYPE_CHECKING:
     from bot.context import YishiApp
 
 GUARD = -1000  # the same as bot.inbox.GUARD_GROUP (bot/ cannot import handlers/)
+BEGIN = GUARD - 1
 BUTTONS = GUARD + 1
 VOTES = GUARD + 2
 FLOOD = GUARD + 3
+ONE_FLOW = GUARD + 4
 SPEAKERS = -1
 FEATURES = 0
 PERSISTENCE = 1000
@@ -81,9 +86,10 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     export.register(app)  # /export P-n and /export reports, over two features
     for register in extra_features:
         register(app)
+    # BEGIN, ONE_FLOW, the answer to "leave this flow?" and PERSISTENCE.
+    flows.register(app)
     # Features come before /start, so a deep link a feature owns reaches its flow first;
     # the fallbacks come last in FEATURES, answering only what no feature took.
     start.register(app)
     start.register_fallbacks(app)
-    flows.register(app)  # PERSISTENCE
     errors.register(app)

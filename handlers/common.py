@@ -4,10 +4,11 @@ telling who may do what, and the one guard for privileged commands and buttons."
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
@@ -22,6 +23,7 @@ from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
 from bot.services import Services
+from bot.transcript import transcript_of
 from storage import audit, communities, memberships, people
 
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
@@ -101,7 +103,7 @@ def schedule_spaced(app: Any, name: str, spacing: float, callback: Any, data: An
     services = app.bot_data.services
     if app.job_queue is None or app.job_queue.get_jobs_by_name(name):
         return
-    now = time.monotonic()
+    now = monotonic()
     at = max(now, services.post_edited.get(name, float("-inf")) + spacing)
     services.post_edited[name] = at
     # However late a busy moment makes it, it runs: APScheduler would otherwise drop a
@@ -121,14 +123,19 @@ def private_link(context: YishiContext | Services, action: str, community: Commu
 
 async def flow_reply(update: Update, text: str,
                      markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer within a flow: edit the message whose button was pressed (so old buttons
-    disappear), else send a new message."""
+    """Answer within a flow where the person is looking: a press on the newest message in
+    the chat edits it; a press on an older one takes that one's buttons away and the answer
+    comes as a new message at the bottom."""
     query = update.callback_query
     if query is not None:
         await query.answer()
+        pressed = query.message
+        newest = transcript_of(query.get_bot()).newest(pressed.chat.id) if pressed else None
         try:
-            await query.edit_message_text(text, reply_markup=markup)
-            return
+            if pressed is None or newest is None or pressed.message_id >= newest:
+                await query.edit_message_text(text, reply_markup=markup)
+                return
+            await query.edit_message_reply_markup(None)
         except BadRequest:
             pass  # too old or unchanged: send a fresh message instead
     assert update.effective_chat is not None
@@ -301,3 +308,25 @@ async def begin_for_chosen(update: Update, context: YishiContext, *, begin: Begi
         await refuse(update, context, N_("This button is out of date."))
         return choose_state
     return await begin(update, context, mine[wanted])
+
+
+def date_examples(_: Translator, now: datetime, timezone: str, *,
+                  at: time = time(20, 0)) -> str:
+    """How a date or deadline can be typed, in the reader's language, with the dated
+    examples a week from today (never a day already past)."""
+    ahead = (now.astimezone(ZoneInfo(timezone)) + timedelta(days=7)).date()
+    return _("e.g. 3d, tomorrow 8pm, next friday, {day_month} or {iso}").format(
+        day_month=_("{day}/{month}").format(day=ahead.day, month=ahead.month),
+        iso=f"{ahead:%Y-%m-%d} {at:%H:%M}")
+
+
+def time_problem(_: Translator, code: str, now: datetime, timezone: str, *,
+                 at: time = time(20, 0),
+                 too_far: str = N_("Please give a time within the coming year.")) -> str:
+    """Why a typed time was refused (a :class:`DeadlineError` code), with how to type one."""
+    if code == "unreadable":
+        return _("I could not read that as a time. Type it like this: {examples}.").format(
+            examples=date_examples(_, now, timezone, at=at))
+    if code == "too_far":
+        return _(too_far)
+    return _("That time has passed; give one still to come.")

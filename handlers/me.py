@@ -87,8 +87,9 @@ async def _me_text(context: YishiContext, user_id: int, _: Translator) -> str:
                                         since=local_month_start(now, community.timezone))
             total = await ledger.earned(conn, community.id, user_id)
         role = await user_role(context, community, user_id)
-        where = "; ".join(f"{address.code} ({relation_name(tie.relation, _)}, "
-                          f"{_(STATUS_NAMES[tie.status])})" for tie, address in ties) \
+        where = _("; ").join(_("{unit} ({relation}, {status})").format(
+            unit=address.code, relation=relation_name(tie.relation, _),
+            status=_(STATUS_NAMES[tie.status])) for tie, address in ties) \
             or _("no unit yet — send /join")
         level = standing(services.settings.points.levels, total)
         lines = [f"<b>{html.escape(community.title)}</b>",

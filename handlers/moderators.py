@@ -32,8 +32,11 @@ async def moderator_ids(bot: Bot, services: Services, community: Community) -> l
 
 
 async def send_to_moderators(bot: Bot, services: Services, community: Community,
-                             render: Render, *, unreachable_note: str) -> list[list[int]]:
+                             render: Render, *, unreachable_note: str,
+                             photo: str | None = None) -> list[list[int]]:
     """Send to the moderators; returns where each copy went ([chat id, message id]).
+    ``photo`` (a file id) goes just above each copy, so what they decide on is what they
+    saw.
 
     If nobody can be reached, the group gets ``unreachable_note`` (an i18n msgid, which
     must carry no personal detail) with a button to start a private chat.
@@ -41,6 +44,8 @@ async def send_to_moderators(bot: Bot, services: Services, community: Community,
     if community.moderators_chat_id is not None:
         text, markup = await render(translator(community.language))
         try:
+            if photo is not None:
+                await bot.send_photo(community.moderators_chat_id, photo)
             sent = await bot.send_message(community.moderators_chat_id, text,
                                                   reply_markup=markup)
             return [[sent.chat_id, sent.message_id]]
@@ -55,6 +60,8 @@ async def send_to_moderators(bot: Bot, services: Services, community: Community,
         text, markup = await render(translator(moderator.reads(
             services.default_language)))
         try:
+            if photo is not None:
+                await bot.send_photo(moderator.user_id, photo)
             sent = await bot.send_message(moderator.user_id, text, reply_markup=markup)
         except Forbidden:
             continue  # they blocked the bot since; the others still hear of it

@@ -87,18 +87,24 @@ def edit_caption(key: str, chat_id: int, message_id: int, caption: str, *,
 
 async def to_people(conn: AsyncConnection, user_ids: Iterable[int], key: str, default: str,
                     text: Callable[[Translator], str], *, photo_id: str | None = None,
-                    not_before: datetime | None = None) -> list[Outgoing]:
+                    not_before: datetime | None = None,
+                    buttons: Callable[[Translator], InlineKeyboardMarkup | None] | None = None,
+                    ) -> list[Outgoing]:
     """One private message to each of ``user_ids`` who has a chat with the bot, in their
     own language (``default`` if they have none), named ``{key}:{user id}``."""
     owed = []
     for person in (await people.names(conn, sorted(set(user_ids)))).values():
         if not person.started:
             continue
-        words = text(translator(person.reads(default)))
+        reader = translator(person.reads(default))
+        words = text(reader)
+        markup = buttons(reader) if buttons is not None else None
         name = f"{key}:{person.user_id}"
-        owed.append(photo(name, person.user_id, photo_id, words, not_before=not_before)
+        owed.append(photo(name, person.user_id, photo_id, words, not_before=not_before,
+                          markup=markup)
                     if photo_id is not None else
-                    message(name, person.user_id, words, not_before=not_before))
+                    message(name, person.user_id, words, not_before=not_before,
+                            markup=markup))
     return owed
 
 

@@ -27,9 +27,11 @@ def role_name(role: Role, _: Translator) -> str:
     return _(ROLE_NAMES[role])
 
 
-async def named_person(update: Update, context: YishiContext,
-                       args: list[str]) -> Person | None:
-    """Whom the command is about: a replied-to message, a mention, @username or a user id."""
+async def named_person(update: Update, context: YishiContext, args: list[str], *,
+                       community_id: int | None = None) -> Person | None:
+    """Whom the command is about: a replied-to message, a mention, @username, a user id,
+    or (given the community) the name they go by there — on the roster or the register —
+    if exactly one person has it."""
     message = update.effective_message
     assert message is not None
     services = context.services
@@ -48,6 +50,10 @@ async def named_person(update: Update, context: YishiContext,
                 return await people.by_username(conn, arg)
             if arg.lstrip("-").isdigit():
                 return await people.get(conn, int(arg))
+        if community_id is not None and args:
+            named = await people.named_in(conn, community_id, " ".join(args))
+            if len(named) == 1:
+                return named[0]
     return None
 
 
@@ -74,10 +80,12 @@ async def role_command(update: Update, context: YishiContext) -> None:
     if unknown or (categories and role is not Role.HANDLER):
         await message.reply_text(_("Only a handler can be limited to report categories, and "
                                    "they are: {categories}. Example: /role @name handler lift "
-                                   "water").format(categories=", ".join(
-                                       f"{c} ({category_name(c, _)})" for c in known)))
+                                   "water").format(categories=_.join(
+                                       _("{code} ({name})").format(code=c,
+                                                                   name=category_name(c, _))
+                                       for c in known)))
         return
-    person = await named_person(update, context, args[:at])
+    person = await named_person(update, context, args[:at], community_id=community.id)
     if person is None:
         await message.reply_text(_("I do not know that person yet. They need to have written "
                                    "in this group or started a chat with me; or reply to one "
@@ -98,7 +106,7 @@ async def role_command(update: Update, context: YishiContext) -> None:
     if categories:
         await message.reply_text(_("{name} is now a handler in this group for: {categories}.")
                                  .format(name=html.escape(person.name),
-                                         categories=", ".join(
+                                         categories=_.join(
                                              category_name(c, _) for c in categories)))
         return
     await message.reply_text(_("{name} is now a {role} in this group.").format(

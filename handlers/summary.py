@@ -16,7 +16,7 @@ from telegram.ext import CommandHandler
 
 from bot.chart import chart_key, render_elsewhere
 from bot.context import YishiApp, YishiContext
-from bot.domain.decisions import OPEN_DECISIONS, listing_order
+from bot.domain.decisions import OPEN_DECISIONS, UpdateKind, listing_order
 from bot.domain.durations import WEEKDAYS, next_weekly
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import initials
@@ -69,6 +69,8 @@ def _turnout_share(data: dict | None) -> float | None:
         return float(figures.owner_share)
     if figures.units:
         return figures.ballots / figures.units
+    if figures.people:
+        return min(1.0, figures.ballots / figures.people)
     return None
 
 
@@ -116,7 +118,8 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
         decisions_open=[DecisionLine(ref=d.ref, title=d.title, progress=d.progress,
                                      overdue=d.overdue(now))
                         for d in listing_order(decided, now) if d.status in OPEN_DECISIONS],
-        decision_updates=len(updates), top_contributors=contributors)
+        decision_updates=sum(1 for _d, entry in updates if entry.kind is UpdateKind.PROGRESS),
+        top_contributors=contributors)
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
@@ -196,8 +199,9 @@ def compose(week: Week, community: Community, _: Translator) -> str:
                          f"{decision.progress}%" + (" · ⚠️ " + _("overdue")
                                                     if decision.overdue else ""))
     if week.top_contributors:
-        lines.append(_("<b>Thanks to</b> {list}").format(list=", ".join(
-            f"{html.escape(name)} ({earned})" for name, earned in week.top_contributors)))
+        lines.append(_("<b>Thanks to</b> {list}").format(list=_.join(
+            _("{name} ({points})").format(name=html.escape(name), points=earned)
+            for name, earned in week.top_contributors)))
     return "\n".join(lines)[:4096]
 
 

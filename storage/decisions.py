@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.decisions import Decision, DecisionStatus, Milestone, Update
+from bot.domain.decisions import Decision, DecisionStatus, Milestone, Update, UpdateKind
 from storage.schema import (
     decision_followers,
     decision_milestones,
@@ -43,7 +43,7 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, now: d
                                                                title=milestone))
     await conn.execute(decision_updates.insert().values(
         decision_id=decision_id, actor_id=actor_id, status=DecisionStatus.PLANNED.value,
-        percent=0, photos=[], at=now))
+        percent=0, photos=[], at=now, kind=UpdateKind.CREATED.value))
     created = await get(conn, decision_id)
     assert created is not None
     return created
@@ -77,7 +77,7 @@ async def of_community(conn: AsyncConnection, community_id: int) -> list[Decisio
 async def record(conn: AsyncConnection, decision: Decision, *, status: DecisionStatus,
                  percent: int, actor_id: int | None, now: datetime, text: str | None = None,
                  next_step: str | None = None, photos: list[str] | None = None,
-                 reason: str | None = None) -> bool:
+                 reason: str | None = None, kind: UpdateKind = UpdateKind.PROGRESS) -> bool:
     """Put an update on the timeline and move the decision, if nobody moved it since
     ``decision`` was read (its status and progress are the check)."""
     values: dict[str, object] = {"status": status.value, "progress": percent,
@@ -94,7 +94,7 @@ async def record(conn: AsyncConnection, decision: Decision, *, status: DecisionS
     await conn.execute(decision_updates.insert().values(
         decision_id=decision.id, actor_id=actor_id, status=status.value, percent=percent,
         text=text if text is not None else reason, next_step=next_step, photos=photos or [],
-        at=now))
+        at=now, kind=kind.value))
     return True
 
 
@@ -113,7 +113,8 @@ async def timeline(conn: AsyncConnection, decision_id: int) -> list[Update]:
         decision_updates.c.decision_id == decision_id).order_by(decision_updates.c.id))
     return [Update(id=r["id"], actor_id=r["actor_id"], status=DecisionStatus(r["status"]),
                    percent=r["percent"], text=r["text"], next_step=r["next_step"],
-                   photos=r["photos"], at=r["at"]) for r in rows.mappings()]
+                   photos=r["photos"], at=r["at"], kind=UpdateKind(r["kind"]))
+            for r in rows.mappings()]
 
 
 async def updates_between(conn: AsyncConnection, community_id: int, since: datetime,
@@ -123,7 +124,8 @@ async def updates_between(conn: AsyncConnection, community_id: int, since: datet
         select(decisions, decision_updates.c.id.label("update_id"),
                decision_updates.c.actor_id, decision_updates.c.status.label("update_status"),
                decision_updates.c.percent, decision_updates.c.text,
-               decision_updates.c.next_step, decision_updates.c.photos, decision_updates.c.at)
+               decision_updates.c.next_step, decision_updates.c.photos, decision_updates.c.at,
+               decision_updates.c.kind)
         .join(decision_updates, decision_updates.c.decision_id == decisions.c.id)
         .where(decisions.c.community_id == community_id, decision_updates.c.at >= since,
                decision_updates.c.at < until)
@@ -131,7 +133,8 @@ async def updates_between(conn: AsyncConnection, community_id: int, since: datet
     return [(_decision(r), Update(id=r["update_id"], actor_id=r["actor_id"],
                                   status=DecisionStatus(r["update_status"]),
                                   percent=r["percent"], text=r["text"],
-                                  next_step=r["next_step"], photos=r["photos"], at=r["at"]))
+                                  next_step=r["next_step"], photos=r["photos"], at=r["at"],
+                                  kind=UpdateKind(r["kind"])))
             for r in rows.mappings()]
 
 

@@ -5,13 +5,22 @@ log rewritten with recomputed hashes. The bot itself never calls it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
-from storage.schema import ballots, metadata, poll_log, polls
+from storage.schema import (
+    ballots,
+    decision_milestones,
+    decision_updates,
+    decisions,
+    metadata,
+    poll_log,
+    polls,
+)
 
 
 async def every_row(conn: AsyncConnection,
@@ -47,3 +56,21 @@ async def rewrite_log(conn: AsyncConnection, poll_id: int, links: list[Link],
         previous = digest
     await conn.execute(update(polls).where(polls.c.id == poll_id).values(head_hash=previous))
     return previous
+
+
+async def timeline_before_kinds(conn: AsyncConnection, community_id: int,
+                                now: datetime) -> int:
+    """A decision as revisions before 0013 wrote it, with no kind on its timeline: made,
+    a milestone ticked ("✅ " and its title), then a progress update. Its id."""
+    made = await conn.execute(decisions.insert().values(
+        community_id=community_id, number=1, title="Fix the gate", status="in_progress",
+        progress=40, created_at=now, updated_at=now))
+    decision_id = int(made.inserted_primary_key[0])
+    await conn.execute(decision_milestones.insert().values(
+        decision_id=decision_id, title="Quote", done_at=now))
+    for status, percent, text in (("planned", 0, None), ("planned", 0, "✅ Quote"),
+                                  ("in_progress", 40, "The smith came.")):
+        await conn.execute(decision_updates.insert().values(
+            decision_id=decision_id, actor_id=None, status=status, percent=percent,
+            text=text, photos=[], at=now))
+    return decision_id

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Person
-from storage.schema import people
+from storage.schema import memberships, people, residents, unit_owners
 from storage.upsert import upsert
 
 
@@ -43,6 +43,27 @@ async def by_username(conn: AsyncConnection, username: str) -> Person | None:
     )
     row = rows.mappings().first()
     return _person(row) if row else None
+
+
+async def named_in(conn: AsyncConnection, community_id: int, name: str) -> list[Person]:
+    """The people of a community known by ``name`` (case and spacing aside): by their
+    Telegram name, if they are on its roster or hold a role there, or by their name on its
+    register, once linked to their account."""
+    wanted = " ".join(name.split()).casefold()
+    if not wanted:
+        return []
+    known = (select(residents.c.user_id).where(residents.c.community_id == community_id)
+             .union(select(memberships.c.user_id)
+                    .where(memberships.c.community_id == community_id)))
+    rows = await conn.execute(select(people).where(people.c.user_id.in_(known)))
+    found = {row["user_id"]: _person(row) for row in rows.mappings()
+             if " ".join(row["name"].split()).casefold() == wanted}
+    registered = await conn.execute(select(unit_owners.c.user_id, unit_owners.c.name).where(
+        unit_owners.c.community_id == community_id, unit_owners.c.user_id.is_not(None)))
+    linked = {int(user) for user, listed in registered
+              if " ".join(listed.split()).casefold() == wanted} - set(found)
+    found.update(await get_many(conn, linked))
+    return sorted(found.values(), key=lambda p: p.user_id)
 
 
 async def seen(

@@ -401,6 +401,8 @@ decision_updates = Table(
     Column("next_step", Text, nullable=True),
     Column("photos", JSON, nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    # "created", "progress" (an update or a change of status) or "milestone"
+    Column("kind", String(12), nullable=False, server_default="progress"),
     Index("ix_decision_updates_decision_id", "decision_id"),
 )
 

@@ -41,11 +41,15 @@ async def get(conn: AsyncConnection, topic_id: int) -> Topic | None:
     return _topic(row) if row else None
 
 
-async def move(conn: AsyncConnection, topic_id: int, *, from_status: TopicStatus,
-               to_status: TopicStatus, now: datetime, **fields: Any) -> bool:
-    """Change the status only if it is still ``from_status`` (a second press does nothing)."""
+async def move(conn: AsyncConnection, topic_id: int, *,
+               from_status: TopicStatus | Sequence[TopicStatus], to_status: TopicStatus,
+               now: datetime, **fields: Any) -> bool:
+    """Change the status only if it is still ``from_status`` (or one of them): a second
+    press does nothing."""
+    sources = [from_status] if isinstance(from_status, TopicStatus) else list(from_status)
     result = await conn.execute(
-        update(topics).where(topics.c.id == topic_id, topics.c.status == from_status.value)
+        update(topics).where(topics.c.id == topic_id,
+                             topics.c.status.in_([s.value for s in sources]))
         .values(status=to_status.value, decided_at=now, **fields))
     return result.rowcount > 0
 
@@ -90,7 +94,8 @@ async def created_since(conn: AsyncConnection, community_id: int,
                         since: datetime) -> list[Topic]:
     rows = await conn.execute(select(topics).where(
         topics.c.community_id == community_id, topics.c.created_at >= since,
-        topics.c.status.notin_([TopicStatus.PENDING.value, TopicStatus.REJECTED.value]))
+        topics.c.status.notin_([TopicStatus.PENDING.value, TopicStatus.REJECTED.value,
+                                TopicStatus.MERGED.value]))
         .order_by(topics.c.number))
     return [_topic(row) for row in rows.mappings()]
 

@@ -39,7 +39,9 @@ async def _prepare(api, tg, group, owner, community_id, *, text=None, photo=Fals
     preview = step
     mark = api.mark()
     await tg.press(owner, preview, announcement_buttons.PUBLISH.data())
-    done = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    # In place, or at the bottom when something came in between (a failed pin's notice).
+    done = await api.wait_for(("editMessageText", "sendMessage"), after=mark,
+                              where=lambda c: to_owner(c) and "could not pin" not in c.text)
     return preview, done, mark
 
 

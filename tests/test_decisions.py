@@ -36,6 +36,22 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
     assert asked.text.startswith("The vote made a decision in Elm House: D-1")
     decision, events = await _decision(bot, stored.id)
     assert decision.status is DecisionStatus.PLANNED and decision.poll_id is not None
+    # The notice carries buttons for what the decision lacks; a due date two weeks ahead
+    # leaves only the owner's button. Someone who is not a moderator changes nothing.
+    assert [b["text"] for b in asked.buttons] == ["I will own it", "Due in 2 weeks",
+                                                  "in a month", "in 3 months"]
+    mark = api.mark()
+    await tg.press(bob, asked, decision_buttons.TAKE.data(decision.id))
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text").startswith("Sorry, only the group's moderators")
+    mark = api.mark()
+    await tg.press(owner, asked, decision_buttons.DUE_IN.data(decision.id, "2w"))
+    set_due = await api.wait_for("answerCallbackQuery", after=mark)
+    assert set_due.get("text") == "D-1 is due 2026-12-10 18:00."
+    left = await api.wait_for("editMessageReplyMarkup", after=mark)
+    assert [b["text"] for row in left.params["reply_markup"]["inline_keyboard"]
+            for b in row] == ["I will own it"]
+    assert (await _decision(bot, stored.id))[0].owner_id is None
 
     # The moderator names Dee the owner (by replying to her) and sets a due date.
     offer = await tg.say(group, dee, "I can look after the painting.")
@@ -150,6 +166,9 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
         mark = api.mark()
         await tg.say(person, person, "/start")
         await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    mark = api.mark()
+    await tg.say(group, owner, "/residents add 1-101 @fixer owner")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     mark = api.mark()
     await tg.say(group, owner, "/decisions new")
@@ -165,8 +184,9 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     await tg.say(owner, owner, "@nobody_here")
     again = await api.wait_for("sendMessage", after=mark, where=to_owner)
     assert again.text.startswith("I do not know that person yet.")
+    # Named as the roster knows them, without an @username.
     mark = api.mark()
-    await tg.say(owner, owner, "@fixer")
+    await tg.say(owner, owner, "fixer")
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "2026-12-05")
@@ -174,7 +194,14 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     mark = api.mark()
     await tg.say(owner, owner, "Order the motor\nFit the motor")
     done = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    assert done.text.startswith("Written down as D-1.")
+    assert done.text.startswith("Written down as D-1 and announced in the group;")
+    # The group hears of it, with a button to follow it.
+    announced = await api.wait_for("sendMessage", after=mark,
+                                   where=lambda c: c.chat_id == group.id)
+    assert announced.text.splitlines() == [
+        "新决议：D-1“Fix the garage gate”", "负责人：Fixer", "截止：2026-12-05 18:00",
+        "点“关注这项决议”可以收到进展通知；/decision D-1 查看全部。"]
+    assert announced.buttons[0]["callback_data"] == f"df:{(await _decision(bot, stored.id))[0].id}"
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
     assert told.text.startswith("你现在是 Elm House 的 D-1")
     decision, _e = await _decision(bot, stored.id)

@@ -36,7 +36,7 @@ async def _note(update: Update, context) -> int:
 def add_survey(app) -> None:
     text = filters.TEXT & ~filters.COMMAND
     app.add_handler(flow(
-        app, name="survey", command="survey",
+        app, name="survey", command="survey", doing="filling in a survey",
         entry_points=[CommandHandler("survey", _begin, filters=filters.ChatType.PRIVATE)],
         states={ASK_UNIT: [MessageHandler(text, _unit)],
                 ASK_NOTE: [MessageHandler(text, _note)]},
@@ -74,14 +74,14 @@ async def test_a_flow_continues_after_a_restart(bot, api, tg):
 
 async def test_cancel_ends_a_flow(bot, api, tg):
     await bot.restart(add_survey)
-    mei = tg.person("Mei")
+    mei = tg.person("Mei", language_code="en")
     mark = api.mark()
     await tg.say(mei, mei, "/survey")
     await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
     await tg.say(mei, mei, "/cancel")
     reply = await api.wait_for("sendMessage", after=mark)
-    assert reply.text == "已取消，没有发送任何内容。"
+    assert reply.text == "Stopped filling in a survey (/survey). Nothing from it was sent."
     assert await eventually(lambda: _state_is(bot, mei, None))
     async with bot.services.db.transaction() as conn:
         assert await due_work.pending(conn, kind="flow_idle",

@@ -141,9 +141,12 @@ async def test_a_real_register_counts_every_unit_and_blocks_a_poll_until_areas_a
     await tg.say(owner, owner, "/residents area 1-106 70")
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
-    await tg.press(owner, preview, poll_buttons.PUBLISH.data())
+    await tg.press(owner, refused, poll_buttons.PUBLISH.data())
     post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
-    controls = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    # The refusal kept the preview's buttons; pressed after the answer to /residents, the
+    # result comes as a new message at the bottom.
+    controls = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert controls.text.startswith("P-1 is posted in Elm House.")
     poll_id = poll_id_of(post)
     # The whole register is the base: 650 m² and 5 owners, whoever is on Telegram.
     assert ("参与：总面积 650 平方米中 0 平方米、5 位业主中 0 位参与表决（两者均需 2/3："

@@ -648,3 +648,33 @@ async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot,
         rows = await store.ballot_rows(conn, _poll_id(post))
         assert await inbox.pending(conn) == []
     assert [row["user_id"] for row in rows] == [people["Ann"].id]
+
+
+async def test_a_deadline_typed_in_words(bot, api, tg, clock):
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday 10:00 in Shanghai
+    group, owner, stored, _people = await _building(bot, api, tg, ROWS)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{stored.id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Plant a tree by the gate?")
+    options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, options, poll_buttons.YES_NO_ABSTAIN.data())
+    ask = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    # The examples are a week from today, never a day already past.
+    assert ask.text == ("Until when can people vote? Press one, or type a time (e.g. 3d, "
+                        "tomorrow 8pm, next friday, 30/11 or 2026-11-30 20:00).")
+    for typed, answer in (
+            ("some day", "I could not read that as a time. Type it like this: e.g. 3d, "
+                         "tomorrow 8pm, next friday, 30/11 or 2026-11-30 20:00."),
+            ("昨天晚上8点", "A poll must stay open at least 10 minutes.")):
+        mark = api.mark()
+        await tg.say(owner, owner, typed)
+        refused = await api.wait_for("sendMessage", after=mark, where=to_owner)
+        assert refused.text == answer
+    mark = api.mark()
+    await tg.say(owner, owner, "下周五晚上8点")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert "2026-12-04 20:00" in preview.text

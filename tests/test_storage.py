@@ -14,8 +14,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from bot.domain.chain import Link, verify
+from bot.domain.decisions import UpdateKind
 from bot.domain.quiet_hours import QuietHours
-from storage import Database, audit, communities, due_work
+from storage import Database, audit, communities, due_work, inspection
+from storage import decisions as decision_store
 from storage import polls as poll_store
 from storage.backup import BackupError, backup
 from storage.migrate import HEAD, current_revision, head_revision, upgrade
@@ -45,6 +47,22 @@ async def test_migrations_are_idempotent_and_match_the_schema(db):
 
     async with db.transaction() as conn:
         assert await conn.run_sync(differences) == []
+
+
+async def test_timelines_written_before_0013_are_sorted_into_kinds(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await database.open()
+    try:
+        await upgrade(database, "0012")
+        async with database.transaction() as conn:
+            community = await _community(conn)
+            decision_id = await inspection.timeline_before_kinds(conn, community.id, NOW)
+        await upgrade(database)
+        async with database.transaction() as conn:
+            kinds = [u.kind for u in await decision_store.timeline(conn, decision_id)]
+        assert kinds == [UpdateKind.CREATED, UpdateKind.MILESTONE, UpdateKind.PROGRESS]
+    finally:
+        await database.close()
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):

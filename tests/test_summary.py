@@ -10,11 +10,12 @@ from PIL import Image
 
 from bot.domain.reports import ReportStatus
 from bot.domain.topics import TopicStatus
+from handlers.summary import chart_weeks
 from storage import reports as report_store
 from storage import summaries
 from storage import topics as topic_store
 from tests.conftest import make_settings
-from tests.helpers import group_with_bot
+from tests.helpers import community, group_with_bot
 from tests.test_polls import ROWS, _building, _create, _vote
 
 MONDAY = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -51,6 +52,13 @@ async def _seed_reports_and_topic(bot, community_id, reporter_id, supporter_id):
                                to_status=TopicStatus.OPEN, now=at)
         for user_id in (reporter_id, supporter_id):
             await topic_store.add_support(conn, topic.id, user_id, at)
+        # A duplicate, merged into it: not a new topic of the week.
+        twin = await topic_store.create(conn, community_id=community_id,
+                                        title="Bike racks at the gate", details="",
+                                        category="facilities", photo_file_id=None,
+                                        author_id=supporter_id, now=at)
+        await topic_store.move(conn, twin.id, from_status=TopicStatus.PENDING,
+                               to_status=TopicStatus.MERGED, now=at)
 
 
 async def test_the_weekly_summary_fires_once_with_the_weeks_figures_and_a_chart(
@@ -81,12 +89,19 @@ async def test_the_weekly_summary_fires_once_with_the_weeks_figures_and_a_chart(
     assert ("问题报告：新增 3 件，处理完 2 件，处理用时中位数 15.0 小时，逾期 1 件，"
             "满意度 ★ 4.5（2 个评分）。") in lines
     assert "• D-1 Repaint the lobby? — Yes · 0%" in lines
-    assert any(line.startswith("感谢 ") for line in lines)
+    # D-1 was made this week; its making is not a progress update.
+    assert "决议：本周进展更新 0 条。" in lines
+    # Listed the Chinese way: 、 between names, full-width brackets.
+    assert "感谢 A.（5）、B.（5）" in lines
     chart = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == group.id)
     png = api.upload(chart)[1]
     image = Image.open(io.BytesIO(png))
     image.verify()
     assert image.format == "PNG" and image.size == (1000, 560)
+    # The chart's turnout counts the one-vote-per-person poll: 2 of the 5 on the roster.
+    weeks = await chart_weeks(bot.app, await community(bot, group.id),
+                              datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    assert weeks[-1].turnout == pytest.approx(0.4)
 
     # Once: not again on the next tick, nor after a restart.
     await bot.tick()

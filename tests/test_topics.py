@@ -8,6 +8,8 @@ import pytest
 
 from bot.domain.points import Action
 from bot.domain.topics import TopicStatus
+from bot.fakeapi.harness import poll_id_of
+from handlers.polls import callbacks as poll_buttons
 from handlers.topics import callbacks as topic_buttons
 from storage import points as ledger
 from storage import topics as store
@@ -151,12 +153,20 @@ async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
     assert await bot.tick() == 0
     assert len([c for c in api.sent(chat_id=group.id, after=mark) if "本周议题" in c.text]) == 1
 
-    # Selection: put to a vote; author and supporters hear it, the author earns points.
+    # Selection: put to a vote. The moderator gets the poll ready with the question filled
+    # in; the topic moves only when the poll is published.
     mark = api.mark()
     await tg.press(owner, choice, topic_buttons.SELECT.data(topic_id, "vote"))
-    for person, text in ((ann, "T-1 “Night parking on the fire lane” will be put to a vote."),
-                         (cui, "T-1“Night parking on the fire lane”将付诸投票"),
-                         (dan, "will be put to a vote")):
+    offer = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    assert offer.text == "Prepare the poll for T-1 now; the question is filled in."
+    assert (await _topic(bot, topic_id))[0].status is TopicStatus.OPEN
+    post_id, controls = await _publish_topic_poll(api, tg, group, owner, stored.id)
+    # Author and supporters hear where to vote, the author earns points.
+    for person, text in ((ann, "T-1 “Night parking on the fire lane” is put to a vote: P-1 "
+                               "in Elm House, open until"),
+                         (cui, "T-1“Night parking on the fire lane”付诸投票：Elm House 的 "
+                               "P-1，截止"),
+                         (dan, "is put to a vote: P-1")):
         note = await api.wait_for("sendMessage", after=mark,
                                   where=lambda c, p=person: c.chat_id == p.id)
         assert text in note.text
@@ -168,9 +178,51 @@ async def test_a_topic_from_proposal_to_selection(bot, api, tg, clock):
     await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id)
     final_post = api.messages[(group.id, post.result["message_id"])]
     assert "reply_markup" not in final_post and "状态：待投票" in final_post["text"]
-    # Next week's roundup is armed.
+
+    # The poll is cancelled: the topic is back on the list, and its people are told.
+    mark = api.mark()
+    await tg.press(owner, controls, poll_buttons.MANAGE.data(post_id, "cancel"))
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    mark = api.mark()
+    await tg.say(owner, owner, "We will ask again after the survey.")
+    note = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert note.text == ("The vote P-1 on T-1 “Night parking on the fire lane” was cancelled. "
+                         "The topic is back on the list of open topics, where it can still be "
+                         "supported.")
+    assert (await _topic(bot, topic_id))[0].status is TopicStatus.OPEN
+    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == group.id
+                       and c.params.get("message_id") == post.result["message_id"])
+    reopened = api.messages[(group.id, post.result["message_id"])]
+    assert reopened["reply_markup"]["inline_keyboard"][0][0]["text"] == "👍 支持（2）"
+
+    # Next week's roundup is armed, and lists T-1 again.
     clock.set(datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
-    assert await bot.tick() == 1
+    mark = api.mark()
+    await bot.tick()
+    again = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                               and "本周议题" in c.text)
+    assert "1. T-1“Night parking on the fire lane”——2 人支持" in again.text
+
+
+async def _publish_topic_poll(api, tg, group, owner, community_id):
+    """The moderator opens the poll flow from the offer and publishes it as it comes."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{community_id}")
+    options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, options, poll_buttons.YES_NO_ABSTAIN.data())
+    await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "3d")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert "Night parking on the fire lane" in preview.text
+    mark = api.mark()
+    await tg.press(owner, preview, poll_buttons.PUBLISH.data())
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                              and "Night parking" in (c.text or ""))
+    controls = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    return poll_id_of(post), controls
 
 
 async def test_anonymous_topics_name_nobody_and_a_similar_one_is_suggested_and_merged(
@@ -380,6 +432,10 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     await tg.press(ann, last, topic_buttons.ANONYMITY.data("name"))
     review = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
     bench = _topic_id(review)
+    # The moderator sees the photo that approval would post, just above the card.
+    seen = await api.wait_for("sendPhoto", after=mark, where=lambda c: c.chat_id == owner.id)
+    assert seen.params["photo"] == (await _topic(bot, bench))[0].photo_file_id
+    assert api.calls.index(seen) < api.calls.index(review)
     mark = api.mark()
     await tg.press(owner, review, topic_buttons.MODERATE.data(bench, "ok"))
     post = await api.wait_for("sendPhoto", after=mark)
@@ -410,12 +466,15 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     mark = api.mark()
     await tg.press(owner, by_topic[bench], topic_buttons.SELECT.data(bench, "meet"))
     await api.wait_for("sendMessage", after=mark, where=to_owner)
+    # Words the bot cannot read as a time are answered as such, with examples from today
+    # (Monday 30 November); the moderator then writes it as people say it.
     mark = api.mark()
-    await tg.say(owner, owner, "next tuesday")
+    await tg.say(owner, owner, "whenever suits")
     again = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    assert again.text == "Please write it like 2026-12-01 19:30."
+    assert again.text == ("I could not read that as a time. Type it like this: e.g. 3d, "
+                          "tomorrow 8pm, next friday, 7/12 or 2026-12-07 19:30.")
     mark = api.mark()
-    await tg.say(owner, owner, "2026-12-01 19:30")
+    await tg.say(owner, owner, "周二晚上7点半")
     note = await api.wait_for("sendMessage", after=mark, where=to_ann)
     assert note.text == ("T-1 “Broken bench by the pond” will be discussed at the meeting on "
                          "2026-12-01 19:30.")
@@ -434,3 +493,50 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
                          "Reason: The district collects from the present spot only.")
     topic, _n = await _topic(bot, bins)
     assert topic.status is TopicStatus.CLOSED
+
+    # Two hours after the meeting the moderators are asked what came of it; back on the
+    # list, the bench can be supported again and its people hear so.
+    clock.set(datetime(2026, 12, 1, 13, 29, tzinfo=UTC))
+    assert await bot.tick() == 0
+    clock.set(datetime(2026, 12, 1, 13, 30, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 1
+    after = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert after.text.startswith("After the meeting on 2026-12-01 19:30: what came of this "
+                                 "topic?")
+    assert [b["text"] for b in after.buttons] == ["Agreed at the meeting", "Put to a vote",
+                                                  "Back to the list", "Close"]
+    mark = api.mark()
+    await tg.press(owner, after, topic_buttons.SELECT.data(bench, "back"))
+    done = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert done.text == "T-1 “Broken bench by the pond”: back on the list (Owner)."
+    note = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert note.text == ("T-1 “Broken bench by the pond” was discussed at the meeting and is "
+                         "back on the list of open topics, where it can still be supported.")
+    topic, _n = await _topic(bot, bench)
+    assert topic.status is TopicStatus.OPEN
+    # The same card pressed again changes nothing.
+    mark = api.mark()
+    await tg.press(owner, after, topic_buttons.SELECT.data(bench, "agreed"))
+    stale = await api.wait_for("answerCallbackQuery", after=mark)
+    assert stale.get("text") == "T-1 is already open."
+    assert (await _topic(bot, bench))[0].status is TopicStatus.OPEN
+
+
+async def test_a_chinese_rewording_finds_the_open_topic(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, cui = people["Ann"], people["Cui"]
+    _, review = await _propose(api, tg, ann, title="快递柜不够用")
+    first = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(first, "ok"))
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    to_cui = lambda c: c.chat_id == cui.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(cui, cui, "/topic")
+    await api.wait_for("sendMessage", after=mark, where=to_cui)
+    mark = api.mark()
+    await tg.say(cui, cui, "楼下快递柜太少")
+    suggestion = await api.wait_for("sendMessage", after=mark, where=to_cui)
+    assert "T-1“快递柜不够用”" in suggestion.text
+    assert suggestion.buttons[0]["callback_data"] == f"tn:s:{first}"

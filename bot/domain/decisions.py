@@ -107,8 +107,15 @@ class Milestone(BaseModel):
     done: bool
 
 
+class UpdateKind(StrEnum):
+    CREATED = "created"  # the decision was made
+    PROGRESS = "progress"  # a progress update, or a change of status
+    MILESTONE = "milestone"  # a milestone ticked
+
+
 class Update(BaseModel):
-    """One entry of a decision's timeline: a progress update or a change of status."""
+    """One entry of a decision's timeline: its creation, a progress update or a change of
+    status, or a milestone ticked."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -120,6 +127,7 @@ class Update(BaseModel):
     next_step: str | None
     photos: list[str]
     at: datetime
+    kind: UpdateKind = UpdateKind.PROGRESS
 
 
 def listing_order(decisions: list[Decision], now: datetime) -> list[Decision]:

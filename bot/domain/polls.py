@@ -527,6 +527,9 @@ class Turnout(BaseModel):
 
     ballots: int
     units: int | None = None  # households in scope, for polls that count households
+    # People who may vote, for polls of one vote per person on the roster (a poll open to
+    # the whole group has no such count: not everyone in it is on the roster).
+    people: int | None = None
     area_share: Fraction | None = None  # Civil Code polls: share of all floor area
     owner_share: Fraction | None = None  # Civil Code polls: share of all owners
     civil: bool = False
@@ -551,7 +554,12 @@ def turnout(poll: Poll, roster: Sequence[Household], result: Tally,
     if poll.counts_units:
         return Turnout(ballots=result.ballots,
                        units=sum(1 for h in roster if poll.scope.covers(h)))
-    return Turnout(ballots=result.ballots)
+    if poll.audience is Audience.MEMBERS:
+        return Turnout(ballots=result.ballots)
+    in_scope = [h for h in roster if poll.scope.covers(h)]
+    voters = ({o for h in in_scope for o in h.owners} if poll.audience is Audience.OWNERS
+              else {m.user_id for h in in_scope for m in h.members})
+    return Turnout(ballots=result.ballots, people=len(voters) or None)
 
 
 def freeze(model: BaseModel) -> dict[str, Any]:

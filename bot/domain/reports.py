@@ -97,6 +97,16 @@ def _limit(limit: Timer, soon: Timer, due: datetime, now: datetime) -> list[
     return [(limit, due), (soon, reminder_before(due, now))]
 
 
+# The handlers' reminder before each limit, and the limit it warns of.
+WARNS_OF = {Timer.ACK_SOON: Timer.ACK_LIMIT, Timer.RESOLVE_SOON: Timer.RESOLVE_LIMIT}
+
+
+def reminder_useful(goes_at: datetime, limit_at: datetime | None) -> bool:
+    """A reminder that a limit is near helps only if it goes before the limit passes (held
+    back by quiet hours past it, it is dropped: the limit's escalation says it then)."""
+    return limit_at is not None and goes_at < limit_at
+
+
 def timers_when_filed(limits: Limits, now: datetime) -> list[tuple[Timer, datetime]]:
     """What a new report arms: both limits, each with the handlers' reminder."""
     ack_due, resolve_due = limits.due(now)

@@ -3,11 +3,15 @@ weekly roundup falls."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo
 
+import jieba
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process, utils
 
@@ -31,8 +35,12 @@ TRANSITIONS: dict[TopicStatus, frozenset[TopicStatus]] = {
     TopicStatus.PENDING: frozenset({TopicStatus.OPEN, TopicStatus.REJECTED, TopicStatus.MERGED}),
     TopicStatus.OPEN: frozenset({TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEETING,
                                  TopicStatus.CLOSED, TopicStatus.MERGED}),
-    TopicStatus.SELECTED_VOTE: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED}),
-    TopicStatus.SELECTED_MEETING: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED}),
+    # A vote that is cancelled puts the topic back on the list.
+    TopicStatus.SELECTED_VOTE: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED,
+                                          TopicStatus.OPEN}),
+    # After the meeting: agreed there, put to a vote, back on the list, or closed.
+    TopicStatus.SELECTED_MEETING: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED,
+                                             TopicStatus.OPEN, TopicStatus.SELECTED_VOTE}),
     TopicStatus.DECIDED: frozenset(),
     TopicStatus.CLOSED: frozenset(),
     TopicStatus.REJECTED: frozenset(),
@@ -43,6 +51,11 @@ LISTED = (TopicStatus.OPEN, TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEET
 
 def can_move(current: TopicStatus, target: TopicStatus) -> bool:
     return target in TRANSITIONS[current]
+
+
+def moves_into(target: TopicStatus) -> tuple[TopicStatus, ...]:
+    """The states a topic may be in to move to ``target``."""
+    return tuple(s for s, allowed in TRANSITIONS.items() if target in allowed)
 
 
 class Ranked(BaseModel):
@@ -62,15 +75,77 @@ def rank(topics: Iterable[Ranked], *, urgency_first: bool = False) -> list[Ranke
         not t.urgent if urgency_first else False, -t.supports, -t.created_at.timestamp(), -t.id))
 
 
+# Chinese words that carry no topic: a shared 的 or 太 says nothing about two titles.
+_FUNCTION_WORDS = frozenset("的 了 是 在 被 把 让 给 和 与 及 或 也 都 就 还 又 很 太 有 "
+                            "吗 呢 吧 啊 呀 么 这 那 个 我们 你们 他们 大家 一下".split())
+# The weighted word overlap of two Chinese titles runs lower than the fuzzy ratio of two
+# Latin ones for the same closeness: its cut-off is this share of the configured one.
+CHINESE_SCALE = 0.65
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    """jieba's inverse document frequencies: a rare word ("快递") weighs more than a
+    common one ("用")."""
+    # Read from jieba's own table here: importing jieba.analyse opens it and never closes.
+    text = (resources.files("jieba") / "analyse" / "idf.txt").read_text(encoding="utf-8")
+    freq: dict[str, float] = {}
+    for line in text.splitlines():
+        word, _space, value = line.strip().partition(" ")
+        if word and value:
+            freq[word] = float(value)
+    values = sorted(freq.values())
+    return freq, values[len(values) // 2]
+
+
+def prepare_similarity() -> None:
+    """Load jieba's dictionary now (about a second, once) rather than on the first title."""
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    _idf()
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in jieba.cut_for_search(text.lower(), HMM=False)
+            if w.strip() and w not in _FUNCTION_WORDS and any(ch.isalnum() for ch in w)}
+
+
+def chinese_closeness(a: str, b: str) -> float:
+    """0–100: how much of the shorter title's meaning the other shares. The titles are cut
+    into words (jieba, with the parts of long words), each weighed by its rarity, single
+    characters at half; the shared weight over the lighter title's weight."""
+    freq, median = _idf()
+
+    def weight(word: str) -> float:
+        return freq.get(word, median) * (0.5 if len(word) == 1 else 1.0)
+
+    first, second = _words(a), _words(b)
+    lighter = min(sum(map(weight, first)), sum(map(weight, second)))
+    if lighter <= 0:
+        return 0.0
+    return 100 * sum(map(weight, first & second)) / lighter
+
+
 def similar(title: str, candidates: Sequence[tuple[int, str]], *, threshold: int,
             limit: int = 3) -> list[int]:
     """Ids of the candidates whose titles are close to ``title``, closest first.
 
-    token_set_ratio forgives word order and extra words ("parking at night" vs "night
-    parking problem"); for Chinese, which has no spaces, it compares characters.
+    Latin text: token_set_ratio forgives word order and extra words ("parking at night"
+    vs "night parking problem"). Chinese has no spaces between words and says one thing
+    in many ways ("快递柜不够用", "楼下快递柜太少"): it is compared by the words the
+    titles share (:func:`chinese_closeness`).
     """
     if not title.strip() or not candidates:
         return []
+    if _has_cjk(title):
+        cutoff = threshold * CHINESE_SCALE
+        scored = sorted(((chinese_closeness(title, text), -topic_id, topic_id)
+                         for topic_id, text in candidates), reverse=True)
+        return [topic_id for score, _order, topic_id in scored if score >= cutoff][:limit]
     choices = {topic_id: text for topic_id, text in candidates}
     matches = process.extract(title, choices, scorer=fuzz.token_set_ratio,
                               processor=utils.default_process, score_cutoff=threshold,

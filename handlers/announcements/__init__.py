@@ -46,6 +46,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("announce", announce_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="announce", command="announce", start=announce_command,
+        doing=N_("writing an announcement"),
         from_link=announce_from_link, link="announce",
         states={
             CHOOSE: [CallbackQueryHandler(group_chosen, pattern=callbacks.CREATE_FOR.matches)],

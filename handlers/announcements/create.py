@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,6 +28,7 @@ from handlers.common import (
     begin_for_chosen,
     begin_for_moderator,
     begin_from_link,
+    date_examples,
     ensure_community,
     flow_reply,
     is_anonymous_admin,
@@ -36,6 +37,7 @@ from handlers.common import (
     record_audit,
     refuse,
     role_of,
+    time_problem,
     user_role,
 )
 from storage import announcements as store
@@ -43,6 +45,9 @@ from storage import communities
 
 CHOOSE, TEXT, WHEN, DETAIL, CONFIRM = range(70, 75)
 
+
+# A day typed without a time of day means this time that day.
+SEND_TIME = time(9, 0)
 
 DRAFT = "announcement"
 
@@ -139,8 +144,12 @@ async def when_chosen(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
     if mode == "now":
         return await _preview(update, context)
+    async with context.services.db.transaction() as conn:
+        community = await communities.by_id(conn, draft["community"])
+    zone = community.timezone if community else context.services.settings.community.timezone
     prompts = {
-        "once": _("When? Write the local date and time, like 2026-12-01 09:00."),
+        "once": _("When? Type the local date and time ({examples}).").format(
+            examples=date_examples(_, context.services.clock.now(), zone, at=SEND_TIME)),
         Repeat.DAILY.value: _("At what time each day? For example 08:00."),
         Repeat.WEEKLY.value: _("Which day and time each week? For example mon 08:00 or "
                                "周一 08:00."),
@@ -166,10 +175,10 @@ async def detail_typed(update: Update, context: YishiContext) -> int:
     if draft["mode"] == "once":
         try:
             at = parse_deadline(text, now, community.timezone, minimum=timedelta(minutes=1),
-                                maximum=timedelta(days=366))
-        except DeadlineError:
-            await message.reply_text(_("Please write a local date and time in the coming year, "
-                                       "like 2026-12-01 09:00."))
+                                maximum=timedelta(days=366), default_time=SEND_TIME)
+        except DeadlineError as exc:
+            await message.reply_text(time_problem(_, exc.code, now, community.timezone,
+                                                  at=SEND_TIME))
             return DETAIL
         draft.update(run_at=at.isoformat(), cron=None)
     else:

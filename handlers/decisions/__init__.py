@@ -13,6 +13,7 @@ from telegram.ext import filters as F
 
 from bot.buttons import any_of
 from bot.context import YishiApp
+from bot.i18n import N_
 from handlers.decisions import callbacks
 from handlers.decisions.create import (
     DUE,
@@ -57,6 +58,7 @@ from handlers.decisions.progress import (
     progress_command,
     progress_from_link,
 )
+from handlers.decisions.setup import due_in, take_ownership
 from handlers.flows import private_flow
 
 
@@ -65,6 +67,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("decisions", list_decisions, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="decision", command="decisions", start=new_command,
+        doing=N_("recording a decision"),
         from_link=new_from_link, link="decision",
         states={
             TITLE: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
@@ -81,6 +84,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("progress", _progress_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="progress", command="progress", start=progress_command,
+        doing=N_("updating a decision's progress"),
         from_link=progress_from_link, link="progress",
         states={
             PICK: [CallbackQueryHandler(decision_picked, pattern=callbacks.PICK.matches)],
@@ -97,6 +101,8 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.FOLLOW.matches))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=callbacks.RATE.matches))
     app.add_handler(CallbackQueryHandler(milestone_done, pattern=callbacks.MILESTONE.matches))
+    app.add_handler(CallbackQueryHandler(take_ownership, pattern=callbacks.TAKE.matches))
+    app.add_handler(CallbackQueryHandler(due_in, pattern=callbacks.DUE_IN.matches))
     app.add_handler(CallbackQueryHandler(stale_button, pattern=any_of(*callbacks.ALL)))
     scheduler = app.bot_data.services.scheduler
     scheduler.on(STALE, remind_stale)

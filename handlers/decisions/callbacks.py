@@ -15,6 +15,9 @@ NO_NEXT_STEP = button("dp:n:skip")
 FOLLOW = button("df", Id)
 MILESTONE = button("dm", Id, Id)
 RATE = button("dr", Id, Index(6))
+# A decision made by a vote, set up from the moderators' notice: "I will own it", a due date.
+TAKE = button("dt", Id)
+DUE_IN = button("du", Id, Choice("2w", "1m", "3m"))
 
 ALL = (CREATE_FOR, OWNER, NO_DUE_DATE, NO_MILESTONES, PICK, PERCENT, NO_NEXT_STEP, FOLLOW,
-       MILESTONE, RATE)
+       MILESTONE, RATE, TAKE, DUE_IN)

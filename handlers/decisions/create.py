@@ -20,16 +20,23 @@ from handlers.common import (
     begin_for_chosen,
     begin_for_moderator,
     begin_from_link,
+    date_examples,
     flow_reply,
     person_translator,
     record_audit,
     user_role,
 )
 from handlers.decisions import callbacks
-from handlers.decisions.lifecycle import TITLE_MAX, _arm_reminders, _tell_owner_assigned
+from handlers.decisions.lifecycle import (
+    TITLE_MAX,
+    _arm_reminders,
+    _tell_owner_assigned,
+    announced,
+)
 from handlers.decisions.manage import list_decisions
+from handlers.decisions.texts import DUE_TIME, due_problem
 from handlers.roles import named_person  # the same @name / reply rules as /role
-from storage import communities, people
+from storage import communities, outbox, people
 from storage import decisions as store
 
 TITLE, OWNER, DUE, MILESTONES = range(60, 64)
@@ -84,7 +91,8 @@ async def title_typed(update: Update, context: YishiContext) -> int:
         return TITLE
     draft["title"] = text
     await message.reply_text(
-        _("Who owns it? Send their @username, or press a button."),
+        _("Who owns it? Send their @username or their name on the roster, or press a "
+          "button."),
         reply_markup=InlineKeyboardMarkup([[
             InlineKeyboardButton(_("Me"), callback_data=callbacks.OWNER.data("me")),
             InlineKeyboardButton(_("Decide later"), callback_data=callbacks.OWNER.data("none"))]]))
@@ -102,16 +110,20 @@ async def owner_chosen(update: Update, context: YishiContext) -> int:
     else:
         words = ((update.effective_message.text or "") if update.effective_message
                  else "").split()
-        person = await named_person(update, context, words)
+        person = await named_person(update, context, words,
+                                    community_id=draft.get("community"))
         if person is None:
             assert update.effective_message is not None
             await update.effective_message.reply_text(
-                _("I do not know that person yet. They need to have written in the group or "
-                  "started a chat with me."))
+                _("I do not know that person yet. Name them by @username, by their name on "
+                  "the roster, or reply to one of their messages."))
             return OWNER
         draft["owner"] = person.user_id
-    await flow_reply(update, _("By when? Write a date like 2026-12-31 (or with a time, "
-                               "2026-12-31 18:00), or press a button."),
+    async with context.services.db.transaction() as conn:
+        community = await communities.by_id(conn, draft.get("community", 0))
+    zone = community.timezone if community else context.services.settings.community.timezone
+    await flow_reply(update, _("By when? Type a date ({examples}), or press a button.").format(
+        examples=date_examples(_, context.services.clock.now(), zone, at=DUE_TIME)),
                      InlineKeyboardMarkup([[InlineKeyboardButton(
                          _("No due date"), callback_data=callbacks.NO_DUE_DATE.data())]]))
     return DUE
@@ -128,12 +140,12 @@ async def due_chosen(update: Update, context: YishiContext) -> int:
         if community is None:
             return ConversationHandler.END
         try:
-            due = parse_deadline(text if " " in text else text + " 18:00",
-                                 context.services.clock.now(), community.timezone,
-                                 minimum=timedelta(0), maximum=timedelta(days=3650))
-        except DeadlineError:
-            await update.effective_message.reply_text(
-                _("Write the due date like 2026-12-31 or 2026-12-31 18:00, in the future."))
+            due = parse_deadline(text, context.services.clock.now(), community.timezone,
+                                 minimum=timedelta(0), maximum=timedelta(days=3650),
+                                 default_time=DUE_TIME)
+        except DeadlineError as exc:
+            await update.effective_message.reply_text(due_problem(
+                _, exc.code, context.services.clock.now(), community.timezone))
             return DUE
         draft["due"] = due.isoformat()
     else:
@@ -169,9 +181,11 @@ async def milestones_chosen(update: Update, context: YishiContext) -> int:
             milestones=steps, actor_id=user.id)
         owner = await people.get(conn, decision.owner_id) if decision.owner_id else None
         await _arm_reminders(conn, services, decision.id)
+        await outbox.queue(conn, [announced(decision, community, owner)], now)
+    services.outbox.kick()
     await record_audit(context, community, update, "decision.create", decision=decision.id)
-    await flow_reply(update, _("Written down as {ref}. The group sees it with /decisions; "
-                               "the owner posts progress with /progress {ref}.").format(
+    await flow_reply(update, _("Written down as {ref} and announced in the group; the "
+                               "owner posts progress with /progress {ref}.").format(
         ref=decision.ref))
     if owner is not None and owner.user_id != user.id:
         await _tell_owner_assigned(context, decision, community, owner)

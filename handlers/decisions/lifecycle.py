@@ -25,7 +25,7 @@ from handlers import outgoing
 from handlers.common import (
     user_role,
 )
-from handlers.decisions.texts import _card, _view_buttons
+from handlers.decisions.texts import _card, _local, _view_buttons, setup_buttons
 from storage import communities, due_work, memberships, outbox, polls, topics
 from storage import decisions as store
 
@@ -79,6 +79,22 @@ async def _get(context: YishiContext | YishiApp,
     return decision, community
 
 
+def announced(decision: Decision, community: Community, owner: Person | None) -> Outgoing:
+    """The group's word of a decision a moderator wrote down (queued in its transaction):
+    what, who owns it, by when, and a Follow button."""
+    _ = translator(community.language)
+    text = "\n".join([
+        _("<b>New decision</b>: {ref} “{title}”").format(ref=decision.ref,
+                                                         title=html.escape(decision.title)),
+        _("Owner: {name}").format(name=html.escape(owner.name) if owner else _("nobody yet")),
+        _("Due: {date}").format(date=_local(decision.due_at, community)
+                                if decision.due_at else _("not set")),
+        _("Press Follow to hear of its progress; /decision {ref} shows it whole.").format(
+            ref=decision.ref)])
+    return outgoing.message(f"decision:{decision.id}:announced", community.chat_id, text,
+                            markup=_view_buttons(decision, _))
+
+
 async def from_poll(conn: AsyncConnection, services: Services, decision: Decision,
                     community: Community, admins: list[int]) -> list[Outgoing]:
     """A closing poll made this decision (in the close's transaction): arm its reminders,
@@ -90,9 +106,11 @@ async def from_poll(conn: AsyncConnection, services: Services, decision: Decisio
         conn, [*admins, *granted], f"decision:{decision.id}:from-poll",
         services.default_language, lambda _: _(
             "The vote made a decision in {group}: {ref} “{title}”. Give it an owner and a "
-            "due date: /decision {ref} owner @name and /decision {ref} due 2026-12-31.")
+            "due date with the buttons, or: /decision {ref} owner @name and /decision {ref} "
+            "due next friday (or any date).")
         .format(group=html.escape(community.title), ref=decision.ref,
-                title=html.escape(decision.title)))
+                title=html.escape(decision.title)),
+        buttons=lambda _: setup_buttons(decision, _))
 
 
 async def _queue_update(conn: AsyncConnection, services: Services, decision_id: int, *,

@@ -19,6 +19,7 @@ from bot.domain.decisions import (
     OPEN_DECISIONS,
     Decision,
     DecisionStatus,
+    UpdateKind,
     can_move,
     listing_order,
     parse_reference,
@@ -54,6 +55,7 @@ from handlers.decisions.lifecycle import (
     _tell_owner_assigned,
 )
 from handlers.decisions.texts import (
+    DUE_TIME,
     STATUS_NAMES,
     _line,
     _local,
@@ -61,6 +63,7 @@ from handlers.decisions.texts import (
     _rating_text,
     _view,
     _view_buttons,
+    due_problem,
 )
 from handlers.roles import named_person  # the same @name / reply rules as /role
 from storage import decisions as store
@@ -153,8 +156,8 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
     now = services.clock.now()
     if verb not in ("owner", "due", "blocked", "cancel"):
         await message.reply_text(_("I know /decision D-1 owner @name, /decision D-1 due "
-                                   "2026-12-31, /decision D-1 blocked REASON and /decision D-1 "
-                                   "cancel REASON."))
+                                   "next friday (or any date), /decision D-1 blocked REASON and "
+                                   "/decision D-1 cancel REASON."))
         return
     anonymous = is_anonymous_admin(update, community)
     if not anonymous and not await _may_manage(context, decision, community, user.id,
@@ -163,10 +166,11 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
                                    "owner) can do that. Nothing was changed."))
         return
     if verb == "owner":
-        person = await named_person(update, context, rest)
+        person = await named_person(update, context, rest, community_id=community.id)
         if person is None:
-            await message.reply_text(_("I do not know that person yet. They need to have "
-                                       "written in the group or started a chat with me."))
+            await message.reply_text(_("I do not know that person yet. Name them by "
+                                       "@username, by their name on the roster, or reply to "
+                                       "one of their messages."))
             return
         async with services.db.transaction() as conn:
             await store.change(conn, decision.id, now=now, owner_id=person.user_id)
@@ -179,12 +183,11 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
         return
     if verb == "due":
         try:
-            due = parse_deadline(" ".join(rest) if " " in " ".join(rest)
-                                 else " ".join(rest) + " 18:00", now, community.timezone,
-                                 minimum=timedelta(0), maximum=timedelta(days=3650))
-        except DeadlineError:
-            await message.reply_text(_("Write the due date like 2026-12-31 or "
-                                       "2026-12-31 18:00, in the future."))
+            due = parse_deadline(" ".join(rest), now, community.timezone,
+                                 minimum=timedelta(0), maximum=timedelta(days=3650),
+                                 default_time=DUE_TIME)
+        except DeadlineError as exc:
+            await message.reply_text(due_problem(_, exc.code, now, community.timezone))
             return
         async with services.db.transaction() as conn:
             await store.change(conn, decision.id, now=now, due_at=due)
@@ -287,7 +290,7 @@ async def milestone_done(update: Update, context: YishiContext) -> None:
         if ticked:
             await store.record(conn, decision, status=decision.status,
                                percent=decision.progress, actor_id=user.id, now=now,
-                               text="✅ " + title)
+                               text="✅ " + title, kind=UpdateKind.MILESTONE)
     _ = await person_translator(update, context)
     if not ticked:
         await refuse(update, context, N_("This button is out of date."))

@@ -4,7 +4,7 @@ rating post (回头看)."""
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import datetime, time
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from bot.domain.decisions import (
 )
 from bot.domain.models import Community
 from bot.i18n import N_, Translator
+from handlers.common import time_problem
 from handlers.decisions import callbacks
 from storage import decisions as store
 from storage import people
@@ -101,6 +102,23 @@ async def _view(context: YishiContext, decision: Decision, community: Community,
     return "\n".join(lines)[:4096]
 
 
+def setup_buttons(decision: Decision, _: Translator) -> InlineKeyboardMarkup | None:
+    """What a decision made by a vote still lacks, as buttons: an owner, a due date."""
+    rows = []
+    if decision.owner_id is None:
+        rows.append([InlineKeyboardButton(_("I will own it"),
+                                          callback_data=callbacks.TAKE.data(decision.id))])
+    if decision.due_at is None:
+        rows.append([InlineKeyboardButton(label, callback_data=callbacks.DUE_IN.data(
+            decision.id, code)) for code, label in (
+            ("2w", _("Due in 2 weeks")), ("1m", _("in a month")), ("3m", _("in 3 months")))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+# How far ahead each due-date button sets the date.
+DUE_IN_DAYS = {"2w": 14, "1m": 30, "3m": 91}
+
+
 def _view_buttons(decision: Decision, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         _("Follow this decision"), callback_data=callbacks.FOLLOW.data(decision.id))]])
@@ -131,3 +149,13 @@ def _rating_text(decision: Decision, stars: list[int], _: Translator) -> str:
 def _rating_buttons(decision: Decision) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         f"{n}★", callback_data=callbacks.RATE.data(decision.id, n)) for n in range(1, 6)]])
+
+
+# A due date typed without a time of day means this time that day.
+DUE_TIME = time(18, 0)
+
+
+def due_problem(_: Translator, code: str, now: datetime, timezone: str) -> str:
+    """Why a typed due date was refused, with how to type one."""
+    return time_problem(_, code, now, timezone, at=DUE_TIME,
+                        too_far=N_("That is more than ten years away; give a nearer date."))

@@ -16,6 +16,7 @@ from telegram.ext import filters as F
 
 from bot.buttons import any_of
 from bot.context import YishiApp
+from bot.i18n import N_
 from handlers import VOTES
 from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
@@ -78,6 +79,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="poll", command="poll", start=poll_command,
+        doing=N_("setting up a poll"),
         from_link=poll_from_link, link="poll",
         states={
             QUESTION: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
@@ -99,6 +101,7 @@ def register(app: YishiApp) -> None:
     ))
     app.add_handler(flow(
         app, name="poll_proxy", command="polls",
+        doing=N_("entering a paper ballot"),
         entry_points=[CallbackQueryHandler(ask_proxy_unit,
                                            pattern=callbacks.MANAGE.matching(None, "proxy"))],
         states={PROXY_UNIT: [MessageHandler(typed, proxy_unit_typed)],
@@ -108,6 +111,7 @@ def register(app: YishiApp) -> None:
     ))
     app.add_handler(flow(
         app, name="poll_cancel", command="polls",
+        doing=N_("cancelling a poll"),
         entry_points=[CallbackQueryHandler(ask_cancel_reason,
                                            pattern=callbacks.MANAGE.matching(None, "cancel"))],
         states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},

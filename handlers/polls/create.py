@@ -7,7 +7,7 @@ import html
 import secrets
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     ConversationHandler,
 )
@@ -30,6 +30,7 @@ from bot.domain.polls import (
 )
 from bot.i18n import N_, translator
 from handlers.common import (
+    date_examples,
     ensure_community,
     flow_reply,
     moderated_by,
@@ -38,6 +39,7 @@ from handlers.common import (
     private_link,
     record_audit,
     refuse,
+    time_problem,
     user_role,
 )
 from handlers.polls import callbacks
@@ -55,6 +57,8 @@ from handlers.polls.draft import (
 from handlers.polls.lifecycle import _arm, _community, _post, announce
 from handlers.polls.preview import _preview
 from handlers.polls.texts import YES_NO_ABSTAIN, _local, _management_buttons
+from handlers.topics.lifecycle import put_to_vote
+from handlers.topics.lifecycle import refresh_post as refresh_topic_post
 from storage import outbox
 from storage import polls as store
 
@@ -188,8 +192,11 @@ async def _ask_deadline(update: Update, context: YishiContext) -> int:
     buttons = [InlineKeyboardButton(label, callback_data=callbacks.DEADLINE.data(code))
                for code, label in (("1d", _("1 day")), ("3d", _("3 days")),
                                    ("1w", _("1 week")))]
-    await flow_reply(update, _("Until when can people vote? Press one, or type e.g. 12h, 2w or "
-                               "2026-12-01 20:00."), InlineKeyboardMarkup([buttons]))
+    community = await _community(_draft(context)["community"], context)
+    assert community is not None
+    examples = date_examples(_, context.services.clock.now(), community.timezone)
+    await flow_reply(update, _("Until when can people vote? Press one, or type a time ({examples})."
+                               ).format(examples=examples), InlineKeyboardMarkup([buttons]))
     return DEADLINE
 
 
@@ -213,8 +220,8 @@ async def _take_deadline(update: Update, context: YishiContext, text: str) -> in
         deadline = parse_deadline(text, context.services.clock.now(), community.timezone,
                                   minimum=OPEN_AT_LEAST, maximum=OPEN_AT_MOST)
     except DeadlineError as exc:
-        problem = {"unreadable": _("I could not read that. Type e.g. 3d, 12h, 1w or "
-                                   "2026-12-01 20:00."),
+        problem = {"unreadable": time_problem(_, exc.code, context.services.clock.now(),
+                                              community.timezone),
                    "too_soon": _("A poll must stay open at least 10 minutes."),
                    "too_far": _("A poll can stay open at most 60 days.")}[exc.code]
         await flow_reply(update, problem)
@@ -261,7 +268,9 @@ async def publish(update: Update, context: YishiContext) -> int:
     if blocked:
         # Kept: once the areas are recorded, Publish works from the same preview.
         context.user_data[DRAFT] = draft
-        await flow_reply(update, "\n".join(blocked))
+        pressed = update.callback_query.message if update.callback_query else None
+        await flow_reply(update, "\n".join(blocked),
+                         pressed.reply_markup if isinstance(pressed, Message) else None)
         return PREVIEW
     opens, deadline = _when(draft, now)
     async with services.db.transaction() as conn:
@@ -284,7 +293,13 @@ async def publish(update: Update, context: YishiContext) -> int:
             await outbox.queue(conn, [await _post(conn, poll, community)], now)
         else:
             await announce(conn, services, poll, community)
+        if poll.topic_id is not None:
+            await outbox.queue(conn, await put_to_vote(
+                conn, services, poll.topic_id, poll_ref=poll.ref, community=community,
+                closes=_local(deadline, community), now=now), now)
     services.outbox.kick()
+    if poll.topic_id is not None:
+        await refresh_topic_post(context.application, poll.topic_id)
     await record_audit(context, community, update, "poll.create", poll=poll.id)
     if opens is None:
         done = _("{ref} is posted in {group}. It closes {when}.").format(

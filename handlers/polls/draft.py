@@ -78,7 +78,7 @@ def _timing(draft: dict[str, Any], community: Community, now: datetime,
                 days=draft["notice_days"]),
             _("Voting opens {opens} and closes {closes}").format(
                 opens=_local(opens, community), closes=_local(closes, community)),
-            _("Background: {what}").format(what=", ".join(k for k in kinds if k)
+            _("Background: {what}").format(what=_.join(k for k in kinds if k)
                                            or _("none yet"))]
 
 

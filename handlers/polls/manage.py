@@ -42,6 +42,8 @@ from handlers.polls.lifecycle import (
     schedule_refresh,
 )
 from handlers.polls.texts import _describe_scope, _local
+from handlers.topics.lifecycle import refresh_post as refresh_topic_post
+from handlers.topics.lifecycle import vote_dropped
 from storage import audit, communities, due_work, outbox, people, units
 from storage import polls as store
 
@@ -170,11 +172,16 @@ async def cancel_reason_typed(update: Update, context: YishiContext) -> int:
                 f"poll:{poll.id}:cancelled", community.chat_id, group(N_(
                     "{ref} was cancelled by the moderators. Reason: {reason}")).format(
                     ref=poll.ref, reason=html.escape(reason)))], now)
+            if poll.topic_id is not None:
+                await outbox.queue(conn, await vote_dropped(
+                    conn, poll.topic_id, poll_ref=poll.ref, community=community, now=now), now)
     if not cancelled:
         await message.reply_text(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref))
         return ConversationHandler.END
     services.outbox.kick()
+    if poll.topic_id is not None:
+        await refresh_topic_post(context.application, poll.topic_id)
     await record_audit(context, community, update, "poll.cancel", poll=poll.id, reason=reason)
     await message.reply_text(_("Done."))
     return ConversationHandler.END

@@ -305,9 +305,9 @@ async def not_voted(update: Update, context: YishiContext) -> None:
         owners = [o.name for o in household.registered]
         line = f"{household.address.code}"
         if household.area_m2 is not None:
-            line += f" · {m2(area(household.area_m2))} m²"
+            line += " · " + reader(N_("{area} m²")).format(area=m2(area(household.area_m2)))
         if owners:
-            line += " · " + html.escape("、".join(owners))
+            line += " · " + html.escape(reader.join(owners))
         if not household.members:
             line += " · " + reader(N_("not on Telegram: a paper ballot"))
         lines.append(line)

@@ -62,9 +62,9 @@ async def vote(update: Update, context: YishiContext, desk: VoteDesk) -> None:
             text = _("Your vote on {ref} is withdrawn.").format(ref=poll.ref)
         else:
             text = _("Recorded for {ref}: {choice}").format(
-                ref=poll.ref, choice=", ".join(poll.options[i] for i in recorded.choice))
+                ref=poll.ref, choice=_.join(poll.options[i] for i in recorded.choice))
             if recorded.units:
-                text += _(" (for {units})").format(units=", ".join(recorded.units))
+                text += _(" (for {units})").format(units=_.join(recorded.units))
         tail = ""
         if recorded.receipt:
             tail = "\n" + _("Receipt: {receipt} (check it with /audit {ref} {receipt})").format(

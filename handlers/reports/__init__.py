@@ -14,6 +14,7 @@ from telegram.ext import filters as F
 from bot.buttons import any_of
 from bot.context import YishiApp
 from bot.domain.reports import Timer
+from bot.i18n import N_
 from handlers.flows import flow, private_flow
 from handlers.reports import callbacks
 from handlers.reports.file import (
@@ -64,6 +65,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("report", report_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="report", command="report", start=report_with_reference,
+        doing=N_("reporting a problem"),
         from_link=report_from_link, link="report",
         states={
             CATEGORY: [CallbackQueryHandler(category_button, pattern=callbacks.CATEGORY.matches)],
@@ -79,12 +81,14 @@ def register(app: YishiApp) -> None:
     ))
     app.add_handler(flow(
         app, name="report_note", command="reports",
+        doing=N_("writing a note on a report"),
         entry_points=[CallbackQueryHandler(handler_button, pattern=callbacks.HANDLE.matches)],
         states={HANDLER_NOTE: [MessageHandler((F.TEXT & ~F.COMMAND) | F.PHOTO,
                                               handler_note)]},
     ))
     app.add_handler(flow(
         app, name="report_feedback", command="reports",
+        doing=N_("giving feedback on a report"),
         entry_points=[CallbackQueryHandler(fixed_answer, pattern=callbacks.FIXED.matches),
                       CallbackQueryHandler(rating, pattern=callbacks.RATING.matches),
                       CallbackQueryHandler(still_fixed_answer,

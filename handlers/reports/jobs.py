@@ -19,9 +19,11 @@ from bot.context import YishiApp
 from bot.domain.models import Community, DueWork
 from bot.domain.reports import (
     OPEN_STATUSES,
+    WARNS_OF,
     Report,
     ReportStatus,
     Timer,
+    reminder_useful,
 )
 from bot.i18n import N_, translator
 from bot.report_names import (
@@ -138,11 +140,22 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
 
 async def _remind_handlers(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
                            msgid: str) -> Outcome:
-    """Before a limit passes: whoever has the report (else its handlers) hears."""
-    found = await _still_due(app, work, still)
+    """Before a limit passes: whoever has the report (else its handlers) hears — unless
+    quiet hours would hold the reminder back until the limit has passed."""
+    found = await _still_due(app, work, still, quiet=False)
     if not isinstance(found, tuple):
         return found
     report, community = found
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        limit = await due_work.pending(conn, kind=WARNS_OF[Timer(work.kind)].value,
+                                       key=str(report.id))
+    now = services.clock.now()
+    quiet_until = community.quiet_until(now)
+    if not reminder_useful(quiet_until or now, limit.due_at if limit else None):
+        return Done()
+    if quiet_until is not None:
+        return Defer(quiet_until)
     await _tell_handlers(app.bot, app.bot_data.services, community, report, msgid,
                          about=work.kind)
     return Done()

@@ -92,8 +92,8 @@ async def _open_reports(update: Update, context: YishiContext, *, overdue_only: 
     if len(categories) + len(statuses) < len(filters):
         await message.reply_text(_("I can filter by kind ({categories}) and by status ({statuses})"
                                    ". Example: /reports open lift new").format(
-            categories=", ".join(services.settings.reports.categories),
-            statuses=", ".join(s.value for s in OPEN_STATUSES)))
+            categories=_.join(services.settings.reports.categories),
+            statuses=_.join(s.value for s in OPEN_STATUSES)))
         return
     now = services.clock.now()
     blocks = []

@@ -267,6 +267,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("join", join_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="join", command="join", start=join_command,
+        doing=N_("asking to join the roster"),
         from_link=join_from_link, link="join",
         states={
             CHOOSE_COMMUNITY: [CallbackQueryHandler(choose_community,

@@ -141,7 +141,7 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
         _("Owners counted for votes: {headcount} ({off} on the register but not on "
           "Telegram).").format(headcount=summary.owner_headcount,
                                off=summary.owners_off_telegram),
-        _("By relation: {counts}").format(counts=", ".join(
+        _("By relation: {counts}").format(counts=_.join(
             f"{relation_name(r, _)} {n}" for r, n in relations.items())),
         _("By building and staircase:"),
         *(_("• {place}: {units} units, {area} m², {owners} owners, {residents} residents on "
@@ -154,7 +154,7 @@ async def send_roster(context: YishiContext, user_id: int, community: Community,
     if no_area:
         head += ["", _("<b>Units without an area</b> (a Civil Code poll cannot be published "
                        "until each has one; /residents area 3-2-501 89.5):"),
-                 ", ".join(no_area)]
+                 _.join(no_area)]
     off_telegram = [f"{h.address.code} {html.escape(o.name)}" for h in households
                     for o in h.owners_off_telegram]
     if off_telegram:

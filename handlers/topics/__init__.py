@@ -7,18 +7,23 @@ database."""
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
 from bot.buttons import any_of
 from bot.context import YishiApp
+from bot.domain.topics import prepare_similarity
+from bot.i18n import N_
 from handlers.flows import flow, private_flow
 from handlers.topics import callbacks
-from handlers.topics.jobs import arm_roundups, post_roundup
-from handlers.topics.lifecycle import ROUNDUP
+from handlers.topics.jobs import arm_roundups, ask_after_meeting, post_roundup
+from handlers.topics.lifecycle import MET, ROUNDUP
 from handlers.topics.moderate import (
     MEETING_DATE,
     REASON,
+    after_meeting,
     approve,
     ask_meeting_date,
     ask_reason,
@@ -57,6 +62,7 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("topic", topic_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
         app, name="topic", command="topic", start=topic_command,
+        doing=N_("proposing a topic"),
         from_link=topic_from_link, link="topic",
         states={
             TITLE: [CallbackQueryHandler(community_button, pattern=callbacks.PROPOSE_FOR.matches),
@@ -76,6 +82,7 @@ def register(app: YishiApp) -> None:
     # Moderators answer a reason or a date in the chat where they pressed the button.
     app.add_handler(flow(
         app, name="topic_decision", command="topics",
+        doing=N_("deciding on a topic"),
         entry_points=[CallbackQueryHandler(ask_reason,
                                            pattern=callbacks.MODERATE.matching(None, "no")),
                       CallbackQueryHandler(ask_reason,
@@ -91,6 +98,10 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(merge, pattern=callbacks.MERGE_INTO.matches))
     app.add_handler(CallbackQueryHandler(select_for_vote,
                                          pattern=callbacks.SELECT.matching(None, "vote")))
+    app.add_handler(CallbackQueryHandler(after_meeting,
+                                         pattern=callbacks.SELECT.matching(None, "agreed")))
+    app.add_handler(CallbackQueryHandler(after_meeting,
+                                         pattern=callbacks.SELECT.matching(None, "back")))
     app.add_handler(CallbackQueryHandler(toggle_urgent,
                                          pattern=callbacks.SELECT.matching(None, "urgent")))
     app.add_handler(CallbackQueryHandler(support_button, pattern=callbacks.SUPPORT.matches))
@@ -99,4 +110,12 @@ def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("topics", list_topics))
     services = app.bot_data.services
     services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)
+    services.scheduler.on(MET, ask_after_meeting)
     services.startup.append(arm_roundups)
+    services.startup.append(_load_segmenter)
+
+
+async def _load_segmenter(app: YishiApp) -> None:
+    """Chinese word segmentation (for similar topics) loads its dictionary in a thread at
+    start, not on a resident's first title."""
+    await asyncio.to_thread(prepare_similarity)

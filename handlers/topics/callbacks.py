@@ -12,7 +12,7 @@ ANONYMITY = button("tn:a", Choice("name", "anon"))
 # Moderation: approve, reject, merge (into which), and what to do with a selected topic.
 MODERATE = button("tp", Id, Choice("ok", "no", "mg"))
 MERGE_INTO = button("tm", Id, Id)
-SELECT = button("ts", Id, Choice("vote", "meet", "close", "urgent"))
+SELECT = button("ts", Id, Choice("vote", "meet", "close", "urgent", "agreed", "back"))
 # The Support button in the group.
 SUPPORT = button("sp", Id)
 

@@ -1,10 +1,12 @@
 """What the scheduler runs for topics: the weekly roundup, which ranks the open topics by
-support and urgency and offers the moderators the top ones."""
+support and urgency and offers the moderators the top ones; and, after a topic's meeting,
+the question to the moderators of what came of it."""
 
 from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -79,7 +81,7 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
                 + (" ⚡" if topic.urgent else ""))
         if fresh:
             lines += ["", _("New since last week: {refs}").format(
-                refs=", ".join(f"{t.ref} “{html.escape(t.title)}”" for t in fresh))]
+                refs=_.join(f"{t.ref} “{html.escape(t.title)}”" for t in fresh))]
         lines += ["", _("Support what matters to you with the 👍 button under each topic; "
                         "propose your own with /topic.")]
         await app.bot.send_message(community.chat_id, "\n".join(lines))
@@ -114,3 +116,44 @@ async def _offer_selection(bot: Bot, services: Services, community: Community, t
                              unreachable_note=N_("The weekly topics are ready for the "
                                                  "moderators. Moderators: start a private "
                                                  "chat with me to choose what happens next."))
+
+
+async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``topic_met``: a while after a topic's meeting, the moderators are asked
+    what came of it, so no topic waits for a meeting forever."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        topic = await store.get(conn, work.payload["topic"])
+        community = await communities.by_id(conn, topic.community_id) if topic else None
+    if topic is None or community is None or not community.active \
+            or topic.status is not TopicStatus.SELECTED_MEETING:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    async with services.db.transaction() as conn:
+        supports = len(await store.supporters(conn, topic.id))
+    author = await _author_name(services, topic)
+    when = (topic.meeting_at.astimezone(ZoneInfo(community.timezone))
+            if topic.meeting_at else None)
+
+    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+        text = _("<b>After the meeting</b> on {when}: what came of this topic?").format(
+            when=f"{when:%Y-%m-%d %H:%M}" if when else "?") + "\n\n" + _card(
+            topic, supports, author, _)
+        return text, InlineKeyboardMarkup([
+            [InlineKeyboardButton(_("Agreed at the meeting"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "agreed")),
+             InlineKeyboardButton(_("Put to a vote"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "vote"))],
+            [InlineKeyboardButton(_("Back to the list"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "back")),
+             InlineKeyboardButton(_("Close"),
+                                  callback_data=callbacks.SELECT.data(topic.id, "close"))],
+        ])
+
+    await send_to_moderators(app.bot, services, community, render,
+                             unreachable_note=N_("A topic's meeting is over and the "
+                                                 "moderators should record what came of it. "
+                                                 "Moderators: start a private chat with me."))
+    return Done()

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import YishiApp, YishiContext
-from bot.domain.models import Community
+from bot.domain.models import Community, Outgoing
 from bot.domain.points import Action
 from bot.domain.residents import ResidentStatus
 from bot.domain.topics import (
     Topic,
     TopicStatus,
+    moves_into,
 )
 from bot.i18n import N_, Translator, translator
 from bot.points import award
+from bot.services import Services
 from handlers.common import (
     person_translator,
     private_link,
@@ -31,6 +34,7 @@ from handlers.common import (
     schedule_spaced,
 )
 from handlers.moderators import copy_language, send_to_moderators
+from handlers.outgoing import to_people
 from handlers.topics.texts import (
     STATUS_NAMES,
     _author_name,
@@ -40,13 +44,16 @@ from handlers.topics.texts import (
     _support_button,
     _trim_caption,
 )
-from storage import communities, people, residents
+from storage import communities, due_work, people, residents
 from storage import topics as store
 
 log = logging.getLogger(__name__)
 
 
 ROUNDUP = "topic_roundup"
+# Due work: the moderators are asked what came of a topic's meeting, this long after it.
+MET = "topic_met"
+AFTER_MEETING = timedelta(hours=2)
 
 
 async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
@@ -71,7 +78,7 @@ async def _send_for_moderation(context: YishiContext, community: Community,
 
     copies = await send_to_moderators(context.bot, context.services, community, render,
         unreachable_note=N_("A new topic waits for a moderator. Moderators: start a private "
-                            "chat with me to review it."))
+                            "chat with me to review it."), photo=topic.photo_file_id)
     async with context.services.db.transaction() as conn:
         await store.set_notices(conn, topic.id, copies)
 
@@ -97,6 +104,14 @@ async def _post_in_group(context: YishiContext, community: Community, topic_id: 
 
 async def _select(update: Update, context: YishiContext, topic: Topic, community: Community,
                   status: TopicStatus, meeting_at: datetime | None = None) -> None:
+    """The moderators chose a meeting (the topic moves now) or a vote (the moderator gets
+    the poll ready; the topic moves when the poll is published, see :func:`put_to_vote`,
+    so a poll dropped in its preview leaves nothing behind)."""
+    assert update.effective_chat is not None
+    if status is TopicStatus.SELECTED_VOTE:
+        _ = await person_translator(update, context)
+        await _offer_poll(update, context, topic, community)
+        return
     services = context.services
     now = services.clock.now()
     async with services.db.transaction() as conn:
@@ -105,6 +120,10 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
         if moved and topic.author_id is not None:
             await award(conn, services.settings.points, community, user_id=topic.author_id,
                         action=Action.TOPIC_ADOPTED, ref=f"topic:{topic.id}", now=now)
+        if moved and meeting_at is not None:
+            await due_work.schedule(conn, kind=MET, key=str(topic.id),
+                                    due_at=meeting_at + AFTER_MEETING, now=now,
+                                    payload={"topic": topic.id})
     _ = await person_translator(update, context)
     if not moved:
         await update.effective_chat.send_message(_("This button is out of date."))
@@ -112,16 +131,53 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
     await record_audit(context, community, update, f"topic.{status.value}", topic=topic.id)
     await update.effective_chat.send_message(_("Done: {ref} is {status}.").format(
         ref=topic.ref, status=_(STATUS_NAMES[status])))
-    if status is TopicStatus.SELECTED_VOTE:
-        await _offer_poll(update, context, topic, community)
-        await _tell_everyone(context, topic, N_(
-            "{ref} “{title}” will be put to a vote. Watch the group for the poll."))
-    else:
-        local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
-        await _tell_everyone(context, topic, N_(
-            "{ref} “{title}” will be discussed at the meeting on {when}."),
-            when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
+    local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
+    await _tell_everyone(context, topic, N_(
+        "{ref} “{title}” will be discussed at the meeting on {when}."),
+        when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
     await refresh_post(context.application, topic.id)
+
+
+async def put_to_vote(conn: AsyncConnection, services: Services, topic_id: int, *,
+                      poll_ref: str, community: Community, closes: str,
+                      now: datetime) -> list[Outgoing]:
+    """A poll on the topic is published (in the poll's transaction): the topic moves to the
+    vote, from the list or after its meeting; its author earns the adoption points; its
+    author and backers are told where to vote. Nothing if it had moved on meanwhile."""
+    topic = await store.get(conn, topic_id)
+    if topic is None or not await store.move(
+            conn, topic_id, from_status=moves_into(TopicStatus.SELECTED_VOTE),
+            to_status=TopicStatus.SELECTED_VOTE, now=now):
+        return []
+    if topic.author_id is not None:
+        await award(conn, services.settings.points, community, user_id=topic.author_id,
+                    action=Action.TOPIC_ADOPTED, ref=f"topic:{topic.id}", now=now)
+    backers = await store.supporters(conn, topic.id)
+    return await to_people(
+        conn, [u for u in (topic.author_id, *backers) if u is not None],
+        f"topic:{topic.id}:vote:{poll_ref}", community.language,
+        lambda _: _("{ref} “{title}” is put to a vote: {poll} in {group}, open until "
+                    "{when}.").format(ref=topic.ref, title=html.escape(topic.title),
+                                      poll=poll_ref, group=html.escape(community.title),
+                                      when=closes))
+
+
+async def vote_dropped(conn: AsyncConnection, topic_id: int, *, poll_ref: str,
+                       community: Community, now: datetime) -> list[Outgoing]:
+    """The topic's poll was cancelled (in the poll's transaction): the topic goes back on
+    the list, and its author and backers are told."""
+    topic = await store.get(conn, topic_id)
+    if topic is None or not await store.move(conn, topic_id,
+                                             from_status=TopicStatus.SELECTED_VOTE,
+                                             to_status=TopicStatus.OPEN, now=now):
+        return []
+    backers = await store.supporters(conn, topic.id)
+    return await to_people(
+        conn, [u for u in (topic.author_id, *backers) if u is not None],
+        f"topic:{topic.id}:dropped:{poll_ref}", community.language,
+        lambda _: _("The vote {poll} on {ref} “{title}” was cancelled. The topic is back on "
+                    "the list of open topics, where it can still be supported.").format(
+            ref=topic.ref, title=html.escape(topic.title), poll=poll_ref))
 
 
 async def _offer_poll(update: Update, context: YishiContext, topic: Topic,

@@ -3,24 +3,28 @@ duplicate, select for a vote or a meeting, mark urgent."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+import html
+from datetime import time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.context import YishiContext
+from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.domain.topics import (
     LISTED,
     Topic,
     TopicStatus,
+    moves_into,
 )
 from bot.i18n import N_
 from handlers.common import (
+    date_examples,
     person_translator,
     record_audit,
     refuse,
+    time_problem,
     user_role,
 )
 from handlers.topics import callbacks
@@ -39,6 +43,11 @@ from handlers.topics.texts import STATUS_NAMES, _done_text
 from storage import topics as store
 
 REASON, MEETING_DATE = range(10, 12)
+# A meeting day typed without a time of day means this time that day.
+MEETING_TIME = time(19, 30)
+# A moderator closes a topic from the list or after its meeting (one in a vote ends with
+# the vote, or goes back to the list when the poll is cancelled).
+CLOSABLE = (TopicStatus.OPEN, TopicStatus.SELECTED_MEETING)
 
 
 async def _as_moderator(update: Update, context: YishiContext, topic: Topic | None,
@@ -153,7 +162,7 @@ async def ask_reason(update: Update, context: YishiContext) -> int:
     assert query is not None
     closing = (query.data or "").startswith("ts:")
     topic, community = await _load(_topic_id(query.data) or 0, context)
-    expected = (TopicStatus.OPEN,) if closing else (TopicStatus.PENDING,)
+    expected = CLOSABLE if closing else (TopicStatus.PENDING,)
     if not await _as_moderator(update, context, topic, community, expected):
         return ConversationHandler.END
     assert topic is not None
@@ -180,7 +189,7 @@ async def reason_typed(update: Update, context: YishiContext) -> int:
         await message.reply_text(_("This button is out of date."))
         return ConversationHandler.END
     reason = message.text.strip()[:500]
-    source = TopicStatus.OPEN if pending["close"] else TopicStatus.PENDING
+    source = CLOSABLE if pending["close"] else TopicStatus.PENDING
     target = TopicStatus.CLOSED if pending["close"] else TopicStatus.REJECTED
     async with context.services.db.transaction() as conn:
         moved = await store.move(conn, topic.id, from_status=source, to_status=target,
@@ -215,8 +224,10 @@ async def ask_meeting_date(update: Update, context: YishiContext) -> int:
     context.user_data["topic_meeting"] = topic.id
     _ = await person_translator(update, context)
     await query.answer()
-    await query.message.reply_text(_("When is the meeting? Reply with a date and time like "
-                                     "2026-12-01 19:30. /cancel to stop."))
+    await query.message.reply_text(_("When is the meeting? Reply with a date and time ("
+                                     "{examples}). /cancel to stop.").format(
+        examples=date_examples(_, context.services.clock.now(), community.timezone,
+                               at=MEETING_TIME)))
     return MEETING_DATE
 
 
@@ -227,14 +238,14 @@ async def meeting_date_typed(update: Update, context: YishiContext) -> int:
     topic, community = await _load(context.user_data.get("topic_meeting", 0), context)
     if topic is None or community is None:
         return ConversationHandler.END
+    now = context.services.clock.now()
     try:
-        local = datetime.strptime(message.text.strip(), "%Y-%m-%d %H:%M")
-    except ValueError:
-        await message.reply_text(_("Please write it like 2026-12-01 19:30."))
-        return MEETING_DATE
-    when = local.replace(tzinfo=ZoneInfo(community.timezone))
-    if when <= context.services.clock.now():
-        await message.reply_text(_("That time has passed; please give a future one."))
+        when = parse_deadline(message.text.strip(), now, community.timezone,
+                              minimum=timedelta(minutes=1), maximum=timedelta(days=366),
+                              default_time=MEETING_TIME)
+    except DeadlineError as exc:
+        await message.reply_text(time_problem(_, exc.code, now, community.timezone,
+                                              at=MEETING_TIME))
         return MEETING_DATE
     context.user_data.pop("topic_meeting", None)
     await _select(update, context, topic, community, TopicStatus.SELECTED_MEETING,
@@ -246,11 +257,47 @@ async def select_for_vote(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
     topic, community = await _load(_topic_id(query.data) or 0, context)
-    if not await _as_moderator(update, context, topic, community, (TopicStatus.OPEN,)):
+    if not await _as_moderator(update, context, topic, community,
+                               moves_into(TopicStatus.SELECTED_VOTE)):
         return
     assert topic is not None and community is not None
     await query.answer()
     await _select(update, context, topic, community, TopicStatus.SELECTED_VOTE)
+
+
+async def after_meeting(update: Update, context: YishiContext) -> None:
+    """What came of the meeting: agreed there (the topic is decided) or back on the list."""
+    query = update.callback_query
+    assert query is not None
+    parsed = callbacks.SELECT.parse(query.data)
+    topic, community = await _load(_topic_id(query.data) or 0, context)
+    if parsed is None or not await _as_moderator(update, context, topic, community,
+                                                 (TopicStatus.SELECTED_MEETING,)):
+        return
+    assert topic is not None and community is not None
+    target = TopicStatus.DECIDED if parsed[1] == "agreed" else TopicStatus.OPEN
+    async with context.services.db.transaction() as conn:
+        moved = await store.move(conn, topic.id, from_status=TopicStatus.SELECTED_MEETING,
+                                 to_status=target, now=context.services.clock.now())
+    _ = await person_translator(update, context)
+    if not moved:
+        await refuse(update, context, N_("This button is out of date."))
+        return
+    await query.answer()
+    await record_audit(context, community, update, f"topic.{target.value}", topic=topic.id)
+    name = update.effective_user.full_name if update.effective_user else "?"
+    await query.edit_message_text(_("{ref} “{title}”: {outcome} ({name}).").format(
+        ref=topic.ref, title=html.escape(topic.title), name=html.escape(name),
+        outcome=_("agreed at the meeting") if target is TopicStatus.DECIDED
+        else _("back on the list")))
+    if target is TopicStatus.DECIDED:
+        await _tell_everyone(context, topic, N_(
+            "{ref} “{title}” was agreed at the meeting."))
+    else:
+        await _tell_everyone(context, topic, N_(
+            "{ref} “{title}” was discussed at the meeting and is back on the list of open "
+            "topics, where it can still be supported."))
+    await refresh_post(context.application, topic.id)
 
 
 async def toggle_urgent(update: Update, context: YishiContext) -> None:

@@ -1,5 +1,6 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -34,13 +35,40 @@ def test_deadlines_as_typed():
 
 @pytest.mark.parametrize(("text", "code"), [
     ("5m", "too_soon"), ("9m", "too_soon"), ("61d", "too_far"), ("9w", "too_far"),
-    ("tomorrow", "unreadable"), ("2026-13-01 20:00", "unreadable"),
+    ("some day", "unreadable"), ("2026-13-01 20:00", "unreadable"), ("下下下", "unreadable"),
+    ("11月1日", "too_soon"), ("yesterday", "too_soon"),
     ("2026-11-23 09:00", "too_soon"),
 ])
 def test_bad_deadlines(text, code):
     with pytest.raises(DeadlineError) as caught:
         parse_deadline(text, NOW, "Asia/Shanghai")
     assert caught.value.code == code
+
+
+# NOW is Monday 23 November 2026, 10:00 in Shanghai; a day without a time means 20:00.
+@pytest.mark.parametrize(("text", "local"), [
+    ("3天", datetime(2026, 11, 26, 10, 0)),
+    ("明天晚上8点", datetime(2026, 11, 24, 20, 0)),
+    ("明天 18:30", datetime(2026, 11, 24, 18, 30)),
+    ("下周五", datetime(2026, 12, 4, 20, 0)),
+    ("周五下午3点", datetime(2026, 11, 27, 15, 0)),
+    ("12月20日", datetime(2026, 12, 20, 20, 0)),
+    ("12月20日 19:30", datetime(2026, 12, 20, 19, 30)),
+    ("20/12", datetime(2026, 12, 20, 20, 0)),
+    ("20/12 19:30", datetime(2026, 12, 20, 19, 30)),
+    ("tomorrow 8pm", datetime(2026, 11, 24, 20, 0)),
+    ("next friday", datetime(2026, 11, 27, 20, 0)),
+    ("20 December", datetime(2026, 12, 20, 20, 0)),
+    ("2026-12-01", datetime(2026, 12, 1, 20, 0)),
+])
+def test_deadlines_in_words(text, local):
+    expected = local.replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    assert parse_deadline(text, NOW, "Asia/Shanghai") == expected
+
+
+def test_a_day_without_a_time_takes_the_callers_time():
+    assert parse_deadline("12月20日", NOW, "Asia/Shanghai", default_time=time(18, 0)) == \
+        datetime(2026, 12, 20, 10, 0, tzinfo=UTC)
 
 
 def test_the_limits_themselves_are_allowed():

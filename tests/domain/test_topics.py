@@ -7,6 +7,7 @@ from bot.domain.topics import (
     Ranked,
     TopicStatus,
     can_move,
+    chinese_closeness,
     rank,
     similar,
     week_start,
@@ -63,3 +64,28 @@ def test_the_weekly_window_and_the_roundup_time():
         2026, 12, 7, 1, 0, tzinfo=UTC)
     assert next_weekly(monday_nine - timedelta(minutes=1), "Asia/Shanghai", "monday",
                         nine) == monday_nine
+
+
+# Real rewordings residents write, and titles that only share a common word.
+CHINESE_TOPICS = [(1, "快递柜不够用"), (2, "晚上有人在消防通道停车"), (3, "电梯经常坏"),
+                  (4, "楼道灯不亮"), (5, "增加电动车充电桩")]
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("楼下快递柜太少", [1]),
+    ("消防通道夜间被车堵住", [2]),
+    ("电梯老是出故障", [3]),
+    ("楼道的灯坏了", [4]),
+    ("充电桩太少了", [5]),
+    ("垃圾桶太臭", []),
+    ("小区门口太吵", []),
+    ("电动车太多了", [5]),
+    ("物业费太贵", []),
+])
+def test_similar_chinese_titles_by_their_words(title, expected):
+    assert similar(title, CHINESE_TOPICS, threshold=70) == expected
+
+
+def test_chinese_closeness_ignores_function_words():
+    assert chinese_closeness("电梯太慢了", "电动车太多了") == 0
+    assert chinese_closeness("快递柜不够用", "楼下快递柜太少") > 45

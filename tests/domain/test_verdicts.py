@@ -98,12 +98,18 @@ def test_turnout_beside_each_kind_of_poll():
     households = poll(audience=Audience.HOUSEHOLDS, building="3")
     result, _m = verdict(households, ballots, ROSTER)
     assert turnout(households, ROSTER, result, ballots).model_dump() == {
-        "ballots": 2, "units": 4, "area_share": None, "owner_share": None, "civil": False,
-        "total_area": None, "voting_area": None, "total_owners": None, "voting_owners": None}
+        "ballots": 2, "units": 4, "people": None, "area_share": None, "owner_share": None,
+        "civil": False, "total_area": None, "voting_area": None, "total_owners": None,
+        "voting_owners": None}
     result, _m = verdict(poll(), ballots, ROSTER)
     assert turnout(poll(), ROSTER, result, ballots).model_dump() == {
-        "ballots": 2, "units": None, "area_share": None, "owner_share": None, "civil": False,
-        "total_area": None, "voting_area": None, "total_owners": None, "voting_owners": None}
+        "ballots": 2, "units": None, "people": 4, "area_share": None, "owner_share": None,
+        "civil": False, "total_area": None, "voting_area": None, "total_owners": None,
+        "voting_owners": None}
+    # Open to the whole group: nobody counts who is in it, so no share is claimed.
+    members = poll(audience=Audience.MEMBERS)
+    result, _m = verdict(members, ballots, ROSTER)
+    assert turnout(members, ROSTER, result, ballots).people is None
     empty, _m = verdict(civil(), [], [])
     nobody = turnout(civil(), [], empty, [])
     assert (nobody.area_share, nobody.owner_share) == (None, None)
