@@ -4,6 +4,7 @@ driven by Playwright through the page a person would use, against the real bot."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -100,11 +101,15 @@ async def test_a_report_from_joining_to_a_confirmed_fix(sandbox: Sandbox, page: 
     await me.sees("private", "went to the moderators")
 
     # The moderator approves the request from the card in his private chat.
+    newcomer = page.locator(f'#who option[value="{sandbox.people["newcomer"].id}"]')
+    await expect(newcomer).to_contain_text("not on the roster yet")
     await me.become("moderator")
     await me.sees("private", "Zhao Min (@zhao_min) asks to join as tenant of 2-1-801")
     await me.press("private", "Approve")
     await me.sees("private", "Approved by Li Wei")
     await expect(me.last("private").get_by_test_id("button")).to_have_count(0)
+    # The picker follows the roster: she is a resident now.
+    await expect(newcomer).to_contain_text("Zhao Min · resident")
 
     # She files a report with a photo.
     await me.become("newcomer")
@@ -156,14 +161,29 @@ async def test_a_report_from_joining_to_a_confirmed_fix(sandbox: Sandbox, page: 
     await expect(me.chat("group")).to_contain_text("The week in Sunny Gardens residents",
                                                    timeout=30_000)
     await expect(page.get_by_test_id("clock")).to_contain_text("2026-11-30")
+    # Each message shows when it went out by the sandbox's clock: the summary at Sunday
+    # 20:00, as the week went by.
+    await expect(me.last("group").get_by_test_id("time")).to_have_text("11-29 20:00")
+    await expect(page.locator('link[rel="icon"]')).to_have_attribute("href",
+                                                                     "/static/favicon.svg")
     await _screenshot(page, "sandbox-desktop.png")
 
     # On a phone-sized screen the chats are tabs.
     await page.set_viewport_size({"width": 390, "height": 800})
     await expect(me.chat("group")).to_be_visible()
     await expect(me.chat("private")).to_be_hidden()
+    # While the group is shown, a long answer arrives in the private chat; switching to it
+    # shows its newest message.
+    await page.evaluate("""who => fetch('/sandbox/api/act', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({as: who, kind: 'say', chat: 'private', text: '/help'})})""",
+                        sandbox.people["owner"].id)
+    await expect(me.last("private")).to_contain_text("/report", timeout=15_000)
     await page.locator("#tabs button").last.click()
     await expect(me.chat("private")).to_be_visible()
+    at_bottom = await me.chat("private").locator(".messages").evaluate(
+        "list => list.scrollHeight - list.scrollTop - list.clientHeight < 40")
+    assert at_bottom
     await _screenshot(page, "sandbox-phone.png")
 
 
@@ -246,13 +266,31 @@ async def test_yishi_sandbox_starts_from_the_command_line(tmp_path: Path) -> Non
             owner = next(p["id"] for p in world["people"] if p["role"] == "resident")
             async with http.get(f"{base}sandbox/api/state?as={owner}") as response:
                 state = await response.json()
+            async with http.get(f"{base}static/favicon.svg") as response:
+                assert response.status == 200
+            # A page waiting for news when Ctrl-C comes: it is told, nothing is logged.
+            version = state["version"]
+            for _attempt in range(50):
+                waiting = asyncio.ensure_future(http.get(
+                    f"{base}sandbox/api/state?as={owner}&since={version}"))
+                done, _pending = await asyncio.wait({waiting}, timeout=0.5)
+                if not done:
+                    break  # it waits
+                async with waiting.result() as response:
+                    version = (await response.json())["version"]
+            process.send_signal(signal.SIGINT)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+            with contextlib.suppress(aiohttp.ClientError):
+                await waiting
         group = state["chats"][0]
         assert group["title"] == "阳光花园业主群"
         assert "我是议事" in group["messages"][0]["html"]  # greeted in Chinese
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
+    assert "Traceback" not in stderr.decode() and '"level": "error"' not in stderr.decode()
     assert (tmp_path / "kept.db").exists()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +93,7 @@ class Telegram:
         if old == "kicked":
             before["until_date"] = 0
         await self.api.push(my_chat_member={
-            "chat": group.as_chat(), "from": by.as_user(), "date": int(time.time()),
+            "chat": group.as_chat(), "from": by.as_user(), "date": int(self.api.now()),
             "old_chat_member": before, "new_chat_member": after,
         })
 
@@ -227,7 +226,7 @@ class Telegram:
     async def _push_message(self, chat: dict[str, Any], sender: dict[str, Any],
                             **content: Any) -> dict[str, Any]:
         message = {"message_id": self.api.next_message_id(chat["id"]),
-                   "date": int(time.time()), "chat": chat, "from": sender, **content}
+                   "date": int(self.api.now()), "chat": chat, "from": sender, **content}
         self.api.messages[(chat["id"], message["message_id"])] = message
         await self.api.push(message=message)
         return message

@@ -92,6 +92,8 @@ class ApiError(Exception):
 class FakeBotApi:
     def __init__(self, token: str = "123456:TEST-token") -> None:
         self.token = token
+        # The time messages are dated with (the sandbox dates them by its moved clock).
+        self.now: Callable[[], float] = time.time
         self.bot = {"id": BOT_ID, "is_bot": True, "first_name": "yishi", "username": "yishi_bot",
                     "can_join_groups": True, "can_read_all_group_messages": False,
                     "supports_inline_queries": False}
@@ -335,7 +337,7 @@ class FakeBotApi:
 
     def _new_message(self, chat: dict[str, Any], sender: dict[str, Any],
                      **content: Any) -> dict[str, Any]:
-        message = {"message_id": next(self._message_ids[chat["id"]]), "date": int(time.time()),
+        message = {"message_id": next(self._message_ids[chat["id"]]), "date": int(self.now()),
                    "chat": chat, "from": sender, **content}
         self.messages[(chat["id"], message["message_id"])] = message
         return message
@@ -535,7 +537,7 @@ class FakeBotApi:
             self.violations.append("editMessageText: identical content")
             raise ApiError(400, "Bad Request: message is not modified: specified new message "
                                 "content and reply markup are exactly the same")
-        message.update(text=text, html=source, edit_date=int(time.time()))
+        message.update(text=text, html=source, edit_date=int(self.now()))
         if markup is not None:
             message["reply_markup"] = markup
         else:
@@ -553,7 +555,7 @@ class FakeBotApi:
         if source == message.get("html") and markup == message.get("reply_markup"):
             self.violations.append("editMessageCaption: identical content")
             raise ApiError(400, "Bad Request: message is not modified")
-        message.update(caption=caption, html=source, edit_date=int(time.time()))
+        message.update(caption=caption, html=source, edit_date=int(self.now()))
         if markup is not None:
             message["reply_markup"] = markup
         else:

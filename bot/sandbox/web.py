@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import html
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.fakeapi.server import BOT_ID
-from bot.i18n import N_, translator
+from bot.i18n import N_, WEEKDAY_NAMES, translator
 from bot.sandbox.world import Sandbox
 
 STATIC = Path(__file__).with_name("static")
@@ -104,6 +103,10 @@ def render(sandbox: Sandbox, message: dict[str, Any]) -> dict[str, Any]:
         "id": message_id,
         "from": {"id": sender["id"], "name": sender.get("first_name", ""), "bot": from_bot},
         "edited": "edit_date" in message,
+        # When it was sent, by the sandbox's clock: after moving time, reminders show when
+        # they went out.
+        "time": datetime.fromtimestamp(message["date"], sandbox.timezone).strftime(
+            "%m-%d %H:%M"),
         "force_reply": (chat_id, message_id) in sandbox.api.force_reply,
     }
     body = message.get("text", message.get("caption"))
@@ -185,9 +188,23 @@ class SandboxWeb:
                                   "ui": {key: _(text) for key, text in UI.items()}})
 
     def _clock(self) -> dict[str, str]:
-        now = self.sandbox.clock.now().astimezone(
-            ZoneInfo(self.sandbox.services.settings.community.timezone))
-        return {"iso": now.isoformat(), "shown": now.strftime("%Y-%m-%d %H:%M (%a)")}
+        now = self.sandbox.clock.now().astimezone(self.sandbox.timezone)
+        _ = translator(self.sandbox.language)
+        return {"iso": now.isoformat(),
+                "shown": f"{now:%Y-%m-%d %H:%M} ({_(WEEKDAY_NAMES[now.weekday()])})"}
+
+    async def _roles(self) -> dict[str, str]:
+        """Each person's role as the picker shows it, now: a newcomer once approved is a
+        resident."""
+        _ = translator(self.sandbox.language)
+        verified = await self.sandbox.verified()
+        roles = {}
+        for person_id, character in self.sandbox.characters.items():
+            role = character.role
+            if role == "newcomer" and person_id in verified:
+                role = "resident"
+            roles[str(person_id)] = _(ROLES[role])
+        return roles
 
     def _refuse(self, message: str) -> web.HTTPBadRequest:
         """A polite refusal in the sandbox's language; nothing was done."""
@@ -208,6 +225,10 @@ class SandboxWeb:
         api = self.sandbox.api
         if since == api.version:
             await api.wait_changed(since, LONG_POLL_SECONDS)
+        if not self.sandbox.running:
+            # Stopping (Ctrl-C): the page is told the sandbox is gone, and nothing is logged.
+            raise web.HTTPServiceUnavailable(text=translator(self.sandbox.language)(
+                N_("The sandbox has stopped.")))
         chats = []
         for chat_id, chat in api.chats.items():
             if chat_id == user_id or (chat["type"] != "private" and api.members.get(
@@ -215,7 +236,7 @@ class SandboxWeb:
                 chats.append(self._chat(chat, user_id))
         chats.sort(key=lambda c: c["kind"] == "private")  # the group first
         return web.json_response({"version": api.version, "clock": self._clock(),
-                                  "chats": chats})
+                                  "roles": await self._roles(), "chats": chats})
 
     def _chat(self, chat: dict[str, Any], user_id: int) -> dict[str, Any]:
         api = self.sandbox.api

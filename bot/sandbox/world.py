@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.app import build_application, start_in_loop, stop_in_loop, tick
 from bot.clock import Clock
@@ -95,6 +96,8 @@ class Sandbox:
         self.port = port
         self.api = FakeBotApi(token=f"{secrets.randbelow(10**9) + 10**9}:"
                                     f"{secrets.token_urlsafe(24)}")
+        # Messages are dated by the sandbox's clock, so moved time shows on them.
+        self.api.now = lambda: clock.now().timestamp()
         self.tg = Telegram(self.api)
         self._routes = routes
         self.app: YishiApp | None = None
@@ -194,6 +197,25 @@ class Sandbox:
     def services(self) -> Any:
         assert self.app is not None
         return self.app.bot_data.services
+
+    @property
+    def running(self) -> bool:
+        return self.app is not None
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self._settings().community.timezone)
+
+    async def verified(self) -> set[int]:
+        """Who is on the group's roster now (a newcomer once approved is)."""
+        if self.group is None or self.app is None:
+            return set()
+        async with self.services.db.transaction() as conn:
+            community = await communities.by_chat(conn, self.group.id)
+            if community is None:
+                return set()
+            households = await residents.households(conn, community.id)
+        return {member.user_id for household in households for member in household.members}
 
     # ------------------------------------------------------------------ time
 

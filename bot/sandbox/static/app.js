@@ -70,6 +70,7 @@ function renderMessage(chat, message) {
   const meta = el("div", { class: "meta" });
   meta.append(el("button", { class: "reply-link", type: "button",
                              onclick: () => setReply(chat, message) }, state.ui.reply));
+  meta.append(" · ", el("time", { "data-testid": "time" }, message.time));
   if (message.edited) meta.append(" · " + state.ui.edited);
   node.append(meta);
   return node;
@@ -161,6 +162,9 @@ function render() {
       ? `${state.ui.private_with} ${chat.title}` : chat.title;
     const list = $(".messages", pane);
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    // Something new arrived: show it, as a chat app does.
+    const grew = chat.messages.length > Number(list.dataset.count || 0);
+    list.dataset.count = String(chat.messages.length);
     list.replaceChildren(...chat.messages.map((m) => renderMessage(chat, m)));
     const pinned = $(".pinned", pane);
     const pinnedMessage = chat.messages.find((m) => m.id === chat.pinned);
@@ -170,7 +174,7 @@ function render() {
       pinned.onclick = () => flash(list, pinnedMessage.id);
     }
     autoReply(chat);
-    if (atBottom) list.scrollTop = list.scrollHeight;
+    if (atBottom || grew) toBottom(list);
   }
   for (const pane of document.querySelectorAll(".chat")) {
     if (!seen.has(pane.dataset.chat)) pane.remove();
@@ -206,7 +210,35 @@ function renderTabs() {
   }
 }
 
-function showTab(kind) { state.tab = kind; renderTabs(); }
+function showTab(kind) {
+  state.tab = kind;
+  renderTabs();
+  const pane = document.querySelector(`.chat[data-chat="${kind}"]`);
+  if (pane) toBottom($(".messages", pane));
+}
+
+// Scroll a chat to its newest message, again as each photo in it finishes loading (a
+// photo that loads later would push the newest message out of sight).
+function toBottom(list) {
+  list.scrollTop = list.scrollHeight;
+  for (const image of list.querySelectorAll("img")) {
+    if (!image.complete) {
+      image.addEventListener("load", () => { list.scrollTop = list.scrollHeight; },
+                             { once: true });
+    }
+  }
+}
+
+// The picker follows the roster: a newcomer once approved is shown as a resident.
+function showRoles(roles) {
+  for (const person of state.world.people) {
+    const label = roles[String(person.id)];
+    if (!label || label === person.role_label) continue;
+    person.role_label = label;
+    const option = $(`#who option[value="${person.id}"]`);
+    if (option) option.textContent = `${person.name} · ${label}${person.unit ? " · " + person.unit : ""}`;
+  }
+}
 
 // ------------------------------------------------------------------ the loop
 
@@ -221,6 +253,7 @@ async function poll() {
       state.version = data.version;
       state.chats = data.chats;
       $("#clock").textContent = `🕒 ${data.clock.shown}`;
+      if (data.roles) showRoles(data.roles);
       render();
     } catch (error) {
       toast(state.ui.offline);
