@@ -13,6 +13,7 @@ from telegram.ext import Application
 from bot.chart import ChartFiles
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.models import Community
 from bot.domain.quiet_hours import QuietHours
 from bot.inbox import InboxState
 from storage import Database
@@ -46,6 +47,9 @@ class Services:
     flows: dict[str, Any] = field(default_factory=dict)
     # Run once the bot is up (after storage and the menus): features arm their schedules.
     startup: list[Callable[[AnyApplication], Awaitable[None]]] = field(default_factory=list)
+    # Run when a group's time zone changes: features plan again what falls at a local hour.
+    zone_changed: list[Callable[[AnyApplication, Community], Awaitable[None]]] = field(
+        default_factory=list)
     # Start hooks and the command menus, started at start-up and not waited for.
     warmup: asyncio.Task[None] | None = None
     # When a live post was last edited (monotonic seconds), to space edits out.

@@ -124,6 +124,11 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
                                                     **changes)
     await record_audit(context, community, update, "settings.change", field=field,
                        old=_current(community, field), new=_current(changed, field))
+    if field == "tz" and changed.timezone != community.timezone:
+        # What falls at a local hour (the weekly summary, the roundup, repeating
+        # announcements) is planned again for the new zone.
+        for replan in services.zone_changed:
+            await replan(context.application, changed)
     return changed
 
 

@@ -256,7 +256,8 @@ async def weekly(app: YishiApp, work: DueWork) -> Outcome:
     if quiet_until is not None:
         return Defer(quiet_until)
     end = _latest(app, community, now)
-    await _post(app, community, end - WEEK, end, weekly=True)
+    if end > community.created_at:  # never a week that ended before the bot joined
+        await _post(app, community, end - WEEK, end, weekly=True)
     day, at = _schedule(app)
     return Defer(next_weekly(now, community.timezone, day, at))
 
@@ -339,8 +340,21 @@ async def summary_command(update: Update, context: YishiContext) -> None:
             day=_(WEEKDAY_NAMES[WEEKDAYS.index(day)]), time=f"{at:%H:%M}"))
 
 
+async def replan(app: YishiApp, community: Community) -> None:
+    """The group's time zone changed: its next summary falls at the hour in the new zone."""
+    services = app.bot_data.services
+    if not services.settings.summary.enabled:
+        return
+    day, at = _schedule(app)
+    await services.scheduler.schedule(
+        kind=SUMMARY, key=str(community.id),
+        due_at=next_weekly(services.clock.now(), community.timezone, day, at),
+        payload={"community": community.id})
+
+
 def register(app: YishiApp) -> None:
     app.add_handler(CommandHandler("summary", summary_command))
     services = app.bot_data.services
     services.scheduler.on(SUMMARY, weekly, concurrent=True)
+    services.zone_changed.append(replan)
     services.startup.append(arm_all)

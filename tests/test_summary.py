@@ -11,8 +11,8 @@ from PIL import Image
 from bot.domain.reports import ReportStatus
 from bot.domain.topics import TopicStatus
 from handlers.summary import chart_weeks
+from storage import due_work, summaries
 from storage import reports as report_store
-from storage import summaries
 from storage import topics as topic_store
 from tests.conftest import make_settings
 from tests.helpers import community, group_with_bot
@@ -150,3 +150,32 @@ async def test_an_empty_week_is_one_line_and_quiet_hours_move_it(bot, api, tg, c
     mark = api.mark()
     await bot.tick()
     assert api.sent(chat_id=group.id, after=mark) == []  # quiet again until 07:00
+
+
+async def test_a_new_time_zone_moves_the_summary_and_the_roundup(bot, api, tg, clock):
+    clock.set(MONDAY)
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    await bot.tick()  # everything armed for Shanghai
+    mark = api.mark()
+    await tg.say(group, owner, "/settings timezone Europe/Berlin")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    async with bot.services.db.transaction() as conn:
+        roundup = await due_work.pending(conn, kind="topic_roundup", key=str(stored.id))
+    # It is 03:00 on Monday in Berlin: the roundup is at 09:00 there today (in Shanghai it
+    # was a week away).
+    assert roundup.due_at == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
+    # Sunday 20:00 in Shanghai is 13:00 in Berlin: nothing.
+    clock.set(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    assert api.sent(chat_id=group.id, after=mark) == []
+    # Sunday 20:00 in Berlin: the week's summary, once.
+    clock.set(datetime(2026, 11, 22, 19, 0, tzinfo=UTC))
+    mark = api.mark()
+    await bot.tick()
+    sent = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert sent.text == ("Elm House 本周很平静（11-15 – 11-22）：没有新的议题、投票、"
+                         "问题报告或决议。")
+    async with bot.services.db.transaction() as conn:
+        assert await summaries.sent_count(conn, stored.id) == 1

@@ -33,7 +33,7 @@ from handlers.announcements.create import (
     when_chosen,
 )
 from handlers.announcements.jobs import run
-from handlers.announcements.lifecycle import RUN
+from handlers.announcements.lifecycle import RUN, replan
 from handlers.announcements.manage import list_command, manage_button
 from handlers.common import (
     refuse,
@@ -63,3 +63,4 @@ def register(app: YishiApp) -> None:
         lambda u, c: refuse(u, c, N_("This button is out of date.")),
         pattern=any_of(*callbacks.ALL)))
     app.bot_data.services.scheduler.on(RUN, run)
+    app.bot_data.services.zone_changed.append(replan)

@@ -11,10 +11,13 @@ from telegram.error import BadRequest, Forbidden
 from bot.context import YishiApp
 from bot.domain.announcements import (
     Announcement,
+    Status,
+    next_run,
 )
 from bot.domain.models import Community
 from bot.i18n import N_, translator
-from storage import people
+from storage import announcements as store
+from storage import due_work, people
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +59,20 @@ async def _tell_author(app: YishiApp, announcement: Announcement, community: Com
             number=announcement.id, group=html.escape(community.title)))
     except Forbidden:
         pass
+
+
+async def replan(app: YishiApp, community: Community) -> None:
+    """The group's time zone changed: each repeating announcement's next run falls at its
+    local hour in the new zone (a one-off keeps the moment it was set for)."""
+    services = app.bot_data.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        for announcement in await store.of_community(conn, community.id):
+            if announcement.status is not Status.ACTIVE or not announcement.cron:
+                continue
+            upcoming = next_run(announcement.cron, community.timezone, now)
+            await store.set_status(conn, announcement.id, from_status=Status.ACTIVE,
+                                   to_status=Status.ACTIVE, run_at=upcoming)
+            await due_work.schedule(conn, kind=RUN, key=str(announcement.id),
+                                    due_at=upcoming, now=now,
+                                    payload={"announcement": announcement.id})

@@ -18,7 +18,7 @@ from bot.domain.topics import prepare_similarity
 from bot.i18n import N_
 from handlers.flows import flow, private_flow
 from handlers.topics import callbacks
-from handlers.topics.jobs import arm_roundups, ask_after_meeting, post_roundup
+from handlers.topics.jobs import arm_roundups, ask_after_meeting, post_roundup, replan_roundup
 from handlers.topics.lifecycle import MET, ROUNDUP
 from handlers.topics.moderate import (
     MEETING_DATE,
@@ -113,6 +113,7 @@ def register(app: YishiApp) -> None:
     services.scheduler.on(MET, ask_after_meeting)
     services.startup.append(arm_roundups)
     services.startup.append(_load_segmenter)
+    services.zone_changed.append(replan_roundup)
 
 
 async def _load_segmenter(app: YishiApp) -> None:

@@ -32,11 +32,17 @@ from storage import topics as store
 
 async def _ensure_roundup(app: YishiApp, community: Community) -> None:
     """Arm the community's weekly roundup if it is not armed yet."""
-    services = app.bot_data.services
-    settings = services.settings.topics
-    async with services.db.transaction() as conn:
+    async with app.bot_data.services.db.transaction() as conn:
         if await due_work.pending(conn, kind=ROUNDUP, key=str(community.id)) is not None:
             return
+    await replan_roundup(app, community)
+
+
+async def replan_roundup(app: YishiApp, community: Community) -> None:
+    """Arm the next weekly roundup at its hour in the group's zone (again, when the zone
+    changes)."""
+    services = app.bot_data.services
+    settings = services.settings.topics
     due = next_weekly(services.clock.now(), community.timezone, settings.roundup_day,
                        datetime.strptime(settings.roundup_time, "%H:%M").time())
     await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=due,
