@@ -137,6 +137,10 @@ async def test_a_voice_description_and_a_pin_reach_the_handler_as_such(bot, api,
     await tg.press(ann, confirm, report_buttons.SUBMIT.data())
     await api.wait_for("editMessageText", after=mark, where=to_ann)
     card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)
+    # Only a pin was sent: the card links to the map instead of showing two numbers.
+    assert "Where: 📍 map pin" in card.text and "31.23000, 121.47000" not in card.text
+    assert ('href="https://www.openstreetmap.org/?mlat=31.23000&amp;mlon=121.47000'
+            in card.params["text"])
     spoken = await api.wait_for("sendVoice", after=mark, where=lambda c: c.chat_id == fixer.id)
     assert spoken.params["voice"] == voice["voice"]["file_id"]
     pin = await api.wait_for(("sendLocation", "sendVenue"), after=mark,
@@ -289,6 +293,11 @@ async def test_limits_escalate_once_never_in_quiet_hours_and_not_again_after_a_r
     reminder = await api.wait_for("sendMessage", after=mark,
                                   where=lambda c: c.chat_id == fixer.id)
     assert reminder.text.startswith("Reminder: R-0001 (Lift) should be resolved soon")
+    # The reminder carries the buttons to act on the report.
+    report, _p, _e = await _report(bot, stored.id, 1)
+    assert [b["callback_data"] for b in reminder.buttons] == [
+        f"rh:{report.id}:ack", f"rh:{report.id}:start", f"rh:{report.id}:resolve",
+        f"rh:{report.id}:reject", f"rh:{report.id}:pass"]
     clock.set(datetime(2026, 11, 24, 12, 1, tzinfo=UTC))
     mark = api.mark()
     await bot.tick()

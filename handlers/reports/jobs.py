@@ -40,6 +40,7 @@ from handlers.reports.lifecycle import (
     _tell_handlers,
     change_status,
 )
+from handlers.reports.texts import _handler_buttons
 from storage import communities, due_work, outbox, people
 from storage import reports as store
 
@@ -130,7 +131,8 @@ async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...
         owed = await outgoing.to_people(
             conn, recipients, key, services.default_language, lambda _: _(msgid).format(
                 ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title)))
+                status=_(STATUS_NAMES[report.status]), group=html.escape(community.title)),
+            buttons=lambda _: _handler_buttons(report, _))
         await outbox.queue(conn, owed, now)
         if then is not None:
             await then(conn, now)

@@ -409,6 +409,8 @@ async def _tell_handlers(bot: Bot, services: Services, community: Community,
         owed = await outgoing.to_people(
             conn, recipients, key, services.default_language, lambda _: _(msgid).format(
                 ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _),
-                status=_(STATUS_NAMES[report.status]), **values), photo_id=photo)
+                status=_(STATUS_NAMES[report.status]), **values), photo_id=photo,
+            # What they are reminded of, they can act on from the reminder itself.
+            buttons=lambda _: _handler_buttons(report, _))
         await outbox.queue(conn, owed, now)
     services.outbox.kick()

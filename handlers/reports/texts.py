@@ -57,9 +57,15 @@ async def _card(conn: AsyncConnection, report: Report, _: Translator, *,
                 for_group: bool = False) -> str:
     """A report as handlers see it; in the group, a private unit and an anonymous reporter
     are never shown."""
-    where = report.where_text
+    where = html.escape(report.where_text)
     if for_group and report.unit_id is not None:
-        where = _("a home in the building")
+        where = html.escape(_("a home in the building"))
+    elif report.latitude is not None and report.longitude is not None \
+            and report.where_text == f"{report.latitude:.5f}, {report.longitude:.5f}":
+        # Only a pin was sent: a link to the map, not two numbers.
+        where = '<a href="https://www.openstreetmap.org/?mlat={lat:.5f}&amp;mlon={lon:.5f}' \
+                '#map=18/{lat:.5f}/{lon:.5f}">📍 {label}</a>'.format(
+                    lat=report.latitude, lon=report.longitude, label=html.escape(_("map pin")))
     reporter = _("anonymous")
     named = await people.names(conn, [u for u in (report.reporter_id, report.assignee_id)
                                       if u is not None])
@@ -69,7 +75,7 @@ async def _card(conn: AsyncConnection, report: Report, _: Translator, *,
         reporter = named[report.reporter_id].name
     lines = [f"<b>{report.ref} · {display_name(CATEGORY_NAMES, report.category, _)}</b>",
              html.escape(report.description),
-             _("Where: {where}").format(where=html.escape(where)),
+             _("Where: {where}").format(where=where),
              _("Reported by {name}").format(name=html.escape(reporter)),
              _("Status: {status}").format(status=_(STATUS_NAMES[report.status]))]
     if report.assignee_id in named and not for_group:
