@@ -228,11 +228,32 @@ async def test_after_a_civil_code_rule_who_votes_and_counting_stay_fixed(bot, ap
     mark = api.mark()
     await tg.say(owner, owner, "3d")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    for _n in range(3):  # plurality → majority → Civil Code, ordinary → major
-        mark = api.mark()
-        await tg.press(owner, preview, poll_buttons.SETTING.data("rule"))
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
-    assert "Civil Code, major matter" in preview.text
+    # "Rule" opens its choices, the current one marked; "Back" changes nothing.
+    mark = api.mark()
+    await tg.press(owner, preview, poll_buttons.SETTING.data("rule"))
+    rules = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert rules.text == "What decides the outcome?"
+    assert [b["text"] for b in rules.buttons] == [
+        "✓ the option with the most votes wins",
+        "an option needs more than half of the votes cast",
+        "Civil Code, ordinary matter: 2/3 of area and owners take part, more than half of "
+        "both approve",
+        "Civil Code, major matter: 2/3 of area and owners take part, at least 3/4 of both "
+        "approve", "Back to the preview"]
+    mark = api.mark()
+    await tg.press(owner, rules, poll_buttons.CHOOSE.data("rule", "back"))
+    again = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert again.text == preview.text
+    # One press chooses the Civil Code's major matter, and the preview says what it means.
+    mark = api.mark()
+    await tg.press(owner, again, poll_buttons.SETTING.data("rule"))
+    rules = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, rules, poll_buttons.CHOOSE.data("rule", "civil_major"))
+    preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert ("In short: owners only, one vote per household, votes weigh by floor area; Civil "
+            "Code, major matter: 2/3 of area and owners take part, at least 3/4 of both "
+            "approve.") in preview.text
     fixed = preview.text
     for setting in ("audience", "weighting", "multiple"):
         mark = api.mark()
@@ -246,6 +267,16 @@ async def test_after_a_civil_code_rule_who_votes_and_counting_stay_fixed(bot, ap
     assert api.messages[(owner.id, preview.result["message_id"])]["text"] == \
         preview.result["text"]
     assert "owners only, one vote per household" in fixed and "by floor area" in fixed
+    # Back to the most votes: who votes and the counting go back to the usual, not the
+    # Civil Code's.
+    mark = api.mark()
+    await tg.press(owner, preview, poll_buttons.SETTING.data("rule"))
+    rules = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, rules, poll_buttons.CHOOSE.data("rule", "plurality"))
+    preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    assert ("In short: residents on the roster, each vote counts once; the option with the "
+            "most votes wins.") in preview.text
 
 
 async def test_civil_code_major_matter_fails_on_area_but_passes_on_headcount(bot, api, tg,

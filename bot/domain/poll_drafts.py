@@ -10,13 +10,10 @@ change them, the moderator chooses another rule first.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from bot.domain.polls import CIVIL_RULES, Audience, Rule, Weighting
-
-T = TypeVar("T")
 
 
 class Setting(StrEnum):
@@ -73,39 +70,57 @@ class PollSettings(BaseModel):
             return frozenset({Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE})
         return frozenset()
 
-    def next(self, setting: Setting) -> tuple[PollSettings, Refusal | None]:
-        """The settings after pressing ``setting`` once: it moves to its next value, or
-        stays, with the reason."""
-        if setting in self.fixed():
+    def choices(self, setting: Setting) -> list[str]:
+        """What ``setting`` can be, as the codes its buttons carry, in a fixed order."""
+        if setting is Setting.AUDIENCE:
+            return [a.value for a in Audience]
+        if setting is Setting.WEIGHTING:
+            return [w.value for w in Weighting]
+        if setting is Setting.RULE:
+            return [r.value for r in Rule]
+        if setting is Setting.MULTIPLE:
+            return [str(n) for n in range(1, self.options + 1)]
+        return ["on", "off"]
+
+    def current(self, setting: Setting) -> str:
+        """The code of the value ``setting`` has now."""
+        return {Setting.AUDIENCE: self.audience.value, Setting.WEIGHTING: self.weighting.value,
+                Setting.RULE: self.rule.value, Setting.MULTIPLE: str(self.max_choices),
+                Setting.LIVE: "on" if self.live else "off",
+                Setting.SECRET: "on" if self.secret else "off"}[setting]
+
+    def choose(self, setting: Setting, code: str) -> tuple[PollSettings, Refusal | None]:
+        """The settings with ``setting`` set to ``code`` (one of :meth:`choices`), or as
+        they were, with the reason. Choosing a Civil Code rule brings what it takes;
+        leaving one gives back the usual who-votes and counting, not the rule's."""
+        if code not in self.choices(setting):
+            raise ValueError(f"{code!r} is not a choice of {setting}")
+        if setting in self.fixed() and code != self.current(setting):
             return self, Refusal.FIXED_BY_RULE
         if setting is Setting.AUDIENCE:
-            return self._with(audience=_after(list(Audience), self.audience)), None
+            return self._with(audience=Audience(code)), None
         if setting is Setting.WEIGHTING:
-            return self._with(weighting=_after(list(Weighting), self.weighting)), None
+            return self._with(weighting=Weighting(code)), None
         if setting is Setting.MULTIPLE:
-            steps = [(False, 1)] + [(True, n) for n in range(2, self.options + 1)]
-            current = (self.multiple, self.max_choices)
-            multiple, most = _after(steps, current) if current in steps else steps[0]
-            return self._with(multiple=multiple, max_choices=most), None
+            return self._with(multiple=code != "1", max_choices=int(code)), None
         if setting is Setting.LIVE:
-            return self._with(live=not self.live), None
+            return self._with(live=code == "on"), None
         if setting is Setting.SECRET:
-            return self._with(secret=not self.secret), None
-        return self._next_rule()
+            return self._with(secret=code == "on"), None
+        return self._ruled(Rule(code))
 
-    def _next_rule(self) -> tuple[PollSettings, Refusal | None]:
-        rule = _after(list(Rule), self.rule)
-        refusal = None
-        if rule in CIVIL_RULES and not self.yes_no:
-            rule, refusal = Rule.PLURALITY, Refusal.NEEDS_YES_NO
+    def _ruled(self, rule: Rule) -> tuple[PollSettings, Refusal | None]:
         if rule in CIVIL_RULES:
+            if not self.yes_no:
+                return self, Refusal.NEEDS_YES_NO
             return self._with(rule=rule, audience=Audience.OWNERS, weighting=Weighting.AREA,
-                              multiple=False, max_choices=1), refusal
-        return self._with(rule=rule), refusal
+                              multiple=False, max_choices=1), None
+        if self.civil:
+            defaults = PollSettings(options=self.options, yes_no=self.yes_no)
+            return self._with(rule=rule, audience=defaults.audience,
+                              weighting=defaults.weighting), None
+        return self._with(rule=rule), None
 
     def _with(self, **changes: object) -> PollSettings:
         return PollSettings.model_validate({**self.model_dump(), **changes})
 
-
-def _after(values: list[T], current: T) -> T:
-    return values[(values.index(current) + 1) % len(values)]

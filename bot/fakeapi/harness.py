@@ -5,7 +5,10 @@ drive. Not imported by the bot itself (an import-linter contract keeps it so).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +30,40 @@ def _sqlalchemy_cleanup(task: asyncio.Task[Any]) -> bool:
     return code is not None and f"{os.sep}sqlalchemy{os.sep}" in code.co_filename
 
 
-def make_settings(api: FakeBotApi, db_path: Path, **sections: dict[str, Any]) -> Settings:
+# The variable that runs the tests against a PostgreSQL server (its URL) instead of SQLite.
+POSTGRES = "YISHI_TEST_POSTGRES"
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(server: str) -> AsyncIterator[str]:
+    """A new, empty database on the PostgreSQL server at ``server`` (a SQLAlchemy URL),
+    dropped when the block ends; yields its URL."""
+    import asyncpg  # only when PostgreSQL is asked for
+
+    plain = server.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"yishi_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(plain)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin = await asyncpg.connect(plain)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def make_settings(api: FakeBotApi, db_path: Path | str, **sections: dict[str, Any]
+                  ) -> Settings:
+    url = db_path if isinstance(db_path, str) else f"sqlite+aiosqlite:///{db_path}"
     values: dict[str, Any] = {
         "telegram": {"token": api.token, "base_url": api.base_url,
                      "base_file_url": api.base_file_url},
-        "storage": {"url": f"sqlite+aiosqlite:///{db_path}"},
+        "storage": {"url": url},
         # Ticks are driven by the tests after moving the clock; the job's own interval is
         # kept long so it never races them.
         "scheduler": {"tick_seconds": 3600},
@@ -179,9 +211,18 @@ async def prepare_poll(api: FakeBotApi, tg: Telegram, owner: Any, community_id: 
     await tg.say(owner, owner, deadline)
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
     for setting in settings:
+        # Each named setting is moved one step, as a moderator would: open its choices,
+        # press the one after the marked (current) one.
         mark = api.mark()
         await tg.press(owner, preview, f"pc:s:{setting}")
-        preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+        step = await api.wait_for("editMessageText", after=mark, where=to_owner)
+        if step.buttons and step.buttons[0]["callback_data"].startswith("pc:c:"):
+            choices = [b for b in step.buttons if not b["callback_data"].endswith(":back")]
+            marked = next(i for i, b in enumerate(choices) if b["text"].startswith("✓"))
+            mark = api.mark()
+            await tg.press(owner, step, choices[(marked + 1) % len(choices)]["callback_data"])
+            step = await api.wait_for("editMessageText", after=mark, where=to_owner)
+        preview = step
     return preview
 
 

@@ -67,7 +67,13 @@ from handlers.polls.manage import (
     stale_poll_button,
     void_ballot,
 )
-from handlers.polls.preview import material_sent, material_unexpected, scope_typed, setting_button
+from handlers.polls.preview import (
+    choice_button,
+    material_sent,
+    material_unexpected,
+    scope_typed,
+    setting_button,
+)
 from handlers.polls.records import audit_poll, list_polls, not_voted
 from handlers.polls.votes import vote_first
 
@@ -90,6 +96,7 @@ def register(app: YishiApp) -> None:
             DEADLINE: [CallbackQueryHandler(deadline_button, pattern=callbacks.DEADLINE.matches),
                        MessageHandler(typed, deadline_typed)],
             PREVIEW: [CallbackQueryHandler(setting_button, pattern=callbacks.SETTING.matches),
+                      CallbackQueryHandler(choice_button, pattern=callbacks.CHOOSE.matches),
                       CallbackQueryHandler(publish, pattern=callbacks.PUBLISH.matches),
                       CallbackQueryHandler(edit_question, pattern=callbacks.EDIT.matches),
                       CallbackQueryHandler(cancel_draft, pattern=callbacks.DISCARD.matches)],

@@ -14,11 +14,14 @@ YES_NO_ABSTAIN = button("pc:o:yna")
 DEADLINE = button("pc:d", Word)  # 1d, 3d, 1w
 SETTING = button("pc:s", Choice("audience", "weighting", "rule", "multiple", "live", "scope",
                                 "secret", "notice", "material"))
+# A setting's chooser: the setting and the value chosen ("back": the preview again).
+CHOOSE = button("pc:c", Choice("audience", "weighting", "rule", "multiple", "live", "secret",
+                               "notice"), Word)
 PUBLISH = button("pc:go")
 EDIT = button("pc:e")
 DISCARD = button("pc:x")
 
 PROXY = (PROXY_OPTION,)
 # What a moderator presses: a flow's button pressed outside its flow is out of date.
-MODERATORS = (MANAGE, *PROXY, CREATE_FOR, YES_NO_ABSTAIN, DEADLINE, SETTING, PUBLISH, EDIT,
-              DISCARD)
+MODERATORS = (MANAGE, *PROXY, CREATE_FOR, YES_NO_ABSTAIN, DEADLINE, SETTING, CHOOSE, PUBLISH,
+              EDIT, DISCARD)

@@ -49,7 +49,7 @@ def _settings(draft: dict[str, Any]) -> PollSettings | None:
 
 
 def _notice_choices(context: YishiContext) -> list[int]:
-    """Notice periods the preview cycles through, in days (0: voting opens at once)."""
+    """Notice periods the preview offers, in days (0: voting opens at once)."""
     first = context.services.settings.polls.notice_days
     return [0, first, *(days for days in (7, 30) if days != first)]
 

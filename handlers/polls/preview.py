@@ -10,7 +10,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import YishiContext
 from bot.domain.poll_drafts import Refusal, Setting
-from bot.i18n import N_
+from bot.domain.polls import Audience, Rule, Weighting
+from bot.i18n import N_, Translator
 from handlers.common import (
     flow_reply,
     person_translator,
@@ -29,7 +30,7 @@ from handlers.polls.draft import (
     _unpublishable,
 )
 from handlers.polls.lifecycle import _community
-from handlers.polls.texts import _describe
+from handlers.polls.texts import AUDIENCE_NAMES, RULE_NAMES, WEIGHTING_NAMES, _describe
 
 # Why a setting did not change (bot/domain/poll_drafts.py).
 REFUSED_SETTINGS = {
@@ -49,6 +50,10 @@ async def _preview(update: Update, context: YishiContext) -> int:
              f"<b>{html.escape(draft['question'])}</b>",
              *(f"• {html.escape(o)}" for o in draft["options"]), "",
              *_timing(draft, community, context.services.clock.now(), _),
+             _("In short: {audience}, {weighting}; {rule}.").format(
+                 audience=_(AUDIENCE_NAMES[Audience(draft["audience"])]),
+                 weighting=_(WEIGHTING_NAMES[Weighting(draft["weighting"])]),
+                 rule=_(RULE_NAMES[Rule(draft["rule"])])),
              *_describe(draft, _), "",
              *await _unpublishable(context, draft, _),
              _("Change a setting with the buttons, then publish.")]
@@ -75,8 +80,8 @@ async def _preview(update: Update, context: YishiContext) -> int:
 
 
 async def setting_button(update: Update, context: YishiContext) -> int:
-    """Move one setting in the preview to its next value; the rules of what goes together
-    are the domain's (bot/domain/poll_drafts.py)."""
+    """A setting of the preview pressed: its choices (or, for the notice, the background
+    and the scope, what to type)."""
     query = update.callback_query
     assert query is not None
     draft = _draft(context)
@@ -87,11 +92,7 @@ async def setting_button(update: Update, context: YishiContext) -> int:
         await refuse(update, context, N_("This button is out of date."))
         return PREVIEW
     if pressed[0] == "notice":
-        offered = _notice_choices(context)
-        current_days = draft.get("notice_days", 0)
-        draft["notice_days"] = offered[(offered.index(current_days) + 1) % len(offered)] \
-            if current_days in offered else offered[1]
-        return await _preview(update, context)
+        return await _show_notice_choices(update, context)
     if pressed[0] == "material":
         await query.answer()
         await query.message.reply_text(_(
@@ -105,11 +106,97 @@ async def setting_button(update: Update, context: YishiContext) -> int:
         await query.message.reply_text(_("Type the building (e.g. 3) or building and "
                                          "staircase (e.g. 3-2) the poll is for, or “all”."))
         return SCOPE
-    changed, refusal = current.next(Setting(pressed[0]))
-    if refusal is not None:
-        await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
-        if changed == current:
+    setting = Setting(pressed[0])
+    if setting in current.fixed():
+        await query.answer(_(REFUSED_SETTINGS[Refusal.FIXED_BY_RULE]), show_alert=True)
+        return PREVIEW
+    return await _show_choices(update, context, setting)
+
+
+# What each setting's chooser asks.
+QUESTIONS = {
+    Setting.AUDIENCE: N_("Who votes?"),
+    Setting.WEIGHTING: N_("How are the votes counted?"),
+    Setting.RULE: N_("What decides the outcome?"),
+    Setting.MULTIPLE: N_("How many answers may each voter choose?"),
+    Setting.LIVE: N_("When are the results shown?"),
+    Setting.SECRET: N_("Public or secret ballot?"),
+}
+
+
+def _choice_label(setting: Setting, code: str, _: Translator) -> str:
+    if setting is Setting.AUDIENCE:
+        return _(AUDIENCE_NAMES[Audience(code)])
+    if setting is Setting.WEIGHTING:
+        return _(WEIGHTING_NAMES[Weighting(code)])
+    if setting is Setting.RULE:
+        return _(RULE_NAMES[Rule(code)])
+    if setting is Setting.MULTIPLE:
+        return _("one answer") if code == "1" else _("up to {count} answers").format(
+            count=code)
+    if setting is Setting.LIVE:
+        return _("live, as votes come in") if code == "on" else _("after the poll closes")
+    return _("secret") if code == "on" else _("public")
+
+
+async def _show_choices(update: Update, context: YishiContext, setting: Setting) -> int:
+    """A setting's choices, the current one marked, and the way back."""
+    _ = await person_translator(update, context)
+    current = _settings(_draft(context))
+    assert current is not None
+    now = current.current(setting)
+    rows = [[InlineKeyboardButton(("✓ " if code == now else "") + _choice_label(setting, code, _),
+                                  callback_data=callbacks.CHOOSE.data(setting.value, code))]
+            for code in current.choices(setting)]
+    rows.append([InlineKeyboardButton(_("Back to the preview"),
+                                      callback_data=callbacks.CHOOSE.data(setting.value, "back"))])
+    await flow_reply(update, _(QUESTIONS[setting]), InlineKeyboardMarkup(rows))
+    return PREVIEW
+
+
+async def _show_notice_choices(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    now = _draft(context).get("notice_days", 0)
+    rows = [[InlineKeyboardButton(
+        ("✓ " if days == now else "") + (_("none: voting opens at once") if days == 0 else
+                                         _("{days} days before voting").format(days=days)),
+        callback_data=callbacks.CHOOSE.data("notice", str(days)))]
+        for days in _notice_choices(context)]
+    rows.append([InlineKeyboardButton(_("Back to the preview"),
+                                      callback_data=callbacks.CHOOSE.data("notice", "back"))])
+    await flow_reply(update, _("How long before voting opens is the poll announced, with its "
+                               "background (公示)?"), InlineKeyboardMarkup(rows))
+    return PREVIEW
+
+
+async def choice_button(update: Update, context: YishiContext) -> int:
+    """One of a setting's choices pressed: the preview again with it; the rules of what
+    goes together are the domain's (bot/domain/poll_drafts.py)."""
+    query = update.callback_query
+    assert query is not None
+    draft = _draft(context)
+    pressed = callbacks.CHOOSE.parse(query.data)
+    if pressed is not None and pressed[0] == "notice":
+        offered = [str(days) for days in _notice_choices(context)]
+        if pressed[1] in offered:
+            draft["notice_days"] = int(pressed[1])
+        elif pressed[1] != "back":
+            await refuse(update, context, N_("This button is out of date."))
             return PREVIEW
+        return await _preview(update, context)
+    current = _settings(draft)
+    setting = Setting(pressed[0]) if pressed else None
+    if pressed is None or current is None or setting is None \
+            or pressed[1] not in (*current.choices(setting), "back"):
+        await refuse(update, context, N_("This button is out of date."))
+        return PREVIEW
+    if pressed[1] == "back":
+        return await _preview(update, context)
+    changed, refusal = current.choose(setting, pressed[1])
+    if refusal is not None:
+        _ = await person_translator(update, context)
+        await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
+        return PREVIEW
     draft.update(audience=changed.audience.value, weighting=changed.weighting.value,
                  rule=changed.rule.value, multiple=changed.multiple,
                  max_choices=changed.max_choices, live=changed.live, secret=changed.secret)

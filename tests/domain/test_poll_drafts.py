@@ -19,60 +19,62 @@ def civil(rule=Rule.CIVIL_ORDINARY):
 def test_choosing_a_civil_code_rule_brings_its_requirements():
     settings = yes_no(audience=Audience.MEMBERS, weighting=Weighting.PERSON, multiple=True,
                       max_choices=2, rule=Rule.MAJORITY)
-    settings, refusal = settings.next(Setting.RULE)
+    settings, refusal = settings.choose(Setting.RULE, "civil_ordinary")
     assert refusal is None
     assert (settings.rule, settings.audience, settings.weighting, settings.multiple,
             settings.max_choices) == (Rule.CIVIL_ORDINARY, Audience.OWNERS, Weighting.AREA,
                                       False, 1)
-    settings, refusal = settings.next(Setting.RULE)
+    settings, refusal = settings.choose(Setting.RULE, "civil_major")
     assert (settings.rule, refusal) == (Rule.CIVIL_MAJOR, None)
     assert settings.audience is Audience.OWNERS and settings.weighting is Weighting.AREA
 
 
-@pytest.mark.parametrize("setting", [Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE])
+@pytest.mark.parametrize(("setting", "code"), [(Setting.AUDIENCE, "members"),
+                                               (Setting.WEIGHTING, "person"),
+                                               (Setting.MULTIPLE, "2")])
 @pytest.mark.parametrize("rule", [Rule.CIVIL_ORDINARY, Rule.CIVIL_MAJOR])
-def test_what_a_civil_code_rule_fixes_cannot_be_switched(setting, rule):
+def test_what_a_civil_code_rule_fixes_cannot_be_switched(setting, code, rule):
     before = civil(rule)
-    after, refusal = before.next(setting)
+    after, refusal = before.choose(setting, code)
     assert refusal is Refusal.FIXED_BY_RULE
     assert after == before
     assert before.fixed() == {Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE}
+    # Choosing what it already is changes nothing and is no refusal.
+    assert before.choose(setting, before.current(setting)) == (before, None)
 
 
-def test_leaving_the_civil_code_frees_the_settings_again():
-    settings, _ = civil(Rule.CIVIL_MAJOR).next(Setting.RULE)
-    assert settings.rule is Rule.PLURALITY and settings.fixed() == frozenset()
-    settings, refusal = settings.next(Setting.AUDIENCE)
+def test_leaving_the_civil_code_gives_back_the_usual_settings():
+    settings, refusal = civil(Rule.CIVIL_MAJOR).choose(Setting.RULE, "plurality")
+    assert refusal is None and settings.rule is Rule.PLURALITY
+    # Not owners only, counted by area: the rule took those, and they go with it.
+    assert (settings.audience, settings.weighting) == (Audience.VERIFIED, Weighting.PERSON)
+    assert settings.fixed() == frozenset()
+    settings, refusal = settings.choose(Setting.AUDIENCE, "members")
     assert (settings.audience, refusal) == (Audience.MEMBERS, None)
 
 
-def test_the_civil_code_rules_are_skipped_without_yes_no_abstain():
+def test_a_civil_code_rule_is_refused_without_yes_no_abstain():
     settings = PollSettings(options=4, yes_no=False, rule=Rule.MAJORITY)
-    settings, refusal = settings.next(Setting.RULE)
-    assert (settings.rule, refusal) == (Rule.PLURALITY, Refusal.NEEDS_YES_NO)
-    assert settings.audience is Audience.VERIFIED
+    after, refusal = settings.choose(Setting.RULE, "civil_ordinary")
+    assert (after, refusal) == (settings, Refusal.NEEDS_YES_NO)
 
 
-def test_the_other_settings_cycle():
+def test_each_setting_offers_its_choices_with_the_current_one():
     settings = PollSettings(options=3, yes_no=False)
-    seen = []
-    for _ in range(4):
-        settings, refusal = settings.next(Setting.AUDIENCE)
-        assert refusal is None
-        seen.append(settings.audience)
-    assert seen == [Audience.HOUSEHOLDS, Audience.OWNERS, Audience.MEMBERS, Audience.VERIFIED]
-    weights = []
-    for _ in range(3):
-        settings, _r = settings.next(Setting.WEIGHTING)
-        weights.append(settings.weighting)
-    assert weights == [Weighting.HOUSEHOLD, Weighting.AREA, Weighting.PERSON]
-    choices = []
-    for _ in range(3):
-        settings, _r = settings.next(Setting.MULTIPLE)
-        choices.append((settings.multiple, settings.max_choices))
-    assert choices == [(True, 2), (True, 3), (False, 1)]
-    assert settings.next(Setting.LIVE)[0].live is False
-    assert settings.next(Setting.SECRET)[0].secret is True
+    assert settings.choices(Setting.AUDIENCE) == ["members", "verified", "households",
+                                                  "owners"]
+    assert settings.current(Setting.AUDIENCE) == "verified"
+    assert settings.choices(Setting.MULTIPLE) == ["1", "2", "3"]
+    assert settings.choices(Setting.LIVE) == ["on", "off"]
+    for setting in Setting:
+        for code in settings.choices(setting):
+            if setting is Setting.RULE and code.startswith("civil"):
+                continue
+            chosen, refusal = settings.choose(setting, code)
+            assert refusal is None and chosen.current(setting) == code
+    assert settings.choose(Setting.MULTIPLE, "3")[0].multiple is True
+    with pytest.raises(ValueError):
+        settings.choose(Setting.MULTIPLE, "4")
 
 
 @pytest.mark.parametrize("settings", [
