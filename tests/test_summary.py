@@ -88,7 +88,7 @@ async def test_the_weekly_summary_fires_once_with_the_weeks_figures_and_a_chart(
     assert any(line.startswith("• P-1 “Repaint the lobby?”：结果：“Yes”胜出。") for line in lines)
     assert ("问题报告：新增 3 件，处理完 2 件，处理用时中位数 15.0 小时，逾期 1 件，"
             "满意度 ★ 4.5（2 个评分）。") in lines
-    assert "• D-1 Repaint the lobby? — Yes · 0%" in lines
+    assert "• D-1 Repaint the lobby?——决定：Yes · 0%" in lines
     # D-1 was made this week; its making is not a progress update.
     assert "决议：本周进展更新 0 条。" in lines
     # Listed the Chinese way: 、 between names, full-width brackets.

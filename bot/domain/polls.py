@@ -606,10 +606,16 @@ def next_choice(poll: Poll, before: list[int] | None, option: int) -> list[int] 
     return current
 
 
-def decision_title(poll: Poll, meaning: Verdict) -> str | None:
-    """What the building decided, as a decision's title; None if the poll decided nothing."""
+def decision_title(poll: Poll, meaning: Verdict, *, approved: str = "{question}",
+                   chosen: str = "{question} — {option}") -> str | None:
+    """What the building decided, as a decision's title, in words (``approved`` and
+    ``chosen`` are the reader's phrasings, with {question} and {option}); None if the poll
+    decided nothing."""
     if poll.rule in CIVIL_RULES:
-        return poll.question if meaning.outcome is Outcome.PASSED else None
-    if meaning.outcome is Outcome.WON and meaning.winner is not None:
-        return f"{poll.question} — {poll.options[meaning.winner]}"[:300]
-    return None
+        title = approved.format(question=poll.question) \
+            if meaning.outcome is Outcome.PASSED else None
+    elif meaning.outcome is Outcome.WON and meaning.winner is not None:
+        title = chosen.format(question=poll.question, option=poll.options[meaning.winner])
+    else:
+        title = None
+    return title[:300] if title is not None else None

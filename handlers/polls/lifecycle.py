@@ -30,7 +30,7 @@ from bot.domain.polls import (
     thaw_verdict,
 )
 from bot.domain.topics import TopicStatus
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.points import award_many
 from bot.roles import chat_admin_ids
 from bot.services import Services
@@ -243,7 +243,10 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
                 _result_message(closed, community, result, meaning, figures, now)]
         if closed.rule in CIVIL_RULES:
             owed += await result_notice(conn, closed, community, result, meaning, figures, now)
-        decided = decision_title(poll, meaning)
+        group = translator(community.language)
+        decided = decision_title(
+            poll, meaning, approved=group(N_("{question} — approved by the owners")),
+            chosen=group(N_("{question} — decided: {option}")))
         if decided and await decision_store.for_poll(conn, poll.id) is None:
             made = await decision_store.create(conn, community_id=poll.community_id,
                                                title=decided, poll_id=poll.id,

@@ -140,6 +140,15 @@ def test_a_press_sets_or_toggles_the_choice():
     assert next_choice(several, [0, 2], 1) is None  # a third would be one too many
 
 
+def test_the_decision_a_poll_makes_is_named_in_words():
+    words = {"approved": "{question} — approved by the owners",
+             "chosen": "{question} — decided: {option}"}
+    assert decision_title(poll(), Verdict(outcome=Outcome.WON, winner=1), **words) == \
+        "Add an elevator? — decided: No"
+    assert decision_title(civil(), Verdict(outcome=Outcome.PASSED), **words) == \
+        "Add an elevator? — approved by the owners"
+
+
 def test_the_decision_a_poll_makes():
     assert decision_title(poll(), Verdict(outcome=Outcome.WON, winner=1)) == \
         "Add an elevator? — No"
