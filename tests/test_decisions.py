@@ -166,9 +166,10 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
         mark = api.mark()
         await tg.say(person, person, "/start")
         await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
-    mark = api.mark()
-    await tg.say(group, owner, "/residents add 1-101 @fixer owner")
-    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    for typed in ("/residents add 1-101 @fixer owner", "/role @bob handler"):
+        mark = api.mark()
+        await tg.say(group, owner, typed)
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     mark = api.mark()
     await tg.say(group, owner, "/decisions new")
@@ -179,7 +180,13 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "Fix the garage gate")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    ask_owner = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    # The group's handlers are offered by name.
+    assert [b["text"] for b in ask_owner.buttons] == ["Bob", "Me", "Decide later"]
+    mark = api.mark()
+    await tg.press(owner, ask_owner, decision_buttons.OWNER_PERSON.data(fixer.id))  # forged
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == "This button is out of date."
     mark = api.mark()
     await tg.say(owner, owner, "@nobody_here")
     again = await api.wait_for("sendMessage", after=mark, where=to_owner)

@@ -73,6 +73,7 @@ def register(app: YishiApp) -> None:
             TITLE: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
                     MessageHandler(typed, title_typed)],
             OWNER: [CallbackQueryHandler(owner_chosen, pattern=callbacks.OWNER.matches),
+                    CallbackQueryHandler(owner_chosen, pattern=callbacks.OWNER_PERSON.matches),
                     MessageHandler(typed, owner_chosen)],
             DUE: [CallbackQueryHandler(due_chosen, pattern=callbacks.NO_DUE_DATE.matches),
                   MessageHandler(typed, due_chosen)],

@@ -5,6 +5,7 @@ from bot.buttons import Choice, Id, Index, button
 # The creation flow, in private.
 CREATE_FOR = button("dn:g", Id)
 OWNER = button("dn:o", Choice("me", "none"))
+OWNER_PERSON = button("dn:op", Id)  # one of the group's handlers or building leads
 NO_DUE_DATE = button("dn:d:none")
 NO_MILESTONES = button("dn:m:none")
 # Posting progress: which decision, how far, no next step.
@@ -19,5 +20,5 @@ RATE = button("dr", Id, Index(6))
 TAKE = button("dt", Id)
 DUE_IN = button("du", Id, Choice("2w", "1m", "3m"))
 
-ALL = (CREATE_FOR, OWNER, NO_DUE_DATE, NO_MILESTONES, PICK, PERCENT, NO_NEXT_STEP, FOLLOW,
-       MILESTONE, RATE, TAKE, DUE_IN)
+ALL = (CREATE_FOR, OWNER, OWNER_PERSON, NO_DUE_DATE, NO_MILESTONES, PICK, PERCENT,
+       NO_NEXT_STEP, FOLLOW, MILESTONE, RATE, TAKE, DUE_IN)

@@ -4,6 +4,7 @@ in private."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -14,7 +15,7 @@ from telegram.ext import ConversationHandler
 
 from bot.context import YishiContext
 from bot.domain.durations import DeadlineError, parse_deadline
-from bot.domain.models import Community, Role
+from bot.domain.models import Community, Person, Role
 from bot.i18n import N_
 from handlers.common import (
     begin_for_chosen,
@@ -24,6 +25,7 @@ from handlers.common import (
     flow_reply,
     person_translator,
     record_audit,
+    refuse,
     user_role,
 )
 from handlers.decisions import callbacks
@@ -36,7 +38,7 @@ from handlers.decisions.lifecycle import (
 from handlers.decisions.manage import list_decisions
 from handlers.decisions.texts import DUE_TIME, due_problem
 from handlers.roles import named_person  # the same @name / reply rules as /role
-from storage import communities, outbox, people
+from storage import communities, memberships, outbox, people
 from storage import decisions as store
 
 TITLE, OWNER, DUE, MILESTONES = range(60, 64)
@@ -90,13 +92,31 @@ async def title_typed(update: Update, context: YishiContext) -> int:
                                  .format(limit=TITLE_MAX))
         return TITLE
     draft["title"] = text
+    people_rows = [[InlineKeyboardButton(person.name,
+                                         callback_data=callbacks.OWNER_PERSON.data(person.user_id))]
+                   for person in await _who_may_own(context, draft["community"], message)]
     await message.reply_text(
-        _("Who owns it? Send their @username or their name on the roster, or press a "
-          "button."),
-        reply_markup=InlineKeyboardMarkup([[
+        _("Who owns it? Press a name, or send their @username or their name on the roster."),
+        reply_markup=InlineKeyboardMarkup([*people_rows, [
             InlineKeyboardButton(_("Me"), callback_data=callbacks.OWNER.data("me")),
             InlineKeyboardButton(_("Decide later"), callback_data=callbacks.OWNER.data("none"))]]))
     return OWNER
+
+
+# At most this many people are offered as buttons for the owner.
+OWNER_BUTTONS = 6
+
+
+async def _who_may_own(context: YishiContext, community_id: int, message: Any) -> list[Person]:
+    """The people the group gave a role to carry things out (handlers, building leads),
+    then its other moderators: the usual owners, offered by name."""
+    user_id = message.from_user.id if message.from_user else None
+    async with context.services.db.transaction() as conn:
+        ids = [*await memberships.with_role(conn, community_id, Role.HANDLER),
+               *await memberships.with_role(conn, community_id, Role.BUILDING_LEAD),
+               *await memberships.with_role(conn, community_id, Role.MODERATOR)]
+        named = await people.names(conn, [i for i in dict.fromkeys(ids) if i != user_id])
+    return [named[i] for i in dict.fromkeys(ids) if i in named][:OWNER_BUTTONS]
 
 
 async def owner_chosen(update: Update, context: YishiContext) -> int:
@@ -104,7 +124,16 @@ async def owner_chosen(update: Update, context: YishiContext) -> int:
     assert user is not None
     draft = context.user_data.get(DRAFT) or {}
     _ = await person_translator(update, context)
-    if update.callback_query is not None:
+    if update.callback_query is not None and callbacks.OWNER_PERSON.matches(
+            update.callback_query.data):
+        chosen = callbacks.OWNER_PERSON.parse(update.callback_query.data)
+        offered = await _who_may_own(context, draft.get("community", 0),
+                                     update.callback_query)
+        if chosen is None or chosen[0] not in {p.user_id for p in offered}:
+            await refuse(update, context, N_("This button is out of date."))
+            return OWNER
+        draft["owner"] = chosen[0]
+    elif update.callback_query is not None:
         choice = (update.callback_query.data or "").rsplit(":", 1)[-1]
         draft["owner"] = user.id if choice == "me" else None
     else:
