@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from storage.types import UTCDateTime
@@ -40,8 +41,8 @@ communities = Table(
     Column("language", String(8), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("quiet_hours", String(16), nullable=False),
-    Column("active", Boolean, nullable=False, server_default=text("1")),
-    Column("leaderboard", Boolean, nullable=False, server_default=text("1")),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("leaderboard", Boolean, nullable=False, server_default=true()),
     # The moderators' own group chat, where join requests go; linked with a one-time code.
     Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
     Column("link_code", String(16), nullable=True),
@@ -60,7 +61,7 @@ people = Table(
     Column("language", String(8), nullable=True),
     Column("app_language", String(8), nullable=True),
     Column("public_name", String(8), nullable=False, server_default="initials"),
-    Column("started", Boolean, nullable=False, server_default=text("0")),
+    Column("started", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -185,7 +186,7 @@ topics = Table(
            nullable=True),
     Column("anonymous", Boolean, nullable=False),
     Column("status", String(10), nullable=False),
-    Column("urgent", Boolean, nullable=False, server_default=text("0")),
+    Column("urgent", Boolean, nullable=False, server_default=false()),
     Column("reason", Text, nullable=True),
     Column("merged_into", Integer, nullable=True),
     Column("meeting_at", UTCDateTime, nullable=True),
@@ -240,7 +241,7 @@ polls = Table(
     Column("weighting", String(10), nullable=False),
     Column("rule", String(16), nullable=False),
     Column("live_results", Boolean, nullable=False),
-    Column("secret", Boolean, nullable=False, server_default=text("0")),
+    Column("secret", Boolean, nullable=False, server_default=false()),
     Column("status", String(10), nullable=False),
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
     Column("created_by", BigInteger, nullable=True),
@@ -504,7 +505,7 @@ report_photos = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
     Column("file_id", String(256), nullable=False),
-    Column("after", Boolean, nullable=False, server_default=text("0")),
+    Column("after", Boolean, nullable=False, server_default=false()),
 )
 
 # The timeline: every change with who and when.

@@ -4,6 +4,7 @@ against both with a temporary database."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from bot import buttons
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.fakeapi.actions import Telegram
-from bot.fakeapi.harness import START, RunningBot, make_settings
+from bot.fakeapi.harness import POSTGRES, START, RunningBot, fresh_postgres, make_settings
 from bot.fakeapi.server import FakeBotApi
 
 # What a handler, a due item or the outbox's runner logs when it raised: each is a bug
@@ -67,8 +68,15 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "yishi.db"
+async def db_path(tmp_path: Path) -> AsyncIterator[Path | str]:
+    """Where the test's database lives: a SQLite file, or — with YISHI_TEST_POSTGRES set
+    to a server's URL — a fresh PostgreSQL database of its own, dropped afterwards."""
+    server = os.environ.get(POSTGRES)
+    if not server:
+        yield tmp_path / "yishi.db"
+        return
+    async with fresh_postgres(server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from bot.domain.units import UnitAddress
 from handlers.residents import callbacks as resident_buttons
 from handlers.settings import SETTING
 from storage import flow_state, residents, units
-from tests.helpers import audit_log, eventually, group_with_bot
+from tests.helpers import audit_log, eventually, group_with_bot, introduce
 
 
 async def _resident_rows(bot, community_id):
@@ -99,7 +99,7 @@ async def test_a_rejected_request_is_told_and_not_on_the_roster(bot, api, tg):
 async def test_a_unit_that_does_not_parse_gets_a_clear_message(bot, api, tg):
     group, owner, stored = await group_with_bot(bot, api, tg)
     ann = tg.person("Ann", language_code="en")
-    await tg.say(group, ann, "hello")
+    await introduce(bot, tg, group, ann)  # noted before they write in private
     mark = api.mark()
     await tg.say(ann, ann, "/join")
     await api.wait_for("sendMessage", after=mark)
@@ -122,7 +122,7 @@ async def test_units_from_the_list_are_buttons_and_others_are_refused(bot, api, 
         for code in ("1-101", "1-102"):
             await units.ensure(conn, stored.id, UnitAddress.parse(code), bot.clock.now())
     ann = tg.person("Ann", language_code="en")
-    await tg.say(group, ann, "hi")
+    await introduce(bot, tg, group, ann)  # noted before they write in private
     mark = api.mark()
     await tg.say(ann, ann, "/join")
     ask = await api.wait_for("sendMessage", after=mark)
@@ -145,7 +145,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
     group, owner, stored = await group_with_bot(bot, api, tg, "Elm House")
     other, other_owner, other_stored = await group_with_bot(bot, api, tg, "Oak House")
     outsider = tg.person("Outsider", language_code="en")
-    await tg.say(other, outsider, "hi")
+    await introduce(bot, tg, other, outsider)
     # A link to Elm House, used by someone who is not in that group.
     mark = api.mark()
     await tg.say(outsider, outsider, f"/start join_{stored.id}")
@@ -181,7 +181,7 @@ async def test_someone_from_another_community_cannot_join_or_see_it(bot, api, tg
 async def test_cancel_and_a_restart_in_the_middle(bot, api, tg):
     group, owner, stored = await group_with_bot(bot, api, tg, "Elm House")
     ann = tg.person("Ann", language_code="en")
-    await tg.say(group, ann, "hi")
+    await introduce(bot, tg, group, ann)  # noted before they write in private
     mark = api.mark()
     await tg.say(ann, ann, "/join")
     await api.wait_for("sendMessage", after=mark)
@@ -210,7 +210,7 @@ async def test_cancel_and_a_restart_in_the_middle(bot, api, tg):
 async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bot, api, tg):
     group, owner, stored = await group_with_bot(bot, api, tg, "Elm House")
     ann = tg.person("Ann", language_code="en")
-    await tg.say(group, ann, "hi")
+    await introduce(bot, tg, group, ann)  # noted before they write in private
     mark = api.mark()
     await tg.say(ann, ann, "/join")
     await api.wait_for("sendMessage", after=mark)
@@ -246,7 +246,7 @@ async def test_requests_go_to_a_linked_moderators_chat(bot, api, tg):
 
     # A wrong code, or a resident with the right one, changes nothing.
     eve = tg.person("Eve", language_code="en")
-    await tg.say(group, eve, "hi")
+    await introduce(bot, tg, group, eve)  # noted before they write in private
     for who, text in ((owner, f"/settings link {stored.id}-aaaaaaaa"),
                       (eve, f"/settings link {code}")):
         mark = api.mark()

@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("communities") as batch:
         batch.add_column(sa.Column("leaderboard", sa.Boolean, nullable=False,
-                                   server_default=sa.text("1")))
+                                   server_default=sa.true()))
         batch.add_column(sa.Column("moderators_chat_id", sa.BigInteger, nullable=True))
         batch.add_column(sa.Column("link_code", sa.String(16), nullable=True))
         batch.create_unique_constraint("uq_communities_moderators_chat_id",

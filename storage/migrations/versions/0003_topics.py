@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("author_id", sa.BigInteger, nullable=True),
         sa.Column("anonymous", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
-        sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.text("0")),
+        sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("merged_into", sa.Integer, nullable=True),
         sa.Column("meeting_at", UTCDateTime, nullable=True),

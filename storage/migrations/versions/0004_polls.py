@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("weighting", sa.String(10), nullable=False),
         sa.Column("rule", sa.String(16), nullable=False),
         sa.Column("live_results", sa.Boolean, nullable=False),
-        sa.Column("secret", sa.Boolean, nullable=False, server_default=sa.text("0")),
+        sa.Column("secret", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("topic_id", sa.Integer, nullable=True),
         sa.Column("created_by", sa.BigInteger, nullable=True),

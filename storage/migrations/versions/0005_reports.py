@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, autoincrement=True),
         sa.Column("report_id", sa.Integer, nullable=False),
         sa.Column("file_id", sa.String(256), nullable=False),
-        sa.Column("after", sa.Boolean, nullable=False, server_default=sa.text("0")),
+        sa.Column("after", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("id", name="pk_report_photos"),
         sa.ForeignKeyConstraint(["report_id"], ["reports.id"], ondelete="CASCADE",
                                 name="fk_report_photos_report_id_reports"),
