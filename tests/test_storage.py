@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from bot.domain.chain import Link, verify
 from bot.domain.decisions import UpdateKind
 from bot.domain.quiet_hours import QuietHours
+from bot.fakeapi.harness import POSTGRES, fresh_postgres
 from storage import Database, audit, communities, due_work, inspection
 from storage import decisions as decision_store
 from storage import polls as poll_store
@@ -199,6 +201,23 @@ def test_backup_refuses_what_it_cannot_copy(tmp_path):
         backup("postgresql+asyncpg://u:p@localhost/y", tmp_path / "x.db")
     with pytest.raises(BackupError, match="no such database"):
         backup(f"sqlite+aiosqlite:///{tmp_path / 'missing.db'}", tmp_path / "x.db")
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_a_postgresql_database_is_migrated_and_backed_up_with_pg_dump(tmp_path):
+    async with fresh_postgres(os.environ[POSTGRES]) as url:
+        database = Database(url)
+        await database.open()
+        try:
+            assert await upgrade(database) == HEAD
+            async with database.transaction() as conn:
+                await _community(conn)
+        finally:
+            await database.close()
+        size = await asyncio.to_thread(backup, url, tmp_path)
+    dump = tmp_path / f"{url.rsplit('/', 1)[1]}.dump"
+    assert dump.stat().st_size == size and dump.read_bytes().startswith(b"PGDMP")
 
 
 def test_migrate_and_backup_commands(tmp_path):
