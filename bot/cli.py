@@ -29,8 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date",
                         description="Apply the shipped database migrations; safe to repeat.")
     backup = commands.add_parser(
-        "backup", parents=[common], help="copy the live database (SQLite, or PostgreSQL with pg_dump) to DEST",
-        description="Make a consistent copy of the SQLite database while the bot runs.")
+        "backup", parents=[common],
+        help="copy the live database (SQLite, or PostgreSQL with pg_dump) to DEST",
+        description="Make a consistent copy of the database while the bot runs.")
     backup.add_argument("dest", type=Path, metavar="DEST", help="a file or a directory")
     commands.add_parser("check-config", parents=[common], help="validate the configuration",
                         description="Load and validate the configuration, then exit 0 or 2.")
