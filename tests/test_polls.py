@@ -709,3 +709,22 @@ async def test_a_deadline_typed_in_words(bot, api, tg, clock):
     await tg.say(owner, owner, "下周五晚上8点")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
     assert "2026-12-04 20:00" in preview.text
+
+
+async def test_a_post_an_admin_deleted_does_not_stop_the_result(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _c, _p = await _create(api, tg, group, owner, stored.id, deadline="1d")
+    assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
+    await bot.settled()
+    tg.delete(post)  # an admin tidies the group; Telegram does not tell the bot
+    clock.advance(timedelta(days=1, minutes=1))
+    mark = api.mark()
+    await bot.tick()
+    result = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                                and "已截止" in (c.text or ""))
+    assert result.text.startswith("P-1 已截止：Repaint the lobby?")
+    refused = [c for c in api.calls[mark:] if c.method == "editMessageText" and c.error]
+    assert refused and "message to edit not found" in refused[0].error
+    poll, counted = await _poll(bot, _poll_id(post))
+    assert poll.status is PollStatus.CLOSED and len(counted) == 1
+    assert await bot.tick() == 0  # nothing left trying to edit the vanished post

@@ -209,6 +209,13 @@ class Telegram:
 
     # --- internals ----------------------------------------------------------------
 
+    def delete(self, message: Any) -> None:
+        """An admin deletes a message the bot sent (Telegram tells the bot nothing)."""
+        sent = message.result if hasattr(message, "result") else message
+        key = (sent["chat"]["id"], sent["message_id"])
+        self.api.messages.pop(key, None)
+        self.api.deleted.add(key)
+
     def block(self, person: Person) -> None:
         """``person`` blocks the bot: private messages to them fail with 403 until they
         write to it again."""
