@@ -215,7 +215,7 @@ async def test_figures_at_the_threshold_never_contradict_the_verdict(bot, api, t
     # 66.66% would have been shown as "66.7%", above 2/3, beside "no quorum".
     assert ("未达法定参与：1,200 平方米中 799.99 平方米参与，需要 800 平方米；2 位业主中 1 位参与，"
             "需要 2 位。") in result.text
-    assert "66.7%" not in result.text and "Yes：1 票, 799.99 m²（100%）" in result.text
+    assert "66.7%" not in result.text and "Yes：1 票，799.99 m²（100%）" in result.text
 
 
 async def test_each_household_counts_once_and_refusals_say_what_is_true(bot, api, tg):

@@ -212,10 +212,13 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
     lines = []
     for index, option in enumerate(poll.options):
         share = result.weights[index] / result.total_weight if result.total_weight else None
-        line = _("{option}: {votes} votes").format(option=html.escape(option),
-                                                   votes=result.votes[index])
         if poll.weighting is Weighting.AREA:
-            line += f", {_weight(result.weights[index], poll)}"
+            line = _("{option}: {votes} votes, {weight}").format(
+                option=html.escape(option), votes=result.votes[index],
+                weight=_weight(result.weights[index], poll))
+        else:
+            line = _("{option}: {votes} votes").format(option=html.escape(option),
+                                                       votes=result.votes[index])
         lines.append(_("{line} ({share})").format(line=line, share=percent(share)))
     return lines
 
