@@ -1,5 +1,6 @@
-"""Every call to Telegram passes here: PTB's AIORateLimiter (the flood limits, waiting out
-429s), plus what a failed call means for yishi.
+"""Every call to Telegram passes here: the flood limits as Telegram counts them (strict
+windows, answers to people first: bot/sending.py), a 429 waited out, and what a failed
+call means for yishi.
 
 - 5xx from Telegram: retried twice with a short backoff, then raised (and logged by the
   caller or the error handler). A timeout is not retried here: the message may have
@@ -25,10 +26,18 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
-from telegram.ext import AIORateLimiter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+from telegram.ext import BaseRateLimiter
 
 from bot.clock import Clock
+from bot.sending import Windows, is_answer
 from storage import Database, communities, people
 
 log = logging.getLogger(__name__)
@@ -54,26 +63,48 @@ class ChatNotes:
     in_transaction: Callable[[], bool]
 
 
-class Delivery(AIORateLimiter):
+class Delivery(BaseRateLimiter[int]):
     def __init__(self, *, notes: ChatNotes | None = None, max_retries: int = 3,
                  backoff: float = 0.25, speedup: int = 1) -> None:
         # Telegram's limits: 30 messages a second, 20 a minute per group (real time; only
         # a simulation that compresses time scales them by ``speedup``).
-        super().__init__(max_retries=max_retries, overall_max_rate=30 * speedup,
-                         group_max_rate=20 * speedup)
+        self._windows = Windows(speedup=speedup)
+        self._max_retries = max_retries
         self._backoff = backoff
         self._notes = notes
         self._pending: set[asyncio.Task[None]] = set()
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
-    def _limited(self, callback: Callable[..., Coroutine[Any, Any, Any]]
-                 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-        """The call itself waits for one of the IN_FLIGHT places (not the rate limiter's
-        waiting, which must not hold a place others could use)."""
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            async with self._in_flight:
-                return await callback(*args, **kwargs)
-        return call
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def _send(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                    kwargs: dict[str, Any], data: dict[str, Any]) -> Any:
+        """Wait for the send's places in the windows (never holding one of the IN_FLIGHT
+        connections meanwhile), take them, and make the call in the same instant; a 429
+        from Telegram is waited out and the call made again, up to ``max_retries``."""
+        for attempt in range(self._max_retries + 1):
+            ticket = self._windows.ticket(_chat_id(data), answer=is_answer())
+            try:
+                while True:
+                    wait = self._windows.wait(ticket)
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    async with self._in_flight:
+                        if self._windows.take(ticket):
+                            return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == self._max_retries:
+                    raise
+                log.warning("telegram asked to wait", extra={"seconds": exc.retry_after})
+                await asyncio.sleep(float(exc.retry_after) + 0.1)
+            finally:
+                self._windows.done(ticket)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def process_request(
         self,
@@ -97,8 +128,7 @@ class Delivery(AIORateLimiter):
         moved = False
         for attempt in range(SERVER_RETRIES + 1):
             try:
-                return await super().process_request(self._limited(callback), args, kwargs,
-                                                     endpoint, data, rate_limit_args)
+                return await self._send(callback, args, kwargs, data)
             except ChatMigrated as exc:
                 old = _chat_id(data)
                 if moved or old is None:

@@ -38,6 +38,7 @@ from bot.i18n import N_, translator
 from bot.inbox import mark_done
 from bot.persistence import FLOW_IDLE
 from bot.scheduler import Done, Outcome
+from bot.sending import answering
 from bot.transcript import Touch, begin_update, end_update, transcript_of
 from handlers import BEGIN, ONE_FLOW, PERSISTENCE
 from handlers.common import chat_translator, note_person, person_translator, refuse
@@ -347,6 +348,7 @@ async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
 
 async def _begin(update: object, context: YishiContext) -> None:
     begin_update()
+    answering()  # what this update's handling sends goes before scheduled work
 
 
 def register(app: YishiApp) -> None:

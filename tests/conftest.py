@@ -49,9 +49,17 @@ def no_handler_raised(request: pytest.FixtureRequest) -> Any:
         pytest.fail("a handler raised: " + "; ".join(failures.seen), pytrace=False)
 
 
+# The feature tests run with Telegram's flood limits scaled up this many times, on both
+# sides (the fake's strict windows and the bot's), so that a test posting 25 messages to
+# a group need not wait out a real minute. Tests marked ``real_limits`` (and
+# tests/test_sending.py) hold the bot to Telegram's limits as they are.
+LIMITS_SPEEDUP = 3
+
+
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
+async def api(request: pytest.FixtureRequest) -> AsyncIterator[FakeBotApi]:
     server = FakeBotApi()
+    server.speedup = 1 if request.node.get_closest_marker("real_limits") else LIMITS_SPEEDUP
     await server.start()
     yield server
     await server.stop()
@@ -87,7 +95,7 @@ def settings(api: FakeBotApi, db_path: Path) -> Settings:
 @pytest.fixture
 async def bot(api: FakeBotApi, settings: Settings,
               clock: ManualClock) -> AsyncIterator[RunningBot]:
-    running = RunningBot(api, settings, clock)
+    running = RunningBot(api, settings, clock, speedup=api.speedup)
     await running.start()
     yield running
     await running.stop()

@@ -41,6 +41,7 @@ async def test_an_anonymous_admin_moderates_everything(bot, api, tg, clock):
     assert decision.owner_id == dee.id and decision.status.value == "blocked"
     # A resident who is not an administrator is still refused (the owner may block or
     # cancel, not move the due date).
+    await bot.settled()  # the blocked decision's card is out first
     mark = api.mark()
     await tg.say(group, dee, "/decision D-1 due 2026-12-30")
     refused = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)

@@ -84,18 +84,27 @@ async def test_albums_must_have_two_to_ten_items(fake):
     assert status == 400 and "11 items" in fake.violations[-1]
 
 
-async def test_enforces_20_messages_a_minute_in_a_group(fake, monkeypatch):
+@pytest.mark.real_limits
+async def test_enforces_20_messages_in_any_minute_in_a_group(fake, monkeypatch):
+    """A strict window, as Telegram counts: 20 spread over 19 seconds, and the 21st is
+    refused until the first is a full minute old (a leaky bucket would have let it in)."""
     import bot.fakeapi.server as server
 
-    frozen = server.rate_clock()
-    monkeypatch.setattr(server, "rate_clock", lambda: frozen)
+    now = [server.rate_clock()]
+    monkeypatch.setattr(server, "rate_clock", lambda: now[0])
+    start = now[0]
     for i in range(20):
+        now[0] = start + i
         status, _ = await _call(fake, "sendMessage", chat_id=fake.chat.id, text=f"m{i}")
         assert status == 200
-    # A burst of 20 fills the group's bucket; it drains one message every 3 seconds.
+    now[0] = start + 59.5
     status, body = await _call(fake, "sendMessage", chat_id=fake.chat.id, text="one too many")
-    assert status == 429 and body["parameters"]["retry_after"] > 0
-    assert fake.violations == [f"flood: more than 20 messages a minute in group {fake.chat.id}"]
+    assert status == 429 and body["parameters"]["retry_after"] == 1
+    assert fake.violations == [
+        f"flood: more than 20 messages in one minute in group {fake.chat.id}"]
+    now[0] = start + 60.01
+    status, _ = await _call(fake, "sendMessage", chat_id=fake.chat.id, text="now it may")
+    assert status == 200
 
 
 async def test_cannot_message_someone_who_never_started_the_bot(fake, tg):
@@ -119,18 +128,24 @@ async def test_updates_built_by_tests_are_checked_too(fake):
         await fake.push(message={"message_id": 1, "chat": {"id": 1, "type": "private"}})
 
 
-async def test_enforces_about_30_messages_a_second_overall(fake, tg, monkeypatch):
+@pytest.mark.real_limits
+async def test_enforces_30_messages_in_any_second_overall(fake, tg, monkeypatch):
     import bot.fakeapi.server as server
 
-    frozen = server.rate_clock()
-    monkeypatch.setattr(server, "rate_clock", lambda: frozen)  # all in one instant
+    now = [server.rate_clock()]
+    monkeypatch.setattr(server, "rate_clock", lambda: now[0])
+    start = now[0]
     people = [tg.person(f"P{i}") for i in range(32)]
     for person in people:
         tg.private_chat(person)
         fake.started.add(person.id)
     statuses = []
-    for person in people:
+    for n, person in enumerate(people[:31]):
+        now[0] = start + n * 0.03  # 31 within 0.9 s
         status, _ = await _call(fake, "sendMessage", chat_id=person.id, text="hi")
         statuses.append(status)
-    assert statuses[:30] == [200] * 30 and 429 in statuses[30:]
-    assert fake.violations[0] == "flood: more than 30 messages a second"
+    assert statuses == [200] * 30 + [429]
+    assert fake.violations[0] == "flood: more than 30 messages in one second"
+    now[0] = start + 1.0  # the first has left the window
+    status, _ = await _call(fake, "sendMessage", chat_id=people[31].id, text="hi")
+    assert status == 200

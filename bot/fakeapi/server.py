@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,7 +126,7 @@ class FakeBotApi:
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, bool] = {}  # id -> answered
         self._changed = asyncio.Condition()
-        self._buckets: dict[tuple[Any, ...], tuple[float, float]] = {}
+        self._windows: dict[tuple[Any, ...], deque[float]] = {}
         self._runner: web.AppRunner | None = None
         self._release = False
         self._stopping = False
@@ -263,27 +264,30 @@ class FakeBotApi:
     # ----------------------------------------------------------------- limits
 
     def _check_rate(self, chat_id: int) -> None:
-        """Telegram's limits as leaky buckets: about 30 messages a second overall, and 20 a
-        minute per group, each with a bucket of that size (the same model PTB's
-        AIORateLimiter sends by; Telegram documents the limits as "about")."""
+        """Telegram's limits as Telegram counts them: strict windows — never more than 30
+        messages in any one second overall, nor 20 in any 60 seconds to one group (edits
+        included). The 31st (or 21st) is refused with a 429 saying how long to wait."""
         now = rate_clock()
-        if not self._fill(("overall",), now, OVERALL_PER_SECOND * self.speedup, 1.0):
-            self.violations.append("flood: more than 30 messages a second")
+        overall = self._window(("overall",), now, 1.0)
+        group = self._window(("group", chat_id), now, 60.0) if chat_id < 0 else None
+        if len(overall) >= OVERALL_PER_SECOND * self.speedup:
+            self.violations.append("flood: more than 30 messages in one second")
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        if chat_id < 0 and not self._fill(("group", chat_id), now,
-                                                 GROUP_PER_MINUTE * self.speedup, 60.0):
+        if group is not None and len(group) >= GROUP_PER_MINUTE * self.speedup:
+            wait = max(1, math.ceil(group[0] + 60.0 - now))
             self.violations.append(f"flood: more than {GROUP_PER_MINUTE * self.speedup} "
-                                   f"messages a minute in group {chat_id}")
-            raise ApiError(429, "Too Many Requests: retry after 30", retry_after=30)
+                                   f"messages in one minute in group {chat_id}")
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        overall.append(now)
+        if group is not None:
+            group.append(now)
 
-    def _fill(self, key: tuple[Any, ...], now: float, size: int, period: float) -> bool:
-        level, last = self._buckets.get(key, (0.0, now))
-        level = max(0.0, level - (now - last) * size / period)
-        if level + 1 > size + 0.5:  # half a message of slack for clock jitter
-            self._buckets[key] = (level, now)
-            return False
-        self._buckets[key] = (level + 1, now)
-        return True
+    def _window(self, key: tuple[Any, ...], now: float, period: float) -> deque[float]:
+        """The times of the sends counted under ``key`` within the last ``period``."""
+        sent = self._windows.setdefault(key, deque())
+        while sent and sent[0] <= now - period:
+            sent.popleft()
+        return sent
 
     def _text(self, params: dict[str, Any], key: str, limit: int, method: str,
               minimum: int = 1) -> tuple[str, str | None]:
@@ -532,6 +536,7 @@ class FakeBotApi:
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._edit_target(params, "editMessageText")
+        self._check_rate(message["chat"]["id"])
         text, source = self._text(params, "text", 4096, "editMessageText")
         self._check_markup(params, "editMessageText")
         markup = params.get("reply_markup")
@@ -548,6 +553,7 @@ class FakeBotApi:
 
     def _api_editMessageCaption(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._edit_target(params, "editMessageCaption")
+        self._check_rate(message["chat"]["id"])
         if "photo" not in message and "document" not in message:
             self.violations.append("editMessageCaption: the message has no media")
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
@@ -566,6 +572,7 @@ class FakeBotApi:
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._edit_target(params, "editMessageReplyMarkup")
+        self._check_rate(message["chat"]["id"])
         self._check_markup(params, "editMessageReplyMarkup")
         markup = params.get("reply_markup")
         if markup == message.get("reply_markup"):

@@ -1,0 +1,91 @@
+"""Telegram's flood limits as Telegram counts them: strict windows of 30 messages in any
+second and 20 in any minute per group, answers to people before scheduled work — in the
+windows themselves (a controlled clock) and end to end at the real limits."""
+
+import asyncio
+
+import pytest
+
+from bot.sending import MARGIN, Windows
+
+GROUP = -100123
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_thirty_in_any_second_then_the_window_must_move_on():
+    clock = Clock()
+    windows = Windows(clock=clock)
+    for n in range(30):
+        clock.now = 1000.0 + n * 0.01
+        ticket = windows.ticket(None, answer=True)
+        assert windows.take(ticket)
+    clock.now = 1000.5
+    ticket = windows.ticket(None, answer=True)
+    assert not windows.take(ticket)
+    assert windows.wait(ticket) == pytest.approx(1000.0 + 1.0 + MARGIN[1.0] - 1000.5)
+    clock.now = 1000.0 + 1.0 + MARGIN[1.0] + 0.001  # the first has left the window
+    assert windows.take(ticket)
+
+
+def test_twenty_in_any_minute_to_a_group_other_chats_unaffected():
+    clock = Clock()
+    windows = Windows(clock=clock)
+    for n in range(20):
+        clock.now = 1000.0 + n  # one a second: a leaky bucket would let the 21st in soon
+        assert windows.take(windows.ticket(GROUP, answer=False))
+    clock.now = 1030.0
+    held = windows.ticket(GROUP, answer=False)
+    assert windows.wait(held) == pytest.approx(60.0 + MARGIN[60.0] - 30.0)
+    assert windows.take(windows.ticket(-100999, answer=False))  # another group
+    assert windows.take(windows.ticket(42, answer=False))  # a person
+    clock.now = 1000.0 + 60.0 + MARGIN[60.0] + 0.001
+    assert windows.take(held)
+
+
+def test_scheduled_work_waits_while_an_answer_waits():
+    clock = Clock()
+    windows = Windows(clock=clock)
+    for _n in range(30):
+        assert windows.take(windows.ticket(None, answer=False))
+    answer = windows.ticket(7, answer=True)
+    later = windows.ticket(8, answer=False)
+    assert windows.wait(answer) > 0  # the second is full: the answer waits, counted
+    clock.now += 1.0 + MARGIN[1.0] + 0.001
+    # A place is free: scheduled work lets the answer have it.
+    assert windows.wait(later) > 0 and not windows.take(later)
+    assert windows.take(answer)
+    assert windows.take(later)  # and then its turn
+
+
+def test_the_speedup_scales_both_limits():
+    clock = Clock()
+    windows = Windows(speedup=3, clock=clock)
+    assert all(windows.take(windows.ticket(GROUP, answer=False)) for _n in range(60))
+    assert not windows.take(windows.ticket(GROUP, answer=False))
+
+
+@pytest.mark.real_limits
+async def test_forty_people_at_once_are_answered_within_telegrams_limits(bot, api, tg):
+    """Forty people send /start in the same instant: every one is answered, and the fake
+    Bot API, counting strict windows at Telegram's real limits, refused nothing (the
+    fixture fails the test on any violation)."""
+    people = [tg.person(f"N{n}", language_code="en") for n in range(40)]
+    mark = api.mark()
+    await asyncio.gather(*(tg.say(person, person, "/start") for person in people))
+    for person in people:
+        await api.wait_for("sendMessage", after=mark, timeout=20,
+                           where=lambda c, p=person: c.chat_id == p.id)
+    answers = sorted(c.at for c in api.sent(after=mark) if c.chat_id in
+                     {p.id for p in people})
+    assert len(answers) == 40
+    assert not [c for c in api.calls[mark:] if c.error and "429" in c.error]
+    # No more than 30 in any second, and not stretched far beyond what the limit needs.
+    assert max(sum(1 for t in answers if start <= t < start + 1.0) for start in answers) <= 30
+    assert answers[-1] - answers[0] < 3.0
