@@ -1,6 +1,7 @@
 """Fan-out: the weekly summaries (text and chart) of 600 communities fall due in the same
 minute. How long until the last is out, against the floor Telegram's limits allow (all
-messages at 30 a second, no group above 20 a minute), and how many 429s came back.
+messages at 30 a second, no group above 20 a minute), and how many 429s came back from
+the fake Bot API, which counts Telegram's limits as strict windows.
 
 Each building's last weeks differ by its number (``shapes`` distinct charts): run once
 with every chart different (the worst case: 600 charts drawn), and once with 30 shapes
@@ -75,7 +76,7 @@ async def _table(runs: int, count: int, shapes: int) -> str:
          f"{2 * count}"),
         ("time to the last", f"{elapsed:.1f} s", ""),
         ("floor under Telegram's limits", f"{floor:.1f} s", ""),
-        ("throughput / the limits' throughput", f"{floor / elapsed:.2f}", ">= 0.90"),
+        ("throughput / the limits' throughput", f"{floor / elapsed:.2f}", ">= 0.95"),
         ("429 responses", str(sum(int(r["429"]) for r in results)), "0"),
         ("Bot API violations", str(sum(int(r["violations"]) for r in results)), "0"),
     ])
