@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+# Tables whose rows, old versions included, could tie a person to a secret vote until it
+# closes: the ballots, who took part, the vote log, and the raw updates (a button press).
+VOTE_TRACES = ("ballots", "poll_participants", "poll_log", "update_inbox")
 
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 
@@ -52,9 +60,22 @@ class Database:
             self._engine = None
 
     async def flush_journal(self) -> None:
-        """Fold SQLite's write-ahead log into the database and empty it: the log keeps
-        the old versions of changed pages (a deleted row included) until then."""
+        """Leave no old version of a deleted or changed row where the database keeps it.
+
+        SQLite (with secure_delete) zeroes deleted rows in place, but its write-ahead log
+        keeps old pages until a checkpoint folds it in and empties it. PostgreSQL keeps old
+        row versions in the table files until they are vacuumed: the tables that can hold
+        a link between a person and a secret vote are rewritten whole (VACUUM FULL; they
+        are small, and this runs when a secret poll closes), and a checkpoint is asked for
+        where the role may (the server's own WAL is then recycled as it sees fit)."""
         if not self.is_sqlite:
+            async with self.engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.execute(text("VACUUM FULL " + ", ".join(VOTE_TRACES)))
+                try:
+                    await auto.execute(text("CHECKPOINT"))
+                except DBAPIError:
+                    log.info("no checkpoint: the database role may not ask for one")
             return
         if self._sqlite_writer is None:
             self._sqlite_writer = asyncio.Lock()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
@@ -68,9 +68,27 @@ async def timeline_before_kinds(conn: AsyncConnection, community_id: int,
     decision_id = int(made.inserted_primary_key[0])
     await conn.execute(decision_milestones.insert().values(
         decision_id=decision_id, title="Quote", done_at=now))
-    for status, percent, text in (("planned", 0, None), ("planned", 0, "✅ Quote"),
-                                  ("in_progress", 40, "The smith came.")):
+    for status, percent, words in (("planned", 0, None), ("planned", 0, "✅ Quote"),
+                                   ("in_progress", 40, "The smith came.")):
         await conn.execute(decision_updates.insert().values(
             decision_id=decision_id, actor_id=None, status=status, percent=percent,
-            text=text, photos=[], at=now))
+            text=words, photos=[], at=now))
     return decision_id
+
+
+async def table_files(conn: AsyncConnection, tables: tuple[str, ...]) -> bytes:
+    """PostgreSQL: the bytes of the files that hold ``tables`` (and their TOAST tables),
+    as someone with the server's disk could read them. Needs a superuser."""
+    found = b""
+    for table in tables:
+        relations = [table]
+        toast = (await conn.execute(text(
+            "SELECT reltoastrelid::regclass::text FROM pg_class "
+            "WHERE relname = :name AND reltoastrelid <> 0"), {"name": table})).scalar()
+        if toast:
+            relations.append(toast)
+        for relation in relations:
+            found += (await conn.execute(text(
+                "SELECT pg_read_binary_file(pg_relation_filepath(CAST(:name AS regclass)))"),
+                {"name": relation})).scalar_one()
+    return found
