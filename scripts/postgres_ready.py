@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-async def _ready(url: str) -> None:
-    import asyncpg
+from sqlalchemy.engine import make_url  # noqa: E402
 
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"),
-                                       timeout=5)
-    await connection.close()
+from storage.postgres import reachable  # noqa: E402
 
 
 def main() -> int:
@@ -22,9 +21,10 @@ def main() -> int:
         print("YISHI_TEST_POSTGRES is not set", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_ready(url))
+        asyncio.run(reachable(url))
     except Exception as exc:  # any failure to connect means: not ready
-        print(f"PostgreSQL at {url} does not answer: {exc}", file=sys.stderr)
+        shown = make_url(url).render_as_string(hide_password=True)
+        print(f"PostgreSQL at {shown} does not answer: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -15,8 +15,9 @@ from bot import buttons
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.fakeapi.actions import Telegram
-from bot.fakeapi.harness import POSTGRES, START, RunningBot, fresh_postgres, make_settings
+from bot.fakeapi.harness import POSTGRES, START, RunningBot, make_settings
 from bot.fakeapi.server import FakeBotApi
+from storage.postgres import fresh_database
 
 # What a handler, a due item or the outbox's runner logs when it raised: each is a bug
 # unless the test set out to cause it.
@@ -83,7 +84,7 @@ async def db_path(tmp_path: Path) -> AsyncIterator[Path | str]:
     if not server:
         yield tmp_path / "yishi.db"
         return
-    async with fresh_postgres(server) as url:
+    async with fresh_database(server) as url:
         yield url
 
 

@@ -282,3 +282,32 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     assert decision.status is DecisionStatus.BLOCKED
     assert [e.text for e in events][-2:] == ["✅ Order the motor", "The motor is out of stock"]
     assert decision.due_at == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+
+
+async def test_the_owner_is_chosen_by_the_button_with_their_name(bot, api, tg):
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    bob = tg.person("Bob", username="bob", language_code="en")
+    await introduce(bot, tg, group, bob)
+    mark = api.mark()
+    await tg.say(group, owner, "/role @bob handler")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start decision_{stored.id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "Oil the gate hinges")
+    ask_owner = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, ask_owner, decision_buttons.OWNER_PERSON.data(bob.id))
+    ask_due = await api.wait_for(("editMessageText", "sendMessage"), after=mark, where=to_owner)
+    assert ask_due.text.startswith("By when?")
+    for data in (decision_buttons.NO_DUE_DATE.data(), decision_buttons.NO_MILESTONES.data()):
+        mark = api.mark()
+        await tg.press(owner, ask_due, data)
+        ask_due = await api.wait_for(("editMessageText", "sendMessage"), after=mark,
+                                     where=to_owner)
+    assert ask_due.text.startswith("Written down as D-1")
+    decision, _events = await _decision(bot, stored.id)
+    assert decision.owner_id == bob.id

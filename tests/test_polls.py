@@ -54,6 +54,21 @@ async def _vote(api, tg, who, post, option, *, receipt=False):
     return text if receipt or text is None else text.split("\nReceipt: ")[0]
 
 
+async def _ask_deadline(api, tg, owner, community_id, question):
+    """The moderator starts a poll from the group's link, types the question and takes
+    Yes / No / Abstain; returns the question of the deadline."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start poll_{community_id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, question)
+    options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, options, poll_buttons.YES_NO_ABSTAIN.data())
+    return await api.wait_for("editMessageText", after=mark, where=to_owner)
+
+
 async def _poll(bot, poll_id):
     async with bot.services.db.transaction() as conn:
         return await store.get(conn, poll_id), await store.counted(conn, poll_id)
@@ -216,15 +231,7 @@ async def test_a_reminder_in_quiet_hours_waits_or_is_dropped(bot, api, tg, clock
 async def test_after_a_civil_code_rule_who_votes_and_counting_stay_fixed(bot, api, tg):
     group, owner, stored, _people = await _building(bot, api, tg, ROWS)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Add an elevator?")
-    ask_options = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, ask_options, poll_buttons.YES_NO_ABSTAIN.data())
-    await api.wait_for("editMessageText", after=mark, where=to_owner)
+    await _ask_deadline(api, tg, owner, stored.id, "Add an elevator?")
     mark = api.mark()
     await tg.say(owner, owner, "3d")
     preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
@@ -685,15 +692,7 @@ async def test_a_deadline_typed_in_words(bot, api, tg, clock):
     clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday 10:00 in Shanghai
     group, owner, stored, _people = await _building(bot, api, tg, ROWS)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Plant a tree by the gate?")
-    options = await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.press(owner, options, poll_buttons.YES_NO_ABSTAIN.data())
-    ask = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    ask = await _ask_deadline(api, tg, owner, stored.id, "Plant a tree by the gate?")
     # The examples are a week from today, never a day already past.
     assert ask.text == ("Until when can people vote? Press one, or type a time (e.g. 3d, "
                         "tomorrow 8pm, next friday, 30/11 or 2026-11-30 20:00).")

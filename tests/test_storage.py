@@ -17,12 +17,13 @@ from sqlalchemy import text
 from bot.domain.chain import Link, verify
 from bot.domain.decisions import UpdateKind
 from bot.domain.quiet_hours import QuietHours
-from bot.fakeapi.harness import POSTGRES, fresh_postgres
+from bot.fakeapi.harness import POSTGRES
 from storage import Database, audit, communities, due_work, inspection
 from storage import decisions as decision_store
 from storage import polls as poll_store
 from storage.backup import BackupError, backup
 from storage.migrate import HEAD, current_revision, head_revision, upgrade
+from storage.postgres import fresh_database
 from storage.schema import metadata
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -206,7 +207,7 @@ def test_backup_refuses_what_it_cannot_copy(tmp_path):
 @pytest.mark.skipif(not os.environ.get(POSTGRES),
                     reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
 async def test_a_postgresql_database_is_migrated_and_backed_up_with_pg_dump(tmp_path):
-    async with fresh_postgres(os.environ[POSTGRES]) as url:
+    async with fresh_database(os.environ[POSTGRES]) as url:
         database = Database(url)
         await database.open()
         try:

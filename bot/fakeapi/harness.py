@@ -5,10 +5,7 @@ drive. Not imported by the bot itself (an import-linter contract keeps it so).""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,29 +29,6 @@ def _sqlalchemy_cleanup(task: asyncio.Task[Any]) -> bool:
 
 # The variable that runs the tests against a PostgreSQL server (its URL) instead of SQLite.
 POSTGRES = "YISHI_TEST_POSTGRES"
-
-
-@contextlib.asynccontextmanager
-async def fresh_postgres(server: str) -> AsyncIterator[str]:
-    """A new, empty database on the PostgreSQL server at ``server`` (a SQLAlchemy URL),
-    dropped when the block ends; yields its URL."""
-    import asyncpg  # only when PostgreSQL is asked for
-
-    plain = server.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"yishi_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(plain)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin = await asyncpg.connect(plain)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def make_settings(api: FakeBotApi, db_path: Path | str, **sections: dict[str, Any]

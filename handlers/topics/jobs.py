@@ -102,21 +102,21 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
     return Done()
 
 
+def _choices(topic: Topic, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """The moderators' buttons for what happens with a topic: (action, label) by row."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        label, callback_data=callbacks.SELECT.data(topic.id, action)) for action, label in row]
+        for row in rows])
+
+
 async def _offer_selection(bot: Bot, services: Services, community: Community, topic: Topic,
                            supports: int) -> None:
     async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
             topic, supports, await _author_name(services, topic), _)
-        return text, InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("Put to a vote"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "vote")),
-             InlineKeyboardButton(_("Discuss at a meeting"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "meet"))],
-            [InlineKeyboardButton(_("Close"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "close")),
-             InlineKeyboardButton(_("Urgent on/off"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "urgent"))],
-        ])
+        return text, _choices(topic, [[("vote", _("Put to a vote")),
+                                       ("meet", _("Discuss at a meeting"))],
+                                      [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
 
     await send_to_moderators(bot, services, community, render,
                              unreachable_note=N_("The weekly topics are ready for the "
@@ -147,16 +147,9 @@ async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
         text = _("<b>After the meeting</b> on {when}: what came of this topic?").format(
             when=f"{when:%Y-%m-%d %H:%M}" if when else "?") + "\n\n" + _card(
             topic, supports, author, _)
-        return text, InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("Agreed at the meeting"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "agreed")),
-             InlineKeyboardButton(_("Put to a vote"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "vote"))],
-            [InlineKeyboardButton(_("Back to the list"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "back")),
-             InlineKeyboardButton(_("Close"),
-                                  callback_data=callbacks.SELECT.data(topic.id, "close"))],
-        ])
+        return text, _choices(topic, [[("agreed", _("Agreed at the meeting")),
+                                       ("vote", _("Put to a vote"))],
+                                      [("back", _("Back to the list")), ("close", _("Close"))]])
 
     await send_to_moderators(app.bot, services, community, render,
                              unreachable_note=N_("A topic's meeting is over and the "
