@@ -20,7 +20,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
@@ -95,6 +95,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .bot(bot)
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
+        .application_class(_Application)
         .concurrent_updates(OrderedUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -103,6 +104,16 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     app.bot_data.services = services
     register_all(app, extra_features)
     return app
+
+
+class _Application(Application):  # type: ignore[type-arg]
+    """PTB's Application, stopping without waiting for a busy group's backlog."""
+
+    async def stop(self) -> None:
+        processor = self.update_processor
+        if isinstance(processor, OrderedUpdateProcessor):
+            processor.let_go()  # what waits for its turn stays in the inbox for next time
+        await super().stop()
 
 
 async def start_in_loop(app: YishiApp, *, poll_timeout: int) -> None:

@@ -15,6 +15,12 @@ call means for yishi.
   ignored, so the rest of the button's work is still done.
 - 400 with ``migrate_to_chat_id`` (the group became a supergroup while the bot missed the
   service message): the community moves to the new id and the call is made again there.
+
+A reply to a person's command in a group, when the group's 20-a-minute budget would hold
+it back longer than ``PRIVATE_AFTER``, goes to that person in private, with a line saying
+why (bot/sending.py); where they have no private chat with the bot, it waits its turn in
+the group. Only a plain reply moves (or one whose buttons open links): a message with
+other buttons stays where they work.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from telegram.constants import MessageLimit
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,7 +44,7 @@ from telegram.error import (
 from telegram.ext import BaseRateLimiter
 
 from bot.clock import Clock
-from bot.sending import Windows, is_answer
+from bot.sending import PRIVATE_AFTER, Asker, Windows, current_asker, is_answer
 from storage import Database, communities, people
 
 log = logging.getLogger(__name__)
@@ -47,9 +54,17 @@ SERVER_RETRIES = 2
 # otherwise open a connection per answer; a few busy connections carry more calls a second
 # than many idle ones (measured with 4 to 32: 8 was best, 32 no better).
 IN_FLIGHT = 8
-# Calls that are answers, not messages: Telegram does not count them against the flood
-# limits (answering a button press), so no limiter or pause holds them back.
-UNLIMITED = frozenset({"answerCallbackQuery"})
+# What Telegram's flood limits count: messages sent and edited. Everything else (answering
+# a button press, asking who is a member, deleting, pinning) goes at once, never behind
+# messages waiting for their budget or a 429's pause: a group whose 20 a minute are spent
+# must not hold up the membership check of a person writing in private.
+MESSAGES = ("send", "edit", "copyMessage", "forwardMessage", "stopPoll")
+NOT_MESSAGES = frozenset({"sendChatAction"})
+
+
+def counted(endpoint: str) -> bool:
+    """Whether a call counts against Telegram's flood limits."""
+    return endpoint.startswith(MESSAGES) and endpoint not in NOT_MESSAGES
 
 
 @dataclass(frozen=True)
@@ -82,13 +97,17 @@ class Delivery(BaseRateLimiter[int]):
         pass
 
     async def _send(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
-                    kwargs: dict[str, Any], data: dict[str, Any]) -> Any:
+                    kwargs: dict[str, Any], data: dict[str, Any], *, limited: bool = True
+                    ) -> Any:
         """Wait for the send's places in the windows (never holding one of the IN_FLIGHT
         connections meanwhile), take them, and make the call in the same instant; a 429
-        from Telegram is waited out and the call made again, up to ``max_retries``."""
+        from Telegram is waited out and the call made again, up to ``max_retries``. A call
+        that is not a message (``limited`` False) goes at once."""
         for attempt in range(self._max_retries + 1):
             ticket = self._windows.ticket(_chat_id(data), answer=is_answer())
             try:
+                if not limited:
+                    return await callback(*args, **kwargs)
                 while True:
                     wait = self._windows.wait(ticket)
                     if wait > 0:
@@ -115,20 +134,16 @@ class Delivery(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
-        if endpoint in UNLIMITED:
-            # Telegram does not rate-limit these, and a person is waiting on them: they go
-            # at once, never behind messages waiting for their budget or a 429's pause.
-            try:
-                return await callback(*args, **kwargs)
-            except BadRequest as exc:
-                if endpoint != "answerCallbackQuery":
-                    raise
-                log.info("button answer refused", extra={"error": exc.message})
-                return True
+        limited = counted(endpoint)
+        asker = self._private_instead(endpoint, data)
+        if asker is not None:
+            sent = await self._send_privately(asker, callback, args, kwargs, data)
+            if sent is not None:
+                return sent
         moved = False
         for attempt in range(SERVER_RETRIES + 1):
             try:
-                return await self._send(callback, args, kwargs, data)
+                return await self._send(callback, args, kwargs, data, limited=limited)
             except ChatMigrated as exc:
                 old = _chat_id(data)
                 if moved or old is None:
@@ -160,6 +175,40 @@ class Delivery(BaseRateLimiter[int]):
                     "method": endpoint, "attempt": attempt + 1, "error": str(exc)})
                 await asyncio.sleep(self._backoff * 2 ** attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _private_instead(self, endpoint: str, data: dict[str, Any]) -> Asker | None:
+        """The person to answer in private instead of in their busy group, if any."""
+        asker = current_asker()
+        if (asker is None or endpoint != "sendMessage" or _chat_id(data) != asker.chat_id
+                or not _links_only(data.get("reply_markup")) or data.get("parse_mode") != "HTML"
+                or _replied_to(data) != asker.message_id):
+            return None
+        if self._windows.group_wait(asker.chat_id) <= PRIVATE_AFTER:
+            return None
+        return asker
+
+    async def _send_privately(self, asker: Asker, callback: Callable[..., Coroutine[Any, Any,
+                              Any]], args: Any, kwargs: dict[str, Any],
+                              data: dict[str, Any]) -> Any:
+        """Send the reply to the asker in private (None: they cannot be reached there)."""
+        note = await asker.note()
+        text = f"{note}\n\n{data.get('text', '')}"
+        if len(text) > MessageLimit.MAX_TEXT_LENGTH:
+            return None
+        group = dict(data)
+        data.update(chat_id=asker.user_id, text=text)
+        for key in ("reply_parameters", "message_thread_id", "reply_to_message_id"):
+            data.pop(key, None)
+        try:
+            sent = await self._send(callback, args, kwargs, data)
+        except (Forbidden, BadRequest) as exc:
+            if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
+                await self._note("unreachable", asker.user_id)
+            data.clear()
+            data.update(group)
+            return None
+        log.info("group busy: answered in private", extra={"chat_id": asker.chat_id})
+        return sent
 
     async def _note(self, what: str, *ids: int) -> None:
         """Record what the failure means. Inside a caller's open transaction a second one
@@ -204,6 +253,24 @@ def chat_notes(db: Database, clock: Clock) -> ChatNotes:
 
     return ChatNotes(unreachable=unreachable, gone=gone, moved=moved,
                      in_transaction=db.in_transaction)
+
+
+def _links_only(markup: Any) -> bool:
+    """Whether a message's buttons (if any) only open links, and so work in any chat."""
+    if markup is None:
+        return True
+    rows = getattr(markup, "inline_keyboard", None)
+    return rows is not None and all(getattr(b, "url", None) for row in rows for b in row)
+
+
+def _replied_to(data: dict[str, Any]) -> int | None:
+    """The message a send replies to, whether PTB passes it as an object or a dict."""
+    reply = data.get("reply_parameters")
+    if reply is None:
+        return None
+    message_id = reply.get("message_id") if isinstance(reply, dict) else getattr(
+        reply, "message_id", None)
+    return int(message_id) if message_id is not None else None
 
 
 def _chat_id(data: dict[str, Any]) -> int | None:

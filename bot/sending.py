@@ -11,13 +11,20 @@ when it arrives cannot make two windows one.
 Answers to people come first: while someone's answer waits for a place, scheduled work
 (the outbox, summaries, reminders) waits behind it. Whether a send is an answer is known
 from the task it runs in: the handling of an update marks itself (:func:`answering`).
+
+A group's 20 a minute are shared by everyone in it. When a person's command in a group
+would be answered only after the group's budget frees (more than ``PRIVATE_AFTER``
+seconds), the answer goes to them in private instead, where only the overall limit
+applies (bot/delivery.py; the handling of a group message names its :class:`Asker`).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -30,17 +37,39 @@ MARGIN = {1.0: 0.04, 60.0: 0.5}
 POLL = 0.005
 # Groups whose window is remembered; beyond that, those with nothing in theirs are forgotten.
 GROUPS_KEPT = 10_000
+# A group answer that would wait longer than this for the group's budget goes in private.
+PRIVATE_AFTER = 5.0
 
 _ANSWERING: ContextVar[bool] = ContextVar("answering", default=False)
 
 
-def answering() -> None:
-    """The task running now handles an update: its sends are answers to people."""
+@dataclass(frozen=True)
+class Asker:
+    """Who wrote the group message being handled, and how to tell them, in their own
+    language, that its answer comes in private (HTML)."""
+
+    user_id: int
+    chat_id: int
+    message_id: int
+    note: Callable[[], Awaitable[str]]
+
+
+_ASKER: ContextVar[Asker | None] = ContextVar("asker", default=None)
+
+
+def answering(asker: Asker | None = None) -> None:
+    """The task running now handles an update: its sends are answers to people (and, for a
+    person's message in a group, to ``asker``)."""
     _ANSWERING.set(True)
+    _ASKER.set(asker)
 
 
 def is_answer() -> bool:
     return _ANSWERING.get()
+
+
+def current_asker() -> Asker | None:
+    return _ASKER.get()
 
 
 class Window:
@@ -62,28 +91,44 @@ class Window:
     def take(self, now: float) -> None:
         self.sent.append(now)
 
+    def count(self, now: float) -> int:
+        """How many sends are within the window now."""
+        while self.sent and self.sent[0] <= now - self.period:
+            self.sent.popleft()
+        return len(self.sent)
+
 
 @dataclass
 class Ticket:
     """One send waiting for its places."""
 
+    chat_id: int | None
     group: Window | None
     answer: bool
-    counted: bool = False  # counted among the answers waiting
+    # Who goes first when places are few: answers before scheduled work; among answers,
+    # the chat that has had fewest messages lately (a newcomer's /start before the
+    # hundredth answer to a flood); then the order of arrival.
+    key: tuple[int, int, int] = (0, 0, 0)
+    queued: bool = False  # among those waiting only for the overall window
 
 
 class Windows:
     """The overall window and one per group. A send gets a :meth:`ticket`, waits
     :meth:`wait` seconds as long as that is more than 0, and :meth:`take` s its places in
-    the same instant its request goes out (no await in between), then is :meth:`done`."""
+    the same instant its request goes out (no await in between), then is :meth:`done`.
+
+    When several sends wait for the overall window, the next free place goes to the one
+    with the smallest key (see :class:`Ticket`), not to whichever looks first."""
 
     def __init__(self, *, speedup: int = 1, clock: Callable[[], float] = time.monotonic
                  ) -> None:
         self._overall = Window(OVERALL_PER_SECOND * speedup, 1.0)
         self._group_limit = GROUP_PER_MINUTE * speedup
         self._groups: dict[int, Window] = {}
+        self._lately: dict[int, Window] = {}  # each chat's messages in the last minute
         self._clock = clock
-        self._answers_waiting = 0
+        self._order = itertools.count()
+        self._queue: list[tuple[tuple[int, int, int], Ticket]] = []  # a heap, lazily pruned
 
     def ticket(self, chat_id: int | None, *, answer: bool) -> Ticket:
         group = None
@@ -93,20 +138,29 @@ class Windows:
                 if len(self._groups) > GROUPS_KEPT:
                     self._forget_quiet_groups()
                 group = self._groups[chat_id] = Window(self._group_limit, 60.0)
-        return Ticket(group, answer)
+        lately = 0
+        if chat_id is not None and (window := self._lately.get(chat_id)) is not None:
+            lately = window.count(self._clock())
+        return Ticket(chat_id, group, answer, (0 if answer else 1, lately, next(self._order)))
+
+    def group_wait(self, chat_id: int) -> float:
+        """Seconds until the group has a place in its window (0: now)."""
+        group = self._groups.get(chat_id)
+        return group.wait(self._clock()) if group is not None else 0.0
 
     def wait(self, ticket: Ticket) -> float:
         """Seconds until the send may go (0: now)."""
         now = self._clock()
         group_wait = ticket.group.wait(now) if ticket.group is not None else 0.0
         overall_wait = self._overall.wait(now)
-        if ticket.answer and not ticket.counted and group_wait <= 0 < overall_wait:
-            # An answer held only by the overall window: scheduled work lets it go first.
-            ticket.counted = True
-            self._answers_waiting += 1
-        if not ticket.answer and overall_wait <= 0 and self._answers_waiting:
-            overall_wait = POLL
-        return max(group_wait, overall_wait)
+        if group_wait > 0:
+            return group_wait
+        if not ticket.queued:
+            ticket.queued = True
+            heapq.heappush(self._queue, (ticket.key, ticket))
+        if overall_wait <= 0 and self._first() is not ticket:
+            overall_wait = POLL  # a place is free, and someone who goes first waits for it
+        return overall_wait
 
     def take(self, ticket: Ticket) -> bool:
         """Take the places if they are still free (False: wait again)."""
@@ -116,13 +170,27 @@ class Windows:
         self._overall.take(now)
         if ticket.group is not None:
             ticket.group.take(now)
+        if ticket.chat_id is not None:
+            lately = self._lately.get(ticket.chat_id)
+            if lately is None:
+                if len(self._lately) > GROUPS_KEPT:
+                    self._forget_quiet_chats(now)
+                lately = self._lately[ticket.chat_id] = Window(1 << 30, 60.0)
+            lately.take(now)
         self.done(ticket)
         return True
 
     def done(self, ticket: Ticket) -> None:
-        if ticket.counted:
-            ticket.counted = False
-            self._answers_waiting -= 1
+        ticket.queued = False
+
+    def _first(self) -> Ticket | None:
+        while self._queue and not self._queue[0][1].queued:
+            heapq.heappop(self._queue)
+        return self._queue[0][1] if self._queue else None
+
+    def _forget_quiet_chats(self, now: float) -> None:
+        for chat_id in [c for c, w in self._lately.items() if not w.count(now)]:
+            del self._lately[chat_id]
 
     def _forget_quiet_groups(self) -> None:
         now = self._clock()

@@ -11,7 +11,14 @@ updates run concurrently, under two rules that keep what residents see in order:
   chat and holds back everything after it.
 
 The order is fixed when an update arrives, before anything is awaited: each update
-depends on the ones it must follow, and starts when they have finished.
+depends on the ones it must follow, and starts when they have finished. Waiting for them
+takes no place among the updates running: a group whose answers wait for Telegram's
+20-a-minute budget holds one place (its running update), not one for each update queued
+behind it, so a person writing to the bot in private is never kept waiting by a busy group.
+
+When the bot stops, updates still waiting for their turn are let go (:meth:`let_go`):
+they stay in the inbox (bot/inbox.py) and are handled first at the next start, so a
+stop takes as long as the updates running need, not the whole backlog of a busy group.
 """
 
 from __future__ import annotations
@@ -24,8 +31,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Enough to cover a full batch from getUpdates (100) several times over.
+# Updates running at once: enough to cover a full batch from getUpdates (100) several
+# times over. Updates waiting for the ones they follow are not counted.
 MAX_CONCURRENT = 256
+# PTB's own gate counts every update from the moment it arrives, waiting or not; it is
+# opened wide and the gate that counts only running updates is this module's.
+_ARRIVED = 1_000_000
 
 
 @dataclass
@@ -48,11 +59,22 @@ def _keys(update: object) -> tuple[int | None, int | None, bool]:
 
 class OrderedUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_ARRIVED)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._chats: dict[int | None, _Chat] = {}
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._stopping = False
 
     async def initialize(self) -> None:
         self._chats.clear()
+        self._stopping = False
+
+    def let_go(self) -> None:
+        """The bot is stopping: updates not yet running never will (the inbox keeps them
+        for the next start); those running finish."""
+        self._stopping = True
+        for task in list(self._waiting):
+            task.cancel()
 
     async def shutdown(self) -> None:
         self._chats.clear()
@@ -93,15 +115,26 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         waits, _mine, forget = self._follow(update)
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
         try:
+            if self._stopping:
+                raise asyncio.CancelledError
             if waits:
                 await asyncio.wait(waits)
+            await self._running.acquire()
         except BaseException:
             forget()
             if asyncio.iscoroutine(coroutine):
                 coroutine.close()  # stopped before its turn: it never ran
+            if self._stopping:
+                return  # left in the inbox for the next start
             raise
+        finally:
+            self._waiting.discard(task)
         try:
             await coroutine
         finally:
+            self._running.release()
             forget()

@@ -8,6 +8,7 @@ the conversation and tells the person, in their language, how to pick it up agai
 
 from __future__ import annotations
 
+import html
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,10 +39,17 @@ from bot.i18n import N_, translator
 from bot.inbox import mark_done
 from bot.persistence import FLOW_IDLE
 from bot.scheduler import Done, Outcome
-from bot.sending import answering
+from bot.sending import Asker, answering
 from bot.transcript import Touch, begin_update, end_update, transcript_of
 from handlers import BEGIN, ONE_FLOW, PERSISTENCE
-from handlers.common import chat_translator, note_person, person_translator, refuse
+from handlers.common import (
+    chat_translator,
+    is_group,
+    note_person,
+    person_language,
+    person_translator,
+    refuse,
+)
 from storage import due_work, flow_state, people
 
 log = logging.getLogger(__name__)
@@ -348,7 +356,31 @@ async def end_idle_flow(app: YishiApp, work: DueWork) -> Outcome:
 
 async def _begin(update: object, context: YishiContext) -> None:
     begin_update()
-    answering()  # what this update's handling sends goes before scheduled work
+    # What this update's handling sends goes before scheduled work; a reply to a person
+    # in a busy group may go to them in private (bot/delivery.py).
+    answering(_asker(update, context))
+
+
+def _asker(update: object, context: YishiContext) -> Asker | None:
+    if not isinstance(update, Update):
+        return None
+    message, user = update.message, update.effective_user
+    if (message is None or user is None or user.is_bot or message.sender_chat is not None
+            or not is_group(message.chat)):
+        return None
+    group, said = message.chat.title or "", (message.text or "").split(maxsplit=1)
+    command = said[0].split("@")[0] if said and said[0].startswith("/") else ""
+
+    async def note() -> str:
+        _ = translator(await person_language(context, user))
+        if command:
+            words = _("{group} is busy right now, so here is my answer to your {command} "
+                      "in private.")
+        else:
+            words = _("{group} is busy right now, so here is my answer to you in private.")
+        return "<i>" + words.format(group=html.escape(group), command=command) + "</i>"
+
+    return Asker(user.id, message.chat.id, message.message_id, note)
 
 
 def register(app: YishiApp) -> None:

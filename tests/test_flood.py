@@ -2,6 +2,11 @@
 (they are told once, in private; the moderators once), others' commands and votes are
 still answered, and answers to button presses never wait behind group messages."""
 
+import asyncio
+import random
+
+import pytest
+
 from bot.fakeapi.harness import create_poll, poll_id_of
 from handlers.polls import callbacks as poll_buttons
 from tests.helpers import group_with_bot, introduce
@@ -43,3 +48,74 @@ async def test_a_flood_of_commands_is_cut_short_and_others_are_still_answered(bo
     assert "P-1" in reply.text
     assert len([c for c in api.sent(chat_id=mallory.id, after=mark)]) == 1  # told once
     assert len([c for c in api.sent(chat_id=owner.id, after=mark)]) == 1
+
+
+@pytest.mark.real_limits
+async def test_answers_go_in_private_when_the_groups_budget_is_spent(bot, api, tg):
+    """Telegram lets a bot send 20 messages a minute to a group. Five people asking for the
+    list of polls five times each: the first answers come in the group, the rest, instead
+    of waiting up to a minute for the group's budget, come to each person in private with
+    a line saying why; every one of the 25 is answered, none refused by Telegram."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    people = [tg.person(f"R{n}", language_code="en") for n in range(5)]
+    await introduce(bot, tg, group, *people)
+    for person in people:
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    await bot.settled()
+    mark = api.mark()
+    for _round in range(5):
+        for person in people:
+            await tg.say(group, person, "/polls")
+    # All 25 within 20 seconds: nobody waits out a minute for the group's budget.
+    await api.wait_count("sendMessage", 25, after=mark, timeout=20)
+    await bot.settled()
+    none_yet = "还没有投票。管理员可以用 /poll 发起。"
+    in_group = [c for c in api.sent(chat_id=group.id, after=mark) if c.text == none_yet]
+    in_private = [c for c in api.sent(after=mark) if c.chat_id in {p.id for p in people}]
+    assert len(in_group) + len(in_private) == 25
+    assert 0 < len(in_group) <= 20 and in_private
+    for call in in_private:
+        assert call.text.startswith("Elm House is busy right now, so here is my answer to "
+                                    "your /polls in private.\n\n" + none_yet)
+        assert "reply_parameters" not in call.params
+    assert not [c for c in api.calls[mark:] if c.error and "429" in c.error]
+
+
+@pytest.mark.real_limits
+async def test_a_newcomer_is_answered_at_once_through_a_stream_of_updates(bot, api, tg):
+    """Three thousand updates from forty people in two groups and in private — commands,
+    chatter, stickers — arrive at once, then a newcomer sends /start. They are answered
+    within Telegram's next hundred messages (about three seconds at 30 a second): updates
+    queued behind a busy group take no place among those running, and the next free place
+    goes to the chat that has had fewest messages lately. Then the bot stops without
+    waiting out the backlog (what was left is in the inbox for the next start)."""
+    rnd = random.Random(18)
+    groups = [(await group_with_bot(bot, api, tg, title, owner_language="en"))[0]
+              for title in ("Elm House", "Oak House")]
+    people = [tg.person(f"P{n}", language_code=rnd.choice(["en", "zh-hans"]))
+              for n in range(40)]
+    await introduce(bot, tg, groups[0], *people[:20])
+    await introduce(bot, tg, groups[1], *people[20:])
+    await bot.settled()
+    said = ["/help", "/polls", "/topics", "/me", "/start", "/report", "/decisions",
+            "/nonsense", "hello", "你好"]
+    for n in range(3000):
+        person = people[n % len(people)]
+        where = groups[n % len(people) // 20] if rnd.random() < 0.6 else person
+        if rnd.random() < 0.1:
+            await tg.send_sticker(where, person)
+        else:
+            await tg.say(where, person, rnd.choice(said))
+    newcomer = tg.person("Newcomer", language_code="en")
+    mark = api.mark()
+    await tg.say(newcomer, newcomer, "/start")
+    hello = await api.wait_for("sendMessage", after=mark, timeout=15,
+                               where=lambda c: c.chat_id == newcomer.id)
+    assert hello.text.startswith("Hello, Newcomer!")
+    before = [c for c in api.sent(after=mark) if c.at < hello.at]
+    assert len(before) < 100, f"{len(before)} messages went before the newcomer's answer"
+    assert not [c for c in api.calls if c.error and "429" in c.error]
+    await asyncio.wait_for(bot.stop(), timeout=30)  # not the backlog's minutes
