@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, FileClock, SystemClock
@@ -39,6 +40,7 @@ from bot.scheduler import Scheduler
 from bot.services import BotData, Services
 from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
+from bot.web import WebEndpoint
 from handlers import Feature, register_all
 from storage import Database
 
@@ -71,7 +73,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         scheduler=scheduler,
         outbox=Outbox(db, clock, answer_seconds=settings.telegram.outbox_answer_seconds),
     )
-    delivery = Delivery(notes=chat_notes(db, clock), max_retries=3, speedup=speedup)
+    delivery = Delivery(notes=chat_notes(db, clock), max_retries=3, speedup=speedup,
+                        metrics=services.metrics)
     # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
     persistence = StoragePersistence(
         db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),
@@ -96,7 +99,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
         .application_class(_Application)
-        .concurrent_updates(OrderedUpdateProcessor())
+        .concurrent_updates(OrderedUpdateProcessor(on_handled=services.metrics.handled))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -117,14 +120,17 @@ class _Application(Application):  # type: ignore[type-arg]
 
 
 async def start_in_loop(app: YishiApp, *, poll_timeout: int) -> None:
-    """Start ``app`` inside an event loop that is already running (the tests and the
-    sandbox; `yishi run` uses run_polling). Returns once the start hooks are done."""
+    """Start ``app`` inside an event loop that is already running (the tests, the sandbox
+    and `yishi run` with a webhook; without one `yishi run` uses run_polling). Updates
+    come by long polling, or by webhook when ``[telegram] webhook_url`` is set (then the
+    start hooks set it). Returns once the start hooks are done."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout,
-                                    allowed_updates=Update.ALL_TYPES)
+    if not app.bot_data.services.settings.telegram.webhook_url:
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=poll_timeout,
+                                        allowed_updates=Update.ALL_TYPES)
     await app.start()
     if app.bot_data.services.warmup is not None:
         await app.bot_data.services.warmup
@@ -133,12 +139,26 @@ async def start_in_loop(app: YishiApp, *, poll_timeout: int) -> None:
 async def stop_in_loop(app: YishiApp) -> None:
     """Stop an application started with :func:`start_in_loop` (a long poll in flight
     ends at its timeout unless the server lets it go first)."""
-    assert app.updater is not None
-    await app.updater.stop()
-    await app.stop()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
+
+
+async def serve_until_stopped(app: YishiApp) -> None:
+    """`yishi run` with a webhook: serve until SIGINT or SIGTERM, then stop cleanly."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    try:
+        await start_in_loop(app, poll_timeout=0)
+        await stopping.wait()
+    finally:
+        await stop_in_loop(app)
 
 
 async def _post_init(app: YishiApp) -> None:
@@ -151,6 +171,12 @@ async def _post_init(app: YishiApp) -> None:
     services.outbox.kick()
     await replay(app)
     services.bot_username = app.bot.username
+    if services.settings.web.port:
+        # After the replay: what the last process left is queued before anything new.
+        services.web = WebEndpoint(app)
+        await services.web.start()
+        if services.settings.telegram.webhook_url:
+            await _set_webhook(services.web)
     # Arming the weekly work and publishing the menus are not needed to answer anyone:
     # polling starts without waiting for them (the menus alone are 13 round trips).
     services.warmup = asyncio.create_task(_warm_up(app))
@@ -175,13 +201,32 @@ async def tick(app: YishiApp) -> int:
     (what the due work queued, what failed before, what waited out quiet hours)."""
     services = app.bot_data.services
     finished = await services.scheduler.tick(app)
+    services.metrics.ticked()
     await services.outbox.idle()
     await services.outbox.deliver()
     return finished
 
 
+async def _set_webhook(web: WebEndpoint) -> None:
+    """Tell Telegram where to post updates; while it cannot be reached, keep trying (as
+    long polling does), a little less often each time."""
+    delay = 1.0
+    while True:
+        try:
+            await web.set_webhook()
+            return
+        except (NetworkError, TimedOut) as exc:
+            log.warning("could not set the webhook, trying again",
+                        extra={"seconds": delay, "error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
 async def _post_shutdown(app: YishiApp) -> None:
     services = app.bot_data.services
+    if services.web is not None:
+        await services.web.stop()
+        services.web = None
     if services.warmup is not None and not services.warmup.done():
         services.warmup.cancel()
         await asyncio.gather(services.warmup, return_exceptions=True)

@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the TOML configuration file (default: ./config.toml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", parents=[common], help="migrate the database and run the bot",
-                        description="Apply pending migrations, then run the bot (long polling).")
+                        description="Apply pending migrations, then run the bot (long "
+                                    "polling, or a webhook when [telegram] webhook_url "
+                                    "is set).")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date",
                         description="Apply the shipped database migrations; safe to repeat.")
     backup = commands.add_parser(
@@ -42,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                     "Needs no token and no config file.")
     sandbox.add_argument("--port", type=int, default=8080,
                          help="the page's port on 127.0.0.1 (default: 8080; 0: any free one)")
-    sandbox.add_argument("--db", type=Path, metavar="PATH",
-                         help="keep the sandbox's database in this file (default: a "
-                              "throwaway one)")
+    sandbox.add_argument("--db", metavar="PATH_OR_URL",
+                         help="keep the sandbox's database in this file, or in the "
+                              "PostgreSQL database at this URL (postgresql+asyncpg://...; "
+                              "default: a throwaway file)")
     sandbox.add_argument("--lang", choices=("zh", "en"), default="zh",
                          help="the group's language (default: zh)")
     return parser
@@ -118,7 +121,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram import Update
     from telegram.error import InvalidToken
 
-    from bot.app import build_application
+    from bot.app import build_application, serve_until_stopped
 
     app = build_application(settings)
     app.bot_data.services.freeze_after_start = True
@@ -127,8 +130,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         # Migrations run before persistence is read, so a fresh database works. If Telegram
         # cannot be reached at start, keep trying rather than exit: a building's bot should
         # come back by itself after a network outage.
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                        bootstrap_retries=-1)
+        if settings.telegram.webhook_url:
+            asyncio.run(serve_until_stopped(app))
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                            bootstrap_retries=-1)
     except InvalidToken:
         print("yishi: config error: telegram.token: Telegram rejected this token",
               file=sys.stderr)

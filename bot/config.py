@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.domain.points import DailyCaps, Levels, PointsRules
 from bot.domain.quiet_hours import QuietHours
 
 Language = Literal["zh", "en"]
+# What Telegram accepts as a webhook's secret token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class _Section(BaseModel):
@@ -32,6 +43,28 @@ class TelegramSettings(_Section):
     # chat, are ignored (they are told once, the moderators too).
     flood_commands: int = Field(default=10, ge=3, le=1000)
     flood_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Receive updates by webhook instead of long polling: the public HTTPS address
+    # Telegram posts them to (its path is served by the [web] endpoint, behind a reverse
+    # proxy that terminates TLS), and the secret Telegram sends with each one.
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("expected an https:// address, such as "
+                             "https://bot.example.org/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not WEBHOOK_SECRET.fullmatch(raw):
+            raise ValueError("use 1 to 256 characters: letters, digits, _ and -")
+        return value
 
     @field_validator("token")
     @classmethod
@@ -217,6 +250,14 @@ class SummarySettings(_Section):
         return _time_of_day(value)
 
 
+class WebSettings(_Section):
+    """The bot's own HTTP endpoint: Telegram's webhook (when one is set), GET /healthz and
+    GET /metrics. Off while ``port`` is 0."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -242,7 +283,19 @@ class Settings(BaseSettings):
     decisions: DecisionsSettings = DecisionsSettings()
     announcements: AnnouncementsSettings = AnnouncementsSettings()
     summary: SummarySettings = SummarySettings()
+    web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _webhook_needs(self) -> Settings:
+        if self.telegram.webhook_url:
+            if not self.telegram.webhook_secret.get_secret_value():
+                raise ValueError("telegram.webhook_secret: required with a webhook_url, so "
+                                 "that only Telegram can post updates")
+            if not self.web.port:
+                raise ValueError("web.port: required with a webhook_url (the port the "
+                                 "webhook is served on)")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -291,4 +344,4 @@ def _describe(exc: ValidationError) -> str:
     if kind == "extra_forbidden":
         return f"{key}: unknown key"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{key}: {message}"
+    return f"{key}: {message}" if key else message  # a rule across keys names its own

@@ -44,6 +44,7 @@ from telegram.error import (
 from telegram.ext import BaseRateLimiter
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.sending import PRIVATE_AFTER, Asker, Windows, current_asker, is_answer
 from storage import Database, communities, people
 
@@ -80,7 +81,8 @@ class ChatNotes:
 
 class Delivery(BaseRateLimiter[int]):
     def __init__(self, *, notes: ChatNotes | None = None, max_retries: int = 3,
-                 backoff: float = 0.25, speedup: int = 1) -> None:
+                 backoff: float = 0.25, speedup: int = 1,
+                 metrics: Metrics | None = None) -> None:
         # Telegram's limits: 30 messages a second, 20 a minute per group (real time; only
         # a simulation that compresses time scales them by ``speedup``).
         self._windows = Windows(speedup=speedup)
@@ -89,6 +91,7 @@ class Delivery(BaseRateLimiter[int]):
         self._notes = notes
         self._pending: set[asyncio.Task[None]] = set()
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        self._metrics = metrics or Metrics()
 
     async def initialize(self) -> None:
         pass
@@ -115,10 +118,14 @@ class Delivery(BaseRateLimiter[int]):
                         continue
                     async with self._in_flight:
                         if self._windows.take(ticket):
-                            return await callback(*args, **kwargs)
+                            result = await callback(*args, **kwargs)
+                            self._metrics.sent.labels(_method(args)).inc()
+                            return result
             except RetryAfter as exc:
+                self._metrics.flood_waits.inc()
                 if attempt == self._max_retries:
                     raise
+                self._metrics.retries.inc()
                 log.warning("telegram asked to wait", extra={"seconds": exc.retry_after})
                 await asyncio.sleep(float(exc.retry_after) + 0.1)
             finally:
@@ -171,6 +178,7 @@ class Delivery(BaseRateLimiter[int]):
             except NetworkError as exc:
                 if attempt == SERVER_RETRIES:
                     raise
+                self._metrics.retries.inc()
                 log.warning("telegram server error, retrying", extra={
                     "method": endpoint, "attempt": attempt + 1, "error": str(exc)})
                 await asyncio.sleep(self._backoff * 2 ** attempt)
@@ -253,6 +261,11 @@ def chat_notes(db: Database, clock: Clock) -> ChatNotes:
 
     return ChatNotes(unreachable=unreachable, gone=gone, moved=moved,
                      in_transaction=db.in_transaction)
+
+
+def _method(args: Any) -> str:
+    """The Bot API method of a call, as PTB passes it to the limiter (endpoint first)."""
+    return str(args[0]) if args and isinstance(args[0], str) else "other"
 
 
 def _links_only(markup: Any) -> bool:

@@ -54,6 +54,8 @@ OnFetch = Callable[[Sequence[Update], dict[int, dict[str, Any]]], Awaitable[None
 class InboxState:
     # The highest update id received before this start; later ids are new.
     received_before: int = 0
+    # The highest received since (by webhook, which sends one at a time, in order).
+    newest: int = 0
     # Updates queued from the inbox at start, by id: only these objects pass the guard.
     replaying: dict[int, Update] = field(default_factory=dict)
     # Ids whose inbox row went in the same transaction as their handling (the vote batch).
@@ -113,6 +115,23 @@ async def store_fetched(services: Any, updates: Sequence[Update],
     except Exception:
         log.exception("fetched updates not written to the inbox",
                       extra={"count": len(fresh)})
+
+
+async def receive_pushed(app: Any, update: Update, payload: dict[str, Any]) -> bool:
+    """An update Telegram posted to the webhook: written down, then queued, before the
+    webhook answers 200 (if writing fails this raises, the webhook answers 500, and
+    Telegram sends it again). One Telegram sends again because it missed the 200 is
+    recognised by its id and not handled twice. Returns whether it was new."""
+    services = app.bot_data.services
+    state: InboxState = services.inbox
+    newest = max(state.newest, state.received_before)
+    if newest - REDELIVERY_WINDOW < update.update_id <= newest:
+        return False
+    async with services.db.transaction() as conn:
+        await inbox.receive(conn, [(update.update_id, payload)], services.clock.now())
+    state.newest = update.update_id
+    await app.update_queue.put(update)
+    return True
 
 
 async def replay(app: Any) -> int:

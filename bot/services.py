@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.domain.models import Community
 from bot.domain.quiet_hours import QuietHours
 from bot.inbox import InboxState
+from bot.metrics import Metrics
 from storage import Database
 from storage.migrate import upgrade
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.roles import AdminCache
     from bot.scheduler import Scheduler
+    from bot.web import WebEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ class Services:
     # The bot is the whole process (`yishi run`): start-up's objects are frozen out of the
     # garbage collector's sight once it is up (bot/app.py).
     freeze_after_start: bool = False
+    # What an operator watches (GET /metrics and /healthz, bot/web.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    # The HTTP endpoint ([web] port), once started (bot/web.py).
+    web: WebEndpoint | None = None
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

@@ -24,7 +24,8 @@ stop takes as long as the updates running need, not the whole backlog of a busy 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +59,10 @@ def _keys(update: object) -> tuple[int | None, int | None, bool]:
 
 
 class OrderedUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT) -> None:
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT, *,
+                 on_handled: Callable[[float], None] | None = None) -> None:
         super().__init__(_ARRIVED)
+        self._on_handled = on_handled  # seconds from arrival to handled
         self._running = asyncio.Semaphore(max_concurrent_updates)
         self._chats: dict[int | None, _Chat] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
@@ -114,6 +117,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         return [w for w in waits if not w.done()], mine, forget
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        arrived = time.monotonic()
         waits, _mine, forget = self._follow(update)
         task = asyncio.current_task()
         assert task is not None
@@ -138,3 +142,5 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         finally:
             self._running.release()
             forget()
+            if self._on_handled is not None:
+                self._on_handled(time.monotonic() - arrived)

@@ -60,6 +60,14 @@ def test_environment_overrides_the_file(monkeypatch, tmp_path):
     ('[telegram]\n', "telegram.token: missing"),
     ('[telegram]\ntoken = "1:x"\n[nonsense]\na = 1\n', "nonsense: unknown key"),
     ('[telegram\n', "not valid TOML"),
+    ('[telegram]\ntoken = "1:x"\nwebhook_url = "https://b.example.org/telegram"\n'
+     '[web]\nport = 8443\n', "telegram.webhook_secret: required with a webhook_url"),
+    ('[telegram]\ntoken = "1:x"\nwebhook_url = "https://b.example.org/telegram"\n'
+     'webhook_secret = "abc"\n', "web.port: required with a webhook_url"),
+    ('[telegram]\ntoken = "1:x"\nwebhook_secret = "no spaces"\n',
+     "telegram.webhook_secret: use 1 to 256 characters"),
+    ('[telegram]\ntoken = "1:x"\nwebhook_url = "bot.example.org"\n',
+     "telegram.webhook_url: expected an https:// address"),
 ])
 def test_bad_values_name_the_key(tmp_path, body, expected):
     path = tmp_path / "c.toml"

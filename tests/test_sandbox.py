@@ -310,3 +310,25 @@ async def test_the_sandbox_starts_again_on_its_kept_database(tmp_path: Path) -> 
             assert "2-1-1203" in answer.text, (run, answer.text)
         finally:
             await world.stop()
+
+
+@pytest.mark.skipif(not os.environ.get("YISHI_TEST_POSTGRES"),
+                    reason="needs a PostgreSQL server (YISHI_TEST_POSTGRES)")
+async def test_the_sandbox_keeps_its_building_in_postgresql() -> None:
+    """`yishi sandbox --db postgresql+asyncpg://...`: the seeded building lives in that
+    database, and a second run takes up where the first left off."""
+    from storage.postgres import fresh_database
+
+    async with fresh_database(os.environ["YISHI_TEST_POSTGRES"]) as url:
+        for run in range(2):
+            world = Sandbox(url, language="en", clock=ManualClock(START))
+            await asyncio.wait_for(world.start(), 30)
+            try:
+                person = world.people["owner2"]
+                mark = world.api.mark()
+                await world.tg.say(person, person, "/me")
+                answer = await world.api.wait_for("sendMessage", after=mark,
+                                                  where=lambda c, p=person: c.chat_id == p.id)
+                assert "2-1-1203" in answer.text, (run, answer.text)
+            finally:
+                await world.stop()

@@ -130,6 +130,8 @@ class RunningBot:
         assert services.db.engine.pool.checkedout() == 0, "a connection was left checked out"
         await services.db.close()  # a dead process's connections are gone; so is its lock
         await app.bot.shutdown()  # and so are its sockets
+        if services.web is not None:
+            await services.web.stop()  # and its listening one
         self.api.release_long_polls()
         self.restarts += 1
 

@@ -11,15 +11,17 @@ fails a test that leaves any.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.fakeapi.formatting import ParseError, plain_text
 from bot.fakeapi.spec import check_call, check_object, required_booleans
@@ -80,6 +82,12 @@ class Fault:
     migrate_to: int = 0  # for "migrate": the supergroup's new id
 
 
+# What Telegram accepts as a webhook's secret token, and how soon it posts an update again
+# when the webhook did not answer 200 (Telegram waits longer; tests need not).
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_RETRY = 0.05
+
+
 class ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None,
                  migrate_to: int | None = None) -> None:
@@ -128,6 +136,10 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._windows: dict[tuple[Any, ...], deque[float]] = {}
         self._runner: web.AppRunner | None = None
+        # A webhook set with setWebhook, and what was posted to it: (update id, status).
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_posts: list[tuple[dict[str, Any], int]] = []
+        self._poster: asyncio.Task[None] | None = None
         self._release = False
         self._stopping = False
         self.port = 0
@@ -162,6 +174,9 @@ class FakeBotApi:
         self._stopping = True
         async with self._changed:
             self._changed.notify_all()
+        if self._poster is not None:
+            self._poster.cancel()
+            await asyncio.gather(self._poster, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -369,11 +384,68 @@ class FakeBotApi:
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot
 
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        """As Telegram (or a local Bot API server, which also takes http://): from now on
+        updates are posted to ``url``, one connection at most ``max_connections``, each
+        with the secret token in a header; getUpdates is refused meanwhile."""
+        url = str(params["url"])
+        if not url.startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        connections = int(params.get("max_connections", 40))
+        if not 1 <= connections <= 100:
+            raise ApiError(400, "Bad Request: bad webhook: max_connections must be 1-100")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = {"url": url, "secret_token": secret, "max_connections": connections,
+                        "allowed_updates": params.get("allowed_updates")}
+        if self._poster is None or self._poster.done():
+            self._poster = asyncio.create_task(self._post_updates())
+        return True
+
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
         return True
 
     def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if self.webhook is None:
+            return {"url": "", "has_custom_certificate": False,
+                    "pending_update_count": len(self._updates)}
+        return {"url": self.webhook["url"], "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+                "max_connections": self.webhook["max_connections"]}
+
+    async def _post_updates(self) -> None:
+        """Telegram's side of a webhook: post the oldest update not yet acknowledged, one
+        at a time; anything but a 200 and it is posted again a moment later."""
+        async with ClientSession() as session:
+            while self.webhook is not None and not self._stopping:
+                if not self._updates:
+                    async with self._changed:
+                        if not self._updates and self.webhook is not None \
+                                and not self._stopping:
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._changed.wait(), 0.5)
+                    continue
+                update, hook = self._updates[0], self.webhook
+                headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} \
+                    if hook["secret_token"] else {}
+                try:
+                    async with session.post(hook["url"], json=update, headers=headers,
+                                            timeout=ClientTimeout(total=10)) as response:
+                        status = response.status
+                except (ClientError, TimeoutError, OSError):
+                    status = 0  # no answer: the bot is down or restarting
+                self.webhook_posts.append((update, status))
+                if status == 200:
+                    if self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+                else:
+                    await asyncio.sleep(WEBHOOK_RETRY)
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params["commands"]
@@ -397,6 +469,9 @@ class FakeBotApi:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                                "active; use deleteWebhook to delete the webhook first")
         if not self.first_poll.is_set():
             self.first_poll_at = time.monotonic()
             self.first_poll.set()

@@ -12,13 +12,13 @@ from pathlib import Path
 from bot.clock import ShiftedClock
 
 
-async def serve(port: int, db: Path | None, language: str) -> None:
+async def serve(port: int, db: str | None, language: str) -> None:
     """Run the sandbox until interrupted (Ctrl-C)."""
     from bot.sandbox.web import SandboxWeb
     from bot.sandbox.world import Sandbox
 
     with tempfile.TemporaryDirectory(prefix="yishi-sandbox-") as folder:
-        path = db if db is not None else Path(folder) / "sandbox.db"
+        path: Path | str = db if db else Path(folder) / "sandbox.db"
         holder: dict[str, SandboxWeb] = {}
         sandbox = Sandbox(path, language=language, clock=ShiftedClock(), port=port,
                           routes=lambda app: holder["web"].routes(app))

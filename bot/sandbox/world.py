@@ -69,13 +69,20 @@ VACANT = ("1-2-702", "2-1-801", "2-2-1501")
 GROUP_TITLE = {"zh": "阳光花园业主群", "en": "Sunny Gardens residents"}
 
 
-async def _kept_update_mark(db_path: Path) -> int:
+def database_url(database: Path | str) -> str:
+    """A file becomes a SQLite URL; a URL (PostgreSQL's) is used as it is."""
+    text = str(database)
+    return text if "://" in text else f"sqlite+aiosqlite:///{text}"
+
+
+async def _kept_update_mark(url: str) -> int:
     """The last update id a kept database received (0 for a new one)."""
-    if not await asyncio.to_thread(db_path.exists):
+    if url.startswith("sqlite") and not await asyncio.to_thread(
+            Path(url.split(":///", 1)[1]).exists):
         return 0
-    db = Database(f"sqlite+aiosqlite:///{db_path}")
-    await db.open()
+    db = Database(url)
     try:
+        await db.open()
         async with db.transaction() as conn:
             return await inbox.last_received(conn)
     except Exception:  # no schema yet, or not a database of ours: start from the start
@@ -88,9 +95,9 @@ async def _kept_update_mark(db_path: Path) -> int:
 class Sandbox:
     """Start with :meth:`start`, stop with :meth:`stop`; :attr:`api` is the stand-in."""
 
-    def __init__(self, db_path: Path, *, language: str, clock: MovableClock,
+    def __init__(self, database: Path | str, *, language: str, clock: MovableClock,
                  port: int = 0, routes: Any = None) -> None:
-        self.db_path = db_path
+        self.database = database_url(database)
         self.language = language
         self.clock = clock
         self.port = port
@@ -111,7 +118,7 @@ class Sandbox:
     async def start(self) -> None:
         # A kept database has seen updates up to some id: the stand-in numbers on from
         # there, as Telegram does, so the second run's updates are not taken for old ones.
-        self.api.continue_after(await _kept_update_mark(self.db_path))
+        self.api.continue_after(await _kept_update_mark(self.database))
         await self.api.start(port=self.port, routes=self._routes)
         self.port = self.api.port
         app = build_application(self._settings(), clock=self.clock)
@@ -130,7 +137,7 @@ class Sandbox:
         return Settings(
             telegram={"token": self.api.token, "base_url": self.api.base_url,
                       "base_file_url": self.api.base_file_url},
-            storage={"url": f"sqlite+aiosqlite:///{self.db_path}"},
+            storage={"url": self.database},
             scheduler={"tick_seconds": 5},
             community={"language": self.language},
         )
