@@ -12,17 +12,24 @@ from bot.fakeapi.server import Fault
 ROOT = Path(__file__).resolve().parent.parent
 
 
+async def _yishi_run(config: Path, *, token: str | None = None) -> asyncio.subprocess.Process:
+    """`yishi run --config CONFIG` as a process, with none of this one's YISHI_ settings
+    (and the token, when given, in the environment, as the README advises)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    if token is not None:
+        env["YISHI_TELEGRAM__TOKEN"] = token
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
 async def test_yishi_run_serves_a_building(api, tg, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
         f'[telegram]\nbase_url = "{api.base_url}"\nbase_file_url = "{api.base_file_url}"\n'
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.db"}"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
-    env["YISHI_TELEGRAM__TOKEN"] = api.token
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await _yishi_run(config, token=api.token)
     try:
         await api.wait_for("setMyCommands", timeout=30)
         await api.wait_for("deleteMyCommands", timeout=30)
@@ -70,10 +77,7 @@ async def test_a_token_telegram_rejects_is_one_line_and_exit_2(api, tmp_path):
         f'[telegram]\ntoken = "999:wrong"\nbase_url = "{api.base_url}"\n'
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.db"}"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await _yishi_run(config)
     _, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2
     *logged, last = stderr.decode().strip().splitlines()
@@ -100,11 +104,7 @@ async def test_yishi_run_with_a_webhook(api, tg, tmp_path):
         f'[web]\nport = {port}\n'
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.db"}"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
-    env["YISHI_TELEGRAM__TOKEN"] = api.token
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await _yishi_run(config, token=api.token)
     try:
         await api.wait_for("setWebhook", timeout=30)
         ann = tg.person("Ann", language_code="en")
