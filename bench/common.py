@@ -35,14 +35,11 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
 
 
 @asynccontextmanager
-async def running_bot(api: FakeBotApi, *, rate_limiter: Any = None,
-                      **sections: dict[str, Any]) -> AsyncIterator[tuple[RunningBot, Path]]:
-    """The bot as `yishi run` runs it (or, with ``rate_limiter``, sending through that
-    limiter instead of yishi's own)."""
+async def running_bot(api: FakeBotApi, **sections: dict[str, Any]) -> AsyncIterator[
+        tuple[RunningBot, Path]]:
     with tempfile.TemporaryDirectory() as folder:
         db_path = Path(folder) / "bench.db"
-        bot = RunningBot(api, make_settings(api, db_path, **sections), ManualClock(START),
-                         rate_limiter=rate_limiter)
+        bot = RunningBot(api, make_settings(api, db_path, **sections), ManualClock(START))
         await bot.start()
         gc.freeze()  # as `yishi run` does once it is up (bot/app.py)
         try:

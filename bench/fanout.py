@@ -9,11 +9,8 @@ with every chart different (the worst case: 600 charts drawn), and once with 30 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
-
-from telegram.ext import AIORateLimiter
 
 from bench.common import fake_api, median, running_bot, table
 from bot.domain.quiet_hours import QuietHours
@@ -26,10 +23,8 @@ COMMUNITIES = 600
 SUNDAY_20 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
 
 
-async def _once(count: int, shapes: int, *, stock: bool = False) -> dict[str, float]:
-    limiter = AIORateLimiter() if stock else None
-    async with fake_api() as api, running_bot(api, rate_limiter=limiter,
-                                              summary={"enabled": True}) as (bot, _db):
+async def _once(count: int, shapes: int) -> dict[str, float]:
+    async with fake_api() as api, running_bot(api, summary={"enabled": True}) as (bot, _db):
         tg = Telegram(api)
         groups = []
         now = bot.clock.now()
@@ -58,11 +53,7 @@ async def _once(count: int, shapes: int, *, stock: bool = False) -> dict[str, fl
         mark = api.mark()
         started = time.monotonic()
         while len(api.sent("sendPhoto", after=mark)) < count:
-            # The bot's clock keeps time with the run: a message put off by a 429 (PTB's
-            # stock limiter meets them) falls due again when Telegram's wait is over.
-            bot.clock.set(SUNDAY_20 + timedelta(seconds=time.monotonic() - started))
-            if not await bot.tick():
-                await asyncio.sleep(0.1)  # nothing was due yet: look again shortly
+            await bot.tick()
         elapsed = time.monotonic() - started
         sent = api.sent(after=mark) + api.sent("sendPhoto", after=mark)
         refused = [c for c in api.calls[mark:] if c.error and "Too Many Requests" in c.error]
@@ -72,18 +63,15 @@ async def _once(count: int, shapes: int, *, stock: bool = False) -> dict[str, fl
 
 
 async def run(runs: int = 3, count: int = COMMUNITIES) -> str:
-    return "\n\n".join([await _table(runs, count, count), await _table(runs, count, 30),
-                         await _table(runs, count, count, stock=True)])
+    return "\n\n".join([await _table(runs, count, count), await _table(runs, count, 30)])
 
 
-async def _table(runs: int, count: int, shapes: int, *, stock: bool = False) -> str:
-    results = [await _once(count, shapes, stock=stock) for _ in range(runs)]
+async def _table(runs: int, count: int, shapes: int) -> str:
+    results = [await _once(count, shapes) for _ in range(runs)]
     elapsed = median([r["elapsed"] for r in results])
     floor = median([r["floor"] for r in results])
-    sending = "PTB's stock limiter (AIORateLimiter) in place of yishi's" if stock \
-        else "yishi's sending (bot/sending.py)"
     return table(f"Fan-out: weekly summaries of {count} communities due at once, "
-                 f"{shapes} distinct charts, {sending} (median of {runs} runs)", [
+                 f"{shapes} distinct charts (median of {runs} runs)", [
         ("messages sent (text + chart)", f"{median([r['messages'] for r in results]):.0f}",
          f"{2 * count}"),
         ("time to the last", f"{elapsed:.1f} s", ""),

@@ -9,7 +9,6 @@ import signal
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -22,13 +21,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, TelegramError, TimedOut
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    BaseRateLimiter,
-    ContextTypes,
-    Defaults,
-)
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock, FileClock, SystemClock
 from bot.commands import Where, visible
@@ -58,15 +51,13 @@ TICK_JOB = "scheduler:tick"
 
 def build_application(settings: Settings, *, clock: Clock | None = None,
                       extra_features: Sequence[Feature] = (),
-                      speedup: int = 1,
-                      rate_limiter: BaseRateLimiter[Any] | None = None) -> YishiApp:
+                      speedup: int = 1) -> YishiApp:
     """Build the bot as `yishi run` runs it.
 
     Tests pass a controllable clock, and may plug in a feature of their own (registered
     where the built-in features are, before /start and the fallbacks). The simulation,
     which lives a building's day in seconds, scales Telegram's real-time limits by
-    ``speedup``; `yishi run` never does. The benchmarks compare yishi's sending
-    (bot/delivery.py) with another ``rate_limiter`` (PTB's stock one).
+    ``speedup``; `yishi run` never does.
     """
     keep_people_out_of_logs()
     if clock is None:
@@ -99,7 +90,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
                           tzinfo=ZoneInfo(settings.community.timezone)),
         request=AiohttpRequest(connections=2 * IN_FLIGHT),
         get_updates_request=AiohttpRequest(connections=1),
-        rate_limiter=rate_limiter if rate_limiter is not None else delivery,
+        rate_limiter=delivery,
         on_fetch=lambda updates, raw: store_fetched(services, updates, raw),
     )
     app: YishiApp = (

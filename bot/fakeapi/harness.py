@@ -64,14 +64,13 @@ class RunningBot:
     app: YishiApp | None = None
     restarts: int = field(default=0)
     speedup: int = 1  # Telegram's limits as they are; only the simulation scales them
-    rate_limiter: Any = None  # yishi's own sending unless a benchmark compares another
     _tasks_before: set[Any] = field(default_factory=set)
 
     async def start(self, extend: Any = None) -> None:
         self._tasks_before = asyncio.all_tasks()
         app = build_application(self.settings, clock=self.clock,
                                 extra_features=[extend] if extend else [],
-                                speedup=self.speedup, rate_limiter=self.rate_limiter)
+                                speedup=self.speedup)
         # Tests move the clock right away: this returns once the start hooks have armed.
         await start_in_loop(app, poll_timeout=1)
         self.app = app
