@@ -91,11 +91,6 @@ class Window:
     def take(self, now: float) -> None:
         self.sent.append(now)
 
-    def count(self, now: float) -> int:
-        """How many sends are within the window now."""
-        while self.sent and self.sent[0] <= now - self.period:
-            self.sent.popleft()
-        return len(self.sent)
 
 
 @dataclass
@@ -105,10 +100,9 @@ class Ticket:
     chat_id: int | None
     group: Window | None
     answer: bool
-    # Who goes first when places are few: answers before scheduled work; among answers,
-    # the chat that has had fewest messages lately (a newcomer's /start before the
-    # hundredth answer to a flood); then the order of arrival.
-    key: tuple[int, int, int] = (0, 0, 0)
+    # Who goes first when places are few: answers before scheduled work, then the order
+    # of arrival.
+    key: tuple[int, int] = (0, 0)
     queued: bool = False  # among those waiting only for the overall window
 
 
@@ -125,10 +119,9 @@ class Windows:
         self._overall = Window(OVERALL_PER_SECOND * speedup, 1.0)
         self._group_limit = GROUP_PER_MINUTE * speedup
         self._groups: dict[int, Window] = {}
-        self._lately: dict[int, Window] = {}  # each chat's messages in the last minute
         self._clock = clock
         self._order = itertools.count()
-        self._queue: list[tuple[tuple[int, int, int], Ticket]] = []  # a heap, lazily pruned
+        self._queue: list[tuple[tuple[int, int], Ticket]] = []  # a heap, lazily pruned
 
     def ticket(self, chat_id: int | None, *, answer: bool) -> Ticket:
         group = None
@@ -138,10 +131,7 @@ class Windows:
                 if len(self._groups) > GROUPS_KEPT:
                     self._forget_quiet_groups()
                 group = self._groups[chat_id] = Window(self._group_limit, 60.0)
-        lately = 0
-        if chat_id is not None and (window := self._lately.get(chat_id)) is not None:
-            lately = window.count(self._clock())
-        return Ticket(chat_id, group, answer, (0 if answer else 1, lately, next(self._order)))
+        return Ticket(chat_id, group, answer, (0 if answer else 1, next(self._order)))
 
     def group_wait(self, chat_id: int) -> float:
         """Seconds until the group has a place in its window (0: now)."""
@@ -170,13 +160,6 @@ class Windows:
         self._overall.take(now)
         if ticket.group is not None:
             ticket.group.take(now)
-        if ticket.chat_id is not None:
-            lately = self._lately.get(ticket.chat_id)
-            if lately is None:
-                if len(self._lately) > GROUPS_KEPT:
-                    self._forget_quiet_chats(now)
-                lately = self._lately[ticket.chat_id] = Window(1 << 30, 60.0)
-            lately.take(now)
         self.done(ticket)
         return True
 
@@ -187,10 +170,6 @@ class Windows:
         while self._queue and not self._queue[0][1].queued:
             heapq.heappop(self._queue)
         return self._queue[0][1] if self._queue else None
-
-    def _forget_quiet_chats(self, now: float) -> None:
-        for chat_id in [c for c, w in self._lately.items() if not w.count(now)]:
-            del self._lately[chat_id]
 
     def _forget_quiet_groups(self) -> None:
         now = self._clock()

@@ -89,8 +89,7 @@ async def test_a_newcomer_is_answered_at_once_through_a_stream_of_updates(bot, a
     """Three thousand updates from forty people in two groups and in private — commands,
     chatter, stickers — arrive at once, then a newcomer sends /start. They are answered
     within Telegram's next hundred messages (about three seconds at 30 a second): updates
-    queued behind a busy group take no place among those running, and the next free place
-    goes to the chat that has had fewest messages lately. Then the bot stops without
+    queued behind a busy group take no place among those running. Then the bot stops without
     waiting out the backlog (what was left is in the inbox for the next start)."""
     rnd = random.Random(18)
     groups = [(await group_with_bot(bot, api, tg, title, owner_language="en"))[0]

@@ -64,21 +64,6 @@ def test_scheduled_work_waits_while_an_answer_waits():
     assert windows.take(later)  # and then its turn
 
 
-def test_the_next_free_place_goes_to_the_chat_with_fewest_messages_lately():
-    """A flood's hundredth answer and a newcomer's first wait for the same second: the
-    newcomer's goes first, whichever of them looks first."""
-    clock = Clock()
-    windows = Windows(clock=clock)
-    for _n in range(30):
-        assert windows.take(windows.ticket(7, answer=True))  # thirty answers to chat 7
-    busy, newcomer = windows.ticket(7, answer=True), windows.ticket(8, answer=True)
-    assert windows.wait(busy) > 0 and windows.wait(newcomer) > 0
-    clock.now += 1.0 + MARGIN[1.0] + 0.001
-    assert not windows.take(busy)  # it came first, but chat 8 has had nothing lately
-    assert windows.take(newcomer)
-    assert windows.take(busy)
-
-
 def test_the_speedup_scales_both_limits():
     clock = Clock()
     windows = Windows(speedup=3, clock=clock)
