@@ -97,7 +97,6 @@ class Window:
 class Ticket:
     """One send waiting for its places."""
 
-    chat_id: int | None
     group: Window | None
     answer: bool
     # Who goes first when places are few: answers before scheduled work, then the order
@@ -131,7 +130,7 @@ class Windows:
                 if len(self._groups) > GROUPS_KEPT:
                     self._forget_quiet_groups()
                 group = self._groups[chat_id] = Window(self._group_limit, 60.0)
-        return Ticket(chat_id, group, answer, (0 if answer else 1, next(self._order)))
+        return Ticket(group, answer, (0 if answer else 1, next(self._order)))
 
     def group_wait(self, chat_id: int) -> float:
         """Seconds until the group has a place in its window (0: now)."""

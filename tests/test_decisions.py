@@ -17,6 +17,18 @@ async def _decision(bot, community_id, number=1):
         return decision, await store.timeline(conn, decision.id)
 
 
+
+async def _write_down(api, tg, owner, community_id, title):
+    """A moderator follows the group's link to write a decision down and gives its title;
+    returns the question of who owns it."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(owner, owner, f"/start decision_{community_id}")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, title)
+    return await api.wait_for("sendMessage", after=mark, where=to_owner)
+
 async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, api, tg,
                                                                              clock):
     group, owner, stored, people = await _building(bot, api, tg, ROWS)
@@ -175,12 +187,7 @@ async def test_a_silent_owner_is_reminded_and_lateness_escalates_once(bot, api, 
     await tg.say(group, owner, "/decisions new")
     handover = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert handover.buttons[0]["url"].endswith(f"start=decision_{stored.id}")
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start decision_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Fix the garage gate")
-    ask_owner = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    ask_owner = await _write_down(api, tg, owner, stored.id, "Fix the garage gate")
     # The group's handlers are offered by name.
     assert [b["text"] for b in ask_owner.buttons] == ["Bob", "Me", "Decide later"]
     mark = api.mark()
@@ -293,12 +300,7 @@ async def test_the_owner_is_chosen_by_the_button_with_their_name(bot, api, tg):
     await tg.say(group, owner, "/role @bob handler")
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start decision_{stored.id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, "Oil the gate hinges")
-    ask_owner = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    ask_owner = await _write_down(api, tg, owner, stored.id, "Oil the gate hinges")
     mark = api.mark()
     await tg.press(owner, ask_owner, decision_buttons.OWNER_PERSON.data(bob.id))
     ask_due = await api.wait_for(("editMessageText", "sendMessage"), after=mark, where=to_owner)

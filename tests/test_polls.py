@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.polls import PollStatus
-from bot.fakeapi.harness import RunningBot, create_poll, make_settings, poll_id_of
+from bot.fakeapi.harness import (
+    RunningBot,
+    ask_poll_question,
+    create_poll,
+    make_settings,
+    poll_id_of,
+)
 from handlers.me import FORGET
 from handlers.polls import callbacks as poll_buttons
 from storage import inspection
@@ -57,16 +63,11 @@ async def _vote(api, tg, who, post, option, *, receipt=False):
 async def _ask_deadline(api, tg, owner, community_id, question):
     """The moderator starts a poll from the group's link, types the question and takes
     Yes / No / Abstain; returns the question of the deadline."""
-    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
-    mark = api.mark()
-    await tg.say(owner, owner, f"/start poll_{community_id}")
-    await api.wait_for("sendMessage", after=mark, where=to_owner)
-    mark = api.mark()
-    await tg.say(owner, owner, question)
-    options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    options = await ask_poll_question(api, tg, owner, community_id, question)
     mark = api.mark()
     await tg.press(owner, options, poll_buttons.YES_NO_ABSTAIN.data())
-    return await api.wait_for("editMessageText", after=mark, where=to_owner)
+    return await api.wait_for("editMessageText", after=mark,
+                              where=lambda c: c.chat_id == owner.id)
 
 
 async def _poll(bot, poll_id):

@@ -12,14 +12,13 @@ import asyncio
 import os
 import random
 import signal
-import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.reports import ReportStatus
 from handlers.polls import callbacks as poll_buttons
-from storage import Database
+from storage import Database, inbox
 from storage import polls as poll_store
 from storage import reports as report_store
 from tests.test_polls import _create, _poll_id
@@ -82,12 +81,17 @@ async def _settled(api, tg, sentinel, bot: Bot) -> None:
     await tg.say(sentinel, sentinel, "/help")
     await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == sentinel.id,
                        timeout=60)
-    for _ in range(600):
-        with sqlite3.connect(bot.db_path) as conn:
-            (left,) = conn.execute("SELECT count(*) FROM update_inbox").fetchone()
-        if left == 0:
-            return
-        await asyncio.sleep(0.05)
+    db = Database(f"sqlite+aiosqlite:///{bot.db_path}")
+    await db.open()
+    try:
+        for _ in range(600):
+            async with db.transaction() as conn:
+                left = len(await inbox.pending(conn))
+            if left == 0:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await db.close()
     raise AssertionError(f"{left} fetched updates still not handled")
 
 

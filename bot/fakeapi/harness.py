@@ -164,18 +164,26 @@ class RunningBot:
         return self.app.bot_data.services
 
 
-async def prepare_poll(api: FakeBotApi, tg: Telegram, owner: Any, community_id: int, *,
-                       question: str = "Repaint the lobby?", options: Any = None,
-                       deadline: str = "3d", settings: Any = ()) -> Call:
-    """The moderator prepares a poll in private, from the group's link, up to its preview
-    with ``settings`` pressed (not published); returns the preview."""
+async def ask_poll_question(api: FakeBotApi, tg: Telegram, owner: Any, community_id: int,
+                            question: str) -> Call:
+    """The moderator starts a poll in private from the group's link and types its
+    question; returns the bot's question about the options."""
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     mark = api.mark()
     await tg.say(owner, owner, f"/start poll_{community_id}")
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, question)
-    ask_options = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    return await api.wait_for("sendMessage", after=mark, where=to_owner)
+
+
+async def prepare_poll(api: FakeBotApi, tg: Telegram, owner: Any, community_id: int, *,
+                       question: str = "Repaint the lobby?", options: Any = None,
+                       deadline: str = "3d", settings: Any = ()) -> Call:
+    """The moderator prepares a poll in private, from the group's link, up to its preview
+    with ``settings`` pressed (not published); returns the preview."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    ask_options = await ask_poll_question(api, tg, owner, community_id, question)
     mark = api.mark()
     if options is None:
         await tg.press(owner, ask_options, "pc:o:yna")
