@@ -45,7 +45,14 @@ from telegram.ext import BaseRateLimiter
 
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.sending import PRIVATE_AFTER, Asker, Windows, current_asker, is_answer
+from bot.sending import (
+    PRIVATE_AFTER,
+    Asker,
+    Windows,
+    answering_whom,
+    current_asker,
+    is_answer,
+)
 from storage import Database, communities, people
 
 log = logging.getLogger(__name__)
@@ -107,7 +114,8 @@ class Delivery(BaseRateLimiter[int]):
         from Telegram is waited out and the call made again, up to ``max_retries``. A call
         that is not a message (``limited`` False) goes at once."""
         for attempt in range(self._max_retries + 1):
-            ticket = self._windows.ticket(_chat_id(data), answer=is_answer())
+            ticket = self._windows.ticket(_chat_id(data), answer=is_answer(),
+                                          who=answering_whom())
             try:
                 if not limited:
                     return await callback(*args, **kwargs)

@@ -10,7 +10,11 @@ when it arrives cannot make two windows one.
 
 Answers to people come first: while someone's answer waits for a place, scheduled work
 (the outbox, summaries, reminders) waits behind it. Whether a send is an answer is known
-from the task it runs in: the handling of an update marks itself (:func:`answering`).
+from the task it runs in: the handling of an update marks itself (:func:`answering`), and
+names whose update it is. Among answers, each person gets their turn: the places go round
+the people with answers waiting (start-time fair queueing), so someone who sends a hundred
+commands, or whose one command writes to hundreds, keeps no one else waiting for more
+than a turn.
 
 A group's 20 a minute are shared by everyone in it. When a person's command in a group
 would be answered only after the group's budget frees (more than ``PRIVATE_AFTER``
@@ -41,6 +45,9 @@ GROUPS_KEPT = 10_000
 PRIVATE_AFTER = 5.0
 
 _ANSWERING: ContextVar[bool] = ContextVar("answering", default=False)
+_WHO: ContextVar[int | None] = ContextVar("who", default=None)
+# Turns remembered per person; beyond that, those whose turns are all past are forgotten.
+PEOPLE_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,17 @@ class Asker:
 _ASKER: ContextVar[Asker | None] = ContextVar("asker", default=None)
 
 
-def answering(asker: Asker | None = None) -> None:
-    """The task running now handles an update: its sends are answers to people (and, for a
-    person's message in a group, to ``asker``)."""
+def answering(asker: Asker | None = None, *, who: int | None = None) -> None:
+    """The task running now handles an update of ``who`` (a user, or the chat when no one
+    sent it): its sends are answers to people (and, for a person's message in a group, to
+    ``asker``)."""
     _ANSWERING.set(True)
     _ASKER.set(asker)
+    _WHO.set(who)
+
+
+def answering_whom() -> int | None:
+    return _WHO.get()
 
 
 def is_answer() -> bool:
@@ -99,9 +112,9 @@ class Ticket:
 
     group: Window | None
     answer: bool
-    # Who goes first when places are few: answers before scheduled work, then the order
-    # of arrival.
-    key: tuple[int, int] = (0, 0)
+    # Who goes first when places are few: answers before scheduled work; among answers the
+    # person's turn, then the order of arrival.
+    key: tuple[int, int, int] = (0, 0, 0)
     queued: bool = False  # among those waiting only for the overall window
 
 
@@ -111,7 +124,13 @@ class Windows:
     the same instant its request goes out (no await in between), then is :meth:`done`.
 
     When several sends wait for the overall window, the next free place goes to the one
-    with the smallest key (see :class:`Ticket`), not to whichever looks first."""
+    with the smallest key (see :class:`Ticket`), not to whichever looks first.
+
+    Turns: each person's answers are numbered on from where that person left off, or from
+    the turn being served now if they are further behind it (a newcomer, someone quiet for
+    a while); a place taken moves the turn being served on. So the answers of a person with
+    many waiting take every other place at most among two people, one in three among
+    three, and so on, and each person's own answers keep their order."""
 
     def __init__(self, *, speedup: int = 1, clock: Callable[[], float] = time.monotonic
                  ) -> None:
@@ -120,9 +139,12 @@ class Windows:
         self._groups: dict[int, Window] = {}
         self._clock = clock
         self._order = itertools.count()
-        self._queue: list[tuple[tuple[int, int], Ticket]] = []  # a heap, lazily pruned
+        self._queue: list[tuple[tuple[int, int, int], Ticket]] = []  # a heap, lazily pruned
+        self._serving = 0  # the turn of the last answer that went
+        self._turns: dict[int | None, int] = {}  # each person's next turn
 
-    def ticket(self, chat_id: int | None, *, answer: bool) -> Ticket:
+    def ticket(self, chat_id: int | None, *, answer: bool, who: int | None = None
+               ) -> Ticket:
         group = None
         if chat_id is not None and chat_id < 0:
             group = self._groups.get(chat_id)
@@ -130,7 +152,13 @@ class Windows:
                 if len(self._groups) > GROUPS_KEPT:
                     self._forget_quiet_groups()
                 group = self._groups[chat_id] = Window(self._group_limit, 60.0)
-        return Ticket(group, answer, (0 if answer else 1, next(self._order)))
+        if not answer:
+            return Ticket(group, answer, (1, 0, next(self._order)))
+        if len(self._turns) > PEOPLE_KEPT:
+            self._turns = {w: t for w, t in self._turns.items() if t > self._serving}
+        turn = max(self._turns.get(who, 0), self._serving)
+        self._turns[who] = turn + 1
+        return Ticket(group, answer, (0, turn, next(self._order)))
 
     def group_wait(self, chat_id: int) -> float:
         """Seconds until the group has a place in its window (0: now)."""
@@ -159,6 +187,8 @@ class Windows:
         self._overall.take(now)
         if ticket.group is not None:
             ticket.group.take(now)
+        if ticket.answer:
+            self._serving = max(self._serving, ticket.key[1])
         self.done(ticket)
         return True
 

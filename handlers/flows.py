@@ -358,7 +358,16 @@ async def _begin(update: object, context: YishiContext) -> None:
     begin_update()
     # What this update's handling sends goes before scheduled work; a reply to a person
     # in a busy group may go to them in private (bot/delivery.py).
-    answering(_asker(update, context))
+    answering(_asker(update, context), who=_whose(update))
+
+
+def _whose(update: object) -> int | None:
+    """Whose turn the answers take (bot/sending.py): the sender, else the chat."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return update.effective_chat.id if update.effective_chat is not None else None
 
 
 def _asker(update: object, context: YishiContext) -> Asker | None:

@@ -64,6 +64,38 @@ def test_scheduled_work_waits_while_an_answer_waits():
     assert windows.take(later)  # and then its turn
 
 
+def test_answers_go_round_the_people_waiting():
+    """A person whose command writes to a hundred chats, and another who sent fifty
+    commands, keep a newcomer waiting a turn, not a hundred and fifty places; the two go in
+    turns, and each person's own answers keep their order."""
+    clock = Clock()
+    windows = Windows(clock=clock)
+    for _n in range(30):
+        assert windows.take(windows.ticket(None, answer=True, who=1))
+    asked = [(1, n, 1000 + n) for n in range(100)] + [(2, n, 2) for n in range(50)]
+    asked.append((3, 0, 3))
+    whose = {}
+    for who, n, chat in asked:
+        ticket = windows.ticket(chat, answer=True, who=who)
+        whose[id(ticket)] = (who, n, ticket)
+    waiting = [t for _w, _n, t in whose.values()]
+    for ticket in waiting:
+        assert windows.wait(ticket) > 0
+    order = []
+    while waiting:
+        clock.now += 1.0 + MARGIN[1.0] + 0.001  # the window moves on: 30 places again
+        for _place in range(min(30, len(waiting))):
+            first = next(t for t in waiting if windows.wait(t) == 0)
+            assert windows.take(first)
+            waiting.remove(first)
+            order.append(whose[id(first)][:2])
+    assert order.index((3, 0)) < 3
+    assert [w for w, _n in order[:61]].count(2) == 30  # every other place
+    for person in (1, 2):
+        theirs = [n for w, n in order if w == person]
+        assert theirs == sorted(theirs)
+
+
 def test_the_speedup_scales_both_limits():
     clock = Clock()
     windows = Windows(speedup=3, clock=clock)
