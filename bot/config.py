@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.domain.helping import Rates
 from bot.domain.points import DailyCaps, Levels, PointsRules
 from bot.domain.quiet_hours import QuietHours
 
@@ -126,6 +127,13 @@ class PointsSettings(_Section):
     rules: PointsRules = PointsRules()
     daily_caps: DailyCaps = DailyCaps()
     levels: Levels = Levels()
+
+
+class TimeBankSettings(_Section):
+    """时间银行: credits per hour of each kind of service (a community's moderators can set
+    their own with /timebank rate)."""
+
+    rates: Rates = Rates()
 
 
 class TopicsSettings(_Section):
@@ -277,6 +285,7 @@ class Settings(BaseSettings):
     conversations: ConversationSettings = ConversationSettings()
     roles: RolesSettings = RolesSettings()
     points: PointsSettings = PointsSettings()
+    timebank: TimeBankSettings = TimeBankSettings()
     topics: TopicsSettings = TopicsSettings()
     polls: PollsSettings = PollsSettings()
     reports: ReportsSettings = ReportsSettings()

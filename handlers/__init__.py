@@ -54,6 +54,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         flood,
         flows,
         groups,
+        helping,
         lang,
         me,
         polls,
@@ -82,6 +83,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     reports.register(app)
     decisions.register(app)
     announcements.register(app)
+    helping.register(app)
     summary.register(app)
     export.register(app)  # /export P-n and /export reports, over two features
     for register in extra_features:

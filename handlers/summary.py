@@ -18,6 +18,7 @@ from bot.chart import chart_key, render_elsewhere
 from bot.context import YishiApp, YishiContext
 from bot.domain.decisions import OPEN_DECISIONS, UpdateKind, listing_order
 from bot.domain.durations import WEEKDAYS, next_weekly
+from bot.domain.helping import hours
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.points import initials
 from bot.domain.polls import thaw_turnout
@@ -37,7 +38,7 @@ from bot.scheduler import Defer, Done, Outcome
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
 from handlers.polls.lifecycle import closed_lines
 from handlers.reports.lifecycle import limits_for
-from storage import communities, due_work, people, points, polls, summaries, topics
+from storage import communities, due_work, helping, people, points, polls, summaries, topics
 from storage import decisions as decision_store
 from storage import reports as report_store
 
@@ -94,6 +95,7 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
         leaders = await points.leaderboard(conn, community.id, start, 3) \
             if community.leaderboard else []
         named = await people.names(conn, [user for user, _points in leaders])
+        helps_done, help_minutes = await helping.given_between(conn, community.id, start, end)
     zone = ZoneInfo(community.timezone)
     top = sorted(supported, key=lambda item: (-item[1], item[0].number))[:3]
     contributors = []
@@ -119,7 +121,7 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
                                      overdue=d.overdue(now))
                         for d in listing_order(decided, now) if d.status in OPEN_DECISIONS],
         decision_updates=sum(1 for _d, entry in updates if entry.kind is UpdateKind.PROGRESS),
-        top_contributors=contributors)
+        top_contributors=contributors, helps_done=helps_done, help_minutes=help_minutes)
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
@@ -198,6 +200,10 @@ def compose(week: Week, community: Community, _: Translator) -> str:
             lines.append(f"• {decision.ref} {html.escape(decision.title)} · "
                          f"{decision.progress}%" + (" · ⚠️ " + _("overdue")
                                                     if decision.overdue else ""))
+    if week.helps_done:
+        lines.append(_("<b>Neighbours helping neighbours</b>: {count} times, {hours} h "
+                       "given.").format(count=week.helps_done,
+                                        hours=hours(week.help_minutes)))
     if week.top_contributors:
         lines.append(_("<b>Thanks to</b> {list}").format(list=_.join(
             _("{name} ({points})").format(name=html.escape(name), points=earned)

@@ -20,6 +20,8 @@ from storage.schema import (
     decision_ratings,
     decision_updates,
     decisions,
+    help_answers,
+    helps,
     outbox,
     poll_participants,
     polls,
@@ -27,6 +29,9 @@ from storage.schema import (
     report_followers,
     report_photos,
     reports,
+    time_balances,
+    time_ledger,
+    time_transfers,
     topic_supports,
     topics,
     unit_owners,
@@ -55,6 +60,13 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("decision_updates", decision_updates.c.actor_id),
     ("announcements", announcements.c.author_id),
     ("register_entries", unit_owners.c.user_id),
+    ("help_asked_or_offered", helps.c.author_id),
+    ("help_chosen_for", helps.c.partner_id),
+    ("help_answered", help_answers.c.user_id),
+    ("time_bank_balances", time_balances.c.user_id),
+    ("time_bank_entries", time_ledger.c.user_id),
+    ("time_credits_given", time_transfers.c.from_id),
+    ("time_credits_received", time_transfers.c.to_id),
 )
 
 
@@ -63,7 +75,8 @@ async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     their topics (those they signed: an anonymous topic stores no author) and supports,
     their public ballots and the secret polls they took part in (never the choice), the
     decisions they own, follow, rate or updated, the announcements they wrote, their
-    entries on the building's register and the flows they are in."""
+    entries on the building's register, the help they asked, offered, answered or gave,
+    their time bank and the flows they are in."""
     mine = await _rows(conn, select(reports).where(reports.c.reporter_id == user_id)
                        .order_by(reports.c.id))
     ids = [r["id"] for r in mine]
@@ -104,7 +117,8 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
     those to them are deleted, others keep their key (so none is sent twice) and lose
     their content. ``traces``: the id, name and username as they were written."""
     for column in (report_events.c.actor_id, decision_updates.c.actor_id,
-                   announcements.c.author_id, polls.c.created_by):
+                   announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
+                   time_ledger.c.by):
         await conn.execute(update(column.table).where(column == user_id)
                            .values({column.name: None}))
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))

@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Float,
     ForeignKey,
@@ -621,4 +622,101 @@ outbox = Table(
         sqlite_where=text("sent_at IS NULL"),
         postgresql_where=text("sent_at IS NULL"),
     ),
+)
+
+# Neighbours helping neighbours (邻里互助): a request or an offer, H-<number> in its community.
+helps = Table(
+    "helps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("side", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("author_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("text", Text, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("partner_id", BigInteger, nullable=True),
+    Column("claimed_minutes", Integer, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "number"),
+)
+
+# Who answered a request ("I can help") or an offer ("I would like that").
+help_answers = Table(
+    "help_answers",
+    metadata,
+    Column("help_id", Integer, ForeignKey("helps.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# The time bank (时间银行). The ledger is only added to (the database refuses an UPDATE;
+# see migration 0014); a mistake is undone by a reversal entry, at most one per entry.
+time_ledger = Table(
+    "time_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Integer, nullable=False),  # hundredths of a credit, signed
+    Column("ref", String(32), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("reverses", Integer, nullable=True, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", BigInteger, nullable=True),
+    Index("ix_time_ledger_community_id_user_id", "community_id", "user_id"),
+)
+
+# Each person's balance, kept with every ledger entry in the same transaction; the database
+# itself refuses a balance below zero, whatever two transactions do at once.
+time_balances = Table(
+    "time_balances",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("balance", Integer, nullable=False),
+    CheckConstraint("balance >= 0", name="ck_time_balances_not_negative"),
+)
+
+# Credits given to a member of one's household (T-<number>): the receiver confirms.
+time_transfers = Table(
+    "time_transfers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("from_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("to_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("amount", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+# A community's own rates, where they differ from the configuration's (credits per hour,
+# in hundredths).
+time_rates = Table(
+    "time_rates",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("per_hour", Integer, nullable=False),
 )

@@ -16,6 +16,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sandbox.web import SandboxWeb, safe_html
 from bot.sandbox.world import Sandbox
+from storage import communities, helping
 from storage import reports as report_store
 from tests.conftest import START
 
@@ -296,7 +297,8 @@ async def test_yishi_sandbox_starts_from_the_command_line(tmp_path: Path) -> Non
 
 async def _runs_on(database: Path | str, runs: int) -> None:
     """Start the sandbox on ``database`` ``runs`` times; each time a resident's /me shows
-    the unit the seeding gave them, so the building carried over."""
+    the unit the seeding gave them, so the building carried over, and the group has the
+    neighbour's request for help the seeding posts, once."""
     for run in range(runs):
         world = Sandbox(database, language="en", clock=ManualClock(START))
         await asyncio.wait_for(world.start(), 30)
@@ -307,6 +309,13 @@ async def _runs_on(database: Path | str, runs: int) -> None:
             answer = await world.api.wait_for("sendMessage", after=mark,
                                               where=lambda c, p=person: c.chat_id == p.id)
             assert "2-1-1203" in answer.text, (run, answer.text)
+            posts = [c for c in world.api.sent(chat_id=world.group.id)
+                     if c.text.startswith("🤝 H-1 · Asking for help")]
+            assert len(posts) == 1, (run, posts)
+            assert "Someone to carry my mother's groceries" in posts[0].text
+            async with world.services.db.transaction() as conn:
+                community = await communities.by_chat(conn, world.group.id)
+                assert await helping.count(conn, community.id) == 1
         finally:
             await world.stop()
 

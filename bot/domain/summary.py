@@ -54,13 +54,15 @@ class Week(BaseModel):
     decisions_open: list[DecisionLine] = []
     decision_updates: int = 0
     top_contributors: list[tuple[str, int]] = []
+    helps_done: int = 0  # neighbours' help confirmed this week
+    help_minutes: int = 0
 
     @property
     def empty(self) -> bool:
         """Nothing happened and nothing is pending: one line instead of a wall of zeros."""
         return not (self.topics_raised or self.polls_closed or self.polls_open
                     or self.reports_opened or self.reports_resolved or self.reports_overdue
-                    or self.decisions_open or self.decision_updates)
+                    or self.decisions_open or self.decision_updates or self.helps_done)
 
 
 def median_hours(durations: list[timedelta]) -> float | None:

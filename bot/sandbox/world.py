@@ -26,7 +26,16 @@ from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Group, Person, Telegram
 from bot.fakeapi.server import FakeBotApi
-from storage import Database, communities, inbox, memberships, people, residents, units
+from storage import (
+    Database,
+    communities,
+    helping,
+    inbox,
+    memberships,
+    people,
+    residents,
+    units,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +76,8 @@ CAST = (
 # Units on the building's list that nobody in the sandbox has joined yet.
 VACANT = ("1-2-702", "2-1-801", "2-2-1501")
 GROUP_TITLE = {"zh": "阳光花园业主群", "en": "Sunny Gardens residents"}
+HELP_TEXT = {"zh": "周六上午需要有人帮我母亲把买的菜搬上五楼。",
+             "en": "Someone to carry my mother's groceries up to the fifth floor on Saturday."}
 
 
 def database_url(database: Path | str) -> str:
@@ -171,6 +182,7 @@ class Sandbox:
             await self.api.wait_for("sendMessage", after=mark, timeout=30,
                                     where=lambda c, p=person: c.chat_id == p.id)
         await self._roster(group)
+        await self._ask_for_help(group)
 
     async def _roster(self, group: Group) -> None:
         services = self.services
@@ -199,6 +211,30 @@ class Sandbox:
                                         status=ResidentStatus.VERIFIED, decided_by=moderator.id)
             for address in VACANT:
                 await units.ensure(conn, community.id, UnitAddress.parse(address), now)
+
+    async def _ask_for_help(self, group: Group) -> None:
+        """Wang Fang asks the group, through /needhelp as anyone would, for someone to
+        carry her mother's groceries up in three days (once: a kept database has it)."""
+        async with self.services.db.transaction() as conn:
+            community = await communities.by_chat(conn, group.id)
+            if community is None or await helping.count(conn, community.id):
+                return
+        asker = self.people["owner"]
+        day = (self.clock.now().astimezone(self.timezone) + timedelta(days=3)).date()
+        steps: list[str | int] = [
+            "/needhelp", 0, HELP_TEXT[self.language], f"{day:%Y-%m-%d} 10:00", 3, 0]
+        last = None
+        for step in steps:
+            mark = self.api.mark()
+            if isinstance(step, str):
+                await self.tg.say(asker, asker, step)
+            else:
+                assert last is not None
+                await self.tg.press(asker, last, last.buttons[step]["callback_data"])
+            last = await self.api.wait_for(("sendMessage", "editMessageText"), after=mark,
+                                           timeout=30, where=lambda c: c.chat_id == asker.id)
+        await self.api.wait_for("sendMessage", after=0, timeout=30,
+                                where=lambda c: c.chat_id == group.id and "H-1" in c.text)
 
     @property
     def services(self) -> Any:
