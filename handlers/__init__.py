@@ -60,11 +60,13 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         polls,
         reports,
         residents,
+        rewards,
         roles,
         settings,
         start,
         summary,
         topics,
+        volunteering,
     )
 
     register_inbox(app)  # GUARD: an update handled before a crash is not handled again
@@ -84,6 +86,8 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     decisions.register(app)
     announcements.register(app)
     helping.register(app)
+    volunteering.register(app)
+    rewards.register(app)
     summary.register(app)
     export.register(app)  # /export P-n and /export reports, over two features
     for register in extra_features:

@@ -9,6 +9,8 @@ the Bot API parameters as Telegram takes them (HTML, as the bot's defaults say).
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -63,6 +65,13 @@ def document(key: str, chat_id: int, *, file_id: str | None = None,
               "parse_mode": "HTML"}
     return Outgoing(key=key, chat_id=chat_id, method="sendDocument", params=params,
                     not_before=not_before)
+
+
+def shows(text: str, markup: InlineKeyboardMarkup | None) -> str:
+    """A short digest of what a message shows, to tell whether an edit would change it
+    (Telegram refuses one that would not, and it would spend the group's budget)."""
+    return hashlib.sha256(json.dumps([text, markup.to_dict() if markup else None],
+                                     sort_keys=True).encode()).hexdigest()[:16]
 
 
 def pin(key: str, chat_id: int, message_id: int) -> Outgoing:

@@ -38,7 +38,17 @@ from bot.scheduler import Defer, Done, Outcome
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
 from handlers.polls.lifecycle import closed_lines
 from handlers.reports.lifecycle import limits_for
-from storage import communities, due_work, helping, people, points, polls, summaries, topics
+from storage import (
+    communities,
+    due_work,
+    helping,
+    people,
+    points,
+    polls,
+    summaries,
+    topics,
+    volunteering,
+)
 from storage import decisions as decision_store
 from storage import reports as report_store
 
@@ -96,6 +106,7 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
             if community.leaderboard else []
         named = await people.names(conn, [user for user, _points in leaders])
         helps_done, help_minutes = await helping.given_between(conn, community.id, start, end)
+        held, held_minutes = await volunteering.held_between(conn, community.id, start, end)
     zone = ZoneInfo(community.timezone)
     top = sorted(supported, key=lambda item: (-item[1], item[0].number))[:3]
     contributors = []
@@ -121,7 +132,8 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
                                      overdue=d.overdue(now))
                         for d in listing_order(decided, now) if d.status in OPEN_DECISIONS],
         decision_updates=sum(1 for _d, entry in updates if entry.kind is UpdateKind.PROGRESS),
-        top_contributors=contributors, helps_done=helps_done, help_minutes=help_minutes)
+        top_contributors=contributors, helps_done=helps_done, help_minutes=help_minutes,
+        activities_held=held, activity_minutes=held_minutes)
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
@@ -204,6 +216,10 @@ def compose(week: Week, community: Community, _: Translator) -> str:
         lines.append(_("<b>Neighbours helping neighbours</b>: {count} times, {hours} h "
                        "given.").format(count=week.helps_done,
                                         hours=hours(week.help_minutes)))
+    if week.activities_held:
+        lines.append(_("<b>Volunteering</b>: {count} activities held, {hours} h given.")
+                     .format(count=week.activities_held,
+                             hours=hours(week.activity_minutes)))
     if week.top_contributors:
         lines.append(_("<b>Thanks to</b> {list}").format(list=_.join(
             _("{name} ({points})").format(name=html.escape(name), points=earned)

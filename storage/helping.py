@@ -91,9 +91,18 @@ async def change(conn: AsyncConnection, help_id: int, now: datetime, *,
     return done.rowcount > 0
 
 
-async def posted(conn: AsyncConnection, help_id: int, chat_id: int, message_id: int) -> None:
+async def posted(conn: AsyncConnection, help_id: int, chat_id: int, message_id: int,
+                 shows: str) -> None:
     await conn.execute(update(helps).where(helps.c.id == help_id).values(
-        post_chat_id=chat_id, post_message_id=message_id))
+        post_chat_id=chat_id, post_message_id=message_id, post_shows=shows))
+
+
+async def showing(conn: AsyncConnection, help_id: int, shows: str) -> bool:
+    """Note that the post is to show ``shows``; False if it shows that already."""
+    done = await conn.execute(update(helps).where(
+        helps.c.id == help_id, helps.c.post_shows.is_distinct_from(shows))
+        .values(post_shows=shows))
+    return done.rowcount > 0
 
 
 async def answer(conn: AsyncConnection, help_id: int, user_id: int, now: datetime) -> bool:

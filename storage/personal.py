@@ -12,6 +12,8 @@ from sqlalchemy import Column, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import (
+    activities,
+    activity_signups,
     announcements,
     ballot_voids,
     ballots,
@@ -23,8 +25,10 @@ from storage.schema import (
     help_answers,
     helps,
     outbox,
+    point_wallets,
     poll_participants,
     polls,
+    redemptions,
     report_events,
     report_followers,
     report_photos,
@@ -67,6 +71,10 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("time_bank_entries", time_ledger.c.user_id),
     ("time_credits_given", time_transfers.c.from_id),
     ("time_credits_received", time_transfers.c.to_id),
+    ("volunteer_activities_organised", activities.c.organiser_id),
+    ("volunteer_seats_taken", activity_signups.c.user_id),
+    ("rewards_redeemed", redemptions.c.user_id),
+    ("points_spent", point_wallets.c.user_id),
 )
 
 
@@ -76,7 +84,8 @@ async def gather(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     their public ballots and the secret polls they took part in (never the choice), the
     decisions they own, follow, rate or updated, the announcements they wrote, their
     entries on the building's register, the help they asked, offered, answered or gave,
-    their time bank and the flows they are in."""
+    their time bank, the volunteer activities they organised or took a seat at, the
+    rewards they redeemed and the flows they are in."""
     mine = await _rows(conn, select(reports).where(reports.c.reporter_id == user_id)
                        .order_by(reports.c.id))
     ids = [r["id"] for r in mine]
@@ -118,7 +127,7 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
     their content. ``traces``: the id, name and username as they were written."""
     for column in (report_events.c.actor_id, decision_updates.c.actor_id,
                    announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
-                   time_ledger.c.by):
+                   time_ledger.c.by, activities.c.organiser_id):
         await conn.execute(update(column.table).where(column == user_id)
                            .values({column.name: None}))
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))

@@ -645,6 +645,8 @@ helps = Table(
     Column("claimed_minutes", Integer, nullable=True),
     Column("post_chat_id", BigInteger, nullable=True),
     Column("post_message_id", BigInteger, nullable=True),
+    # A digest of what the post shows now: an edit that would change nothing is not sent.
+    Column("post_shows", String(16), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("community_id", "number"),
@@ -719,4 +721,85 @@ time_rates = Table(
            primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("per_hour", Integer, nullable=False),
+)
+
+# Volunteer activities (志愿活动), V-<number> in their community, and who took a seat.
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("organiser_id", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", BigInteger, nullable=True),
+    Column("post_shows", String(16), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "number"),
+)
+
+activity_signups = Table(
+    "activity_signups",
+    metadata,
+    Column("activity_id", Integer, ForeignKey("activities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attended", Boolean, nullable=False, server_default=false()),
+)
+
+# The committee's rewards (积分兑换), G-<number>; the stock never goes below zero.
+rewards = Table(
+    "rewards",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("price", Integer, nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    CheckConstraint("stock >= 0", name="ck_rewards_stock_not_negative"),
+    UniqueConstraint("community_id", "number"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("reward_id", Integer, ForeignKey("rewards.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("price", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    # The confirmation pressed: pressing it twice spends once.
+    Column("token", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("user_id", "token"),
+)
+
+# Points a person has spent in a community; moved in the same statement that checks it
+# against what they earned, so two redemptions at once cannot spend the same points.
+point_wallets = Table(
+    "point_wallets",
+    metadata,
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("spent", Integer, nullable=False),
+    CheckConstraint("spent >= 0", name="ck_point_wallets_spent_not_negative"),
 )

@@ -56,13 +56,16 @@ class Week(BaseModel):
     top_contributors: list[tuple[str, int]] = []
     helps_done: int = 0  # neighbours' help confirmed this week
     help_minutes: int = 0
+    activities_held: int = 0  # volunteer activities, attendance confirmed
+    activity_minutes: int = 0  # given by their attendees together
 
     @property
     def empty(self) -> bool:
         """Nothing happened and nothing is pending: one line instead of a wall of zeros."""
         return not (self.topics_raised or self.polls_closed or self.polls_open
                     or self.reports_opened or self.reports_resolved or self.reports_overdue
-                    or self.decisions_open or self.decision_updates or self.helps_done)
+                    or self.decisions_open or self.decision_updates or self.helps_done
+                    or self.activities_held)
 
 
 def median_hours(durations: list[timedelta]) -> float | None:

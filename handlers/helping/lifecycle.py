@@ -6,9 +6,8 @@ Each returns ``None`` when done, or a :class:`HelpError` code saying why nothing
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from bot.domain.helping import (
     Help,
     HelpError,
     HelpStatus,
+    Kind,
     Side,
     credits,
     hours,
@@ -39,12 +39,17 @@ from bot.points import award, revoke
 from bot.services import Services
 from handlers import outgoing
 from handlers.helping import callbacks
-from handlers.helping.texts import card, card_buttons, claim_buttons, local
+from handlers.helping.texts import KIND_NAMES, card, card_buttons, claim_buttons, local
 from storage import audit, communities, due_work, outbox, people
 from storage import helping as store
 
 ASK = "help_ask"  # due work: after the agreed time, ask how it went
 POSTED = "help_post"  # the outbox noting where the post is
+
+
+def kind_name(kind: Kind, _: Translator) -> str:
+    """A kind of service by name, for the features that reuse the kinds."""
+    return _(KIND_NAMES[kind])
 
 
 def _name(found: dict[int, Any], user_id: int | None) -> str:
@@ -74,7 +79,9 @@ async def publish(conn: AsyncConnection, services: Services, community: Communit
     text, markup = await _post_text(conn, made, community)
     if made.audience is Audience.GROUP:
         owed = [outgoing.message(f"help:{made.id}:post", community.chat_id, text,
-                                 markup=markup, remember={"what": POSTED, "help": made.id})]
+                                 markup=markup, remember={
+                                     "what": POSTED, "help": made.id,
+                                     "shows": outgoing.shows(text, markup)})]
     else:
         _ = translator(community.language)
         note = _("Only the moderators see this; find a neighbour who can help.")
@@ -95,26 +102,29 @@ async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
                  now: datetime) -> None:
     """The post is in the group: note where; if it moved on meanwhile, show that at once."""
     help_id = int(remember["help"])
-    await store.posted(conn, help_id, int(answer["chat"]["id"]), int(answer["message_id"]))
+    await store.posted(conn, help_id, int(answer["chat"]["id"]), int(answer["message_id"]),
+                       str(remember.get("shows", "")))
     found = await store.get(conn, help_id)
-    if found is not None and found.status is not HelpStatus.OPEN:
+    if found is not None:
         await _refresh(conn, found, now)
 
 
 async def _refresh(conn: AsyncConnection, help_: Help, now: datetime) -> None:
-    """Queue the post's edit to what it shows now (named by what it shows: the same
-    content is never sent twice, which Telegram would refuse)."""
+    """Queue the post's edit to what it shows now, unless it shows that already."""
     if help_.post_message_id is None or help_.post_chat_id is None:
         return  # not sent yet: :func:`posted` shows the state when it is
     community = await communities.by_id(conn, help_.community_id)
     if community is None:
         return
     text, markup = await _post_text(conn, help_, community)
-    shows = hashlib.sha256(json.dumps([text, markup.to_dict() if markup else None],
-                                      sort_keys=True).encode()).hexdigest()[:16]
+    shows = outgoing.shows(text, markup)
+    # The row notes what the post shows, in this transaction: run again, this action finds
+    # it shown and queues nothing; the key need only be new.
+    if not await store.showing(conn, help_.id, shows):
+        return
     await outbox.queue(conn, [outgoing.edit_text(
-        f"help:{help_.id}:edit:{shows}", help_.post_chat_id, help_.post_message_id, text,
-        markup=markup)], now)
+        f"help:{help_.id}:edit:{shows}:{secrets.token_hex(8)}", help_.post_chat_id,
+        help_.post_message_id, text, markup=markup)], now)
 
 
 async def answer(conn: AsyncConnection, services: Services, help_id: int, user_id: int,

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("claimed_minutes", sa.Integer, nullable=True),
         sa.Column("post_chat_id", sa.BigInteger, nullable=True),
         sa.Column("post_message_id", sa.BigInteger, nullable=True),
+        sa.Column("post_shows", sa.String(16), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("community_id", "number", name="uq_helps_community_id_number"),
