@@ -12,6 +12,7 @@ from telegram.ext import filters as F
 
 from bot.buttons import Choice, button
 from bot.context import YishiApp, YishiContext
+from bot.domain.helping import hours
 from bot.domain.points import Level, initials, standing
 from bot.domain.residents import ResidentStatus
 from bot.i18n import N_, Translator, translator
@@ -25,7 +26,18 @@ from handlers.common import (
 )
 from handlers.residents.texts import relation_name
 from handlers.roles import role_name
-from storage import audit, flow_state, memberships, people, personal, residents, unit_owners, units
+from storage import (
+    audit,
+    flow_state,
+    helping,
+    memberships,
+    people,
+    personal,
+    residents,
+    unit_owners,
+    units,
+    volunteering,
+)
 from storage import points as ledger
 from storage import polls as poll_store
 
@@ -133,11 +145,13 @@ async def top(update: Update, context: YishiContext) -> None:
         await message.reply_text(_("The leaderboard is turned off in this group."))
         return
     services = context.services
+    now = services.clock.now()
+    month = local_month_start(now, community.timezone)
     async with services.db.transaction() as conn:
-        board = await ledger.leaderboard(
-            conn, community.id, local_month_start(services.clock.now(), community.timezone),
-            LEADERBOARD_SIZE)
+        board = await ledger.leaderboard(conn, community.id, month, LEADERBOARD_SIZE)
         named = await people.names(conn, [user_id for user_id, _ in board])
+        helps, help_minutes = await helping.given_between(conn, community.id, month, now)
+        held, held_minutes = await volunteering.held_between(conn, community.id, month, now)
     if not board:
         await message.reply_text(_("No points yet this month. Vote, report a problem or "
                                    "support a topic to be the first!"))
@@ -149,6 +163,10 @@ async def top(update: Update, context: YishiContext) -> None:
             person.name if person.public_name == "name" else initials(person.name))
         lines.append(_("{rank}. {name} — {points} points").format(
             rank=rank, name=html.escape(shown), points=points))
+    if helps or held:
+        lines.append(_("This month neighbours gave {hours} h: {helps} times helping one "
+                       "another and at {activities} volunteer activities.").format(
+            hours=hours(help_minutes + held_minutes), helps=helps, activities=held))
     await message.reply_text("\n".join(lines))
 
 

@@ -261,7 +261,7 @@ async def _post(conn: AsyncConnection, activity: Activity, community: Community
     signed = await store.signed_up(conn, activity.id)
     organiser = await people.names(conn, [activity.organiser_id])
     lines = [
-        "<b>" + _("🌱 {ref} · {title}").format(ref=activity.ref,
+        "<b>" + _("🌱 {ref} · Volunteering · {title}").format(ref=activity.ref,
                                                title=html.escape(activity.title)) + "</b>",
         _("When: {when}, about {hours} h").format(when=_local(activity.starts_at, community),
                                                    hours=hours(activity.minutes)),

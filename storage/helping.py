@@ -225,3 +225,15 @@ async def decide_transfer(conn: AsyncConnection, transfer_id: int, status: Trans
         transfers.c.id == transfer_id, transfers.c.status == TransferStatus.ASKED.value)
         .values(status=status.value, decided_at=now))
     return done.rowcount > 0
+
+
+async def given_by(conn: AsyncConnection, community_id: int, user_id: int, start: datetime,
+                   end: datetime) -> list[Help]:
+    """The confirmed help ``user_id`` gave, agreed for [start, end), in order."""
+    rows = await conn.execute(select(helps).where(
+        helps.c.community_id == community_id, helps.c.status == HelpStatus.DONE.value,
+        helps.c.starts_at >= start, helps.c.starts_at < end,
+        ((helps.c.side == Side.OFFER.value) & (helps.c.author_id == user_id))
+        | ((helps.c.side == Side.NEED.value) & (helps.c.partner_id == user_id)))
+        .order_by(helps.c.starts_at))
+    return [_help(r) for r in rows.mappings()]

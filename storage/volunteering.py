@@ -112,3 +112,16 @@ async def held_between(conn: AsyncConnection, community_id: int, start: datetime
                activity_signups.c.attended.is_(True))
         .group_by(activity_signups.c.activity_id))).all())
     return len(held), sum(minutes * int(came.get(a, 0)) for a, minutes in held)
+
+
+async def attended_by(conn: AsyncConnection, community_id: int, user_id: int,
+                      start: datetime, end: datetime) -> list[Activity]:
+    """The held activities ``user_id`` came to in [start, end), in order."""
+    rows = await conn.execute(select(activities).join(
+        activity_signups, activity_signups.c.activity_id == activities.c.id).where(
+        activities.c.community_id == community_id,
+        activities.c.status == ActivityStatus.HELD.value,
+        activities.c.starts_at >= start, activities.c.starts_at < end,
+        activity_signups.c.user_id == user_id, activity_signups.c.attended.is_(True))
+        .order_by(activities.c.starts_at))
+    return [_activity(r) for r in rows.mappings()]

@@ -3,9 +3,11 @@ confirmed hours and credits at the kind's rate; paying with one's own credits; g
 credits to one's household; a moderator taking a piece of help back; and every press
 that does not fit refused, changing nothing."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pdfminer.high_level import extract_text
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
@@ -196,6 +198,12 @@ async def test_a_request_from_its_post_to_credits_at_the_kinds_rate(bot, api, tg
     bank = await api.wait_for("sendMessage", after=mark, where=_to(dee))
     assert bank.text.splitlines() == ["Time bank in Elm House: 3 credits",
                                       "2026-11-25 +3 for helping (H-1)"]
+    mark = api.mark()
+    await tg.say(dee, dee, "/timebank certificate")
+    document = await api.wait_for("sendDocument", after=mark, where=_to(dee))
+    assert document.params["caption"] == "Your volunteer hours in Elm House for 2026: 2 h."
+    text = " ".join(extract_text(io.BytesIO(api.upload(document)[1])).split())
+    assert "2026-11-25 H-1 Caring for an elderly neighbour 2" in text, text
     # The week's summary counts it (a moderator's /summary: the last seven days, now).
     clock.set(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))  # Sunday 20:00 in Shanghai
     mark = api.mark()

@@ -16,7 +16,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sandbox.web import SandboxWeb, safe_html
 from bot.sandbox.world import Sandbox
-from storage import communities, helping
+from storage import communities, helping, rewards
 from storage import reports as report_store
 from tests.conftest import START
 
@@ -316,6 +316,8 @@ async def _runs_on(database: Path | str, runs: int) -> None:
             async with world.services.db.transaction() as conn:
                 community = await communities.by_chat(conn, world.group.id)
                 assert await helping.count(conn, community.id) == 1
+                assert [r.name for r in await rewards.catalogue(conn, community.id)] == [
+                    "Priority booking of the community room", "A month's parking voucher"]
         finally:
             await world.stop()
 

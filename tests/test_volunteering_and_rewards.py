@@ -3,7 +3,10 @@ the organiser's attendance, which gives the volunteering points and the time cre
 a reward redeemed until it runs out of stock, points spent once and never beyond what a
 person has, delivered by the moderators."""
 
+import io
 from datetime import timedelta
+
+from pdfminer.high_level import extract_text
 
 from bot.domain.points import Action
 from bot.points import award
@@ -46,7 +49,7 @@ async def test_an_activity_from_its_post_through_seats_to_attendance(bot, api, t
     done = await api.wait_for(EITHER, after=mark, where=_to(owner))
     assert done.text == "Posted to Elm House as V-1. After it, I will ask you who came."
     post = await api.wait_for("sendMessage", after=mark, where=_group(group))
-    assert post.text.splitlines() == ["🌱 V-1 · Garden day in the courtyard",
+    assert post.text.splitlines() == ["🌱 V-1 · 志愿活动 · Garden day in the courtyard",
                                       "时间：2026-11-28 09:00，约 2 小时",
                                       "名额：已报 0/2", "组织者：Owner"]
     activity_id = int(post.buttons[0]["callback_data"].split(":")[1])
@@ -103,6 +106,25 @@ async def test_an_activity_from_its_post_through_seats_to_attendance(bot, api, t
         assert await bank.balance(conn, stored.id, cal.id) == 0
         assert await points.earned(conn, stored.id, ann.id, action="volunteer") == 10
         assert await points.earned(conn, stored.id, cal.id) == 0
+    # Ann's certificate of the year's hours; Cal has none.
+    mark = api.mark()
+    await tg.say(ann, ann, "/timebank certificate 2026")
+    document = await api.wait_for("sendDocument", after=mark, where=_to(ann))
+    assert document.params["caption"] == "Your volunteer hours in Elm House for 2026: 2 h."
+    name, content = api.upload(document)
+    assert name == "volunteer-hours-2026.pdf"
+    text = " ".join(extract_text(io.BytesIO(content)).split())
+    for expected in ("Certificate of volunteer service, 2026",
+                     "Ann gave 2 h of service to the neighbours of Elm House in 2026: helping "
+                     "a neighbour 0 times and at 1 volunteer activities.",
+                     "2026-11-28 V-1 Garden day in the courtyard 2"):
+        assert expected in text, (expected, text)
+    none = await _say(api, tg, cal, cal, "/timebank certificate")
+    assert none.text == "You have no confirmed volunteer hours in 2026 yet."
+    # The month's leaderboard says what neighbours gave.
+    top = await _say(api, tg, group, bob, "/top", to=_group(group))
+    assert top.text.splitlines()[-1] == ("本月邻居们共付出 2 小时：互相帮助 0 次，"
+                                         "参加志愿活动 1 次。")
     # The week's summary says it was held.
     clock.set(activity.ends_at + timedelta(days=1))
     summary = await _say(api, tg, group, owner, "/summary",

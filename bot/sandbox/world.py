@@ -34,6 +34,7 @@ from storage import (
     memberships,
     people,
     residents,
+    rewards,
     units,
 )
 
@@ -76,6 +77,9 @@ CAST = (
 # Units on the building's list that nobody in the sandbox has joined yet.
 VACANT = ("1-2-702", "2-1-801", "2-2-1501")
 GROUP_TITLE = {"zh": "阳光花园业主群", "en": "Sunny Gardens residents"}
+REWARDS = {"zh": [("社区活动室优先预约一次", 20, 10), ("停车优惠券（一个月）", 30, 5)],
+           "en": [("Priority booking of the community room", 20, 10),
+                  ("A month's parking voucher", 30, 5)]}
 HELP_TEXT = {"zh": "周六上午需要有人帮我母亲把买的菜搬上五楼。",
              "en": "Someone to carry my mother's groceries up to the fifth floor on Saturday."}
 
@@ -183,6 +187,7 @@ class Sandbox:
                                     where=lambda c, p=person: c.chat_id == p.id)
         await self._roster(group)
         await self._ask_for_help(group)
+        await self._rewards(group)
 
     async def _roster(self, group: Group) -> None:
         services = self.services
@@ -235,6 +240,15 @@ class Sandbox:
                                            timeout=30, where=lambda c: c.chat_id == asker.id)
         await self.api.wait_for("sendMessage", after=0, timeout=30,
                                 where=lambda c: c.chat_id == group.id and "H-1" in c.text)
+
+    async def _rewards(self, group: Group) -> None:
+        """The committee's catalogue of rewards, as a moderator would keep it."""
+        async with self.services.db.transaction() as conn:
+            community = await communities.by_chat(conn, group.id)
+            if community is None or await rewards.catalogue(conn, community.id):
+                return
+            for name, price, stock in REWARDS[self.language]:
+                await rewards.add(conn, community.id, name, price, stock)
 
     @property
     def services(self) -> Any:

@@ -1,18 +1,22 @@
-"""/timebank: in private, a person's balance and history in each building, and giving
-credits to a member of their household (who accepts); in the group, the rates, and for
-moderators ``/timebank rate <kind> <credits>`` and ``/timebank undo H-3 <reason>``."""
+"""/timebank: in private, a person's balance and history in each building, giving credits
+to a member of their household (who accepts), and ``/timebank certificate [year]``, a PDF
+of the hours they gave; in the group, the rates, and for moderators
+``/timebank rate <kind> <credits>`` and ``/timebank undo H-3 <reason>``."""
 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import YishiContext
-from bot.domain.helping import EntryKind, Kind, TransferStatus, shown
+from bot.domain.helping import EntryKind, Kind, TransferStatus, hours, shown
 from bot.domain.models import Community, Role
+from bot.exports import pdf_bytes
 from bot.i18n import N_, Translator, translator
 from handlers import outgoing
 from handlers.common import (
@@ -26,7 +30,7 @@ from handlers.common import (
 from handlers.helping import callbacks
 from handlers.helping.lifecycle import take_back
 from handlers.helping.texts import KIND_NAMES, local
-from storage import communities, outbox, people, residents
+from storage import communities, outbox, people, residents, volunteering
 from storage import helping as store
 
 HISTORY_SHOWN = 10
@@ -48,7 +52,59 @@ async def timebank(update: Update, context: YishiContext) -> None:
     if chat is not None and chat.type != chat.PRIVATE:
         await _in_group(update, context)
         return
+    args = context.args or []
+    if args and args[0].lower() == "certificate":
+        await _certificate(update, context, args[1:])
+        return
     await _mine(update, context)
+
+
+async def _certificate(update: Update, context: YishiContext, args: list[str]) -> None:
+    """/timebank certificate [year]: a PDF per building of the hours the person gave that
+    year — each piece of help confirmed and each volunteer activity attended."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    _ = await person_translator(update, context)
+    now = context.services.clock.now()
+    year = int(args[0]) if args and args[0].isascii() and args[0].isdigit() \
+        and 2000 <= int(args[0]) <= now.year else now.year
+    sent = False
+    for community in await communities_of(context, user.id):
+        zone = ZoneInfo(community.timezone)
+        start = datetime(year, 1, 1, tzinfo=zone)
+        end = datetime(year + 1, 1, 1, tzinfo=zone)
+        async with context.services.db.transaction() as conn:
+            given = await store.given_by(conn, community.id, user.id, start, end)
+            came = await volunteering.attended_by(conn, community.id, user.id, start, end)
+            person = await people.get(conn, user.id)
+        if not given and not came:
+            continue
+        rows = sorted([(h.starts_at, f"{h.ref} {_(KIND_NAMES[h.kind])}",
+                        h.claimed_minutes or 0) for h in given]
+                      + [(a.starts_at, f"{a.ref} {a.title}", a.minutes) for a in came])
+        minutes = sum(m for _at, _what, m in rows)
+        name = person.name if person else user.full_name
+        paragraphs = [
+            _("{name} gave {hours} h of service to the neighbours of {group} in {year}: "
+              "helping a neighbour {helps} times and at {activities} volunteer activities.")
+            .format(name=name, hours=hours(minutes), group=community.title, year=year,
+                    helps=len(given), activities=len(came)),
+            _("From the records of the group's time bank, confirmed by the neighbours helped "
+              "and by the organisers. Issued {date}.").format(
+                date=f"{now.astimezone(zone):%Y-%m-%d}"),
+        ]
+        table = [[_("Date"), _("Service"), _("Hours")]] + [
+            [f"{at.astimezone(zone):%Y-%m-%d}", what, hours(m)] for at, what, m in rows]
+        pdf = pdf_bytes(_("Certificate of volunteer service, {year}").format(year=year),
+                        paragraphs, table)
+        await message.reply_document(
+            pdf, filename=f"volunteer-hours-{year}.pdf",
+            caption=_("Your volunteer hours in {group} for {year}: {hours} h.").format(
+                group=html.escape(community.title), year=year, hours=hours(minutes)))
+        sent = True
+    if not sent:
+        await message.reply_text(_("You have no confirmed volunteer hours in {year} yet.")
+                                 .format(year=year))
 
 
 async def _mine(update: Update, context: YishiContext) -> None:
