@@ -44,6 +44,14 @@ async def get(conn: AsyncConnection, activity_id: int) -> Activity | None:
     return _activity(row) if row else None
 
 
+async def by_number(conn: AsyncConnection, community_id: int, number: int
+                    ) -> Activity | None:
+    row = (await conn.execute(select(activities).where(
+        activities.c.community_id == community_id, activities.c.number == number))
+           ).mappings().first()
+    return _activity(row) if row else None
+
+
 async def posted(conn: AsyncConnection, activity_id: int, chat_id: int,
                  message_id: int, shows: str) -> None:
     await conn.execute(update(activities).where(activities.c.id == activity_id).values(

@@ -203,3 +203,50 @@ async def test_a_reward_redeemed_until_it_runs_out(bot, api, tg, clock):
     assert told.text == "Parking voucher (G-1) has been handed over to you. Enjoy it!"
     assert (await _pressed(api, tg, owner, asked, delivered)).get("text") == \
         "This was marked delivered before."
+
+
+async def test_a_moderator_takes_back_one_attendees_hours(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    ann, bob = people["Ann"], people["Bob"]
+    await _started(api, tg, [ann, bob])
+    await _say(api, tg, owner, owner, "/volunteer")
+    await _say(api, tg, owner, owner, "Stairwell clean-up")
+    lengths = await _say(api, tg, owner, owner, "2026-11-28 09:00")
+    await _pressed(api, tg, owner, lengths, activity_buttons.LENGTH.data(2), EITHER)
+    kinds = await _say(api, tg, owner, owner, "5")
+    mark = api.mark()
+    await tg.press(owner, kinds, activity_buttons.KIND.data("environment"))
+    post = await api.wait_for("sendMessage", after=mark, where=_group(group))
+    activity_id = int(post.buttons[0]["callback_data"].split(":")[1])
+    for person in (ann, bob):
+        await _pressed(api, tg, person, post, activity_buttons.SEAT.data(activity_id, "take"))
+    clock.set((await _activity(bot, activity_id)).ends_at + timedelta(minutes=31))
+    mark = api.mark()
+    await bot.tick()
+    card = await api.wait_for("sendMessage", after=mark, where=_to(owner))
+    for person in (ann, bob):
+        await _pressed(api, tg, owner, card,
+                       activity_buttons.ATTENDED.data(activity_id, person.id), "editMessageText")
+    mark = api.mark()
+    await tg.press(owner, card, activity_buttons.HELD.data(activity_id))
+    await api.wait_for("sendMessage", after=mark, where=_to(bob))
+
+    not_mod = await _say(api, tg, group, ann, "/volunteer undo V-1 Bob no", to=_group(group))
+    assert not_mod.text.startswith("抱歉，只有本群管理员")
+    unknown = await _say(api, tg, group, owner, "/volunteer undo V-1 Zed no", to=_group(group))
+    assert unknown.text.startswith("请这样写：/volunteer undo V-1 姓名 原因")
+    mark = api.mark()
+    await tg.say(group, owner, "/volunteer undo V-1 Bob left after ten minutes")
+    undone = await api.wait_for("sendMessage", after=mark, where=_group(group))
+    assert undone.text == "已收回 Bob 在 V-1 的 1 时间积分和 10 积分，并已告知原因。"
+    told = await api.wait_for("sendMessage", after=mark, where=_to(bob))
+    assert told.text == ("The moderators of Elm House took back your attendance at V-1: 1 "
+                         "credits and 10 points. Their reason: left after ten minutes")
+    edited = await api.wait_for("editMessageText", after=mark, where=_group(group))
+    assert edited.text.splitlines()[-1] == "已举行：1 人参加，共付出 1 小时。谢谢！"
+    async with bot.services.db.transaction() as conn:
+        assert await bank.balance(conn, stored.id, bob.id) == 0
+        assert await points.earned(conn, stored.id, bob.id) == 0
+        assert await bank.balance(conn, stored.id, ann.id) == 100
+    again = await _say(api, tg, group, owner, "/volunteer undo V-1 Bob twice", to=_group(group))
+    assert again.text.startswith("请这样写：/volunteer undo V-1")  # he is no longer on it

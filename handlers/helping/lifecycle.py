@@ -83,8 +83,7 @@ async def publish(conn: AsyncConnection, services: Services, community: Communit
                                      "what": POSTED, "help": made.id,
                                      "shows": outgoing.shows(text, markup)})]
     else:
-        _ = translator(community.language)
-        note = _("Only the moderators see this; find a neighbour who can help.")
+        note = N_("Only the moderators see this; find a neighbour who can help.")
         owed = await outgoing.to_people(
             conn, [m for m in moderators if m != author_id], f"help:{made.id}:moderators",
             services.default_language, lambda t: f"{text}\n\n<i>{t(note)}</i>",
