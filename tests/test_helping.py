@@ -304,6 +304,21 @@ async def test_paying_giving_to_ones_household_and_a_moderator_taking_help_back(
     await tg.say(group, owner, "/timebank undo H-2 again")
     again = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert again.text == "H-2 未经确认，没有可收回的。"
+    # Bob's gift to Bea, reversed: the credit goes back to him.
+    ref = accepted.text.split("(")[-1].rstrip(").")
+    mark = api.mark()
+    await tg.say(group, owner, f"/timebank undo {ref} given by mistake")
+    reversed_ = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
+                                   group.id)
+    assert reversed_.text == f"已撤销 {ref}：1 时间积分已退回转赠人。已告知双方原因。"
+    to_bea = await api.wait_for("sendMessage", after=mark, where=_to(bea))
+    assert to_bea.text == (f"The moderators of Elm House reversed the transfer {ref} of 1 "
+                           "credits. Their reason: given by mistake")
+    assert (await _balance(bot, stored.id, bob), await _balance(bot, stored.id, bea)) == (200, 0)
+    mark = api.mark()
+    await tg.say(group, owner, f"/timebank undo {ref} again")
+    twice = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert twice.text == f"{ref} 已经撤销过了。"
 
 
 async def test_the_ledger_cannot_be_edited_nor_a_balance_go_below_zero(bot, api, tg):

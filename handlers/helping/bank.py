@@ -28,7 +28,7 @@ from handlers.common import (
     role_of,
 )
 from handlers.helping import callbacks
-from handlers.helping.lifecycle import take_back
+from handlers.helping.lifecycle import take_back, take_back_transfer
 from handlers.helping.texts import KIND_NAMES, local
 from storage import communities, outbox, people, residents, volunteering
 from storage import helping as store
@@ -212,17 +212,23 @@ async def _undo(update: Update, context: YishiContext, community: Community,
     _ = translator(community.language)
     ref = args[0].upper() if args else ""
     reason = " ".join(args[1:]).strip()
-    if not (ref.startswith("H-") and ref[2:].isdigit()) or not reason \
-            or len(reason) > REASON_MAX:
-        await message.reply_text(_("Write it like this: /timebank undo H-3 the reason (at most "
-                                   "{limit} characters; the neighbours concerned are shown "
-                                   "it). Nothing was changed.").format(limit=REASON_MAX))
+    if not (ref[:2] in ("H-", "T-") and ref[2:].isascii() and ref[2:].isdigit()) \
+            or not reason or len(reason) > REASON_MAX:
+        await message.reply_text(_("Write it like this: /timebank undo H-3 the reason, or "
+                                   "T-2 for a transfer (at most {limit} characters; the "
+                                   "neighbours concerned are shown it). Nothing was "
+                                   "changed.").format(limit=REASON_MAX))
         return
     services = context.services
+    now = services.clock.now()
     try:
         async with services.db.transaction() as conn:
-            code, _found, taken = await take_back(conn, services, community, int(ref[2:]),
-                                                  user.id, reason, services.clock.now())
+            if ref.startswith("H-"):
+                code, _found, taken = await take_back(conn, services, community, int(ref[2:]),
+                                                      user.id, reason, now)
+            else:
+                code, taken = await take_back_transfer(conn, services, community,
+                                                       int(ref[2:]), user.id, reason, now)
             if code is not None:
                 raise _Refused(code)  # nothing of a refused reversal is kept
     except _Refused as refused:
@@ -231,12 +237,18 @@ async def _undo(update: Update, context: YishiContext, community: Community,
         refusals = {
             "gone": _("There is no {ref} in this group."),
             "not_done": _("{ref} was not confirmed, so there is nothing to take back."),
+            "reversed": _("{ref} was reversed before."),
             "spent": _("The credits of {ref} have been spent or given since, so they cannot "
                        "be taken back. Nothing was changed."),
         }
         await message.reply_text(refusals[code].format(ref=ref))
         return
     services.outbox.kick()
+    if ref.startswith("T-"):
+        await message.reply_text(_("Reversed {ref}: {credits} credits are back with the "
+                                   "giver. Both were told the reason.").format(
+            ref=ref, credits=shown(taken)))
+        return
     await message.reply_text(_("Took back {ref}: {credits} credits and its points. Both "
                                "neighbours were told the reason.").format(
         ref=ref, credits=shown(taken)))

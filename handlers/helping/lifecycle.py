@@ -445,3 +445,37 @@ async def take_back(conn: AsyncConnection, services: Services, community: Commun
     done = await store.get(conn, found.id)
     await _refresh(conn, done or found, now)
     return None, done, taken
+
+
+async def take_back_transfer(conn: AsyncConnection, services: Services, community: Community,
+                             transfer_id: int, moderator_id: int, reason: str, now: datetime
+                             ) -> tuple[str | None, int]:
+    """A moderator reverses a transfer within a household (T-3): the credits go back to the
+    giver, both told why; refused whole if the receiver has spent them since."""
+    ref = f"T-{transfer_id}"
+    entries = await store.entries_for(conn, community.id, ref)
+    if any(e.kind is EntryKind.REVERSAL for e in entries):
+        return "reversed", 0
+    moved = [e for e in entries if e.kind in (EntryKind.TRANSFER_IN, EntryKind.TRANSFER_OUT)]
+    if not moved:
+        return "gone", 0
+    # The receiver's entry first: if they have spent the credits, nothing moves.
+    for entry in sorted(moved, key=lambda e: e.kind is not EntryKind.TRANSFER_IN):
+        try:
+            await store.enter(conn, community_id=community.id, user_id=entry.user_id,
+                              kind=EntryKind.REVERSAL, amount=-entry.amount, ref=ref,
+                              reason=reason, reverses=entry.id, by=moderator_id, now=now)
+        except store.Overdrawn:
+            return "spent", 0
+    amount = max(e.amount for e in moved)
+    await audit.record(conn, community_id=community.id, actor_id=moderator_id,
+                       action="timebank.transfer_reverse", at=now,
+                       details={"transfer": ref, "credits": amount, "reason": reason})
+    await outbox.queue(conn, await outgoing.to_people(
+        conn, [e.user_id for e in moved], f"transfer:{transfer_id}:reversed",
+        services.default_language,
+        lambda _: _("The moderators of {group} reversed the transfer {ref} of {credits} "
+                    "credits. Their reason: {reason}").format(
+            group=html.escape(community.title), ref=ref, credits=shown(amount),
+            reason=html.escape(reason))), now)
+    return None, amount
