@@ -38,6 +38,8 @@ COMMANDS: tuple[Command, ...] = (
             frozenset({Where.GROUP})),
     Command("notvoted", N_("Households that have not voted yet (sent in private): "
                            "/notvoted P-3"), frozenset({Where.GROUP}), Role.BUILDING_LEAD),
+    Command("answer", N_("Answer residents' questions about announced polls"),
+            frozenset({Where.PRIVATE}), Role.MODERATOR),
     Command("decisions", N_("What was decided, who does it, how far along"), _BOTH),
     Command("decision", N_("One decision and its timeline: /decision D-1"), _BOTH),
     Command("progress", N_("Post progress on a decision you own"), _BOTH),

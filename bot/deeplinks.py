@@ -1,5 +1,6 @@
 """Deep links ``t.me/<bot>?start=<action>_<community>``: how a group hands someone over
-to their private chat with the bot for a multi-step flow."""
+to their private chat with the bot for a multi-step flow. For a few actions the number is
+the id of what the flow is about instead (``question_<poll>``)."""
 
 from __future__ import annotations
 

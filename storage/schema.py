@@ -803,3 +803,19 @@ point_wallets = Table(
     Column("spent", Integer, nullable=False),
     CheckConstraint("spent >= 0", name="ck_point_wallets_spent_not_negative"),
 )
+
+# Residents' questions on a poll announced ahead of voting (议题预告), and the committee's
+# answers, posted together in the group without the asker's name.
+poll_questions = Table(
+    "poll_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column("asker_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("answered_by", BigInteger, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+)

@@ -299,6 +299,57 @@ async def test_a_building_lead_gets_the_doors_to_knock_on(bot, api, tg):
     # The reminder names what is still missing for the quorum.
 
 
+async def _question_answered(api, tg, group, owner, ann, payload):
+    """Ann asks about the announced poll through the notice's link; a moderator answers;
+    the group sees both without her name, and she is told."""
+    from handlers.polls import questions
+
+    to_ann = lambda c: c.chat_id == ann.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(ann, ann, f"/start {payload}")
+    asked = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert asked.text.startswith("What is your question about P-1 “Use the fund to fix the "
+                                 "roof?”?")
+    mark = api.mark()
+    await tg.say(ann, ann, "Why not the cheapest quote?")
+    sent = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert sent.text.startswith("Sent to the committee.")
+    to_owner = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
+                                  owner.id)
+    assert to_owner.text == ("A question about P-1 “Use the fund to fix the roof?” in Elm "
+                             "House: Why not the cheapest quote?")
+    answer = to_owner.buttons[0]["callback_data"]
+    mark = api.mark()
+    await tg.press(ann, to_owner, answer)  # not a moderator
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == "This button is out of date."
+    mark = api.mark()
+    await tg.press(owner, to_owner, answer)
+    await api.wait_for(("sendMessage", "editMessageText"), after=mark,
+                       where=lambda c: c.chat_id == owner.id)
+    mark = api.mark()
+    await tg.say(owner, owner, "It leaves out the gutters; the second one includes them.")
+    posted = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert posted.text.splitlines() == [
+        "关于 P-1 的提问“Use the fund to fix the roof?”",
+        "❓ 问：Why not the cheapest quote?",
+        "💬 业委会答：It leaves out the gutters; the second one includes them."]
+    assert "Ann" not in posted.text
+    told = await api.wait_for("sendMessage", after=mark, where=to_ann)
+    assert told.text == ("Your question about P-1 was answered in Elm House: It leaves out "
+                         "the gutters; the second one includes them.")
+    mark = api.mark()
+    await tg.press(owner, to_owner, answer)
+    again = await api.wait_for("answerCallbackQuery", after=mark)
+    assert again.get("text") == "This question was answered before."
+    mark = api.mark()
+    await tg.say(owner, owner, "/answer")
+    waiting = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
+                                 owner.id)
+    assert waiting.text == "No questions are waiting for an answer."
+    assert questions.ANSWER.parse(answer) is not None
+
+
 async def test_a_notice_period_opens_voting_by_itself_across_a_restart(bot, api, tg, clock):
     group, owner, stored = await _moderated_group(bot, api, tg)
     ann = tg.person("Ann", language_code="en")
@@ -325,9 +376,13 @@ async def test_a_notice_period_opens_voting_by_itself_across_a_restart(bot, api,
     assert ("投票时间：2026-12-08 10:00 开始，2026-12-11 10:00 截止（Asia/Shanghai）。"
             in notice.text)
     assert "Three quotes: 118,000 / 126,500 / 131,000 yuan." in notice.text
-    assert not notice.buttons  # nothing to press yet
+    # Nothing to vote with yet; a link to ask a question in private.
+    assert [b["text"] for b in notice.buttons] == ["提问"]
+    link = notice.buttons[0]["url"]
+    assert link.startswith(f"https://t.me/{bot.services.bot_username}?start=question_")
     pinned = await api.wait_for("pinChatMessage", after=mark)
     assert pinned.params["message_id"] == notice.result["message_id"]
+    await _question_answered(api, tg, group, owner, ann, link.split("=", 1)[1])
     mark = api.mark()
     await tg.say(group, ann, "/polls")
     listing = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)

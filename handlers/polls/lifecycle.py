@@ -40,6 +40,7 @@ from handlers.common import (
 )
 from handlers.decisions.lifecycle import from_poll as decisions_from_poll
 from handlers.polls.notice import result_notice
+from handlers.polls.questions import ask_button
 from handlers.polls.texts import (
     _count,
     _digest,
@@ -133,6 +134,7 @@ async def announce(conn: AsyncConnection, services: Services, poll: Poll,
     material = poll.notice or {}
     owed = [outgoing.message(f"poll:{poll.id}:notice", community.chat_id,
                              notice_text(poll, community, _),
+                             markup=ask_button(services, poll, _),
                              remember={"what": NOTICE_POSTED, "poll": poll.id})]
     if material.get("photo"):
         owed.append(outgoing.photo(f"poll:{poll.id}:notice:photo", community.chat_id,
