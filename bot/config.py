@@ -236,6 +236,9 @@ class DecisionsSettings(_Section):
     rating_after_days: int = Field(default=30, ge=1, le=365)
     # The rating post's average is edited at most this often.
     rating_refresh_seconds: float = Field(default=5, ge=0, le=300)
+    # 公示: how long a decision posted for objection stays open to objections, unless the
+    # moderator says otherwise (/decision D-1 notice 14).
+    objection_days: int = Field(default=7, ge=1, le=60)
 
 
 class AnnouncementsSettings(_Section):

@@ -99,8 +99,11 @@ async def record(conn: AsyncConnection, decision: Decision, *, status: DecisionS
 
 
 async def change(conn: AsyncConnection, decision_id: int, *, now: datetime,
-                 owner_id: int | None = None, due_at: datetime | None = None) -> None:
+                 owner_id: int | None = None, due_at: datetime | None = None,
+                 title: str | None = None) -> None:
     values: dict[str, object] = {"updated_at": now}
+    if title is not None:
+        values["title"] = title
     if owner_id is not None:
         values["owner_id"] = owner_id
     if due_at is not None:

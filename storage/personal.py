@@ -19,6 +19,7 @@ from storage.schema import (
     ballots,
     conversation_states,
     decision_followers,
+    decision_objections,
     decision_ratings,
     decision_updates,
     decisions,
@@ -77,6 +78,7 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("rewards_redeemed", redemptions.c.user_id),
     ("points_spent", point_wallets.c.user_id),
     ("questions_asked", poll_questions.c.asker_id),
+    ("decisions_objected_to", decision_objections.c.user_id),
 )
 
 

@@ -819,3 +819,32 @@ poll_questions = Table(
     Column("answered_by", BigInteger, nullable=True),
     Column("answered_at", UTCDateTime, nullable=True),
 )
+
+# A decision posted for objection (公示) before it takes effect, and the objections: one per
+# person, with a reason, shown without names.
+decision_notices = Table(
+    "decision_notices",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=True),  # confirmed, amended, withdrawn
+    Column("outcome_reason", Text, nullable=True),
+    Column("settled_by", BigInteger, nullable=True),
+    Column("settled_at", UTCDateTime, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", BigInteger, nullable=True),
+    Column("post_shows", String(16), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+decision_objections = Table(
+    "decision_objections",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)

@@ -313,3 +313,94 @@ async def test_the_owner_is_chosen_by_the_button_with_their_name(bot, api, tg):
     assert ask_due.text.startswith("Written down as D-1")
     decision, _events = await _decision(bot, stored.id)
     assert decision.owner_id == bob.id
+
+
+async def test_a_decision_posted_for_objection_is_amended_after_the_objections(
+        bot, api, tg, clock):
+    from datetime import timedelta
+
+    from handlers.decisions import objections
+
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    ann, bob, cal, dee = people["Ann"], people["Bob"], people["Cal"], people["Dee"]
+    for person in (owner, ann, cal, dee):
+        mark = api.mark()
+        await tg.say(person, person, "/start")
+        await api.wait_for("sendMessage", after=mark, where=lambda c, p=person: c.chat_id == p.id)
+    async with bot.services.db.transaction() as conn:
+        await store.create(conn, community_id=stored.id, title="Repaint the lobby white",
+                           now=clock.now())
+    in_group = lambda c: c.chat_id == group.id  # noqa: E731
+    mark = api.mark()
+    await tg.say(group, bob, "/decision D-1 notice")
+    refused = await api.wait_for("sendMessage", after=mark, where=in_group)
+    assert refused.text.startswith("抱歉，只有本群管理员")
+    mark = api.mark()
+    await tg.say(group, owner, "/decision D-1 notice 5")
+    answer = await api.wait_for("sendMessage", after=mark, where=lambda c: in_group(c)
+                                and c.text.startswith("D-1 已公示"))
+    assert answer.text == "D-1 已公示，接受异议至 2026-11-28 10:00。"
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: in_group(c)
+                              and "公示 · D-1" in c.text)
+    assert post.text.splitlines()[0] == "📢 公示 · D-1 Repaint the lobby white"
+    assert [b["text"] for b in post.buttons] == ["我有异议"]
+    await bot.settled()
+    # Pinned where the bot may pin (here it is not an administrator: Telegram refuses).
+    pins = [c for c in api.calls[mark:] if c.method == "pinChatMessage"]
+    assert [c.params["message_id"] for c in pins] == [post.result["message_id"]]
+    payload = post.buttons[0]["url"].split("=", 1)[1]
+
+    async def object_(person, reason):
+        mark = api.mark()
+        await tg.say(person, person, f"/start {payload}")
+        await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == person.id)
+        mark = api.mark()
+        await tg.say(person, person, reason)
+        return await api.wait_for("sendMessage", after=mark,
+                                  where=lambda c: c.chat_id == person.id)
+
+    recorded = await object_(ann, "White shows every mark")
+    assert recorded.text.startswith("Your objection is recorded")
+    updated = await object_(ann, "White shows every mark; grey would last")
+    assert updated.text == "Your reason is updated; you still count once."
+    await object_(cal, "Ask the tenants too")
+    await bot.settled()
+    shown = api.sent("editMessageText", chat_id=group.id)[-1]
+    assert shown.text.splitlines()[2:] == ["目前异议：2 条",
+                                           "• White shows every mark; grey would last",
+                                           "• Ask the tenants too"]
+    assert "Ann" not in shown.text and "Cal" not in shown.text
+    early = await tg.press(owner, post, objections.OUTCOME.data(1, "confirm"))
+    assert (await api.wait_for("answerCallbackQuery", where=lambda c: c.get(
+        "callback_query_id") == early)).get("text") == "The objection period has not ended yet."
+
+    clock.advance(timedelta(days=5, minutes=1))
+    mark = api.mark()
+    await bot.tick()
+    card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    assert card.text.splitlines() == [
+        "The objection period of D-1 “Repaint the lobby white” in Elm House has ended with 2 "
+        "objection(s). Confirm it, amend its wording or withdraw it; the group is told which "
+        "and why.", "• White shows every mark; grey would last", "• Ask the tenants too"]
+    assert [b["text"] for b in card.buttons] == ["Confirm", "Amend", "Withdraw"]
+    ended = await api.wait_for("editMessageText", after=mark, where=in_group)
+    assert ended.text.splitlines()[-1] == "公示期已结束，管理员将确认、修改或撤回。"
+    assert ended.buttons == []
+    mark = api.mark()
+    await tg.say(dee, dee, f"/start {payload}")
+    late = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == dee.id)
+    assert late.text == "That decision no longer takes objections."
+    mark = api.mark()
+    await tg.press(owner, card, objections.OUTCOME.data(1, "amend"))
+    await api.wait_for(("sendMessage", "editMessageText"), after=mark,
+                       where=lambda c: c.chat_id == owner.id)
+    mark = api.mark()
+    await tg.say(owner, owner, "Repaint the lobby light grey")
+    told = await api.wait_for("sendMessage", after=mark, where=in_group)
+    assert told.text == ("D-1 经公示（2 条异议）后已修改，现为：Repaint the lobby light grey")
+    decision, _events = await _decision(bot, stored.id)
+    assert decision.title == "Repaint the lobby light grey"
+    mark = api.mark()
+    await tg.press(owner, card, objections.OUTCOME.data(1, "confirm"))
+    again = await api.wait_for("answerCallbackQuery", after=mark)
+    assert again.get("text") == "The moderators have decided this before."

@@ -14,7 +14,7 @@ from telegram.ext import filters as F
 from bot.buttons import any_of
 from bot.context import YishiApp
 from bot.i18n import N_
-from handlers.decisions import callbacks
+from handlers.decisions import callbacks, objections
 from handlers.decisions.create import (
     DUE,
     MILESTONES,
@@ -59,7 +59,7 @@ from handlers.decisions.progress import (
     progress_from_link,
 )
 from handlers.decisions.setup import due_in, take_ownership
-from handlers.flows import private_flow
+from handlers.flows import flow, private_flow
 
 
 def register(app: YishiApp) -> None:
@@ -98,6 +98,21 @@ def register(app: YishiApp) -> None:
                         MessageHandler(F.PHOTO, late_photo)],
         },
     ))
+    app.add_handler(private_flow(
+        app, name="object", command="object", start=objections.object_command,
+        doing=N_("objecting to a decision"), from_link=objections.object_from_link,
+        link=objections.LINK,
+        states={objections.REASON: [MessageHandler(typed, objections.reason_typed)]},
+    ))
+    app.add_handler(flow(
+        app, name="decision_outcome", command="decision",
+        doing=N_("settling a decision's objection period"),
+        entry_points=[CallbackQueryHandler(objections.outcome_pressed,
+                                           pattern=objections.OUTCOME.matches)],
+        states={objections.WORDING: [MessageHandler(typed, objections.wording_typed)]},
+    ))
+    app.bot_data.services.scheduler.on(objections.END, objections.period_ended)
+    app.bot_data.services.outbox.on_sent(objections.POSTED, objections.posted)
     app.add_handler(CommandHandler("decision", decision_command))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.FOLLOW.matches))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=callbacks.RATE.matches))

@@ -54,6 +54,7 @@ from handlers.decisions.lifecycle import (
     _queue_update,
     _tell_owner_assigned,
 )
+from handlers.decisions.objections import post_for_objection
 from handlers.decisions.texts import (
     DUE_TIME,
     STATUS_NAMES,
@@ -154,16 +155,23 @@ async def _manage(update: Update, context: YishiContext, decision: Decision,
     assert message is not None and user is not None
     services = context.services
     now = services.clock.now()
-    if verb not in ("owner", "due", "blocked", "cancel"):
+    if verb not in ("owner", "due", "blocked", "cancel", "notice"):
         await message.reply_text(_("I know /decision D-1 owner @name, /decision D-1 due "
-                                   "next friday (or any date), /decision D-1 blocked REASON and "
-                                   "/decision D-1 cancel REASON."))
+                                   "next friday (or any date), /decision D-1 blocked REASON, "
+                                   "/decision D-1 cancel REASON and /decision D-1 notice "
+                                   "[DAYS] (posted for objection first)."))
         return
     anonymous = is_anonymous_admin(update, community)
     if not anonymous and not await _may_manage(context, decision, community, user.id,
                                                owner_too=verb in ("blocked", "cancel")):
         await message.reply_text(_("Sorry, only the group's moderators (or the decision's "
                                    "owner) can do that. Nothing was changed."))
+        return
+    if verb == "notice":
+        await message.reply_text(await post_for_objection(context, decision, community, rest,
+                                                          _))
+        await record_audit(context, community, update, "decision.notice",
+                           decision=decision.id)
         return
     if verb == "owner":
         person = await named_person(update, context, rest, community_id=community.id)
