@@ -121,11 +121,17 @@ async def test_a_request_from_its_post_to_credits_at_the_kinds_rate(bot, api, tg
     # Her own post: she cannot answer it.
     own = await _pressed(api, tg, ann, post, help_buttons.ANSWER.data(help_id))
     assert own.get("text") == "This is your own post; you will be told when neighbours answer."
+    # Someone who never started a chat with the bot could not be told if chosen.
+    stranger = tg.person("Eve", language_code="en")
+    await introduce(bot, tg, group, stranger)
+    unstarted = await _pressed(api, tg, stranger, post, help_buttons.ANSWER.data(help_id))
+    assert unstarted.get("text").startswith("Please start a private chat with me first")
     # Two neighbours answer; she is asked about each, in private.
     mark = api.mark()
     await tg.press(dee, post, help_buttons.ANSWER.data(help_id))
     thanked = await api.wait_for("answerCallbackQuery", after=mark)
-    assert thanked.get("text").startswith("Thank you! H-1's author will choose")
+    assert thanked.get("text") == ("Thank you! H-1's author will choose, and I will tell you "
+                                   "in private.")
     asked_dee = await api.wait_for("sendMessage", after=mark, where=_to(ann))
     assert asked_dee.text == "Dee can help with H-1. Choose them?"
     assert [b["text"] for b in asked_dee.buttons] == ["Choose Dee"]

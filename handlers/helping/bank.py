@@ -133,7 +133,7 @@ async def _mine(update: Update, context: YishiContext) -> None:
                 rows += [[InlineKeyboardButton(
                     _("Give credits to {name}").format(name=names[m].name),
                     callback_data=callbacks.GIVE_TO.data(community.id, m))]
-                    for m in family if m in names]
+                    for m in family if m in names and names[m].started]
     await message.reply_text("\n\n".join(parts),
                              reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
@@ -271,6 +271,11 @@ async def _giver_check(update: Update, context: YishiContext, community_id: int,
     if community is None or receiver not in family or receiver not in names:
         await refuse(update, context, N_("Credits can be given only to a member of your "
                                          "household on the building's roster."))
+        return None
+    if not names[receiver].started:
+        await refuse(update, context, N_("They have not started a chat with me yet, so I "
+                                         "cannot ask them to accept. Ask them to send me "
+                                         "/start first."))
         return None
     return community, have, names[receiver].name
 

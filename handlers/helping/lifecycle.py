@@ -136,6 +136,9 @@ async def answer(conn: AsyncConnection, services: Services, help_id: int, user_i
         may_answer(found, user_id)
     except HelpError as exc:
         return exc.code, found
+    person = await people.get(conn, user_id)
+    if person is None or not person.started:
+        return "not_started", found  # if chosen, they could not be told
     if not await store.answer(conn, help_id, user_id, now):
         return "again", found
     names = await people.names(conn, [user_id])

@@ -23,6 +23,8 @@ REFUSALS = {
     "not_open": N_("A neighbour has already been chosen for this, or it is closed."),
     "own": N_("This is your own post; you will be told when neighbours answer."),
     "again": N_("You have already answered; you will be told if you are chosen."),
+    "not_started": N_("Please start a private chat with me first (open my profile and press "
+                      "Start), so that I can tell you if you are chosen; then press again."),
     "not_author": N_("Only the person who posted this can do that."),
     "not_answered": N_("This neighbour has not answered this post."),
     "not_matched": N_("There is nothing to say about this now."),
@@ -63,7 +65,7 @@ async def answer_pressed(update: Update, context: YishiContext) -> None:
         return
     _ = await person_translator(update, context)
     await query.answer(_("Thank you! {ref}'s author will choose, and I will tell you in "
-                         "private (start a chat with me if you have not).").format(
+                         "private.").format(
         ref=done[1].ref), show_alert=True)
 
 
