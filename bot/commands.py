@@ -48,6 +48,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("timebank", N_("Your time bank: hours given, credits, giving to your household"),
             _BOTH),
     Command("volunteer", N_("Post a volunteer activity with seats"), _BOTH, Role.MODERATOR),
+    Command("meeting", N_("Call a round-table meeting; /meeting M-1: who is coming"), _BOTH,
+            Role.MODERATOR),
     Command("rewards", N_("Rewards to spend your points on"), _BOTH),
     Command("summary", N_("The week in the building"), _BOTH),
     Command("me", N_("My unit, role, points and level"), frozenset({Where.PRIVATE})),

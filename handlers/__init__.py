@@ -57,6 +57,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         helping,
         lang,
         me,
+        meetings,
         polls,
         reports,
         residents,
@@ -88,6 +89,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     helping.register(app)
     volunteering.register(app)
     rewards.register(app)
+    meetings.register(app)
     summary.register(app)
     export.register(app)  # /export P-n and /export reports, over two features
     for register in extra_features:

@@ -25,6 +25,8 @@ from storage.schema import (
     decisions,
     help_answers,
     helps,
+    meeting_signups,
+    meetings,
     outbox,
     point_wallets,
     poll_participants,
@@ -79,6 +81,7 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("points_spent", point_wallets.c.user_id),
     ("questions_asked", poll_questions.c.asker_id),
     ("decisions_objected_to", decision_objections.c.user_id),
+    ("meetings_signed_up_for", meeting_signups.c.user_id),
 )
 
 
@@ -132,7 +135,7 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
     for column in (report_events.c.actor_id, decision_updates.c.actor_id,
                    announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
                    time_ledger.c.by, activities.c.organiser_id,
-                   poll_questions.c.answered_by):
+                   poll_questions.c.answered_by, meetings.c.organiser_id):
         await conn.execute(update(column.table).where(column == user_id)
                            .values({column.name: None}))
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))

@@ -848,3 +848,38 @@ decision_objections = Table(
     Column("reason", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# Round-table meetings (圆桌会议), M-<number>: agenda, time, place, seats; sign-ups in order
+# (the first ``seats`` have a seat, the rest wait); the minutes (协商纪要) once written.
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("agenda", JSON, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("organiser_id", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("minutes", JSON, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", BigInteger, nullable=True),
+    Column("post_shows", String(16), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("community_id", "number"),
+)
+
+meeting_signups = Table(
+    "meeting_signups",
+    metadata,
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attended", Boolean, nullable=False, server_default=false()),
+)

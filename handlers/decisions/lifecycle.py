@@ -26,7 +26,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.decisions.texts import _card, _local, _view_buttons, setup_buttons
-from storage import communities, due_work, memberships, outbox, polls, topics
+from storage import communities, due_work, memberships, outbox, people, polls, topics
 from storage import decisions as store
 
 STALE, DUE_SOON, OVERDUE, RATING = ("decision_stale", "decision_due_soon",
@@ -181,3 +181,25 @@ async def _arm_reminders(conn: AsyncConnection, services: Services, decision_id:
             await arm(OVERDUE, decision.due_at)
     elif decision.status is DecisionStatus.DONE and decision.done_at is not None:
         await arm(RATING, decision.done_at + timedelta(days=settings.rating_after_days))
+
+
+async def write_down(conn: AsyncConnection, services: Services, community: Community, *,
+                     title: str, owner_id: int | None, due_at: datetime | None,
+                     actor_id: int | None, now: datetime) -> Decision:
+    """A decision written down by another feature (a meeting's agreed action): created,
+    its reminders armed and announced in the group, in the caller's transaction."""
+    decision = await store.create(conn, community_id=community.id, title=title[:TITLE_MAX],
+                                  now=now, owner_id=owner_id, due_at=due_at,
+                                  actor_id=actor_id)
+    owner = await people.get(conn, owner_id) if owner_id else None
+    await _arm_reminders(conn, services, decision.id)
+    await outbox.queue(conn, [announced(decision, community, owner)], now)
+    if owner is not None and owner.started:
+        _ = translator(owner.reads(services.default_language))
+        await outbox.queue(conn, [outgoing.message(
+            f"decision:{decision.id}:owner", owner.user_id, _(
+                "You are now the owner of {ref} “{title}” in {group}. Post progress with "
+                "/progress {ref}; I will remind you if it goes quiet.").format(
+                ref=decision.ref, title=html.escape(decision.title),
+                group=html.escape(community.title)))], now)
+    return decision
