@@ -30,6 +30,7 @@ from storage import (
     audit,
     flow_state,
     helping,
+    meetings,
     memberships,
     people,
     personal,
@@ -203,6 +204,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         await residents.forget_person(conn, user.id)
         await unit_owners.forget_person(conn, user.id)
         await ledger.forget_person(conn, user.id)
+        await meetings.forget_person(conn, user.id)
         await poll_store.forget_voter(conn, user.id)
         await audit.anonymise(conn, user.id, [m.community_id for m in held])
         await personal.forget(conn, user.id, [str(user.id), *(

@@ -109,3 +109,16 @@ async def mark_decided(conn: AsyncConnection, meeting_id: int, index: int,
     minutes["decided"] = {**minutes.get("decided", {}), str(index): decision_id}
     await conn.execute(update(meetings).where(meetings.c.id == meeting_id).values(
         minutes=minutes))
+
+
+async def forget_person(conn: AsyncConnection, user_id: int) -> None:
+    """The minutes keep how many came, not that this person did."""
+    rows = await conn.execute(select(meetings.c.id, meetings.c.minutes).where(
+        meetings.c.minutes.is_not(None)))
+    for meeting_id, minutes in rows.all():
+        if user_id in (minutes or {}).get("attended", []):
+            kept = dict(minutes)
+            kept["attended"] = [u for u in kept["attended"] if u != user_id]
+            kept["forgotten"] = int(kept.get("forgotten", 0)) + 1
+            await conn.execute(update(meetings).where(meetings.c.id == meeting_id).values(
+                minutes=kept))

@@ -118,7 +118,10 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
         "1. T-1 Night parking", "Residents want two spaces kept free at night.",
         "2. Charging points", "—", "达成一致",
         f"• Get three quotes for chargers — @{owner.username or 'x'}，2026-12-20 前完成",
-        "• Paint the two spaces — Nobody Known，? 前完成"]
+        "• Paint the two spaces — Nobody Known，? 前完成",
+        "没能参加？2026-12-04 19:31 前可对纪要发表意见。"]
+    assert [b["text"] for b in minutes.buttons] == ["对纪要发表意见"]
+    comment_link = minutes.buttons[0]["url"].split("=", 1)[1]
     held = await api.wait_for("editMessageText", after=mark, where=_group(group))
     assert held.text.splitlines()[-1] == "会议已召开，纪要见下方。"
     assert held.buttons == []
@@ -138,6 +141,16 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
     assert again.get("text") == "This action is a decision already."
     late = await _pressed(api, tg, dee, post, take)
     assert late.get("text") == "M-1 takes no more sign-ups."
+
+    # Dee could not come: she comments on the minutes; a week later no more comments.
+    await _say(api, tg, dee, dee, f"/start {comment_link}")
+    mark = api.mark()
+    await tg.say(dee, dee, "Please keep one space for the delivery van.")
+    commented = await api.wait_for("sendMessage", after=mark, where=_group(group))
+    assert commented.text == "💬 Dee 对 M-1 纪要的意见：Please keep one space for the delivery van."
+    clock.advance(timedelta(days=7))
+    closed = await _say(api, tg, dee, dee, f"/start {comment_link}")
+    assert closed.text == "Those minutes no longer take comments."
 
 
 async def _meeting(bot, meeting_id):

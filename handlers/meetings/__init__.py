@@ -54,6 +54,11 @@ def register(app: YishiApp) -> None:
             minutes.AGREED: [MessageHandler(typed | F.Regex(r"^/skip\b"),
                                             minutes.agreed_typed)],
         }))
+    app.add_handler(private_flow(
+        app, name="comment", command="comment", start=minutes.comment_command,
+        doing=N_("commenting on a meeting's minutes"), from_link=minutes.comment_from_link,
+        link=minutes.COMMENT_LINK,
+        states={minutes.COMMENT: [MessageHandler(typed, minutes.comment_typed)]}))
     app.add_handler(CallbackQueryHandler(create.seat_pressed, pattern=SEAT.matches))
     app.add_handler(CallbackQueryHandler(minutes.attended_pressed, pattern=ATTENDED.matches))
     app.add_handler(CallbackQueryHandler(minutes.decide_pressed, pattern=DECIDE.matches))

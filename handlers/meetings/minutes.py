@@ -7,13 +7,15 @@ with its owner (by @username or roster name) and due date when they could be rea
 from __future__ import annotations
 
 import html
-from datetime import time, timedelta
+import secrets
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.context import YishiApp, YishiContext
+from bot.deeplinks import DeepLink
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.meetings import Action, Meeting, MeetingStatus, parse_action
 from bot.domain.models import Community, DueWork
@@ -21,14 +23,16 @@ from bot.domain.typed import visible
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Done, Outcome
 from handlers import outgoing
-from handlers.common import flow_reply, person_translator, refuse
+from handlers.common import flow_reply, is_group_member, person_translator, refuse
 from handlers.decisions.lifecycle import write_down
 from handlers.meetings import lifecycle
 from handlers.meetings.callbacks import ATTENDED, DECIDE, MINUTES
 from storage import audit, communities, outbox, people
 from storage import meetings as store
 
-SAID, AGREED = range(140, 142)
+SAID, AGREED, COMMENT = range(140, 143)
+COMMENT_LINK = "comment"  # /start comment_<meeting>
+COMMENT_PERIOD = timedelta(days=7)
 DUE_TIME = time(18, 0)  # a due date typed without a time, as for any decision
 DRAFT = "minutes"
 TEXT_MAX = 1000
@@ -168,13 +172,20 @@ async def agreed_typed(update: Update, context: YishiContext) -> int:
         came = [u for u, a in await store.signed_up(conn, meeting.id) if a]
         names = await people.names(conn, came)
         minutes = {"attended": came, "said": draft["said"],
-                   "agreed": [a.model_dump() for a in actions]}
+                   "agreed": [a.model_dump() for a in actions], "at": now.isoformat()}
         if not await store.write_minutes(conn, meeting.id, minutes):
             return ConversationHandler.END
         text = minutes_text(meeting, [names[u].name for u in came if u in names],
                             draft["said"], actions, translator(community.language))
-        await outbox.queue(conn, [outgoing.message(f"meeting:{meeting.id}:minutes",
-                                                   community.chat_id, text)], now)
+        group_ = translator(community.language)
+        link = DeepLink(action=COMMENT_LINK, community_id=meeting.id)  # the meeting's id
+        await outbox.queue(conn, [outgoing.message(
+            f"meeting:{meeting.id}:minutes", community.chat_id,
+            text + "\n" + group_("Could not come? Comment on the minutes until {until}.")
+            .format(until=lifecycle.local(now + COMMENT_PERIOD, community)),
+            markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+                group_("Comment on the minutes"),
+                url=link.url(services.bot_username))]]))], now)
         await lifecycle.refresh(conn, meeting.id, now)
         await audit.record(conn, community_id=community.id, actor_id=user.id,
                            action="meeting.minutes", at=now, details={"meeting": meeting.ref})
@@ -249,3 +260,77 @@ async def _owner(conn: Any, community: Community, who: str) -> Any:
         return await people.by_username(conn, who)
     named = await people.named_in(conn, community.id, who)
     return named[0] if len(named) == 1 else None
+
+
+# --- comments on the minutes, from those who could not come ------------------------------
+
+
+async def comment_command(update: Update, context: YishiContext) -> int:
+    _ = await person_translator(update, context)
+    await flow_reply(update, _("To comment on a meeting's minutes, press “Comment on the "
+                               "minutes” under them in the group."))
+    return ConversationHandler.END
+
+
+async def comment_from_link(update: Update, context: YishiContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    _ = await person_translator(update, context)
+    link = DeepLink.parse(" ".join(context.args or []))
+    async with context.services.db.transaction() as conn:
+        meeting = await store.get(conn, link.community_id) if link else None
+        community = await communities.by_id(conn, meeting.community_id) if meeting else None
+    if meeting is None or community is None or not _open_for_comments(
+            meeting, context.services.clock.now()):
+        await flow_reply(update, _("Those minutes no longer take comments."))
+        return ConversationHandler.END
+    if not await is_group_member(context, community, user.id):
+        await flow_reply(update, _("Only members of {group} can comment on its minutes.")
+                         .format(group=html.escape(community.title)))
+        return ConversationHandler.END
+    context.user_data[DRAFT] = {"comment": meeting.id}
+    await flow_reply(update, _("Your comment on the minutes of {ref} “{title}”? It is posted "
+                               "in the group with your name. /cancel to stop.").format(
+        ref=meeting.ref, title=html.escape(meeting.title)))
+    return COMMENT
+
+
+def _open_for_comments(meeting: Meeting, now: datetime) -> bool:
+    written = (meeting.minutes or {}).get("at")
+    return meeting.status is MeetingStatus.HELD and written is not None \
+        and now < datetime.fromisoformat(written) + COMMENT_PERIOD
+
+
+async def comment_typed(update: Update, context: YishiContext) -> int:
+    message, user = update.effective_message, update.effective_user
+    draft = context.user_data.get(DRAFT)
+    if message is None or user is None or not isinstance(draft, dict) or "comment" not in draft:
+        return ConversationHandler.END
+    _ = await person_translator(update, context)
+    text = " ".join(visible(message.text or "").split())
+    if not text or len(text) > TEXT_MAX // 2:
+        await message.reply_text(_("Please keep it under {limit} characters; yours has "
+                                   "{length}.").format(limit=TEXT_MAX // 2, length=len(text)))
+        return COMMENT
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        meeting = await store.get(conn, draft["comment"])
+        community = await communities.by_id(conn, meeting.community_id) if meeting else None
+        if meeting is None or community is None or not _open_for_comments(meeting, now):
+            meeting = None
+        else:
+            name = (await people.names(conn, [user.id])).get(user.id)
+            group_ = translator(community.language)
+            await outbox.queue(conn, [outgoing.message(
+                f"meeting:{meeting.id}:comment:{secrets.token_hex(8)}",
+                community.chat_id, group_("💬 On the minutes of {ref}, from {name}: {text}")
+                .format(ref=meeting.ref, name=html.escape(name.name if name else "?"),
+                        text=html.escape(text)))], now)
+    context.user_data.pop(DRAFT, None)
+    if meeting is None:
+        await message.reply_text(_("Those minutes no longer take comments."))
+        return ConversationHandler.END
+    services.outbox.kick()
+    await message.reply_text(_("Posted in {group}.").format(group=html.escape(community.title)))
+    return ConversationHandler.END
