@@ -177,15 +177,13 @@ async def agreed_typed(update: Update, context: YishiContext) -> int:
             return ConversationHandler.END
         text = minutes_text(meeting, [names[u].name for u in came if u in names],
                             draft["said"], actions, translator(community.language))
-        group_ = translator(community.language)
-        link = DeepLink(action=COMMENT_LINK, community_id=meeting.id)  # the meeting's id
+        footer, markup = _comments_open(
+            lifecycle.local(now + COMMENT_PERIOD, community),
+            DeepLink(action=COMMENT_LINK, community_id=meeting.id).url(services.bot_username),
+            translator(community.language))
         await outbox.queue(conn, [outgoing.message(
-            f"meeting:{meeting.id}:minutes", community.chat_id,
-            text + "\n" + group_("Could not come? Comment on the minutes until {until}.")
-            .format(until=lifecycle.local(now + COMMENT_PERIOD, community)),
-            markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                group_("Comment on the minutes"),
-                url=link.url(services.bot_username))]]))], now)
+            f"meeting:{meeting.id}:minutes", community.chat_id, text + "\n" + footer,
+            markup=markup)], now)
         await lifecycle.refresh(conn, meeting.id, now)
         await audit.record(conn, community_id=community.id, actor_id=user.id,
                            action="meeting.minutes", at=now, details={"meeting": meeting.ref})
@@ -321,12 +319,10 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
             meeting = None
         else:
             name = (await people.names(conn, [user.id])).get(user.id)
-            group_ = translator(community.language)
             await outbox.queue(conn, [outgoing.message(
-                f"meeting:{meeting.id}:comment:{secrets.token_hex(8)}",
-                community.chat_id, group_("💬 On the minutes of {ref}, from {name}: {text}")
-                .format(ref=meeting.ref, name=html.escape(name.name if name else "?"),
-                        text=html.escape(text)))], now)
+                f"meeting:{meeting.id}:comment:{secrets.token_hex(8)}", community.chat_id,
+                _comment(meeting, name.name if name else "?", text,
+                         translator(community.language)))], now)
     context.user_data.pop(DRAFT, None)
     if meeting is None:
         await message.reply_text(_("Those minutes no longer take comments."))
@@ -334,3 +330,15 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
     services.outbox.kick()
     await message.reply_text(_("Posted in {group}.").format(group=html.escape(community.title)))
     return ConversationHandler.END
+
+
+def _comments_open(until: str, url: str, _: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    """The minutes' last line and their button, in the group's language."""
+    return (_("Could not come? Comment on the minutes until {until}.").format(until=until),
+            InlineKeyboardMarkup([[InlineKeyboardButton(_("Comment on the minutes"),
+                                                        url=url)]]))
+
+
+def _comment(meeting: Meeting, name: str, text: str, _: Translator) -> str:
+    return _("💬 On the minutes of {ref}, from {name}: {text}").format(
+        ref=meeting.ref, name=html.escape(name), text=html.escape(text))
