@@ -1,7 +1,8 @@
-"""/export (moderators, in the group): the minutes of a poll (``/export P-3``) or the
-building's issue reports (``/export reports [period]``), sent in private as CSV and XLSX.
+"""/export (moderators, in the group): the minutes of a poll (``/export P-3``) or of a
+round-table meeting (``/export M-1``), or the building's issue reports
+(``/export reports [period]``), sent in private as CSV and XLSX.
 
-One command over two features, so it lives beside them rather than inside either.
+One command over several features, so it lives beside them rather than inside any.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ from telegram.ext import filters as F
 
 from bot.context import YishiApp, YishiContext
 from handlers.common import chat_translator, ensure_community, moderator_only
+from handlers.meetings.minutes import export_meeting
 from handlers.polls.records import export_poll
 from handlers.reports.records import export_reports
 
 
 @moderator_only
 async def export(update: Update, context: YishiContext) -> None:
+    if (context.args or [""])[0].upper().startswith("M-"):
+        assert update.effective_chat is not None
+        await export_meeting(update, context,
+                             await ensure_community(context, update.effective_chat))
+        return
     if (context.args or [""])[0].lower() != "reports":
         await export_poll(update, context)
         return

@@ -142,6 +142,16 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
     late = await _pressed(api, tg, dee, post, take)
     assert late.get("text") == "M-1 takes no more sign-ups."
 
+    # The minutes as CSV and XLSX, in private.
+    mark = api.mark()
+    await tg.say(group, owner, "/export M-1")
+    sent = await api.wait_for("sendMessage", after=mark, where=_group(group))
+    assert sent.text == "M-1 的会议纪要已私聊发给你。"
+    documents = [c for c in api.calls[mark:] if c.method == "sendDocument"]
+    assert [api.upload(c)[0] for c in documents] == ["M-1.csv", "M-1.xlsx"]
+    csv_text = api.upload(documents[0])[1].decode("utf-8-sig")
+    assert "Residents want two spaces kept free at night." in csv_text
+    assert "Paint the two spaces,Nobody Known," in csv_text
     # Dee could not come: she comments on the minutes; a week later no more comments.
     await _say(api, tg, dee, dee, f"/start {comment_link}")
     mark = api.mark()

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden
 from telegram.ext import ConversationHandler
 
 from bot.context import YishiApp, YishiContext
@@ -20,6 +21,7 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.meetings import Action, Meeting, MeetingStatus, parse_action
 from bot.domain.models import Community, DueWork
 from bot.domain.typed import visible
+from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Done, Outcome
 from handlers import outgoing
@@ -342,3 +344,45 @@ def _comments_open(until: str, url: str, _: Translator) -> tuple[str, InlineKeyb
 def _comment(meeting: Meeting, name: str, text: str, _: Translator) -> str:
     return _("💬 On the minutes of {ref}, from {name}: {text}").format(
         ref=meeting.ref, name=html.escape(name), text=html.escape(text))
+
+
+async def export_meeting(update: Update, context: YishiContext, community: Community) -> None:
+    """/export M-1 (moderators, checked by handlers/export.py): the minutes as CSV and XLSX,
+    sent in private, through the one writer that defuses formulas."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    _ = translator(community.language)
+    ref = (context.args or [""])[0].upper()
+    number = int(ref[2:]) if ref[2:].isascii() and ref[2:].isdigit() else 0
+    async with context.services.db.transaction() as conn:
+        meeting = await store.by_number(conn, community.id, number)
+        minutes = (meeting.minutes or {}) if meeting else {}
+        names = await people.names(conn, list(minutes.get("attended", [])))
+    if meeting is None or not minutes:
+        await message.reply_text(_("{ref} has no minutes yet.").format(ref=ref))
+        return
+    if user is None or message.sender_chat is not None:
+        await message.reply_text(_("Send /export as yourself: the minutes go to you in "
+                                   "private."))
+        return
+    summary = [[_("Meeting"), f"{meeting.ref} {meeting.title}"], [_("Group"), community.title],
+               [_("When"), lifecycle.local(meeting.starts_at, community)],
+               [_("Where"), meeting.place],
+               [_("Present"), ", ".join(p.name for p in names.values())]]
+    table = [[_("Agenda item"), _("What was said")],
+             *[[item, said] for item, said in zip(meeting.agenda, minutes.get("said", []),
+                                                  strict=False)],
+             [_("Agreed"), _("Who"), _("By when")],
+             *[[a.get("what", ""), a.get("who", ""), a.get("when", "")]
+               for a in minutes.get("agreed", [])]]
+    try:
+        await context.bot.send_document(user.id, csv_bytes(summary, table),
+                                        filename=f"{meeting.ref}.csv")
+        await context.bot.send_document(user.id, xlsx_bytes(summary, table),
+                                        filename=f"{meeting.ref}.xlsx")
+    except Forbidden:
+        await message.reply_text(_("I can only send the minutes in private. Start a chat "
+                                   "with me, then send /export again."))
+        return
+    await message.reply_text(_("The minutes of meeting {ref} are sent to you in private.")
+                             .format(ref=meeting.ref))
