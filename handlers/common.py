@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from time import monotonic
 from typing import Any
@@ -308,6 +309,49 @@ async def begin_for_chosen(update: Update, context: YishiContext, *, begin: Begi
         await refuse(update, context, N_("This button is out of date."))
         return choose_state
     return await begin(update, context, mine[wanted])
+
+
+@dataclass(frozen=True)
+class ModeratorEntries:
+    """The three ways into a moderator's private flow for one group: its ``/command`` in
+    private, the group's deep link, and the group button when they moderate several."""
+
+    command: Callback
+    from_link: Callback
+    group_chosen: Callback
+
+
+def moderator_entries(*, begin: Begin, draft: str, choose_state: int, choose: Button,
+                      refusal: str) -> ModeratorEntries:
+    """:class:`ModeratorEntries` that start ``begin`` afresh (the ``draft`` in user_data
+    dropped) for the group chosen; ``refusal`` (a msgid) for a non-moderator."""
+
+    async def command(update: Update, context: YishiContext) -> int:
+        context.user_data.pop(draft, None)
+        return await begin_for_moderator(update, context, begin=begin,
+                                         choose_state=choose_state, choose=choose,
+                                         refusal=refusal)
+
+    async def from_link(update: Update, context: YishiContext) -> int:
+        context.user_data.pop(draft, None)
+        return await begin_from_link(update, context, begin=begin, refusal=refusal)
+
+    async def group_chosen(update: Update, context: YishiContext) -> int:
+        return await begin_for_chosen(update, context, begin=begin, choose_state=choose_state)
+
+    return ModeratorEntries(command, from_link, group_chosen)
+
+
+async def draft_community(context: YishiContext, draft: str
+                          ) -> tuple[dict[str, Any], Community] | None:
+    """A flow's draft (a dict with its ``community``) and that community, if both are
+    still there."""
+    found = context.user_data.get(draft)
+    if not isinstance(found, dict) or "community" not in found:
+        return None
+    async with context.services.db.transaction() as conn:
+        community = await communities.by_id(conn, found["community"])
+    return (found, community) if community is not None else None
 
 
 def date_examples(_: Translator, now: datetime, timezone: str, *,

@@ -36,10 +36,12 @@ def register(app: YishiApp) -> None:
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("meeting", create.in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
-        app, name="meeting", command="meeting", start=create.command,
-        doing=N_("calling a round-table meeting"), from_link=create.from_link, link="meeting",
+        app, name="meeting", command="meeting", start=create.ENTRIES.command,
+        doing=N_("calling a round-table meeting"), from_link=create.ENTRIES.from_link,
+        link="meeting",
         states={
-            create.CHOOSE: [CallbackQueryHandler(create.group_chosen, pattern=FOR.matches)],
+            create.CHOOSE: [CallbackQueryHandler(create.ENTRIES.group_chosen,
+                                                 pattern=FOR.matches)],
             create.TITLE: [MessageHandler(typed, create.title_typed)],
             create.AGENDA: [MessageHandler(typed, create.agenda_typed)],
             create.WHEN: [MessageHandler(typed, create.when_typed)],

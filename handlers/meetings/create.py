@@ -19,12 +19,11 @@ from bot.domain.models import Community, Role
 from bot.domain.typed import visible
 from bot.i18n import N_, translator
 from handlers.common import (
-    begin_for_chosen,
-    begin_for_moderator,
-    begin_from_link,
     date_examples,
+    draft_community,
     ensure_community,
     flow_reply,
+    moderator_entries,
     person_translator,
     private_link,
     refuse,
@@ -33,7 +32,7 @@ from handlers.common import (
 )
 from handlers.meetings import lifecycle
 from handlers.meetings.callbacks import FOR, SEAT
-from storage import audit, communities
+from storage import audit
 from storage import meetings as store
 
 CHOOSE, TITLE, AGENDA, WHEN, PLACE, SEATS = range(130, 136)
@@ -77,21 +76,6 @@ async def in_group(update: Update, context: YishiContext) -> None:
         context, "meeting", community, _("Call a meeting")))
 
 
-async def command(update: Update, context: YishiContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    return await begin_for_moderator(update, context, begin=_begin, choose_state=CHOOSE,
-                                     choose=FOR, refusal=NOT_MODERATOR)
-
-
-async def from_link(update: Update, context: YishiContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    return await begin_from_link(update, context, begin=_begin, refusal=NOT_MODERATOR)
-
-
-async def group_chosen(update: Update, context: YishiContext) -> int:
-    return await begin_for_chosen(update, context, begin=_begin, choose_state=CHOOSE)
-
-
 async def _begin(update: Update, context: YishiContext, community: Community) -> int:
     context.user_data[DRAFT] = {"community": community.id}
     _ = await person_translator(update, context)
@@ -101,13 +85,12 @@ async def _begin(update: Update, context: YishiContext, community: Community) ->
     return TITLE
 
 
+ENTRIES = moderator_entries(begin=_begin, draft=DRAFT, choose_state=CHOOSE, choose=FOR,
+                            refusal=NOT_MODERATOR)
+
+
 async def _draft(context: YishiContext) -> tuple[dict[str, Any], Community] | None:
-    draft = context.user_data.get(DRAFT)
-    if not isinstance(draft, dict):
-        return None
-    async with context.services.db.transaction() as conn:
-        community = await communities.by_id(conn, draft["community"])
-    return (draft, community) if community is not None else None
+    return await draft_community(context, DRAFT)
 
 
 def _line(update: Update) -> str:

@@ -25,14 +25,12 @@ from handlers.volunteering.attendance import (
 from handlers.volunteering.callbacks import ATTENDED, FOR, HELD, KIND, LENGTH, SEAT
 from handlers.volunteering.create import (
     CHOOSE,
+    ENTRIES,
     KIND_STATE,
     LENGTH_STATE,
     SEATS,
     TITLE,
     WHEN,
-    command,
-    from_link,
-    group_chosen,
     in_group,
     kind_chosen,
     length_chosen,
@@ -47,10 +45,10 @@ def register(app: YishiApp) -> None:
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("volunteer", in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(
-        app, name="volunteer", command="volunteer", start=command,
-        doing=N_("posting a volunteer activity"), from_link=from_link, link="volunteer",
+        app, name="volunteer", command="volunteer", start=ENTRIES.command,
+        doing=N_("posting a volunteer activity"), from_link=ENTRIES.from_link, link="volunteer",
         states={
-            CHOOSE: [CallbackQueryHandler(group_chosen, pattern=FOR.matches)],
+            CHOOSE: [CallbackQueryHandler(ENTRIES.group_chosen, pattern=FOR.matches)],
             TITLE: [MessageHandler(typed, title_typed)],
             WHEN: [MessageHandler(typed, when_typed)],
             LENGTH_STATE: [CallbackQueryHandler(length_chosen, pattern=LENGTH.matches)],

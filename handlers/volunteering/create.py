@@ -23,13 +23,12 @@ from bot.domain.volunteering import (
 from bot.i18n import N_, translator
 from handlers import outgoing
 from handlers.common import (
-    begin_for_chosen,
-    begin_for_moderator,
-    begin_from_link,
     date_examples,
+    draft_community,
     ensure_community,
     flow_reply,
     is_anonymous_admin,
+    moderator_entries,
     person_translator,
     private_link,
     refuse,
@@ -40,7 +39,7 @@ from handlers.helping.lifecycle import kind_name
 from handlers.volunteering.attendance import undo
 from handlers.volunteering.callbacks import FOR, KIND, LENGTH
 from handlers.volunteering.lifecycle import ATTENDANCE, POSTED, post_text
-from storage import audit, communities, due_work, outbox
+from storage import audit, due_work, outbox
 from storage import volunteering as store
 
 CHOOSE, TITLE, WHEN, LENGTH_STATE, SEATS, KIND_STATE = range(100, 106)
@@ -71,21 +70,6 @@ async def in_group(update: Update, context: YishiContext) -> None:
         context, "volunteer", community, _("Post a volunteer activity")))
 
 
-async def command(update: Update, context: YishiContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    return await begin_for_moderator(update, context, begin=_begin, choose_state=CHOOSE,
-                                     choose=FOR, refusal=NOT_MODERATOR)
-
-
-async def from_link(update: Update, context: YishiContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    return await begin_from_link(update, context, begin=_begin, refusal=NOT_MODERATOR)
-
-
-async def group_chosen(update: Update, context: YishiContext) -> int:
-    return await begin_for_chosen(update, context, begin=_begin, choose_state=CHOOSE)
-
-
 async def _begin(update: Update, context: YishiContext, community: Community) -> int:
     context.user_data[DRAFT] = {"community": community.id}
     _ = await person_translator(update, context)
@@ -95,13 +79,12 @@ async def _begin(update: Update, context: YishiContext, community: Community) ->
     return TITLE
 
 
+ENTRIES = moderator_entries(begin=_begin, draft=DRAFT, choose_state=CHOOSE, choose=FOR,
+                            refusal=NOT_MODERATOR)
+
+
 async def _community(context: YishiContext) -> tuple[dict[str, Any], Community] | None:
-    draft = context.user_data.get(DRAFT)
-    if draft is None:
-        return None
-    async with context.services.db.transaction() as conn:
-        community = await communities.by_id(conn, draft["community"])
-    return (draft, community) if community is not None else None
+    return await draft_community(context, DRAFT)
 
 
 async def title_typed(update: Update, context: YishiContext) -> int:
