@@ -41,6 +41,12 @@ async def get(conn: AsyncConnection, topic_id: int) -> Topic | None:
     return _topic(row) if row else None
 
 
+async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Topic | None:
+    row = (await conn.execute(select(topics).where(
+        topics.c.community_id == community_id, topics.c.number == number))).mappings().first()
+    return _topic(row) if row else None
+
+
 async def move(conn: AsyncConnection, topic_id: int, *,
                from_status: TopicStatus | Sequence[TopicStatus], to_status: TopicStatus,
                now: datetime, **fields: Any) -> bool:

@@ -5,9 +5,11 @@ decision with its owner and due date in one press."""
 
 from datetime import timedelta
 
+from bot.domain.topics import TopicStatus
 from handlers.meetings import callbacks as meeting_buttons
 from storage import decisions as decision_store
 from storage import meetings as store
+from storage import topics as topic_store
 from tests.test_helping import EITHER, _pressed, _started, _to
 from tests.test_polls import ROWS, _building
 
@@ -26,6 +28,14 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
     group, owner, stored, people = await _building(bot, api, tg, ROWS)
     ann, bob, cal, dee = people["Ann"], people["Bob"], people["Cal"], people["Dee"]
     await _started(api, tg, [owner, ann, bob, cal, dee])
+    async with bot.services.db.transaction() as conn:  # Bob's topic T-1, which Dee backs
+        topic = await topic_store.create(conn, community_id=stored.id, title="Night parking",
+                                         details="Two spaces free at night.",
+                                         category="parking", photo_file_id=None,
+                                         author_id=bob.id, now=clock.now())
+        await topic_store.move(conn, topic.id, from_status=TopicStatus.PENDING,
+                               to_status=TopicStatus.OPEN, now=clock.now())
+        await topic_store.add_support(conn, topic.id, dee.id, clock.now())
     refused = await _say(api, tg, group, ann, "/meeting", to=_group(group))
     assert refused.text.startswith("抱歉，只有本群管理员")
     await _say(api, tg, owner, owner, "/meeting", method=EITHER)
@@ -122,6 +132,12 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
         "没能参加？2026-12-04 19:31 前可对纪要发表意见。"]
     assert [b["text"] for b in minutes.buttons] == ["对纪要发表意见"]
     comment_link = minutes.buttons[0]["url"].split("=", 1)[1]
+    # T-1 was on the agenda: its author and backer get the link to the minutes.
+    for person in (bob, dee):
+        told = await api.wait_for("sendMessage", after=mark, where=_to(person))
+        assert told.text == ("T-1 “Night parking” was discussed at the round-table meeting "
+                             "M-1; the minutes: https://t.me/c/"
+                             f"{-group.id - 1_000_000_000_000}/{minutes.result['message_id']}")
     held = await api.wait_for("editMessageText", after=mark, where=_group(group))
     assert held.text.splitlines()[-1] == "会议已召开，纪要见下方。"
     assert held.buttons == []

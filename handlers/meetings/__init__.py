@@ -67,3 +67,4 @@ def register(app: YishiApp) -> None:
     app.bot_data.services.scheduler.on(lifecycle.REMIND, _remind)
     app.bot_data.services.scheduler.on(lifecycle.MINUTES_DUE, minutes.card_due)
     app.bot_data.services.outbox.on_sent(lifecycle.POSTED, lifecycle.posted)
+    app.bot_data.services.outbox.on_sent(minutes.MINUTES_POSTED, minutes.minutes_posted)

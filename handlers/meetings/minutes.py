@@ -7,6 +7,7 @@ with its owner (by @username or roster name) and due date when they could be rea
 from __future__ import annotations
 
 import html
+import re
 import secrets
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -29,12 +30,15 @@ from handlers.common import flow_reply, is_group_member, person_translator, refu
 from handlers.decisions.lifecycle import write_down
 from handlers.meetings import lifecycle
 from handlers.meetings.callbacks import ATTENDED, DECIDE, MINUTES
+from handlers.topics.lifecycle import discussed
 from storage import audit, communities, outbox, people
 from storage import meetings as store
 
 SAID, AGREED, COMMENT = range(140, 143)
 COMMENT_LINK = "comment"  # /start comment_<meeting>
 COMMENT_PERIOD = timedelta(days=7)
+MINUTES_POSTED = "meeting_minutes_post"
+TOPIC_REF = re.compile(r"\bT-(\d{1,9})\b", re.IGNORECASE)
 DUE_TIME = time(18, 0)  # a due date typed without a time, as for any decision
 DRAFT = "minutes"
 TEXT_MAX = 1000
@@ -185,7 +189,7 @@ async def agreed_typed(update: Update, context: YishiContext) -> int:
             translator(community.language))
         await outbox.queue(conn, [outgoing.message(
             f"meeting:{meeting.id}:minutes", community.chat_id, text + "\n" + footer,
-            markup=markup)], now)
+            markup=markup, remember={"what": MINUTES_POSTED, "meeting": meeting.id})], now)
         await lifecycle.refresh(conn, meeting.id, now)
         await audit.record(conn, community_id=community.id, actor_id=user.id,
                            action="meeting.minutes", at=now, details={"meeting": meeting.ref})
@@ -386,3 +390,26 @@ async def export_meeting(update: Update, context: YishiContext, community: Commu
         return
     await message.reply_text(_("The minutes of meeting {ref} are sent to you in private.")
                              .format(ref=meeting.ref))
+
+
+def message_link(chat_id: int, message_id: int) -> str | None:
+    """A link to a message in a supergroup, which its members can open; None for a basic
+    group (Telegram has no such link for one)."""
+    internal = -chat_id - 1_000_000_000_000
+    return f"https://t.me/c/{internal}/{message_id}" if internal > 0 else None
+
+
+async def minutes_posted(conn: Any, remember: dict[str, Any], answer: Any, now: Any) -> None:
+    """The minutes are in the group: the topics their agenda names (T-3) tell their author
+    and backers, with the link."""
+    meeting = await store.get(conn, int(remember["meeting"]))
+    community = await communities.by_id(conn, meeting.community_id) if meeting else None
+    if meeting is None or community is None:
+        return
+    link = message_link(int(answer["chat"]["id"]), int(answer["message_id"]))
+    numbers = sorted({int(m) for item in meeting.agenda for m in TOPIC_REF.findall(item)})
+    owed = []
+    for number in numbers:
+        owed += await discussed(conn, number, community=community, meeting_ref=meeting.ref,
+                                link=link)
+    await outbox.queue(conn, owed, now)

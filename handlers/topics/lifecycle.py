@@ -20,6 +20,7 @@ from bot.domain.models import Community, Outgoing
 from bot.domain.points import Action
 from bot.domain.residents import ResidentStatus
 from bot.domain.topics import (
+    LISTED,
     Topic,
     TopicStatus,
     moves_into,
@@ -178,6 +179,27 @@ async def vote_dropped(conn: AsyncConnection, topic_id: int, *, poll_ref: str,
         lambda _: _("The vote {poll} on {ref} “{title}” was cancelled. The topic is back on "
                     "the list of open topics, where it can still be supported.").format(
             ref=topic.ref, title=html.escape(topic.title), poll=poll_ref))
+
+
+async def discussed(conn: AsyncConnection, number: int, *, community: Community,
+                    meeting_ref: str, link: str | None) -> list[Outgoing]:
+    """A round-table meeting's minutes name the topic T-``number`` on their agenda: its
+    author and backers are told, with the link to the minutes (in the caller's
+    transaction). The topic stays where it is; the moderators' card after a meeting still
+    says what came of it."""
+    topic = await store.by_number(conn, community.id, number)
+    if topic is None or topic.status not in LISTED:
+        return []
+    backers = await store.supporters(conn, topic.id)
+    return await to_people(
+        conn, [u for u in (topic.author_id, *backers) if u is not None],
+        f"topic:{topic.id}:discussed:{meeting_ref}", community.language,
+        lambda _: (_("{ref} “{title}” was discussed at the round-table meeting {meeting}; "
+                     "the minutes: {link}") if link else
+                   _("{ref} “{title}” was discussed at the round-table meeting {meeting}; "
+                     "the minutes are in the group.")).format(
+            ref=topic.ref, title=html.escape(topic.title), meeting=meeting_ref,
+            link=link or ""))
 
 
 async def _offer_poll(update: Update, context: YishiContext, topic: Topic,
