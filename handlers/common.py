@@ -30,6 +30,11 @@ from storage import audit, communities, memberships, people
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
 Callback = Callable[[Update, YishiContext], Awaitable[Any]]
 
+# In a moderator's user_data: a round-table meeting to call for a topic (its title, agenda
+# and time), left by the topic's "discuss at a meeting" (handlers/topics) and taken by the
+# next /meeting for that group (handlers/meetings).
+MEETING_PREFILL = "meeting_prefill"
+
 
 def is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type in GROUP_TYPES

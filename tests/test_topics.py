@@ -481,6 +481,24 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     topic, _n = await _topic(bot, bench)
     assert topic.status is TopicStatus.SELECTED_MEETING
     assert topic.meeting_at == datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
+    # The moderator can call the round-table meeting for it: topic and time filled in.
+    done = next(c for c in api.sent(after=mark) if c.chat_id == owner.id
+                and c.text.startswith("Done: T-1"))
+    assert [b["text"] for b in done.buttons] == ["Call a round-table meeting for it"]
+    mark = api.mark()
+    await tg.say(owner, owner, "/start " + done.buttons[0]["url"].split("=", 1)[1])
+    where = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert where.text == ("A round-table meeting for T-1 Broken bench by the pond, 2026-12-01 "
+                          "19:30. Where? A place or a call link. /cancel to stop.")
+    mark = api.mark()
+    await tg.say(owner, owner, "By the pond")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "12")
+    called = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert called.text.splitlines()[:6] == [
+        "🪑 M-1 · 圆桌会议 · Broken bench by the pond", "时间：2026-12-01 19:30",
+        "地点：By the pond", "议程：", "1. T-1 Broken bench by the pond", "名额：已报 0/12"]
 
     # The bins are closed with a reason everyone involved reads.
     mark = api.mark()
@@ -496,6 +514,12 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
 
     # Two hours after the meeting the moderators are asked what came of it; back on the
     # list, the bench can be supported again and its people hear so.
+    # The round table's reminders (nobody signed up) and its organiser's card run first.
+    clock.set(datetime(2026, 12, 1, 11, 31, tzinfo=UTC))
+    mark = api.mark()
+    assert await bot.tick() == 3
+    card = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert card.text.startswith("M-1 “Broken bench by the pond” has begun.")
     clock.set(datetime(2026, 12, 1, 13, 29, tzinfo=UTC))
     assert await bot.tick() == 0
     clock.set(datetime(2026, 12, 1, 13, 30, tzinfo=UTC))

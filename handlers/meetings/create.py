@@ -19,6 +19,7 @@ from bot.domain.models import Community, Role
 from bot.domain.typed import visible
 from bot.i18n import N_, translator
 from handlers.common import (
+    MEETING_PREFILL,
     date_examples,
     draft_community,
     ensure_community,
@@ -79,6 +80,17 @@ async def in_group(update: Update, context: YishiContext) -> None:
 async def _begin(update: Update, context: YishiContext, community: Community) -> int:
     context.user_data[DRAFT] = {"community": community.id}
     _ = await person_translator(update, context)
+    prefill = context.user_data.pop(MEETING_PREFILL, None)
+    if isinstance(prefill, dict) and prefill.get("community") == community.id:
+        # Called for a topic: its title, the agenda and the time are known already.
+        context.user_data[DRAFT].update(
+            title=str(prefill["title"])[:TITLE_MAX], agenda=list(prefill["agenda"]),
+            starts_at=prefill["starts_at"])
+        await flow_reply(update, _("A round-table meeting for {agenda}, {when}. Where? A place "
+                                   "or a call link. /cancel to stop.").format(
+            agenda=html.escape(prefill["agenda"][0]),
+            when=lifecycle.local(datetime.fromisoformat(prefill["starts_at"]), community)))
+        return PLACE
     await flow_reply(update, _("What is the round-table meeting of {group} about? A short "
                                "title. /cancel to stop.").format(
         group=html.escape(community.title)))

@@ -26,6 +26,7 @@ from storage import meetings as store
 REMIND = "meeting_remind"  # due work: the day before and an hour before
 MINUTES_DUE = "meeting_minutes"  # due work: after it starts, the organiser's card
 POSTED = "meeting_post"
+
 BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 
 

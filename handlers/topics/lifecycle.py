@@ -29,6 +29,7 @@ from bot.i18n import N_, Translator, translator
 from bot.points import award
 from bot.services import Services
 from handlers.common import (
+    MEETING_PREFILL,
     person_translator,
     private_link,
     record_audit,
@@ -130,8 +131,16 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
         await update.effective_chat.send_message(_("This button is out of date."))
         return
     await record_audit(context, community, update, f"topic.{status.value}", topic=topic.id)
+    markup = None
+    if meeting_at is not None:
+        # The round-table meeting can be called for it, with this topic and time filled in.
+        context.user_data[MEETING_PREFILL] = {
+            "community": community.id, "title": topic.title,
+            "agenda": [f"{topic.ref} {topic.title}"], "starts_at": meeting_at.isoformat()}
+        markup = private_link(context, "meeting", community,
+                              _("Call a round-table meeting for it"))
     await update.effective_chat.send_message(_("Done: {ref} is {status}.").format(
-        ref=topic.ref, status=_(STATUS_NAMES[status])))
+        ref=topic.ref, status=_(STATUS_NAMES[status])), reply_markup=markup)
     local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
     await _tell_everyone(context, topic, N_(
         "{ref} “{title}” will be discussed at the meeting on {when}."),
