@@ -59,6 +59,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         me,
         meetings,
         polls,
+        questions,
         reports,
         residents,
         rewards,
@@ -90,6 +91,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     volunteering.register(app)
     rewards.register(app)
     meetings.register(app)
+    questions.register(app)  # under polls' notices and meetings' posts
     summary.register(app)
     export.register(app)  # /export P-n and /export reports, over two features
     for register in extra_features:

@@ -20,18 +20,20 @@ def _meeting(row: RowMapping) -> Meeting:
         title=row["title"], agenda=list(row["agenda"]), starts_at=row["starts_at"],
         place=row["place"], seats=row["seats"], organiser_id=row["organiser_id"],
         status=MeetingStatus(row["status"]), minutes=row["minutes"],
+        background=row["background"],
         post_chat_id=row["post_chat_id"], post_message_id=row["post_message_id"])
 
 
 async def create(conn: AsyncConnection, *, community_id: int, title: str, agenda: list[str],
                  starts_at: datetime, place: str, seats: int, organiser_id: int,
-                 now: datetime) -> Meeting:
+                 now: datetime, background: dict[str, Any] | None = None) -> Meeting:
     number = (await conn.execute(select(func.coalesce(func.max(meetings.c.number), 0) + 1)
                                  .where(meetings.c.community_id == community_id))).scalar_one()
     made = await conn.execute(insert(meetings).values(
         community_id=community_id, number=number, title=title, agenda=agenda,
         starts_at=starts_at, place=place, seats=seats, organiser_id=organiser_id,
-        status=MeetingStatus.OPEN.value, created_at=now).returning(meetings.c.id))
+        status=MeetingStatus.OPEN.value, background=background, created_at=now)
+        .returning(meetings.c.id))
     found = await get(conn, made.scalar_one())
     assert found is not None
     return found

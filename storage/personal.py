@@ -30,8 +30,8 @@ from storage.schema import (
     outbox,
     point_wallets,
     poll_participants,
-    poll_questions,
     polls,
+    questions,
     redemptions,
     report_events,
     report_followers,
@@ -79,7 +79,7 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("volunteer_seats_taken", activity_signups.c.user_id),
     ("rewards_redeemed", redemptions.c.user_id),
     ("points_spent", point_wallets.c.user_id),
-    ("questions_asked", poll_questions.c.asker_id),
+    ("questions_asked", questions.c.asker_id),
     ("decisions_objected_to", decision_objections.c.user_id),
     ("meetings_signed_up_for", meeting_signups.c.user_id),
 )
@@ -135,7 +135,7 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
     for column in (report_events.c.actor_id, decision_updates.c.actor_id,
                    announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
                    time_ledger.c.by, activities.c.organiser_id,
-                   poll_questions.c.answered_by, meetings.c.organiser_id):
+                   questions.c.answered_by, meetings.c.organiser_id):
         await conn.execute(update(column.table).where(column == user_id)
                            .values({column.name: None}))
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))

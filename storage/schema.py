@@ -804,13 +804,16 @@ point_wallets = Table(
     CheckConstraint("spent >= 0", name="ck_point_wallets_spent_not_negative"),
 )
 
-# Residents' questions on a poll announced ahead of voting (议题预告), and the committee's
-# answers, posted together in the group without the asker's name.
-poll_questions = Table(
-    "poll_questions",
+# Residents' questions on a poll announced ahead of voting or on a round-table meeting
+# (议题预告), and the committee's answers, posted together without the asker's name.
+questions = Table(
+    "questions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=True),
+    Column("meeting_id", Integer, nullable=True),  # a meeting (created in 0018)
     Column("asker_id", BigInteger, ForeignKey("people.user_id", ondelete="CASCADE"),
            nullable=False),
     Column("text", Text, nullable=False),
@@ -865,6 +868,7 @@ meetings = Table(
     Column("seats", Integer, nullable=False),
     Column("organiser_id", BigInteger, nullable=True),
     Column("status", String(16), nullable=False),
+    Column("background", JSON, nullable=True),  # text, photo, document: like a poll notice's
     Column("minutes", JSON, nullable=True),
     Column("post_chat_id", BigInteger, nullable=True),
     Column("post_message_id", BigInteger, nullable=True),

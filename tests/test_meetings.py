@@ -43,15 +43,19 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
     await _say(api, tg, owner, owner, "T-1 Night parking\nCharging points", method=EITHER)
     await _say(api, tg, owner, owner, "2026-11-27 19:30", method=EITHER)
     await _say(api, tg, owner, owner, "Community room, building 3", method=EITHER)
+    asked = await _say(api, tg, owner, owner, "2", method=EITHER)
+    assert asked.text.startswith("Background for the agenda, posted with the meeting")
     mark = api.mark()
-    await tg.say(owner, owner, "2")
+    await tg.say(owner, owner, "Two quotes so far: 8,000 and 9,500 yuan.")
     done = await api.wait_for(EITHER, after=mark, where=_to(owner))
     assert done.text.startswith("Posted to Elm House as M-1.")
     post = await api.wait_for("sendMessage", after=mark, where=_group(group))
     assert post.text.splitlines() == [
         "🪑 M-1 · 圆桌会议 · Parking in the courtyard", "时间：2026-11-27 19:30",
         "地点：Community room, building 3", "议程：", "1. T-1 Night parking",
-        "2. Charging points", "名额：已报 0/2"]
+        "2. Charging points", "背景材料", "Two quotes so far: 8,000 and 9,500 yuan.",
+        "名额：已报 0/2"]
+    assert [b["text"] for b in post.buttons] == ["报名", "取消报名", "提问"]
     meeting_id = int(post.buttons[0]["callback_data"].split(":")[1])
     take, back = (meeting_buttons.SEAT.data(meeting_id, "take"),
                   meeting_buttons.SEAT.data(meeting_id, "back"))
@@ -70,6 +74,20 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
     assert moved_up.text == ("A seat came free: you now have a seat at M-1 “Parking in the "
                              "courtyard”, 2026-11-27 19:30, Community room, building 3.")
     await _pressed(api, tg, dee, post, take)  # waits now
+    # A question ahead of it, answered by the committee in the group without her name.
+    await _say(api, tg, ann, ann, "/start " + post.buttons[2]["url"].split("=", 1)[1])
+    mark = api.mark()
+    await tg.say(ann, ann, "Will tenants be heard too?")
+    to_owner = await api.wait_for("sendMessage", after=mark, where=_to(owner))
+    assert to_owner.text == ("A question about M-1 “Parking in the courtyard” in Elm House: "
+                             "Will tenants be heard too?")
+    await _pressed(api, tg, owner, to_owner, to_owner.buttons[0]["callback_data"], EITHER)
+    mark = api.mark()
+    await tg.say(owner, owner, "Yes, everyone who lives here.")
+    qa = await api.wait_for("sendMessage", after=mark, where=_group(group))
+    assert qa.text.splitlines() == ["关于 M-1 的提问“Parking in the courtyard”",
+                                    "❓ 问：Will tenants be heard too?",
+                                    "💬 业委会答：Yes, everyone who lives here."]
     # Who is coming, for the organiser, in private.
     mark = api.mark()
     await tg.say(group, owner, "/meeting M-1")

@@ -302,7 +302,7 @@ async def test_a_building_lead_gets_the_doors_to_knock_on(bot, api, tg):
 async def _question_answered(api, tg, group, owner, ann, payload):
     """Ann asks about the announced poll through the notice's link; a moderator answers;
     the group sees both without her name, and she is told."""
-    from handlers.polls import questions
+    from handlers import questions
 
     to_ann = lambda c: c.chat_id == ann.id  # noqa: E731
     mark = api.mark()

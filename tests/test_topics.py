@@ -495,6 +495,9 @@ async def test_a_topic_with_a_photo_is_discussed_at_a_meeting_and_another_closed
     await api.wait_for("sendMessage", after=mark, where=to_owner)
     mark = api.mark()
     await tg.say(owner, owner, "12")
+    await api.wait_for("sendMessage", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.say(owner, owner, "/skip")
     called = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert called.text.splitlines()[:6] == [
         "🪑 M-1 · 圆桌会议 · Broken bench by the pond", "时间：2026-12-01 19:30",

@@ -45,6 +45,7 @@ class Meeting(BaseModel):
     organiser_id: int | None
     status: MeetingStatus
     minutes: dict | None
+    background: dict | None = None  # text, photo, document (file ids)
     post_chat_id: int | None
     post_message_id: int | None
 

@@ -11,6 +11,8 @@ agreed action made a decision."""
 
 from __future__ import annotations
 
+import functools
+
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
@@ -47,6 +49,9 @@ def register(app: YishiApp) -> None:
             create.WHEN: [MessageHandler(typed, create.when_typed)],
             create.PLACE: [MessageHandler(typed, create.place_typed)],
             create.SEATS: [MessageHandler(typed, create.seats_typed)],
+            create.BACKGROUND: [MessageHandler(typed | F.PHOTO | F.Document.ALL
+                                               | F.Regex(r"^/skip\b"),
+                                               create.background_sent)],
         }))
     app.add_handler(flow(
         app, name="minutes", command="meeting", doing=N_("writing a meeting's minutes"),
@@ -66,5 +71,6 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(minutes.decide_pressed, pattern=DECIDE.matches))
     app.bot_data.services.scheduler.on(lifecycle.REMIND, _remind)
     app.bot_data.services.scheduler.on(lifecycle.MINUTES_DUE, minutes.card_due)
-    app.bot_data.services.outbox.on_sent(lifecycle.POSTED, lifecycle.posted)
+    services = app.bot_data.services
+    services.outbox.on_sent(lifecycle.POSTED, functools.partial(lifecycle.posted, services))
     app.bot_data.services.outbox.on_sent(minutes.MINUTES_POSTED, minutes.minutes_posted)

@@ -36,9 +36,9 @@ from handlers.meetings.callbacks import FOR, SEAT
 from storage import audit
 from storage import meetings as store
 
-CHOOSE, TITLE, AGENDA, WHEN, PLACE, SEATS = range(130, 136)
+CHOOSE, TITLE, AGENDA, WHEN, PLACE, SEATS, BACKGROUND = range(130, 137)
 DRAFT = "meeting"
-TITLE_MAX, ITEM_MAX, PLACE_MAX = 120, 200, 200
+TITLE_MAX, ITEM_MAX, PLACE_MAX, BACKGROUND_MAX = 120, 200, 200, 1000
 DEFAULT_TIME = time(19, 30)
 NOT_MODERATOR = N_("Only moderators can call round-table meetings. You are not a moderator "
                    "of any group I am in.")
@@ -187,26 +187,48 @@ async def place_typed(update: Update, context: YishiContext) -> int:
 
 
 async def seats_typed(update: Update, context: YishiContext) -> int:
-    """The last answer: posted to the group."""
-    user = update.effective_user
-    assert user is not None
     found = await _draft(context)
     if found is None or "place" not in found[0]:
         return ConversationHandler.END
-    draft, community = found
     _ = await person_translator(update, context)
     typed = _line(update)
     if not typed.isascii() or not typed.isdigit() or not 1 <= int(typed) <= SEATS_MAX:
         await flow_reply(update, _("Please type a number from 1 to {most}.").format(
             most=SEATS_MAX))
         return SEATS
+    found[0]["seats"] = int(typed)
+    await flow_reply(update, _("Background for the agenda, posted with the meeting: a text, a "
+                               "photo or a document (a plan, a quote). Or /skip."))
+    return BACKGROUND
+
+
+async def background_sent(update: Update, context: YishiContext) -> int:
+    """The last answer: posted to the group."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    found = await _draft(context)
+    if found is None or "seats" not in found[0]:
+        return ConversationHandler.END
+    draft, community = found
+    _ = await person_translator(update, context)
+    background: dict[str, str] = {}
+    if not (message.text or "").startswith("/skip"):
+        text = " ".join(visible(message.text or message.caption or "").split())
+        if len(text) > BACKGROUND_MAX:
+            await flow_reply(update, _("Please keep it under {limit} characters; yours has "
+                                       "{length}.").format(limit=BACKGROUND_MAX,
+                                                           length=len(text)))
+            return BACKGROUND
+        background = {k: v for k, v in (
+            ("text", text), ("photo", message.photo[-1].file_id if message.photo else ""),
+            ("document", message.document.file_id if message.document else "")) if v}
     services = context.services
     now = services.clock.now()
     async with services.db.transaction() as conn:
         made = await lifecycle.call(
             conn, services, community, title=draft["title"], agenda=draft["agenda"],
             starts_at=datetime.fromisoformat(draft["starts_at"]), place=draft["place"],
-            seats=int(typed), organiser_id=user.id, now=now)
+            seats=draft["seats"], organiser_id=user.id, now=now, background=background or None)
         await audit.record(conn, community_id=community.id, actor_id=user.id,
                            action="meeting.call", at=now, details={"meeting": made.ref})
     context.user_data.pop(DRAFT, None)
@@ -241,7 +263,7 @@ async def seat_pressed(update: Update, context: YishiContext) -> None:
         if meeting is None:
             code = None
         elif values[1] == "take":
-            code = await lifecycle.take_seat(conn, meeting, user.id, now)
+            code = await lifecycle.take_seat(conn, services, meeting, user.id, now)
         else:
             code = await lifecycle.give_seat_back(conn, services, meeting, user.id, now)
     if meeting is None or code is None:

@@ -20,6 +20,7 @@ from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from handlers import outgoing
 from handlers.meetings.callbacks import SEAT
+from handlers.questions import ask_button
 from storage import communities, due_work, outbox, people
 from storage import meetings as store
 
@@ -34,8 +35,8 @@ def local(at: datetime, community: Community) -> str:
     return f"{at.astimezone(ZoneInfo(community.timezone)):%Y-%m-%d %H:%M}"
 
 
-async def post_text(conn: AsyncConnection, meeting: Meeting, community: Community
-                    ) -> tuple[str, InlineKeyboardMarkup | None]:
+async def post_text(conn: AsyncConnection, services: Services, meeting: Meeting,
+                    community: Community) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
     signed = [u for u, _a in await store.signed_up(conn, meeting.id)]
     sitting, waiting = seated(signed, meeting.seats)
@@ -45,6 +46,8 @@ async def post_text(conn: AsyncConnection, meeting: Meeting, community: Communit
              _("Where: {place}").format(place=html.escape(meeting.place)),
              _("Agenda:")]
     lines += [f"{n}. {html.escape(item)}" for n, item in enumerate(meeting.agenda, start=1)]
+    if (meeting.background or {}).get("text"):
+        lines += [_("<b>Background</b>"), html.escape(meeting.background["text"])]
     lines.append(_("Seats: {taken} of {seats} taken").format(taken=len(sitting),
                                                              seats=meeting.seats)
                  + (_(", {count} waiting").format(count=len(waiting)) if waiting else ""))
@@ -54,21 +57,32 @@ async def post_text(conn: AsyncConnection, meeting: Meeting, community: Communit
     return "\n".join(lines), InlineKeyboardMarkup([[
         InlineKeyboardButton(_("Sign up"), callback_data=SEAT.data(meeting.id, "take")),
         InlineKeyboardButton(_("Cancel my place"),
-                             callback_data=SEAT.data(meeting.id, "back"))]])
+                             callback_data=SEAT.data(meeting.id, "back"))],
+        [ask_button(services, "meeting", meeting.id, _)]])
 
 
 async def call(conn: AsyncConnection, services: Services, community: Community, *,
                title: str, agenda: list[str], starts_at: datetime, place: str, seats: int,
-               organiser_id: int, now: datetime) -> Meeting:
-    """Post the meeting and arm its reminders and the organiser's card."""
+               organiser_id: int, now: datetime, background: dict[str, str] | None = None
+               ) -> Meeting:
+    """Post the meeting (with its background, as a poll's notice has) and arm its reminders
+    and the organiser's card."""
     made = await store.create(conn, community_id=community.id, title=title, agenda=agenda,
                               starts_at=starts_at, place=place, seats=seats,
-                              organiser_id=organiser_id, now=now)
-    text, markup = await post_text(conn, made, community)
-    await outbox.queue(conn, [outgoing.message(
-        f"meeting:{made.id}:post", community.chat_id, text, markup=markup,
-        remember={"what": POSTED, "meeting": made.id,
-                  "shows": outgoing.shows(text, markup)})], now)
+                              organiser_id=organiser_id, now=now, background=background)
+    text, markup = await post_text(conn, services, made, community)
+    owed = [outgoing.message(f"meeting:{made.id}:post", community.chat_id, text,
+                             markup=markup, remember={"what": POSTED, "meeting": made.id,
+                                                      "shows": outgoing.shows(text, markup)})]
+    _ = translator(community.language)
+    caption = _("{ref}: background").format(ref=made.ref)
+    if (background or {}).get("photo"):
+        owed.append(outgoing.photo(f"meeting:{made.id}:photo", community.chat_id,
+                                   background["photo"], caption))
+    if (background or {}).get("document"):
+        owed.append(outgoing.document(f"meeting:{made.id}:document", community.chat_id,
+                                      file_id=background["document"], caption=caption))
+    await outbox.queue(conn, owed, now)
     for which, ahead in BEFORE.items():
         if starts_at - ahead > now:
             await due_work.schedule(conn, kind=REMIND, key=f"{made.id}:{which}",
@@ -79,21 +93,24 @@ async def call(conn: AsyncConnection, services: Services, community: Community, 
     return made
 
 
-async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
-                 now: datetime) -> None:
+async def posted(services: Services, conn: AsyncConnection, remember: dict[str, Any],
+                 answer: Any, now: datetime) -> None:
+    """The post is in the group (registered with the services bound: the post's buttons
+    carry the bot's link)."""
     meeting_id = int(remember["meeting"])
     await store.posted(conn, meeting_id, int(answer["chat"]["id"]), int(answer["message_id"]),
                        str(remember.get("shows", "")))
-    await refresh(conn, meeting_id, now)
+    await refresh(conn, services, meeting_id, now)
 
 
-async def refresh(conn: AsyncConnection, meeting_id: int, now: datetime) -> None:
+async def refresh(conn: AsyncConnection, services: Services, meeting_id: int,
+                  now: datetime) -> None:
     meeting = await store.get(conn, meeting_id)
     if meeting is None or meeting.post_message_id is None or meeting.post_chat_id is None:
         return
     community = await communities.by_id(conn, meeting.community_id)
     assert community is not None
-    text, markup = await post_text(conn, meeting, community)
+    text, markup = await post_text(conn, services, meeting, community)
     shows = outgoing.shows(text, markup)
     if await store.showing(conn, meeting.id, shows):
         await outbox.queue(conn, [outgoing.edit_text(
@@ -101,8 +118,8 @@ async def refresh(conn: AsyncConnection, meeting_id: int, now: datetime) -> None
             meeting.post_message_id, text, markup=markup)], now)
 
 
-async def take_seat(conn: AsyncConnection, meeting: Meeting, user_id: int,
-                    now: datetime) -> str | None:
+async def take_seat(conn: AsyncConnection, services: Services, meeting: Meeting,
+                    user_id: int, now: datetime) -> str | None:
     """Sign up (a seat, or the waiting list); the answer's code: seat, waiting, already,
     closed."""
     if meeting.status is not MeetingStatus.OPEN or now >= meeting.starts_at:
@@ -110,7 +127,7 @@ async def take_seat(conn: AsyncConnection, meeting: Meeting, user_id: int,
     if not await store.sign_up(conn, meeting.id, user_id, now):
         return "already"
     signed = [u for u, _a in await store.signed_up(conn, meeting.id)]
-    await refresh(conn, meeting.id, now)
+    await refresh(conn, services, meeting.id, now)
     return "seat" if user_id in seated(signed, meeting.seats)[0] else "waiting"
 
 
@@ -135,7 +152,7 @@ async def give_seat_back(conn: AsyncConnection, services: Services, meeting: Mee
                         "{place}.").format(ref=meeting.ref, title=html.escape(meeting.title),
                                            when=local(meeting.starts_at, community),
                                            place=html.escape(meeting.place))), now)
-    await refresh(conn, meeting.id, now)
+    await refresh(conn, services, meeting.id, now)
     return "given"
 
 

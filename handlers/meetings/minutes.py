@@ -190,7 +190,7 @@ async def agreed_typed(update: Update, context: YishiContext) -> int:
         await outbox.queue(conn, [outgoing.message(
             f"meeting:{meeting.id}:minutes", community.chat_id, text + "\n" + footer,
             markup=markup, remember={"what": MINUTES_POSTED, "meeting": meeting.id})], now)
-        await lifecycle.refresh(conn, meeting.id, now)
+        await lifecycle.refresh(conn, services, meeting.id, now)
         await audit.record(conn, community_id=community.id, actor_id=user.id,
                            action="meeting.minutes", at=now, details={"meeting": meeting.ref})
     services.outbox.kick()

@@ -20,7 +20,7 @@ from bot.i18n import N_
 from handlers import VOTES
 from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
-from handlers.polls import callbacks, questions
+from handlers.polls import callbacks
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
     cancel_draft,
@@ -122,20 +122,6 @@ def register(app: YishiApp) -> None:
         entry_points=[CallbackQueryHandler(ask_cancel_reason,
                                            pattern=callbacks.MANAGE.matching(None, "cancel"))],
         states={CANCEL_REASON: [MessageHandler(typed, cancel_reason_typed)]},
-    ))
-    app.add_handler(private_flow(
-        app, name="question", command="question", start=questions.command,
-        doing=N_("asking a question about a poll"), from_link=questions.from_link,
-        link=questions.LINK,
-        states={questions.ASKING: [MessageHandler(typed, questions.question_typed)]},
-    ))
-    app.add_handler(flow(
-        app, name="answer", command="answer", doing=N_("answering a question"),
-        entry_points=[CommandHandler("answer", questions.answer_command,
-                                     filters=F.ChatType.PRIVATE),
-                      CallbackQueryHandler(questions.answer_pressed,
-                                           pattern=questions.ANSWER.matches)],
-        states={questions.ANSWERING: [MessageHandler(typed, questions.answer_typed)]},
     ))
     app.add_handler(CallbackQueryHandler(vote_first(desk), pattern=callbacks.VOTE.matches),
                     group=VOTES)

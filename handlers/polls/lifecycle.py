@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from bot.context import YishiApp, YishiContext
@@ -40,7 +41,6 @@ from handlers.common import (
 )
 from handlers.decisions.lifecycle import from_poll as decisions_from_poll
 from handlers.polls.notice import result_notice
-from handlers.polls.questions import ask_button
 from handlers.polls.texts import (
     _count,
     _digest,
@@ -51,6 +51,7 @@ from handlers.polls.texts import (
     turnout_text,
     verdict_text,
 )
+from handlers.questions import ask_button
 from storage import communities, due_work, outbox
 from storage import decisions as decision_store
 from storage import polls as store
@@ -134,7 +135,8 @@ async def announce(conn: AsyncConnection, services: Services, poll: Poll,
     material = poll.notice or {}
     owed = [outgoing.message(f"poll:{poll.id}:notice", community.chat_id,
                              notice_text(poll, community, _),
-                             markup=ask_button(services, poll, _),
+                             markup=InlineKeyboardMarkup([[ask_button(
+                                 services, "poll", poll.id, _)]]),
                              remember={"what": NOTICE_POSTED, "poll": poll.id})]
     if material.get("photo"):
         owed.append(outgoing.photo(f"poll:{poll.id}:notice:photo", community.chat_id,

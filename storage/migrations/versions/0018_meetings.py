@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("seats", sa.Integer, nullable=False),
         sa.Column("organiser_id", sa.BigInteger, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("background", sa.JSON, nullable=True),
         sa.Column("minutes", sa.JSON, nullable=True),
         sa.Column("post_chat_id", sa.BigInteger, nullable=True),
         sa.Column("post_message_id", sa.BigInteger, nullable=True),

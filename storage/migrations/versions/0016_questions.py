@@ -1,4 +1,5 @@
-"""Residents' questions on a poll announced ahead of voting, and the committee's answers.
+"""Residents' questions on a poll announced ahead of voting or on a round-table meeting,
+and the committee's answers.
 
 Revision ID: 0016
 Revises: 0015
@@ -18,10 +19,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "poll_questions",
+        "questions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("community_id", sa.Integer,
+                  sa.ForeignKey("communities.id", ondelete="CASCADE"), nullable=False),
         sa.Column("poll_id", sa.Integer, sa.ForeignKey("polls.id", ondelete="CASCADE"),
-                  nullable=False),
+                  nullable=True),
+        sa.Column("meeting_id", sa.Integer, nullable=True),
         sa.Column("asker_id", sa.BigInteger,
                   sa.ForeignKey("people.user_id", ondelete="CASCADE"), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
@@ -33,4 +37,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("poll_questions")
+    op.drop_table("questions")
