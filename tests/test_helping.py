@@ -34,8 +34,13 @@ async def _started(api, tg, people):
 
 
 async def _pressed(api, tg, who, message, data, method="answerCallbackQuery"):
+    """Press a button; the bot's answer to that very press (an earlier press may still be
+    answered after it), or the first ``method`` call after it."""
     mark = api.mark()
-    await tg.press(who, message, data)
+    query_id = await tg.press(who, message, data)
+    if method == "answerCallbackQuery":
+        return await api.wait_for(method, after=mark,
+                                  where=lambda c: c.get("callback_query_id") == query_id)
     return await api.wait_for(method, after=mark)
 
 
