@@ -8,6 +8,7 @@ Msgids are the English source strings marked with _() or N_() in bot/ and handle
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -32,6 +33,41 @@ def used_msgids() -> dict[str, list[tuple[str, int]]]:
             if isinstance(message, str):
                 found.setdefault(message, []).append((f"{source}/{filename}", lineno))
     return found
+
+
+# What makes a translator in the code; a string given to one under any name but _ is not
+# seen by the extraction above, so it would never be translated.
+TRANSLATOR_SOURCES = {"translator", "person_translator", "chat_translator"}
+
+
+def hidden_translations(source: str, filename: str = "<code>") -> list[tuple[str, int]]:
+    """Calls with a string literal of a translator held under another name than ``_``
+    (``group = translator(lang); group("Hello")``): (file, line) of each."""
+    found: list[tuple[str, int]] = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            continue
+        held = set()
+        for node in ast.walk(function):
+            value = node.value if isinstance(node, ast.Assign) else None
+            if isinstance(value, ast.Await):
+                value = value.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                    and value.func.id in TRANSLATOR_SOURCES:
+                held |= {t.id for t in node.targets if isinstance(t, ast.Name)} - {"_"}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in held and node.args \
+                    and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                found.append((filename, node.lineno))
+    return sorted(set(found))
+
+
+def hidden_in_sources() -> list[tuple[str, int]]:
+    return [hit for source in SOURCES for path in sorted((ROOT / source).rglob("*.py"))
+            for hit in hidden_translations(path.read_text(encoding="utf-8"),
+                                           str(path.relative_to(ROOT)))]
 
 
 def catalog_path(language: str) -> Path:
@@ -73,6 +109,10 @@ def check() -> int:
             if entry is None or not entry.string or entry.fuzzy:
                 problems += 1
                 print(f"{language}: missing {msgid!r}")
+    for filename, lineno in hidden_in_sources():
+        problems += 1
+        print(f"{filename}:{lineno}: a string given to a translator not named _ is never "
+              "extracted; name it _")
     return 1 if problems else 0
 
 
