@@ -73,13 +73,6 @@ async def count(conn: AsyncConnection, community_id: int) -> int:
         helps.c.community_id == community_id))).scalar_one())
 
 
-async def open_ones(conn: AsyncConnection, community_id: int) -> list[Help]:
-    rows = await conn.execute(select(helps).where(
-        helps.c.community_id == community_id, helps.c.status == HelpStatus.OPEN.value,
-        helps.c.audience == Audience.GROUP.value).order_by(helps.c.starts_at))
-    return [_help(r) for r in rows.mappings()]
-
-
 async def change(conn: AsyncConnection, help_id: int, now: datetime, *,
                  expected: set[HelpStatus], **values: object) -> bool:
     """Move a piece of help on, if it is still in one of the ``expected`` states (False:

@@ -20,6 +20,8 @@ from storage.schema import (
     metadata,
     poll_log,
     polls,
+    time_balances,
+    time_ledger,
 )
 
 
@@ -92,3 +94,14 @@ async def table_files(conn: AsyncConnection, tables: tuple[str, ...]) -> bytes:
                 "SELECT pg_read_binary_file(pg_relation_filepath(CAST(:name AS regclass)))"),
                 {"name": relation})).scalar_one()
     return found
+
+
+async def rewrite_time_entry(conn: AsyncConnection, entry_id: int, amount: int) -> None:
+    """Change what a time bank entry says (the database refuses it)."""
+    await conn.execute(update(time_ledger).where(time_ledger.c.id == entry_id)
+                       .values(amount=amount))
+
+
+async def set_time_balances(conn: AsyncConnection, balance: int) -> None:
+    """Set every time bank balance (the database refuses one below zero)."""
+    await conn.execute(update(time_balances).values(balance=balance))

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.rewards import Redemption, RedemptionStatus, Reward
+from bot.domain.rewards import spendable as spendable_points
 from storage.schema import point_wallets, points_ledger, redemptions, rewards
 from storage.upsert import upsert
 
@@ -85,7 +86,7 @@ async def spendable(conn: AsyncConnection, community_id: int, user_id: int) -> i
         point_wallets.c.community_id == community_id,
         point_wallets.c.user_id == user_id))).scalar()
     earned = (await conn.execute(select(_earned(community_id, user_id)))).scalar_one()
-    return max(int(earned) - int(spent or 0), 0)
+    return spendable_points(int(earned), int(spent or 0))
 
 
 async def redeem(conn: AsyncConnection, reward: Reward, user_id: int, token: str,

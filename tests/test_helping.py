@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pdfminer.high_level import extract_text
-from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
 from bot.domain.helping import EntryKind
 from handlers.helping import callbacks as help_buttons
 from storage import helping as store
+from storage import inspection
 from storage import points as points_store
-from storage.schema import time_balances, time_ledger
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import ROWS, _building
 
@@ -344,11 +343,10 @@ async def test_the_ledger_cannot_be_edited_nor_a_balance_go_below_zero(bot, api,
                                   kind=EntryKind.DEPOSIT, amount=150, ref="H-9", now=now)
     with pytest.raises(DBAPIError):
         async with bot.services.db.transaction() as conn:
-            await conn.execute(update(time_ledger).where(time_ledger.c.id == entry.id)
-                               .values(amount=15000))
+            await inspection.rewrite_time_entry(conn, entry.id, 15000)
     with pytest.raises(DBAPIError):
         async with bot.services.db.transaction() as conn:
-            await conn.execute(update(time_balances).values(balance=-1))
+            await inspection.set_time_balances(conn, -1)
     with pytest.raises(store.Overdrawn):
         async with bot.services.db.transaction() as conn:
             await store.enter(conn, community_id=stored.id, user_id=ann.id,

@@ -204,10 +204,6 @@ class Entry(BaseModel):
     by: int | None
 
 
-def balance(entries: list[Entry]) -> int:
-    return sum(e.amount for e in entries)
-
-
 class TransferStatus(StrEnum):
     ASKED = "asked"  # the giver offered; the receiver confirms
     DONE = "done"

@@ -28,7 +28,7 @@ from handlers.common import (
     role_of,
 )
 from handlers.helping import callbacks
-from handlers.helping.lifecycle import take_back, take_back_transfer
+from handlers.helping.reversals import take_back, take_back_transfer
 from handlers.helping.texts import KIND_NAMES, local
 from storage import communities, outbox, people, residents, volunteering
 from storage import helping as store

@@ -1,6 +1,6 @@
 """The business actions of neighbours' help, each one transaction that also queues what it
 owes the world (bot/outbox.py): posted, answered, a helper chosen, withdrawn, how long it
-took, confirmed (credits and points), taken back by a moderator.
+took, confirmed (credits and points). A moderator's reversals are in reversals.py.
 
 Each returns ``None`` when done, or a :class:`HelpError` code saying why nothing changed."""
 
@@ -32,10 +32,10 @@ from bot.domain.helping import (
     may_confirm,
     shown,
 )
-from bot.domain.models import Community, Outgoing
+from bot.domain.models import Community
 from bot.domain.points import Action
 from bot.i18n import N_, Translator, translator
-from bot.points import award, revoke
+from bot.points import award
 from bot.services import Services
 from handlers import outgoing
 from handlers.helping import callbacks
@@ -105,10 +105,10 @@ async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
                        str(remember.get("shows", "")))
     found = await store.get(conn, help_id)
     if found is not None:
-        await _refresh(conn, found, now)
+        await refresh(conn, found, now)
 
 
-async def _refresh(conn: AsyncConnection, help_: Help, now: datetime) -> None:
+async def refresh(conn: AsyncConnection, help_: Help, now: datetime) -> None:
     """Queue the post's edit to what it shows now, unless it shows that already."""
     if help_.post_message_id is None or help_.post_chat_id is None:
         return  # not sent yet: :func:`posted` shows the state when it is
@@ -154,7 +154,7 @@ async def answer(conn: AsyncConnection, services: Services, help_id: int, user_i
         services.default_language, lambda _: _(text).format(ref=found.ref, name=who),
         buttons=lambda _: _choose_buttons(found, user_id, names, _))
     await outbox.queue(conn, owed, now)
-    await _refresh(conn, found, now)
+    await refresh(conn, found, now)
     return None, found
 
 
@@ -207,7 +207,7 @@ async def choose(conn: AsyncConnection, services: Services, help_id: int, user_i
         lambda _: _("Thank you for answering {ref}; another neighbour was chosen this "
                     "time.").format(ref=matched.ref))
     await outbox.queue(conn, owed, now)
-    await _refresh(conn, matched, now)
+    await refresh(conn, matched, now)
     return None, matched
 
 
@@ -239,7 +239,7 @@ async def withdraw(conn: AsyncConnection, services: Services, help_id: int, user
         await outbox.queue(conn, owed, now)
     done = await store.get(conn, help_id)
     assert done is not None
-    await _refresh(conn, done, now)
+    await refresh(conn, done, now)
     return None, done
 
 
@@ -262,7 +262,7 @@ async def ask_how_it_went(conn: AsyncConnection, services: Services, help_id: in
         await outbox.queue(conn, owed, now)
         closed = await store.get(conn, help_id)
         assert closed is not None
-        await _refresh(conn, closed, now)
+        await refresh(conn, closed, now)
         return
     if found.status is not HelpStatus.MATCHED or found.helper_id is None:
         return
@@ -316,7 +316,7 @@ async def claim(conn: AsyncConnection, services: Services, help_id: int, user_id
             buttons=lambda _: _confirm_buttons(claimed, worth, have, _)), now)
     changed = await store.get(conn, help_id)
     assert changed is not None
-    await _refresh(conn, changed, now)
+    await refresh(conn, changed, now)
     return None, changed
 
 
@@ -392,93 +392,5 @@ async def confirm(conn: AsyncConnection, services: Services, help_id: int, user_
                        action="help.confirm", at=now,
                        details={"help": found.ref, "minutes": found.claimed_minutes,
                                 "credits": worth, "paid": answer_ == "pay"})
-    await _refresh(conn, done, now)
+    await refresh(conn, done, now)
     return None, done, worth
-
-
-async def take_back(conn: AsyncConnection, services: Services, community: Community,
-                    number: int, moderator_id: int, reason: str, now: datetime
-                    ) -> tuple[str | None, Help | None, int]:
-    """A moderator reverses a confirmed piece of help: every entry it made is reversed (the
-    helper's deposit, a payment), its points are taken back, and both are told why.
-    Refused whole if the helper has spent the credits since. Returns the code, the help
-    and the credits taken back."""
-    found = await store.by_number(conn, community.id, number)
-    if found is None:
-        return "gone", None, 0
-    if found.status is not HelpStatus.DONE:
-        return "not_done", found, 0
-    entries = await store.entries_for(conn, community.id, found.ref)
-    reversed_ids = {e.reverses for e in entries if e.reverses is not None}
-    taken = 0
-    for entry in entries:
-        if entry.kind is EntryKind.REVERSAL or entry.id in reversed_ids:
-            continue
-        try:
-            await store.enter(conn, community_id=community.id, user_id=entry.user_id,
-                              kind=EntryKind.REVERSAL, amount=-entry.amount, ref=found.ref,
-                              reason=reason, reverses=entry.id, by=moderator_id, now=now)
-        except store.Overdrawn:
-            return "spent", found, 0
-        if entry.kind is EntryKind.DEPOSIT:
-            taken += entry.amount
-    await store.change(conn, found.id, now, expected={HelpStatus.DONE},
-                       status=HelpStatus.REVERSED)
-    assert found.helper_id is not None
-    points = await revoke(conn, community, user_id=found.helper_id,
-                          action=Action.NEIGHBOUR_HELP, ref=found.ref, by=moderator_id, now=now)
-    await audit.record(conn, community_id=community.id, actor_id=moderator_id,
-                       action="help.reverse", at=now,
-                       details={"help": found.ref, "credits": taken, "points": points,
-                                "reason": reason})
-    told: list[Outgoing] = await outgoing.to_people(
-        conn, [found.helper_id], f"help:{found.id}:reversed", services.default_language,
-        lambda _: _("The moderators of {group} took back {ref}: {credits} credits and "
-                    "{points} points. Their reason: {reason}").format(
-            group=html.escape(community.title), ref=found.ref, credits=shown(taken),
-            points=points, reason=html.escape(reason)))
-    if found.helped_id is not None:
-        told += await outgoing.to_people(
-            conn, [found.helped_id], f"help:{found.id}:reversed", services.default_language,
-            lambda _: _("The moderators of {group} took back {ref}; anything you paid for it "
-                        "is back in your time bank. Their reason: {reason}").format(
-                group=html.escape(community.title), ref=found.ref,
-                reason=html.escape(reason)))
-    await outbox.queue(conn, told, now)
-    done = await store.get(conn, found.id)
-    await _refresh(conn, done or found, now)
-    return None, done, taken
-
-
-async def take_back_transfer(conn: AsyncConnection, services: Services, community: Community,
-                             transfer_id: int, moderator_id: int, reason: str, now: datetime
-                             ) -> tuple[str | None, int]:
-    """A moderator reverses a transfer within a household (T-3): the credits go back to the
-    giver, both told why; refused whole if the receiver has spent them since."""
-    ref = f"T-{transfer_id}"
-    entries = await store.entries_for(conn, community.id, ref)
-    if any(e.kind is EntryKind.REVERSAL for e in entries):
-        return "reversed", 0
-    moved = [e for e in entries if e.kind in (EntryKind.TRANSFER_IN, EntryKind.TRANSFER_OUT)]
-    if not moved:
-        return "gone", 0
-    # The receiver's entry first: if they have spent the credits, nothing moves.
-    for entry in sorted(moved, key=lambda e: e.kind is not EntryKind.TRANSFER_IN):
-        try:
-            await store.enter(conn, community_id=community.id, user_id=entry.user_id,
-                              kind=EntryKind.REVERSAL, amount=-entry.amount, ref=ref,
-                              reason=reason, reverses=entry.id, by=moderator_id, now=now)
-        except store.Overdrawn:
-            return "spent", 0
-    amount = max(e.amount for e in moved)
-    await audit.record(conn, community_id=community.id, actor_id=moderator_id,
-                       action="timebank.transfer_reverse", at=now,
-                       details={"transfer": ref, "credits": amount, "reason": reason})
-    await outbox.queue(conn, await outgoing.to_people(
-        conn, [e.user_id for e in moved], f"transfer:{transfer_id}:reversed",
-        services.default_language,
-        lambda _: _("The moderators of {group} reversed the transfer {ref} of {credits} "
-                    "credits. Their reason: {reason}").format(
-            group=html.escape(community.title), ref=ref, credits=shown(amount),
-            reason=html.escape(reason))), now)
-    return None, amount
