@@ -90,26 +90,28 @@ async def test_answers_go_in_private_when_the_groups_budget_is_spent(bot, api, t
     "on PostgreSQL the in-process fake, busy with the stream, dates some sends late enough "
     "to count 31 in a second; what is tested does not depend on the store"))
 async def test_a_newcomer_is_answered_at_once_through_a_stream_of_updates(bot, api, tg):
-    """Six thousand updates from sixty people in two groups and in private — commands,
+    """Fifteen hundred updates from forty people in two groups and in private — commands,
     chatter, stickers — arrive at once, then a newcomer sends /start. They are answered
-    within Telegram's next two hundred messages (under seven seconds at 30 a second; about
-    135 and 4.4 s on a developer's machine, most of it the bot reading the stream up to the
-    newcomer's update): updates queued behind a busy group take no place among those
-    running, and answers go round the people waiting. Then the bot stops without waiting
-    out the backlog (what was left is in the inbox for the next start)."""
+    within Telegram's next hundred messages (about three seconds at 30 a second): updates
+    queued behind a busy group take no place among those running, and answers go round the
+    people waiting. Then the bot stops without waiting out the backlog (what was left is in
+    the inbox for the next start). The issue's 6,000 updates from sixty people were
+    measured by hand (about 135 messages, 4.4 s): in CI, with the fake in the same process,
+    a stream that long makes the fake date some sends late enough to count 31 in a
+    second."""
     rnd = random.Random(18)
     groups = [(await group_with_bot(bot, api, tg, title, owner_language="en"))[0]
               for title in ("Elm House", "Oak House")]
     people = [tg.person(f"P{n}", language_code=rnd.choice(["en", "zh-hans"]))
-              for n in range(60)]
-    await introduce(bot, tg, groups[0], *people[:30])
-    await introduce(bot, tg, groups[1], *people[30:])
+              for n in range(40)]
+    await introduce(bot, tg, groups[0], *people[:20])
+    await introduce(bot, tg, groups[1], *people[20:])
     await bot.settled()
     said = ["/help", "/polls", "/topics", "/me", "/start", "/report", "/decisions",
             "/nonsense", "hello", "你好"]
-    for n in range(6000):
+    for n in range(1500):
         person = people[n % len(people)]
-        where = groups[n % len(people) // 30] if rnd.random() < 0.6 else person
+        where = groups[n % len(people) // 20] if rnd.random() < 0.6 else person
         if rnd.random() < 0.1:
             await tg.send_sticker(where, person)
         else:
@@ -121,6 +123,6 @@ async def test_a_newcomer_is_answered_at_once_through_a_stream_of_updates(bot, a
                                where=lambda c: c.chat_id == newcomer.id)
     assert hello.text.startswith("Hello, Newcomer!")
     before = [c for c in api.sent(after=mark) if c.at < hello.at]
-    assert len(before) < 200, f"{len(before)} messages went before the newcomer's answer"
+    assert len(before) < 100, f"{len(before)} messages went before the newcomer's answer"
     assert not [c for c in api.calls if c.error and "429" in c.error]
     await asyncio.wait_for(bot.stop(), timeout=30)  # not the backlog's minutes
