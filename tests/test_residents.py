@@ -2,7 +2,7 @@
 
 from bot.domain.units import UnitAddress
 from storage import residents, units
-from tests.helpers import audit_log, group_with_bot
+from tests.helpers import audit_log, group_with_bot, introduce
 
 
 async def _moderator_in_private(api, tg, owner):
@@ -33,8 +33,7 @@ async def test_csv_import_reports_bad_rows_and_imports_the_rest(bot, api, tg):
     await _moderator_in_private(api, tg, owner)
     li = tg.person("Li Lei", username="li_lei")
     han = tg.person("Han Meimei")
-    await tg.say(group, li, "hello")
-    await tg.say(group, han, "hi")
+    await introduce(bot, tg, group, li, han)  # known before the owner names them in private
     mark = api.mark()
     await tg.send_document(owner, owner, "roster.csv",
                            CSV.format(han_id=han.id).encode("utf-8"))
@@ -59,7 +58,7 @@ async def test_the_roster_is_sent_in_private_with_totals(bot, api, tg):
                                                 owner_language="en")
     await _moderator_in_private(api, tg, owner)
     li = tg.person("Li Lei", username="li_lei")
-    await tg.say(group, li, "hello")
+    await introduce(bot, tg, group, li)  # known before the owner names them in private
     for command in ("/residents add 1-1-101 @li_lei owner 88.5",
                     "/residents add 1-1-102 @li_lei owner 70",
                     "/residents voter 1-1-101 @li_lei"):
@@ -161,7 +160,7 @@ async def test_help_in_private_shows_a_moderator_the_roster_command(bot, api, tg
     reply = await api.wait_for("sendMessage", after=mark)
     assert "/residents" in reply.text and "/me" in reply.text
     neighbour = tg.person("Neighbour", language_code="en")
-    await tg.say(group, neighbour, "hi")
+    await introduce(bot, tg, group, neighbour)  # a member before asking in private
     mark = api.mark()
     await tg.say(neighbour, neighbour, "/help")
     reply = await api.wait_for("sendMessage", after=mark)
