@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,7 @@ from storage.schema import (
     ballots,
     poll_keys,
     poll_log,
+    poll_objections,
     poll_participants,
     poll_unit_voters,
     polls,
@@ -433,3 +434,25 @@ async def erase_order(conn: AsyncConnection, poll_id: int) -> None:
     for table, rows in ((ballots, kept), (poll_participants, took), (poll_unit_voters, homes)):
         if rows:
             await conn.execute(table.insert(), [dict(row) for row in rows])
+
+
+# --- consent polls -----------------------------------------------------------------------
+
+
+async def set_objections(conn: AsyncConnection, poll_id: int,
+                         changes: list[tuple[str, str | None]], at: datetime) -> None:
+    """Keep (reason) or drop (None) each ballot's objection, in order."""
+    for key, reason in changes:
+        await conn.execute(delete(poll_objections).where(
+            poll_objections.c.poll_id == poll_id, poll_objections.c.voter_key == key))
+        if reason is not None:
+            await conn.execute(poll_objections.insert().values(
+                poll_id=poll_id, voter_key=key, reason=reason, at=at))
+
+
+async def objection_reasons(conn: AsyncConnection, poll_id: int) -> list[str]:
+    """The reasons given with a consent poll's objections, without who gave them."""
+    rows = await conn.execute(select(poll_objections.c.reason).where(
+        poll_objections.c.poll_id == poll_id).order_by(poll_objections.c.at,
+                                                       poll_objections.c.voter_key))
+    return [reason for (reason,) in rows]

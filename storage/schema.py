@@ -243,6 +243,8 @@ polls = Table(
     Column("rule", String(16), nullable=False),
     Column("live_results", Boolean, nullable=False),
     Column("secret", Boolean, nullable=False, server_default=false()),
+    # How a ballot is filled in (bot/domain/methods.py); "choice" is the buttons' one.
+    Column("method", String(10), nullable=False, server_default="choice"),
     Column("status", String(10), nullable=False),
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
     Column("created_by", BigInteger, nullable=True),
@@ -299,6 +301,17 @@ ballot_voids = Table(
     Column("reason", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_ballot_voids_poll", "poll_id"),
+)
+
+# The reason each objection to a consent poll carries, by the ballot's key (never the
+# voter's id); posted in the group without a name.
+poll_objections = Table(
+    "poll_objections",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    Column("voter_key", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 # A secret poll's ballots are keyed by an HMAC of the voter under this key; the key is

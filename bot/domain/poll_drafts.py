@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from bot.domain.polls import CIVIL_RULES, Audience, Rule, Weighting
+from bot.domain.polls import CIVIL_RULES, Audience, Method, Rule, Weighting
 
 
 class Setting(StrEnum):
@@ -23,6 +23,7 @@ class Setting(StrEnum):
     MULTIPLE = "multiple"
     LIVE = "live"
     SECRET = "secret"
+    METHOD = "method"
 
 
 class Refusal(StrEnum):
@@ -30,6 +31,7 @@ class Refusal(StrEnum):
 
     FIXED_BY_RULE = "fixed_by_rule"  # the Civil Code rule decides it
     NEEDS_YES_NO = "needs_yes_no"  # a Civil Code rule needs the Yes / No / Abstain answers
+    FIXED_BY_METHOD = "fixed_by_method"  # a way of deciding other than one choice decides it
 
 
 class PollSettings(BaseModel):
@@ -47,13 +49,21 @@ class PollSettings(BaseModel):
     max_choices: int = 1
     live: bool = True
     secret: bool = False
+    # How a ballot is filled in; all but one choice are entered in private, and for dots
+    # ``max_choices`` is how many dots each voter spreads.
+    method: Method = Method.CHOICE
 
     @model_validator(mode="after")
     def _together(self) -> PollSettings:
         if not 1 <= self.max_choices <= self.options:
             raise ValueError("max_choices must be between 1 and the number of options")
-        if self.multiple != (self.max_choices > 1):
+        if self.method is Method.CHOICE and self.multiple != (self.max_choices > 1):
             raise ValueError("several choices means more than one may be chosen")
+        if self.method is not Method.CHOICE and (
+                self.multiple or self.rule is not Rule.PLURALITY
+                or (self.method is not Method.DOTS and self.max_choices != 1)):
+            raise ValueError("a way of deciding other than one choice has its own rule and "
+                             "its own ballot")
         if self.civil and not (self.yes_no and self.audience is Audience.OWNERS
                                and self.weighting is Weighting.AREA and not self.multiple):
             raise ValueError("a Civil Code rule takes owners, one ballot per unit, weighs by "
@@ -67,8 +77,17 @@ class PollSettings(BaseModel):
     def fixed(self) -> frozenset[Setting]:
         """The settings the chosen rule decides."""
         if self.civil:
-            return frozenset({Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE})
+            return frozenset({Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE,
+                              Setting.METHOD})
+        if self.method is Method.DOTS:
+            return frozenset({Setting.RULE})
+        if self.method is not Method.CHOICE:
+            return frozenset({Setting.RULE, Setting.MULTIPLE})
         return frozenset()
+
+    def refusal(self, setting: Setting) -> Refusal:
+        """Why ``setting`` (one of :meth:`fixed`) cannot change."""
+        return Refusal.FIXED_BY_RULE if self.civil else Refusal.FIXED_BY_METHOD
 
     def choices(self, setting: Setting) -> list[str]:
         """What ``setting`` can be, as the codes its buttons carry, in a fixed order."""
@@ -80,6 +99,8 @@ class PollSettings(BaseModel):
             return [r.value for r in Rule]
         if setting is Setting.MULTIPLE:
             return [str(n) for n in range(1, self.options + 1)]
+        if setting is Setting.METHOD:
+            return [m.value for m in Method]
         return ["on", "off"]
 
     def current(self, setting: Setting) -> str:
@@ -87,7 +108,8 @@ class PollSettings(BaseModel):
         return {Setting.AUDIENCE: self.audience.value, Setting.WEIGHTING: self.weighting.value,
                 Setting.RULE: self.rule.value, Setting.MULTIPLE: str(self.max_choices),
                 Setting.LIVE: "on" if self.live else "off",
-                Setting.SECRET: "on" if self.secret else "off"}[setting]
+                Setting.SECRET: "on" if self.secret else "off",
+                Setting.METHOD: self.method.value}[setting]
 
     def choose(self, setting: Setting, code: str) -> tuple[PollSettings, Refusal | None]:
         """The settings with ``setting`` set to ``code`` (one of :meth:`choices`), or as
@@ -96,13 +118,22 @@ class PollSettings(BaseModel):
         if code not in self.choices(setting):
             raise ValueError(f"{code!r} is not a choice of {setting}")
         if setting in self.fixed() and code != self.current(setting):
-            return self, Refusal.FIXED_BY_RULE
+            return self, self.refusal(setting)
         if setting is Setting.AUDIENCE:
             return self._with(audience=Audience(code)), None
         if setting is Setting.WEIGHTING:
             return self._with(weighting=Weighting(code)), None
+        if setting is Setting.MULTIPLE and self.method is Method.DOTS:
+            return self._with(max_choices=int(code)), None
         if setting is Setting.MULTIPLE:
             return self._with(multiple=code != "1", max_choices=int(code)), None
+        if setting is Setting.METHOD:
+            method = Method(code)
+            if method is self.method:
+                return self, None
+            dots = min(3, self.options) if method is Method.DOTS else 1
+            return self._with(method=method, rule=Rule.PLURALITY, multiple=False,
+                              max_choices=dots), None
         if setting is Setting.LIVE:
             return self._with(live=code == "on"), None
         if setting is Setting.SECRET:

@@ -41,6 +41,18 @@ class Rule(StrEnum):
     CIVIL_MAJOR = "civil_major"
 
 
+class Method(StrEnum):
+    """How a ballot is filled in (bot/domain/methods.py for all but one choice)."""
+
+    CHOICE = "choice"  # one answer (or up to N), with buttons under the group's post
+    RANKED = "ranked"
+    SCORE = "score"
+    APPROVAL = "approval"
+    DOTS = "dots"
+    TIME = "time"
+    CONSENT = "consent"
+
+
 CIVIL_RULES = (Rule.CIVIL_ORDINARY, Rule.CIVIL_MAJOR)
 OPTIONS_MIN, OPTIONS_MAX = 2, 10
 QUESTION_MAX = 300
@@ -282,6 +294,8 @@ class Verdict(BaseModel):
     voting_owners: int | None = None
     yes_area: Fraction | None = None
     yes_owners: int | None = None
+    # A method other than one choice: its standing (bot/domain/methods.py), frozen.
+    standing: dict[str, Any] | None = None
 
 
 def plurality(result: Tally) -> Verdict:
@@ -469,6 +483,7 @@ class Poll(BaseModel):
     rule: Rule
     live_results: bool
     secret: bool = False
+    method: Method = Method.CHOICE
     status: PollStatus
     topic_id: int | None
     created_by: int | None
@@ -572,6 +587,8 @@ def freeze(model: BaseModel) -> dict[str, Any]:
             return value.value
         if isinstance(value, tuple | list):
             return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
         return value
 
     return {name: plain(getattr(model, name)) for name in type(model).model_fields}
@@ -611,7 +628,7 @@ def decision_title(poll: Poll, meaning: Verdict, *, approved: str = "{question}"
     """What the building decided, as a decision's title, in words (``approved`` and
     ``chosen`` are the reader's phrasings, with {question} and {option}); None if the poll
     decided nothing."""
-    if poll.rule in CIVIL_RULES:
+    if poll.rule in CIVIL_RULES or poll.method is Method.CONSENT:
         title = approved.format(question=poll.question) \
             if meaning.outcome is Outcome.PASSED else None
     elif meaning.outcome is Outcome.WON and meaning.winner is not None:

@@ -7,6 +7,7 @@ the database."""
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -15,12 +16,13 @@ from telegram.ext import (
 from telegram.ext import filters as F
 
 from bot.buttons import any_of
-from bot.context import YishiApp
+from bot.context import YishiApp, YishiContext
+from bot.deeplinks import payload_pattern
 from bot.i18n import N_
 from handlers import VOTES
 from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
-from handlers.polls import callbacks
+from handlers.polls import callbacks, private
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
     cancel_draft,
@@ -125,6 +127,24 @@ def register(app: YishiApp) -> None:
     ))
     app.add_handler(CallbackQueryHandler(vote_first(desk), pattern=callbacks.VOTE.matches),
                     group=VOTES)
+    # A ballot filled in privately (ranked, score, approval, dots, time, consent).
+    app.add_handler(CallbackQueryHandler(private.vote_pressed,
+                                         pattern=callbacks.VOTE_PRIVATELY.matches))
+    app.add_handler(CommandHandler("start", private.from_link, filters=F.ChatType.PRIVATE
+                                   & F.Regex(payload_pattern(private.LINK))))
+    app.add_handler(CallbackQueryHandler(private.form_pressed, pattern=callbacks.FORM.matches))
+
+    async def cast(update: Update, context: YishiContext) -> None:
+        await private.cast_pressed(update, context, desk)
+    app.add_handler(CallbackQueryHandler(cast, pattern=any_of(callbacks.CAST,
+                                                              callbacks.WITHDRAW)))
+    app.add_handler(flow(
+        app, name="objection", command="polls", doing=N_("objecting to a proposal"),
+        entry_points=[CallbackQueryHandler(private.object_pressed,
+                                           pattern=callbacks.OBJECT.matches)],
+        states={private.REASON: [MessageHandler(typed & F.ChatType.PRIVATE,
+                                                private.reason_typed(desk))]},
+    ))
     app.add_handler(CallbackQueryHandler(close_now,
                                          pattern=callbacks.MANAGE.matching(None, "close")))
     app.add_handler(CallbackQueryHandler(extend,

@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.households import Household
+from bot.domain.methods import OBJECT, valid_ballot
 from bot.domain.models import Community, Person
 from bot.domain.points import Action
-from bot.domain.polls import Audience, Poll, PollStatus, eligibility, next_choice
+from bot.domain.polls import Audience, Method, Poll, PollStatus, eligibility, next_choice
 from bot.points import award_many
 from storage import communities, inbox, people, residents
 from storage import polls as store
@@ -58,6 +59,10 @@ class Press:
     chat_id: int | None  # where the button was pressed
     update_id: int | None = None
     is_member: bool = True  # in the group now (asked of Telegram for "anyone in the group")
+    # A whole ballot entered in private (a method other than one choice): the ballot, or
+    # () to withdraw it; ``option`` is then unused. An objection carries its reason.
+    ballot: tuple[int, ...] | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -108,6 +113,7 @@ class _PollBatch:
     units_voted: list[tuple[int, int, bool]] = field(default_factory=list)
     keys: dict[int, str] = field(default_factory=dict)  # user -> their ballot's key
     points: list[tuple[int, str]] = field(default_factory=list)
+    objections: list[tuple[str, str | None]] = field(default_factory=list)  # key, reason
 
 
 async def record(conn: Any, settings: Any, presses: list[Press],
@@ -144,6 +150,9 @@ async def record(conn: Any, settings: Any, presses: list[Press],
         for result in results:
             if result.poll is batch.poll and result._cast is not None:
                 result.receipt = receipts[result._cast][:RECEIPT_LENGTH]
+        if batch.objections:
+            await store.set_objections(conn, batch.poll.id, batch.objections,
+                                       batch.poll.created_at if batch.poll.secret else now)
         await store.took_part_many(conn, batch.poll.id, batch.took_part, now)
         await store.units_voted_many(conn, batch.poll.id, batch.units_voted)
         if not batch.poll.secret:
@@ -164,7 +173,7 @@ def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
     if batch is None:  # no longer open (or its group is gone)
         return Recorded("closed" if poll.status is not PollStatus.OPEN or now >= poll.deadline
                         else "stale", poll)
-    if press.chat_id != batch.community.chat_id:
+    if not _from_its_place(press, poll, batch):
         return Recorded("stale", poll)
     user = press.user_id
     allowed = eligibility(poll.audience, poll.scope, user_id=user, is_member=press.is_member,
@@ -180,7 +189,8 @@ def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
         return done
     key = batch.keys[user]
     before = batch.ballots.get(key)
-    choice = next_choice(poll, before, press.option)
+    choice = _choice(press, poll, before)
+    _objection(press, poll, batch, key, before, choice)
     # A secret ballot is dated by the poll's opening, not the press: nothing to match.
     at = poll.created_at if poll.secret else now
     done = Recorded("ok", poll, before=before, choice=choice)
@@ -205,6 +215,34 @@ def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
     return done
 
 
+def _from_its_place(press: Press, poll: Poll, batch: _PollBatch) -> bool:
+    """A button under the group's post for one choice; a whole ballot, of a method that
+    takes one, from the voter's private chat, and complete (the data is the client's)."""
+    if press.ballot is None:
+        return poll.method is Method.CHOICE and press.chat_id == batch.community.chat_id
+    return poll.method is not Method.CHOICE and press.chat_id == press.user_id and (
+        press.ballot == () or valid_ballot(poll.method, press.ballot,
+                                           options=len(poll.options), dots=poll.max_choices))
+
+
+def _choice(press: Press, poll: Poll, before: list[int] | None) -> list[int] | None:
+    if press.ballot is not None:
+        return list(press.ballot)
+    return next_choice(poll, before, press.option)
+
+
+def _objection(press: Press, poll: Poll, batch: _PollBatch, key: str,
+               before: list[int] | None, choice: list[int] | None) -> None:
+    """A consent poll's objection keeps its reason (by the ballot's key); consenting or
+    withdrawing takes it back."""
+    if poll.method is not Method.CONSENT or choice is None:
+        return
+    if choice == [OBJECT]:
+        batch.objections.append((key, press.reason or ""))
+    elif before == [OBJECT]:
+        batch.objections.append((key, None))
+
+
 def _for_households(press: Press, poll: Poll, batch: _PollBatch, units: tuple[int, ...],
                     now: datetime) -> Recorded:
     """A ballot in a poll that counts households: it speaks for each of ``units`` (every
@@ -214,7 +252,8 @@ def _for_households(press: Press, poll: Poll, batch: _PollBatch, units: tuple[in
     user = press.user_id
     keys = {u: household_ballot_key(poll, u, batch.poll_key) for u in units}
     before = next((batch.ballots[keys[u]] for u in units if keys[u] in batch.ballots), None)
-    choice = next_choice(poll, before, press.option)
+    choice = _choice(press, poll, before)
+    _objection(press, poll, batch, keys[units[0]], before, choice)
     done = Recorded("ok", poll, before=before, choice=choice)
     if choice is None or all(batch.ballots.get(keys[u]) == choice for u in units):
         return done

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import secrets
 from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
@@ -164,11 +165,18 @@ async def _take_question(update: Update, context: YishiContext, question: str) -
     return OPTIONS
 
 
+def _answers(draft: dict[str, Any], options: list[str], *, yes_no: bool) -> None:
+    """New answers: a way of deciding chosen for the old ones (which may have rewritten
+    them, as a meeting time and consent do) is chosen again from the preview."""
+    draft.update(options=options, yes_no=yes_no)
+    draft.pop("typed_options", None)
+    if draft.get("method", "choice") != "choice":
+        draft.update(method="choice", multiple=False, max_choices=1)
+
+
 async def options_preset(update: Update, context: YishiContext) -> int:
     _ = await person_translator(update, context)
-    draft = _draft(context)
-    draft["options"] = [_(o) for o in YES_NO_ABSTAIN]
-    draft["yes_no"] = True
+    _answers(_draft(context), [_(o) for o in YES_NO_ABSTAIN], yes_no=True)
     return await _ask_deadline(update, context)
 
 
@@ -182,8 +190,7 @@ async def options_typed(update: Update, context: YishiContext) -> int:
         await message.reply_text(_("Please write 2 to {max} different options, one per line, "
                                    "each at most 60 characters.").format(max=OPTIONS_MAX))
         return OPTIONS
-    draft = _draft(context)
-    draft["options"], draft["yes_no"] = options, False
+    _answers(_draft(context), options, yes_no=False)
     return await _ask_deadline(update, context)
 
 
@@ -282,6 +289,7 @@ async def publish(update: Update, context: YishiContext) -> int:
             scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
             rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
             created_by=user.id, secret=draft.get("secret", False),
+            method=draft.get("method", "choice"),
             status=PollStatus.NOTICE if opens else PollStatus.OPEN, opens_at=opens,
             notice=draft.get("material") if opens else None)
         if poll.secret:

@@ -43,7 +43,7 @@ def _settings(draft: dict[str, Any]) -> PollSettings | None:
             options=len(draft["options"]), yes_no=bool(draft.get("yes_no")),
             audience=draft["audience"], weighting=draft["weighting"], rule=draft["rule"],
             multiple=draft["multiple"], max_choices=draft["max_choices"], live=draft["live"],
-            secret=draft.get("secret", False))
+            secret=draft.get("secret", False), method=draft.get("method", "choice"))
     except (KeyError, ValidationError):
         return None
 

@@ -21,6 +21,7 @@ from bot.domain.models import Community, Outgoing
 from bot.domain.points import Action
 from bot.domain.polls import (
     CIVIL_RULES,
+    Method,
     Poll,
     PollStatus,
     Tally,
@@ -46,8 +47,9 @@ from handlers.polls.texts import (
     _digest,
     _render,
     _result_record,
-    _results_lines,
     notice_text,
+    reasons_of,
+    shown_lines,
     turnout_text,
     verdict_text,
 )
@@ -244,12 +246,15 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
         closed = await store.get(conn, poll.id)
         assert closed is not None
         owed = [*await _final_post(conn, closed, community),
-                _result_message(closed, community, result, meaning, figures, now)]
+                _result_message(closed, community, result, meaning, figures, now,
+                                await reasons_of(conn, closed))]
         if closed.rule in CIVIL_RULES:
             owed += await result_notice(conn, closed, community, result, meaning, figures, now)
         group = translator(community.language)
         decided = decision_title(
-            poll, meaning, approved=group(N_("{question} — approved by the owners")),
+            poll, meaning, approved=group(N_("{question} — consented, nobody objected")
+                                          if poll.method is Method.CONSENT else
+                                          N_("{question} — approved by the owners")),
             chosen=group(N_("{question} — decided: {option}")))
         if decided and await decision_store.for_poll(conn, poll.id) is None:
             made = await decision_store.create(conn, community_id=poll.community_id,
@@ -289,11 +294,11 @@ async def _final_post(conn: AsyncConnection, poll: Poll, community: Community) -
 
 
 def _result_message(poll: Poll, community: Community, result: Tally, meaning: Verdict,
-                    figures: Turnout, now: datetime) -> Outgoing:
+                    figures: Turnout, now: datetime, reasons: list[str]) -> Outgoing:
     _ = translator(community.language)
     lines = [_("<b>{ref} is closed</b>: {question}").format(
         ref=poll.ref, question=html.escape(poll.question)),
-        *_results_lines(poll, result, _), turnout_text(figures, _), "",
+        *shown_lines(poll, result, meaning, reasons, _), turnout_text(figures, _), "",
         verdict_text(poll, meaning, _)]
     if poll.head_hash is not None:
         lines += ["", _("Vote log: {entries} entries; its head is <code>{head}</code>. "

@@ -5,13 +5,17 @@ its background, the building or staircase it is limited to."""
 from __future__ import annotations
 
 import html
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import YishiContext
+from bot.domain.durations import DeadlineError, parse_deadline
+from bot.domain.methods import slot_text
 from bot.domain.poll_drafts import Refusal, Setting
-from bot.domain.polls import Audience, Rule, Weighting
-from bot.i18n import N_, Translator
+from bot.domain.polls import Audience, Method, Rule, Weighting
+from bot.i18n import N_, Translator, translator
 from handlers.common import (
     flow_reply,
     person_translator,
@@ -30,6 +34,7 @@ from handlers.polls.draft import (
     _unpublishable,
 )
 from handlers.polls.lifecycle import _community
+from handlers.polls.method_texts import METHOD_NAMES
 from handlers.polls.texts import AUDIENCE_NAMES, RULE_NAMES, WEIGHTING_NAMES, _describe
 
 # Why a setting did not change (bot/domain/poll_drafts.py).
@@ -38,7 +43,12 @@ REFUSED_SETTINGS = {
                               "household, weighed by floor area, with one answer each. To "
                               "change this, choose another rule first."),
     Refusal.NEEDS_YES_NO: N_("The Civil Code rules need the Yes / No / Abstain answers."),
+    Refusal.FIXED_BY_METHOD: N_("This way of deciding has its own rule and its own ballot. "
+                                "To change this, choose “one choice” as the way of deciding "
+                                "first."),
 }
+# Consent asks one thing of each voter; the answers are these, in the group's language.
+CONSENT_ANSWERS = (N_("I consent"), N_("I object"))
 
 
 async def _preview(update: Update, context: YishiContext) -> int:
@@ -67,7 +77,9 @@ async def _preview(update: Update, context: YishiContext) -> int:
          InlineKeyboardButton(_("Limit to a building"),
                               callback_data=callbacks.SETTING.data("scope"))],
         [InlineKeyboardButton(_("Secret / public ballot"),
-                              callback_data=callbacks.SETTING.data("secret"))],
+                              callback_data=callbacks.SETTING.data("secret")),
+         InlineKeyboardButton(_("Way of deciding"),
+                              callback_data=callbacks.SETTING.data("method"))],
         [InlineKeyboardButton(_("Notice period"), callback_data=callbacks.SETTING.data("notice")),
          InlineKeyboardButton(_("Background for the notice"),
                               callback_data=callbacks.SETTING.data("material"))],
@@ -108,7 +120,7 @@ async def setting_button(update: Update, context: YishiContext) -> int:
         return SCOPE
     setting = Setting(pressed[0])
     if setting in current.fixed():
-        await query.answer(_(REFUSED_SETTINGS[Refusal.FIXED_BY_RULE]), show_alert=True)
+        await query.answer(_(REFUSED_SETTINGS[current.refusal(setting)]), show_alert=True)
         return PREVIEW
     return await _show_choices(update, context, setting)
 
@@ -121,16 +133,22 @@ QUESTIONS = {
     Setting.MULTIPLE: N_("How many answers may each voter choose?"),
     Setting.LIVE: N_("When are the results shown?"),
     Setting.SECRET: N_("Public or secret ballot?"),
+    Setting.METHOD: N_("How do the voters decide?"),
 }
 
 
-def _choice_label(setting: Setting, code: str, _: Translator) -> str:
+def _choice_label(setting: Setting, code: str, _: Translator,
+                  method: Method = Method.CHOICE) -> str:
     if setting is Setting.AUDIENCE:
         return _(AUDIENCE_NAMES[Audience(code)])
     if setting is Setting.WEIGHTING:
         return _(WEIGHTING_NAMES[Weighting(code)])
     if setting is Setting.RULE:
         return _(RULE_NAMES[Rule(code)])
+    if setting is Setting.METHOD:
+        return _(METHOD_NAMES[Method(code)])
+    if setting is Setting.MULTIPLE and method is Method.DOTS:
+        return _("{count} dots each").format(count=code)
     if setting is Setting.MULTIPLE:
         return _("one answer") if code == "1" else _("up to {count} answers").format(
             count=code)
@@ -145,7 +163,8 @@ async def _show_choices(update: Update, context: YishiContext, setting: Setting)
     current = _settings(_draft(context))
     assert current is not None
     now = current.current(setting)
-    rows = [[InlineKeyboardButton(("✓ " if code == now else "") + _choice_label(setting, code, _),
+    rows = [[InlineKeyboardButton(("✓ " if code == now else "")
+                                  + _choice_label(setting, code, _, current.method),
                                   callback_data=callbacks.CHOOSE.data(setting.value, code))]
             for code in current.choices(setting)]
     rows.append([InlineKeyboardButton(_("Back to the preview"),
@@ -197,10 +216,57 @@ async def choice_button(update: Update, context: YishiContext) -> int:
         _ = await person_translator(update, context)
         await query.answer(_(REFUSED_SETTINGS[refusal]), show_alert=True)
         return PREVIEW
+    if setting is Setting.METHOD and not await _answers_for(update, context, draft,
+                                                           changed.method):
+        return PREVIEW
     draft.update(audience=changed.audience.value, weighting=changed.weighting.value,
                  rule=changed.rule.value, multiple=changed.multiple,
-                 max_choices=changed.max_choices, live=changed.live, secret=changed.secret)
+                 max_choices=changed.max_choices, live=changed.live, secret=changed.secret,
+                 method=changed.method.value)
     return await _preview(update, context)
+
+
+async def _answers_for(update: Update, context: YishiContext, draft: dict[str, object],
+                       method: Method) -> bool:
+    """The answers a way of deciding takes: consent its own two (the typed ones are kept
+    for another way); a meeting time, dates and times, each read in the group's zone and
+    kept as "YYYY-MM-DD HH:MM". False (and the moderator told why) if they cannot be."""
+    typed = draft.get("typed_options") or draft["options"]
+    community = await _community(int(draft["community"]), context)  # type: ignore[arg-type]
+    assert community is not None
+    if method is Method.CONSENT:
+        group_ = translator(community.language)
+        draft["typed_options"] = typed
+        draft["options"] = [group_(answer) for answer in CONSENT_ANSWERS]
+        return True
+    if method is Method.TIME:
+        now = context.services.clock.now()
+        zone = ZoneInfo(community.timezone)
+        slots = []
+        for option in typed:  # type: ignore[union-attr]
+            try:
+                moment = parse_deadline(str(option), now, community.timezone,
+                                        minimum=timedelta(0), maximum=timedelta(days=366))
+            except DeadlineError:
+                _ = await person_translator(update, context)
+                await update.callback_query.answer(_(
+                    "For a meeting time each answer must be a date and time, like "
+                    "2026-12-12 19:00 or “Saturday 7pm”; “{option}” is not one. Edit the "
+                    "question to type the times.").format(option=str(option)[:60]),
+                    show_alert=True)
+                return False
+            slots.append(slot_text(moment.astimezone(zone)))
+        if len(set(slots)) != len(slots):
+            _ = await person_translator(update, context)
+            await update.callback_query.answer(_("Two of the times are the same."),
+                                               show_alert=True)
+            return False
+        draft["typed_options"] = typed
+        draft["options"] = sorted(slots)
+        return True
+    if draft.get("typed_options"):
+        draft["options"] = draft.pop("typed_options")
+    return True
 
 
 async def scope_typed(update: Update, context: YishiContext) -> int:

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import YishiApp
+from bot.domain import methods
 from bot.domain.households import Household
 from bot.domain.models import Community
 from bot.domain.polls import (
     Audience,
     Ballot,
+    Method,
     Outcome,
     Poll,
     PollStatus,
@@ -45,6 +47,7 @@ from bot.domain.polls import (
 from bot.i18n import N_, Translator, translator
 from handlers.polls import callbacks
 from handlers.polls.ballots import pseudonym
+from handlers.polls.method_texts import describe_method, method_verdict, standing_lines
 from storage import polls as store
 from storage import residents
 
@@ -109,14 +112,17 @@ def _describe_scope(poll: Poll, _: Translator) -> str:
 def _describe(draft_or_poll: dict[str, Any], _: Translator) -> list[str]:
     d = draft_or_poll
     scope = _scope_text(d, _)
+    method = Method(d.get("method", Method.CHOICE.value))
     choice = _("one choice") if not d["multiple"] else _("up to {count} choices").format(
         count=d["max_choices"])
+    weighting = _(WEIGHTING_NAMES[Weighting(d["weighting"])])
+    way = describe_method(method, d["max_choices"], _)
     return [
         _("Who votes: {audience} ({scope})").format(
             audience=_(AUDIENCE_NAMES[Audience(d["audience"])]), scope=scope),
-        _("Counting: {weighting}; {choice}").format(
-            weighting=_(WEIGHTING_NAMES[Weighting(d["weighting"])]), choice=choice),
-        _("Decided by: {rule}").format(rule=_(RULE_NAMES[Rule(d["rule"])])),
+        *([_("Counting: {weighting}; {choice}").format(weighting=weighting, choice=choice),
+           _("Decided by: {rule}").format(rule=_(RULE_NAMES[Rule(d["rule"])]))]
+          if way is None else [way, _("Counting: {weighting}").format(weighting=weighting)]),
         _("Results: {when}").format(when=_("shown live") if d["live"]
                                     else _("shown after closing")),
         _("Ballot: secret (nobody can see who voted what, only who took part)")
@@ -132,7 +138,8 @@ def _management_buttons(poll: Poll, _: Translator) -> InlineKeyboardMarkup:
         InlineKeyboardButton(_("Cancel poll"),
                              callback_data=callbacks.MANAGE.data(poll.id, "cancel")),
     ]]
-    if poll.counts_units and not poll.multiple and not poll.secret:
+    if poll.counts_units and not poll.multiple and not poll.secret \
+            and poll.method is Method.CHOICE:
         rows.append([InlineKeyboardButton(_("Proxy vote (paper or phone)"),
                                           callback_data=callbacks.MANAGE.data(poll.id, "proxy"))])
     return InlineKeyboardMarkup(rows)
@@ -155,7 +162,10 @@ async def _count(conn: AsyncConnection, poll: Poll) -> tuple[Tally, Verdict, Tur
     poll_key = await store.key(conn, poll.id) if poll.secret else None
     if poll_key is not None:
         ballots = _resolve_units(ballots, poll_key, roster)
-    result, meaning = verdict(poll, ballots, roster)
+    if poll.method is Method.CHOICE:
+        result, meaning = verdict(poll, ballots, roster)
+    else:
+        result, meaning = methods.count(poll, ballots, roster)
     return result, meaning, turnout(poll, roster, result, ballots)
 
 
@@ -223,6 +233,21 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
     return lines
 
 
+async def reasons_of(conn: AsyncConnection, poll: Poll) -> list[str]:
+    """A consent poll's objections' reasons (none for other polls)."""
+    return await store.objection_reasons(conn, poll.id) if poll.method is Method.CONSENT \
+        else []
+
+
+def shown_lines(poll: Poll, result: Tally, meaning: Verdict, reasons: list[str],
+                _: Translator) -> list[str]:
+    """The count, option by option: votes and shares, or the method's standing."""
+    standing = methods.standing_of(meaning)
+    if standing is not None:
+        return standing_lines(poll, standing, reasons, _)
+    return _results_lines(poll, result, _)
+
+
 async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tuple[
         str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
@@ -237,9 +262,16 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
     quorum = quorum_line(figures, _) if poll.status is PollStatus.OPEN else None
     if quorum:
         lines.append(quorum)
+    shown = shown_lines(poll, result, meaning, await reasons_of(conn, poll), _)
     if poll.status is PollStatus.OPEN:
         if poll.live_results:
-            lines += ["", *_results_lines(poll, result, _)]
+            lines += ["", *shown]
+        elif poll.method is Method.CONSENT and len(shown) > 1:
+            lines += ["", *shown[1:]]  # an objection's reason is posted as it comes
+        if poll.method is not Method.CHOICE:
+            return "\n".join(lines), InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("🗳 Vote (in private)"), callback_data=callbacks.VOTE_PRIVATELY.data(
+                    poll.id))]])
         buttons = [InlineKeyboardButton(option, callback_data=callbacks.VOTE.data(poll.id, index))
                    for index, option in enumerate(poll.options)]
         markup = InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
@@ -248,8 +280,7 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
         lines += ["", _("Cancelled by the moderators. Reason: {reason}").format(
             reason=html.escape(poll.reason or "—"))]
     else:
-        lines += ["", *_results_lines(poll, result, _), "",
-                  verdict_text(poll, meaning, _)]
+        lines += ["", *shown, "", verdict_text(poll, meaning, _)]
     return "\n".join(lines), None
 
 
@@ -273,6 +304,9 @@ def notice_text(poll: Poll, community: Community, _: Translator) -> str:
 
 
 def verdict_text(poll: Poll, meaning: Verdict, _: Translator) -> str:
+    own = method_verdict(poll, meaning, _)
+    if own is not None:
+        return own
     outcome = meaning.outcome
     if outcome is Outcome.NO_VOTES:
         return _("Result: nobody voted.")
@@ -350,7 +384,7 @@ def _settings_of(poll: Poll) -> dict[str, Any]:
             "rule": poll.rule.value, "multiple": poll.multiple,
             "max_choices": poll.max_choices, "live": poll.live_results,
             "scope_building": poll.scope_building, "scope_staircase": poll.scope_staircase,
-            "secret": poll.secret}
+            "secret": poll.secret, "method": poll.method.value}
 
 
 def _digest(text: str, markup: InlineKeyboardMarkup | None) -> str:

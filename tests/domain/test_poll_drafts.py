@@ -31,14 +31,16 @@ def test_choosing_a_civil_code_rule_brings_its_requirements():
 
 @pytest.mark.parametrize(("setting", "code"), [(Setting.AUDIENCE, "members"),
                                                (Setting.WEIGHTING, "person"),
-                                               (Setting.MULTIPLE, "2")])
+                                               (Setting.MULTIPLE, "2"),
+                                               (Setting.METHOD, "ranked")])
 @pytest.mark.parametrize("rule", [Rule.CIVIL_ORDINARY, Rule.CIVIL_MAJOR])
 def test_what_a_civil_code_rule_fixes_cannot_be_switched(setting, code, rule):
     before = civil(rule)
     after, refusal = before.choose(setting, code)
     assert refusal is Refusal.FIXED_BY_RULE
     assert after == before
-    assert before.fixed() == {Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE}
+    assert before.fixed() == {Setting.AUDIENCE, Setting.WEIGHTING, Setting.MULTIPLE,
+                              Setting.METHOD}
     # Choosing what it already is changes nothing and is no refusal.
     assert before.choose(setting, before.current(setting)) == (before, None)
 

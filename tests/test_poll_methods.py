@@ -1,0 +1,187 @@
+"""Ways to decide beyond one choice, end to end: the moderator picks the way in the
+preview, the group's post carries one "Vote" button, each ballot is filled in privately
+with buttons, and the result shows the method's count (rounds, slots, objections)."""
+
+from datetime import timedelta
+
+from bot.fakeapi.harness import prepare_poll
+from storage import communities
+from storage import polls as store
+from tests.helpers import group_with_bot, introduce
+
+
+async def _english_group(bot, api, tg):
+    """A group whose moderator set it to speak English (/settings)."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Maple Court",
+                                                owner_language="en")
+    async with bot.services.db.transaction() as conn:
+        await communities.update_settings(conn, stored.id, bot.services.clock.now(),
+                                          language="en")
+    return group, owner, stored
+
+
+async def _publish(api, tg, group, owner, community_id, method, options, *, question):
+    """The moderator prepares a poll open to anyone in the group, chooses ``method`` as
+    the way of deciding, and publishes it; returns the preview and the group post."""
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    await _started(api, tg, owner)
+    preview = await prepare_poll(api, tg, owner, community_id, question=question,
+                                 options=options, settings=("audience",) * 3)
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:s:method")
+    chooser = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, chooser, f"pc:c:method:{method}")
+    preview = await api.wait_for("editMessageText", after=mark, where=to_owner)
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:go")
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    return preview, post
+
+
+async def _started(api, tg, person):
+    mark = api.mark()
+    await tg.say(person, person, "/start")
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == person.id)
+
+
+async def _form(api, tg, who, post):
+    """``who`` presses the post's Vote button (they have a private chat with the bot)."""
+    mark = api.mark()
+    await tg.press(who, post, post.buttons[0]["callback_data"])
+    return await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == who.id)
+
+
+async def _press(api, tg, who, form, text):
+    """Press the form's button whose label is ``text``; returns the form as edited."""
+    data = next(b["callback_data"] for b in form.buttons if b["text"] == text)
+    mark = api.mark()
+    await tg.press(who, form, data)
+    return await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == who.id)
+
+
+async def _ranked(api, tg, who, post, ranking):
+    form = await _form(api, tg, who, post)
+    for n, option in enumerate(ranking, start=1):
+        form = await _press(api, tg, who, form, f"{n}. {option}")
+    return await _press(api, tg, who, form, "Cast this ballot")
+
+
+async def _close(bot, api, group, clock):
+    clock.advance(timedelta(days=3, minutes=1))
+    mark = api.mark()
+    await bot.tick()
+    return await api.wait_for("sendMessage", after=mark,
+                              where=lambda c: c.chat_id == group.id and "closed" in c.text)
+
+
+async def test_a_ranked_choice_poll_runs_off_round_by_round(bot, api, tg, clock):
+    group, owner, stored = await _english_group(bot, api, tg)
+    voters = [tg.person(n, language_code="en") for n in ("Ann", "Bo", "Cy", "Di", "Ed")]
+    await introduce(bot, tg, group, *voters)
+    preview, post = await _publish(api, tg, group, owner, stored.id, "ranked",
+                                   ["Blue", "Green", "Grey"], question="Lobby colour?")
+    assert "Way of deciding: ranked choice (instant runoff); the ballot is filled in " \
+           "privately with the bot." in preview.text
+    assert [b["text"] for b in post.buttons] == ["🗳 Vote (in private)"]
+    poll_id = int(post.buttons[0]["callback_data"].split(":")[1])
+
+    # Someone the bot may not write to yet: Telegram opens the chat on the ballot's link.
+    mark = api.mark()
+    await tg.press(voters[0], post, post.buttons[0]["callback_data"])
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("url") == f"https://t.me/{api.bot['username']}?start=ballot_{poll_id}"
+    mark = api.mark()
+    await tg.say(voters[0], voters[0], f"/start ballot_{poll_id}")
+    form = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == voters[0].id)
+    assert [b["text"] for b in form.buttons] == ["1. Blue", "1. Green", "1. Grey",
+                                                 "Withdraw my ballot"]
+    form = await _press(api, tg, voters[0], form, "1. Blue")
+    assert "1. Blue" in form.text.splitlines()
+    done = await _press(api, tg, voters[0], form, "Cast this ballot")
+    assert done.text.startswith("Your ballot on P-1 is cast.")
+
+    for voter, ranking in zip(voters[1:], (["Blue"], ["Green", "Grey"], ["Green"],
+                                           ["Grey", "Green"]), strict=True):
+        await _started(api, tg, voter)
+        done = await _ranked(api, tg, voter, post, ranking)
+        assert done.text.startswith("Your ballot on P-1 is cast.")
+
+    # A forged ballot (Blue twice) is refused and changes nothing.
+    mark = api.mark()
+    await tg.press(voters[1], form, f"pf:ok:{poll_id}:s00")
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == "This button is out of date."
+    async with bot.services.db.transaction() as conn:
+        counted = sorted(b.choice for b in await store.counted(conn, poll_id))
+    assert counted == [(0,), (0,), (1,), (1, 2), (2, 1)]
+
+    result = await _close(bot, api, group, clock)
+    lines = result.text.splitlines()
+    assert lines[1:4] == ["Round 1: Blue 2 · Green 2 · Grey 1",
+                          "“Grey” goes out; its ballots go to their next choice.",
+                          "Round 2: Blue 2 · Green 3"]
+    assert "Result: “Green” won." in lines
+
+
+async def test_consent_posts_each_objections_reason_and_fails_with_one(bot, api, tg, clock):
+    group, owner, stored = await _english_group(bot, api, tg)
+    ann, bo = tg.person("Ann", language_code="en"), tg.person("Bo", language_code="en")
+    await introduce(bot, tg, group, ann, bo)
+    for person in (ann, bo):
+        await _started(api, tg, person)
+    _preview, post = await _publish(api, tg, group, owner, stored.id, "consent",
+                                    ["x", "y"], question="Lock the roof door at night?")
+    form = await _form(api, tg, ann, post)
+    assert [b["text"] for b in form.buttons] == ["I consent", "I object…",
+                                                 "Withdraw my ballot"]
+    done = await _press(api, tg, ann, form, "I consent")
+    assert done.text.startswith("Your ballot on P-1 is cast.")
+    form = await _form(api, tg, bo, post)
+    mark = api.mark()
+    await tg.press(bo, form, next(b["callback_data"] for b in form.buttons
+                                  if b["text"] == "I object…"))
+    asked = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bo.id)
+    assert asked.text.startswith("Why do you object to P-1?")
+    mark = api.mark()
+    await tg.say(bo, bo, "The night shift uses it to reach the pump room.")
+    cast = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == bo.id)
+    assert cast.text.startswith("Your ballot on P-1 is cast.")
+    # The reason is in the group's post, without a name.
+    clock.advance(timedelta(seconds=10))
+    edited = await api.wait_for("editMessageText", after=mark,
+                                where=lambda c: c.chat_id == group.id and "Objections" in c.text)
+    assert "Objections (without names):\n• The night shift uses it to reach the pump " \
+           "room." in edited.text
+    assert "Bo" not in edited.text
+
+    result = await _close(bot, api, group, clock)
+    assert "1 consent, 1 object." in result.text
+    assert ("Result: not consented; there are objections. The proposer can amend the "
+            "proposal and ask again.") in result.text.splitlines()
+
+
+async def test_a_meeting_time_poll_names_the_best_slot(bot, api, tg, clock):
+    group, owner, stored = await _english_group(bot, api, tg)
+    ann, bo = tg.person("Ann", language_code="en"), tg.person("Bo", language_code="en")
+    await introduce(bot, tg, group, ann, bo)
+    for person in (ann, bo):
+        await _started(api, tg, person)
+    preview, post = await _publish(api, tg, group, owner, stored.id, "time",
+                                   ["2026-12-12 19:00", "2026-12-10 19:30"],
+                                   question="When do we meet about the garden?")
+    # The slots are kept in order, in the group's zone.
+    assert "• 2026-12-10 19:30\n• 2026-12-12 19:00" in preview.text
+    form = await _form(api, tg, ann, post)
+    form = await _press(api, tg, ann, form, "❌ 2026-12-10 19:30")  # → yes
+    form = await _press(api, tg, ann, form, "✅ 2026-12-10 19:30")  # → if need be
+    form = await _press(api, tg, ann, form, "❌ 2026-12-12 19:00")  # → yes
+    await _press(api, tg, ann, form, "Cast this ballot")
+    form = await _form(api, tg, bo, post)
+    form = await _press(api, tg, bo, form, "❌ 2026-12-10 19:30")
+    await _press(api, tg, bo, form, "Cast this ballot")
+    # Both can come on the 10th (one if need be); only Ann on the 12th.
+    result = await _close(bot, api, group, clock)
+    assert "2026-12-10 19:30: yes 1 · if need be 1 · no 0" in result.text
+    assert "2026-12-12 19:00: yes 1 · if need be 0 · no 1" in result.text
+    assert "Result: the best time is 2026-12-10 19:30." in result.text
