@@ -185,3 +185,66 @@ async def test_a_meeting_time_poll_names_the_best_slot(bot, api, tg, clock):
     assert "2026-12-10 19:30: yes 1 · if need be 1 · no 0" in result.text
     assert "2026-12-12 19:00: yes 1 · if need be 0 · no 1" in result.text
     assert "Result: the best time is 2026-12-10 19:30." in result.text
+
+
+async def test_score_dots_and_approval_ballots_are_filled_in_with_buttons(bot, api, tg, clock):
+    group, owner, stored = await _english_group(bot, api, tg)
+    ann = tg.person("Ann", language_code="en")
+    await introduce(bot, tg, group, ann)
+    await _started(api, tg, ann)
+    _p, score_post = await _publish(api, tg, group, owner, stored.id, "score",
+                                    ["Oak", "Lime"], question="Which tree?")
+    form = await _form(api, tg, ann, score_post)
+    assert "Cast this ballot" in [b["text"] for b in form.buttons]  # all 0 is a ballot
+    # The second row is Lime's: its label, then 0..5 with the chosen score marked.
+    rows = form.result["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in rows[1]] == ["2.", "[0]", "1", "2", "3", "4", "5"]
+    form = await _press(api, tg, ann, form, "4")  # Oak's row comes first
+    assert "1. Oak: 4" in form.text.splitlines()
+    done = await _press(api, tg, ann, form, "Cast this ballot")
+    assert done.text.startswith("Your ballot on P-1 is cast.")
+
+    _p, dots_post = await _publish(api, tg, group, owner, stored.id, "dots",
+                                   ["Swings", "Bench", "Lamps"], question="Park money?")
+    form = await _form(api, tg, ann, dots_post)
+    assert "Dots left: 3 of 3." in form.text
+    for _n in range(3):
+        form = await _press(api, tg, ann, form, next(
+            b["text"] for b in form.buttons if b["text"].startswith("Bench")))
+    assert "Dots left: 0 of 3." in form.text
+    # No dots left: pressing again changes nothing and says how dots work.
+    mark = api.mark()
+    await tg.press(ann, form, next(b["callback_data"] for b in form.buttons
+                                   if b["text"].startswith("Swings")))
+    hint = await api.wait_for("answerCallbackQuery", after=mark)
+    assert hint.get("text") == "Spread your 3 dots: an option may get several."
+    form = await _press(api, tg, ann, form, "−")
+    form = await _press(api, tg, ann, form, "Swings ○")
+    await _press(api, tg, ann, form, "Cast this ballot")
+
+    _p, approval_post = await _publish(api, tg, group, owner, stored.id, "approval",
+                                       ["Tue", "Wed", "Thu"], question="Bin day?")
+    form = await _form(api, tg, ann, approval_post)
+    assert "Cast this ballot" not in [b["text"] for b in form.buttons]  # none ticked yet
+    form = await _press(api, tg, ann, form, "☐ Tue")
+    form = await _press(api, tg, ann, form, "☐ Thu")
+    await _press(api, tg, ann, form, "Cast this ballot")
+
+    async with bot.services.db.transaction() as conn:
+        ballots = [[b.choice for b in await store.counted(conn, poll_id)]
+                   for poll_id in (1, 2, 3)]
+    assert ballots == [[(4, 0)], [(1, 2, 0)], [(0, 2)]]
+    clock.advance(timedelta(days=3, minutes=1))
+    mark = api.mark()
+    await bot.tick()
+    closed = {ref: await api.wait_for("sendMessage", after=mark, where=lambda c, r=ref: (
+        c.chat_id == group.id and c.text.startswith(f"{r} is closed")))
+        for ref in ("P-1", "P-2", "P-3")}
+    assert closed["P-1"].text.splitlines()[1:3] == ["Oak: mean 4.00 (4×1)",
+                                                    "Lime: mean 0.00 (0×1)"]
+    assert "Result: “Oak” won." in closed["P-1"].text
+    assert closed["P-2"].text.splitlines()[1:4] == ["Swings: 1 dots", "Bench: 2 dots",
+                                                    "Lamps: 0 dots"]
+    assert closed["P-3"].text.splitlines()[1:4] == ["Tue: approved by 1", "Wed: approved by 0",
+                                                    "Thu: approved by 1"]
+    assert "Result: a tie; no option won." in closed["P-3"].text
