@@ -8,8 +8,7 @@ import time
 from datetime import timedelta
 
 from bench.common import START, fake_api, median, running_bot, table
-from storage import due_work
-from storage.schema import due_work as due_table
+from storage import due_work, inspection
 
 KINDS = ("poll_close", "report_ack", "decision_stale", "announcement")
 
@@ -26,8 +25,7 @@ async def _fill(bot, pending: int, due: int) -> None:
                                  "decision": 10**9 + n, "announcement": 10**9 + n},
                      "attempts": 0, "done_at": None, "created_at": START})
     async with bot.services.db.transaction() as conn:
-        for start in range(0, len(rows), 5000):
-            await conn.execute(due_table.insert(), rows[start:start + 5000])
+        await inspection.add_due_work(conn, rows)
 
 
 async def _measure(pending: int, due: int) -> tuple[float, float]:
@@ -42,9 +40,8 @@ async def _measure(pending: int, due: int) -> tuple[float, float]:
                                                min(due, 200))
         query = time.perf_counter() - started
         async with bot.services.db.transaction() as conn:
-            await conn.execute(due_table.update().where(due_table.c.id.in_(
-                [w.id for w in claimed])).values(due_at=START - timedelta(minutes=1),
-                                                  attempts=0))
+            await inspection.due_again(conn, [w.id for w in claimed],
+                                       START - timedelta(minutes=1))
         started = time.perf_counter()
         finished = await bot.tick()
         elapsed = time.perf_counter() - started

@@ -5,9 +5,16 @@ log rewritten with recomputed hashes. The bot itself never calls it."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,9 +24,12 @@ from storage.schema import (
     decision_milestones,
     decision_updates,
     decisions,
+    due_work,
     metadata,
     poll_log,
     polls,
+    report_events,
+    summaries,
     time_balances,
     time_ledger,
 )
@@ -105,3 +115,89 @@ async def rewrite_time_entry(conn: AsyncConnection, entry_id: int, amount: int) 
 async def set_time_balances(conn: AsyncConnection, balance: int) -> None:
     """Set every time bank balance (the database refuses one below zero)."""
     await conn.execute(update(time_balances).values(balance=balance))
+
+
+async def schema_drift(conn: AsyncConnection) -> list[Any]:
+    """Where the migrated database differs from storage/schema.py (Alembic's comparison)."""
+    def differences(connection: Any) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    return await conn.run_sync(differences)
+
+
+# --- reading what the bot keeps ---------------------------------------------------------
+
+
+async def resolved_report_ids(conn: AsyncConnection) -> set[int]:
+    """Every report that was resolved at least once."""
+    rows = await conn.execute(select(report_events.c.report_id).where(
+        report_events.c.status == "resolved"))
+    return {report_id for (report_id,) in rows}
+
+
+async def stored_summaries(conn: AsyncConnection,
+                           community_id: int) -> list[tuple[datetime, str]]:
+    """Each weekly summary kept for a community: its week and its text."""
+    rows = await conn.execute(select(summaries.c.week_start, summaries.c.text).where(
+        summaries.c.community_id == community_id))
+    return [(week_start, words) for week_start, words in rows]
+
+
+async def done_work_kinds(conn: AsyncConnection) -> list[str]:
+    """The kind of every piece of due work that was done."""
+    rows = await conn.execute(select(due_work.c.kind).where(due_work.c.done_at.is_not(None)))
+    return [kind for (kind,) in rows]
+
+
+async def add_due_work(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Many rows of due work at once, as a benchmark's backlog."""
+    for start in range(0, len(rows), 5000):
+        await conn.execute(due_work.insert(), rows[start:start + 5000])
+
+
+async def due_again(conn: AsyncConnection, work_ids: Collection[int], due_at: datetime) -> None:
+    """Give claimed work back, due at ``due_at`` and never tried."""
+    await conn.execute(due_work.update().where(due_work.c.id.in_(list(work_ids)))
+                       .values(due_at=due_at, attempts=0))
+
+
+async def sqlite_settings(conn: AsyncConnection) -> tuple[str, int]:
+    """SQLite's journal mode and whether foreign keys are enforced."""
+    journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+    keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+    return str(journal), int(keys or 0)
+
+
+async def due_query_plan(conn: AsyncConnection) -> str:
+    """SQLite's plan for the scheduler's question "what is due?"."""
+    plan = (await conn.execute(text(
+        "EXPLAIN QUERY PLAN SELECT * FROM due_work WHERE done_at IS NULL AND due_at <= "
+        "'2026-01-01' ORDER BY due_at, id LIMIT 10"))).all()
+    return "\n".join(str(row) for row in plan)
+
+
+@dataclass(frozen=True)
+class SqliteCopy:
+    """What a backup file of the SQLite database holds, read with sqlite3 itself."""
+
+    integrity: str
+    tables: frozenset[str]
+    community_titles: list[str]
+    voter_keys: frozenset[str]
+    log: list[Link]
+
+
+def read_sqlite_copy(path: Path) -> SqliteCopy:
+    copy = sqlite3.connect(path)
+    try:
+        (integrity,) = copy.execute("PRAGMA integrity_check").fetchone()
+        tables = frozenset(name for (name,) in copy.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'"))
+        titles = [title for (title,) in copy.execute("SELECT title FROM communities")]
+        voters = frozenset(key for (key,) in copy.execute("SELECT voter_key FROM ballots"))
+        log = [Link(seq=seq, entry=json.loads(entry), prev_hash=prev, hash=digest)
+               for seq, entry, prev, digest in copy.execute(
+                   "SELECT seq, entry, prev_hash, hash FROM poll_log ORDER BY seq")]
+    finally:
+        copy.close()
+    return SqliteCopy(integrity, tables, titles, voters, log)

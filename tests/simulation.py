@@ -30,8 +30,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.topics import TopicStatus
 from bot.fakeapi.actions import Group, Person, Telegram
@@ -40,12 +38,10 @@ from handlers.decisions import callbacks as decision_buttons
 from handlers.polls import callbacks as poll_buttons
 from handlers.reports import callbacks as report_buttons
 from handlers.topics import callbacks as topic_buttons
-from storage import due_work, summaries
+from storage import due_work, inspection, summaries
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage import topics as topic_store
-from storage.schema import due_work as due_table
-from storage.schema import report_events
 from tests.helpers import community as find_community
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -621,9 +617,7 @@ class Simulation:
             reports = await report_store.all_in(conn, self.community_id)
             pending = await due_work.due(conn, now + timedelta(days=3650), 100_000)
             sent_summaries = await summaries.sent_count(conn, self.community_id)
-            resolved_ids = {row[0] for row in await conn.execute(
-                report_events.select().with_only_columns(report_events.c.report_id).where(
-                    report_events.c.status == "resolved"))}
+            resolved_ids = await inspection.resolved_report_ids(conn)
             timelines = {r.id: await report_store.timeline(conn, r.id) for r in reports}
         scheduled = {(w.kind, w.key) for w in pending}
         problems += _left_hanging(reports, "report_", TERMINAL_REPORTS, scheduled)
@@ -779,14 +773,11 @@ class Simulation:
         import re
 
         from bot.i18n import translator
-        from storage.schema import summaries as summary_table
 
         problems = []
         community = await find_community(self.bot, self.group.id)
         async with self.bot.services.db.transaction() as conn:
-            sent = (await conn.execute(select(summary_table.c.week_start, summary_table.c.text)
-                                       .where(summary_table.c.community_id == self.community_id)
-                                       )).all()
+            sent = await inspection.stored_summaries(conn, self.community_id)
         _ = translator(community.language)
         pattern = re.escape(_("<b>Reports</b>: {opened} opened, {resolved} resolved")).replace(
             re.escape("{opened}"), r"(\d+)").replace(re.escape("{resolved}"), r"(\d+)")
@@ -817,8 +808,7 @@ class Simulation:
             polls = [await poll_store.get(conn, int(p.buttons[0]["callback_data"].split(":")[1]))
                      for p in self.polls]
             counted = {p.id: len(await poll_store.counted(conn, p.id)) for p in polls if p}
-            done = Counter(kind for (kind,) in await conn.execute(
-                select(due_table.c.kind).where(due_table.c.done_at.is_not(None))))
+            done = Counter(await inspection.done_work_kinds(conn))
             decided = await decision_store.of_community(conn, self.community_id)
 
         def hours(report: Any, status: str) -> float | None:

@@ -1,20 +1,15 @@
 """Storage: migrations, SQLite settings, the due-work queue and online backups."""
 
 import asyncio
-import json
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
 
-from bot.domain.chain import Link, verify
+from bot.domain.chain import verify
 from bot.domain.decisions import UpdateKind
 from bot.domain.quiet_hours import QuietHours
 from bot.fakeapi.harness import POSTGRES
@@ -24,7 +19,6 @@ from storage import polls as poll_store
 from storage.backup import BackupError, backup
 from storage.migrate import HEAD, current_revision, head_revision, upgrade
 from storage.postgres import fresh_database
-from storage.schema import metadata
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -44,12 +38,8 @@ async def test_migrations_are_idempotent_and_match_the_schema(db):
     assert await current_revision(db) == HEAD
     assert await upgrade(db) == head_revision()
     assert await upgrade(db) == head_revision()
-
-    def differences(connection):
-        return compare_metadata(MigrationContext.configure(connection), metadata)
-
     async with db.transaction() as conn:
-        assert await conn.run_sync(differences) == []
+        assert await inspection.schema_drift(conn) == []
 
 
 async def test_timelines_written_before_0013_are_sorted_into_kinds(tmp_path):
@@ -70,8 +60,7 @@ async def test_timelines_written_before_0013_are_sorted_into_kinds(tmp_path):
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
     async with db.transaction() as conn:
-        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert await inspection.sqlite_settings(conn) == ("wal", 1)
 
 
 async def _community(conn, chat_id=-100):
@@ -124,10 +113,8 @@ async def test_due_work_is_claimed_once_and_a_rearmed_item_is_not_lost(db):
 
 async def test_due_query_uses_the_pending_index(db):
     async with db.transaction() as conn:
-        plan = (await conn.execute(text(
-            "EXPLAIN QUERY PLAN SELECT * FROM due_work WHERE done_at IS NULL AND due_at <= "
-            "'2026-01-01' ORDER BY due_at, id LIMIT 10"))).all()
-    assert any("ix_due_work_pending" in str(row) for row in plan), plan
+        plan = await inspection.due_query_plan(conn)
+    assert "ix_due_work_pending" in plan, plan
 
 
 async def test_backup_copies_a_live_database(db, tmp_path):
@@ -144,12 +131,9 @@ async def test_backup_copies_a_live_database(db, tmp_path):
     size = await asyncio.to_thread(backup, db.url, tmp_path / "copy.db")
     await writer
     assert size > 0
-    copy = sqlite3.connect(tmp_path / "copy.db")
-    try:
-        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        assert copy.execute("SELECT title FROM communities").fetchall() == [("Building 3",)]
-    finally:
-        copy.close()
+    copy = inspection.read_sqlite_copy(tmp_path / "copy.db")
+    assert copy.integrity == "ok"
+    assert copy.community_titles == ["Building 3"]
 
 
 async def test_a_backup_under_vote_load_holds_every_committed_vote(db, tmp_path):
@@ -184,15 +168,9 @@ async def test_a_backup_under_vote_load_holds_every_committed_vote(db, tmp_path)
     await asyncio.to_thread(backup, db.url, tmp_path / "copy.db")
     stop.set()
     await writer
-    copy = sqlite3.connect(tmp_path / "copy.db")
-    try:
-        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        voters = {row[0] for row in copy.execute("SELECT voter_key FROM ballots")}
-        rows = copy.execute("SELECT seq, entry, prev_hash, hash FROM poll_log ORDER BY seq")
-        links = [Link(seq=seq, entry=json.loads(entry), prev_hash=prev, hash=digest)
-                 for seq, entry, prev, digest in rows]
-    finally:
-        copy.close()
+    copy = inspection.read_sqlite_copy(tmp_path / "copy.db")
+    assert copy.integrity == "ok"
+    voters, links = copy.voter_keys, copy.log
     assert set(before) <= voters <= set(committed)
     assert verify(links).intact and len(links) == len(voters)
 
@@ -234,6 +212,5 @@ def test_migrate_and_backup_commands(tmp_path):
     copied = subprocess.run([*run, "backup", str(tmp_path / "b.db"), "--config", str(config)],
                             cwd=root, capture_output=True, text=True, timeout=60)
     assert copied.returncode == 0, copied.stderr
-    tables = sqlite3.connect(tmp_path / "b.db").execute(
-        "SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    assert ("communities",) in tables and ("due_work",) in tables
+    tables = inspection.read_sqlite_copy(tmp_path / "b.db").tables
+    assert {"communities", "due_work"} <= tables
