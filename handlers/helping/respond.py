@@ -10,6 +10,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.buttons import Button
 from bot.context import YishiContext
 from bot.domain.helping import HelpStatus, shown
 from bot.i18n import N_
@@ -38,31 +39,35 @@ REFUSALS = {
                     "changed; you can confirm without paying."),
 }
 
-async def _act(update: Update, context: YishiContext,
-               run: Callable[[Any, int], Awaitable[tuple[Any, ...]]]) -> tuple[Any, ...] | None:
-    """Run an action in one transaction; refuse with its reason, or kick the outbox."""
-    user = update.effective_user
-    assert user is not None
+async def _act(update: Update, context: YishiContext, button: Button,
+               run: Callable[..., Awaitable[tuple[Any, ...]]]
+               ) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """Run the action of a press of ``button`` in one transaction, as
+    ``run(conn, services, <the help's id>, <who pressed>, <the button's other value, if
+    any>, now)``; refuse with its reason, or kick the outbox and give back the button's
+    values and what the action returned."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    values = button.parse(query.data)
+    assert values is not None  # the handler's pattern is this button's
     services = context.services
     async with services.db.transaction() as conn:
-        done = await run(conn, user.id)
+        done = await run(conn, services, values[0], user.id, *values[1:],
+                         services.clock.now())
     if done[0] is not None:
         await refuse(update, context, REFUSALS.get(done[0], REFUSALS["gone"]))
         return None
     services.outbox.kick()
-    return done
+    return values, done
 
 
 async def answer_pressed(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
-    values = callbacks.ANSWER.parse(query.data)
-    assert values is not None
-    now = context.services.clock.now()
-    done = await _act(update, context, lambda conn, user: answer(
-        conn, context.services, values[0], user, now))
-    if done is None:
+    acted = await _act(update, context, callbacks.ANSWER, answer)
+    if acted is None:
         return
+    done = acted[1]
     _ = await person_translator(update, context)
     await query.answer(_("Thank you! {ref}'s author will choose, and I will tell you in "
                          "private.").format(
@@ -72,12 +77,8 @@ async def answer_pressed(update: Update, context: YishiContext) -> None:
 async def choose_pressed(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
-    values = callbacks.CHOOSE.parse(query.data)
-    assert values is not None
-    now = context.services.clock.now()
-    done = await _act(update, context, lambda conn, user: choose(
-        conn, context.services, values[0], user, values[1], now))
-    if done is not None:
+    acted = await _act(update, context, callbacks.CHOOSE, choose)
+    if acted is not None:
         await query.answer()
         await query.edit_message_reply_markup(None)
 
@@ -85,13 +86,10 @@ async def choose_pressed(update: Update, context: YishiContext) -> None:
 async def withdraw_pressed(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
-    values = callbacks.WITHDRAW.parse(query.data)
-    assert values is not None
-    now = context.services.clock.now()
-    done = await _act(update, context, lambda conn, user: withdraw(
-        conn, context.services, values[0], user, now))
-    if done is None:
+    acted = await _act(update, context, callbacks.WITHDRAW, withdraw)
+    if acted is None:
         return
+    done = acted[1]
     _ = await person_translator(update, context)
     await query.answer()
     await query.edit_message_text(_("{ref} is withdrawn.").format(ref=done[1].ref))
@@ -100,13 +98,10 @@ async def withdraw_pressed(update: Update, context: YishiContext) -> None:
 async def claim_pressed(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
-    values = callbacks.CLAIM.parse(query.data)
-    assert values is not None
-    now = context.services.clock.now()
-    done = await _act(update, context, lambda conn, user: claim(
-        conn, context.services, values[0], user, values[1], now))
-    if done is None:
+    acted = await _act(update, context, callbacks.CLAIM, claim)
+    if acted is None:
         return
+    done = acted[1]
     _ = await person_translator(update, context)
     await query.answer()
     help_ = done[1]
@@ -121,13 +116,10 @@ async def claim_pressed(update: Update, context: YishiContext) -> None:
 async def confirm_pressed(update: Update, context: YishiContext) -> None:
     query = update.callback_query
     assert query is not None
-    values = callbacks.CONFIRM.parse(query.data)
-    assert values is not None
-    now = context.services.clock.now()
-    done = await _act(update, context, lambda conn, user: confirm(
-        conn, context.services, values[0], user, values[1], now))
-    if done is None:
+    acted = await _act(update, context, callbacks.CONFIRM, confirm)
+    if acted is None:
         return
+    values, done = acted
     _ = await person_translator(update, context)
     await query.answer()
     help_, worth = done[1], done[2]
