@@ -107,11 +107,12 @@ async def test_a_ranked_choice_poll_runs_off_round_by_round(bot, api, tg, clock)
         done = await _ranked(api, tg, voter, post, ranking)
         assert done.text.startswith("Your ballot on P-1 is cast.")
 
-    # A forged ballot (Blue twice) is refused and changes nothing.
-    mark = api.mark()
-    await tg.press(voters[1], form, f"pf:ok:{poll_id}:s00")
-    refused = await api.wait_for("answerCallbackQuery", after=mark)
-    assert refused.get("text") == "This button is out of date."
+    # Forged ballots (Blue twice; nothing ranked) are refused and change nothing.
+    for forged in ("s00", "s"):
+        mark = api.mark()
+        await tg.press(voters[1], form, f"pf:ok:{poll_id}:{forged}")
+        refused = await api.wait_for("answerCallbackQuery", after=mark)
+        assert refused.get("text") == "This button is out of date."
     async with bot.services.db.transaction() as conn:
         counted = sorted(b.choice for b in await store.counted(conn, poll_id))
     assert counted == [(0,), (0,), (1,), (1, 2), (2, 1)]
@@ -122,6 +123,12 @@ async def test_a_ranked_choice_poll_runs_off_round_by_round(bot, api, tg, clock)
                           "“Grey” goes out; its ballots go to their next choice.",
                           "Round 2: Blue 2 · Green 3"]
     assert "Result: “Green” won." in lines
+    # The minutes give each public ballot's ranking in order.
+    mark = api.mark()
+    await tg.say(group, owner, "/export P-1")
+    csv_call = await api.wait_for("sendDocument", after=mark)
+    minutes = api.upload(csv_call)[1].decode("utf-8-sig")
+    assert ",Cy,Green > Grey," in minutes and ",Ed,Grey > Green," in minutes
 
 
 async def test_consent_posts_each_objections_reason_and_fails_with_one(bot, api, tg, clock):

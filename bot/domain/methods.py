@@ -17,11 +17,13 @@ settled by a stated rule or reported as a tie.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.households import Household
 from bot.domain.polls import (
     Ballot,
@@ -61,6 +63,50 @@ def valid_ballot(method: Method, choice: Sequence[int], *, options: int, dots: i
     if method is Method.TIME:
         return all(v in (NO, IF_NEED_BE, YES) for v in values)
     return False
+
+
+def blank(method: Method, options: int) -> list[int]:
+    """A ballot not filled in yet: nothing ranked or ticked, every value 0."""
+    return [] if method in (Method.RANKED, Method.APPROVAL) else [0] * options
+
+
+def in_progress(method: Method, values: Sequence[int], *, options: int) -> bool:
+    """Whether ``values`` could be a ballot of ``method`` being filled in (not yet
+    necessarily complete: nothing ranked, or no dot given, is allowed)."""
+    values = list(values)
+    if method in (Method.RANKED, Method.APPROVAL):
+        return len(set(values)) == len(values) <= options \
+            and all(0 <= v < options for v in values)
+    if method is Method.CONSENT:
+        return values in ([CONSENT], [OBJECT])
+    return len(values) == options
+
+
+class SlotError(ValueError):
+    """A meeting-time answer that is not a date and time, or one typed twice."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
+
+
+def read_slots(typed: Sequence[str], now: datetime, timezone: str) -> list[str]:
+    """A meeting-time poll's answers read as dates and times in the group's zone, kept as
+    "YYYY-MM-DD HH:MM" and in order. Raises SlotError with the answer that is not one (or
+    the first that repeats another)."""
+    zone = ZoneInfo(timezone)
+    slots: list[str] = []
+    for answer in typed:
+        try:
+            moment = parse_deadline(answer, now, timezone, minimum=timedelta(0),
+                                    maximum=timedelta(days=366))
+        except DeadlineError:
+            raise SlotError(answer) from None
+        slot = slot_text(moment.astimezone(zone))
+        if slot in slots:
+            raise SlotError(answer)
+        slots.append(slot)
+    return sorted(slots)
 
 
 class Standing(BaseModel):

@@ -41,6 +41,7 @@ from handlers.polls.lifecycle import (
     refresh_post,
     schedule_refresh,
 )
+from handlers.polls.method_texts import ballot_words
 from handlers.polls.texts import _describe_scope, _local
 from handlers.topics.lifecycle import refresh_post as refresh_topic_post
 from handlers.topics.lifecycle import vote_dropped
@@ -210,7 +211,7 @@ async def ask_proxy_unit(update: Update, context: YishiContext) -> int:
 def _standing(row: dict[str, Any], poll: Poll, community: Community, names: dict[int, Any],
               _: Translator) -> str:
     """What stands for a unit, as a moderator is told when entering it twice."""
-    choice = " / ".join(poll.options[i] for i in row["choice"])
+    choice = ballot_words(poll, row["choice"], _)
     when = _local(row["at"], community)
     if row["proxy_by"] is not None:
         return _("“{choice}”, a paper ballot signed by {signer}, entered {when}").format(

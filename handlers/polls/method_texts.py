@@ -7,7 +7,7 @@ import html
 from fractions import Fraction
 from math import floor
 
-from bot.domain.methods import SCORE_MAX, Standing
+from bot.domain.methods import IF_NEED_BE, SCORE_MAX, YES, Standing
 from bot.domain.polls import Method, Outcome, Poll, Verdict, Weighting, m2
 from bot.i18n import N_, Translator
 
@@ -30,6 +30,22 @@ def describe_method(method: Method, dots: int, _: Translator) -> str | None:
     if method is Method.DOTS:
         line += _(" ({dots} dots each)").format(dots=dots)
     return line + _("; the ballot is filled in privately with the bot.")
+
+
+def ballot_words(poll: Poll, choice: list[int], _: Translator) -> str:
+    """One ballot in words, for the minutes and a moderator: the options chosen, a
+    ranking in order, each score or dot, each time's answer."""
+    options = poll.options
+    if poll.method is Method.RANKED:
+        return " > ".join(options[i] for i in choice)
+    if poll.method in (Method.SCORE, Method.DOTS):
+        return "; ".join(f"{options[i]}: {value}" for i, value in enumerate(choice)
+                         if value or poll.method is Method.SCORE)
+    if poll.method is Method.TIME:
+        answers = {YES: _("yes"), IF_NEED_BE: _("if need be")}
+        return "; ".join(f"{options[i]}: {answers.get(value, _('no'))}"
+                         for i, value in enumerate(choice))
+    return " / ".join(options[i] for i in choice)
 
 
 def _amount(value: Fraction, poll: Poll) -> str:

@@ -18,6 +18,7 @@ from bot.domain.polls import Poll, Tally, Turnout, Verdict, area, m2, percent
 from bot.exports import pdf_bytes, xlsx_bytes
 from bot.i18n import Translator, translator
 from handlers import outgoing
+from handlers.polls.method_texts import ballot_words
 from handlers.polls.texts import RULE_NAMES, _local, turnout_text, verdict_text
 from storage import polls as store
 from storage import residents
@@ -98,7 +99,7 @@ async def _content(conn: AsyncConnection, poll: Poll, community: Community, resu
             if ballot["unit_id"] is None:
                 continue
             building, code, size = unit(ballot["unit_id"])
-            choice = " / ".join(poll.options[i] for i in ballot["choice"])
+            choice = ballot_words(poll, ballot["choice"], _)
             if ballot["proxy_by"] is not None:
                 choice = _("{choice} (paper)").format(choice=choice)
             rows.append((building, code, size, choice))

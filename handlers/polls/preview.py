@@ -5,14 +5,12 @@ its background, the building or staircase it is limited to."""
 from __future__ import annotations
 
 import html
-from datetime import timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import YishiContext
-from bot.domain.durations import DeadlineError, parse_deadline
-from bot.domain.methods import slot_text
+from bot.domain.methods import SlotError, read_slots
 from bot.domain.poll_drafts import Refusal, Setting
 from bot.domain.polls import Audience, Method, Rule, Weighting
 from bot.i18n import N_, Translator, translator
@@ -226,13 +224,13 @@ async def choice_button(update: Update, context: YishiContext) -> int:
     return await _preview(update, context)
 
 
-async def _answers_for(update: Update, context: YishiContext, draft: dict[str, object],
+async def _answers_for(update: Update, context: YishiContext, draft: dict[str, Any],
                        method: Method) -> bool:
     """The answers a way of deciding takes: consent its own two (the typed ones are kept
     for another way); a meeting time, dates and times, each read in the group's zone and
     kept as "YYYY-MM-DD HH:MM". False (and the moderator told why) if they cannot be."""
-    typed = draft.get("typed_options") or draft["options"]
-    community = await _community(int(draft["community"]), context)  # type: ignore[arg-type]
+    typed: list[str] = list(draft.get("typed_options") or draft["options"])
+    community = await _community(int(draft["community"]), context)
     assert community is not None
     if method is Method.CONSENT:
         group_ = translator(community.language)
@@ -240,29 +238,18 @@ async def _answers_for(update: Update, context: YishiContext, draft: dict[str, o
         draft["options"] = [group_(answer) for answer in CONSENT_ANSWERS]
         return True
     if method is Method.TIME:
-        now = context.services.clock.now()
-        zone = ZoneInfo(community.timezone)
-        slots = []
-        for option in typed:  # type: ignore[union-attr]
-            try:
-                moment = parse_deadline(str(option), now, community.timezone,
-                                        minimum=timedelta(0), maximum=timedelta(days=366))
-            except DeadlineError:
-                _ = await person_translator(update, context)
-                await update.callback_query.answer(_(
-                    "For a meeting time each answer must be a date and time, like "
-                    "2026-12-12 19:00 or “Saturday 7pm”; “{option}” is not one. Edit the "
-                    "question to type the times.").format(option=str(option)[:60]),
-                    show_alert=True)
-                return False
-            slots.append(slot_text(moment.astimezone(zone)))
-        if len(set(slots)) != len(slots):
+        try:
+            slots = read_slots(typed, context.services.clock.now(), community.timezone)
+        except SlotError as bad:
             _ = await person_translator(update, context)
-            await update.callback_query.answer(_("Two of the times are the same."),
-                                               show_alert=True)
+            await update.callback_query.answer(_(
+                "For a meeting time each answer must be a different date and time, like "
+                "2026-12-12 19:00 or “Saturday 7pm”; “{option}” is not one. Edit the "
+                "question to type the times.").format(option=bad.answer[:60]),
+                show_alert=True)
             return False
         draft["typed_options"] = typed
-        draft["options"] = sorted(slots)
+        draft["options"] = slots
         return True
     if draft.get("typed_options"):
         draft["options"] = draft.pop("typed_options")

@@ -27,6 +27,8 @@ from bot.domain.methods import (
     REASON_MAX,
     SCORE_MAX,
     YES,
+    blank,
+    in_progress,
     valid_ballot,
 )
 from bot.domain.models import Community
@@ -50,29 +52,17 @@ LABEL_MAX = 24  # an option's name on a button
 UNCHANGED = "n"  # a form button that changes nothing (a label, a dot when none are left)
 
 
-def _blank(poll: Poll) -> list[int]:
-    if poll.method in (Method.RANKED, Method.APPROVAL):
-        return []
-    return [0] * len(poll.options)
-
-
 def _state(values: list[int]) -> str:
     return "s" + "".join(str(v) for v in values)
 
 
 def _values(poll: Poll, state: str) -> list[int] | None:
     """The ballot a form's state holds; None if it could not be this poll's."""
-    if not state.startswith("s") or not state[1:].isdigit() and state != "s":
+    digits = state[1:]
+    if not state.startswith("s") or (digits and not digits.isdigit()):
         return None
-    values = [int(c) for c in state[1:]]
-    if poll.method in (Method.RANKED, Method.APPROVAL):
-        fits = len(values) <= len(poll.options) and len(set(values)) == len(values) \
-            and all(v < len(poll.options) for v in values)
-    elif poll.method is Method.CONSENT:
-        fits = values in ([CONSENT], [OBJECT])
-    else:
-        fits = len(values) == len(poll.options)
-    return values if fits else None
+    values = [int(c) for c in digits]
+    return values if in_progress(poll.method, values, options=len(poll.options)) else None
 
 
 async def _poll(context: YishiContext, poll_id: int) -> tuple[Poll, Community] | None:
@@ -173,7 +163,7 @@ async def vote_pressed(update: Update, context: YishiContext) -> None:
         return
     async with context.services.db.transaction() as conn:
         person = await people.get(conn, user.id)
-    text, markup = _form(poll, community, _blank(poll), _)
+    text, markup = _form(poll, community, blank(poll.method, len(poll.options)), _)
     try:
         if person is None or not person.started:
             raise Forbidden("no private chat with the bot yet")
@@ -195,7 +185,7 @@ async def from_link(update: Update, context: YishiContext) -> None:
         await flow_reply(update, _("That poll is closed, so it takes no more votes."))
         return
     poll, community = found
-    text, markup = _form(poll, community, _blank(poll), _)
+    text, markup = _form(poll, community, blank(poll.method, len(poll.options)), _)
     await flow_reply(update, text, markup)
 
 
@@ -230,7 +220,7 @@ async def cast_pressed(update: Update, context: YishiContext, desk: VoteDesk) ->
         pressed = callbacks.CAST.parse(query.data)
         found = await _poll(context, pressed[0]) if pressed else None
         values = _values(found[0], pressed[1]) if found and pressed else None
-        if values is None:
+        if not values:  # nothing filled in is no ballot to cast (withdrawing is its own)
             await refuse(update, context, N_("This button is out of date."))
             return
         poll_id, ballot = pressed[0], tuple(values)

@@ -29,6 +29,7 @@ from handlers.common import (
     role_of,
 )
 from handlers.outgoing import chunks
+from handlers.polls.method_texts import ballot_words
 from handlers.polls.texts import (
     _count_now,
     _describe,
@@ -255,13 +256,13 @@ async def _minutes(app: YishiApp, poll: Poll, community: Community,
     table = [[_("Unit"), _("Voter"), _("Choice"), _("Entered by a moderator"), _("Time")]]
     for row in rows:
         table.append([unit_code(row["unit_id"]), voter(row),
-                      " / ".join(poll.options[i] for i in row["choice"]),
+                      ballot_words(poll, row["choice"], _),
                       _("yes") if row["proxy_by"] else "",
                       _local(row["at"], community)])
     if voided:
         table += [[], [_("Voided ballots"), "", "", _("Reason"), _("Time")]]
         table += [[unit_code(v["unit_id"]), voter(v),
-                   " / ".join(poll.options[i] for i in v["choice"]), v["reason"],
+                   ballot_words(poll, v["choice"], _), v["reason"],
                    _local(v["at"], community)] for v in voided]
     return summary, table
 

@@ -130,3 +130,24 @@ def test_a_method_fixes_the_rule_and_a_civil_rule_fixes_the_method():
     civil = PollSettings(options=3, yes_no=True, rule=Rule.CIVIL_ORDINARY,
                          audience=Audience.OWNERS, weighting=Weighting.AREA)
     assert civil.choose(Setting.METHOD, "score") == (civil, Refusal.FIXED_BY_RULE)
+
+
+def test_a_form_in_progress_and_a_blank_ballot():
+    assert methods.blank(Method.RANKED, 3) == [] and methods.blank(Method.TIME, 3) == [0, 0, 0]
+    assert methods.in_progress(Method.RANKED, [], options=3)
+    assert not methods.in_progress(Method.RANKED, [1, 1], options=3)
+    assert not methods.in_progress(Method.APPROVAL, [3], options=3)
+    assert methods.in_progress(Method.DOTS, [0, 0, 0], options=3)  # no dot given yet
+    assert not methods.in_progress(Method.SCORE, [1, 2], options=3)
+    assert not methods.in_progress(Method.CONSENT, [2], options=2)
+
+
+def test_meeting_slots_are_read_in_the_groups_zone_and_kept_in_order():
+    now = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert methods.read_slots(["2026-12-12 19:00", "2026-12-10 19:30"], now,
+                              "Asia/Shanghai") == ["2026-12-10 19:30", "2026-12-12 19:00"]
+    with pytest.raises(methods.SlotError) as bad:
+        methods.read_slots(["2026-12-12 19:00", "whenever"], now, "Asia/Shanghai")
+    assert bad.value.answer == "whenever"
+    with pytest.raises(methods.SlotError):
+        methods.read_slots(["2026-12-12 19:00", "2026-12-12 19:00"], now, "Asia/Shanghai")
