@@ -123,6 +123,12 @@ async def test_a_ranked_choice_poll_runs_off_round_by_round(bot, api, tg, clock)
                           "“Grey” goes out; its ballots go to their next choice.",
                           "Round 2: Blue 2 · Green 3"]
     assert "Result: “Green” won." in lines
+    # A form kept from before the close takes nothing more.
+    mark = api.mark()
+    await tg.press(voters[0], form, form.buttons[0]["callback_data"])
+    closed = await api.wait_for(("sendMessage", "editMessageText"), after=mark,
+                                where=lambda c: c.chat_id == voters[0].id)
+    assert closed.text == "P-1 is closed; votes are no longer taken."
     # The minutes give each public ballot's ranking in order.
     mark = api.mark()
     await tg.say(group, owner, "/export P-1")

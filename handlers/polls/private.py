@@ -206,6 +206,10 @@ async def form_pressed(update: Update, context: YishiContext) -> None:
         return
     poll, community = found
     _ = await person_translator(update, context)
+    if poll.status is not PollStatus.OPEN:  # a form kept from before the poll closed
+        await flow_reply(update, _("{ref} is closed; votes are no longer taken.").format(
+            ref=poll.ref))
+        return
     text, markup = _form(poll, community, values, _)
     await flow_reply(update, text, markup)
 
