@@ -5,6 +5,7 @@ of the hours they gave; in the group, the rates, and for moderators
 
 from __future__ import annotations
 
+import asyncio
 import html
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -95,8 +96,10 @@ async def _certificate(update: Update, context: YishiContext, args: list[str]) -
         ]
         table = [[_("Date"), _("Service"), _("Hours")]] + [
             [f"{at.astimezone(zone):%Y-%m-%d}", what, hours(m)] for at, what, m in rows]
-        pdf = pdf_bytes(_("Certificate of volunteer service, {year}").format(year=year),
-                        paragraphs, table)
+        # reportlab takes a while: in a thread, so answers to others do not wait on it.
+        pdf = await asyncio.to_thread(
+            pdf_bytes, _("Certificate of volunteer service, {year}").format(year=year),
+            paragraphs, table)
         await message.reply_document(
             pdf, filename=f"volunteer-hours-{year}.pdf",
             caption=_("Your volunteer hours in {group} for {year}: {hours} h.").format(

@@ -6,6 +6,7 @@ with its owner (by @username or roster name) and due date when they could be rea
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import secrets
@@ -382,8 +383,8 @@ async def export_meeting(update: Update, context: YishiContext, community: Commu
     try:
         await context.bot.send_document(user.id, csv_bytes(summary, table),
                                         filename=f"{meeting.ref}.csv")
-        await context.bot.send_document(user.id, xlsx_bytes(summary, table),
-                                        filename=f"{meeting.ref}.xlsx")
+        await context.bot.send_document(user.id, await asyncio.to_thread(
+            xlsx_bytes, summary, table), filename=f"{meeting.ref}.xlsx")
     except Forbidden:
         await message.reply_text(_("I can only send the minutes in private. Start a chat "
                                    "with me, then send /export again."))

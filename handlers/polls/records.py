@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
@@ -199,8 +200,8 @@ async def export_poll(update: Update, context: YishiContext) -> None:
     try:
         await context.bot.send_document(user.id, csv_bytes(summary, table),
                                         filename=f"{poll.ref}.csv")
-        await context.bot.send_document(user.id, xlsx_bytes(summary, table),
-                                        filename=f"{poll.ref}.xlsx")
+        await context.bot.send_document(user.id, await asyncio.to_thread(
+            xlsx_bytes, summary, table), filename=f"{poll.ref}.xlsx")
     except Forbidden:
         await update.effective_message.reply_text(_("I can only send the minutes in private. "
                                                     "Start a chat with me, then send /export "

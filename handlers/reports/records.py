@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -268,8 +269,8 @@ async def export_reports(update: Update, context: YishiContext, community: Commu
     try:
         await context.bot.send_document(user.id, csv_bytes(summary, [header, *rows]),
                                         filename="reports.csv")
-        await context.bot.send_document(user.id, xlsx_bytes(summary, [header, *rows]),
-                                        filename="reports.xlsx")
+        await context.bot.send_document(user.id, await asyncio.to_thread(
+            xlsx_bytes, summary, [header, *rows]), filename="reports.xlsx")
         await context.bot.send_document(
             user.id, json.dumps(open311, ensure_ascii=False, indent=1).encode(),
             filename="reports-open311.json")
