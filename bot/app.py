@@ -9,6 +9,7 @@ import signal
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -82,6 +83,12 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     )
     # The bot is built here rather than by the builder so that every fetched batch of
     # updates is written down before PTB confirms it to Telegram (bot/inbox.py).
+    processor = OrderedUpdateProcessor(on_handled=services.metrics.handled)
+
+    async def on_fetch(updates: Sequence[Update], raw: dict[int, dict[str, Any]]) -> None:
+        await store_fetched(services, updates, raw)
+        processor.fetched(len(updates))
+
     bot = InboxBot(
         token=settings.telegram.token.get_secret_value(),
         base_url=settings.telegram.base_url,
@@ -91,7 +98,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         request=AiohttpRequest(connections=2 * IN_FLIGHT),
         get_updates_request=AiohttpRequest(connections=1),
         rate_limiter=delivery,
-        on_fetch=lambda updates, raw: store_fetched(services, updates, raw),
+        on_fetch=on_fetch,
     )
     app: YishiApp = (
         ApplicationBuilder()
@@ -99,7 +106,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         .persistence(persistence)
         .context_types(ContextTypes(context=YishiContext, bot_data=BotData))
         .application_class(_Application)
-        .concurrent_updates(OrderedUpdateProcessor(on_handled=services.metrics.handled))
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

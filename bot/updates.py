@@ -16,6 +16,12 @@ takes no place among the updates running: a group whose answers wait for Telegra
 20-a-minute budget holds one place (its running update), not one for each update queued
 behind it, so a person writing to the bot in private is never kept waiting by a busy group.
 
+While the bot is catching up — getUpdates comes back full, so Telegram holds more (after
+a stop, or under a stream of thousands) — new updates wait to start until the backlog is
+fetched and written down (:meth:`fetched`), for at most a few seconds: fetching shares the
+one event loop with handling, and a person who writes last would otherwise wait for
+everything fetched before them to be half handled before their update is even read.
+
 When the bot stops, updates still waiting for their turn are let go (:meth:`let_go`):
 they stay in the inbox (bot/inbox.py) and are handled first at the next start, so a
 stop takes as long as the updates running need, not the whole backlog of a busy group.
@@ -35,6 +41,11 @@ from telegram.ext import BaseUpdateProcessor
 # Updates running at once: enough to cover a full batch from getUpdates (100) several
 # times over. Updates waiting for the ones they follow are not counted.
 MAX_CONCURRENT = 256
+# A getUpdates batch this full (PTB asks for at most 100) means Telegram holds more; new
+# updates then wait while the backlog is fetched, but no longer than this (seconds), so a
+# stream that never lets up is still handled.
+FULL_BATCH = 100
+CATCH_UP_AT_MOST = 5.0
 # PTB's own gate counts every update from the moment it arrives, waiting or not; it is
 # opened wide and the gate that counts only running updates is this module's.
 _ARRIVED = 1_000_000
@@ -67,15 +78,34 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         self._chats: dict[int | None, _Chat] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._caught_up = asyncio.Event()
+        self._caught_up.set()
+        self._catching_up_since: float | None = None
 
     async def initialize(self) -> None:
         self._chats.clear()
         self._stopping = False
+        self._caught_up.set()
+        self._catching_up_since = None
+
+    def fetched(self, count: int) -> None:
+        """A batch of ``count`` updates came from getUpdates (and is written down)."""
+        if count < FULL_BATCH:
+            self._catching_up_since = None
+            self._caught_up.set()
+            return
+        now = time.monotonic()
+        if self._catching_up_since is None:
+            self._catching_up_since = now
+            self._caught_up.clear()
+        elif now - self._catching_up_since > CATCH_UP_AT_MOST:
+            self._caught_up.set()  # and not held again until a batch is not full
 
     def let_go(self) -> None:
         """The bot is stopping: updates not yet running never will (the inbox keeps them
         for the next start); those running finish."""
         self._stopping = True
+        self._caught_up.set()
         for task in list(self._waiting):
             task.cancel()
 
@@ -125,6 +155,8 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         try:
             if self._stopping:
                 raise asyncio.CancelledError
+            if not self._caught_up.is_set():
+                await self._caught_up.wait()
             if waits:
                 await asyncio.wait(waits)
             await self._running.acquire()

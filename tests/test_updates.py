@@ -92,3 +92,31 @@ async def test_a_failing_update_does_not_block_the_chat():
     assert isinstance(results[0], RuntimeError) and results[1] is None
     assert log.events == ["next>", "<next"]
     assert processor._chats == {}  # nothing kept once a chat is quiet
+
+
+async def test_while_catching_up_new_updates_wait_until_the_backlog_is_fetched(monkeypatch):
+    """getUpdates came back full: Telegram holds more, and fetching shares the event loop
+    with handling, so nothing new starts until a batch that is not full (or until the
+    catching up has lasted CATCH_UP_AT_MOST)."""
+    from bot import updates
+    processor, log = OrderedUpdateProcessor(), Log()
+    await processor.initialize()
+    processor.fetched(100)
+    tasks = await _feed(processor, (text(ANN), log.work("ann")))
+    processor.fetched(100)
+    await asyncio.sleep(0.01)
+    assert log.events == []  # still behind: Telegram sent another full batch
+    processor.fetched(3)
+    await asyncio.gather(*tasks)
+    assert log.events == ["ann>", "<ann"]
+
+    # A stream that never lets up is held at most CATCH_UP_AT_MOST, then handled.
+    monkeypatch.setattr(updates, "CATCH_UP_AT_MOST", 0.0)
+    processor.fetched(100)
+    tasks = await _feed(processor, (text(BOB), log.work("bob")))
+    assert log.events == ["ann>", "<ann"]
+    await asyncio.sleep(0.001)
+    processor.fetched(100)  # past the limit: let go, and not held again while still full
+    processor.fetched(100)
+    await asyncio.gather(*tasks)
+    assert log.events[-2:] == ["bob>", "<bob"]
