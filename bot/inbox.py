@@ -92,10 +92,9 @@ class InboxBot(Transcribing, WithinLimits):
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
-        if updates:
-            raw = {item["update_id"]: item for item in self._fetched
-                   if isinstance(item, dict) and "update_id" in item}
-            await self._on_fetch(updates, raw)
+        raw = {item["update_id"]: item for item in self._fetched
+               if isinstance(item, dict) and "update_id" in item} if updates else {}
+        await self._on_fetch(updates, raw)  # an empty batch too: the backlog is fetched
         return updates
 
 

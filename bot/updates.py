@@ -46,6 +46,7 @@ MAX_CONCURRENT = 256
 # stream that never lets up is still handled.
 FULL_BATCH = 100
 CATCH_UP_AT_MOST = 5.0
+NEXT_BATCH_WITHIN = 0.5
 # PTB's own gate counts every update from the moment it arrives, waiting or not; it is
 # opened wide and the gate that counts only running updates is this module's.
 _ARRIVED = 1_000_000
@@ -81,6 +82,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         self._caught_up = asyncio.Event()
         self._caught_up.set()
         self._catching_up_since: float | None = None
+        self._release: asyncio.TimerHandle | None = None
 
     async def initialize(self) -> None:
         self._chats.clear()
@@ -90,6 +92,9 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 
     def fetched(self, count: int) -> None:
         """A batch of ``count`` updates came from getUpdates (and is written down)."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
         if count < FULL_BATCH:
             self._catching_up_since = None
             self._caught_up.set()
@@ -100,6 +105,11 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             self._caught_up.clear()
         elif now - self._catching_up_since > CATCH_UP_AT_MOST:
             self._caught_up.set()  # and not held again until a batch is not full
+        if not self._caught_up.is_set():
+            # Telegram answers at once while it holds updates; a next batch slower than
+            # this is a long poll on an empty queue (the backlog ended on a full batch).
+            self._release = asyncio.get_running_loop().call_later(
+                NEXT_BATCH_WITHIN, self._caught_up.set)
 
     def let_go(self) -> None:
         """The bot is stopping: updates not yet running never will (the inbox keeps them

@@ -120,3 +120,18 @@ async def test_while_catching_up_new_updates_wait_until_the_backlog_is_fetched(m
     processor.fetched(100)
     await asyncio.gather(*tasks)
     assert log.events[-2:] == ["bob>", "<bob"]
+
+
+async def test_a_backlog_that_ends_on_a_full_batch_is_not_held_by_the_long_poll(monkeypatch):
+    """The last batch was full and the next getUpdates is a long poll on an empty queue:
+    Telegram answers at once while it holds updates, so a next batch slower than
+    NEXT_BATCH_WITHIN lets the waiting updates go."""
+    from bot import updates
+    monkeypatch.setattr(updates, "NEXT_BATCH_WITHIN", 0.02)
+    processor, log = OrderedUpdateProcessor(), Log()
+    await processor.initialize()
+    processor.fetched(100)
+    tasks = await _feed(processor, (text(ANN), log.work("ann")))
+    assert log.events == []
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=1)
+    assert log.events == ["ann>", "<ann"]
