@@ -136,14 +136,17 @@ def private_flow(
     from_link: Callback,
     link: str,
     states: dict[object, list[BaseHandler[Any, Any, Any]]],
+    also: Sequence[BaseHandler[Any, Any, Any]] = (),
 ) -> ConversationHandler[Any]:
     """A flow held in private, entered by ``/command`` there or by a group's deep link
-    ``/start <link>_<community>`` (the group's own ``/command`` answers with that link)."""
+    ``/start <link>_<community>`` (the group's own ``/command`` answers with that link),
+    or by the entry points ``also`` names (a button in private)."""
     private = filters.ChatType.PRIVATE
     return flow(app, name=name, command=command, doing=doing, states=states, entry_points=[
         CommandHandler(command, start, filters=private),
         CommandHandler("start", from_link,
                        filters=private & filters.Regex(payload_pattern(link))),
+        *also,
     ])
 
 

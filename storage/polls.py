@@ -61,6 +61,13 @@ async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Po
     return _poll(row) if row else None
 
 
+async def amended_by(conn: AsyncConnection, poll_id: int) -> Poll | None:
+    """The poll that asks again with the amended proposal of ``poll_id``, if any."""
+    row = (await conn.execute(select(polls).where(polls.c.amends == poll_id)
+                              .order_by(polls.c.id).limit(1))).mappings().first()
+    return _poll(row) if row else None
+
+
 async def recent(conn: AsyncConnection, community_id: int, limit: int = 10) -> list[Poll]:
     rows = await conn.execute(select(polls).where(polls.c.community_id == community_id)
                               .order_by(polls.c.number.desc()).limit(limit))

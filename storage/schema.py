@@ -191,6 +191,9 @@ topics = Table(
     Column("reason", Text, nullable=True),
     Column("merged_into", Integer, nullable=True),
     Column("meeting_at", UTCDateTime, nullable=True),
+    # Discussed at a round-table meeting: its reference and a link to its minutes.
+    Column("discussed_at", String(16), nullable=True),
+    Column("minutes_link", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=True),
     Column("post_chat_id", BigInteger, nullable=True),
@@ -264,6 +267,8 @@ polls = Table(
     Column("head_entries", Integer, nullable=True),
     Column("head_chat_id", BigInteger, nullable=True),
     Column("head_message_id", Integer, nullable=True),
+    # A consent proposal amended after objections asks again as a new poll naming this one.
+    Column("amends", Integer, ForeignKey("polls.id", ondelete="SET NULL"), nullable=True),
     UniqueConstraint("community_id", "number"),
     Index("ix_polls_community_status", "community_id", "status"),
 )

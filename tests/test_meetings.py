@@ -36,6 +36,10 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
         await topic_store.move(conn, topic.id, from_status=TopicStatus.PENDING,
                                to_status=TopicStatus.OPEN, now=clock.now())
         await topic_store.add_support(conn, topic.id, dee.id, clock.now())
+    # T-1's post in the group, as the bot posted it when the topic was approved.
+    topic_post = await bot.app.bot.send_message(group.id, "T-1 · Night parking")
+    async with bot.services.db.transaction() as conn:
+        await topic_store.set_post(conn, topic.id, group.id, topic_post.message_id, "")
     refused = await _say(api, tg, group, ann, "/meeting", to=_group(group))
     assert refused.text.startswith("抱歉，只有本群管理员")
     await _say(api, tg, owner, owner, "/meeting", method=EITHER)
@@ -156,9 +160,21 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
         assert told.text == ("T-1 “Night parking” was discussed at the round-table meeting "
                              "M-1; the minutes: https://t.me/c/"
                              f"{-group.id - 1_000_000_000_000}/{minutes.result['message_id']}")
-    held = await api.wait_for("editMessageText", after=mark, where=_group(group))
+    held = await api.wait_for("editMessageText", after=mark, where=lambda c: c.get(
+        "message_id") == post.result["message_id"])
     assert held.text.splitlines()[-1] == "会议已召开，纪要见下方。"
     assert held.buttons == []
+    # T-1 is now "discussed", and its post says where and links to the minutes.
+    link = f"https://t.me/c/{-group.id - 1_000_000_000_000}/{minutes.result['message_id']}"
+    shown = await api.wait_for("editMessageText", after=mark, where=lambda c: c.get(
+        "message_id") == topic_post.message_id)
+    assert shown.text.splitlines()[-2:] == [f"已在圆桌会议 M-1 上讨论，纪要：{link}",
+                                            "状态：已在圆桌会议上讨论"]
+    assert shown.buttons == []
+    async with bot.services.db.transaction() as conn:
+        topic = await topic_store.get(conn, topic.id)
+    assert (topic.status, topic.discussed_at, topic.minutes_link) == (
+        TopicStatus.DISCUSSED, "M-1", link)
 
     # An agreed action becomes a decision in one press, once.
     mark = api.mark()

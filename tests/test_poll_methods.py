@@ -168,10 +168,61 @@ async def test_consent_posts_each_objections_reason_and_fails_with_one(bot, api,
            "room." in edited.text
     assert "Bo" not in edited.text
 
+    closing = api.mark()
     result = await _close(bot, api, group, clock)
     assert "1 consent, 1 object." in result.text
     assert ("Result: not consented; there are objections. The proposer can amend the "
             "proposal and ask again.") in result.text.splitlines()
+
+    # The moderator who asked gets the objections and a button to amend and ask again.
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    offer = await api.wait_for("sendMessage", after=closing, where=to_owner)
+    assert offer.text.splitlines() == [
+        "P-1 “Lock the roof door at night?” was not consented.",
+        "Objections (without names):", "• The night shift uses it to reach the pump room.",
+        "", "Amend the proposal to meet the objections and ask Maple Court again: the new "
+        "poll names P-1."]
+    amend = offer.buttons[0]["callback_data"]
+    assert offer.buttons[0]["text"] == "✏️ Amend and ask again"
+    # Someone who is not a moderator cannot, even with the button's data.
+    mark = api.mark()
+    await tg.press(ann, form, amend)
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert refused.get("text") == ("Sorry, only the group's moderators can do that. Nothing "
+                                   "was changed.")
+    mark = api.mark()
+    await tg.press(owner, offer, amend)
+    asked = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert asked.text == ("Write the amended proposal for Maple Court (at most 300 "
+                          "characters). It was: “Lock the roof door at night?”")
+    mark = api.mark()
+    await tg.say(owner, owner, "Lock the roof door at night, with a key in the pump room?")
+    deadline = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert deadline.text.startswith("Until when can people vote?")
+    mark = api.mark()
+    await tg.say(owner, owner, "3d")
+    preview = await api.wait_for("sendMessage", after=mark, where=to_owner)
+    assert preview.text.splitlines()[2:6] == [
+        "Lock the roof door at night, with a key in the pump room?",
+        "Amended after the objections to P-1.", "• I consent", "• I object"]
+    mark = api.mark()
+    await tg.press(owner, preview, "pc:go")
+    again = await api.wait_for("sendMessage", after=mark,
+                               where=lambda c: c.chat_id == group.id)
+    assert again.text.splitlines()[:2] == [
+        "P-2 · Lock the roof door at night, with a key in the pump room?",
+        "Amended after the objections to P-1."]
+    assert [b["text"] for b in again.buttons] == ["🗳 Vote (in private)"]
+    async with bot.services.db.transaction() as conn:
+        first = await store.by_number(conn, stored.id, 1)
+        second = await store.by_number(conn, stored.id, 2)
+    assert (second.amends, second.method, second.audience) == (
+        first.id, first.method, first.audience)
+    # One amended poll per poll: the next round amends P-2.
+    mark = api.mark()
+    await tg.press(owner, offer, amend)
+    twice = await api.wait_for("answerCallbackQuery", after=mark)
+    assert twice.get("text") == "P-1 was amended already: P-2 asks again."
 
 
 async def test_a_meeting_time_poll_names_the_best_slot(bot, api, tg, clock):

@@ -499,6 +499,7 @@ class Poll(BaseModel):
     head_entries: int | None = None
     head_chat_id: int | None = None
     head_message_id: int | None = None
+    amends: int | None = None  # the poll (id) whose proposal this one amends
 
     @property
     def ref(self) -> str:
@@ -636,3 +637,12 @@ def decision_title(poll: Poll, meaning: Verdict, *, approved: str = "{question}"
     else:
         title = None
     return title[:300] if title is not None else None
+
+
+def amendable(poll: Poll) -> bool:
+    """Whether the proposal can be amended and asked again: a consent poll that closed
+    with objections (one that passed needs no amending, one cancelled was withdrawn)."""
+    if poll.method is not Method.CONSENT or poll.status is not PollStatus.CLOSED \
+            or not poll.result or "verdict" not in poll.result:
+        return False
+    return thaw_verdict(poll.result["verdict"]).outcome is Outcome.REJECTED

@@ -24,6 +24,7 @@ class TopicStatus(StrEnum):
     OPEN = "open"  # posted; residents support it
     SELECTED_VOTE = "vote"  # moderators put it to a vote
     SELECTED_MEETING = "meeting"  # moderators will discuss it at a meeting
+    DISCUSSED = "discussed"  # a meeting's minutes name it; what comes of it is still open
     DECIDED = "decided"
     CLOSED = "closed"
     REJECTED = "rejected"
@@ -34,19 +35,28 @@ class TopicStatus(StrEnum):
 TRANSITIONS: dict[TopicStatus, frozenset[TopicStatus]] = {
     TopicStatus.PENDING: frozenset({TopicStatus.OPEN, TopicStatus.REJECTED, TopicStatus.MERGED}),
     TopicStatus.OPEN: frozenset({TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEETING,
-                                 TopicStatus.CLOSED, TopicStatus.MERGED}),
+                                 TopicStatus.DISCUSSED, TopicStatus.CLOSED,
+                                 TopicStatus.MERGED}),
     # A vote that is cancelled puts the topic back on the list.
     TopicStatus.SELECTED_VOTE: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED,
                                           TopicStatus.OPEN}),
-    # After the meeting: agreed there, put to a vote, back on the list, or closed.
-    TopicStatus.SELECTED_MEETING: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED,
-                                             TopicStatus.OPEN, TopicStatus.SELECTED_VOTE}),
+    # After the meeting: its minutes posted, agreed there, put to a vote, back on the list,
+    # or closed.
+    TopicStatus.SELECTED_MEETING: frozenset({TopicStatus.DISCUSSED, TopicStatus.DECIDED,
+                                             TopicStatus.CLOSED, TopicStatus.OPEN,
+                                             TopicStatus.SELECTED_VOTE}),
+    # Discussed, with the minutes to show for it: the same ways on as after a meeting.
+    TopicStatus.DISCUSSED: frozenset({TopicStatus.DECIDED, TopicStatus.CLOSED,
+                                      TopicStatus.OPEN, TopicStatus.SELECTED_VOTE}),
     TopicStatus.DECIDED: frozenset(),
     TopicStatus.CLOSED: frozenset(),
     TopicStatus.REJECTED: frozenset(),
     TopicStatus.MERGED: frozenset(),
 }
-LISTED = (TopicStatus.OPEN, TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEETING)
+LISTED = (TopicStatus.OPEN, TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEETING,
+          TopicStatus.DISCUSSED)
+# Where a topic waits for the moderators to say what came of its meeting.
+AWAITING_OUTCOME = (TopicStatus.SELECTED_MEETING, TopicStatus.DISCUSSED)
 
 
 def can_move(current: TopicStatus, target: TopicStatus) -> bool:
@@ -185,6 +195,9 @@ class Topic(BaseModel):
     reason: str | None
     merged_into: int | None
     meeting_at: datetime | None
+    # The round-table meeting whose minutes discussed it (M-2), and a link to them.
+    discussed_at: str | None = None
+    minutes_link: str | None = None
     created_at: datetime
     post_chat_id: int | None
     post_message_id: int | None

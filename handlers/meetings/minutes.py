@@ -401,8 +401,8 @@ def message_link(chat_id: int, message_id: int) -> str | None:
 
 
 async def minutes_posted(conn: Any, remember: dict[str, Any], answer: Any, now: Any) -> None:
-    """The minutes are in the group: the topics their agenda names (T-3) tell their author
-    and backers, with the link."""
+    """The minutes are in the group: the topics their agenda names (T-3) move to
+    "discussed" with the link, and tell their author and backers."""
     meeting = await store.get(conn, int(remember["meeting"]))
     community = await communities.by_id(conn, meeting.community_id) if meeting else None
     if meeting is None or community is None:
@@ -412,5 +412,5 @@ async def minutes_posted(conn: Any, remember: dict[str, Any], answer: Any, now: 
     owed = []
     for number in numbers:
         owed += await discussed(conn, number, community=community, meeting_ref=meeting.ref,
-                                link=link)
+                                link=link, now=now)
     await outbox.queue(conn, owed, now)

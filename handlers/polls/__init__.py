@@ -23,6 +23,7 @@ from handlers import VOTES
 from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
 from handlers.polls import callbacks, private
+from handlers.polls.amend import amend_pressed
 from handlers.polls.ballots import VoteDesk
 from handlers.polls.create import (
     cancel_draft,
@@ -89,6 +90,7 @@ def register(app: YishiApp) -> None:
         app, name="poll", command="poll", start=poll_command,
         doing=N_("setting up a poll"),
         from_link=poll_from_link, link="poll",
+        also=[CallbackQueryHandler(amend_pressed, pattern=callbacks.AMEND.matches)],
         states={
             QUESTION: [CallbackQueryHandler(group_button, pattern=callbacks.CREATE_FOR.matches),
                        MessageHandler(typed, question_typed)],

@@ -29,6 +29,8 @@ FORM = button("pf", Id, Word)  # show the form with this ballot
 CAST = button("pf:ok", Id, Word)  # cast this ballot
 WITHDRAW = button("pf:no", Id)
 OBJECT = button("pf:ob", Id)  # consent: object, then type the reason
+# A consent poll closed with objections: its moderator amends the proposal and asks again.
+AMEND = button("pa", Id)
 
 PROXY = (PROXY_OPTION,)
 # What a moderator presses: a flow's button pressed outside its flow is out of date.

@@ -56,6 +56,7 @@ from handlers.polls.draft import (
     _when,
 )
 from handlers.polls.lifecycle import _arm, _community, _post, announce
+from handlers.polls.method_texts import CONSENT_ANSWERS
 from handlers.polls.preview import _preview
 from handlers.polls.texts import YES_NO_ABSTAIN, _local, _management_buttons
 from handlers.topics.lifecycle import put_to_vote
@@ -156,7 +157,16 @@ async def _take_question(update: Update, context: YishiContext, question: str) -
         await flow_reply(update, _("The question needs 1 to {limit} characters; yours has "
                                    "{length}.").format(limit=QUESTION_MAX, length=len(question)))
         return QUESTION
-    _draft(context)["question"] = question
+    draft = _draft(context)
+    draft["question"] = question
+    if draft.get("amends"):
+        # An amended consent proposal: its answers are consent's own, in the group's words.
+        community = await _community(draft["community"], context)
+        assert community is not None
+        group = translator(community.language)
+        draft.update(options=[group(answer) for answer in CONSENT_ANSWERS], yes_no=False,
+                     method="consent")
+        return await _ask_deadline(update, context)
     await flow_reply(update, _("The answers: press Yes / No / Abstain, or write 2 to {max} "
                                "options, one per line.").format(max=OPTIONS_MAX),
                      InlineKeyboardMarkup([[InlineKeyboardButton(
@@ -281,6 +291,13 @@ async def publish(update: Update, context: YishiContext) -> int:
         return PREVIEW
     opens, deadline = _when(draft, now)
     async with services.db.transaction() as conn:
+        amended = await store.get(conn, draft["amends"]) if draft.get("amends") else None
+        again = await store.amended_by(conn, amended.id) if amended else None
+    if again is not None:
+        await flow_reply(update, _("{ref} was amended already: {again} asks again.").format(
+            ref=amended.ref if amended else "", again=again.ref))
+        return ConversationHandler.END
+    async with services.db.transaction() as conn:
         poll = await store.create(
             conn, community_id=community.id, now=now, question=draft["question"],
             options=draft["options"], multiple=draft["multiple"],
@@ -289,7 +306,7 @@ async def publish(update: Update, context: YishiContext) -> int:
             scope_staircase=draft.get("scope_staircase"), weighting=draft["weighting"],
             rule=draft["rule"], live_results=draft["live"], topic_id=draft.get("topic"),
             created_by=user.id, secret=draft.get("secret", False),
-            method=draft.get("method", "choice"),
+            method=draft.get("method", "choice"), amends=draft.get("amends"),
             status=PollStatus.NOTICE if opens else PollStatus.OPEN, opens_at=opens,
             notice=draft.get("material") if opens else None)
         if poll.secret:

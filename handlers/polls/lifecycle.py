@@ -41,6 +41,7 @@ from handlers.common import (
     schedule_spaced,
 )
 from handlers.decisions.lifecycle import from_poll as decisions_from_poll
+from handlers.polls import amend
 from handlers.polls.notice import result_notice
 from handlers.polls.texts import (
     _count,
@@ -245,9 +246,10 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
                                    to_status=TopicStatus.DECIDED, now=now)
         closed = await store.get(conn, poll.id)
         assert closed is not None
+        reasons = await reasons_of(conn, closed)
         owed = [*await _final_post(conn, closed, community),
-                _result_message(closed, community, result, meaning, figures, now,
-                                await reasons_of(conn, closed))]
+                _result_message(closed, community, result, meaning, figures, now, reasons),
+                *await amend.offer(conn, closed, community, reasons)]
         if closed.rule in CIVIL_RULES:
             owed += await result_notice(conn, closed, community, result, meaning, figures, now)
         group = translator(community.language)

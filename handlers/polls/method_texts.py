@@ -119,6 +119,14 @@ def method_verdict(poll: Poll, meaning: Verdict, _: Translator) -> str | None:
     return None
 
 
+def amends_line(ref: str, _: Translator) -> str:
+    """Under an amended proposal's question, in the preview and the group's post."""
+    return _("Amended after the objections to {ref}.").format(ref=ref)
+
+
+# A consent poll's two answers, in the group's language.
+CONSENT_ANSWERS = (N_("I consent"), N_("I object"))
+
 # A short hint of how to fill in the ballot, shown above its buttons in private.
 HOW_TO = {
     Method.RANKED: N_("Press the options in the order you prefer them, most preferred "

@@ -32,7 +32,7 @@ from handlers.polls.draft import (
     _unpublishable,
 )
 from handlers.polls.lifecycle import _community
-from handlers.polls.method_texts import METHOD_NAMES
+from handlers.polls.method_texts import CONSENT_ANSWERS, METHOD_NAMES, amends_line
 from handlers.polls.texts import AUDIENCE_NAMES, RULE_NAMES, WEIGHTING_NAMES, _describe
 
 # Why a setting did not change (bot/domain/poll_drafts.py).
@@ -46,7 +46,6 @@ REFUSED_SETTINGS = {
                                 "first."),
 }
 # Consent asks one thing of each voter; the answers are these, in the group's language.
-CONSENT_ANSWERS = (N_("I consent"), N_("I object"))
 
 
 async def _preview(update: Update, context: YishiContext) -> int:
@@ -56,6 +55,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
     assert community is not None
     lines = [_("<b>Preview</b> for {group}").format(group=html.escape(community.title)), "",
              f"<b>{html.escape(draft['question'])}</b>",
+             *([amends_line(draft["amends_ref"], _)] if draft.get("amends_ref") else []),
              *(f"• {html.escape(o)}" for o in draft["options"]), "",
              *_timing(draft, community, context.services.clock.now(), _),
              _("In short: {audience}, {weighting}; {rule}.").format(

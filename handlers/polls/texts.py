@@ -47,7 +47,12 @@ from bot.domain.polls import (
 from bot.i18n import N_, Translator, translator
 from handlers.polls import callbacks
 from handlers.polls.ballots import pseudonym
-from handlers.polls.method_texts import describe_method, method_verdict, standing_lines
+from handlers.polls.method_texts import (
+    amends_line,
+    describe_method,
+    method_verdict,
+    standing_lines,
+)
 from storage import polls as store
 from storage import residents
 
@@ -253,6 +258,9 @@ async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tu
     _ = translator(community.language)
     result, meaning, figures = await _count(conn, poll)
     lines = [f"<b>{poll.ref} · {html.escape(poll.question)}</b>", ""]
+    amended = await store.get(conn, poll.amends) if poll.amends is not None else None
+    if amended is not None:
+        lines[1:1] = [amends_line(amended.ref, _)]
     if poll.status is PollStatus.OPEN:
         lines.append(_("Vote until {when} ({zone}).").format(when=_local(poll.deadline,
                                                                           community),

@@ -14,6 +14,7 @@ from bot.context import YishiApp
 from bot.domain.durations import next_weekly
 from bot.domain.models import Community, DueWork
 from bot.domain.topics import (
+    AWAITING_OUTCOME,
     Ranked,
     Topic,
     TopicStatus,
@@ -132,7 +133,7 @@ async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
         topic = await store.get(conn, work.payload["topic"])
         community = await communities.by_id(conn, topic.community_id) if topic else None
     if topic is None or community is None or not community.active \
-            or topic.status is not TopicStatus.SELECTED_MEETING:
+            or topic.status not in AWAITING_OUTCOME:
         return Done()
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:

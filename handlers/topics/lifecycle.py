@@ -36,7 +36,7 @@ from handlers.common import (
     schedule_spaced,
 )
 from handlers.moderators import copy_language, send_to_moderators
-from handlers.outgoing import to_people
+from handlers.outgoing import edit_caption, edit_text, to_people
 from handlers.topics.texts import (
     STATUS_NAMES,
     _author_name,
@@ -191,16 +191,23 @@ async def vote_dropped(conn: AsyncConnection, topic_id: int, *, poll_ref: str,
 
 
 async def discussed(conn: AsyncConnection, number: int, *, community: Community,
-                    meeting_ref: str, link: str | None) -> list[Outgoing]:
-    """A round-table meeting's minutes name the topic T-``number`` on their agenda: its
-    author and backers are told, with the link to the minutes (in the caller's
-    transaction). The topic stays where it is; the moderators' card after a meeting still
-    says what came of it."""
+                    meeting_ref: str, link: str | None, now: datetime) -> list[Outgoing]:
+    """A round-table meeting's minutes name the topic T-``number`` on their agenda (in the
+    caller's transaction): the topic moves to "discussed" with the meeting and the link to
+    the minutes, its post says so, and its author and backers are told. A topic already
+    put to a vote keeps its place (its vote decides it); the moderators' card after a
+    meeting still asks what came of it."""
     topic = await store.by_number(conn, community.id, number)
     if topic is None or topic.status not in LISTED:
         return []
+    owed: list[Outgoing] = []
+    if topic.status is not TopicStatus.SELECTED_VOTE:
+        await store.move(conn, topic.id, from_status=topic.status,
+                         to_status=TopicStatus.DISCUSSED, now=now,
+                         discussed_at=meeting_ref, minutes_link=link)
+        owed += await post_update(conn, topic.id, f"discussed:{meeting_ref}")
     backers = await store.supporters(conn, topic.id)
-    return await to_people(
+    return owed + await to_people(
         conn, [u for u in (topic.author_id, *backers) if u is not None],
         f"topic:{topic.id}:discussed:{meeting_ref}", community.language,
         lambda _: (_("{ref} “{title}” was discussed at the round-table meeting {meeting}; "
@@ -273,6 +280,39 @@ async def _refresh_job(context: YishiContext) -> None:
     await refresh_post(context.application, int(context.job.data))
 
 
+def _post_view(topic: Topic, count: int, author: str | None,
+               community: Community) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the topic's group post shows: the card, and the Support button while it is
+    open or its status once it is not."""
+    _ = translator(community.language)
+    text = _card(topic, count, author, _)
+    if topic.status is TopicStatus.OPEN:
+        return text, _support_button(topic, count, _)
+    return text + "\n" + _("Status: {status}").format(status=_(STATUS_NAMES[topic.status])), \
+        None
+
+
+async def post_update(conn: AsyncConnection, topic_id: int, why: str) -> list[Outgoing]:
+    """The edit that brings the group post in line with the topic, queued in the caller's
+    transaction (none if the post already shows it); ``why`` names the edit."""
+    topic = await store.get(conn, topic_id)
+    community = await communities.by_id(conn, topic.community_id) if topic else None
+    if topic is None or community is None or topic.post_message_id is None \
+            or topic.post_chat_id is None:
+        return []
+    person = None if topic.anonymous or topic.author_id is None else \
+        await people.get(conn, topic.author_id)
+    text, markup = _post_view(topic, await store.supports(conn, topic_id),
+                              person.name if person else None, community)
+    if not await store.swap_post_digest(conn, topic_id, _digest(text, markup)):
+        return []
+    key = f"topic:{topic.id}:post:{why}"
+    if topic.photo_file_id:
+        return [edit_caption(key, topic.post_chat_id, topic.post_message_id,
+                             _trim_caption(text), markup=markup)]
+    return [edit_text(key, topic.post_chat_id, topic.post_message_id, text, markup=markup)]
+
+
 async def refresh_post(app: YishiApp, topic_id: int) -> None:
     """Bring the group post in line with the topic: count, state, and the button."""
     services = app.bot_data.services
@@ -282,13 +322,7 @@ async def refresh_post(app: YishiApp, topic_id: int) -> None:
         community = await communities.by_id(conn, topic.community_id) if topic else None
     if topic is None or community is None or topic.post_message_id is None:
         return
-    _ = translator(community.language)
-    text = _card(topic, count, await _author_name(services, topic), _)
-    markup = None
-    if topic.status is TopicStatus.OPEN:
-        markup = _support_button(topic, count, _)
-    else:
-        text += "\n" + _("Status: {status}").format(status=_(STATUS_NAMES[topic.status]))
+    text, markup = _post_view(topic, count, await _author_name(services, topic), community)
     async with services.db.transaction() as conn:
         changed = await store.swap_post_digest(conn, topic_id, _digest(text, markup))
     if not changed:

@@ -13,6 +13,7 @@ from bot.context import YishiContext
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.domain.topics import (
+    AWAITING_OUTCOME,
     LISTED,
     Topic,
     TopicStatus,
@@ -47,7 +48,7 @@ REASON, MEETING_DATE = range(10, 12)
 MEETING_TIME = time(19, 30)
 # A moderator closes a topic from the list or after its meeting (one in a vote ends with
 # the vote, or goes back to the list when the poll is cancelled).
-CLOSABLE = (TopicStatus.OPEN, TopicStatus.SELECTED_MEETING)
+CLOSABLE = (TopicStatus.OPEN, *AWAITING_OUTCOME)
 
 
 async def _as_moderator(update: Update, context: YishiContext, topic: Topic | None,
@@ -272,12 +273,12 @@ async def after_meeting(update: Update, context: YishiContext) -> None:
     parsed = callbacks.SELECT.parse(query.data)
     topic, community = await _load(_topic_id(query.data) or 0, context)
     if parsed is None or not await _as_moderator(update, context, topic, community,
-                                                 (TopicStatus.SELECTED_MEETING,)):
+                                                 AWAITING_OUTCOME):
         return
     assert topic is not None and community is not None
     target = TopicStatus.DECIDED if parsed[1] == "agreed" else TopicStatus.OPEN
     async with context.services.db.transaction() as conn:
-        moved = await store.move(conn, topic.id, from_status=TopicStatus.SELECTED_MEETING,
+        moved = await store.move(conn, topic.id, from_status=AWAITING_OUTCOME,
                                  to_status=target, now=context.services.clock.now())
     _ = await person_translator(update, context)
     if not moved:

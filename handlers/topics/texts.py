@@ -32,6 +32,7 @@ STATUS_NAMES = {
     TopicStatus.PENDING: N_("waiting for moderators"), TopicStatus.OPEN: N_("open"),
     TopicStatus.SELECTED_VOTE: N_("to be voted on"),
     TopicStatus.SELECTED_MEETING: N_("to be discussed at a meeting"),
+    TopicStatus.DISCUSSED: N_("discussed at a round-table meeting"),
     TopicStatus.DECIDED: N_("decided"), TopicStatus.CLOSED: N_("closed"),
     TopicStatus.REJECTED: N_("not accepted"), TopicStatus.MERGED: N_("merged"),
 }
@@ -53,6 +54,12 @@ def _card(topic: Topic, supports: int | None, author: str | None, _: Translator)
         lines.append(_("Marked urgent by the moderators"))
     if supports is not None:
         lines.append(_("Supporters: {count}").format(count=supports))
+    if topic.status is TopicStatus.DISCUSSED and topic.discussed_at:
+        lines.append((_("Discussed at the round-table meeting {meeting}; the minutes: {link}")
+                      if topic.minutes_link else
+                      _("Discussed at the round-table meeting {meeting}; the minutes are in "
+                        "the group.")).format(meeting=topic.discussed_at,
+                                              link=topic.minutes_link or ""))
     return "\n".join(lines)
 
 

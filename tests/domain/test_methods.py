@@ -9,7 +9,18 @@ import pytest
 from bot.domain import methods
 from bot.domain.households import Household
 from bot.domain.poll_drafts import PollSettings, Refusal, Setting
-from bot.domain.polls import Audience, Ballot, Method, Outcome, Poll, PollStatus, Rule, Weighting
+from bot.domain.polls import (
+    Audience,
+    Ballot,
+    Method,
+    Outcome,
+    Poll,
+    PollStatus,
+    Rule,
+    Weighting,
+    amendable,
+    freeze,
+)
 from bot.domain.units import UnitAddress
 
 F = Fraction
@@ -116,6 +127,18 @@ def test_consent_passes_unless_someone_objects():
     assert counted(Method.CONSENT, ["ok", "object"], [0], [0])[1].outcome is Outcome.PASSED
     assert counted(Method.CONSENT, ["ok", "object"], [0], [1])[1].outcome is Outcome.REJECTED
     assert counted(Method.CONSENT, ["ok", "object"])[1].outcome is Outcome.NO_VOTES
+
+
+def test_only_a_consent_proposal_that_met_objections_is_amended():
+    def closed(method, voted):
+        verdict = counted(method, ["ok", "object"], [voted])[1]
+        return poll(method, ["ok", "object"]).model_copy(update={
+            "status": PollStatus.CLOSED, "result": {"verdict": freeze(verdict)}})
+    assert amendable(closed(Method.CONSENT, 1))
+    assert not amendable(closed(Method.CONSENT, 0))  # consented: nothing to amend
+    assert not amendable(closed(Method.APPROVAL, 1))
+    still_open = closed(Method.CONSENT, 1).model_copy(update={"status": PollStatus.OPEN})
+    assert not amendable(still_open)
 
 
 def test_a_method_fixes_the_rule_and_a_civil_rule_fixes_the_method():

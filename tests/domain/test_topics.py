@@ -4,10 +4,13 @@ import pytest
 
 from bot.domain.durations import next_weekly
 from bot.domain.topics import (
+    AWAITING_OUTCOME,
+    LISTED,
     Ranked,
     TopicStatus,
     can_move,
     chinese_closeness,
+    moves_into,
     rank,
     similar,
     week_start,
@@ -24,6 +27,19 @@ def test_the_life_of_a_topic():
     assert not can_move(TopicStatus.REJECTED, TopicStatus.OPEN)
     assert not can_move(TopicStatus.MERGED, TopicStatus.OPEN)
     assert not can_move(TopicStatus.OPEN, TopicStatus.OPEN)
+
+
+def test_a_discussed_topic_waits_for_what_came_of_its_meeting():
+    """Minutes that name a topic move it to "discussed" (from the list or from waiting for
+    its meeting); from there it goes where a topic goes after a meeting, never back to
+    being discussed by a button."""
+    assert can_move(TopicStatus.OPEN, TopicStatus.DISCUSSED)
+    assert can_move(TopicStatus.SELECTED_MEETING, TopicStatus.DISCUSSED)
+    assert not can_move(TopicStatus.PENDING, TopicStatus.DISCUSSED)
+    assert {s for s in TopicStatus if can_move(TopicStatus.DISCUSSED, s)} == {
+        TopicStatus.DECIDED, TopicStatus.CLOSED, TopicStatus.OPEN, TopicStatus.SELECTED_VOTE}
+    assert TopicStatus.DISCUSSED in moves_into(TopicStatus.SELECTED_VOTE)
+    assert TopicStatus.DISCUSSED in LISTED and TopicStatus.DISCUSSED in AWAITING_OUTCOME
 
 
 def test_ranking_by_support_then_newest_and_urgency_for_the_roundup():
