@@ -17,10 +17,13 @@ takes no place among the updates running: a group whose answers wait for Telegra
 behind it, so a person writing to the bot in private is never kept waiting by a busy group.
 
 While the bot is catching up — getUpdates comes back full, so Telegram holds more (after
-a stop, or under a stream of thousands) — new updates wait to start until the backlog is
-fetched and written down (:meth:`fetched`), for at most a few seconds: fetching shares the
-one event loop with handling, and a person who writes last would otherwise wait for
-everything fetched before them to be half handled before their update is even read.
+a stop, or under a stream of thousands) — new updates other than button presses wait to
+start until the backlog is fetched and written down (:meth:`fetched`), for at most a few
+seconds: fetching shares the one event loop with handling, and a person who writes last
+would otherwise wait for everything fetched before them to be half handled before their
+update is even read. Presses go on at once: they are cheap (a vote burst is recorded in
+batches) and holding them back would only stop the batches' writing from overlapping
+the fetching.
 
 When the bot stops, updates still waiting for their turn are let go (:meth:`let_go`):
 they stay in the inbox (bot/inbox.py) and are handled first at the next start, so a
@@ -165,7 +168,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         try:
             if self._stopping:
                 raise asyncio.CancelledError
-            if not self._caught_up.is_set():
+            if not self._caught_up.is_set() and not _keys(update)[2]:
                 await self._caught_up.wait()
             if waits:
                 await asyncio.wait(waits)
