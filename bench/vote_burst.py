@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, MessageEntity, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes
 
 from bench.common import fake_api, load_residents, median, percentile, running_bot, table
 from bot.delivery import IN_FLIGHT
@@ -41,10 +41,11 @@ async def _press_all(api: FakeBotApi, tg: Telegram, voters: list[Any], post: dic
     return elapsed, latencies, len(answers)
 
 
-async def _echo(voters: int, post: dict[str, Any], *, transport: bool = False
-                ) -> tuple[float, list[float]]:
+async def _echo(voters: int, post: dict[str, Any], *, transport: bool = False,
+                stock_limiter: bool = False) -> tuple[float, list[float]]:
     """The echo bot's burst, under a copy of ``post`` (text, entities and keyboard) that
-    the echo bot sends itself; with ``transport``, over yishi's HTTP transport."""
+    the echo bot sends itself; with ``transport``, over yishi's HTTP transport; with
+    ``stock_limiter``, through PTB's AIORateLimiter as well."""
     async with fake_api() as api:
         tg = Telegram(api)
         people = [tg.person(f"E{n}", language_code="en") for n in range(voters)]
@@ -53,6 +54,8 @@ async def _echo(voters: int, post: dict[str, Any], *, transport: bool = False
         if transport:
             builder = builder.request(AiohttpRequest(connections=2 * IN_FLIGHT)) \
                 .get_updates_request(AiohttpRequest(connections=1))
+        if stock_limiter:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=20))
         app = builder.build()
 
         async def answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,10 +127,14 @@ async def _community(bot: Any, chat_id: int) -> int:
 
 async def run(runs: int = 3, voters: int = VOTERS) -> str:
     yishi_rates, echo_rates, echo_transport_rates, p50, p95, results = [], [], [], [], [], []
+    stock_rates = []
     for _ in range(runs):
         result = await _yishi(voters)
         echo_rate, _echo_latencies = await _echo(voters, result["post"])
         echo_transport_rate, _latencies = await _echo(voters, result["post"], transport=True)
+        stock_rate, _latencies = await _echo(voters, result["post"], transport=True,
+                                             stock_limiter=True)
+        stock_rates.append(stock_rate)
         echo_rates.append(echo_rate)
         echo_transport_rates.append(echo_transport_rate)
         yishi_rates.append(result["rate"])
@@ -143,6 +150,8 @@ async def run(runs: int = 3, voters: int = VOTERS) -> str:
         ("echo bot on yishi's transport, answers/s", f"{median(echo_transport_rates):.0f}",
          ""),
         ("ratio yishi / that echo", f"{median(yishi_rates) / median(echo_transport_rates):.2f}",
+         ">= 0.90"),
+        ("that echo with PTB's stock AIORateLimiter, answers/s", f"{median(stock_rates):.0f}",
          ""),
         ("p50 update -> answer", f"{median(p50) * 1000:.0f} ms", ""),
         ("p95 update -> answer", f"{median(p95) * 1000:.0f} ms", ""),
