@@ -43,6 +43,7 @@ from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
 from bot.web import WebEndpoint
 from handlers import Feature, register_all
+from handlers.polls.callbacks import VOTE
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         get_updates_request=AiohttpRequest(connections=1),
         rate_limiter=delivery,
         on_fetch=on_fetch,
+        # A vote's handler reads only the chat it was pressed in (handlers/polls/votes.py).
+        lean_presses=(VOTE.prefix + ":",),
     )
     app: YishiApp = (
         ApplicationBuilder()

@@ -62,15 +62,34 @@ class InboxState:
     cleared: set[int] = field(default_factory=set)
 
 
+def lean(item: Any, prefixes: tuple[str, ...]) -> Any:
+    """A button press whose data starts with one of ``prefixes``, with the message it was
+    pressed under cut down to its id, chat and date: what its handler reads. PTB would
+    otherwise build the whole message — a poll's post, its text and keyboard — for each of
+    a burst's thousand presses."""
+    query = item.get("callback_query") if isinstance(item, dict) else None
+    if not isinstance(query, dict) or not str(query.get("data", "")).startswith(prefixes):
+        return item
+    message = query.get("message")
+    if not isinstance(message, dict):
+        return item
+    kept = {name: message[name] for name in ("message_id", "chat", "date") if name in message}
+    return {**item, "callback_query": {**query, "message": kept}}
+
+
 class InboxBot(Transcribing, WithinLimits):
     """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it (and
-    notes what it sends, bot/transcript.py)."""
+    notes what it sends, bot/transcript.py). Presses whose data starts with one of
+    ``lean_presses`` are turned into objects without the message they carry (:func:`lean`);
+    the inbox keeps them as received."""
 
-    def __init__(self, *args: Any, on_fetch: OnFetch, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, on_fetch: OnFetch, lean_presses: tuple[str, ...] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         with self._unfrozen():
             self._on_fetch = on_fetch
             self._fetched: list[Any] = []
+            self._lean = lean_presses
 
     async def initialize(self) -> None:
         try:
@@ -88,6 +107,8 @@ class InboxBot(Transcribing, WithinLimits):
             # Kept as received: writing it down needs no re-encoding of the parsed updates.
             with self._unfrozen():
                 self._fetched = result
+            if self._lean:
+                return [lean(item, self._lean) for item in result]
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:

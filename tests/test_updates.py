@@ -139,3 +139,24 @@ async def test_a_backlog_that_ends_on_a_full_batch_is_not_held_by_the_long_poll(
     assert log.events == []
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=1)
     assert log.events == ["ann>", "<ann"]
+
+
+def test_a_vote_press_is_read_without_the_post_it_was_pressed_under():
+    """PTB builds every press's message (a poll's whole post and keyboard) unless it is
+    cut down; a vote's handler reads only the chat. The inbox keeps what came."""
+    from bot.inbox import lean
+    post = {"message_id": 3, "date": 1764800000, "text": "P-1 · Repaint the lobby?",
+            "chat": {"id": -100, "type": "supergroup", "title": "Elm House"},
+            "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "v:1:0"}]]}}
+    press_ = {"update_id": 9, "callback_query": {
+        "id": "5", "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+        "chat_instance": "1", "data": "v:1:0", "message": post}}
+    cut = lean(press_, ("v:",))
+    assert cut["callback_query"]["message"] == {"message_id": 3, "chat": post["chat"],
+                                                "date": 1764800000}
+    assert press_["callback_query"]["message"] is post and "text" in post  # untouched
+    update = Update.de_json(cut, None)
+    assert update.effective_chat.id == -100 and update.callback_query.data == "v:1:0"
+    other = {**press_, "callback_query": {**press_["callback_query"], "data": "pm:1:close"}}
+    assert lean(other, ("v:",)) is other  # another button's handler may read its message
+    assert lean({"update_id": 10, "message": post}, ("v:",))["message"] is post
