@@ -4,7 +4,9 @@ with buttons, and the result shows the method's count (rounds, slots, objections
 
 from datetime import timedelta
 
+from bot.deeplinks import DeepLink
 from bot.fakeapi.harness import prepare_poll
+from handlers.polls import private
 from storage import communities
 from storage import polls as store
 from tests.helpers import group_with_bot, introduce
@@ -20,13 +22,15 @@ async def _english_group(bot, api, tg):
     return group, owner, stored
 
 
-async def _publish(api, tg, group, owner, community_id, method, options, *, question):
-    """The moderator prepares a poll open to anyone in the group, chooses ``method`` as
-    the way of deciding, and publishes it; returns the preview and the group post."""
+async def _publish(api, tg, group, owner, community_id, method, options, *, question,
+                   settings=("audience",) * 3):
+    """The moderator prepares a poll (open to anyone in the group unless ``settings`` say
+    otherwise), chooses ``method`` as the way of deciding, and publishes it; returns the
+    preview and the group post."""
     to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
     await _started(api, tg, owner)
     preview = await prepare_poll(api, tg, owner, community_id, question=question,
-                                 options=options, settings=("audience",) * 3)
+                                 options=options, settings=settings)
     mark = api.mark()
     await tg.press(owner, preview, "pc:s:method")
     chooser = await api.wait_for("editMessageText", after=mark, where=to_owner)
@@ -312,3 +316,35 @@ async def test_score_dots_and_approval_ballots_are_filled_in_with_buttons(bot, a
     assert closed["P-3"].text.splitlines()[1:4] == ["Tue: approved by 1", "Wed: approved by 0",
                                                     "Thu: approved by 1"]
     assert "Result: a tie; no option won." in closed["P-3"].text
+
+
+async def test_someone_who_may_not_vote_is_told_before_the_form(bot, api, tg, clock):
+    """A poll for the residents on the roster: someone who is not on it is told so when
+    they press Vote (or open its link), not after filling in a whole ballot."""
+    group, owner, stored = await _english_group(bot, api, tg)
+    zed, new = tg.person("Zed", language_code="en"), tg.person("New", language_code="en")
+    await introduce(bot, tg, group, zed, new)
+    await _started(api, tg, zed)
+    _p, post = await _publish(api, tg, group, owner, stored.id, "score", ["Oak", "Lime"],
+                              question="Which tree?", settings=())
+    mark = api.mark()
+    await tg.press(zed, post, post.buttons[0]["callback_data"])
+    told = await api.wait_for("answerCallbackQuery", after=mark)
+    assert told.get("text") == ("This poll is for residents on the roster. Send /join to "
+                                "me in private to join it.")
+    assert told.get("show_alert") is True
+    # Someone who never wrote to the bot is told at once too, instead of being sent to a
+    # private chat; one who comes by the ballot's link is told there.
+    mark = api.mark()
+    await tg.press(new, post, post.buttons[0]["callback_data"])
+    told = await api.wait_for("answerCallbackQuery", after=mark)
+    assert told.get("url") is None and told.get("text", "").startswith("This poll is for")
+    poll_id = int(post.buttons[0]["callback_data"].split(":")[1])
+    link = DeepLink(action=private.LINK, community_id=poll_id).url("yishi_bot")
+    mark = api.mark()
+    await tg.say(new, new, "/start " + link.split("=", 1)[1])
+    said = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == new.id)
+    assert said.text == ("This poll is for residents on the roster. Send /join to me in "
+                         "private to join it.")
+    assert said.buttons == []
+    assert not [c for c in api.sent(after=mark) if c.chat_id == zed.id]

@@ -165,6 +165,23 @@ async def record(conn: Any, settings: Any, presses: list[Press],
     return results
 
 
+async def refusal_of(conn: Any, poll: Poll, user_id: int, *,
+                     is_member: bool) -> tuple[Any, str | None] | None:
+    """What the desk would answer ``user_id``'s ballot now, asked before they fill in a
+    form: None if they may vote, else the refusal and the unit it is about (the desk
+    checks again at the cast, when it counts)."""
+    mine = (await residents.households_of(conn, poll.community_id, {user_id})).get(
+        user_id, [])
+    voters = await store.household_voters(conn, poll.id, sorted({h.unit_id for h in mine}))
+    allowed = eligibility(poll.audience, poll.scope, user_id=user_id, is_member=is_member,
+                          households=mine, household_voters=voters,
+                          counts_units=poll.counts_units)
+    if allowed.allowed:
+        return None
+    codes = {h.unit_id: h.address.code for h in mine}
+    return allowed.refusal, codes.get(allowed.refused_unit or 0)
+
+
 def _one(press: Press, poll: Poll | None, batch: _PollBatch | None,
          now: datetime) -> Recorded:
     """One press against the batch's picture of the poll, which it then updates."""

@@ -32,12 +32,12 @@ from bot.domain.methods import (
     valid_ballot,
 )
 from bot.domain.models import Community
-from bot.domain.polls import Method, Poll, PollStatus
+from bot.domain.polls import Audience, Method, Poll, PollStatus
 from bot.domain.typed import visible
 from bot.i18n import N_, Translator
 from handlers.common import flow_reply, person_translator, refuse
 from handlers.polls import callbacks
-from handlers.polls.ballots import Press, VoteDesk
+from handlers.polls.ballots import Press, VoteDesk, refusal_of
 from handlers.polls.lifecycle import schedule_refresh
 from handlers.polls.method_texts import HOW_TO
 from handlers.polls.texts import REFUSALS
@@ -161,6 +161,10 @@ async def vote_pressed(update: Update, context: YishiContext) -> None:
         await query.answer(_("{ref} is closed; votes are no longer taken.").format(
             ref=poll.ref), show_alert=True)
         return
+    refused = await _refusal(context, poll, community, user.id, _)
+    if refused is not None:  # told now, not after a whole form is filled in
+        await query.answer(refused, show_alert=True)
+        return
     async with context.services.db.transaction() as conn:
         person = await people.get(conn, user.id)
     text, markup = _form(poll, community, blank(poll.method, len(poll.options)), _)
@@ -185,8 +189,28 @@ async def from_link(update: Update, context: YishiContext) -> None:
         await flow_reply(update, _("That poll is closed, so it takes no more votes."))
         return
     poll, community = found
+    assert update.effective_user is not None
+    refused = await _refusal(context, poll, community, update.effective_user.id, _)
+    if refused is not None:
+        await flow_reply(update, refused)
+        return
     text, markup = _form(poll, community, blank(poll.method, len(poll.options)), _)
     await flow_reply(update, text, markup)
+
+
+async def _refusal(context: YishiContext, poll: Poll, community: Community, user_id: int,
+                   _: Translator) -> str | None:
+    """Why ``user_id`` may not vote in ``poll``, in their words (None: they may)."""
+    is_member = True
+    if poll.audience is Audience.MEMBERS and not poll.counts_units:
+        is_member = await context.services.admins.is_member(context.bot, community.chat_id,
+                                                            user_id)
+    async with context.services.db.transaction() as conn:
+        refused = await refusal_of(conn, poll, user_id, is_member=is_member)
+    if refused is None:
+        return None
+    outcome, unit = refused
+    return _(REFUSALS[outcome]).format(unit=unit or "")
 
 
 async def form_pressed(update: Update, context: YishiContext) -> None:
