@@ -311,17 +311,28 @@ class VoteDesk:
         self._writer: asyncio.Task[None] | None = None
         # Poll -> whether its voters must be in the group now ("anyone in the group"):
         # settled at creation, so asked of the database once per poll.
-        self._members_only: dict[int, bool] = {}
+        # Whether a poll asks Telegram who is in the group, read once per poll: the first
+        # press of a burst reads it and the rest wait for that read, not a read each.
+        self._members_only: dict[int, asyncio.Future[bool]] = {}
 
     async def members_only(self, poll_id: int) -> bool:
         known = self._members_only.get(poll_id)
         if known is None:
-            async with self._services.db.transaction() as conn:
-                poll = await store.get(conn, poll_id)
-            known = poll is not None and poll.audience is Audience.MEMBERS \
-                and not poll.counts_units
-            self._members_only[poll_id] = known
-        return known
+            known = self._members_only[poll_id] = asyncio.ensure_future(
+                self._read_members_only(poll_id))
+            known.add_done_callback(self._forget_failed(poll_id))
+        return await asyncio.shield(known)
+
+    async def _read_members_only(self, poll_id: int) -> bool:
+        async with self._services.db.transaction() as conn:
+            poll = await store.get(conn, poll_id)
+        return poll is not None and poll.audience is Audience.MEMBERS and not poll.counts_units
+
+    def _forget_failed(self, poll_id: int) -> Any:
+        def forget(read: asyncio.Future[bool]) -> None:
+            if read.cancelled() or read.exception() is not None:
+                self._members_only.pop(poll_id, None)  # read again by the next press
+        return forget
 
     async def press(self, press: Press) -> Recorded:
         done: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
