@@ -14,6 +14,7 @@ from bot.fakeapi.harness import (
     create_poll,
     make_settings,
     poll_id_of,
+    prepare_poll,
 )
 from handlers.me import FORGET
 from handlers.polls import callbacks as poll_buttons
@@ -728,3 +729,16 @@ async def test_a_post_an_admin_deleted_does_not_stop_the_result(bot, api, tg, cl
     poll, counted = await _poll(bot, _poll_id(post))
     assert poll.status is PollStatus.CLOSED and len(counted) == 1
     assert await bot.tick() == 0  # nothing left trying to edit the vanished post
+
+
+async def test_a_poll_weighed_by_area_names_the_units_with_no_area(bot, api, tg):
+    """Outside the Civil Code a poll weighed by floor area can be published with units
+    whose area is not recorded, but their ballots weigh 0 m²: the preview says which."""
+    group, owner, stored, _people = await _building(bot, api, tg, ROWS)
+    # Counting: each vote once → each household once → floor area.
+    preview = await prepare_poll(api, tg, owner, stored.id, settings=("weighting",) * 2)
+    assert "Counting: votes weigh by floor area" in preview.text
+    assert ("⚠️ Units in scope with no recorded area weigh 0 m² in this poll (1): 3-1-103. "
+            "Record their area with /residents area if they should count."
+            ) in preview.text.splitlines()
+    assert [b["text"] for b in preview.buttons][-3] == "Publish"

@@ -16,6 +16,7 @@ from bot.domain.poll_drafts import PollSettings
 from bot.domain.polls import (
     CIVIL_RULES,
     Scope,
+    Weighting,
     missing_areas,
 )
 from bot.i18n import Translator
@@ -106,3 +107,25 @@ async def _unpublishable(context: YishiContext, draft: dict[str, Any],
         lines.append(_("… and {count} more (see /residents).").format(
             count=len(missing) - len(shown)))
     return [*lines, ""]
+
+
+async def _area_gaps(context: YishiContext, draft: dict[str, Any],
+                     _: Translator) -> list[str]:
+    """A poll weighed by floor area under a rule other than the Civil Code's may be
+    published with units whose area is not recorded, but a ballot for one of them then
+    weighs 0 m²: the preview says so, and which units."""
+    if draft.get("weighting") != Weighting.AREA.value \
+            or draft.get("rule") in {r.value for r in CIVIL_RULES}:
+        return []
+    async with context.services.db.transaction() as conn:
+        roster = await residents.households(conn, draft["community"])
+    scope = Scope(building=draft.get("scope_building"), staircase=draft.get("scope_staircase"))
+    missing = [h.address.code for h in missing_areas(roster, scope)]
+    if not missing:
+        return []
+    more = [_("and {count} more").format(count=len(missing) - MISSING_SHOWN)] \
+        if len(missing) > MISSING_SHOWN else []
+    return [_("⚠️ Units in scope with no recorded area weigh 0 m² in this poll ({count}): "
+              "{units}. Record their area with /residents area if they should count."
+              ).format(count=len(missing), units=_.join([*missing[:MISSING_SHOWN], *more])),
+            ""]

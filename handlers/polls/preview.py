@@ -25,6 +25,7 @@ from handlers.polls.draft import (
     MATERIAL_TEXT_MAX,
     PREVIEW,
     SCOPE,
+    _area_gaps,
     _draft,
     _notice_choices,
     _settings,
@@ -64,6 +65,7 @@ async def _preview(update: Update, context: YishiContext) -> int:
                  rule=_(RULE_NAMES[Rule(draft["rule"])])),
              *_describe(draft, _), "",
              *await _unpublishable(context, draft, _),
+             *await _area_gaps(context, draft, _),
              _("Change a setting with the buttons, then publish.")]
     buttons = InlineKeyboardMarkup([
         [InlineKeyboardButton(_("Who votes"), callback_data=callbacks.SETTING.data("audience")),
