@@ -11,7 +11,7 @@ import platform
 import sys
 
 BENCHMARKS = {"votes": "bench.vote_burst", "fanout": "bench.fanout", "tick": "bench.tick",
-              "footprint": "bench.footprint"}
+              "footprint": "bench.footprint", "stream": "bench.stream"}
 
 
 def main() -> None:
