@@ -33,6 +33,7 @@ from storage import communities
 # Buttons offer the usual choices; anything else is typed: /settings timezone Europe/Berlin.
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
+THRESHOLD_MAX = 1000  # supporters at most for /settings threshold
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
 # A panel's button: set:<community>:<field>:<value>.
 SETTING = button("set", Id, Choice("lang", "tz", "qh", "lb", "mc", "hc"), Word)
@@ -50,6 +51,9 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
         _("Quiet hours: {window}").format(window=quiet),
         _("Leaderboard (/top): {state}").format(
             state=_("on") if community.leaderboard else _("off")),
+        _("Support threshold (a topic goes to the moderators at once): {state}").format(
+            state=_("{count} supporters").format(count=community.support_threshold)
+            if community.support_threshold else _("off")),
         _("Moderators' chat for join requests: {state}").format(
             state=_("linked") if community.moderators_chat_id else _("not linked")),
         _("Handlers' chat for new reports: {state}").format(
@@ -113,6 +117,14 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
         if value not in ("on", "off"):
             return N_("The leaderboard is either on or off.")
         changes["leaderboard"] = value == "on"
+    elif field == "th":
+        if value.lower() == "off":
+            changes["support_threshold"] = "off"
+        elif value.isdigit() and 1 <= int(value) <= THRESHOLD_MAX:
+            changes["support_threshold"] = int(value)
+        else:
+            return N_("The support threshold is a number of supporters from 1 to 1000, or "
+                      "off.")
     else:
         try:
             changes["quiet_hours"] = QuietHours.parse(value)
@@ -135,11 +147,12 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
 def _current(community: Community, field: str) -> str:
     return {"lang": community.language, "tz": community.timezone,
             "qh": str(community.quiet_hours),
-            "lb": "on" if community.leaderboard else "off"}[field]
+            "lb": "on" if community.leaderboard else "off",
+            "th": str(community.support_threshold or "off")}[field]
 
 
 _TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz",
-                 "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb"}
+                 "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb", "threshold": "th"}
 
 
 async def settings_command(update: Update, context: YishiContext) -> None:
@@ -164,7 +177,8 @@ async def settings_for_group(update: Update, context: YishiContext) -> None:
         if field is None or len(args) != 2:
             await message.reply_text(_("Usage: /settings language zh|en, /settings timezone "
                                        "Asia/Shanghai, /settings quiet 22:00-07:30|off, "
-                                       "/settings leaderboard on|off"))
+                                       "/settings leaderboard on|off, /settings threshold "
+                                       "20|off"))
             return
         result = await _apply(update, context, community, field, args[1])
         if isinstance(result, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import RowMapping
@@ -23,6 +24,7 @@ def _community(row: RowMapping) -> Community:
         quiet_hours=QuietHours.parse(row["quiet_hours"]),
         active=row["active"],
         leaderboard=row["leaderboard"],
+        support_threshold=row["support_threshold"],
         moderators_chat_id=row["moderators_chat_id"],
         handlers_chat_id=row["handlers_chat_id"],
         created_at=row["created_at"],
@@ -111,8 +113,12 @@ async def update_settings(
     timezone: str | None = None,
     quiet_hours: QuietHours | None = None,
     leaderboard: bool | None = None,
+    support_threshold: int | None | Literal["off"] = None,
 ) -> Community:
+    """Change what is given (``support_threshold="off"`` turns the threshold off)."""
     values: dict[str, object] = {"updated_at": now}
+    if support_threshold is not None:
+        values["support_threshold"] = None if support_threshold == "off" else support_threshold
     if leaderboard is not None:
         values["leaderboard"] = leaderboard
     if language is not None:

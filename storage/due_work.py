@@ -32,6 +32,13 @@ async def schedule(conn: AsyncConnection, *, kind: str, key: str, due_at: dateti
     )
 
 
+async def known(conn: AsyncConnection, *, kind: str, key: str) -> bool:
+    """Whether the work named ``kind``/``key`` was ever armed (pending or done)."""
+    row = (await conn.execute(select(due_work.c.id).where(
+        due_work.c.kind == kind, due_work.c.key == key))).first()
+    return row is not None
+
+
 async def cancel(conn: AsyncConnection, *, kind: str, key: str) -> None:
     await conn.execute(delete(due_work).where(due_work.c.kind == kind, due_work.c.key == key))
 

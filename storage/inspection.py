@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.chain import GENESIS, Link, link
 from storage.schema import (
     ballots,
+    communities,
     decision_milestones,
     decision_updates,
     decisions,
@@ -68,6 +69,14 @@ async def rewrite_log(conn: AsyncConnection, poll_id: int, links: list[Link],
         previous = digest
     await conn.execute(update(polls).where(polls.c.id == poll_id).values(head_hash=previous))
     return previous
+
+
+async def old_community(conn: AsyncConnection, chat_id: int, now: datetime) -> int:
+    """A group's row as early revisions wrote it (only the columns they all have). Its id."""
+    made = await conn.execute(communities.insert().values(
+        chat_id=chat_id, title="Building 3", language="zh", timezone="Asia/Shanghai",
+        quiet_hours="22:00-07:30", created_at=now, updated_at=now))
+    return int(made.inserted_primary_key[0])
 
 
 async def timeline_before_kinds(conn: AsyncConnection, community_id: int,

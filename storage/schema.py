@@ -44,6 +44,8 @@ communities = Table(
     Column("quiet_hours", String(16), nullable=False),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("leaderboard", Boolean, nullable=False, server_default=true()),
+    # Supporters at which a topic goes to the moderators at once (NULL: off).
+    Column("support_threshold", Integer, nullable=True),
     # The moderators' own group chat, where join requests go; linked with a one-time code.
     Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
     Column("link_code", String(16), nullable=True),

@@ -48,8 +48,8 @@ async def test_timelines_written_before_0013_are_sorted_into_kinds(tmp_path):
     try:
         await upgrade(database, "0012")
         async with database.transaction() as conn:
-            community = await _community(conn)
-            decision_id = await inspection.timeline_before_kinds(conn, community.id, NOW)
+            community_id = await inspection.old_community(conn, -100, NOW)
+            decision_id = await inspection.timeline_before_kinds(conn, community_id, NOW)
         await upgrade(database)
         async with database.transaction() as conn:
             kinds = [u.kind for u in await decision_store.timeline(conn, decision_id)]

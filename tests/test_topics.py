@@ -567,3 +567,48 @@ async def test_a_chinese_rewording_finds_the_open_topic(bot, api, tg):
     suggestion = await api.wait_for("sendMessage", after=mark, where=to_cui)
     assert "T-1“快递柜不够用”" in suggestion.text
     assert suggestion.buttons[0]["callback_data"] == f"tn:s:{first}"
+
+
+async def test_a_topic_that_reaches_the_support_threshold_goes_to_the_moderators(bot, api, tg,
+                                                                                clock):
+    """With /settings threshold 2, the second supporter sends the topic to the moderators
+    at once (at the next tick, not at the weekly roundup), once, whoever withdraws and
+    supports again. Off by default; a bad number is refused and changes nothing."""
+    group, owner, stored, people = await _building(bot, api, tg)
+    ann, bob, cui, dan = people.values()
+    refused = await _settings(api, tg, group, owner, "/settings threshold many")
+    assert refused.text == "支持门槛是 1 到 1000 之间的支持人数，或者 off（关闭）。"
+    panel = await _settings(api, tg, group, owner, "/settings threshold 2")
+    assert "支持门槛（达到后议题立即交给管理员）：2 人支持" in panel.text.splitlines()
+    _done, review = await _propose(api, tg, ann, title="Night parking on the fire lane",
+                                   via_group=group, community=stored.id)
+    topic_id = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
+    for who, ticked in ((bob, 0), (cui, 1), (cui, 0), (dan, 0)):
+        mark = api.mark()
+        await tg.press(who, post, topic_buttons.SUPPORT.data(topic_id))
+        await api.wait_for("answerCallbackQuery", after=mark)
+        await bot.settled()
+        assert await bot.tick() == ticked, who.first_name
+        if ticked:
+            card = await api.wait_for("sendMessage", after=mark, where=to_owner)
+            assert card.text.splitlines()[0] == (
+                "Ready for a decision: T-1 has 2 supporters, the number this group set "
+                "(/settings threshold). What should happen with it?")
+            assert [b["text"] for b in card.buttons] == [
+                "Put to a vote", "Discuss at a meeting", "Close", "Urgent on/off"]
+    # Cui withdrew and Dan brought it back to 2: no second card.
+    assert len([c for c in api.sent(chat_id=owner.id)
+                if c.text.startswith("Ready for a decision")]) == 1
+    # Off again: a topic's supporters send nothing until the roundup.
+    panel = await _settings(api, tg, group, owner, "/settings threshold off")
+    assert "支持门槛（达到后议题立即交给管理员）：关闭" in panel.text.splitlines()
+
+
+async def _settings(api, tg, group, owner, text):
+    mark = api.mark()
+    await tg.say(group, owner, text)
+    return await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)

@@ -34,6 +34,8 @@ class Community(BaseModel):
     quiet_hours: QuietHours
     active: bool = True
     leaderboard: bool = True
+    # A topic with this many supporters goes to the moderators at once (None: off).
+    support_threshold: int | None = None
     moderators_chat_id: int | None = None
     handlers_chat_id: int | None = None
     created_at: datetime

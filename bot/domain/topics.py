@@ -15,6 +15,8 @@ import jieba
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process, utils
 
+from bot.domain.models import Community
+
 TITLE_MAX = 80
 DETAILS_MAX = 1000
 
@@ -57,6 +59,13 @@ LISTED = (TopicStatus.OPEN, TopicStatus.SELECTED_VOTE, TopicStatus.SELECTED_MEET
           TopicStatus.DISCUSSED)
 # Where a topic waits for the moderators to say what came of its meeting.
 AWAITING_OUTCOME = (TopicStatus.SELECTED_MEETING, TopicStatus.DISCUSSED)
+
+
+def reached_threshold(community: Community, topic: Topic, supporters: int) -> bool:
+    """Whether an open topic has as many supporters as the group's threshold asks for a
+    topic to go to its moderators at once (never, with the threshold off)."""
+    return community.support_threshold is not None and topic.status is TopicStatus.OPEN \
+        and supporters >= community.support_threshold
 
 
 def can_move(current: TopicStatus, target: TopicStatus) -> bool:

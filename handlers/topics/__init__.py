@@ -18,8 +18,14 @@ from bot.domain.topics import prepare_similarity
 from bot.i18n import N_
 from handlers.flows import flow, private_flow
 from handlers.topics import callbacks
-from handlers.topics.jobs import arm_roundups, ask_after_meeting, post_roundup, replan_roundup
-from handlers.topics.lifecycle import MET, ROUNDUP
+from handlers.topics.jobs import (
+    arm_roundups,
+    ask_after_meeting,
+    ask_when_ready,
+    post_roundup,
+    replan_roundup,
+)
+from handlers.topics.lifecycle import MET, READY, ROUNDUP
 from handlers.topics.moderate import (
     MEETING_DATE,
     REASON,
@@ -111,6 +117,7 @@ def register(app: YishiApp) -> None:
     services = app.bot_data.services
     services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)
     services.scheduler.on(MET, ask_after_meeting)
+    services.scheduler.on(READY, ask_when_ready)
     services.startup.append(arm_roundups)
     services.startup.append(_load_segmenter)
     services.zone_changed.append(replan_roundup)

@@ -125,6 +125,38 @@ async def _offer_selection(bot: Bot, services: Services, community: Community, t
                                                  "chat with me to choose what happens next."))
 
 
+async def ask_when_ready(app: YishiApp, work: DueWork) -> Outcome:
+    """Due work ``topic_ready``: a topic reached the group's support threshold, so the
+    moderators are asked what happens with it now (after quiet hours), not at the weekly
+    roundup."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        topic = await store.get(conn, work.payload["topic"])
+        community = await communities.by_id(conn, topic.community_id) if topic else None
+        supports = await store.supports(conn, topic.id) if topic else 0
+    if topic is None or community is None or not community.active \
+            or topic.status is not TopicStatus.OPEN:
+        return Done()
+    quiet_until = community.quiet_until(services.clock.now())
+    if quiet_until is not None:
+        return Defer(quiet_until)
+    author = await _author_name(services, topic)
+
+    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+        text = _("<b>Ready for a decision</b>: {ref} has {count} supporters, the number this "
+                 "group set (/settings threshold). What should happen with it?").format(
+            ref=topic.ref, count=supports) + "\n\n" + _card(topic, supports, author, _)
+        return text, _choices(topic, [[("vote", _("Put to a vote")),
+                                       ("meet", _("Discuss at a meeting"))],
+                                      [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
+
+    await send_to_moderators(app.bot, services, community, render,
+                             unreachable_note=N_("A topic reached the group's support "
+                                                 "threshold and is ready for a decision. "
+                                                 "Moderators: start a private chat with me."))
+    return Done()
+
+
 async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
     """Due work ``topic_met``: a while after a topic's meeting, the moderators are asked
     what came of it, so no topic waits for a meeting forever."""

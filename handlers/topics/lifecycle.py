@@ -24,6 +24,7 @@ from bot.domain.topics import (
     Topic,
     TopicStatus,
     moves_into,
+    reached_threshold,
 )
 from bot.i18n import N_, Translator, translator
 from bot.points import award
@@ -56,6 +57,8 @@ ROUNDUP = "topic_roundup"
 # Due work: the moderators are asked what came of a topic's meeting, this long after it.
 MET = "topic_met"
 AFTER_MEETING = timedelta(hours=2)
+# Due work: a topic reached the group's support threshold; the moderators are asked now.
+READY = "topic_ready"
 
 
 async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
@@ -253,6 +256,11 @@ async def _toggle_support(update: Update, context: YishiContext, topic: Topic,
                 await award(conn, services.settings.points, community, user_id=user.id,
                             action=Action.TOPIC_SUPPORTED, ref=f"topic:{topic.id}", now=now)
             count = await store.supports(conn, topic.id)
+            if added and reached_threshold(community, topic, count) \
+                    and not await due_work.known(conn, kind=READY, key=str(topic.id)):
+                # Once per topic, whoever takes it back and forth across the line.
+                await due_work.schedule(conn, kind=READY, key=str(topic.id), due_at=now,
+                                        now=now, payload={"topic": topic.id})
     if not verified:
         await query.answer(_("Only residents on the roster can support topics. Send /join to "
                              "me in private to join it."), show_alert=True)

@@ -105,3 +105,24 @@ def test_similar_chinese_titles_by_their_words(title, expected):
 def test_chinese_closeness_ignores_function_words():
     assert chinese_closeness("电梯太慢了", "电动车太多了") == 0
     assert chinese_closeness("快递柜不够用", "楼下快递柜太少") > 45
+
+
+def test_the_support_threshold():
+    from datetime import UTC, datetime
+
+    from bot.domain.models import Community
+    from bot.domain.quiet_hours import QuietHours
+    from bot.domain.topics import Topic, reached_threshold
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    group = Community(id=1, chat_id=-1, title="Elm", language="zh", timezone="Asia/Shanghai",
+                      quiet_hours=QuietHours(), created_at=when)
+    topic = Topic(id=1, community_id=1, number=1, title="T", details="", category="other",
+                  photo_file_id=None, author_id=None, anonymous=False,
+                  status=TopicStatus.OPEN, urgent=False, reason=None, merged_into=None,
+                  meeting_at=None, created_at=when, post_chat_id=None, post_message_id=None,
+                  notices=[])
+    assert not reached_threshold(group, topic, 500)  # off by default
+    twenty = group.model_copy(update={"support_threshold": 20})
+    assert not reached_threshold(twenty, topic, 19) and reached_threshold(twenty, topic, 20)
+    voting = topic.model_copy(update={"status": TopicStatus.SELECTED_VOTE})
+    assert not reached_threshold(twenty, voting, 30)  # already on its way
