@@ -26,6 +26,8 @@ from bot.domain.reports import overdue
 from bot.domain.summary import (
     ChartWeek,
     DecisionLine,
+    MeetingLine,
+    NoticeLine,
     PollLine,
     TopicLine,
     Week,
@@ -33,13 +35,14 @@ from bot.domain.summary import (
     median_hours,
 )
 from bot.domain.topics import TopicStatus
-from bot.i18n import WEEKDAY_NAMES, Translator, translator
+from bot.i18n import N_, WEEKDAY_NAMES, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
 from handlers.polls.lifecycle import closed_lines
 from handlers.reports.lifecycle import limits_for
 from storage import (
     communities,
+    decision_notices,
     due_work,
     helping,
     people,
@@ -50,9 +53,14 @@ from storage import (
     volunteering,
 )
 from storage import decisions as decision_store
+from storage import meetings as meeting_store
 from storage import reports as report_store
 
 log = logging.getLogger(__name__)
+
+# How a decision's objection period (公示) ended, as the weekly summary says it.
+NOTICE_OUTCOMES = {"confirmed": N_("confirmed"), "amended": N_("amended"),
+                   "withdrawn": N_("withdrawn")}
 
 SUMMARY = "weekly_summary"
 WEEK = timedelta(days=7)
@@ -107,6 +115,8 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
         named = await people.names(conn, [user for user, _points in leaders])
         helps_done, help_minutes = await helping.given_between(conn, community.id, start, end)
         held, held_minutes = await volunteering.held_between(conn, community.id, start, end)
+        met = await meeting_store.held_between(conn, community.id, start, end)
+        notices = await decision_notices.during(conn, community.id, start, end)
     zone = ZoneInfo(community.timezone)
     top = sorted(supported, key=lambda item: (-item[1], item[0].number))[:3]
     contributors = []
@@ -133,7 +143,13 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
                         for d in listing_order(decided, now) if d.status in OPEN_DECISIONS],
         decision_updates=sum(1 for _d, entry in updates if entry.kind is UpdateKind.PROGRESS),
         top_contributors=contributors, helps_done=helps_done, help_minutes=help_minutes,
-        activities_held=held, activity_minutes=held_minutes)
+        activities_held=held, activity_minutes=held_minutes,
+        meetings=[MeetingLine(ref=m.ref, title=m.title,
+                              came=len((m.minutes or {}).get("attended", [])),
+                              agreed=len((m.minutes or {}).get("agreed", []))) for m in met],
+        notices=[NoticeLine(ref=f"D-{number}", title=title, objections=objections,
+                            until=notice.until.astimezone(zone), outcome=notice.outcome)
+                 for number, title, notice, objections in notices])
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
@@ -220,6 +236,20 @@ def compose(week: Week, community: Community, _: Translator) -> str:
         lines.append(_("<b>Volunteering</b>: {count} activities held, {hours} h given.")
                      .format(count=week.activities_held,
                              hours=hours(week.activity_minutes)))
+    if week.meetings:
+        lines.append(_("<b>Round-table meetings</b>: {list}.").format(list=_.join(
+            _("{ref} “{title}” ({came} came, {agreed} agreed actions)").format(
+                ref=m.ref, title=html.escape(m.title), came=m.came, agreed=m.agreed)
+            for m in week.meetings)))
+    if week.notices:
+        lines.append(_("<b>Posted for objection</b>"))
+        for notice in week.notices:
+            state = _(NOTICE_OUTCOMES[notice.outcome]) if notice.outcome in NOTICE_OUTCOMES \
+                else _("taking objections until {when}").format(
+                    when=f"{notice.until:%Y-%m-%d %H:%M}")
+            lines.append("• " + _("{ref} “{title}”: {count} objections, {state}").format(
+                ref=notice.ref, title=html.escape(notice.title), count=notice.objections,
+                state=state))
     if week.top_contributors:
         lines.append(_("<b>Thanks to</b> {list}").format(list=_.join(
             _("{name} ({points})").format(name=html.escape(name), points=earned)

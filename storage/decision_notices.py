@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import decision_notices, decision_objections
+from storage.schema import decision_notices, decision_objections, decisions
 from storage.upsert import upsert
 
 
@@ -39,8 +40,10 @@ async def start(conn: AsyncConnection, decision_id: int, until: datetime,
 async def get(conn: AsyncConnection, decision_id: int) -> Notice | None:
     row = (await conn.execute(select(decision_notices).where(
         decision_notices.c.decision_id == decision_id))).mappings().first()
-    if row is None:
-        return None
+    return _notice(row) if row is not None else None
+
+
+def _notice(row: RowMapping) -> Notice:
     return Notice(decision_id=row["decision_id"], until=row["until"], outcome=row["outcome"],
                   outcome_reason=row["outcome_reason"], post_chat_id=row["post_chat_id"],
                   post_message_id=row["post_message_id"])
@@ -88,3 +91,24 @@ async def settle(conn: AsyncConnection, decision_id: int, outcome: str, by: int 
         decision_notices.c.decision_id == decision_id, decision_notices.c.outcome.is_(None))
         .values(outcome=outcome, outcome_reason=reason, settled_by=by, settled_at=now))
     return done.rowcount > 0
+
+
+async def during(conn: AsyncConnection, community_id: int, start: datetime,
+                 end: datetime) -> list[tuple[int, str, Notice, int]]:
+    """Decisions of the community under objection at some time in [start, end): posted
+    before ``end`` and not settled before ``start``. (number, title, notice, objections),
+    by number."""
+    counted = select(decision_objections.c.decision_id,
+                     func.count().label("objections")) \
+        .group_by(decision_objections.c.decision_id).subquery()
+    rows = await conn.execute(
+        select(decisions.c.number, decisions.c.title, decision_notices,
+               func.coalesce(counted.c.objections, 0).label("objections"))
+        .join(decisions, decisions.c.id == decision_notices.c.decision_id)
+        .outerjoin(counted, counted.c.decision_id == decision_notices.c.decision_id)
+        .where(decisions.c.community_id == community_id, decision_notices.c.created_at < end,
+               or_(decision_notices.c.settled_at.is_(None),
+                   decision_notices.c.settled_at >= start))
+        .order_by(decisions.c.number))
+    return [(row["number"], row["title"], _notice(row), int(row["objections"]))
+            for row in rows.mappings()]

@@ -124,3 +124,12 @@ async def forget_person(conn: AsyncConnection, user_id: int) -> None:
             kept["forgotten"] = int(kept.get("forgotten", 0)) + 1
             await conn.execute(update(meetings).where(meetings.c.id == meeting_id).values(
                 minutes=kept))
+
+
+async def held_between(conn: AsyncConnection, community_id: int, start: datetime,
+                       end: datetime) -> list[Meeting]:
+    """Meetings that began in [start, end) and have their minutes, in order."""
+    rows = await conn.execute(select(meetings).where(
+        meetings.c.community_id == community_id, meetings.c.status == MeetingStatus.HELD.value,
+        meetings.c.starts_at >= start, meetings.c.starts_at < end).order_by(meetings.c.number))
+    return [_meeting(row) for row in rows.mappings()]

@@ -370,11 +370,16 @@ async def test_a_decision_posted_for_objection_is_amended_after_the_objections(
                                            "• White shows every mark; grey would last",
                                            "• Ask the tenants too"]
     assert "Ann" not in shown.text and "Cal" not in shown.text
+    # The week's summary (a moderator's /summary) names the open objection period.
+    clock.advance(timedelta(hours=1))
+    summary = await _summary(api, tg, group, owner)
+    assert "• D-1“Repaint the lobby white”：2 条异议，接受异议至 2026-11-28 10:00" \
+        in summary.text.splitlines()
     early = await tg.press(owner, post, objections.OUTCOME.data(1, "confirm"))
     assert (await api.wait_for("answerCallbackQuery", where=lambda c: c.get(
         "callback_query_id") == early)).get("text") == "The objection period has not ended yet."
 
-    clock.advance(timedelta(days=5, minutes=1))
+    clock.advance(timedelta(days=4, hours=23, minutes=1))
     mark = api.mark()
     await bot.tick()
     card = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
@@ -404,3 +409,13 @@ async def test_a_decision_posted_for_objection_is_amended_after_the_objections(
     await tg.press(owner, card, objections.OUTCOME.data(1, "confirm"))
     again = await api.wait_for("answerCallbackQuery", after=mark)
     assert again.get("text") == "The moderators have decided this before."
+    summary = await _summary(api, tg, group, owner)
+    assert "• D-1“Repaint the lobby light grey”：2 条异议，已修改" in summary.text.splitlines()
+
+
+async def _summary(api, tg, group, owner):
+    """A moderator's /summary in the group: the last seven days, posted there."""
+    mark = api.mark()
+    await tg.say(group, owner, "/summary")
+    return await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
+                              and "<b>" not in c.text and len(c.text.splitlines()) > 1)

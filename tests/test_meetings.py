@@ -175,6 +175,13 @@ async def test_a_round_table_from_its_call_to_its_minutes(bot, api, tg, clock):
         topic = await topic_store.get(conn, topic.id)
     assert (topic.status, topic.discussed_at, topic.minutes_link) == (
         TopicStatus.DISCUSSED, "M-1", link)
+    # The week's summary (a moderator's /summary) names the meeting.
+    mark = api.mark()
+    await tg.say(group, owner, "/summary")
+    summary = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id ==
+                                 group.id and "圆桌会议" in c.text)
+    assert "圆桌会议：M-1“Parking in the courtyard”（2 人参加，达成 2 项行动）。" \
+        in summary.text.splitlines()
 
     # An agreed action becomes a decision in one press, once.
     mark = api.mark()

@@ -34,6 +34,27 @@ class DecisionLine(BaseModel):
     overdue: bool
 
 
+class MeetingLine(BaseModel):
+    """A round-table meeting held in the week, its minutes posted."""
+
+    model_config = ConfigDict(frozen=True)
+    ref: str
+    title: str
+    came: int
+    agreed: int
+
+
+class NoticeLine(BaseModel):
+    """A decision posted for objection (公示) during the week: still open, or settled."""
+
+    model_config = ConfigDict(frozen=True)
+    ref: str
+    title: str
+    objections: int
+    until: datetime
+    outcome: str | None  # confirmed, amended, withdrawn; None while open
+
+
 class Week(BaseModel):
     """Everything the summary says about one week of one community."""
 
@@ -58,6 +79,8 @@ class Week(BaseModel):
     help_minutes: int = 0
     activities_held: int = 0  # volunteer activities, attendance confirmed
     activity_minutes: int = 0  # given by their attendees together
+    meetings: list[MeetingLine] = []
+    notices: list[NoticeLine] = []
 
     @property
     def empty(self) -> bool:
@@ -65,7 +88,7 @@ class Week(BaseModel):
         return not (self.topics_raised or self.polls_closed or self.polls_open
                     or self.reports_opened or self.reports_resolved or self.reports_overdue
                     or self.decisions_open or self.decision_updates or self.helps_done
-                    or self.activities_held)
+                    or self.activities_held or self.meetings or self.notices)
 
 
 def median_hours(durations: list[timedelta]) -> float | None:
