@@ -23,6 +23,30 @@ VOTE_TRACES = ("ballots", "poll_participants", "poll_log", "update_inbox")
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 
 
+# VACUUM FULL keeps an old row version that a transaction still open might see (one that
+# began before it was deleted, an autovacuum's ANALYZE among them): flush_journal first
+# waits for those to end, this long at most.
+OLDER_SNAPSHOTS_WAIT = 10.0
+_OLDER_SNAPSHOTS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+    "AND age(backend_xmin) > age((:horizon % 4294967296)::text::xid)")
+
+
+async def _wait_for_older_snapshots(conn: Any) -> None:
+    """PostgreSQL: wait until no other session of this database holds a snapshot taken
+    before now (so that VACUUM FULL may drop every row version deleted before now)."""
+    horizon = (await conn.execute(text(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))).scalar_one()
+    deadline = asyncio.get_running_loop().time() + OLDER_SNAPSHOTS_WAIT
+    while (await conn.execute(_OLDER_SNAPSHOTS, {"horizon": horizon})).scalar_one():
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("a session older than a secret poll's close is still open; old row "
+                        "versions it may see stay until the next vacuum")
+            return
+        await asyncio.sleep(0.1)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -71,6 +95,7 @@ class Database:
         if not self.is_sqlite:
             async with self.engine.connect() as conn:
                 auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await _wait_for_older_snapshots(auto)
                 await auto.execute(text("VACUUM FULL " + ", ".join(VOTE_TRACES)))
                 try:
                     await auto.execute(text("CHECKPOINT"))
