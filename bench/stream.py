@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.common import fake_api, median, running_bot, table
 from bot.fakeapi.actions import Telegram
+from bot.fakeapi.harness import push_stream
 from storage import people
 
 UPDATES = 6000
@@ -46,15 +47,7 @@ async def _once(updates: int) -> dict[str, float]:
             for person in members:
                 await tg.say(group, person, "hello")
             await _known(bot, members)
-        said = ["/help", "/polls", "/topics", "/me", "/start", "/report", "/decisions",
-                "/nonsense", "hello", "你好"]
-        for n in range(updates):
-            person = persons[n % PEOPLE]
-            where = groups[n % PEOPLE // half] if rnd.random() < 0.6 else person
-            if rnd.random() < 0.1:
-                await tg.send_sticker(where, person)
-            else:
-                await tg.say(where, person, rnd.choice(said))
+        await push_stream(tg, groups, persons, updates, rnd)
         newcomer = tg.person("Newcomer", language_code="en")
         mark = api.mark()
         started = time.monotonic()

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from bot.fakeapi.harness import create_poll, poll_id_of
+from bot.fakeapi.harness import create_poll, poll_id_of, push_stream
 from handlers.polls import callbacks as poll_buttons
 from tests.helpers import group_with_bot, introduce
 
@@ -109,15 +109,7 @@ async def test_a_newcomer_is_answered_at_once_through_a_stream_of_updates(bot, a
     await introduce(bot, tg, groups[0], *people[:20])
     await introduce(bot, tg, groups[1], *people[20:])
     await bot.settled()
-    said = ["/help", "/polls", "/topics", "/me", "/start", "/report", "/decisions",
-            "/nonsense", "hello", "你好"]
-    for n in range(1500):
-        person = people[n % len(people)]
-        where = groups[n % len(people) // 20] if rnd.random() < 0.6 else person
-        if rnd.random() < 0.1:
-            await tg.send_sticker(where, person)
-        else:
-            await tg.say(where, person, rnd.choice(said))
+    await push_stream(tg, groups, people, 1500, rnd)
     newcomer = tg.person("Newcomer", language_code="en")
     mark = api.mark()
     await tg.say(newcomer, newcomer, "/start")

@@ -43,6 +43,16 @@ async def _publish(api, tg, group, owner, community_id, method, options, *, ques
     return preview, post
 
 
+async def _with_ann_and_bo(bot, api, tg):
+    """The English group, and Ann and Bo in it, each with a private chat with the bot."""
+    group, owner, stored = await _english_group(bot, api, tg)
+    ann, bo = tg.person("Ann", language_code="en"), tg.person("Bo", language_code="en")
+    await introduce(bot, tg, group, ann, bo)
+    for person in (ann, bo):
+        await _started(api, tg, person)
+    return group, owner, stored, ann, bo
+
+
 async def _started(api, tg, person):
     mark = api.mark()
     await tg.say(person, person, "/start")
@@ -142,11 +152,7 @@ async def test_a_ranked_choice_poll_runs_off_round_by_round(bot, api, tg, clock)
 
 
 async def test_consent_posts_each_objections_reason_and_fails_with_one(bot, api, tg, clock):
-    group, owner, stored = await _english_group(bot, api, tg)
-    ann, bo = tg.person("Ann", language_code="en"), tg.person("Bo", language_code="en")
-    await introduce(bot, tg, group, ann, bo)
-    for person in (ann, bo):
-        await _started(api, tg, person)
+    group, owner, stored, ann, bo = await _with_ann_and_bo(bot, api, tg)
     _preview, post = await _publish(api, tg, group, owner, stored.id, "consent",
                                     ["x", "y"], question="Lock the roof door at night?")
     form = await _form(api, tg, ann, post)
@@ -230,11 +236,7 @@ async def test_consent_posts_each_objections_reason_and_fails_with_one(bot, api,
 
 
 async def test_a_meeting_time_poll_names_the_best_slot(bot, api, tg, clock):
-    group, owner, stored = await _english_group(bot, api, tg)
-    ann, bo = tg.person("Ann", language_code="en"), tg.person("Bo", language_code="en")
-    await introduce(bot, tg, group, ann, bo)
-    for person in (ann, bo):
-        await _started(api, tg, person)
+    group, owner, stored, ann, bo = await _with_ann_and_bo(bot, api, tg)
     preview, post = await _publish(api, tg, group, owner, stored.id, "time",
                                    ["2026-12-12 19:00", "2026-12-10 19:30"],
                                    question="When do we meet about the garden?")

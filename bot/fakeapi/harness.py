@@ -232,3 +232,22 @@ async def create_poll(api: FakeBotApi, tg: Telegram, group: Any, owner: Any, com
 
 def poll_id_of(post: Call) -> int:
     return int(post.buttons[0]["callback_data"].split(":")[1])
+
+
+# What people say in the noisy stream of updates (commands, chatter, one unknown command).
+STREAM_SAID = ("/help", "/polls", "/topics", "/me", "/start", "/report", "/decisions",
+               "/nonsense", "hello", "你好")
+
+
+async def push_stream(tg: Telegram, groups: list[Any], people: list[Any], count: int,
+                      rnd: Any) -> None:
+    """``count`` updates pushed at once, round the ``people`` (split evenly between the
+    ``groups``): six in ten in their group, the rest in private; one in ten a sticker."""
+    per_group = len(people) // len(groups)
+    for n in range(count):
+        person = people[n % len(people)]
+        where = groups[n % len(people) // per_group] if rnd.random() < 0.6 else person
+        if rnd.random() < 0.1:
+            await tg.send_sticker(where, person)
+        else:
+            await tg.say(where, person, rnd.choice(STREAM_SAID))
