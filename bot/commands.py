@@ -50,6 +50,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("volunteer", N_("Post a volunteer activity with seats"), _BOTH, Role.MODERATOR),
     Command("meeting", N_("Call a round-table meeting; /meeting M-1: who is coming"), _BOTH,
             Role.MODERATOR),
+    Command("survey", N_("Rate the committee, the property management and the handlers"),
+            _BOTH),
     Command("rewards", N_("Rewards to spend your points on"), _BOTH),
     Command("summary", N_("The week in the building"), _BOTH),
     Command("me", N_("My unit, role, points and level"), frozenset({Where.PRIVATE})),

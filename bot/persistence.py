@@ -15,7 +15,7 @@ from storage import Database, due_work, flow_state
 ConversationKey = tuple[int | str, ...]
 
 # Due work that closes a flow left idle; keyed so one person's timers share a prefix.
-FLOW_IDLE = "flow_idle"
+FLOW_IDLE = flow_state.FLOW_IDLE
 
 
 def idle_key(chat_id: int, user_id: int, name: str) -> str:

@@ -67,6 +67,7 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
         settings,
         start,
         summary,
+        surveys,
         topics,
         volunteering,
     )
@@ -91,9 +92,10 @@ def register_all(app: YishiApp, extra_features: Sequence[Feature] = ()) -> None:
     volunteering.register(app)
     rewards.register(app)
     meetings.register(app)
+    surveys.register(app)
     questions.register(app)  # under polls' notices and meetings' posts
     summary.register(app)
-    export.register(app)  # /export P-n and /export reports, over two features
+    export.register(app)  # /export P-n, M-n, S-n and reports, over several features
     for register in extra_features:
         register(app)
     # BEGIN, ONE_FLOW, the answer to "leave this flow?" and PERSISTENCE.

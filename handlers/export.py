@@ -1,6 +1,7 @@
 """/export (moderators, in the group): the minutes of a poll (``/export P-3``) or of a
-round-table meeting (``/export M-1``), or the building's issue reports
-(``/export reports [period]``), sent in private as CSV and XLSX.
+round-table meeting (``/export M-1``), a satisfaction survey round's results and comments
+(``/export S-2``), or the building's issue reports (``/export reports [period]``), sent in
+private as CSV and XLSX.
 
 One command over several features, so it lives beside them rather than inside any.
 """
@@ -16,14 +17,17 @@ from handlers.common import chat_translator, ensure_community, moderator_only
 from handlers.meetings.minutes import export_meeting
 from handlers.polls.records import export_poll
 from handlers.reports.records import export_reports
+from handlers.surveys.manage import export_round
 
 
 @moderator_only
 async def export(update: Update, context: YishiContext) -> None:
-    if (context.args or [""])[0].upper().startswith("M-"):
+    ref = (context.args or [""])[0].upper()
+    if ref.startswith(("M-", "S-")):
         assert update.effective_chat is not None
-        await export_meeting(update, context,
-                             await ensure_community(context, update.effective_chat))
+        community = await ensure_community(context, update.effective_chat)
+        await (export_meeting if ref.startswith("M-") else export_round)(update, context,
+                                                                         community)
         return
     if (context.args or [""])[0].lower() != "reports":
         await export_poll(update, context)

@@ -13,6 +13,7 @@ from bot.deeplinks import DeepLink
 from bot.i18n import translator
 from handlers import SPEAKERS, summary
 from handlers.common import ensure_community, is_group, note_person, record_audit
+from handlers.surveys.manage import arm as arm_surveys
 from storage import communities, memberships
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ async def bot_membership_changed(update: Update, context: YishiContext) -> None:
                            by=change.from_user.id)
         await _greet(context, community.chat_id, community.id, community.language)
         await summary.ensure_armed(context.application, community)
+        await arm_surveys(context.application, community)
     elif was and not now_in:
         async with services.db.transaction() as conn:
             moderated = await communities.by_moderators_chat(conn, chat.id)

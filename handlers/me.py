@@ -217,6 +217,9 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
             await audit.record(conn, community_id=membership.community_id, actor_id=None,
                                action="person.forgotten", at=services.clock.now())
     context.application.drop_user_data(user.id)
+    for flow in services.flows.values():  # a flow they were in ends here too
+        if flow.state((user.id, user.id)) is not None:
+            flow.end((user.id, user.id))
     context.person_forgotten = True
     await query.answer()
     # Said in the language they used, which is now forgotten too.

@@ -16,6 +16,7 @@ from bot.buttons import Choice, Id, Word, button
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community, Role
 from bot.domain.quiet_hours import QuietHours
+from bot.domain.surveys import MONTHS_ALLOWED, every
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     ensure_community,
@@ -28,6 +29,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.lang import LANGUAGE_NAMES
+from handlers.surveys.manage import arm as arm_surveys
 from storage import communities
 
 # Buttons offer the usual choices; anything else is typed: /settings timezone Europe/Berlin.
@@ -54,6 +56,9 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
         _("Support threshold (a topic goes to the moderators at once): {state}").format(
             state=_("{count} supporters").format(count=community.support_threshold)
             if community.support_threshold else _("off")),
+        _("Satisfaction survey (/survey): {state}").format(
+            state=_("every {months} months").format(months=every(community.survey_months))
+            if every(community.survey_months) else _("off")),
         _("Moderators' chat for join requests: {state}").format(
             state=_("linked") if community.moderators_chat_id else _("not linked")),
         _("Handlers' chat for new reports: {state}").format(
@@ -125,6 +130,13 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
         else:
             return N_("The support threshold is a number of supporters from 1 to 1000, or "
                       "off.")
+    elif field == "sv":
+        if value.lower() == "off":
+            changes["survey_months"] = 0
+        elif value.isdigit() and int(value) in MONTHS_ALLOWED:
+            changes["survey_months"] = int(value)
+        else:
+            return N_("Survey rounds come every 1, 2, 3, 4, 6 or 12 months, or are off.")
     else:
         try:
             changes["quiet_hours"] = QuietHours.parse(value)
@@ -136,6 +148,8 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
                                                     **changes)
     await record_audit(context, community, update, "settings.change", field=field,
                        old=_current(community, field), new=_current(changed, field))
+    if field == "sv":
+        await arm_surveys(context.application, changed)
     if field == "tz" and changed.timezone != community.timezone:
         # What falls at a local hour (the weekly summary, the roundup, repeating
         # announcements) is planned again for the new zone.
@@ -148,11 +162,13 @@ def _current(community: Community, field: str) -> str:
     return {"lang": community.language, "tz": community.timezone,
             "qh": str(community.quiet_hours),
             "lb": "on" if community.leaderboard else "off",
-            "th": str(community.support_threshold or "off")}[field]
+            "th": str(community.support_threshold or "off"),
+            "sv": str(every(community.survey_months) or "off")}[field]
 
 
 _TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz",
-                 "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb", "threshold": "th"}
+                 "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb", "threshold": "th",
+                 "survey": "sv"}
 
 
 async def settings_command(update: Update, context: YishiContext) -> None:
@@ -178,7 +194,7 @@ async def settings_for_group(update: Update, context: YishiContext) -> None:
             await message.reply_text(_("Usage: /settings language zh|en, /settings timezone "
                                        "Asia/Shanghai, /settings quiet 22:00-07:30|off, "
                                        "/settings leaderboard on|off, /settings threshold "
-                                       "20|off"))
+                                       "20|off, /settings survey 3|off"))
             return
         result = await _apply(update, context, community, field, args[1])
         if isinstance(result, str):

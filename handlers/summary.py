@@ -29,6 +29,7 @@ from bot.domain.summary import (
     MeetingLine,
     NoticeLine,
     PollLine,
+    SurveyLine,
     TopicLine,
     Week,
     mean,
@@ -40,6 +41,7 @@ from bot.scheduler import Defer, Done, Outcome
 from handlers.common import chat_translator, communities_of, ensure_community, user_role
 from handlers.polls.lifecycle import closed_lines
 from handlers.reports.lifecycle import limits_for
+from handlers.surveys.lifecycle import subject_name, thaw
 from storage import (
     communities,
     decision_notices,
@@ -55,6 +57,7 @@ from storage import (
 from storage import decisions as decision_store
 from storage import meetings as meeting_store
 from storage import reports as report_store
+from storage import surveys as survey_store
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,12 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
         held, held_minutes = await volunteering.held_between(conn, community.id, start, end)
         met = await meeting_store.held_between(conn, community.id, start, end)
         notices = await decision_notices.during(conn, community.id, start, end)
+        rounds = await survey_store.closed_between(conn, community.id, start, end)
+        running = await survey_store.open_in(conn, community.id)
+        if running is not None and running.opened_at < end:
+            rounds.append(running)
+        taking_part = {r.id: await survey_store.households_taking_part(conn, r.id)
+                       for r in rounds}
     zone = ZoneInfo(community.timezone)
     top = sorted(supported, key=lambda item: (-item[1], item[0].number))[:3]
     contributors = []
@@ -149,7 +158,12 @@ async def gather(app: YishiApp, community: Community, start: datetime, end: date
                               agreed=len((m.minutes or {}).get("agreed", []))) for m in met],
         notices=[NoticeLine(ref=f"D-{number}", title=title, objections=objections,
                             until=notice.until.astimezone(zone), outcome=notice.outcome)
-                 for number, title, notice, objections in notices])
+                 for number, title, notice, objections in notices],
+        surveys=[SurveyLine(ref=r.ref, households=taking_part[r.id],
+                            until=None if r.closed_at else r.closes_at.astimezone(zone),
+                            means=[(result.subject, result.mean)
+                                   for result in thaw(r.results).values()])
+                 for r in rounds])
 
 
 async def chart_weeks(app: YishiApp, community: Community, end: datetime) -> list[ChartWeek]:
@@ -250,6 +264,18 @@ def compose(week: Week, community: Community, _: Translator) -> str:
             lines.append("• " + _("{ref} “{title}”: {count} objections, {state}").format(
                 ref=notice.ref, title=html.escape(notice.title), count=notice.objections,
                 state=state))
+    for survey in week.surveys:
+        if survey.until is not None:
+            lines.append(_("<b>Satisfaction survey</b> {ref}: open until {when}, {count} "
+                           "households have answered (/survey).").format(
+                ref=survey.ref, when=f"{survey.until:%Y-%m-%d}", count=survey.households))
+        else:
+            lines.append(_("<b>Satisfaction survey</b> {ref} closed ({count} households): "
+                           "{list}.").format(ref=survey.ref, count=survey.households,
+                                             list=_.join(
+                f"{html.escape(subject_name(subject, _))} ★ "
+                + (f"{float(mean):.1f}" if mean is not None else "—")
+                for subject, mean in survey.means)))
     if week.top_contributors:
         lines.append(_("<b>Thanks to</b> {list}").format(list=_.join(
             _("{name} ({points})").format(name=html.escape(name), points=earned)

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 log = logging.getLogger(__name__)
 
-# Tables whose rows, old versions included, could tie a person to a secret vote until it
-# closes: the ballots, who took part, the vote log, and the raw updates (a button press).
-VOTE_TRACES = ("ballots", "poll_participants", "poll_log", "update_inbox")
+# Tables whose rows, old versions included, could tie a person to a secret vote or an
+# anonymous survey answer until it closes: the ballots, who took part, the vote log, the
+# survey's counts, takers and comments, and the raw updates (a button press).
+VOTE_TRACES = ("ballots", "poll_participants", "poll_log", "survey_scores", "survey_takers",
+               "survey_comments", "update_inbox")
 
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 

@@ -8,8 +8,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import chat_data, conversation_states, user_data
+from storage.schema import chat_data, conversation_states, due_work, user_data
 from storage.upsert import upsert
+
+# The due work that ends a flow left idle (bot/persistence.py arms it).
+FLOW_IDLE = "flow_idle"
 
 ConversationKey = tuple[int | str, ...]
 
@@ -81,6 +84,9 @@ async def conversation_state(conn: AsyncConnection, name: str, key: Conversation
 
 
 async def forget_conversations(conn: AsyncConnection, user_id: int) -> None:
-    """Drop the person's flows (keys are [chat, user]; the private chat id is the user id)."""
+    """Drop the person's flows (keys are [chat, user]; the private chat id is the user id)
+    and their idle timeouts (keyed ``<chat>:<user>:<flow>``, carrying the ids)."""
     await conn.execute(delete(conversation_states).where(
         conversation_states.c.key == _encode_key((user_id, user_id))))
+    await conn.execute(delete(due_work).where(due_work.c.kind == FLOW_IDLE,
+                                              due_work.c.key.like(f"%:{user_id}:%")))

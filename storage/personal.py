@@ -37,6 +37,8 @@ from storage.schema import (
     report_followers,
     report_photos,
     reports,
+    survey_comments,
+    survey_takers,
     time_balances,
     time_ledger,
     time_transfers,
@@ -82,6 +84,8 @@ ROWS_NAMING_THEM: tuple[tuple[str, Column[Any]], ...] = (
     ("questions_asked", questions.c.asker_id),
     ("decisions_objected_to", decision_objections.c.user_id),
     ("meetings_signed_up_for", meeting_signups.c.user_id),
+    ("survey_subjects_rated", survey_takers.c.user_id),  # never the stars
+    ("survey_comments_signed", survey_comments.c.user_id),  # only a named round's
 )
 
 
@@ -135,7 +139,8 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
     for column in (report_events.c.actor_id, decision_updates.c.actor_id,
                    announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
                    time_ledger.c.by, activities.c.organiser_id,
-                   questions.c.answered_by, meetings.c.organiser_id):
+                   questions.c.answered_by, meetings.c.organiser_id,
+                   survey_takers.c.user_id, survey_comments.c.user_id):
         await conn.execute(update(column.table).where(column == user_id)
                            .values({column.name: None}))
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))

@@ -46,6 +46,8 @@ communities = Table(
     Column("leaderboard", Boolean, nullable=False, server_default=true()),
     # Supporters at which a topic goes to the moderators at once (NULL: off).
     Column("support_threshold", Integer, nullable=True),
+    # Months between satisfaction survey rounds (NULL: quarterly; 0: none).
+    Column("survey_months", Integer, nullable=True),
     # The moderators' own group chat, where join requests go; linked with a one-time code.
     Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
     Column("link_code", String(16), nullable=True),
@@ -906,4 +908,60 @@ meeting_signups = Table(
            primary_key=True),
     Column("at", UTCDateTime, nullable=False),
     Column("attended", Boolean, nullable=False, server_default=false()),
+)
+
+# Satisfaction survey rounds (共评, bot/domain/surveys.py). The stars are kept as counts,
+# the comments without their writer, and who took part apart from both.
+survey_rounds = Table(
+    "survey_rounds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("subjects", JSON, nullable=False),
+    Column("anonymous", Boolean, nullable=False, server_default=true()),
+    Column("opened_by", BigInteger, nullable=True),  # NULL: opened by the schedule
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closes_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("looks_back_from", UTCDateTime, nullable=False),
+    Column("results", JSON, nullable=True),
+    Column("post_chat_id", BigInteger, nullable=True),
+    Column("post_message_id", BigInteger, nullable=True),
+    UniqueConstraint("community_id", "number"),
+)
+
+# Which household rated which subject, and through whom (no stars, no time).
+survey_takers = Table(
+    "survey_takers",
+    metadata,
+    Column("round_id", Integer, ForeignKey("survey_rounds.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("subject", String(40), primary_key=True),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, nullable=True),  # NULL once they asked to be forgotten
+    UniqueConstraint("round_id", "subject", "user_id"),
+)
+
+survey_scores = Table(
+    "survey_scores",
+    metadata,
+    Column("round_id", Integer, ForeignKey("survey_rounds.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("subject", String(40), primary_key=True),
+    Column("stars", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+    CheckConstraint("stars BETWEEN 1 AND 5", name="ck_survey_scores_stars"),
+)
+
+survey_comments = Table(
+    "survey_comments",
+    metadata,
+    Column("round_id", Integer, ForeignKey("survey_rounds.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("subject", String(40), primary_key=True),
+    Column("token", String(32), primary_key=True),  # random: rows carry no order
+    Column("text", Text, nullable=False),
+    Column("user_id", BigInteger, nullable=True),  # only in a round that is not anonymous
 )

@@ -495,6 +495,7 @@ class Simulation:
         on_paper = sorted({r.unit for r in owners if not r.started}
                           - {r.unit for r in owners if r.started})
         chair, controls = self.moderators[0], self.controls[poll_id]
+        await self.bot.settled()  # so no notice on its way to the chair is taken for an answer
         entered = 0
         for unit in on_paper:
             if entered == 3:
@@ -576,12 +577,15 @@ class Simulation:
         owner = next(r.person for r in self.residents if r.person.id == decision.owner_id)
         to_owner = lambda c: c.chat_id == owner.id  # noqa: E731
         percent = min(100, decision.progress + 30)
+        # A reminder still on its way to the owner would be taken for the flow's question.
+        await self.bot.settled()
         mark = self.api.mark()
         await self.tg.say(owner, owner, f"/progress {decision.ref}")
         ask = await self.api.wait_for("sendMessage", after=mark, where=to_owner)
         mark = self.api.mark()
         await self.tg.press(owner, ask, decision_buttons.PERCENT.data(percent))
-        await self.api.wait_for("editMessageText", after=mark, where=to_owner)
+        # The question is edited in place, or (if anything came after it) asked anew below.
+        await self.api.wait_for(("editMessageText", "sendMessage"), after=mark, where=to_owner)
         mark = self.api.mark()
         await self.tg.say(owner, owner, f"Work on {decision.ref} moved on ({percent}%).")
         next_step = await self.api.wait_for("sendMessage", after=mark, where=to_owner)

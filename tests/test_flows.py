@@ -33,11 +33,11 @@ async def _note(update: Update, context) -> int:
     return ConversationHandler.END
 
 
-def add_survey(app) -> None:
+def add_questionnaire(app) -> None:
     text = filters.TEXT & ~filters.COMMAND
     app.add_handler(flow(
-        app, name="survey", command="survey", doing="filling in a survey",
-        entry_points=[CommandHandler("survey", _begin, filters=filters.ChatType.PRIVATE)],
+        app, name="questionnaire", command="questionnaire", doing="filling in a questionnaire",
+        entry_points=[CommandHandler("questionnaire", _begin, filters=filters.ChatType.PRIVATE)],
         states={ASK_UNIT: [MessageHandler(text, _unit)],
                 ASK_NOTE: [MessageHandler(text, _note)]},
     ))
@@ -45,7 +45,7 @@ def add_survey(app) -> None:
 
 async def _state(bot, user):
     async with bot.services.db.transaction() as conn:
-        return await flow_state.conversation_state(conn, "survey", (user.id, user.id))
+        return await flow_state.conversation_state(conn, "questionnaire", (user.id, user.id))
 
 
 async def _state_is(bot, user, expected):
@@ -53,10 +53,10 @@ async def _state_is(bot, user, expected):
 
 
 async def test_a_flow_continues_after_a_restart(bot, api, tg):
-    await bot.restart(add_survey)
+    await bot.restart(add_questionnaire)
     ann = tg.person("Ann", language_code="en")
     mark = api.mark()
-    await tg.say(ann, ann, "/survey")
+    await tg.say(ann, ann, "/questionnaire")
     await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
     await tg.say(ann, ann, "3-2-501")
@@ -64,7 +64,7 @@ async def test_a_flow_continues_after_a_restart(bot, api, tg):
     # Written through as soon as the update is handled, not on the persistence interval:
     # a killed process would lose nothing either.
     assert await eventually(lambda: _state(bot, ann)) == ASK_NOTE
-    await bot.restart(add_survey)
+    await bot.restart(add_questionnaire)
     mark = api.mark()
     await tg.say(ann, ann, "the lift squeaks")
     reply = await api.wait_for("sendMessage", after=mark)
@@ -73,27 +73,27 @@ async def test_a_flow_continues_after_a_restart(bot, api, tg):
 
 
 async def test_cancel_ends_a_flow(bot, api, tg):
-    await bot.restart(add_survey)
+    await bot.restart(add_questionnaire)
     mei = tg.person("Mei", language_code="en")
     mark = api.mark()
-    await tg.say(mei, mei, "/survey")
+    await tg.say(mei, mei, "/questionnaire")
     await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
     await tg.say(mei, mei, "/cancel")
     reply = await api.wait_for("sendMessage", after=mark)
-    assert reply.text == "Stopped filling in a survey (/survey). Nothing from it was sent."
+    assert reply.text == "Stopped filling in a questionnaire (/questionnaire). Nothing from it was sent."
     assert await eventually(lambda: _state_is(bot, mei, None))
     async with bot.services.db.transaction() as conn:
         assert await due_work.pending(conn, kind="flow_idle",
-                                      key=f"{mei.id}:{mei.id}:survey") is None
+                                      key=f"{mei.id}:{mei.id}:questionnaire") is None
 
 
 async def test_an_idle_flow_is_closed_with_a_friendly_message_even_across_a_restart(
         bot, api, tg, clock):
-    await bot.restart(add_survey)
+    await bot.restart(add_questionnaire)
     ann = tg.person("Ann", language_code="en")
     mark = api.mark()
-    await tg.say(ann, ann, "/survey")
+    await tg.say(ann, ann, "/questionnaire")
     await api.wait_for("sendMessage", after=mark)
 
     clock.advance(timedelta(minutes=20))
@@ -105,14 +105,14 @@ async def test_an_idle_flow_is_closed_with_a_friendly_message_even_across_a_rest
     assert await bot.tick() == 0
     assert await _state(bot, ann) == ASK_NOTE
 
-    await bot.restart(add_survey)
+    await bot.restart(add_questionnaire)
     clock.advance(timedelta(minutes=11))
     mark = api.mark()
     assert await bot.tick() == 1
     notice = await api.wait_for("sendMessage", after=mark)
     assert notice.chat_id == ann.id
-    assert notice.text == ("You left /survey unfinished for 30 minutes, so I set it aside. "
-                           "Send /survey to start again whenever you like.")
+    assert notice.text == ("You left /questionnaire unfinished for 30 minutes, so I set it aside. "
+                           "Send /questionnaire to start again whenever you like.")
     assert await _state(bot, ann) is None
     assert await bot.tick() == 0  # done once, never again
 

@@ -14,10 +14,15 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
+from bot.domain.polls import Method
 from bot.sandbox.web import SandboxWeb, safe_html
 from bot.sandbox.world import Sandbox
 from storage import communities, helping, rewards
+from storage import decisions as decision_store
+from storage import meetings as meeting_store
+from storage import polls as poll_store
 from storage import reports as report_store
+from storage import surveys as survey_store
 from tests.conftest import START
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -298,7 +303,9 @@ async def test_yishi_sandbox_starts_from_the_command_line(tmp_path: Path) -> Non
 async def _runs_on(database: Path | str, runs: int) -> None:
     """Start the sandbox on ``database`` ``runs`` times; each time a resident's /me shows
     the unit the seeding gave them, so the building carried over, and the group has the
-    neighbour's request for help the seeding posts, once."""
+    neighbour's request for help the seeding posts, once; and the 议事 process seeded once,
+    a meeting, a consent proposal, a decision posted for objection with one objection, and
+    a survey round, each in the group after the first start."""
     for run in range(runs):
         world = Sandbox(database, language="en", clock=ManualClock(START))
         await asyncio.wait_for(world.start(), 30)
@@ -318,6 +325,25 @@ async def _runs_on(database: Path | str, runs: int) -> None:
                 assert await helping.count(conn, community.id) == 1
                 assert [r.name for r in await rewards.catalogue(conn, community.id)] == [
                     "Priority booking of the community room", "A month's parking voucher"]
+                assert [p.method for p in await poll_store.polls_open(conn, community.id)] \
+                    == [Method.CONSENT]
+                assert [d.ref for d in await decision_store.of_community(conn, community.id)] \
+                    == ["D-1"]
+                assert await meeting_store.by_number(conn, community.id, 2) is None
+                assert [r.ref for r in await survey_store.of_community(conn, community.id)] \
+                    == ["S-1"]
+            if run == 0:
+                group = [c.text.splitlines()[0] for c in world.api.calls
+                         if c.chat_id == world.group.id and c.text
+                         and c.method in ("sendMessage", "editMessageText")]
+                for first_line in ("🪑 M-1 · Round-table meeting · Charging points in the garage",
+                                   "P-1 · Lock the roof door after 10 pm?",
+                                   "📢 Notice · D-1 Repaint the lobby white",
+                                   "📋 S-1 · Satisfaction survey (共评)"):
+                    assert first_line in group, (first_line, group)
+                notice = [c.text for c in world.api.calls if c.method == "editMessageText"
+                          and c.text and c.text.startswith("📢 Notice · D-1")]
+                assert notice and "Objections so far: 1" in notice[-1]
         finally:
             await world.stop()
 

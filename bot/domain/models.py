@@ -36,6 +36,8 @@ class Community(BaseModel):
     leaderboard: bool = True
     # A topic with this many supporters goes to the moderators at once (None: off).
     support_threshold: int | None = None
+    # Months between satisfaction survey rounds (None: quarterly; 0: none).
+    survey_months: int | None = None
     moderators_chat_id: int | None = None
     handlers_chat_id: int | None = None
     created_at: datetime

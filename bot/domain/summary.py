@@ -55,6 +55,16 @@ class NoticeLine(BaseModel):
     outcome: str | None  # confirmed, amended, withdrawn; None while open
 
 
+class SurveyLine(BaseModel):
+    """A satisfaction survey round open during the week, or closed in it."""
+
+    model_config = ConfigDict(frozen=True)
+    ref: str
+    households: int
+    until: datetime | None  # open until; None once closed
+    means: list[tuple[str, Fraction | None]] = []  # closed: each subject's mean stars
+
+
 class Week(BaseModel):
     """Everything the summary says about one week of one community."""
 
@@ -81,6 +91,7 @@ class Week(BaseModel):
     activity_minutes: int = 0  # given by their attendees together
     meetings: list[MeetingLine] = []
     notices: list[NoticeLine] = []
+    surveys: list[SurveyLine] = []
 
     @property
     def empty(self) -> bool:
@@ -88,7 +99,8 @@ class Week(BaseModel):
         return not (self.topics_raised or self.polls_closed or self.polls_open
                     or self.reports_opened or self.reports_resolved or self.reports_overdue
                     or self.decisions_open or self.decision_updates or self.helps_done
-                    or self.activities_held or self.meetings or self.notices)
+                    or self.activities_held or self.meetings or self.notices
+                    or self.surveys)
 
 
 def median_hours(durations: list[timedelta]) -> float | None:

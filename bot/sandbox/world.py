@@ -26,6 +26,7 @@ from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Group, Person, Telegram
 from bot.fakeapi.server import FakeBotApi
+from bot.sandbox import process
 from storage import (
     Database,
     communities,
@@ -188,6 +189,7 @@ class Sandbox:
         await self._roster(group)
         await self._ask_for_help(group)
         await self._rewards(group)
+        await process.seed(self, group)
 
     async def _roster(self, group: Group) -> None:
         services = self.services
