@@ -81,7 +81,8 @@ async def test_cancel_ends_a_flow(bot, api, tg):
     mark = api.mark()
     await tg.say(mei, mei, "/cancel")
     reply = await api.wait_for("sendMessage", after=mark)
-    assert reply.text == "Stopped filling in a questionnaire (/questionnaire). Nothing from it was sent."
+    assert reply.text == ("Stopped filling in a questionnaire (/questionnaire). Nothing from "
+                          "it was sent.")
     assert await eventually(lambda: _state_is(bot, mei, None))
     async with bot.services.db.transaction() as conn:
         assert await due_work.pending(conn, kind="flow_idle",

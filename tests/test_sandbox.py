@@ -304,8 +304,9 @@ async def _runs_on(database: Path | str, runs: int) -> None:
     """Start the sandbox on ``database`` ``runs`` times; each time a resident's /me shows
     the unit the seeding gave them, so the building carried over, and the group has the
     neighbour's request for help the seeding posts, once; and the 议事 process seeded once,
-    a meeting, a consent proposal, a decision posted for objection with one objection, and
-    a survey round, each in the group after the first start."""
+    a meeting, a consent proposal, a vote announced ahead, a decision posted for objection
+    with one objection, a survey round and the support threshold, each in the group after
+    the first start."""
     for run in range(runs):
         world = Sandbox(database, language="en", clock=ManualClock(START))
         await asyncio.wait_for(world.start(), 30)
@@ -332,12 +333,16 @@ async def _runs_on(database: Path | str, runs: int) -> None:
                 assert await meeting_store.by_number(conn, community.id, 2) is None
                 assert [r.ref for r in await survey_store.of_community(conn, community.id)] \
                     == ["S-1"]
+                announced = await poll_store.by_number(conn, community.id, 2)
+                assert announced is not None and announced.opens_at is not None
+                assert community.support_threshold == 3
             if run == 0:
                 group = [c.text.splitlines()[0] for c in world.api.calls
                          if c.chat_id == world.group.id and c.text
                          and c.method in ("sendMessage", "editMessageText")]
                 for first_line in ("🪑 M-1 · Round-table meeting · Charging points in the garage",
                                    "P-1 · Lock the roof door after 10 pm?",
+                                   "Notice · P-2: Use the maintenance fund to fix the roof?",
                                    "📢 Notice · D-1 Repaint the lobby white",
                                    "📋 S-1 · Satisfaction survey (共评)"):
                     assert first_line in group, (first_line, group)

@@ -1,7 +1,8 @@
 """The sandbox's building in the middle of its 议事 process: a round-table meeting called,
-a consent proposal open, a decision posted for objection (with one objection) and a
-satisfaction survey round open — each done through the bot as its moderator and residents
-would do it, once (a kept database has them already)."""
+a consent proposal open, a vote announced ahead with its background (议题预告), a decision
+posted for objection (with one objection), a satisfaction survey round open and a support
+threshold set — each done through the bot as its moderator and residents would do it,
+once (a kept database has them already)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ MEETING = {
            "read ahead."),
 }
 CONSENT = {"zh": "晚上十点后锁上天台门？", "en": "Lock the roof door after 10 pm?"}
+AHEAD = {"zh": ("动用维修基金修屋顶？", "三家报价：118,000 / 126,500 / 131,000 元。"),
+         "en": ("Use the maintenance fund to fix the roof?",
+                "Three quotes: 118,000 / 126,500 / 131,000 yuan.")}
+THRESHOLD = 3  # supporters at which a topic goes to the moderators at once
 DECISION = {"zh": ("大堂重新粉刷成白色", "请三家报价\n选定施工方", "颜色太刺眼，建议米色。"),
             "en": ("Repaint the lobby white", "Get three quotes\nChoose the contractor",
                    "White shows every mark; beige would keep better.")}
@@ -62,7 +67,8 @@ async def seed(sandbox: Sandbox, group: Group) -> None:
         assert community is not None
         have = {
             "meeting": await meetings.by_number(conn, community.id, 1) is not None,
-            "consent": bool(await polls.polls_open(conn, community.id)),
+            "consent": await polls.by_number(conn, community.id, 1) is not None,
+            "ahead": await polls.by_number(conn, community.id, 2) is not None,
             "decision": bool(await decisions.of_community(conn, community.id)),
             "survey": bool(await surveys.of_community(conn, community.id)),
         }
@@ -76,10 +82,13 @@ async def seed(sandbox: Sandbox, group: Group) -> None:
                                          f"{when:%Y-%m-%d} 19:30", place, "12", background])
     if not have["consent"]:
         await _consent(sandbox, community.id, moderator)
+    if not have["ahead"]:
+        await _announced_ahead(sandbox, community.id, moderator)
     if not have["decision"]:
         await _decision(sandbox, group, community.id, moderator, local)
     if not have["survey"]:
         await _in_group(sandbox, group, moderator, "/survey open", "📋 S-1")
+        await _in_group(sandbox, group, moderator, f"/settings threshold {THRESHOLD}", "")
 
 
 async def _consent(sandbox: Sandbox, community_id: int, moderator: Person) -> None:
@@ -90,6 +99,22 @@ async def _consent(sandbox: Sandbox, community_id: int, moderator: Person) -> No
     for data in ("pc:s:method", "pc:c:method:consent", "pc:go"):
         mark = sandbox.api.mark()
         await sandbox.tg.press(moderator, preview, data)
+        preview = await sandbox.api.wait_for(ANSWERS, after=mark, timeout=WAIT,
+                                             where=lambda c: c.chat_id == moderator.id)
+
+
+async def _announced_ahead(sandbox: Sandbox, community_id: int, moderator: Person) -> None:
+    """A vote announced a set time before it opens, with background to read and a button
+    to ask the committee about it."""
+    question, background = AHEAD[sandbox.language]
+    preview = await prepare_poll(sandbox.api, sandbox.tg, moderator, community_id,
+                                 question=question, settings=("notice",))
+    for step in ("pc:s:material", background, "pc:go"):
+        mark = sandbox.api.mark()
+        if step.startswith("pc:"):
+            await sandbox.tg.press(moderator, preview, step)
+        else:
+            await sandbox.tg.say(moderator, moderator, step)
         preview = await sandbox.api.wait_for(ANSWERS, after=mark, timeout=WAIT,
                                              where=lambda c: c.chat_id == moderator.id)
 
