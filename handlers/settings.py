@@ -36,6 +36,7 @@ from storage import communities
 TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
              "Europe/London", "America/New_York", "America/Los_Angeles", "Australia/Sydney")
 THRESHOLD_MAX = 1000  # supporters at most for /settings threshold
+OBJECTION_MAX = 60  # days at most for /settings objection
 QUIET_PRESETS = ("off", "22:00-07:00", "22:00-07:30", "23:00-07:00", "21:30-08:00")
 # A panel's button: set:<community>:<field>:<value>.
 SETTING = button("set", Id, Choice("lang", "tz", "qh", "lb", "mc", "hc"), Word)
@@ -43,7 +44,8 @@ HANDLERS_CODE = "h:"
 _LINK = re.compile(r"^(\d{1,12})-([a-z0-9]{8})$")
 
 
-def _render(community: Community, _: Translator, now_local: str) -> str:
+def _render(community: Community, _: Translator, now_local: str,
+            objection_default: int) -> str:
     quiet = str(community.quiet_hours) if community.quiet_hours.enabled else _("off")
     return "\n".join([
         _("<b>Settings for {group}</b>").format(group=html.escape(community.title)),
@@ -59,6 +61,8 @@ def _render(community: Community, _: Translator, now_local: str) -> str:
         _("Satisfaction survey (/survey): {state}").format(
             state=_("every {months} months").format(months=every(community.survey_months))
             if every(community.survey_months) else _("off")),
+        _("Decisions posted for objection (公示): {days} days unless said").format(
+            days=community.objection_days or objection_default),
         _("Moderators' chat for join requests: {state}").format(
             state=_("linked") if community.moderators_chat_id else _("not linked")),
         _("Handlers' chat for new reports: {state}").format(
@@ -100,6 +104,11 @@ def _keyboard(community: Community, _: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def _panel(context: YishiContext, community: Community, _: Translator) -> str:
+    return _render(community, _, _local_time(context, community),
+                   context.services.settings.decisions.objection_days)
+
+
 def _local_time(context: YishiContext, community: Community) -> str:
     return f"{context.services.clock.now().astimezone(ZoneInfo(community.timezone)):%H:%M}"
 
@@ -130,6 +139,11 @@ async def _apply(update: Update, context: YishiContext, community: Community, fi
         else:
             return N_("The support threshold is a number of supporters from 1 to 1000, or "
                       "off.")
+    elif field == "ob":
+        if value.isdigit() and 1 <= int(value) <= OBJECTION_MAX:
+            changes["objection_days"] = int(value)
+        else:
+            return N_("A decision is posted for objection for 1 to 60 days.")
     elif field == "sv":
         if value.lower() == "off":
             changes["survey_months"] = 0
@@ -163,12 +177,13 @@ def _current(community: Community, field: str) -> str:
             "qh": str(community.quiet_hours),
             "lb": "on" if community.leaderboard else "off",
             "th": str(community.support_threshold or "off"),
-            "sv": str(every(community.survey_months) or "off")}[field]
+            "sv": str(every(community.survey_months) or "off"),
+            "ob": str(community.objection_days or "default")}[field]
 
 
 _TYPED_FIELDS = {"language": "lang", "lang": "lang", "timezone": "tz", "tz": "tz",
                  "quiet": "qh", "quiet_hours": "qh", "leaderboard": "lb", "threshold": "th",
-                 "survey": "sv"}
+                 "survey": "sv", "objection": "ob"}
 
 
 async def settings_command(update: Update, context: YishiContext) -> None:
@@ -194,7 +209,7 @@ async def settings_for_group(update: Update, context: YishiContext) -> None:
             await message.reply_text(_("Usage: /settings language zh|en, /settings timezone "
                                        "Asia/Shanghai, /settings quiet 22:00-07:30|off, "
                                        "/settings leaderboard on|off, /settings threshold "
-                                       "20|off, /settings survey 3|off"))
+                                       "20|off, /settings survey 3|off, /settings objection 7"))
             return
         result = await _apply(update, context, community, field, args[1])
         if isinstance(result, str):
@@ -202,7 +217,7 @@ async def settings_for_group(update: Update, context: YishiContext) -> None:
             return
         community = result
     _ = translator(community.language)
-    await message.reply_text(_render(community, _, _local_time(context, community)),
+    await message.reply_text(_panel(context, community, _),
                              reply_markup=_keyboard(community, _))
 
 
@@ -232,13 +247,12 @@ async def settings_button(update: Update, context: YishiContext) -> None:
     _ = translator(result.language)
     await query.answer(_("Saved."))
     try:
-        await query.edit_message_text(_render(result, _, _local_time(context, result)),
+        await query.edit_message_text(_panel(context, result, _),
                                       reply_markup=_keyboard(result, _))
     except BadRequest as exc:
         # The panel may be too old to edit (48 h) or gone; the change itself is saved.
         if not is_not_modified(exc):
-            await context.bot.send_message(chat.id, _render(result, _,
-                                                            _local_time(context, result)),
+            await context.bot.send_message(chat.id, _panel(context, result, _),
                                            reply_markup=_keyboard(result, _))
 
 
@@ -277,7 +291,7 @@ async def _linked_chat_button(update: Update, context: YishiContext, community: 
                        "handlers_chat.unlink" if handlers_chat else "moderators_chat.unlink")
     await query.answer(_("Saved."))
     _ = translator(changed.language)
-    await query.edit_message_text(_render(changed, _, _local_time(context, changed)),
+    await query.edit_message_text(_panel(context, changed, _),
                                   reply_markup=_keyboard(changed, _))
 
 

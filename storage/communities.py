@@ -26,6 +26,7 @@ def _community(row: RowMapping) -> Community:
         leaderboard=row["leaderboard"],
         support_threshold=row["support_threshold"],
         survey_months=row["survey_months"],
+        objection_days=row["objection_days"],
         moderators_chat_id=row["moderators_chat_id"],
         handlers_chat_id=row["handlers_chat_id"],
         created_at=row["created_at"],
@@ -116,12 +117,15 @@ async def update_settings(
     leaderboard: bool | None = None,
     support_threshold: int | None | Literal["off"] = None,
     survey_months: int | None = None,
+    objection_days: int | None = None,
 ) -> Community:
     """Change what is given (``support_threshold="off"`` turns the threshold off;
     ``survey_months=0`` the survey rounds)."""
     values: dict[str, object] = {"updated_at": now}
     if survey_months is not None:
         values["survey_months"] = survey_months
+    if objection_days is not None:
+        values["objection_days"] = objection_days
     if support_threshold is not None:
         values["support_threshold"] = None if support_threshold == "off" else support_threshold
     if leaderboard is not None:

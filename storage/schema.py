@@ -48,6 +48,8 @@ communities = Table(
     Column("support_threshold", Integer, nullable=True),
     # Months between satisfaction survey rounds (NULL: quarterly; 0: none).
     Column("survey_months", Integer, nullable=True),
+    # Days a decision is posted for objection unless the moderator says (NULL: config's).
+    Column("objection_days", Integer, nullable=True),
     # The moderators' own group chat, where join requests go; linked with a one-time code.
     Column("moderators_chat_id", BigInteger, nullable=True, unique=True),
     Column("link_code", String(16), nullable=True),

@@ -419,3 +419,22 @@ async def _summary(api, tg, group, owner):
     await tg.say(group, owner, "/summary")
     return await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id
                               and "<b>" not in c.text and len(c.text.splitlines()) > 1)
+
+
+async def test_a_group_sets_how_long_its_decisions_are_posted_for_objection(bot, api, tg, clock):
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    async with bot.services.db.transaction() as conn:
+        await store.create(conn, community_id=stored.id, title="Repaint the lobby white",
+                           now=clock.now())
+    in_group = lambda c: c.chat_id == group.id  # noqa: E731
+    for typed, expected in (("/settings objection 90", "决议公示期为 1 到 60 天。"),
+                            ("/settings objection 10", "决议公示期：10 天（另行指定者除外）")):
+        mark = api.mark()
+        await tg.say(group, owner, typed)
+        answer = await api.wait_for("sendMessage", after=mark, where=in_group)
+        assert expected in answer.text.splitlines()
+    mark = api.mark()
+    await tg.say(group, owner, "/decision D-1 notice")
+    answer = await api.wait_for("sendMessage", after=mark, where=lambda c: in_group(c)
+                                and c.text.startswith("D-1 已公示"))
+    assert answer.text == "D-1 已公示，接受异议至 2026-12-03 10:00。"  # ten days on

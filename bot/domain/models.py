@@ -38,6 +38,8 @@ class Community(BaseModel):
     support_threshold: int | None = None
     # Months between satisfaction survey rounds (None: quarterly; 0: none).
     survey_months: int | None = None
+    # Days a decision is posted for objection by default (None: the deployment's).
+    objection_days: int | None = None
     moderators_chat_id: int | None = None
     handlers_chat_id: int | None = None
     created_at: datetime

@@ -115,7 +115,8 @@ async def post_for_objection(context: YishiContext, decision: Decision, communit
     """``/decision D-1 notice [days]``; the answer to show."""
     services = context.services
     days = int(rest[0]) if rest and rest[0].isascii() and rest[0].isdigit() \
-        and 1 <= int(rest[0]) <= 60 else services.settings.decisions.objection_days
+        and 1 <= int(rest[0]) <= 60 else (community.objection_days
+                                          or services.settings.decisions.objection_days)
     if decision.status not in OPEN_DECISIONS:
         return _("{ref} is closed; only an open decision can be posted for objection.").format(
             ref=decision.ref)

@@ -1,5 +1,6 @@
 """Satisfaction survey rounds (共评): the rounds, who took part for which household, the
-stars as counts and the comments; a group may set how many months lie between rounds.
+stars as counts and the comments; a group may set how many months lie between rounds, and
+how many days a decision is posted for objection.
 
 Revision ID: 0021
 Revises: 0020
@@ -20,6 +21,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("communities") as batch:
         batch.add_column(sa.Column("survey_months", sa.Integer, nullable=True))
+        batch.add_column(sa.Column("objection_days", sa.Integer, nullable=True))
     op.create_table(
         "survey_rounds",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -84,4 +86,5 @@ def downgrade() -> None:
     for table in ("survey_comments", "survey_scores", "survey_takers", "survey_rounds"):
         op.drop_table(table)
     with op.batch_alter_table("communities") as batch:
+        batch.drop_column("objection_days")
         batch.drop_column("survey_months")
