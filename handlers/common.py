@@ -3,6 +3,7 @@ telling who may do what, and the one guard for privileged commands and buttons."
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ConversationHandler
 
 from bot.buttons import Button
@@ -22,6 +23,7 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
+from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
 from bot.services import Services
 from bot.transcript import transcript_of
@@ -379,3 +381,17 @@ def time_problem(_: Translator, code: str, now: datetime, timezone: str, *,
     if code == "too_far":
         return _(too_far)
     return _("That time has passed; give one still to come.")
+
+
+async def send_tables(context: YishiContext, user_id: int, name: str,
+                      summary: list[list[str]], table: list[list[str]]) -> bool:
+    """An export in private, as ``name``.csv and ``name``.xlsx (every cell through the one
+    writer that defuses formulas); False if the person has not started a chat with the bot."""
+    try:
+        await context.bot.send_document(user_id, csv_bytes(summary, table),
+                                        filename=f"{name}.csv")
+        await context.bot.send_document(user_id, await asyncio.to_thread(
+            xlsx_bytes, summary, table), filename=f"{name}.xlsx")
+    except Forbidden:
+        return False
+    return True

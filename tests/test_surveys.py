@@ -14,18 +14,9 @@ from storage import due_work
 from storage import reports as report_store
 from storage import surveys as store
 from tests.test_helping import EITHER, _started, _to
+from tests.test_meetings import _group, _say
 from tests.test_polls import ROWS, _building
 from tests.test_privacy_and_exports import _everything_stored
-
-
-def _group(group):
-    return lambda c: c.chat_id == group.id
-
-
-async def _say(api, tg, where, who, text, *, to=None, method="sendMessage"):
-    mark = api.mark()
-    await tg.say(where, who, text)
-    return await api.wait_for(method, after=mark, where=to or _to(where))
 
 
 async def _press(api, tg, who, message, data):

@@ -6,7 +6,6 @@ with its owner (by @username or roster name) and due date when they could be rea
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import secrets
@@ -14,7 +13,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
 from telegram.ext import ConversationHandler
 
 from bot.context import YishiApp, YishiContext
@@ -23,11 +21,16 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.meetings import Action, Meeting, MeetingStatus, parse_action
 from bot.domain.models import Community, DueWork
 from bot.domain.typed import visible
-from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Done, Outcome
 from handlers import outgoing
-from handlers.common import flow_reply, is_group_member, person_translator, refuse
+from handlers.common import (
+    flow_reply,
+    is_group_member,
+    person_translator,
+    refuse,
+    send_tables,
+)
 from handlers.decisions.lifecycle import write_down
 from handlers.meetings import lifecycle
 from handlers.meetings.callbacks import ATTENDED, DECIDE, MINUTES
@@ -380,12 +383,7 @@ async def export_meeting(update: Update, context: YishiContext, community: Commu
              [_("Agreed"), _("Who"), _("By when")],
              *[[a.get("what", ""), a.get("who", ""), a.get("when", "")]
                for a in minutes.get("agreed", [])]]
-    try:
-        await context.bot.send_document(user.id, csv_bytes(summary, table),
-                                        filename=f"{meeting.ref}.csv")
-        await context.bot.send_document(user.id, await asyncio.to_thread(
-            xlsx_bytes, summary, table), filename=f"{meeting.ref}.xlsx")
-    except Forbidden:
+    if not await send_tables(context, user.id, meeting.ref, summary, table):
         await message.reply_text(_("I can only send the minutes in private. Start a chat "
                                    "with me, then send /export again."))
         return

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from typing import Any
@@ -21,13 +20,13 @@ from bot.domain.polls import (
     m2,
     units_not_voted,
 )
-from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
     ensure_community,
     person_language,
     record_audit,
     role_of,
+    send_tables,
 )
 from handlers.outgoing import chunks
 from handlers.polls.method_texts import ballot_words
@@ -197,12 +196,7 @@ async def export_poll(update: Update, context: YishiContext) -> None:
                                                     "to you in private."))
         return
     summary, table = await _minutes(context.application, poll, community, _)
-    try:
-        await context.bot.send_document(user.id, csv_bytes(summary, table),
-                                        filename=f"{poll.ref}.csv")
-        await context.bot.send_document(user.id, await asyncio.to_thread(
-            xlsx_bytes, summary, table), filename=f"{poll.ref}.xlsx")
-    except Forbidden:
+    if not await send_tables(context, user.id, poll.ref, summary, table):
         await update.effective_message.reply_text(_("I can only send the minutes in private. "
                                                     "Start a chat with me, then send /export "
                                                     "again."))

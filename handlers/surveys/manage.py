@@ -11,18 +11,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Update
-from telegram.error import Forbidden
 
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community, DueWork, Role
 from bot.domain.surveys import every, next_round_at
-from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import translator
 from bot.scheduler import Defer, Done, Outcome
-from handlers.common import ensure_community, record_audit, role_of
+from handlers.common import ensure_community, record_audit, role_of, send_tables
 from handlers.surveys import lifecycle
 from storage import communities, due_work, people
 from storage import surveys as store
@@ -235,12 +231,7 @@ async def export_round(update: Update, context: YishiContext, community: Communi
              *[[lifecycle.subject_name(subject, _), text,
                 names[u].name if u is not None and u in names else ""]
                for subject, text, u in notes]]
-    try:
-        await context.bot.send_document(user.id, csv_bytes(summary, table),
-                                        filename=f"{survey.ref}.csv")
-        await context.bot.send_document(user.id, await asyncio.to_thread(
-            xlsx_bytes, summary, table), filename=f"{survey.ref}.xlsx")
-    except Forbidden:
+    if not await send_tables(context, user.id, survey.ref, summary, table):
         await message.reply_text(_("I can only send the results in private. Start a chat "
                                    "with me, then send /export again."))
         return

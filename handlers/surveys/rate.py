@@ -11,6 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
+from bot.buttons import Button
 from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community
@@ -128,21 +129,33 @@ async def survey_command(update: Update, context: YishiContext) -> int:
     return await _begin(update, context, rounds[0].id)
 
 
-async def stars_pressed(update: Update, context: YishiContext) -> int:
-    """1–5 stars (or skip) for one subject: counted for the person's household."""
+async def _checked_press(update: Update, context: YishiContext, button: Button
+                         ) -> tuple[Round, Community, tuple[Any, ...]] | None:
+    """A survey button's round and fields, or None once the presser is told why not (a
+    closed round, someone not on the roster, a forged or stale button)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    pressed = RATE.parse(query.data)
+    pressed = button.parse(query.data)
     survey, community = await _load(context, pressed[0]) if pressed else (None, None)
     refusal = await _refusal(context, survey, community, user.id)
-    if refusal is not None or pressed is None:
-        await refuse(update, context, refusal or N_("This button is out of date."))
+    if refusal is None and (pressed is None or survey is None
+                            or pressed[1] >= len(survey.subjects)):
+        refusal = N_("This button is out of date.")
+    if refusal is not None:
+        await refuse(update, context, refusal)
+        return None
+    assert survey is not None and community is not None and pressed is not None
+    return survey, community, tuple(pressed)
+
+
+async def stars_pressed(update: Update, context: YishiContext) -> int:
+    """1–5 stars (or skip) for one subject: counted for the person's household."""
+    user = update.effective_user
+    assert user is not None
+    checked = await _checked_press(update, context, RATE)
+    if checked is None:
         return ConversationHandler.END
-    assert survey is not None and community is not None
-    _round_id, index, stars = pressed
-    if index >= len(survey.subjects):
-        await refuse(update, context, N_("This button is out of date."))
-        return ConversationHandler.END
+    survey, community, (_round_id, index, stars) = checked
     if stars == SKIP:
         return await _ask_next(update, context, survey, community, index)
     subject = survey.subjects[index]
@@ -174,16 +187,11 @@ def _capital(text: str) -> str:
 
 async def next_pressed(update: Update, context: YishiContext) -> int:
     """No comment: on to the next subject."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    pressed = NEXT.parse(query.data)
-    survey, community = await _load(context, pressed[0]) if pressed else (None, None)
-    refusal = await _refusal(context, survey, community, user.id)
-    if refusal is not None or pressed is None:
-        await refuse(update, context, refusal or N_("This button is out of date."))
+    checked = await _checked_press(update, context, NEXT)
+    if checked is None:
         return ConversationHandler.END
-    assert survey is not None and community is not None
-    return await _ask_next(update, context, survey, community, pressed[1])
+    survey, community, (_round_id, index) = checked
+    return await _ask_next(update, context, survey, community, index)
 
 
 async def comment_typed(update: Update, context: YishiContext) -> int:
