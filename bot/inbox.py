@@ -80,8 +80,8 @@ def lean(item: Any, prefixes: tuple[str, ...]) -> Any:
 class InboxBot(Transcribing, WithinLimits):
     """An ExtBot that hands every fetched batch to ``on_fetch`` before returning it (and
     notes what it sends, bot/transcript.py). Presses whose data starts with one of
-    ``lean_presses`` are turned into objects without the message they carry (:func:`lean`);
-    the inbox keeps them as received."""
+    ``lean_presses`` are turned into objects, and written down in the inbox, without the
+    message they carry (:func:`lean`)."""
 
     def __init__(self, *args: Any, on_fetch: OnFetch, lean_presses: tuple[str, ...] = (),
                  **kwargs: Any) -> None:
@@ -104,11 +104,13 @@ class InboxBot(Transcribing, WithinLimits):
     async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
         result = await super()._do_post(endpoint, data, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
+            if self._lean:
+                # A lean press is written down lean too: read again after a restart, it is
+                # the same update its handler would have read, without a poll's post each.
+                result = [lean(item, self._lean) for item in result]
             # Kept as received: writing it down needs no re-encoding of the parsed updates.
             with self._unfrozen():
                 self._fetched = result
-            if self._lean:
-                return [lean(item, self._lean) for item in result]
         return result
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
