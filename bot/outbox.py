@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     Bot,
     InlineKeyboardMarkup,
@@ -44,7 +43,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 from bot.clock import Clock
 from bot.domain.models import QueuedMessage
 from bot.transport import AnswerLate
-from storage import Database
+from storage import Connection, Database
 from storage import outbox as store
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 # What a delivered message may have Telegram record: a callback by name, given the open
 # transaction, the message's ``remember``, Telegram's answer and the time.
-Remember = Callable[[AsyncConnection, dict[str, Any], Any, datetime], Awaitable[None]]
+Remember = Callable[[Connection, dict[str, Any], Any, datetime], Awaitable[None]]
 
 
 # The Bot API methods the outbox carries, and the parameters kept as JSON that PTB's typed

@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.config import PointsSettings
 from bot.domain.models import Community
 from bot.domain.points import Action, points_to_award
-from storage import audit
+from storage import Connection, audit
 from storage import points as ledger
 
 
@@ -31,7 +29,7 @@ def local_month_start(now: datetime, timezone: str) -> datetime:
     return datetime.combine(local.date().replace(day=1), time(0), tzinfo=zone)
 
 
-async def award(conn: AsyncConnection, settings: PointsSettings, community: Community, *,
+async def award(conn: Connection, settings: PointsSettings, community: Community, *,
                 user_id: int, action: Action, ref: str, now: datetime) -> int:
     """Credit ``user_id`` for the act ``ref``; returns the points given (0 if capped or if
     this act was credited before). Call it in the transaction that records the act."""
@@ -44,7 +42,7 @@ async def award(conn: AsyncConnection, settings: PointsSettings, community: Comm
     return points if added else 0
 
 
-async def award_many(conn: AsyncConnection, settings: PointsSettings, community: Community, *,
+async def award_many(conn: Connection, settings: PointsSettings, community: Community, *,
                      acts: Sequence[tuple[int, str]], action: Action, now: datetime) -> None:
     """:func:`award` for a batch of acts of one kind, (user, ref) each, in order: the daily
     cap counts the batch's own earlier acts."""
@@ -62,7 +60,7 @@ async def award_many(conn: AsyncConnection, settings: PointsSettings, community:
     await ledger.add_many(conn, community.id, action.value, rows, now)
 
 
-async def revoke(conn: AsyncConnection, community: Community, *, user_id: int, action: Action,
+async def revoke(conn: Connection, community: Community, *, user_id: int, action: Action,
                  ref: str, by: int | None, now: datetime) -> int:
     """Take back what an act earned, when a moderator reverts it; audited."""
     taken = await ledger.revoke(conn, community_id=community.id, user_id=user_id,

@@ -12,7 +12,6 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -27,7 +26,7 @@ from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
 from bot.services import Services
 from bot.transcript import transcript_of
-from storage import audit, communities, memberships, people
+from storage import Connection, audit, communities, memberships, people
 
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
 Callback = Callable[[Update, YishiContext], Awaitable[Any]]
@@ -51,7 +50,7 @@ def display_name(user: User) -> str:
     return user.full_name or user.username or str(user.id)
 
 
-async def note_person(conn: AsyncConnection, user: User, now: datetime, *,
+async def note_person(conn: Connection, user: User, now: datetime, *,
                       started: bool = False) -> Person:
     """Record or refresh someone the bot has met, with their app's language."""
     return await people.seen(conn, user_id=user.id, name=display_name(user),

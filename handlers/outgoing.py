@@ -15,12 +15,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardMarkup, ReplyParameters
 
 from bot.domain.models import Outgoing
 from bot.i18n import Translator, translator
-from storage import people
+from storage import Connection, people
 
 
 def _markup(markup: InlineKeyboardMarkup | None) -> dict[str, Any]:
@@ -94,7 +93,7 @@ def edit_caption(key: str, chat_id: int, message_id: int, caption: str, *,
         "parse_mode": "HTML", **_markup(markup)})
 
 
-async def to_people(conn: AsyncConnection, user_ids: Iterable[int], key: str, default: str,
+async def to_people(conn: Connection, user_ids: Iterable[int], key: str, default: str,
                     text: Callable[[Translator], str], *, photo_id: str | None = None,
                     not_before: datetime | None = None,
                     buttons: Callable[[Translator], InlineKeyboardMarkup | None] | None = None,

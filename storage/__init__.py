@@ -5,6 +5,6 @@ connection and return pydantic models; the caller decides where a transaction be
 and ends (``async with db.transaction() as conn``).
 """
 
-from storage.database import Database
+from storage.database import Connection, Database, DatabaseError
 
-__all__ = ["Database"]
+__all__ = ["Connection", "Database", "DatabaseError"]

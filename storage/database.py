@@ -16,6 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 log = logging.getLogger(__name__)
 
+# What a repository function takes: code outside storage/ names it by this, never by the
+# driver's type, so only this package speaks SQL (or imports SQLAlchemy at all).
+Connection = AsyncConnection
+# What the database refuses with (a constraint, a trigger), for callers that expect it.
+DatabaseError = DBAPIError
+
 # Tables whose rows, old versions included, could tie a person to a secret vote or an
 # anonymous survey answer until it closes: the ballots, who took part, the vote log, the
 # survey's counts, takers and comments, and the raw updates (a button press).

@@ -4,7 +4,6 @@ what for which household, the stars as counts, and the comments."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
@@ -208,10 +207,3 @@ async def categories_used(conn: AsyncConnection, community_id: int,
 async def last_opened(conn: AsyncConnection, community_id: int) -> datetime | None:
     return (await conn.execute(select(func.max(survey_rounds.c.opened_at)).where(
         survey_rounds.c.community_id == community_id))).scalar_one()
-
-
-async def taken_by(conn: AsyncConnection, round_id: int, user_id: int) -> Sequence[str]:
-    """The subjects this person rated in the round."""
-    rows = await conn.execute(select(survey_takers.c.subject).where(
-        survey_takers.c.round_id == round_id, survey_takers.c.user_id == user_id))
-    return [subject for (subject,) in rows]

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pdfminer.high_level import extract_text
-from sqlalchemy.exc import DBAPIError
 
 from bot.domain.helping import EntryKind
 from handlers.helping import callbacks as help_buttons
+from storage import DatabaseError, inspection
 from storage import helping as store
-from storage import inspection
 from storage import points as points_store
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import ROWS, _building
@@ -341,10 +340,10 @@ async def test_the_ledger_cannot_be_edited_nor_a_balance_go_below_zero(bot, api,
     async with bot.services.db.transaction() as conn:
         entry = await store.enter(conn, community_id=stored.id, user_id=ann.id,
                                   kind=EntryKind.DEPOSIT, amount=150, ref="H-9", now=now)
-    with pytest.raises(DBAPIError):
+    with pytest.raises(DatabaseError):
         async with bot.services.db.transaction() as conn:
             await inspection.rewrite_time_entry(conn, entry.id, 15000)
-    with pytest.raises(DBAPIError):
+    with pytest.raises(DatabaseError):
         async with bot.services.db.transaction() as conn:
             await inspection.set_time_balances(conn, -1)
     with pytest.raises(store.Overdrawn):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.error import Forbidden
 
 from bot.context import YishiApp, YishiContext
@@ -26,7 +25,7 @@ from handlers.common import (
     user_role,
 )
 from handlers.decisions.texts import _card, _local, _view_buttons, setup_buttons
-from storage import communities, due_work, memberships, outbox, people, polls, topics
+from storage import Connection, communities, due_work, memberships, outbox, people, polls, topics
 from storage import decisions as store
 
 STALE, DUE_SOON, OVERDUE, RATING = ("decision_stale", "decision_due_soon",
@@ -95,7 +94,7 @@ def announced(decision: Decision, community: Community, owner: Person | None) ->
                             markup=_view_buttons(decision, _))
 
 
-async def from_poll(conn: AsyncConnection, services: Services, decision: Decision,
+async def from_poll(conn: Connection, services: Services, decision: Decision,
                     community: Community, admins: list[int]) -> list[Outgoing]:
     """A closing poll made this decision (in the close's transaction): arm its reminders,
     and return the word to the moderators (``admins``: the group's Telegram admins) asking
@@ -113,7 +112,7 @@ async def from_poll(conn: AsyncConnection, services: Services, decision: Decisio
         buttons=lambda _: setup_buttons(decision, _))
 
 
-async def _queue_update(conn: AsyncConnection, services: Services, decision_id: int, *,
+async def _queue_update(conn: Connection, services: Services, decision_id: int, *,
                         by_moderator: bool, update_id: int | None = None) -> None:
     """Queue the latest update (or ``update_id``) for the group and the followers, in the
     transaction that recorded it; in the group's quiet hours it waits for the morning,
@@ -160,7 +159,7 @@ async def _queue_update(conn: AsyncConnection, services: Services, decision_id: 
     await outbox.queue(conn, owed, now)
 
 
-async def _arm_reminders(conn: AsyncConnection, services: Services, decision_id: int) -> None:
+async def _arm_reminders(conn: Connection, services: Services, decision_id: int) -> None:
     """The decision's reminders, in the transaction that changed it."""
     settings = services.settings.decisions
     decision = await store.get(conn, decision_id)
@@ -183,7 +182,7 @@ async def _arm_reminders(conn: AsyncConnection, services: Services, decision_id:
         await arm(RATING, decision.done_at + timedelta(days=settings.rating_after_days))
 
 
-async def write_down(conn: AsyncConnection, services: Services, community: Community, *,
+async def write_down(conn: Connection, services: Services, community: Community, *,
                      title: str, owner_id: int | None, due_at: datetime | None,
                      actor_id: int | None, now: datetime) -> Decision:
     """A decision written down by another feature (a meeting's agreed action): created,

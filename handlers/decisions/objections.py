@@ -13,7 +13,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
@@ -36,7 +35,7 @@ from handlers.common import (
 )
 from handlers.decisions.texts import _local
 from handlers.moderators import moderator_ids
-from storage import communities, due_work, outbox
+from storage import Connection, communities, due_work, outbox
 from storage import decision_notices as notices
 from storage import decisions as store
 
@@ -80,7 +79,7 @@ def _button(services: Services, decision: Decision, _: Translator) -> InlineKeyb
         _("I object"), url=link.url(services.bot_username))]])
 
 
-async def _post(conn: AsyncConnection, services: Services, decision_id: int, now: datetime
+async def _post(conn: Connection, services: Services, decision_id: int, now: datetime
                 ) -> tuple[str, InlineKeyboardMarkup | None, Community] | None:
     decision = await store.get(conn, decision_id)
     notice = await notices.get(conn, decision_id)
@@ -94,7 +93,7 @@ async def _post(conn: AsyncConnection, services: Services, decision_id: int, now
     return text, _button(services, decision, _) if notice.open(now) else None, community
 
 
-async def refresh(conn: AsyncConnection, services: Services, decision_id: int,
+async def refresh(conn: Connection, services: Services, decision_id: int,
                   now: datetime) -> None:
     """The post shows the objections and the outcome as they are now."""
     notice = await notices.get(conn, decision_id)
@@ -139,7 +138,7 @@ async def post_for_objection(context: YishiContext, decision: Decision, communit
         ref=decision.ref, until=_local(until, community))
 
 
-async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
                  now: datetime) -> None:
     """The post is in the group: note where, and pin it for the period."""
     decision_id = int(remember["decision"])

@@ -11,7 +11,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.helping import (
@@ -40,7 +39,7 @@ from bot.services import Services
 from handlers import outgoing
 from handlers.helping import callbacks
 from handlers.helping.texts import KIND_NAMES, card, card_buttons, claim_buttons, local
-from storage import audit, communities, due_work, outbox, people
+from storage import Connection, audit, communities, due_work, outbox, people
 from storage import helping as store
 
 ASK = "help_ask"  # due work: after the agreed time, ask how it went
@@ -57,7 +56,7 @@ def _name(found: dict[int, Any], user_id: int | None) -> str:
     return person.name if person is not None else "?"
 
 
-async def _post_text(conn: AsyncConnection, help_: Help, community: Community
+async def _post_text(conn: Connection, help_: Help, community: Community
                      ) -> tuple[str, Any]:
     _ = translator(community.language)
     found = await people.names(conn, [help_.author_id])
@@ -66,7 +65,7 @@ async def _post_text(conn: AsyncConnection, help_: Help, community: Community
             card_buttons(help_, _))
 
 
-async def publish(conn: AsyncConnection, services: Services, community: Community, *,
+async def publish(conn: Connection, services: Services, community: Community, *,
                   moderators: list[int], draft: dict[str, Any], author_id: int,
                   now: datetime) -> Help:
     """Post a request or an offer (to the group, or to the moderators in private) and arm
@@ -97,7 +96,7 @@ async def publish(conn: AsyncConnection, services: Services, community: Communit
     return made
 
 
-async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
                  now: datetime) -> None:
     """The post is in the group: note where; if it moved on meanwhile, show that at once."""
     help_id = int(remember["help"])
@@ -108,7 +107,7 @@ async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
         await refresh(conn, found, now)
 
 
-async def refresh(conn: AsyncConnection, help_: Help, now: datetime) -> None:
+async def refresh(conn: Connection, help_: Help, now: datetime) -> None:
     """Queue the post's edit to what it shows now, unless it shows that already."""
     if help_.post_message_id is None or help_.post_chat_id is None:
         return  # not sent yet: :func:`posted` shows the state when it is
@@ -126,7 +125,7 @@ async def refresh(conn: AsyncConnection, help_: Help, now: datetime) -> None:
         help_.post_message_id, text, markup=markup)], now)
 
 
-async def answer(conn: AsyncConnection, services: Services, help_id: int, user_id: int,
+async def answer(conn: Connection, services: Services, help_id: int, user_id: int,
                  now: datetime) -> tuple[str | None, Help | None]:
     """A neighbour answers: the author is asked, in private, whether to choose them."""
     found = await store.get(conn, help_id)
@@ -165,7 +164,7 @@ def _choose_buttons(help_: Help, user_id: int, names: dict[int, Any], _: Transla
         callback_data=callbacks.CHOOSE.data(help_.id, user_id))]])
 
 
-async def choose(conn: AsyncConnection, services: Services, help_id: int, user_id: int,
+async def choose(conn: Connection, services: Services, help_id: int, user_id: int,
                  chosen: int, now: datetime) -> tuple[str | None, Help | None]:
     """The author chooses one who answered; both are told, the others thanked."""
     found = await store.get(conn, help_id)
@@ -217,7 +216,7 @@ def withdraw_button(help_: Help, _: Translator) -> InlineKeyboardMarkup:
         label, callback_data=callbacks.WITHDRAW.data(help_.id))]])
 
 
-async def withdraw(conn: AsyncConnection, services: Services, help_id: int, user_id: int,
+async def withdraw(conn: Connection, services: Services, help_id: int, user_id: int,
                    now: datetime) -> tuple[str | None, Help | None]:
     found = await store.get(conn, help_id)
     if found is None:
@@ -243,7 +242,7 @@ async def withdraw(conn: AsyncConnection, services: Services, help_id: int, user
     return None, done
 
 
-async def ask_how_it_went(conn: AsyncConnection, services: Services, help_id: int,
+async def ask_how_it_went(conn: Connection, services: Services, help_id: int,
                           now: datetime) -> None:
     """Due work: the time has passed. A matched piece of help: the helper says how long it
     took. One nobody was chosen for is closed, and its author told."""
@@ -275,7 +274,7 @@ async def ask_how_it_went(conn: AsyncConnection, services: Services, help_id: in
     await outbox.queue(conn, owed, now)
 
 
-async def claim(conn: AsyncConnection, services: Services, help_id: int, user_id: int,
+async def claim(conn: Connection, services: Services, help_id: int, user_id: int,
                 half_hours: int, now: datetime) -> tuple[str | None, Help | None]:
     """The helper says how long it took (or that it did not happen); the person helped is
     asked to confirm."""
@@ -333,7 +332,7 @@ def _confirm_buttons(help_: Help, worth: int, have: int, _: Translator
     return InlineKeyboardMarkup(rows)
 
 
-async def confirm(conn: AsyncConnection, services: Services, help_id: int, user_id: int,
+async def confirm(conn: Connection, services: Services, help_id: int, user_id: int,
                   answer_: str, now: datetime) -> tuple[str | None, Help | None, int]:
     """The person helped confirms: the hours go into the helper's time bank at the kind's
     rate, with the neighbour-help points; paying withdraws the same from the confirmer.

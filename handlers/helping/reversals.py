@@ -9,8 +9,6 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.domain.helping import (
     EntryKind,
     Help,
@@ -23,11 +21,11 @@ from bot.points import revoke
 from bot.services import Services
 from handlers import outgoing
 from handlers.helping.lifecycle import refresh
-from storage import audit, outbox
+from storage import Connection, audit, outbox
 from storage import helping as store
 
 
-async def take_back(conn: AsyncConnection, services: Services, community: Community,
+async def take_back(conn: Connection, services: Services, community: Community,
                     number: int, moderator_id: int, reason: str, now: datetime
                     ) -> tuple[str | None, Help | None, int]:
     """A moderator reverses a confirmed piece of help: every entry it made is reversed (the
@@ -81,7 +79,7 @@ async def take_back(conn: AsyncConnection, services: Services, community: Commun
     return None, done, taken
 
 
-async def take_back_transfer(conn: AsyncConnection, services: Services, community: Community,
+async def take_back_transfer(conn: Connection, services: Services, community: Community,
                              transfer_id: int, moderator_id: int, reason: str, now: datetime
                              ) -> tuple[str | None, int]:
     """A moderator reverses a transfer within a household (T-3): the credits go back to the

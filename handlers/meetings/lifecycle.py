@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.meetings import Meeting, MeetingStatus, seated
@@ -21,7 +20,7 @@ from bot.services import Services
 from handlers import outgoing
 from handlers.meetings.callbacks import SEAT
 from handlers.questions import ask_button
-from storage import communities, due_work, outbox, people
+from storage import Connection, communities, due_work, outbox, people
 from storage import meetings as store
 
 REMIND = "meeting_remind"  # due work: the day before and an hour before
@@ -35,7 +34,7 @@ def local(at: datetime, community: Community) -> str:
     return f"{at.astimezone(ZoneInfo(community.timezone)):%Y-%m-%d %H:%M}"
 
 
-async def post_text(conn: AsyncConnection, services: Services, meeting: Meeting,
+async def post_text(conn: Connection, services: Services, meeting: Meeting,
                     community: Community) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
     signed = [u for u, _a in await store.signed_up(conn, meeting.id)]
@@ -61,7 +60,7 @@ async def post_text(conn: AsyncConnection, services: Services, meeting: Meeting,
         [ask_button(services, "meeting", meeting.id, _)]])
 
 
-async def call(conn: AsyncConnection, services: Services, community: Community, *,
+async def call(conn: Connection, services: Services, community: Community, *,
                title: str, agenda: list[str], starts_at: datetime, place: str, seats: int,
                organiser_id: int, now: datetime, background: dict[str, str] | None = None
                ) -> Meeting:
@@ -93,7 +92,7 @@ async def call(conn: AsyncConnection, services: Services, community: Community, 
     return made
 
 
-async def posted(services: Services, conn: AsyncConnection, remember: dict[str, Any],
+async def posted(services: Services, conn: Connection, remember: dict[str, Any],
                  answer: Any, now: datetime) -> None:
     """The post is in the group (registered with the services bound: the post's buttons
     carry the bot's link)."""
@@ -103,7 +102,7 @@ async def posted(services: Services, conn: AsyncConnection, remember: dict[str, 
     await refresh(conn, services, meeting_id, now)
 
 
-async def refresh(conn: AsyncConnection, services: Services, meeting_id: int,
+async def refresh(conn: Connection, services: Services, meeting_id: int,
                   now: datetime) -> None:
     meeting = await store.get(conn, meeting_id)
     if meeting is None or meeting.post_message_id is None or meeting.post_chat_id is None:
@@ -118,7 +117,7 @@ async def refresh(conn: AsyncConnection, services: Services, meeting_id: int,
             meeting.post_message_id, text, markup=markup)], now)
 
 
-async def take_seat(conn: AsyncConnection, services: Services, meeting: Meeting,
+async def take_seat(conn: Connection, services: Services, meeting: Meeting,
                     user_id: int, now: datetime) -> str | None:
     """Sign up (a seat, or the waiting list); the answer's code: seat, waiting, already,
     closed."""
@@ -131,7 +130,7 @@ async def take_seat(conn: AsyncConnection, services: Services, meeting: Meeting,
     return "seat" if user_id in seated(signed, meeting.seats)[0] else "waiting"
 
 
-async def give_seat_back(conn: AsyncConnection, services: Services, meeting: Meeting,
+async def give_seat_back(conn: Connection, services: Services, meeting: Meeting,
                          user_id: int, now: datetime) -> str | None:
     """Give a place back; the first one waiting moves up and is told. Codes: given, none,
     closed."""
@@ -156,7 +155,7 @@ async def give_seat_back(conn: AsyncConnection, services: Services, meeting: Mee
     return "given"
 
 
-async def remind(conn: AsyncConnection, services: Services, meeting_id: int, which: str,
+async def remind(conn: Connection, services: Services, meeting_id: int, which: str,
                  now: datetime) -> None:
     """Those with a seat, the day before and an hour before."""
     meeting = await store.get(conn, meeting_id)
@@ -181,7 +180,7 @@ _REMINDERS = {
 }
 
 
-async def coming(conn: AsyncConnection, meeting: Meeting, _: Translator) -> str:
+async def coming(conn: Connection, meeting: Meeting, _: Translator) -> str:
     """Who is coming, and who waits, by name: for the organiser and the moderators."""
     signed = [u for u, _a in await store.signed_up(conn, meeting.id)]
     sitting, waiting = seated(signed, meeting.seats)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
@@ -23,7 +22,7 @@ from handlers.common import person_translator, refuse, user_role
 from handlers.outgoing import to_people
 from handlers.polls import callbacks
 from handlers.polls.draft import DRAFT, QUESTION
-from storage import communities
+from storage import Connection, communities
 from storage import polls as store
 
 
@@ -32,7 +31,7 @@ def _objections(reasons: list[str], _: Translator) -> list[str]:
             *(f"• {html.escape(reason)}" for reason in reasons)] if reasons else []
 
 
-async def offer(conn: AsyncConnection, poll: Poll, community: Community,
+async def offer(conn: Connection, poll: Poll, community: Community,
                 reasons: list[str]) -> list[Outgoing]:
     """Queued as the poll closes (in its transaction): the moderator who asked is told the
     proposal met objections, with the button to amend it."""

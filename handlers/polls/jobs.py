@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.context import YishiApp
 from bot.domain.households import Household
 from bot.domain.models import DueWork
@@ -17,7 +15,7 @@ from bot.scheduler import Outcome as DueOutcome
 from handlers import outgoing
 from handlers.polls.lifecycle import _announce, close_poll, open_voting
 from handlers.polls.texts import _count, _local, quorum_line, turnout_text
-from storage import communities, memberships, outbox, residents
+from storage import Connection, communities, memberships, outbox, residents
 from storage import polls as store
 
 
@@ -118,7 +116,7 @@ async def remind(app: YishiApp, work: DueWork) -> DueOutcome:
     return Done()
 
 
-async def _not_yet_voted(conn: AsyncConnection, poll: Poll,
+async def _not_yet_voted(conn: Connection, poll: Poll,
                          roster: list[Household]) -> list[int]:
     """People whose vote would be taken now and who have not voted
     (bot.domain.polls.still_to_vote: the same rule as a press)."""

@@ -11,7 +11,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest
 
@@ -55,7 +54,7 @@ from handlers.polls.texts import (
     verdict_text,
 )
 from handlers.questions import ask_button
-from storage import communities, due_work, outbox
+from storage import Connection, communities, due_work, outbox
 from storage import decisions as decision_store
 from storage import polls as store
 from storage import topics as topic_store
@@ -78,7 +77,7 @@ async def _community(community_id: int, context: YishiContext) -> Community | No
         return await communities.by_id(conn, community_id)
 
 
-async def _arm(conn: AsyncConnection, services: Services, poll: Poll) -> None:
+async def _arm(conn: Connection, services: Services, poll: Poll) -> None:
     """The deadline and the reminders, in the database (so a restart keeps them), in the
     transaction that creates or extends the poll."""
     now = services.clock.now()
@@ -94,7 +93,7 @@ async def _arm(conn: AsyncConnection, services: Services, poll: Poll) -> None:
             await due_work.cancel(conn, kind=REMIND, key=key)
 
 
-async def _post(conn: AsyncConnection, poll: Poll, community: Community) -> Outgoing:
+async def _post(conn: Connection, poll: Poll, community: Community) -> Outgoing:
     """The poll's post in the group, queued; its message id is recorded once it is sent."""
     text, markup = await _render(conn, poll, community)
     return outgoing.message(f"poll:{poll.id}:post", community.chat_id, text, markup=markup,
@@ -102,7 +101,7 @@ async def _post(conn: AsyncConnection, poll: Poll, community: Community) -> Outg
                                       "digest": _digest(text, markup)})
 
 
-async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def _posted(conn: Connection, remember: dict[str, Any], answer: Any,
                   now: datetime) -> None:
     """The post went out: note where it is. Votes that came while it was on its way could
     not be shown on it yet: if it no longer shows the count, it is edited at once."""
@@ -121,7 +120,7 @@ async def _posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
             int(answer["message_id"]), text, markup=markup)], now)
 
 
-async def announce(conn: AsyncConnection, services: Services, poll: Poll,
+async def announce(conn: Connection, services: Services, poll: Poll,
                    community: Community) -> None:
     """A poll announced ahead of voting (公示): the notice is posted now (and pinned once
     it is in), with its background; voting opens by itself at ``opens_at`` — due work in
@@ -152,7 +151,7 @@ async def announce(conn: AsyncConnection, services: Services, poll: Poll,
     await outbox.queue(conn, owed, now)
 
 
-async def _notice_posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def _notice_posted(conn: Connection, remember: dict[str, Any], answer: Any,
                          now: datetime) -> None:
     """The notice is in the group: pin it, so it stays in sight for the notice period."""
     await outbox.queue(conn, [outgoing.pin(f"poll:{remember['poll']}:notice:pin",
@@ -272,7 +271,7 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
     return True
 
 
-async def _seal_secret(conn: AsyncConnection, services: Services, poll: Poll,
+async def _seal_secret(conn: Connection, services: Services, poll: Poll,
                        community: Community, now: datetime) -> None:
     """A secret poll closes: with its key gone, the order its rows were written in goes
     too (storage.polls.erase_order), and those who took part get their points now, all at
@@ -284,7 +283,7 @@ async def _seal_secret(conn: AsyncConnection, services: Services, poll: Poll,
                      action=Action.VOTE, now=now)
 
 
-async def _final_post(conn: AsyncConnection, poll: Poll, community: Community) -> list[Outgoing]:
+async def _final_post(conn: Connection, poll: Poll, community: Community) -> list[Outgoing]:
     """The post's last edit: the result in place of the buttons (none if it was never
     posted)."""
     if poll.post_message_id is None or poll.post_chat_id is None:
@@ -312,7 +311,7 @@ def _result_message(poll: Poll, community: Community, result: Tally, meaning: Ve
                             remember={"what": HEAD_POSTED, "poll": poll.id})
 
 
-async def _head_posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def _head_posted(conn: Connection, remember: dict[str, Any], answer: Any,
                        now: datetime) -> None:
     """The result, with the log's head, is in the group: note where, for /audit."""
     await store.head_posted(conn, int(remember["poll"]), int(answer["chat"]["id"]),

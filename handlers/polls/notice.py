@@ -11,8 +11,6 @@ import html
 import re
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.domain.models import Community, Outgoing
 from bot.domain.polls import Poll, Tally, Turnout, Verdict, area, m2, percent
 from bot.exports import pdf_bytes, xlsx_bytes
@@ -20,8 +18,8 @@ from bot.i18n import Translator, translator
 from handlers import outgoing
 from handlers.polls.method_texts import ballot_words
 from handlers.polls.texts import RULE_NAMES, _local, turnout_text, verdict_text
+from storage import Connection, residents
 from storage import polls as store
-from storage import residents
 
 
 def _plain(text: str) -> str:
@@ -29,7 +27,7 @@ def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-async def result_notice(conn: AsyncConnection, poll: Poll, community: Community,
+async def result_notice(conn: Connection, poll: Poll, community: Community,
                         result: Tally, meaning: Verdict, figures: Turnout,
                         now: datetime) -> list[Outgoing]:
     """The notice's two files, queued for the group (after its quiet hours)."""
@@ -53,7 +51,7 @@ async def result_notice(conn: AsyncConnection, poll: Poll, community: Community,
     ]
 
 
-async def _content(conn: AsyncConnection, poll: Poll, community: Community, result: Tally,
+async def _content(conn: Connection, poll: Poll, community: Community, result: Tally,
                    meaning: Verdict, figures: Turnout,
                    _: Translator) -> tuple[str, list[str], list[list[str]]]:
     roster = {h.unit_id: h for h in await residents.households(conn, poll.community_id)}

@@ -12,7 +12,6 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import YishiApp
@@ -53,8 +52,8 @@ from handlers.polls.method_texts import (
     method_verdict,
     standing_lines,
 )
+from storage import Connection, residents
 from storage import polls as store
-from storage import residents
 
 YES_NO_ABSTAIN = (N_("Yes"), N_("No"), N_("Abstain"))
 
@@ -155,7 +154,7 @@ async def _count_now(app: YishiApp, poll: Poll) -> tuple[Tally, Verdict, Turnout
         return await _count(conn, poll)
 
 
-async def _count(conn: AsyncConnection, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
+async def _count(conn: Connection, poll: Poll) -> tuple[Tally, Verdict, Turnout]:
     """The count: live while the poll is open; once closed, exactly as it was at closing
     (a roster that changes later does not change a decided result)."""
     if poll.status is not PollStatus.OPEN and poll.result:
@@ -238,7 +237,7 @@ def _results_lines(poll: Poll, result: Tally, _: Translator) -> list[str]:
     return lines
 
 
-async def reasons_of(conn: AsyncConnection, poll: Poll) -> list[str]:
+async def reasons_of(conn: Connection, poll: Poll) -> list[str]:
     """A consent poll's objections' reasons (none for other polls)."""
     return await store.objection_reasons(conn, poll.id) if poll.method is Method.CONSENT \
         else []
@@ -253,7 +252,7 @@ def shown_lines(poll: Poll, result: Tally, meaning: Verdict, reasons: list[str],
     return _results_lines(poll, result, _)
 
 
-async def _render(conn: AsyncConnection, poll: Poll, community: Community) -> tuple[
+async def _render(conn: Connection, poll: Poll, community: Community) -> tuple[
         str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
     result, meaning, figures = await _count(conn, poll)

@@ -8,7 +8,6 @@ import html
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -41,7 +40,7 @@ from handlers.reports.lifecycle import (
     change_status,
 )
 from handlers.reports.texts import _handler_buttons
-from storage import communities, due_work, outbox, people
+from storage import Connection, communities, due_work, outbox, people
 from storage import reports as store
 
 
@@ -110,7 +109,7 @@ async def _still_due(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ..
 
 async def _escalate(app: YishiApp, work: DueWork, still: tuple[ReportStatus, ...],
                     msgid: str, *,
-                    then: Callable[[AsyncConnection, datetime], Awaitable[None]] | None = None,
+                    then: Callable[[Connection, datetime], Awaitable[None]] | None = None,
                     ) -> Outcome:
     """The moderators hear that a limit passed; ``then`` arms what follows, in the same
     transaction."""
@@ -182,7 +181,7 @@ async def acknowledge_limit(app: YishiApp, work: DueWork) -> Outcome:
 async def resolve_limit(app: YishiApp, work: DueWork) -> Outcome:
     days = app.bot_data.services.settings.reports.overdue_reminder_days
 
-    async def remind_from_now_on(conn: AsyncConnection, now: datetime) -> None:
+    async def remind_from_now_on(conn: Connection, now: datetime) -> None:
         # The moderators heard once; from now on whoever has it is reminded until it is
         # resolved, so an overdue report never just sits.
         await due_work.schedule(conn, kind=Timer.OVERDUE.value, key=str(work.payload["report"]),

@@ -12,7 +12,6 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -55,7 +54,7 @@ from handlers.reports.texts import (
     _fixed_buttons,
     _handler_buttons,
 )
-from storage import communities, due_work, memberships, outbox, people
+from storage import Connection, communities, due_work, memberships, outbox, people
 from storage import reports as store
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ def limits_for(settings: Settings, category: str) -> Limits:
     return Limits(acknowledge=timedelta(hours=hours[0]), resolve=timedelta(hours=hours[1]))
 
 
-async def _arm(conn: AsyncConnection, report_id: int, timers: list[tuple[Timer, datetime]],
+async def _arm(conn: Connection, report_id: int, timers: list[tuple[Timer, datetime]],
                now: datetime) -> None:
     """Arm what the domain says a report's filing or move needs, in its transaction."""
     for timer, due in timers:
@@ -216,7 +215,7 @@ def _reopened_notice(report: Report, community: Community, key: str,
         reply_to=report.post_message_id, not_before=community.quiet_until(now))
 
 
-async def _resolved_notice(conn: AsyncConnection, report: Report, community: Community,
+async def _resolved_notice(conn: Connection, report: Report, community: Community,
                            key: str, now: datetime) -> Outgoing:
     """The group hears a report is resolved (with the "after" photo, if there is one), as
     a reply to the report's post; in quiet hours it waits for the morning."""
@@ -306,7 +305,7 @@ async def change_status(services: Services, report: Report, community: Community
     return True
 
 
-async def _news(conn: AsyncConnection, services: Services, report: Report, note: str | None,
+async def _news(conn: Connection, services: Services, report: Report, note: str | None,
                 key: str, *, original: Report | None = None) -> list[Outgoing]:
     """The reporter and the followers hear of the change, each in their language."""
     followers = await store.followers(conn, report.id)
@@ -329,7 +328,7 @@ async def _news(conn: AsyncConnection, services: Services, report: Report, note:
         services.default_language, news, photo_id=after[-1] if after else None)
 
 
-async def _copy_edits(conn: AsyncConnection, services: Services, report: Report,
+async def _copy_edits(conn: Connection, services: Services, report: Report,
                       community: Community, key: str, *,
                       group_post: bool = True) -> list[Outgoing]:
     """Handlers' copies show the new status and the buttons that still make sense; the
@@ -373,7 +372,7 @@ async def _refresh_copies(context: YishiContext, report: Report, community: Comm
     services.outbox.kick()
 
 
-async def _fixed_question(conn: AsyncConnection, services: Services, report: Report,
+async def _fixed_question(conn: Connection, services: Services, report: Report,
                           key: str) -> list[Outgoing]:
     """The reporter is asked whether it is really fixed, and how it was handled."""
     if report.reporter_id is None:

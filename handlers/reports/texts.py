@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,7 +28,7 @@ from bot.report_names import (
 )
 from bot.services import Services
 from handlers.reports import callbacks
-from storage import people
+from storage import Connection, people
 from storage import reports as store
 
 # Timeline notes that are not a handler's words: a rating, a comment, a hand-over.
@@ -53,7 +52,7 @@ def _summary(draft: dict[str, Any], _: Translator) -> str:
     ])
 
 
-async def _card(conn: AsyncConnection, report: Report, _: Translator, *,
+async def _card(conn: Connection, report: Report, _: Translator, *,
                 for_group: bool = False) -> str:
     """A report as handlers see it; in the group, a private unit and an anonymous reporter
     are never shown."""
@@ -103,7 +102,7 @@ def _handler_buttons(report: Report, _: Translator) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup([rows[i:i + 2] for i in range(0, len(rows), 2)])
 
 
-async def _copy_language(conn: AsyncConnection, services: Services, community: Community,
+async def _copy_language(conn: Connection, services: Services, community: Community,
                          chat_id: int) -> Translator:
     """The language of one copy: a person's own in private, the group's in a group."""
     if chat_id < 0:

@@ -11,7 +11,6 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.deeplinks import DeepLink
@@ -32,7 +31,7 @@ from bot.i18n import N_, Translator, translator
 from bot.report_names import category_name
 from bot.services import Services
 from handlers import outgoing
-from storage import due_work, outbox
+from storage import Connection, due_work, outbox
 from storage import surveys as store
 
 LINK = "survey"  # /start survey_<round>
@@ -78,7 +77,7 @@ def post_markup(services: Services, survey: Round, _: Translator) -> InlineKeybo
         _("Rate in private"), url=link.url(services.bot_username))]])
 
 
-async def open_round(conn: AsyncConnection, services: Services, community: Community, *,
+async def open_round(conn: Connection, services: Services, community: Community, *,
                      opened_by: int | None, anonymous: bool, now: datetime) -> Round:
     """Open a round on the committee, the property management and the categories used
     since the last round; post it and arm its close."""
@@ -100,7 +99,7 @@ async def open_round(conn: AsyncConnection, services: Services, community: Commu
     return survey
 
 
-async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
                  now: datetime) -> None:
     await store.posted(conn, int(remember["round"]), int(answer["chat"]["id"]),
                        int(answer["message_id"]))
@@ -126,7 +125,7 @@ def thaw(results: dict[str, Any] | None) -> dict[str, SubjectResult]:
             for s in (results or {}).get("subjects", [])}
 
 
-async def close_round(conn: AsyncConnection, services: Services, survey: Round,
+async def close_round(conn: Connection, services: Services, survey: Round,
                       community: Community, now: datetime) -> bool:
     """Freeze the results and post them; False if the round was closed already."""
     records = handler_records(await store.report_times(conn, community.id,

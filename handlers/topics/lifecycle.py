@@ -11,7 +11,6 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
@@ -47,7 +46,7 @@ from handlers.topics.texts import (
     _support_button,
     _trim_caption,
 )
-from storage import communities, due_work, people, residents
+from storage import Connection, communities, due_work, people, residents
 from storage import topics as store
 
 log = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
     await refresh_post(context.application, topic.id)
 
 
-async def put_to_vote(conn: AsyncConnection, services: Services, topic_id: int, *,
+async def put_to_vote(conn: Connection, services: Services, topic_id: int, *,
                       poll_ref: str, community: Community, closes: str,
                       now: datetime) -> list[Outgoing]:
     """A poll on the topic is published (in the poll's transaction): the topic moves to the
@@ -175,7 +174,7 @@ async def put_to_vote(conn: AsyncConnection, services: Services, topic_id: int, 
                                       when=closes))
 
 
-async def vote_dropped(conn: AsyncConnection, topic_id: int, *, poll_ref: str,
+async def vote_dropped(conn: Connection, topic_id: int, *, poll_ref: str,
                        community: Community, now: datetime) -> list[Outgoing]:
     """The topic's poll was cancelled (in the poll's transaction): the topic goes back on
     the list, and its author and backers are told."""
@@ -193,7 +192,7 @@ async def vote_dropped(conn: AsyncConnection, topic_id: int, *, poll_ref: str,
             ref=topic.ref, title=html.escape(topic.title), poll=poll_ref))
 
 
-async def discussed(conn: AsyncConnection, number: int, *, community: Community,
+async def discussed(conn: Connection, number: int, *, community: Community,
                     meeting_ref: str, link: str | None, now: datetime) -> list[Outgoing]:
     """A round-table meeting's minutes name the topic T-``number`` on their agenda (in the
     caller's transaction): the topic moves to "discussed" with the meeting and the link to
@@ -300,7 +299,7 @@ def _post_view(topic: Topic, count: int, author: str | None,
         None
 
 
-async def post_update(conn: AsyncConnection, topic_id: int, why: str) -> list[Outgoing]:
+async def post_update(conn: Connection, topic_id: int, why: str) -> list[Outgoing]:
     """The edit that brings the group post in line with the topic, queued in the caller's
     transaction (none if the post already shows it); ``why`` names the edit."""
     topic = await store.get(conn, topic_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import YishiApp, YishiContext
@@ -30,7 +29,7 @@ from handlers.common import (
 )
 from handlers.volunteering.callbacks import ATTENDED, HELD, SEAT
 from handlers.volunteering.lifecycle import credit, refresh
-from storage import audit, outbox, people
+from storage import Connection, audit, outbox, people
 from storage import helping as bank
 from storage import volunteering as store
 
@@ -79,7 +78,7 @@ async def seat_pressed(update: Update, context: YishiContext) -> None:
     await query.answer(said.format(ref=activity.ref), show_alert=True)
 
 
-async def _attendance_card(conn: AsyncConnection, activity: Activity, _: Translator
+async def _attendance_card(conn: Connection, activity: Activity, _: Translator
                            ) -> tuple[str, InlineKeyboardMarkup]:
     signed = await store.signed_up(conn, activity.id)
     names = await people.names(conn, [u for u, _a in signed])

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.helping import EntryKind, credits, hours, shown
@@ -23,7 +22,7 @@ from bot.i18n import translator
 from bot.points import award
 from handlers import outgoing
 from handlers.volunteering.callbacks import SEAT
-from storage import audit, communities, outbox, people
+from storage import Connection, audit, communities, outbox, people
 from storage import helping as bank
 from storage import volunteering as store
 
@@ -31,7 +30,7 @@ ATTENDANCE = "activity_attendance"  # due work: the organiser ticks who came
 POSTED = "activity_post"
 
 
-async def post_text(conn: AsyncConnection, activity: Activity, community: Community
+async def post_text(conn: Connection, activity: Activity, community: Community
                 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = translator(community.language)
     signed = await store.signed_up(conn, activity.id)
@@ -61,7 +60,7 @@ def _local(at: datetime, community: Community) -> str:
     return f"{at.astimezone(ZoneInfo(community.timezone)):%Y-%m-%d %H:%M}"
 
 
-async def refresh(conn: AsyncConnection, activity_id: int, now: datetime) -> None:
+async def refresh(conn: Connection, activity_id: int, now: datetime) -> None:
     activity = await store.get(conn, activity_id)
     if activity is None or activity.post_message_id is None or activity.post_chat_id is None:
         return
@@ -78,7 +77,7 @@ async def refresh(conn: AsyncConnection, activity_id: int, now: datetime) -> Non
         activity.post_message_id, text, markup=markup)], now)
 
 
-async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
                   now: datetime) -> None:
     activity_id = int(remember["activity"])
     await store.posted(conn, activity_id, int(answer["chat"]["id"]),
@@ -86,7 +85,7 @@ async def posted(conn: AsyncConnection, remember: dict[str, Any], answer: Any,
     await refresh(conn, activity_id, now)  # seats taken while it was on its way
 
 
-async def credit(conn: AsyncConnection, services: Any, activity: Activity,
+async def credit(conn: Connection, services: Any, activity: Activity,
                   now: datetime) -> int:
     community = await communities.by_id(conn, activity.community_id)
     assert community is not None
