@@ -4,9 +4,10 @@ what for which household, the stars as counts, and the comments."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,6 +82,15 @@ async def open_in(conn: AsyncConnection, community_id: int) -> Round | None:
     return _round(row) if row else None
 
 
+async def closed_before(conn: AsyncConnection, community_id: int, number: int) -> Round | None:
+    """The latest round closed before round ``number``: what its trend is measured against."""
+    row = (await conn.execute(select(survey_rounds).where(
+        survey_rounds.c.community_id == community_id, survey_rounds.c.number < number,
+        survey_rounds.c.closed_at.is_not(None)).order_by(survey_rounds.c.number.desc())
+        .limit(1))).mappings().first()
+    return _round(row) if row else None
+
+
 async def closed_between(conn: AsyncConnection, community_id: int, since: datetime,
                          until: datetime) -> list[Round]:
     rows = await conn.execute(select(survey_rounds).where(
@@ -95,12 +105,19 @@ async def posted(conn: AsyncConnection, round_id: int, chat_id: int, message_id:
         post_chat_id=chat_id, post_message_id=message_id))
 
 
-async def takers(conn: AsyncConnection, round_id: int,
-                 subject: str) -> tuple[list[int], list[int | None]]:
-    """(households, people) that rated a subject."""
-    rows = (await conn.execute(select(survey_takers.c.unit_id, survey_takers.c.user_id).where(
-        survey_takers.c.round_id == round_id, survey_takers.c.subject == subject))).all()
-    return [int(unit) for unit, _user in rows], [user for _unit, user in rows]
+async def answered(conn: AsyncConnection, round_id: int, units: Sequence[int],
+                   user_id: int) -> dict[str, tuple[list[int], bool]]:
+    """Per subject, in one query: which of ``units`` have rated it, and whether ``user_id``
+    has (for any household)."""
+    rows = await conn.execute(select(survey_takers.c.subject, survey_takers.c.unit_id,
+                                     survey_takers.c.user_id).where(
+        survey_takers.c.round_id == round_id,
+        or_(survey_takers.c.unit_id.in_(list(units)), survey_takers.c.user_id == user_id)))
+    found: dict[str, tuple[list[int], bool]] = {}
+    for subject, unit, user in rows:
+        households, mine = found.get(subject, ([], False))
+        found[subject] = ([*households, int(unit)], mine or user == user_id)
+    return found
 
 
 async def households_taking_part(conn: AsyncConnection, round_id: int) -> int:

@@ -129,7 +129,7 @@ async def test_a_survey_round_from_its_post_to_its_results_and_the_next_rounds_t
     await bot.tick()
     results = await api.wait_for("sendMessage", after=mark, where=_group(group))
     assert results.text.splitlines() == [
-        "📋 S-1 · 满意度共评结果 (2026-11-23 – 2026-12-07)",
+        "📋 S-1 · 满意度共评结果（2026-11-23 – 2026-12-07）",
         "参与户数：3",
         "• 业委会：★ 3.0（3 份；首轮）",
         "  1★ 0 · 2★ 1 · 3★ 1 · 4★ 1 · 5★ 0",
@@ -234,3 +234,22 @@ async def test_rounds_open_by_themselves_on_the_schedule_the_group_sets(bot, api
     async with bot.services.db.transaction() as conn:
         assert await due_work.pending(conn, kind="survey_round", key=str(stored.id)) is None
         assert [r.ref for r in await store.of_community(conn, stored.id)] == ["S-1"]
+
+
+async def test_an_owner_of_two_flats_answers_once_however_often_she_presses(bot, api, tg):
+    group, owner, stored, people = await _building(bot, api, tg,
+                                                   [*ROWS, ("3-2-202", "Dee", "owner", 70)])
+    dee = people["Dee"]
+    await _started(api, tg, [owner, dee])
+    await _say(api, tg, group, owner, "/survey open", to=_group(group))
+    asked = await _say(api, tg, dee, dee, "/start survey_1", method=EITHER)
+    thanked = await _press(api, tg, dee, asked, survey_buttons.RATE.data(1, 0, 2))
+    assert thanked.text.startswith("The owners' committee: 2★.")
+    # The same button again (a double tap), then her other flat's turn: still one answer.
+    again = await _press(api, tg, dee, asked, survey_buttons.RATE.data(1, 0, 5))
+    assert again.text.startswith("Your household has already rated the owners' committee "
+                                 "in S-1.")
+    async with bot.services.db.transaction() as conn:
+        counted = {k: v for k, v in (await store.scores(conn, 1)).items() if v}
+        households = await store.households_taking_part(conn, 1)
+    assert (counted, households) == ({("committee", 2): 1}, 1)

@@ -22,6 +22,7 @@ from bot.domain.surveys import (
     HandlerRecord,
     Round,
     SubjectResult,
+    category_subject,
     handler_records,
     subject_category,
     subjects_for,
@@ -133,12 +134,11 @@ async def close_round(conn: Connection, services: Services, survey: Round,
     results = freeze(survey, await store.scores(conn, survey.id),
                      await store.households_taking_part(conn, survey.id),
                      {c: r for c, r in records.items()
-                      if f"cat:{c}" in survey.subjects},
+                      if category_subject(c) in survey.subjects},
                      len(await store.comments(conn, survey.id)))
     if not await store.close(conn, survey.id, now, results):
         return False
-    before = next((r for r in await store.of_community(conn, community.id)
-                   if r.number < survey.number and r.closed_at is not None), None)
+    before = await store.closed_before(conn, community.id, survey.number)
     closed = survey.model_copy(update={"closed_at": now, "results": results})
     _ = translator(community.language)
     owed = [outgoing.message(f"survey:{survey.id}:results", community.chat_id,
@@ -184,9 +184,9 @@ def results_text(survey: Round, before: Round | None, community: Community,
                  _: Translator) -> str:
     results = survey.results or {}
     earlier = thaw(before.results) if before is not None else {}
-    lines = ["<b>" + _("📋 {ref} · Satisfaction survey results").format(ref=survey.ref)
-             + "</b> (" + f"{local_day(survey.opened_at, community)} – "
-             f"{local_day(survey.closed_at or survey.closes_at, community)})",
+    lines = [_("<b>📋 {ref} · Satisfaction survey results</b> ({start} – {end})").format(
+                 ref=survey.ref, start=local_day(survey.opened_at, community),
+                 end=local_day(survey.closed_at or survey.closes_at, community)),
              _("Households taking part: {count}").format(count=results.get("households", 0))]
     for result in thaw(results).values():
         name = subject_name(result.subject, _)

@@ -15,10 +15,10 @@ from telegram import Update
 
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community, DueWork, Role
-from bot.domain.surveys import every, next_round_at
-from bot.i18n import translator
+from bot.domain.surveys import every, next_round_at, subject_category
+from bot.i18n import N_, translator
 from bot.scheduler import Defer, Done, Outcome
-from handlers.common import ensure_community, record_audit, role_of, send_tables
+from handlers.common import ensure_community, record_audit, refuse, role_of, send_tables
 from handlers.surveys import lifecycle
 from storage import communities, due_work, people
 from storage import surveys as store
@@ -42,8 +42,8 @@ async def survey_in_group(update: Update, context: YishiContext) -> None:
     now = services.clock.now()
     if args and args[0] in ("open", "close"):
         if await role_of(context, community, update) is not Role.MODERATOR:
-            await message.reply_text(_("Sorry, only the group's moderators can do that. "
-                                       "Nothing was changed."))
+            await refuse(update, context, N_("Sorry, only the group's moderators can do that. "
+                                             "Nothing was changed."))
             return
         await (_open if args[0] == "open" else _close)(update, context, community, args[1:])
         return
@@ -52,8 +52,7 @@ async def survey_in_group(update: Update, context: YishiContext) -> None:
         asked = await store.by_number(conn, community.id, number) if number else None
         current = await store.open_in(conn, community.id)
         last = await store.last_opened(conn, community.id)
-        before = next((r for r in await store.of_community(conn, community.id)
-                       if asked and r.number < asked.number and r.closed_at), None)
+        before = await store.closed_before(conn, community.id, number) if number else None
     if args and number is None:
         await message.reply_text(_("Usage: /survey, /survey S-2, /survey open [named], "
                                    "/survey close"))
@@ -222,7 +221,7 @@ async def export_round(update: Update, context: YishiContext, community: Communi
                 _("Reports"), _("Hours to acknowledge"), _("Hours to resolve"),
                 _("Reporters' rating")]]
     for result in lifecycle.thaw(results).values():
-        record = (results.get("handlers") or {}).get(result.subject.removeprefix("cat:"), {})
+        record = (results.get("handlers") or {}).get(subject_category(result.subject), {})
         summary.append([lifecycle.subject_name(result.subject, _), str(result.answers),
                         _fmt(result.mean), *[str(n) for n in result.counts],
                         *[_fmt(record.get(k)) for k in ("reports", "ack", "resolve",

@@ -64,9 +64,10 @@ async def _ask_next(update: Update, context: YishiContext, survey: Round,
     assert user is not None
     async with context.services.db.transaction() as conn:
         mine = await _households(conn, survey, user.id)
+        taken = await store.answered(conn, survey.id, mine, user.id)
         for index in range(after + 1, len(survey.subjects)):
-            units, people = await store.takers(conn, survey.id, survey.subjects[index])
-            if household_for(mine, units, user.id in people) is not None:
+            if household_for(mine, *taken.get(survey.subjects[index], ([], False))) \
+                    is not None:
                 break
         else:
             index = -1
@@ -160,9 +161,9 @@ async def stars_pressed(update: Update, context: YishiContext) -> int:
         return await _ask_next(update, context, survey, community, index)
     subject = survey.subjects[index]
     async with context.services.db.transaction() as conn:
-        units, people = await store.takers(conn, survey.id, subject)
-        unit = household_for(await _households(conn, survey, user.id), units,
-                             user.id in people)
+        mine = await _households(conn, survey, user.id)
+        unit = household_for(mine, *(await store.answered(conn, survey.id, mine, user.id)
+                                     ).get(subject, ([], False)))
         counted = unit is not None and await store.rate(conn, survey.id, subject, unit,
                                                         user.id, stars)
     _ = await person_translator(update, context)
