@@ -360,8 +360,7 @@ async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
         bot, api, tg, clock):
     import json
 
-    from handlers.me import FORGET
-    from tests.test_privacy_and_exports import _everything_stored
+    from tests.test_privacy_and_exports import _everything_stored, _forgotten
 
     group, _owner, stored, people = await _building(bot, api, tg, ROWS)
     ann, dee = people["Ann"], people["Dee"]
@@ -381,13 +380,7 @@ async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
         ("deposit", 150, "H-1")]
     assert [b["balance"] for b in data["time_bank_balances"]] == [150]
 
-    mark = api.mark()
-    await tg.say(dee, dee, "/forgetme")
-    confirm = await api.wait_for("sendMessage", after=mark, where=_to(dee))
-    mark = api.mark()
-    await tg.press(dee, confirm, FORGET.data("yes"))
-    await api.wait_for("editMessageText", after=mark, where=_to(dee))
-    await bot.settled()
+    await _forgotten(bot, api, tg, dee)
     stored_text = await _everything_stored(bot)
     assert str(dee.id) not in stored_text, [line for line in stored_text.splitlines()
                                             if str(dee.id) in line][:3]

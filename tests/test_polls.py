@@ -16,11 +16,11 @@ from bot.fakeapi.harness import (
     poll_id_of,
     prepare_poll,
 )
-from handlers.me import FORGET
 from handlers.polls import callbacks as poll_buttons
 from storage import inspection
 from storage import polls as store
 from tests.helpers import audit_log, group_with_bot, introduce
+from tests.test_privacy_and_exports import _forgotten
 
 # 2026-11-23 10:00 in Shanghai is the clock's start (see conftest.START).
 
@@ -620,12 +620,7 @@ async def test_forgetme_leaves_votes_counted_and_the_voter_unnamed(bot, api, tg,
     ann = people["Ann"]
     await _vote(api, tg, ann, post, 0)
     await _vote(api, tg, people["Bob"], post, 1)
-    mark = api.mark()
-    await tg.say(ann, ann, "/forgetme")
-    confirm = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
-    mark = api.mark()
-    await tg.press(ann, confirm, FORGET.data("yes"))
-    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == ann.id)
+    await _forgotten(bot, api, tg, ann)
     async with bot.services.db.transaction() as conn:
         rows = await store.ballot_rows(conn, poll_id)
     assert len(rows) == 2 and ann.id not in [r["user_id"] for r in rows]

@@ -138,12 +138,25 @@ async def _everything_stored(bot) -> str:
     return "\n".join(f"{name}: {json.dumps(row, default=str, ensure_ascii=False)}"
                      for name, rows in tables.items() for row in rows)
 
+async def _forgotten(bot, api, tg, person):
+    """``person`` sends /forgetme and confirms; returns once the bot has done it all."""
+    from handlers.me import FORGET
+
+    mark = api.mark()
+    await tg.say(person, person, "/forgetme")
+    confirm = await api.wait_for("sendMessage", after=mark,
+                                 where=lambda c: c.chat_id == person.id)
+    mark = api.mark()
+    await tg.press(person, confirm, FORGET.data("yes"))
+    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == person.id)
+    await bot.settled()
+
+
 
 async def test_forgetme_leaves_nothing_that_links_the_person_to_what_they_did(
         bot, api, tg, clock, caplog):
     from datetime import timedelta
 
-    from handlers.me import FORGET
     from tests.test_reports import _file
 
     caplog.set_level("INFO")
@@ -162,13 +175,7 @@ async def test_forgetme_leaves_nothing_that_links_the_person_to_what_they_did(
     await bot.tick()
     await bot.settled()
 
-    mark = api.mark()
-    await tg.say(ann, ann, "/forgetme")
-    confirm = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
-    mark = api.mark()
-    await tg.press(ann, confirm, FORGET.data("yes"))
-    await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == ann.id)
-    await bot.settled()
+    await _forgotten(bot, api, tg, ann)
 
     traces = (str(ann.id), "Annabel", "annabelq")
     stored_text = await _everything_stored(bot)

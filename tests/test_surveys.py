@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 
 from bot.domain.reports import Note, ReportStatus
-from handlers.me import FORGET
 from handlers.surveys import callbacks as survey_buttons
 from storage import due_work
 from storage import reports as report_store
@@ -16,7 +15,7 @@ from storage import surveys as store
 from tests.test_helping import EITHER, _started, _to
 from tests.test_meetings import _group, _say
 from tests.test_polls import ROWS, _building
-from tests.test_privacy_and_exports import _everything_stored
+from tests.test_privacy_and_exports import _everything_stored, _forgotten
 
 
 async def _press(api, tg, who, message, data):
@@ -195,13 +194,7 @@ async def test_a_survey_round_from_its_post_to_its_results_and_the_next_rounds_t
         (1, "cat:lift"), (1, "committee"), (2, "committee")]
     assert all("stars" not in r for r in data["survey_subjects_rated"])
     assert [c["text"] for c in data["survey_comments_signed"]] == ["Much better this time."]
-    mark = api.mark()
-    await tg.say(ann, ann, "/forgetme")
-    confirm = await api.wait_for("sendMessage", after=mark, where=_to(ann))
-    mark = api.mark()
-    await tg.press(ann, confirm, FORGET.data("yes"))
-    await api.wait_for("editMessageText", after=mark, where=_to(ann))
-    await bot.settled()
+    await _forgotten(bot, api, tg, ann)
     stored_text = await _everything_stored(bot)
     assert str(ann.id) not in stored_text, [line for line in stored_text.splitlines()
                                             if str(ann.id) in line][:3]
