@@ -39,7 +39,7 @@ DECISION = {"zh": ("大堂重新粉刷成白色", "请三家报价\n选定施工
                    "White shows every mark; beige would keep better.")}
 
 
-async def _walk(sandbox: Sandbox, person: Person, steps: list[str | int]) -> Call | None:
+async def walk(sandbox: Sandbox, person: Person, steps: list[str | int]) -> Call | None:
     """``person`` in private with the bot: say each text, or press the button at an index
     of the bot's last answer; returns the last answer."""
     last: Call | None = None
@@ -80,7 +80,7 @@ async def seed(sandbox: Sandbox, group: Group) -> None:
     if not have["meeting"]:
         title, agenda, place, background = MEETING[language]
         when = local + timedelta(days=5)
-        await _walk(sandbox, moderator, ["/meeting", title, agenda,
+        await walk(sandbox, moderator, ["/meeting", title, agenda,
                                          f"{when:%Y-%m-%d} 19:30", place, "12", background])
     if not have["consent"]:
         await _consent(sandbox, community.id, moderator)
@@ -130,15 +130,15 @@ async def _decision(sandbox: Sandbox, group: Group, community_id: int, moderator
     """A decision written down and posted for objection for a week; Wang Fang objects."""
     title, milestones, objection = DECISION[sandbox.language]
     due = (local + timedelta(days=30)).date()
-    asked_owner = await _walk(sandbox, moderator, [f"/start decision_{community_id}", title])
+    asked_owner = await walk(sandbox, moderator, [f"/start decision_{community_id}", title])
     assert asked_owner is not None
     mark = sandbox.api.mark()
     await sandbox.tg.press(moderator, asked_owner,
                            asked_owner.buttons[-2]["callback_data"])  # "Me"
     await sandbox.api.wait_for(ANSWERS, after=mark, timeout=WAIT,
                                where=lambda c: c.chat_id == moderator.id)
-    await _walk(sandbox, moderator, [f"{due:%Y-%m-%d}", milestones])
+    await walk(sandbox, moderator, [f"{due:%Y-%m-%d}", milestones])
     post = await _in_group(sandbox, group, moderator, "/decision D-1 notice 7", "📢")
     objector = sandbox.people["owner"]
-    await _walk(sandbox, objector, ["/start " + post.buttons[0]["url"].split("=", 1)[1],
+    await walk(sandbox, objector, ["/start " + post.buttons[0]["url"].split("=", 1)[1],
                                     objection])

@@ -230,16 +230,7 @@ class Sandbox:
         day = (self.clock.now().astimezone(self.timezone) + timedelta(days=3)).date()
         steps: list[str | int] = [
             "/needhelp", 0, HELP_TEXT[self.language], f"{day:%Y-%m-%d} 10:00", 3, 0]
-        last = None
-        for step in steps:
-            mark = self.api.mark()
-            if isinstance(step, str):
-                await self.tg.say(asker, asker, step)
-            else:
-                assert last is not None
-                await self.tg.press(asker, last, last.buttons[step]["callback_data"])
-            last = await self.api.wait_for(("sendMessage", "editMessageText"), after=mark,
-                                           timeout=30, where=lambda c: c.chat_id == asker.id)
+        await process.walk(self, asker, steps)
         await self.api.wait_for("sendMessage", after=0, timeout=30,
                                 where=lambda c: c.chat_id == group.id and "H-1" in c.text)
 
