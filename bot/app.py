@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,11 +84,20 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
     )
     # The bot is built here rather than by the builder so that every fetched batch of
     # updates is written down before PTB confirms it to Telegram (bot/inbox.py).
-    processor = OrderedUpdateProcessor(on_handled=services.metrics.handled)
+    def handled(update: object, seconds: float) -> None:
+        if isinstance(update, Update) and update.update_id in bot.confirmations:
+            bot.confirmations.discard(update.update_id)  # counted by its lane
+            return
+        services.metrics.handled(seconds)
 
-    async def on_fetch(updates: Sequence[Update], raw: dict[int, dict[str, Any]]) -> None:
-        await store_fetched(services, updates, raw)
-        processor.fetched(len(updates))
+    processor = OrderedUpdateProcessor(on_handled=handled)
+
+    async def on_fetch(updates: Sequence[Update], raw: dict[int, dict[str, Any]],
+                       presses: Sequence[dict[str, Any]]) -> Collection[int]:
+        taken = await store_fetched(services, updates, raw, presses, lane=bot.lane,
+                                    clear_for=processor.clear_for)
+        processor.fetched(len(updates) + len(presses))
+        return taken
 
     bot = InboxBot(
         token=settings.telegram.token.get_secret_value(),
@@ -126,6 +135,9 @@ class _Application(Application):  # type: ignore[type-arg]
         processor = self.update_processor
         if isinstance(processor, OrderedUpdateProcessor):
             processor.let_go()  # what waits for its turn stays in the inbox for next time
+        lane = getattr(self.bot, "lane", None)
+        if lane is not None:
+            await lane.idle()  # votes recorded on arrival get their answers
         await super().stop()
 
 

@@ -75,9 +75,9 @@ def _keys(update: object) -> tuple[int | None, int | None, bool]:
 
 class OrderedUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT, *,
-                 on_handled: Callable[[float], None] | None = None) -> None:
+                 on_handled: Callable[[object, float], None] | None = None) -> None:
         super().__init__(_ARRIVED)
-        self._on_handled = on_handled  # seconds from arrival to handled
+        self._on_handled = on_handled  # the update, and seconds from arrival to handled
         self._running = asyncio.Semaphore(max_concurrent_updates)
         self._chats: dict[int | None, _Chat] = {}
         self._waiting: set[asyncio.Task[Any]] = set()
@@ -124,6 +124,17 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         self._chats.clear()
+
+    def clear_for(self, chat_id: int, user_id: int) -> bool:
+        """Whether a press by ``user_id`` in ``chat_id`` may be handled now, beside what
+        is running: nothing but presses is in hand in that chat, and none of this
+        person's (bot/inbox.py's lanes ask, for the presses they take on arrival)."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return not self._stopping
+        mine = chat.by_person.get(user_id)
+        return (not self._stopping and (chat.exclusive is None or chat.exclusive.done())
+                and (mine is None or mine.done()))
 
     def _follow(self, update: object) -> tuple[list[asyncio.Future[None]],
                                                asyncio.Future[None], Any]:
@@ -188,4 +199,4 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             self._running.release()
             forget()
             if self._on_handled is not None:
-                self._on_handled(time.monotonic() - arrived)
+                self._on_handled(update, time.monotonic() - arrived)

@@ -14,16 +14,19 @@ from storage.upsert import upsert, upsert_many
 
 
 async def receive(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, Any]]],
-                  now: datetime) -> None:
+                  now: datetime, *, highest: int | None = None) -> None:
     """Write a fetched batch down (one statement) and move the received mark to the
     batch's highest id — down too: Telegram numbers updates afresh after a week without
-    any (and a local Bot API after its restart)."""
-    if not updates:
-        return
-    await upsert_many(conn, update_inbox, [
-        {"update_id": update_id, "payload": payload, "received_at": now}
-        for update_id, payload in updates], conflict=["update_id"], update=[])
-    highest = max(update_id for update_id, _payload in updates)
+    any (and a local Bot API after its restart). ``highest`` is the batch's highest id when
+    some of it was handled on arrival and is not written down (bot/inbox.py)."""
+    if updates:
+        await upsert_many(conn, update_inbox, [
+            {"update_id": update_id, "payload": payload, "received_at": now}
+            for update_id, payload in updates], conflict=["update_id"], update=[])
+    if highest is None:
+        if not updates:
+            return
+        highest = max(update_id for update_id, _payload in updates)
     await upsert(conn, update_progress, {"id": 1, "last_received": highest},
                  conflict=["id"], update=["last_received"])
 

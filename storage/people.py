@@ -37,6 +37,14 @@ async def get_many(conn: AsyncConnection, user_ids: Collection[int]) -> dict[int
     return {row["user_id"]: _person(row) for row in rows.mappings()}
 
 
+async def languages(conn: AsyncConnection, user_ids: Collection[int]) -> dict[int, str | None]:
+    """The language each of ``user_ids`` chose, where yishi knows them (a vote burst's
+    answers need nothing else of them)."""
+    rows = await conn.execute(select(people.c.user_id, people.c.language)
+                              .where(people.c.user_id.in_(list(user_ids))))
+    return {int(user): language for user, language in rows}
+
+
 async def by_username(conn: AsyncConnection, username: str) -> Person | None:
     rows = await conn.execute(
         select(people).where(func.lower(people.c.username) == username.lstrip("@").lower())

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -373,12 +374,15 @@ async def salts(conn: AsyncConnection, users: Collection[int]) -> dict[int, str]
     found = {int(user): salt for user, salt in rows}
     missing = [user for user in users if user not in found]
     if missing:
-        fresh = {user: secrets.token_hex(16) for user in missing}
-        await upsert_many(conn, voter_salts, [{"user_id": u, "salt": s}
-                                              for u, s in fresh.items()],
-                          conflict=["user_id"], update=[])
-        rows = await conn.execute(select(voter_salts.c.user_id, voter_salts.c.salt).where(
-            voter_salts.c.user_id.in_(missing)))
+        # One statement: a salt made meanwhile by another writer is kept (the no-op
+        # update), and what is stored comes back either way.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(voter_salts)
+        rows = await conn.execute(
+            statement.on_conflict_do_update(index_elements=["user_id"],
+                                            set_={"salt": voter_salts.c.salt})
+            .returning(voter_salts.c.user_id, voter_salts.c.salt),
+            [{"user_id": user, "salt": secrets.token_hex(16)} for user in missing])
         found.update({int(user): salt for user, salt in rows})
     return found
 

@@ -666,10 +666,12 @@ async def test_a_vote_is_a_vote_mid_flow_and_a_failing_one_is_answered_once(bot,
 
     assert await _vote(api, tg, people["Ann"], post, 1) == "Recorded for P-1: No"
 
-    async def broken(self, presses):
+    async def broken(conn, settings, presses, now):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(handlers.polls.ballots.VoteDesk, "_record", broken)
+    # Both ways of recording fail: on arrival (the press then goes the usual way) and
+    # the usual way.
+    monkeypatch.setattr(handlers.polls.ballots, "record", broken)
     mark = api.mark()
     await tg.press(people["Dee"], post, poll_buttons.VOTE.data(_poll_id(post), 0))
     apology = await api.wait_for("answerCallbackQuery", after=mark)

@@ -160,3 +160,35 @@ def test_a_vote_press_is_read_without_the_post_it_was_pressed_under():
     other = {**press_, "callback_query": {**press_["callback_query"], "data": "pm:1:close"}}
     assert lean(other, ("v:",)) is other  # another button's handler may read its message
     assert lean({"update_id": 10, "message": post}, ("v:",))["message"] is post
+
+
+async def test_a_press_is_taken_on_arrival_only_when_nothing_before_it_waits():
+    """A lane takes a press on arrival (bot/inbox.py) unless something fetched before it
+    in its chat goes the usual way, its presser has a press still in hand there, or it is
+    one Telegram delivers again."""
+    from bot.inbox import _lane_order
+
+    class Lane:
+        prefix = "v:"
+
+        def accepts(self, item):
+            query = item["callback_query"]
+            return query["message"]["chat"]["id"], query["from"]["id"]
+
+    def raw(update_id, user, chat):
+        return {"update_id": update_id, "callback_query": {
+            "id": str(update_id), "from": {"id": user, "is_bot": False, "first_name": "A"},
+            "chat_instance": "1", "data": "v:1:0",
+            "message": {"message_id": 3, "date": 1, "chat": {"id": chat, "type": "group"}}}}
+
+    said = Update(103, message=Message(50, None, GROUP, from_user=ANN,  # type: ignore[arg-type]
+                                       text="/poll"))
+    presses = [raw(101, 1, -100), raw(102, 2, -200), raw(104, 2, -100), raw(105, 3, -200),
+               raw(106, 4, -300), raw(50, 5, -400)]
+    in_hand = {(-200, 3)}
+    taking, rest = _lane_order([said], presses, Lane(),
+                               lambda chat, user: (chat, user) not in in_hand, before=60)
+    assert [p["update_id"] for p in taking] == [101, 102, 106]
+    # 104 comes after the command in its chat; 105's presser has a press in hand; 50 is
+    # delivered again (at or below the last id received before this start).
+    assert [p["update_id"] for p in rest] == [50, 104, 105]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 from math import ceil, floor
 from typing import Any
 
@@ -505,8 +506,9 @@ class Poll(BaseModel):
     def ref(self) -> str:
         return f"P-{self.number}"
 
-    @property
+    @cached_property
     def scope(self) -> Scope:
+        # Read for every press of a burst: made once per poll read.
         return Scope(building=self.scope_building, staircase=self.scope_staircase)
 
     def covers_address(self, address: UnitAddress) -> bool:

@@ -156,6 +156,9 @@ class RunningBot:
         so the last answer seen is not necessarily the last update finished)."""
         assert self.app is not None
         await self.app.update_queue.join()
+        lane = getattr(self.app.bot, "lane", None)
+        if lane is not None:
+            await lane.idle()  # presses handled on arrival (bot/inbox.py)
         await self.app.bot_data.services.outbox.idle()
 
     @property

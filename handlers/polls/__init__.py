@@ -19,6 +19,7 @@ from bot.buttons import any_of
 from bot.context import YishiApp, YishiContext
 from bot.deeplinks import payload_pattern
 from bot.i18n import N_
+from bot.inbox import InboxBot
 from handlers import VOTES
 from handlers.common import moderator_only
 from handlers.flows import flow, private_flow
@@ -41,6 +42,7 @@ from handlers.polls.create import (
 )
 from handlers.polls.draft import DEADLINE, MATERIAL, OPTIONS, PREVIEW, QUESTION, SCOPE
 from handlers.polls.jobs import announce_result, close_due, notice_remind, open_due, remind
+from handlers.polls.lane import VoteLane
 from handlers.polls.lifecycle import (
     CLOSE,
     HEAD_POSTED,
@@ -84,6 +86,9 @@ from handlers.polls.votes import vote_first
 def register(app: YishiApp) -> None:
     # Where vote presses are recorded, in batches.
     desk = VoteDesk(app.bot_data.services)
+    if isinstance(app.bot, InboxBot):
+        # Presses in a burst are recorded as they are fetched (bot/inbox.py).
+        app.bot.add_lane(VoteLane(app, desk))
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("poll", poll_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(

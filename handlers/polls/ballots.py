@@ -14,17 +14,18 @@ import asyncio
 import hashlib
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.domain.households import Household
 from bot.domain.methods import OBJECT, valid_ballot
-from bot.domain.models import Community, Person
+from bot.domain.models import Community
 from bot.domain.points import Action
 from bot.domain.polls import Audience, Method, Poll, PollStatus, eligibility, next_choice
 from bot.points import award_many
-from storage import communities, inbox, people, residents
+from storage import Connection, communities, inbox, people, residents
 from storage import polls as store
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Recorded:
 
     outcome: Any
     poll: Poll | None = None
-    person: Person | None = None
+    language: str | None = None  # the presser's chosen language, if they chose one
     before: list[int] | None = None
     choice: list[int] | None = None
     units: tuple[str, ...] = ()  # the households the ballot speaks for (3-1-101, ...)
@@ -120,7 +121,7 @@ async def record(conn: Any, settings: Any, presses: list[Press],
                  now: datetime) -> list[Recorded]:
     """Check and record ``presses`` in order, in the caller's transaction."""
     polls = await store.get_many(conn, {p.poll_id for p in presses})
-    persons = await people.get_many(conn, {p.user_id for p in presses})
+    languages = await people.languages(conn, {p.user_id for p in presses})
     batches: dict[int, _PollBatch] = {}
     for poll in polls.values():
         community = await communities.by_id(conn, poll.community_id)
@@ -161,7 +162,7 @@ async def record(conn: Any, settings: Any, presses: list[Press],
             await award_many(conn, settings.points, batch.community, acts=batch.points,
                              action=Action.VOTE, now=now)
     for result, press in zip(results, presses, strict=True):
-        result.person = persons.get(press.user_id)
+        result.language = languages.get(press.user_id)
     return results
 
 
@@ -309,6 +310,9 @@ class VoteDesk:
         self._services = services
         self._waiting: list[tuple[Press, asyncio.Future[Recorded]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # One batch written at a time, in the order they came: the presses queued here,
+        # and those recorded on arrival (:meth:`record_now`).
+        self._writing = asyncio.Lock()
         # Poll -> whether its voters must be in the group now ("anyone in the group"):
         # settled at creation, so asked of the database once per poll.
         # Whether a poll asks Telegram who is in the group, read once per poll: the first
@@ -367,8 +371,19 @@ class VoteDesk:
     async def _record(self, presses: list[Press]) -> list[Recorded]:
         services = self._services
         handled = [p.update_id for p in presses if p.update_id is not None]
-        async with services.db.transaction() as conn:
+        async with self._writing, services.db.transaction() as conn:
             results = await record(conn, services.settings, presses, services.clock.now())
             await inbox.done(conn, handled)
         services.inbox.cleared.update(handled)
+        return results
+
+    async def record_now(self, presses: list[Press],
+                         write_also: Callable[[Connection], Awaitable[None]]) -> list[Recorded]:
+        """Record ``presses`` that were never written to the inbox, with ``write_also``
+        (the rest of their batch, written down) in the same transaction: a press arriving
+        while its batch is fetched (bot/inbox.py). All or nothing."""
+        services = self._services
+        async with self._writing, services.db.transaction() as conn:
+            results = await record(conn, services.settings, presses, services.clock.now())
+            await write_also(conn)
         return results

@@ -11,13 +11,13 @@ from telegram.ext import (
 )
 
 from bot.context import YishiContext
-from bot.i18n import N_, normalize_language, translator
+from bot.i18n import N_, Translator, normalize_language, translator
 from bot.inbox import mark_done
 from handlers.common import (
     refuse,
 )
 from handlers.polls import callbacks
-from handlers.polls.ballots import Press, VoteDesk
+from handlers.polls.ballots import Press, Recorded, VoteDesk
 from handlers.polls.lifecycle import schedule_refresh
 from handlers.polls.texts import REFUSALS
 
@@ -42,38 +42,47 @@ async def vote(update: Update, context: YishiContext, desk: VoteDesk) -> None:
     recorded = await desk.press(Press(
         poll_id=poll_id, option=option, user_id=user.id, chat_id=chat_id,
         update_id=update.update_id, is_member=is_member))
-    poll, person, outcome = recorded.poll, recorded.person, recorded.outcome
-    language = person.language if person is not None and person.language else \
-        normalize_language(user.language_code, services.default_language)
-    _ = translator(language)
+    language = recorded.language or normalize_language(user.language_code,
+                                                       services.default_language)
+    if changed(recorded):
+        schedule_refresh(context.application, recorded.poll.id)  # type: ignore[union-attr]
+    text, alert = answer_for(recorded, translator(language))
+    await query.answer(text, show_alert=alert)
+
+
+def changed(recorded: Recorded) -> bool:
+    """Whether the press changed what the poll's post shows."""
+    return (recorded.poll is not None and recorded.outcome == "ok"
+            and recorded.choice is not None and recorded.choice != recorded.before)
+
+
+def answer_for(recorded: Recorded, _: Translator) -> tuple[str, bool]:
+    """What the presser is told of their press (the answer's text, and whether it is an
+    alert that stays until dismissed)."""
+    poll, outcome = recorded.poll, recorded.outcome
     if outcome == "stale" or poll is None:
-        await refuse(update, context, N_("This button is out of date."))
-    elif outcome == "closed":
-        await query.answer(_("{ref} is closed; votes are no longer taken.").format(
-            ref=poll.ref), show_alert=True)
-    elif outcome in REFUSALS:
-        await query.answer(_(REFUSALS[outcome]).format(unit=recorded.refused_unit or ""),
-                           show_alert=True)
-    elif recorded.choice is None:
-        await query.answer(_("You can choose at most {count} options; remove one first.")
-                           .format(count=poll.max_choices), show_alert=True)
+        return _("This button is out of date."), True
+    if outcome == "closed":
+        return _("{ref} is closed; votes are no longer taken.").format(ref=poll.ref), True
+    if outcome in REFUSALS:
+        return _(REFUSALS[outcome]).format(unit=recorded.refused_unit or ""), True
+    if recorded.choice is None:
+        return _("You can choose at most {count} options; remove one first.").format(
+            count=poll.max_choices), True
+    if not recorded.choice:
+        text = _("Your vote on {ref} is withdrawn.").format(ref=poll.ref)
     else:
-        if not recorded.choice:
-            text = _("Your vote on {ref} is withdrawn.").format(ref=poll.ref)
-        else:
-            text = _("Recorded for {ref}: {choice}").format(
-                ref=poll.ref, choice=_.join(poll.options[i] for i in recorded.choice))
-            if recorded.units:
-                text += _(" (for {units})").format(units=_.join(recorded.units))
-        tail = ""
-        if recorded.receipt:
-            tail = "\n" + _("Receipt: {receipt} (check it with /audit {ref} {receipt})").format(
-                receipt=recorded.receipt, ref=poll.ref)
-        # Telegram shows at most 200 characters: a long option is cut, never the receipt.
-        # An alert, so the receipt can be read and noted.
-        await query.answer(text[:200 - len(tail)] + tail, show_alert=bool(recorded.receipt))
-        if recorded.choice != recorded.before:
-            schedule_refresh(context.application, poll.id)
+        text = _("Recorded for {ref}: {choice}").format(
+            ref=poll.ref, choice=_.join(poll.options[i] for i in recorded.choice))
+        if recorded.units:
+            text += _(" (for {units})").format(units=_.join(recorded.units))
+    tail = ""
+    if recorded.receipt:
+        tail = "\n" + _("Receipt: {receipt} (check it with /audit {ref} {receipt})").format(
+            receipt=recorded.receipt, ref=poll.ref)
+    # Telegram shows at most 200 characters: a long option is cut, never the receipt. An
+    # alert, so the receipt can be read and noted.
+    return text[:200 - len(tail)] + tail, bool(recorded.receipt)
 
 
 def vote_first(desk: VoteDesk) -> Callable[[Update, YishiContext], Awaitable[None]]:
