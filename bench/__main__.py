@@ -11,7 +11,8 @@ import platform
 import sys
 
 BENCHMARKS = {"votes": "bench.vote_burst", "fanout": "bench.fanout", "tick": "bench.tick",
-              "footprint": "bench.footprint", "stream": "bench.stream"}
+              "footprint": "bench.footprint", "stream": "bench.stream",
+              "answers": "bench.answers"}
 
 
 def main() -> None:
