@@ -214,3 +214,77 @@ def test_migrate_and_backup_commands(tmp_path):
     assert copied.returncode == 0, copied.stderr
     tables = inspection.read_sqlite_copy(tmp_path / "b.db").tables
     assert {"communities", "due_work"} <= tables
+
+
+async def test_a_read_holds_up_no_writer_sees_one_snapshot_and_cannot_write(db):
+    """Database.reading on SQLite: a poll's count over a whole building, read while votes
+    are written, neither waits for them nor holds them up; it sees the database as it
+    was when it began; a write inside it is refused; the connection writes again after."""
+    from storage import DatabaseError
+
+    async with db.transaction() as conn:
+        first = await _community(conn)
+    read_open, written = asyncio.Event(), asyncio.Event()
+
+    async def reader() -> tuple[str, str]:
+        async with db.reading() as conn:
+            before = (await communities.by_id(conn, first.id)).language
+            read_open.set()
+            await written.wait()  # a writer commits while this read is open
+            after = (await communities.by_id(conn, first.id)).language
+        return before, after
+
+    async def writer() -> None:
+        await read_open.wait()
+        async with db.transaction() as conn:
+            await communities.update_settings(conn, first.id, NOW, language="en")
+        written.set()
+
+    (before, after), _written = await asyncio.wait_for(asyncio.gather(reader(), writer()), 5)
+    assert before == after == first.language == "zh"  # one snapshot, and the writer did not wait
+    async with db.reading() as conn:
+        assert (await communities.by_id(conn, first.id)).language == "en"
+    with pytest.raises(DatabaseError):
+        async with db.reading() as conn:
+            await communities.update_settings(conn, first.id, NOW, language="zh")
+    for _ in range(3):  # whichever pooled connection comes back writes as before
+        async with db.transaction() as conn:
+            await communities.update_settings(conn, first.id, NOW, language="zh")
+    async with db.reading() as conn:
+        assert (await communities.by_id(conn, first.id)).language == "zh"
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_a_read_on_postgresql_sees_one_snapshot_and_cannot_write():
+    from storage import DatabaseError
+
+    async with fresh_database(os.environ[POSTGRES]) as url:
+        db = Database(url)
+        await db.open()
+        try:
+            await upgrade(db)
+            async with db.transaction() as conn:
+                first = await _community(conn)
+            go = asyncio.Event()
+            writer = asyncio.create_task(_set_language(db, first.id, "en", after=go))
+            async with db.reading() as conn:
+                before = (await communities.by_id(conn, first.id)).language
+                go.set()
+                async with asyncio.timeout(5):
+                    await writer  # a write commits while the read is open
+                after = (await communities.by_id(conn, first.id)).language
+            assert before == after == "zh"
+            with pytest.raises(DatabaseError):
+                async with db.reading() as conn:
+                    await communities.update_settings(conn, first.id, NOW, language="zh")
+            async with db.transaction() as conn:  # the pooled connection writes again
+                await communities.update_settings(conn, first.id, NOW, language="zh")
+        finally:
+            await db.close()
+
+
+async def _set_language(db, community_id, language, *, after):
+    await after.wait()
+    async with db.transaction() as conn:
+        await communities.update_settings(conn, community_id, NOW, language=language)

@@ -184,12 +184,17 @@ async def open_voting(app: YishiApp, poll_id: int) -> bool:
 async def refresh_post(app: YishiApp, poll_id: int) -> None:
     """Bring the group post up to date, unless it already shows exactly this."""
     services = app.bot_data.services
-    async with services.db.transaction() as conn:
+    # Counted in a read of its own, which holds up none of the votes written meanwhile.
+    async with services.db.reading() as conn:
         poll = await store.get(conn, poll_id)
         community = await communities.by_id(conn, poll.community_id) if poll else None
         if poll is None or community is None or poll.post_message_id is None:
             return
         text, markup = await _render(conn, poll, community)
+    async with services.db.transaction() as conn:
+        current = await store.get(conn, poll_id)
+        if current is None or current.status is not poll.status:
+            return  # closed (or cancelled) since: whoever did it shows that
         if not await store.swap_post_digest(conn, poll.id, _digest(text, markup)):
             return
     try:
