@@ -12,7 +12,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ConversationHandler
@@ -22,6 +22,7 @@ from bot.context import YishiContext
 from bot.deeplinks import DeepLink
 from bot.domain.models import Community, Person, Role
 from bot.domain.roles import effective_role
+from bot.domain.typed import visible
 from bot.exports import csv_bytes, xlsx_bytes
 from bot.i18n import N_, Translator, app_language, normalize_language, translator
 from bot.services import Services
@@ -214,6 +215,18 @@ async def moderated_by(context: YishiContext, user_id: int) -> list[Community]:
     """The active communities in which a person is a moderator."""
     return [c for c in await communities_of(context, user_id)
             if await user_role(context, c, user_id) is Role.MODERATOR]
+
+
+async def typed_within(message: Message, _: Translator, limit: int) -> str | None:
+    """What a person typed, with characters that show nothing and runs of spaces taken
+    out; None, once they are told how long it may be, if that leaves nothing or more than
+    ``limit`` characters."""
+    text = " ".join(visible(message.text or "").split())
+    if text and len(text) <= limit:
+        return text
+    await message.reply_text(_("Please keep it between 1 and {limit} characters; yours has "
+                               "{length}.").format(limit=limit, length=len(text)))
+    return None
 
 
 async def refuse(update: Update, context: YishiContext, text_msgid: str) -> None:

@@ -27,7 +27,6 @@ from bot.deeplinks import DeepLink, payload_pattern
 from bot.domain.meetings import MeetingStatus
 from bot.domain.models import Community, Role
 from bot.domain.polls import PollStatus
-from bot.domain.typed import visible
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from handlers import outgoing
@@ -37,6 +36,7 @@ from handlers.common import (
     moderated_by,
     person_translator,
     refuse,
+    typed_within,
     user_role,
 )
 from handlers.flows import flow
@@ -130,10 +130,8 @@ async def question_typed(update: Update, context: YishiContext) -> int:
         if isinstance(draft, dict) else None
     if found is None:
         return ConversationHandler.END
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > TEXT_MAX:
-        await message.reply_text(_("Please keep it between 1 and {limit} characters; yours "
-                                   "has {length}.").format(limit=TEXT_MAX, length=len(text)))
+    text = await typed_within(message, _, TEXT_MAX)
+    if text is None:
         return ASKING
     services = context.services
     moderators = await moderator_ids(context.bot, services, found.community)
@@ -218,11 +216,8 @@ async def answer_typed(update: Update, context: YishiContext) -> int:
         return ConversationHandler.END
     question, subject = found
     community = subject.community
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > 2 * TEXT_MAX:
-        await message.reply_text(_("Please keep it between 1 and {limit} characters; yours "
-                                   "has {length}.").format(limit=2 * TEXT_MAX,
-                                                           length=len(text)))
+    text = await typed_within(message, _, 2 * TEXT_MAX)
+    if text is None:
         return ANSWERING
     services = context.services
     now = services.clock.now()

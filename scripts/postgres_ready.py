@@ -10,9 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from storage.postgres import reachable  # noqa: E402
+from storage.postgres import reachable, shown  # noqa: E402
 
 
 def main() -> int:
@@ -23,8 +21,7 @@ def main() -> int:
     try:
         asyncio.run(reachable(url))
     except Exception as exc:  # any failure to connect means: not ready
-        shown = make_url(url).render_as_string(hide_password=True)
-        print(f"PostgreSQL at {shown} does not answer: {exc}", file=sys.stderr)
+        print(f"PostgreSQL at {shown(url)} does not answer: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -23,6 +23,11 @@ async def reachable(url: str) -> None:
         await engine.dispose()
 
 
+def shown(url: str) -> str:
+    """``url`` as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @contextlib.asynccontextmanager
 async def fresh_database(server: str) -> AsyncIterator[str]:
     """A new, empty database on the server at ``server``, dropped when the block ends

@@ -255,7 +255,8 @@ async def _receipt_tail(bot, post):
 async def test_anyone_in_the_group_means_someone_in_it_now(bot, api, tg):
     group, owner, stored = await _moderated_group(bot, api, tg)
     stays, goes = tg.person("Stays", language_code="en"), tg.person("Goes", language_code="en")
-    await introduce(bot, tg, group, stays, goes)
+    quiet = tg.person("Quiet", language_code="en")
+    await introduce(bot, tg, group, stays, goes, quiet)
     # Who votes: residents on the roster → one per household → owners → anyone in the group.
     post, _c, preview = await create_poll(api, tg, group, owner, stored.id,
                                           settings=("audience",) * 3)
@@ -264,6 +265,9 @@ async def test_anyone_in_the_group_means_someone_in_it_now(bot, api, tg):
     await tg.leave(group, goes)
     await bot.settled()
     assert await _vote(api, tg, goes, post, 1) == "Only members of this group can vote."
+    # Left without the bot being told (Telegram does not always say): Telegram is asked.
+    tg.set_status(group, quiet, "left")
+    assert await _vote(api, tg, quiet, post, 0) == "Only members of this group can vote."
     assert (await _vote(api, tg, stays, post, 1)).startswith("Recorded for P-1: No")
 
 

@@ -81,6 +81,13 @@ async def test_a_survey_round_from_its_post_to_its_results_and_the_next_rounds_t
     thanked = await _press(api, tg, ann, first, survey_buttons.RATE.data(1, 0, 4))
     assert thanked.text == ("The owners' committee: 4★. Thank you! A comment for them? Type "
                             "it now, or press Next. Your comment stays anonymous.")
+    # Nothing but blank characters, then too much: asked again, nothing kept.
+    for typed, length in (("\u2800 \u200b", 0), ("x" * 501, 501)):
+        mark = api.mark()
+        await tg.say(ann, ann, typed)
+        again = await api.wait_for("sendMessage", after=mark, where=_to(ann))
+        assert again.text == (f"Please keep it between 1 and 500 characters; yours has "
+                              f"{length}.")
     mark = api.mark()
     await tg.say(ann, ann, "=HYPERLINK(\"x\") Meetings should be announced earlier.")
     kept = await api.wait_for("sendMessage", after=mark, where=_to(ann))

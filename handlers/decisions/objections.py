@@ -31,6 +31,7 @@ from handlers.common import (
     is_group_member,
     person_translator,
     refuse,
+    typed_within,
     user_role,
 )
 from handlers.decisions.texts import _local
@@ -301,10 +302,8 @@ async def wording_typed(update: Update, context: YishiContext) -> int:
     if not isinstance(draft, dict):
         return ConversationHandler.END
     _ = await person_translator(update, context)
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > TITLE_MAX:
-        await message.reply_text(_("Please keep it between 1 and {limit} characters; yours "
-                                   "has {length}.").format(limit=TITLE_MAX, length=len(text)))
+    text = await typed_within(message, _, TITLE_MAX)
+    if text is None:
         return WORDING
     checked = await _checked(update, context, draft["decision"])
     context.user_data.pop(DRAFT, None)

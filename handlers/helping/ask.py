@@ -15,7 +15,6 @@ from bot.deeplinks import DeepLink
 from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.helping import Audience, Kind, Side, hours
 from bot.domain.models import Community, Role
-from bot.domain.typed import visible
 from bot.i18n import N_, translator
 from bot.roles import chat_admin_ids
 from handlers.common import (
@@ -29,6 +28,7 @@ from handlers.common import (
     private_link,
     refuse,
     time_problem,
+    typed_within,
 )
 from handlers.helping import callbacks
 from handlers.helping.lifecycle import publish, withdraw_button
@@ -157,10 +157,8 @@ async def text_typed(update: Update, context: YishiContext) -> int:
     if draft is None or "kind" not in draft:
         return ConversationHandler.END
     _ = await person_translator(update, context)
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > TEXT_MAX:
-        await message.reply_text(_("Please keep it between 1 and {limit} characters; yours "
-                                   "has {length}.").format(limit=TEXT_MAX, length=len(text)))
+    text = await typed_within(message, _, TEXT_MAX)
+    if text is None:
         return TEXT
     draft["text"] = text
     community = await _community(context, draft)

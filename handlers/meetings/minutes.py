@@ -30,6 +30,7 @@ from handlers.common import (
     person_translator,
     refuse,
     send_tables,
+    typed_within,
 )
 from handlers.decisions.lifecycle import write_down
 from handlers.meetings import lifecycle
@@ -315,10 +316,8 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
     if message is None or user is None or not isinstance(draft, dict) or "comment" not in draft:
         return ConversationHandler.END
     _ = await person_translator(update, context)
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > TEXT_MAX // 2:
-        await message.reply_text(_("Please keep it under {limit} characters; yours has "
-                                   "{length}.").format(limit=TEXT_MAX // 2, length=len(text)))
+    text = await typed_within(message, _, TEXT_MAX // 2)
+    if text is None:
         return COMMENT
     services = context.services
     now = services.clock.now()

@@ -33,9 +33,8 @@ from bot.domain.methods import (
 )
 from bot.domain.models import Community
 from bot.domain.polls import Audience, Method, Poll, PollStatus
-from bot.domain.typed import visible
 from bot.i18n import N_, Translator
-from handlers.common import flow_reply, person_translator, refuse
+from handlers.common import flow_reply, person_translator, refuse, typed_within
 from handlers.polls import callbacks
 from handlers.polls.ballots import Press, VoteDesk, refusal_of
 from handlers.polls.lifecycle import schedule_refresh
@@ -324,12 +323,9 @@ def reason_typed(desk: VoteDesk):  # noqa: ANN201 - a handler bound to the desk
         poll_id = context.user_data.get(DRAFT)
         if not isinstance(poll_id, int):
             return ConversationHandler.END
-        text = " ".join(visible(message.text or "").split())
-        if not text or len(text) > REASON_MAX:
-            _ = await person_translator(update, context)
-            await message.reply_text(_("Please keep it between 1 and {limit} characters; "
-                                       "yours has {length}.").format(limit=REASON_MAX,
-                                                                     length=len(text)))
+        text = await typed_within(message, await person_translator(update, context),
+                                  REASON_MAX)
+        if text is None:
             return REASON
         await _cast(update, context, desk, poll_id, (OBJECT,), reason=text)
         context.user_data.pop(DRAFT, None)

@@ -17,9 +17,8 @@ from bot.deeplinks import DeepLink
 from bot.domain.models import Community
 from bot.domain.residents import ResidentStatus
 from bot.domain.surveys import COMMENT_MAX, STARS, Round, household_for
-from bot.domain.typed import visible
 from bot.i18n import N_, Translator
-from handlers.common import flow_reply, person_translator, refuse
+from handlers.common import flow_reply, person_translator, refuse, typed_within
 from handlers.surveys.callbacks import NEXT, RATE
 from handlers.surveys.lifecycle import local_day, subject_name
 from storage import communities, residents
@@ -202,10 +201,8 @@ async def comment_typed(update: Update, context: YishiContext) -> int:
     if message is None or user is None or not isinstance(draft, dict):
         return ConversationHandler.END
     _ = await person_translator(update, context)
-    text = " ".join(visible(message.text or "").split())
-    if not text or len(text) > COMMENT_MAX:
-        await message.reply_text(_("Please keep it under {limit} characters; yours has "
-                                   "{length}.").format(limit=COMMENT_MAX, length=len(text)))
+    text = await typed_within(message, _, COMMENT_MAX)
+    if text is None:
         return COMMENT
     survey, community = await _load(context, int(draft["round"]))
     refusal = await _refusal(context, survey, community, user.id)
