@@ -39,6 +39,7 @@ from bot.persistence import StoragePersistence
 from bot.roles import AdminCache
 from bot.scheduler import Scheduler
 from bot.services import BotData, Services
+from bot.sharing import SharedBudget, Sharing, instance_name
 from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
 from bot.web import WebEndpoint
@@ -75,12 +76,19 @@ def build_application(settings: Settings, *, clock: Clock | None = None,
         scheduler=scheduler,
         outbox=Outbox(db, clock, answer_seconds=settings.telegram.outbox_answer_seconds),
     )
+    if settings.instances.shared:
+        services.sharing = Sharing(services, instance_name(settings.instances.name,
+                                                           settings.web.port))
     delivery = Delivery(notes=chat_notes(db, clock), max_retries=3, speedup=speedup,
-                        metrics=services.metrics)
+                        metrics=services.metrics,
+                        budget=SharedBudget(db, speedup=speedup)
+                        if settings.instances.shared else None)
     # PTB reads the persistence before post_init runs, so whichever comes first opens storage.
     persistence = StoragePersistence(
         db, clock, timedelta(minutes=settings.conversations.idle_timeout_minutes),
         on_first_use=services.open_storage,
+        # Another instance may have handled the person's last step (bot/sharing.py).
+        refresh=settings.instances.shared,
     )
     # The bot is built here rather than by the builder so that every fetched batch of
     # updates is written down before PTB confirms it to Telegram (bot/inbox.py).
@@ -187,11 +195,15 @@ async def _post_init(app: YishiApp) -> None:
     """Open storage, publish the command menus, start the scheduler's clock."""
     services = app.bot_data.services
     await services.open_storage()
-    # Messages the last process owed are sent before new work (it died holding none).
-    await services.outbox.release_leases()
+    if services.sharing is None:
+        # Messages the last process owed are sent before new work (it died holding none).
+        await services.outbox.release_leases()
     services.outbox.attach(app.bot)
     services.outbox.kick()
     await replay(app)
+    if services.sharing is not None:
+        # What this instance's last run held, and what dead runs held, is taken over.
+        await services.sharing.start(app)
     services.bot_username = app.bot.username
     if services.settings.web.port:
         # After the replay: what the last process left is queued before anything new.
@@ -249,6 +261,8 @@ async def _post_shutdown(app: YishiApp) -> None:
     if services.web is not None:
         await services.web.stop()
         services.web = None
+    if services.sharing is not None:
+        await services.sharing.stop()
     if services.warmup is not None and not services.warmup.done():
         services.warmup.cancel()
         await asyncio.gather(services.warmup, return_exceptions=True)

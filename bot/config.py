@@ -269,6 +269,17 @@ class WebSettings(_Section):
     port: int = Field(default=0, ge=0, le=65535)
 
 
+class InstancesSettings(_Section):
+    """Several `yishi run` processes sharing one bot: behind one webhook URL, on one
+    PostgreSQL database (bot/sharing.py)."""
+
+    shared: bool = False
+    # This process's name among them (logs, /healthz). A process started again under the
+    # same name takes over at once what its previous run held; by default the host's name
+    # and the web port.
+    name: str = Field(default="", max_length=64)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -296,6 +307,7 @@ class Settings(BaseSettings):
     announcements: AnnouncementsSettings = AnnouncementsSettings()
     summary: SummarySettings = SummarySettings()
     web: WebSettings = WebSettings()
+    instances: InstancesSettings = InstancesSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")
@@ -307,6 +319,13 @@ class Settings(BaseSettings):
             if not self.web.port:
                 raise ValueError("web.port: required with a webhook_url (the port the "
                                  "webhook is served on)")
+        if self.instances.shared:
+            if not self.storage.url.startswith("postgresql"):
+                raise ValueError("instances.shared: needs PostgreSQL (storage.url), the one "
+                                 "database several processes can share")
+            if not self.telegram.webhook_url:
+                raise ValueError("instances.shared: needs a webhook_url (Telegram lets only "
+                                 "one process poll for updates)")
         return self
 
     @classmethod

@@ -30,7 +30,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.constants import MessageLimit
 from telegram.error import (
@@ -86,13 +86,21 @@ class ChatNotes:
     in_transaction: Callable[[], bool]
 
 
+class Budget(Protocol):
+    """Places in windows shared with other processes (bot/sharing.SharedBudget)."""
+
+    async def reserve(self, chat_id: int | None) -> float: ...
+
+
 class Delivery(BaseRateLimiter[int]):
     def __init__(self, *, notes: ChatNotes | None = None, max_retries: int = 3,
                  backoff: float = 0.25, speedup: int = 1,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, budget: Budget | None = None) -> None:
         # Telegram's limits: 30 messages a second, 20 a minute per group (real time; only
         # a simulation that compresses time scales them by ``speedup``).
         self._windows = Windows(speedup=speedup)
+        # Several instances: the windows of the whole deployment (bot/sharing.py).
+        self._budget = budget
         self._max_retries = max_retries
         self._backoff = backoff
         self._notes = notes
@@ -119,16 +127,24 @@ class Delivery(BaseRateLimiter[int]):
             try:
                 if not limited:
                     return await callback(*args, **kwargs)
+                placed = False  # this process's windows gave the send its places
                 while True:
-                    wait = self._windows.wait(ticket)
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                        continue
+                    if not placed:
+                        wait = self._windows.wait(ticket)
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                            continue
                     async with self._in_flight:
-                        if self._windows.take(ticket):
+                        if not placed:
+                            if not self._windows.take(ticket):
+                                continue
+                            placed = True
+                        wait = await self._shared_wait(_chat_id(data))
+                        if wait <= 0:
                             result = await callback(*args, **kwargs)
                             self._metrics.sent.labels(_method(args)).inc()
                             return result
+                    await asyncio.sleep(wait)  # the deployment's windows are full
             except RetryAfter as exc:
                 self._metrics.flood_waits.inc()
                 if attempt == self._max_retries:
@@ -139,6 +155,19 @@ class Delivery(BaseRateLimiter[int]):
             finally:
                 self._windows.done(ticket)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _shared_wait(self, chat_id: int | None) -> float:
+        """Several instances: seconds until the deployment's windows have a place for the
+        send (0: taken now, bot/sharing.py). Should the database not answer, the send goes
+        by this process's windows alone rather than not at all."""
+        if self._budget is None:
+            return 0.0
+        try:
+            return await self._budget.reserve(chat_id)
+        except Exception:
+            log.warning("the shared send budget could not be read; sending by this "
+                        "process's limits alone", exc_info=True)
+            return 0.0
 
     async def process_request(
         self,

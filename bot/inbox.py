@@ -274,6 +274,8 @@ async def receive_pushed(app: Any, update: Update, payload: dict[str, Any]) -> b
     Telegram sends it again). One Telegram sends again because it missed the 200 is
     recognised by its id and not handled twice. Returns whether it was new."""
     services = app.bot_data.services
+    if services.sharing is not None:
+        return bool(await services.sharing.received(update, payload))
     state: InboxState = services.inbox
     newest = max(state.newest, state.received_before)
     if newest - REDELIVERY_WINDOW < update.update_id <= newest:
@@ -290,7 +292,8 @@ async def replay(app: Any) -> int:
     services = app.bot_data.services
     async with services.db.transaction() as conn:
         services.inbox.received_before = await inbox.last_received(conn)
-        left = await inbox.pending(conn)
+        # Several instances: what is left goes to whoever holds its chat (bot/sharing.py).
+        left = [] if services.sharing is not None else await inbox.pending(conn)
     for payload in left:
         update = Update.de_json(payload, app.bot)
         if update is not None:
@@ -318,9 +321,11 @@ async def mark_done(services: Any, update_id: int) -> None:
     state.replaying.pop(update_id, None)
     if update_id in state.cleared:
         state.cleared.discard(update_id)
-        return
-    async with services.db.transaction() as conn:
-        await inbox.done(conn, [update_id])
+    else:
+        async with services.db.transaction() as conn:
+            await inbox.done(conn, [update_id])
+    if services.sharing is not None:
+        services.sharing.done(update_id)
 
 
 def register(app: Any) -> None:

@@ -103,6 +103,8 @@ class Outbox:
         self._kicked: asyncio.Task[None] | None = None
         self._again = False
         self._bot: Bot | None = None
+        # Several instances: this process's run, noted on what it claims (bot/sharing.py).
+        self.run: str | None = None
 
     def on_sent(self, what: str, callback: Remember) -> None:
         """Register what a feature records once a message of its kind is sent."""
@@ -152,7 +154,7 @@ class Outbox:
             while limit is None or sent < limit:
                 now = self._clock.now()
                 async with self._db.transaction() as conn:
-                    message = await store.claim_next(conn, now, now + LEASE)
+                    message = await store.claim_next(conn, now, now + LEASE, run=self.run)
                 if message is None:
                     break
                 sent += await self._send(self._bot, message)

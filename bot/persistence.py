@@ -30,8 +30,8 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
     """
 
     def __init__(self, db: Database, clock: Clock, idle_timeout: timedelta, *,
-                 on_first_use: Callable[[], Awaitable[None]], update_interval: float = 60
-                 ) -> None:
+                 on_first_use: Callable[[], Awaitable[None]], update_interval: float = 60,
+                 refresh: bool = False) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True,
                                         callback_data=False),
@@ -45,6 +45,9 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
         self._saved_chats: dict[int, dict] = {}
         self._clock = clock
         self._idle_timeout = idle_timeout
+        # Several instances share the bot: a person's or chat's data is read again before
+        # each update, since another instance may have changed it (bot/sharing.py).
+        self._refresh = refresh
 
     async def get_user_data(self) -> dict[int, dict]:
         await self._ready()
@@ -126,10 +129,22 @@ class StoragePersistence(BasePersistence[dict, dict, dict]):
         self._saved_users.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
-        return None
+        if not self._refresh:
+            return
+        async with self._db.transaction() as conn:
+            stored = await flow_state.user_data_of(conn, user_id)
+        user_data.clear()
+        user_data.update(stored)
+        self._saved_users[user_id] = copy.deepcopy(stored)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:
-        return None
+        if not self._refresh:
+            return
+        async with self._db.transaction() as conn:
+            stored = await flow_state.chat_data_of(conn, chat_id)
+        chat_data.clear()
+        chat_data.update(stored)
+        self._saved_chats[chat_id] = copy.deepcopy(stored)
 
     async def refresh_bot_data(self, bot_data: dict) -> None:
         return None

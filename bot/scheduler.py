@@ -64,6 +64,8 @@ class Scheduler(Generic[App]):
         self._handlers: dict[str, DueHandler[App]] = {}
         self._concurrent: set[str] = set()
         self._lock = asyncio.Lock()
+        # Several instances: this process's run, noted on what it claims (bot/sharing.py).
+        self.run: str | None = None
 
     def on(self, kind: str, handler: DueHandler[App], *, concurrent: bool = False) -> None:
         """Register the handler of ``kind``; ``concurrent`` kinds may run side by side
@@ -90,7 +92,8 @@ class Scheduler(Generic[App]):
                 now = self._clock.now()
                 lease_until = now + LEASE
                 async with self._db.transaction() as conn:
-                    batch = await due_work.claim_due(conn, now, lease_until, BATCH)
+                    batch = await due_work.claim_due(conn, now, lease_until, BATCH,
+                                                      run=self.run)
                 finished += await self._run_batch(app, batch, lease_until)
                 if len(batch) < BATCH:
                     return finished

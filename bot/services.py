@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.roles import AdminCache
     from bot.scheduler import Scheduler
+    from bot.sharing import Sharing
     from bot.web import WebEndpoint
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     # The HTTP endpoint ([web] port), once started (bot/web.py).
     web: WebEndpoint | None = None
+    # Several instances sharing the bot ([instances] shared, bot/sharing.py).
+    sharing: Sharing | None = None
     _storage_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _storage_open: bool = False
 

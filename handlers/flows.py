@@ -362,6 +362,26 @@ async def _begin(update: object, context: YishiContext) -> None:
     # What this update's handling sends goes before scheduled work; a reply to a person
     # in a busy group may go to them in private (bot/delivery.py).
     answering(_asker(update, context), who=_whose(update))
+    if context.services.sharing is not None and isinstance(update, Update):
+        await _read_flows_again(update, context)
+
+
+async def _read_flows_again(update: Update, context: YishiContext) -> None:
+    """Several instances: the person's last step in this chat may have been handled by
+    another (bot/sharing.py), so where they are in each flow is read from the database."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    key = (chat.id, user.id)
+    async with context.services.db.transaction() as conn:
+        states = await flow_state.states_of(conn, key)
+    for flow_ in context.services.flows.values():
+        conversations = flow_.handler._conversations  # PTB keeps them in memory
+        state = states.get(flow_.handler.name)
+        if state is None:
+            conversations.data.pop(key, None)
+        else:
+            conversations.update_no_track({key: state})
 
 
 def _whose(update: object) -> int | None:

@@ -26,9 +26,9 @@ async def schedule(conn: AsyncConnection, *, kind: str, key: str, due_at: dateti
         conn,
         due_work,
         {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {},
-         "attempts": 0, "done_at": None, "created_at": now},
+         "attempts": 0, "done_at": None, "created_at": now, "leased_by": None},
         conflict=["kind", "key"],
-        update=["due_at", "payload", "attempts", "done_at"],
+        update=["due_at", "payload", "attempts", "done_at", "leased_by"],
     )
 
 
@@ -55,10 +55,12 @@ async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[DueWork]
 
 
 async def claim_due(conn: AsyncConnection, now: datetime, lease_until: datetime,
-                    limit: int) -> list[DueWork]:
+                    limit: int, *, run: str | None = None) -> list[DueWork]:
     """Take up to ``limit`` items whose time has come, oldest first, with one update:
-    each is pushed to ``lease_until`` so no other tick runs it (see :func:`claim`).
-    Returns them as they were before the claim (their own due time and attempts)."""
+    each is pushed to ``lease_until`` so no other tick runs it (see :func:`claim`), and
+    noted as ``run``'s (several instances: a dead run's claims are taken over, see
+    storage/instances.release_dead). Returns them as they were before the claim (their
+    own due time and attempts)."""
     rows = await conn.execute(
         select(due_work)
         .where(due_work.c.done_at.is_(None), due_work.c.due_at <= now)
@@ -74,7 +76,7 @@ async def claim_due(conn: AsyncConnection, now: datetime, lease_until: datetime,
         update(due_work)
         .where(due_work.c.id.in_(ids), due_work.c.done_at.is_(None),
                due_work.c.due_at <= now)
-        .values(due_at=lease_until, attempts=due_work.c.attempts + 1)
+        .values(due_at=lease_until, attempts=due_work.c.attempts + 1, leased_by=run)
     )
     claimed = await conn.execute(select(due_work.c.id).where(
         due_work.c.id.in_(ids), due_work.c.due_at == lease_until))
@@ -127,7 +129,7 @@ async def mark_done(conn: AsyncConnection, work_id: int, *, lease_until: datetim
 
 async def postpone(conn: AsyncConnection, work_id: int, *, lease_until: datetime,
                    until: datetime, reset_attempts: bool = False) -> None:
-    values: dict[str, Any] = {"due_at": until}
+    values: dict[str, Any] = {"due_at": until, "leased_by": None}
     if reset_attempts:
         values["attempts"] = 0
     await conn.execute(
@@ -145,5 +147,5 @@ async def reschedule_prefix(conn: AsyncConnection, *, kind: str, key_prefix: str
         update(due_work)
         .where(due_work.c.kind == kind, due_work.c.key.startswith(key_prefix, autoescape=True),
                due_work.c.done_at.is_(None))
-        .values(due_at=due_at)
+        .values(due_at=due_at, leased_by=None)
     )

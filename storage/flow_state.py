@@ -73,6 +73,25 @@ async def drop_chat_data(conn: AsyncConnection, chat_id: int) -> None:
     await conn.execute(delete(chat_data).where(chat_data.c.chat_id == chat_id))
 
 
+async def user_data_of(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
+    row = (await conn.execute(select(user_data.c.data)
+                              .where(user_data.c.user_id == user_id))).first()
+    return dict(row[0]) if row else {}
+
+
+async def chat_data_of(conn: AsyncConnection, chat_id: int) -> dict[str, Any]:
+    row = (await conn.execute(select(chat_data.c.data)
+                              .where(chat_data.c.chat_id == chat_id))).first()
+    return dict(row[0]) if row else {}
+
+
+async def states_of(conn: AsyncConnection, key: ConversationKey) -> dict[str, Any]:
+    """Every flow's state for one (chat, person), by flow name."""
+    rows = await conn.execute(select(conversation_states.c.name, conversation_states.c.state)
+                              .where(conversation_states.c.key == _encode_key(key)))
+    return {name: state for name, state in rows}
+
+
 async def conversation_state(conn: AsyncConnection, name: str, key: ConversationKey) -> Any:
     rows = await conn.execute(
         select(conversation_states.c.state).where(

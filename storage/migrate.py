@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision shipped; a test checks it against the migration scripts.
-HEAD = "0021"
+HEAD = "0022"
+# PostgreSQL: instances starting together migrate one after another (the lock's key).
+MIGRATION_LOCK = 0x796973686D  # "yishm"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -55,6 +57,11 @@ async def upgrade(db: Database, revision: str = "head") -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
     async with db.transaction() as conn:
+        if not db.is_sqlite:
+            # Several instances starting at once: the first migrates, the others wait
+            # for it and then find the schema up to date.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
         return await conn.run_sync(_upgrade)
 
 

@@ -38,8 +38,8 @@ def _pending(now: datetime) -> ColumnElement[bool]:
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now))
 
 
-async def claim_next(conn: AsyncConnection, now: datetime,
-                     lease_until: datetime) -> QueuedMessage | None:
+async def claim_next(conn: AsyncConnection, now: datetime, lease_until: datetime, *,
+                     run: str | None = None) -> QueuedMessage | None:
     """The oldest message that may go now, leased to this runner until ``lease_until`` (a
     runner that dies holding it lets it go when the lease runs out)."""
     row = (await conn.execute(
@@ -48,21 +48,24 @@ async def claim_next(conn: AsyncConnection, now: datetime,
     if row is None:
         return None
     await conn.execute(update(outbox).where(outbox.c.id == row["id"])
-                       .values(lease_until=lease_until, attempts=outbox.c.attempts + 1))
+                       .values(lease_until=lease_until, leased_by=run,
+                               attempts=outbox.c.attempts + 1))
     return _queued(row)
 
 
 async def mark_sent(conn: AsyncConnection, message_id: int, now: datetime,
                     outcome: str) -> None:
     await conn.execute(update(outbox).where(outbox.c.id == message_id)
-                       .values(sent_at=now, lease_until=None, outcome=outcome[:200]))
+                       .values(sent_at=now, lease_until=None, leased_by=None,
+                               outcome=outcome[:200]))
 
 
 async def retry_at(conn: AsyncConnection, message_id: int, when: datetime,
                    outcome: str) -> None:
     """Try again at ``when`` (Telegram failed, or the chat's quiet hours began)."""
     await conn.execute(update(outbox).where(outbox.c.id == message_id)
-                       .values(not_before=when, lease_until=None, outcome=outcome[:200]))
+                       .values(not_before=when, lease_until=None, leased_by=None,
+                               outcome=outcome[:200]))
 
 
 async def release_leases(conn: AsyncConnection) -> None:

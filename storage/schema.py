@@ -568,6 +568,8 @@ due_work = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("done_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The run (of several instances, see ``instances``) that claimed it last.
+    Column("leased_by", String(32), nullable=True),
     UniqueConstraint("kind", "key"),
     Index(
         "ix_due_work_pending",
@@ -610,6 +612,11 @@ update_inbox = Table(
     Column("update_id", BigInteger, primary_key=True, autoincrement=False),
     Column("payload", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    # The chat whose order it keeps: its chat's id, or for an update without a chat (an
+    # inline query) its sender's, negated. Read only by several instances sharing one bot
+    # (bot/sharing.py).
+    Column("chat_key", BigInteger, nullable=True),
+    Index("ix_update_inbox_chat", "chat_key", "update_id"),
 )
 
 update_progress = Table(
@@ -638,6 +645,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("lease_until", UTCDateTime, nullable=True),
+    Column("leased_by", String(32), nullable=True),  # the run that holds the lease
     Column("sent_at", UTCDateTime, nullable=True),
     Column("outcome", String(200), nullable=True),
     Index(
@@ -646,6 +654,39 @@ outbox = Table(
         sqlite_where=text("sent_at IS NULL"),
         postgresql_where=text("sent_at IS NULL"),
     ),
+)
+
+# Several `yishi run` processes sharing one bot (bot/sharing.py). Each process is a run,
+# named by its instance's name and a fresh id per start, alive while it beats (``seen_at``,
+# the database's own clock). A chat's updates are handled by the run holding its lease;
+# a dead run's leases, and the outbox and due work it had claimed, are taken over.
+instances = Table(
+    "instances",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("run", String(32), nullable=False, unique=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+chat_leases = Table(
+    "chat_leases",
+    metadata,
+    Column("chat_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("run", String(32), nullable=False, index=True),
+    Column("taken_at", UTCDateTime, nullable=False),
+)
+
+# Telegram's flood limits kept for every instance together: one row per message sent,
+# while it still counts in a window (a minute); see storage/instances.reserve_send.
+send_budget = Table(
+    "send_budget",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False, index=True),
+    Index("ix_send_budget_chat", "chat_id", "sent_at"),
 )
 
 # Neighbours helping neighbours (邻里互助): a request or an offer, H-<number> in its community.
