@@ -12,7 +12,7 @@ import sys
 
 BENCHMARKS = {"votes": "bench.vote_burst", "fanout": "bench.fanout", "tick": "bench.tick",
               "footprint": "bench.footprint", "stream": "bench.stream",
-              "answers": "bench.answers"}
+              "answers": "bench.answers", "deployments": "bench.deployments"}
 
 
 def main() -> None:

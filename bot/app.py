@@ -261,12 +261,14 @@ async def _post_shutdown(app: YishiApp) -> None:
     if services.web is not None:
         await services.web.stop()
         services.web = None
-    if services.sharing is not None:
-        await services.sharing.stop()
     if services.warmup is not None and not services.warmup.done():
         services.warmup.cancel()
         await asyncio.gather(services.warmup, return_exceptions=True)
     await services.outbox.idle()
+    if services.sharing is not None:
+        # Only now, with nothing of its own being sent: what it claimed is not taken
+        # over while it is still going out.
+        await services.sharing.stop()
     await services.db.close()
     if services.freeze_after_start:
         gc.unfreeze()

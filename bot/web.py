@@ -142,6 +142,10 @@ class WebEndpoint:
             "scheduler_last_tick_seconds_ago": tick_age,
             "scheduler": "late" if scheduler_late else "ok",
         }
+        if services.sharing is not None:
+            # Several instances: which one answered, and how many chats it handles now.
+            body["instance"] = services.sharing.name
+            body["chats_held"] = len(services.sharing.held)
         return web.json_response(body, status=200 if healthy else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:

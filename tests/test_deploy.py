@@ -46,4 +46,5 @@ def test_the_nginx_block_is_valid(tmp_path):
                            str(tmp_path / "nginx.conf")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "location = /telegram" in block and "proxy_pass http://127.0.0.1:8081;" in block
+    assert "location = /telegram" in block and "proxy_pass http://yishi;" in block
+    assert "server 127.0.0.1:8081;" in block

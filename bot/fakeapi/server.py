@@ -161,6 +161,11 @@ class FakeBotApi:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
+    @property
+    def undelivered(self) -> int:
+        """Updates pushed and not yet fetched (or not yet acknowledged by the webhook)."""
+        return len(self._updates)
+
     def release_long_polls(self) -> None:
         """Let a waiting getUpdates return at once, so a bot can stop without waiting."""
         self._release = True
