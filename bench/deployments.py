@@ -134,8 +134,13 @@ async def _measure(api: Any, tg: Telegram, deployment: Deployment,
     messages = len([c for c in api.calls[mark:] if c.error is None and c.chat_id in buildings
                     and c.method in ("sendMessage", "sendPhoto")])
     refused = [c for c in api.calls if c.error and "Too Many Requests" in c.error]
+    VIOLATIONS.extend(api.violations)
     return {"votes": VOTERS / votes, "messages": messages / fanout,
             "sent": messages, "429": len(refused), "violations": len(api.violations)}
+
+
+# What the fake Bot API objected to, in every run (printed under the table).
+VIOLATIONS: list[str] = []
 
 
 async def run(runs: int = 3) -> str:
@@ -156,5 +161,7 @@ async def run(runs: int = 3) -> str:
              f"{sum(int(r['429']) for r in results)}, "
              f"{sum(int(r['violations']) for r in results)}", "0, 0"),
         ]
-    return table(f"Deployments by webhook: {VOTERS} votes at once, then {GROUPS} weekly "
-                 f"summaries due together (median of {runs} runs)", rows)
+    out = table(f"Deployments by webhook: {VOTERS} votes at once, then {GROUPS} weekly "
+                f"summaries due together (median of {runs} runs)", rows)
+    kinds = sorted({v: VIOLATIONS.count(v) for v in VIOLATIONS}.items())
+    return out + "".join(f"\n  {count} x {violation}" for violation, count in kinds)

@@ -158,8 +158,8 @@ async def test_the_send_budget_is_one_for_all_instances(postgres_url):
         waits = [await budgets[n % 2].reserve(-100) for n in range(20)]
         assert waits == [0.0] * 20
         to_group = await budgets[0].reserve(-100)
-        assert 59 < to_group <= 60.5  # the group's 21st waits for its first to leave
+        assert 59 < to_group <= 61  # the group's 21st waits for its first to leave
         waits = [await budgets[n % 2].reserve(n + 1) for n in range(10)]
         assert waits == [0.0] * 10  # 30 in this second, in private chats and the group
         overall = await budgets[1].reserve(77)
-        assert 0 < overall <= 1.04
+        assert 0 < overall <= 1.15
