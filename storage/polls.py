@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -387,13 +387,23 @@ async def salts(conn: AsyncConnection, users: Collection[int]) -> dict[int, str]
     return found
 
 
-async def legacy_keys(conn: AsyncConnection, poll_id: int,
-                      users: Collection[int]) -> dict[int, str]:
-    """Ballots cast before voters were salted ("u:<id>"), so a change replaces them."""
-    rows = await conn.execute(select(ballots.c.user_id, ballots.c.voter_key).where(
-        ballots.c.poll_id == poll_id, ballots.c.user_id.in_(list(users)),
-        ballots.c.voter_key.like("u:%")))
-    return {int(user): key for user, key in rows}
+async def ballots_of_voters(conn: AsyncConnection, poll_id: int, voter_keys: dict[int, str]
+                            ) -> tuple[dict[str, list[int]], dict[int, str]]:
+    """In one statement: the current choice of each ballot among ``voter_keys`` (user ->
+    their ballot's key), and the key of any ballot a user cast before voters were salted
+    ("u:<id>"), so a change replaces it. Returns (choice by key, legacy key by user)."""
+    rows = await conn.execute(select(ballots.c.voter_key, ballots.c.choice, ballots.c.user_id)
+                              .where(ballots.c.poll_id == poll_id, or_(
+                                  ballots.c.voter_key.in_(list(voter_keys.values())),
+                                  and_(ballots.c.user_id.in_(list(voter_keys)),
+                                       ballots.c.voter_key.like("u:%")))))
+    choices: dict[str, list[int]] = {}
+    legacy: dict[int, str] = {}
+    for key, choice, user in rows:
+        choices[key] = list(choice)
+        if key.startswith("u:") and user is not None and int(user) in voter_keys:
+            legacy[int(user)] = key
+    return choices, legacy
 
 
 async def forget_voter(conn: AsyncConnection, user_id: int) -> None:

@@ -288,3 +288,22 @@ async def _set_language(db, community_id, language, *, after):
     await after.wait()
     async with db.transaction() as conn:
         await communities.update_settings(conn, community_id, NOW, language=language)
+
+
+async def test_a_ballot_from_before_voter_salts_is_found_with_the_current_ones(db):
+    """A ballot cast before voters were salted ("u:<id>") is found beside the salted ones,
+    in one read, so that a change replaces it instead of counting the person twice."""
+    async with db.transaction() as conn:
+        community = await _community(conn)
+        poll = await poll_store.create(
+            conn, community_id=community.id, now=NOW, question="Repaint?",
+            options=["Yes", "No"], multiple=False, max_choices=1,
+            deadline=NOW + timedelta(days=3), audience="members", weighting="person",
+            rule="plurality", live_results=True)
+        for key, user, choice in (("u:7", 7, [0]), ("v:salted8", 8, [1]), ("u:9", 9, [1])):
+            await poll_store.cast(conn, poll_id=poll.id, voter_key=key, user_id=user,
+                                  unit_id=None, choice=choice, proxy_by=None, now=NOW)
+        choices, legacy = await poll_store.ballots_of_voters(
+            conn, poll.id, {7: "v:salted7", 8: "v:salted8"})
+    assert legacy == {7: "u:7"}  # user 9 was not asked about
+    assert choices == {"u:7": [0], "v:salted8": [1]}

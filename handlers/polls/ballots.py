@@ -132,16 +132,17 @@ async def record(conn: Any, settings: Any, presses: list[Press],
         batch = _PollBatch(poll, community, poll_key)
         batch.mine = await residents.households_of(conn, community.id, users)
         units = sorted({h.unit_id for hs in batch.mine.values() for h in hs})
-        batch.voters = await store.household_voters(conn, poll.id, units)
         if poll.counts_units:
+            # Who voted for each household matters only where households are counted.
+            batch.voters = await store.household_voters(conn, poll.id, units)
             keys = [household_ballot_key(poll, u, poll_key) for u in units]
+            batch.ballots = await store.ballots_of(conn, poll.id, keys)
         else:
             salts = await store.salts(conn, users) if not poll.secret else {}
             batch.keys = {user: voter_key(poll, user, poll_key, salts.get(user, ""))
                           for user in users}
-            batch.keys.update(await store.legacy_keys(conn, poll.id, users))
-            keys = list(batch.keys.values())
-        batch.ballots = await store.ballots_of(conn, poll.id, keys)
+            batch.ballots, legacy = await store.ballots_of_voters(conn, poll.id, batch.keys)
+            batch.keys.update(legacy)
         batches[poll.id] = batch
     results = [_one(press, polls.get(press.poll_id), batches.get(press.poll_id), now)
                for press in presses]

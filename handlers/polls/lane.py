@@ -71,6 +71,12 @@ class VoteLane:
                              is_member=(p.chat_id, p.user_id) not in left) for p in presses]
         results = await self._desk.record_now(presses, write_also)
         # Recorded: from here on nothing may raise (the batch must not be handled twice).
+        try:
+            # One refresh of each post the batch changed (a hundred presses, one request).
+            for poll_id in {r.poll.id for r in results if changed(r)}:  # type: ignore[union-attr]
+                schedule_refresh(self._app, poll_id)
+        except Exception as exc:
+            await self._app.process_error(update=None, error=exc)
         for item, result in zip(items, results, strict=True):
             task = asyncio.create_task(self._answer(item["callback_query"], result, arrived))
             self._answers.add(task)
@@ -86,8 +92,6 @@ class VoteLane:
         language = recorded.language or normalize_language(
             query["from"].get("language_code"), services.default_language)
         try:
-            if changed(recorded):
-                schedule_refresh(self._app, recorded.poll.id)  # type: ignore[union-attr]
             text, alert = answer_for(recorded, translator(language))
             await self._app.bot.answer_callback_query(query["id"], text=text,
                                                       show_alert=alert)
