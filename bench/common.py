@@ -14,12 +14,14 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.domain.households import Relation
+from bot.domain.quiet_hours import QuietHours
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
 from bot.fakeapi.actions import Telegram
 from bot.fakeapi.harness import RunningBot, make_settings
 from bot.fakeapi.server import FakeBotApi
-from storage import memberships, people, residents, units
+from storage import communities, memberships, people, residents, units
+from storage import reports as report_store
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -68,6 +70,26 @@ async def load_residents(bot: RunningBot, tg: Telegram, community_id: int, group
                                     unit_id=unit.id, relation=Relation.OWNER,
                                     area_claimed=None, now=now, status=ResidentStatus.VERIFIED)
     return persons
+
+
+async def add_building(conn: Any, api: FakeBotApi, tg: Telegram, n: int, now: datetime
+                       ) -> tuple[Any, Any]:
+    """Building ``n``: a group with the bot in it, active as a community (Chinese, Shanghai
+    time); returns the group and the community."""
+    group = tg.group(f"Building {n}")
+    api.members[(group.id, api.bot["id"])] = "member"
+    community, _ = await communities.activate(
+        conn, chat_id=group.id, title=group.title, language="zh", timezone="Asia/Shanghai",
+        quiet_hours=QuietHours.parse("22:00-07:30"), now=now)
+    return group, community
+
+
+async def add_report(conn: Any, community_id: int, at: datetime) -> None:
+    """A leak in the lobby, reported at ``at``."""
+    await report_store.create(
+        conn, community_id=community_id, now=at, photos=[], category="water",
+        description="Leak", voice_file_id=None, where_text="Lobby", unit_id=None,
+        latitude=None, longitude=None, reporter_id=None, anonymous=False)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -27,14 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import fake_api, median, table
-from bot.domain.quiet_hours import QuietHours
+from bench.common import add_building, add_report, fake_api, median, table
 from bot.fakeapi.actions import Telegram
 from bot.fakeapi.deployment import START, Deployment, database
 from bot.fakeapi.harness import POSTGRES, create_poll, poll_id_of
 from handlers.polls import callbacks as poll_buttons
-from storage import communities
-from storage import reports as report_store
 from storage.migrate import upgrade
 from storage.postgres import fresh_database
 
@@ -63,17 +60,8 @@ async def _seed(api: Any, tg: Telegram, url: str) -> list[int]:
         await upgrade(db)
         async with db.transaction() as conn:
             for n in range(GROUPS):
-                group = tg.group(f"Building {n}")
-                api.members[(group.id, api.bot["id"])] = "member"
-                community, _ = await communities.activate(
-                    conn, chat_id=group.id, title=group.title, language="zh",
-                    timezone="Asia/Shanghai", quiet_hours=QuietHours.parse("22:00-07:30"),
-                    now=START)
-                await report_store.create(
-                    conn, community_id=community.id, now=SUNDAY_20 - timedelta(days=2),
-                    photos=[], category="water", description="Leak", voice_file_id=None,
-                    where_text="Lobby", unit_id=None, latitude=None, longitude=None,
-                    reporter_id=None, anonymous=False)
+                group, community = await add_building(conn, api, tg, n, START)
+                await add_report(conn, community.id, SUNDAY_20 - timedelta(days=2))
                 groups.append(group.id)
     return groups
 

@@ -21,16 +21,13 @@ from datetime import UTC, datetime, timedelta
 
 from telegram.ext import AIORateLimiter, Application
 
-from bench.common import fake_api, median, running_bot, table
+from bench.common import add_building, add_report, fake_api, median, running_bot, table
 from bot.chart import render
 from bot.delivery import IN_FLIGHT
-from bot.domain.quiet_hours import QuietHours
 from bot.domain.summary import ChartWeek
 from bot.fakeapi.actions import Telegram
 from bot.transport import AiohttpRequest
 from handlers.summary import arm_all
-from storage import communities
-from storage import reports as report_store
 
 COMMUNITIES = 600
 SUNDAY_20 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
@@ -43,23 +40,14 @@ async def _once(count: int, shapes: int) -> dict[str, float]:
         now = bot.clock.now()
         async with bot.services.db.transaction() as conn:
             for n in range(count):
-                group = tg.group(f"Building {n}")
-                api.members[(group.id, api.bot["id"])] = "member"
-                community, _ = await communities.activate(
-                    conn, chat_id=group.id, title=group.title, language="zh",
-                    timezone="Asia/Shanghai", quiet_hours=QuietHours.parse("22:00-07:30"),
-                    now=now)
+                group, community = await add_building(conn, api, tg, n, now)
                 # One report this week, so every summary has figures and a chart, and
                 # 0-3 in each earlier week by the digits of the building's shape.
                 shape = n % shapes
                 for back in range(7):
                     for _ in range(1 if back == 0 else shape // 4 ** (back - 1) % 4):
-                        await report_store.create(
-                            conn, community_id=community.id,
-                            now=SUNDAY_20 - timedelta(days=2, weeks=back), photos=[],
-                            category="water", description="Leak", voice_file_id=None,
-                            where_text="Lobby", unit_id=None, latitude=None,
-                            longitude=None, reporter_id=None, anonymous=False)
+                        await add_report(conn, community.id,
+                                         SUNDAY_20 - timedelta(days=2, weeks=back))
                 groups.append(group.id)
         await arm_all(bot.app)
         bot.clock.set(SUNDAY_20)
