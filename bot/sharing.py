@@ -207,6 +207,7 @@ class Sharing:
                 for key in list(self._in_hand):
                     # Handled (or given to another run while this one was thought dead).
                     for update_id in self._in_hand[key] - still:
+                        self._services.inbox.replaying.pop(update_id, None)
                         self.done(update_id)
                 busy = {key for _id, key in waiting} | set(self._in_hand)
                 self._held -= await instances.release_idle(conn, self.run,

@@ -68,6 +68,12 @@ def test_environment_overrides_the_file(monkeypatch, tmp_path):
      "telegram.webhook_secret: use 1 to 256 characters"),
     ('[telegram]\ntoken = "1:x"\nwebhook_url = "bot.example.org"\n',
      "telegram.webhook_url: expected an https:// address"),
+    # Several instances need a database they can share, and Telegram posting to them.
+    ('[telegram]\ntoken = "1:x"\nwebhook_url = "https://b.example.org/telegram"\n'
+     'webhook_secret = "abc"\n[web]\nport = 8443\n[instances]\nshared = true\n',
+     "instances.shared: needs PostgreSQL"),
+    ('[telegram]\ntoken = "1:x"\n[storage]\nurl = "postgresql+asyncpg://h/yishi"\n'
+     '[instances]\nshared = true\n', "instances.shared: needs a webhook_url"),
 ])
 def test_bad_values_name_the_key(tmp_path, body, expected):
     path = tmp_path / "c.toml"

@@ -19,6 +19,7 @@ from bot.fakeapi.deployment import START, Deployment, database
 from bot.fakeapi.harness import POSTGRES, create_poll, poll_id_of
 from bot.sharing import LOOK, SharedBudget
 from handlers.polls import callbacks as poll_buttons
+from storage import instances as instance_store
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.postgres import fresh_database
@@ -123,6 +124,18 @@ async def test_three_instances_one_killed_mid_burst_count_every_vote_once(
         await asyncio.sleep(2)  # ten more ticks each: nothing more may come
         await deployment.settled()
         served = dict(deployment.balancer.served)
+        # One stopped cleanly (SIGTERM) leaves at once, holding no chat, rather than
+        # being taken for alive until it has not beaten for 20 s.
+        leaving = deployment.instances[1]
+        async with database(postgres_url) as db, db.transaction() as conn:
+            runs = dict(await instance_store.alive(conn, timedelta(seconds=20)))
+        await leaving.stop()
+        async with database(postgres_url) as db, db.transaction() as conn:
+            alive = await instance_store.alive(conn, timedelta(seconds=20))
+            held = await instance_store.held(conn, runs[leaving.name])
+        assert sorted(name for name, _run in alive) == sorted(
+            i.name for i in deployment.instances if i is not leaving)
+        assert held == set()
     finally:
         await deployment.stop()
 
