@@ -21,8 +21,9 @@ are handled again, as after a restart of one process), and the outbox messages a
 work it had claimed go back to the queue at once rather than when their leases run out.
 A run started again under its instance's name ([instances] name) takes over at once.
 
-**Due work and the outbox** are claimed row by row with ``FOR UPDATE SKIP LOCKED``
-(storage/due_work, storage/outbox), so no two runs send the same reminder.
+**Due work and the outbox** are claimed row by row, skipping rows another run has
+locked (storage/due_work.claim_due, storage/outbox.claim_next), so no two runs send the
+same reminder.
 
 **Telegram's limits for all of them together**: every message takes its place in the
 deployment's windows in the database before it goes (:class:`SharedBudget`), on top of
@@ -48,7 +49,7 @@ from telegram import Update
 
 from bot.inbox import redelivered
 from bot.sending import GROUP_PER_MINUTE, OVERALL_PER_SECOND
-from storage import Database, instances
+from storage import Connection, Database, instances
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class Sharing:
                 self._last_beat = time.monotonic()
             await self._queue(new)
 
-    async def _new(self, conn: Any, rows: Sequence[tuple[int, int]]
+    async def _new(self, conn: Connection, rows: Sequence[tuple[int, int]]
                    ) -> list[tuple[int, int, dict[str, Any]]]:
         """Of ``rows``, those not in hand here, with what Telegram sent."""
         fresh = [(update_id, key) for update_id, key in rows if update_id not in self._chat_of]
