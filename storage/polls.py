@@ -47,13 +47,23 @@ async def create(conn: AsyncConnection, *, community_id: int, now: datetime,
     return created
 
 
-async def get(conn: AsyncConnection, poll_id: int) -> Poll | None:
-    return (await get_many(conn, [poll_id])).get(poll_id)
+async def get(conn: AsyncConnection, poll_id: int, *, lock: bool = False) -> Poll | None:
+    """The poll; with ``lock``, held against votes until the transaction ends (a close
+    counts under it, so no ballot lands between the count and the result)."""
+    query = select(polls).where(polls.c.id == poll_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    return _poll(row) if row else None
 
 
-async def get_many(conn: AsyncConnection, poll_ids: Collection[int]) -> dict[int, Poll]:
-    rows = await conn.execute(select(polls).where(polls.c.id.in_(list(poll_ids))))
-    return {row["id"]: _poll(row) for row in rows.mappings()}
+async def get_many(conn: AsyncConnection, poll_ids: Collection[int], *,
+                   voting: bool = False) -> dict[int, Poll]:
+    """The polls; with ``voting``, shared-locked for a batch of ballots (on PostgreSQL:
+    votes go side by side, but a close or the post's recording waits for them, and they
+    for it, so a poll's state is never read across one). SQLite writes one at a time."""
+    query = select(polls).where(polls.c.id.in_(sorted(poll_ids)))
+    if voting:
+        query = query.with_for_update(read=True)
+    return {row["id"]: _poll(row) for row in (await conn.execute(query)).mappings()}
 
 
 async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Poll | None:

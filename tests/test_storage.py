@@ -1,6 +1,7 @@
 """Storage: migrations, SQLite settings, the due-work queue and online backups."""
 
 import asyncio
+import contextvars
 import os
 import subprocess
 import sys
@@ -307,3 +308,46 @@ async def test_a_ballot_from_before_voter_salts_is_found_with_the_current_ones(d
             conn, poll.id, {7: "v:salted7", 8: "v:salted8"})
     assert legacy == {7: "u:7"}  # user 9 was not asked about
     assert choices == {"u:7": [0], "v:salted8": [1]}
+
+
+async def _close_and_count(db, poll_id, locked: asyncio.Event) -> int:
+    async with db.transaction() as conn:
+        await poll_store.get(conn, poll_id, lock=True)  # as close_poll does
+        locked.set()
+        return len(await poll_store.counted(conn, poll_id))
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_on_postgresql_a_close_counts_the_batch_of_votes_in_progress():
+    """PostgreSQL writes side by side: a close that counted while a batch of votes was
+    being written would miss it, and the post's recording could render without it. The
+    batch holds the poll shared; the close waits for it and counts its ballot."""
+    from sqlalchemy import text
+
+    async with fresh_database(os.environ[POSTGRES]) as url:
+        db = Database(url)
+        await db.open()
+        try:
+            await upgrade(db)
+            async with db.transaction() as conn:
+                poll = await poll_store.create(
+                    conn, community_id=(await _community(conn)).id, now=NOW,
+                    question="Repaint?", options=["Yes", "No"], multiple=False,
+                    max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
+                    weighting="person", rule="plurality", live_results=True)
+            locked = asyncio.Event()
+            async with db.transaction() as votes:
+                await poll_store.get_many(votes, {poll.id}, voting=True)
+                closing = asyncio.create_task(  # another task, as the scheduler's would be
+                    _close_and_count(db, poll.id, locked), context=contextvars.Context())
+                async with asyncio.timeout(10):  # the close is seen waiting on the poll
+                    while not (await votes.execute(text(
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar():
+                        assert not locked.is_set(), "the close went ahead of the votes"
+                        await asyncio.sleep(0)
+                await poll_store.cast(votes, poll_id=poll.id, voter_key="v:7", user_id=7,
+                                      unit_id=None, choice=[0], proxy_by=None, now=NOW)
+            assert await closing == 1
+        finally:
+            await db.close()

@@ -120,7 +120,7 @@ class _PollBatch:
 async def record(conn: Any, settings: Any, presses: list[Press],
                  now: datetime) -> list[Recorded]:
     """Check and record ``presses`` in order, in the caller's transaction."""
-    polls = await store.get_many(conn, {p.poll_id for p in presses})
+    polls = await store.get_many(conn, {p.poll_id for p in presses}, voting=True)
     languages = await people.languages(conn, {p.user_id for p in presses})
     batches: dict[int, _PollBatch] = {}
     for poll in polls.values():

@@ -106,6 +106,9 @@ async def _posted(conn: Connection, remember: dict[str, Any], answer: Any,
     """The post went out: note where it is. Votes that came while it was on its way could
     not be shown on it yet: if it no longer shows the count, it is edited at once."""
     poll_id = int(remember["poll"])
+    # Writing the poll's row waits for a batch of votes in progress (it holds the poll
+    # shared), so the render below counts it; a later batch waits for this, and its
+    # refresh finds the post. Either way the post ends up showing every vote.
     await store.set_post(conn, poll_id, int(answer["chat"]["id"]), int(answer["message_id"]),
                          remember["digest"])
     poll = await store.get(conn, poll_id)
@@ -231,7 +234,9 @@ async def close_poll(app: YishiApp, poll_id: int) -> bool:
     admins = await chat_admin_ids(app.bot, community.chat_id)
     now = services.clock.now()
     async with services.db.transaction() as conn:
-        poll = await store.get(conn, poll_id)
+        # Held from here to the result: a batch of votes either lands before the count or
+        # finds the poll closed, never between.
+        poll = await store.get(conn, poll_id, lock=True)
         if poll is None or poll.status is not PollStatus.OPEN:
             return False
         result, meaning, figures = await _count(conn, poll)
