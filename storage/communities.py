@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Community
@@ -14,7 +14,8 @@ from bot.domain.quiet_hours import QuietHours
 from storage.schema import communities, topics
 
 
-def _community(row: RowMapping) -> Community:
+def from_row(row: Mapping[str, Any]) -> Community:
+    """A community from its row (or a joined row's community columns, renamed)."""
     return Community(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -36,13 +37,13 @@ def _community(row: RowMapping) -> Community:
 async def by_chat(conn: AsyncConnection, chat_id: int) -> Community | None:
     row = (await conn.execute(select(communities).where(communities.c.chat_id == chat_id)))
     found = row.mappings().first()
-    return _community(found) if found else None
+    return from_row(found) if found else None
 
 
 async def by_id(conn: AsyncConnection, community_id: int) -> Community | None:
     row = await conn.execute(select(communities).where(communities.c.id == community_id))
     found = row.mappings().first()
-    return _community(found) if found else None
+    return from_row(found) if found else None
 
 
 async def activate(
@@ -148,7 +149,7 @@ async def by_moderators_chat(conn: AsyncConnection, chat_id: int) -> Community |
     rows = await conn.execute(select(communities).where(or_(
         communities.c.moderators_chat_id == chat_id, communities.c.handlers_chat_id == chat_id)))
     found = rows.mappings().first()
-    return _community(found) if found else None
+    return from_row(found) if found else None
 
 
 async def set_link_code(conn: AsyncConnection, community_id: int, code: str | None) -> None:
@@ -182,10 +183,10 @@ async def with_topics(conn: AsyncConnection) -> list[Community]:
     rows = await conn.execute(select(communities).where(
         communities.c.active.is_(True),
         communities.c.id.in_(select(topics.c.community_id).distinct())))
-    return [_community(row) for row in rows.mappings()]
+    return [from_row(row) for row in rows.mappings()]
 
 
 async def active(conn: AsyncConnection) -> list[Community]:
     rows = await conn.execute(select(communities).where(communities.c.active.is_(True))
                               .order_by(communities.c.id))
-    return [_community(row) for row in rows.mappings()]
+    return [from_row(row) for row in rows.mappings()]

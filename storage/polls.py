@@ -9,16 +9,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    String,
+    and_,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
+from bot.domain.models import Community
 from bot.domain.polls import Ballot, Poll, PollStatus
+from storage.communities import from_row as community_row
 from storage.schema import (
     ballot_voids,
     ballots,
+    communities,
+    people,
     poll_keys,
     poll_log,
     poll_objections,
@@ -55,15 +71,31 @@ async def get(conn: AsyncConnection, poll_id: int, *, lock: bool = False) -> Pol
     return _poll(row) if row else None
 
 
-async def get_many(conn: AsyncConnection, poll_ids: Collection[int], *,
-                   voting: bool = False) -> dict[int, Poll]:
-    """The polls; with ``voting``, shared-locked for a batch of ballots (on PostgreSQL:
-    votes go side by side, but a close or the post's recording waits for them, and they
-    for it, so a poll's state is never read across one). SQLite writes one at a time."""
-    query = select(polls).where(polls.c.id.in_(sorted(poll_ids)))
-    if voting:
-        query = query.with_for_update(read=True)
-    return {row["id"]: _poll(row) for row in (await conn.execute(query)).mappings()}
+async def get_many(conn: AsyncConnection, poll_ids: Collection[int]) -> dict[int, Poll]:
+    rows = await conn.execute(select(polls).where(polls.c.id.in_(list(poll_ids))))
+    return {row["id"]: _poll(row) for row in rows.mappings()}
+
+
+async def voting_on(conn: AsyncConnection,
+                    poll_ids: Collection[int]) -> dict[int, tuple[Poll, Community]]:
+    """The polls a batch of votes is for, each with its community, in one statement.
+
+    Each poll's row is held until the transaction ends. On PostgreSQL a close, or the
+    post's recording, waits for a batch in progress, and a batch for them, so a poll's
+    state is never read across one; and two batches of one poll (its buttons in the group
+    and ballots from private chats, perhaps on two instances) go one after the other, as
+    its vote log is a chain. SQLite writes one transaction at a time anyway."""
+    query = (select(polls, communities).join(communities,
+                                             communities.c.id == polls.c.community_id)
+             .where(polls.c.id.in_(sorted(poll_ids)))
+             .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+             .with_for_update(of=polls))
+    found = {}
+    for row in (await conn.execute(query)).mappings():
+        poll = _poll({c.name: row[f"polls_{c.name}"] for c in polls.c})
+        found[poll.id] = (poll, community_row({c.name: row[f"communities_{c.name}"]
+                                               for c in communities.c}))
+    return found
 
 
 async def by_number(conn: AsyncConnection, community_id: int, number: int) -> Poll | None:
@@ -379,22 +411,40 @@ async def participants(conn: AsyncConnection, poll_id: int) -> list[int]:
 
 async def salts(conn: AsyncConnection, users: Collection[int]) -> dict[int, str]:
     """Each person's voter salt, made the first time they vote."""
-    rows = await conn.execute(select(voter_salts.c.user_id, voter_salts.c.salt).where(
-        voter_salts.c.user_id.in_(list(users))))
-    found = {int(user): salt for user, salt in rows}
-    missing = [user for user in users if user not in found]
+    return (await pressers(conn, (), salted=users))[1]
+
+
+async def pressers(conn: AsyncConnection, users: Collection[int], *,
+                 salted: Collection[int]) -> tuple[dict[int, str | None], dict[int, str]]:
+    """What a batch of votes needs of the people pressing, read in one statement: the
+    language each of ``users`` chose, where yishi knows them, and the voter salt of each of
+    ``salted`` (made the first time they vote in a public poll)."""
+    unset = sql_cast(null(), String)
+    rows = await conn.execute(union_all(
+        select(people.c.user_id, people.c.language, unset.label("salt"))
+        .where(people.c.user_id.in_(list(users))),
+        select(voter_salts.c.user_id, unset, voter_salts.c.salt)
+        .where(voter_salts.c.user_id.in_(list(salted)))))
+    languages: dict[int, str | None] = {}
+    found: dict[int, str] = {}
+    for user, language, salt in rows:
+        if salt is None:
+            languages[int(user)] = language
+        else:
+            found[int(user)] = salt
+    missing = [user for user in salted if user not in found]
     if missing:
         # One statement: a salt made meanwhile by another writer is kept (the no-op
         # update), and what is stored comes back either way.
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(voter_salts)
-        rows = await conn.execute(
+        made = await conn.execute(
             statement.on_conflict_do_update(index_elements=["user_id"],
                                             set_={"salt": voter_salts.c.salt})
             .returning(voter_salts.c.user_id, voter_salts.c.salt),
             [{"user_id": user, "salt": secrets.token_hex(16)} for user in missing])
-        found.update({int(user): salt for user, salt in rows})
-    return found
+        found.update({int(user): salt for user, salt in made})
+    return languages, found
 
 
 async def ballots_of_voters(conn: AsyncConnection, poll_id: int, voter_keys: dict[int, str]

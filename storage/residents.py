@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -152,27 +152,31 @@ async def households_of(conn: AsyncConnection, community_id: int,
 
 async def _households(conn: AsyncConnection, community_id: int,
                       members: Collection[int] | None) -> list[Household]:
-    unit_query = select(units).where(units.c.community_id == community_id)
+    # Each unit with its verified members, one row per member (or one with none), in one
+    # statement; then the owners on record of those units.
+    verified = and_(residents.c.unit_id == units.c.id,
+                    residents.c.status == ResidentStatus.VERIFIED.value)
+    query = (select(units, residents.c.user_id.label("member"),
+                    residents.c.relation.label("relation"))
+             .select_from(units.outerjoin(residents, verified))
+             .where(units.c.community_id == community_id))
     if members is not None:
-        unit_query = unit_query.where(units.c.id.in_(
+        query = query.where(units.c.id.in_(
             select(residents.c.unit_id).where(
                 residents.c.community_id == community_id,
                 residents.c.user_id.in_(list(members)),
                 residents.c.status == ResidentStatus.VERIFIED.value)))
-    unit_rows = (await conn.execute(
-        unit_query.order_by(units.c.building, units.c.staircase, units.c.room))).mappings().all()
-    member_query = select(residents.c.unit_id, residents.c.user_id, residents.c.relation).where(
-        residents.c.community_id == community_id,
-        residents.c.status == ResidentStatus.VERIFIED.value)
-    if members is not None:
-        member_query = member_query.where(residents.c.unit_id.in_([u["id"] for u in unit_rows]))
-    member_rows = (await conn.execute(member_query)).mappings().all()
+    rows = (await conn.execute(query.order_by(
+        units.c.building, units.c.staircase, units.c.room, residents.c.id))).mappings().all()
+    unit_rows: dict[int, RowMapping] = {}
     by_unit: dict[int, list[Member]] = {}
-    for row in member_rows:
-        by_unit.setdefault(row["unit_id"], []).append(
-            Member(user_id=row["user_id"], relation=Relation(row["relation"])))
+    for row in rows:
+        unit_rows.setdefault(row["id"], row)
+        if row["member"] is not None:
+            by_unit.setdefault(row["id"], []).append(
+                Member(user_id=row["member"], relation=Relation(row["relation"])))
     on_record = await unit_owners.by_unit(conn, community_id,
-                                       None if members is None else [u["id"] for u in unit_rows])
+                                       None if members is None else list(unit_rows))
     return [
         Household(unit_id=u["id"],
                   address=UnitAddress(building=u["building"], staircase=u["staircase"] or None,
@@ -180,7 +184,7 @@ async def _households(conn: AsyncConnection, community_id: int,
                   area_m2=u["area_m2"], voter_id=u["voter_id"],
                   members=tuple(by_unit.get(u["id"], ())),
                   registered=tuple(on_record.get(u["id"], ())))
-        for u in unit_rows
+        for u in unit_rows.values()
     ]
 
 

@@ -155,6 +155,7 @@ residents = Table(
     UniqueConstraint("community_id", "user_id", "unit_id"),
     Index("ix_residents_community_status", "community_id", "status"),
     Index("ix_residents_user_id", "user_id"),
+    Index("ix_residents_unit_id", "unit_id"),
 )
 
 # The points ledger: one row per act; the unique key makes an act earn once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 def _statement(conn: AsyncConnection, table: Table, *, conflict: Sequence[str],
                update: Sequence[str]) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # Built once per shape and kept: a statement is immutable, and building one (with its
+    # EXCLUDED columns) and keying it for SQLAlchemy's compiled cache cost more than
+    # writing a hundred rows with it.
+    return _built(conn.dialect.name, table, tuple(conflict), tuple(update))
+
+
+@functools.cache
+def _built(dialect_name: str, table: Table, conflict: tuple[str, ...],
+           update: tuple[str, ...]) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     if update:
         return statement.on_conflict_do_update(

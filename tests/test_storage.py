@@ -317,14 +317,29 @@ async def _close_and_count(db, poll_id, locked: asyncio.Event) -> int:
         return len(await poll_store.counted(conn, poll_id))
 
 
-@pytest.mark.skipif(not os.environ.get(POSTGRES),
-                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
-async def test_on_postgresql_a_close_counts_the_batch_of_votes_in_progress():
-    """PostgreSQL writes side by side: a close that counted while a batch of votes was
-    being written would miss it, and the post's recording could render without it. The
-    batch holds the poll shared; the close waits for it and counts its ballot."""
+async def _another_batch(db, poll_id) -> None:
+    async with db.transaction() as conn:
+        await poll_store.voting_on(conn, {poll_id})
+        await poll_store.cast(conn, poll_id=poll_id, voter_key="v:8", user_id=8, unit_id=None,
+                              choice=[1], proxy_by=None, now=NOW)
+
+
+async def _waiting(conn, count: int) -> None:
     from sqlalchemy import text
 
+    async with asyncio.timeout(10):
+        while (await conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar() < count:
+            await asyncio.sleep(0)
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_on_postgresql_a_poll_is_written_by_one_batch_of_votes_at_a_time():
+    """PostgreSQL writes side by side. A batch of votes holds its poll's row: a close that
+    comes meanwhile waits and counts the batch's ballot (counted before, it would miss
+    it; the post's recording likewise), and a second batch (ballots from private chats,
+    perhaps on another instance) waits, so the vote log stays one chain."""
     async with fresh_database(os.environ[POSTGRES]) as url:
         db = Database(url)
         await db.open()
@@ -338,16 +353,23 @@ async def test_on_postgresql_a_close_counts_the_batch_of_votes_in_progress():
                     weighting="person", rule="plurality", live_results=True)
             locked = asyncio.Event()
             async with db.transaction() as votes:
-                await poll_store.get_many(votes, {poll.id}, voting=True)
-                closing = asyncio.create_task(  # another task, as the scheduler's would be
-                    _close_and_count(db, poll.id, locked), context=contextvars.Context())
-                async with asyncio.timeout(10):  # the close is seen waiting on the poll
-                    while not (await votes.execute(text(
-                            "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar():
-                        assert not locked.is_set(), "the close went ahead of the votes"
-                        await asyncio.sleep(0)
+                found = await poll_store.voting_on(votes, {poll.id})
+                assert found[poll.id][1].title == "Building 3"
+                # Other tasks, as the scheduler's and another chat's would be.
+                closing = asyncio.create_task(_close_and_count(db, poll.id, locked),
+                                              context=contextvars.Context())
+                await _waiting(votes, 1)
+                assert not locked.is_set(), "the close went ahead of the votes"
+                other = asyncio.create_task(_another_batch(db, poll.id),
+                                            context=contextvars.Context())
+                await _waiting(votes, 2)
                 await poll_store.cast(votes, poll_id=poll.id, voter_key="v:7", user_id=7,
                                       unit_id=None, choice=[0], proxy_by=None, now=NOW)
             assert await closing == 1
+            await other
+            async with db.transaction() as conn:
+                links = await poll_store.chain(conn, poll.id)
+            assert [entry.seq for entry in links] == [1, 2]
+            assert links[1].prev_hash == links[0].hash
         finally:
             await db.close()

@@ -25,7 +25,7 @@ from bot.domain.models import Community
 from bot.domain.points import Action
 from bot.domain.polls import Audience, Method, Poll, PollStatus, eligibility, next_choice
 from bot.points import award_many
-from storage import Connection, communities, inbox, people, residents
+from storage import Connection, inbox, residents
 from storage import polls as store
 
 log = logging.getLogger(__name__)
@@ -120,12 +120,15 @@ class _PollBatch:
 async def record(conn: Any, settings: Any, presses: list[Press],
                  now: datetime) -> list[Recorded]:
     """Check and record ``presses`` in order, in the caller's transaction."""
-    polls = await store.get_many(conn, {p.poll_id for p in presses}, voting=True)
-    languages = await people.languages(conn, {p.user_id for p in presses})
+    found = await store.voting_on(conn, {p.poll_id for p in presses})
+    polls = {poll_id: poll for poll_id, (poll, _c) in found.items()}
+    public = {poll_id for poll_id, (poll, _c) in found.items() if not poll.secret}
+    languages, salts = await store.pressers(
+        conn, {p.user_id for p in presses},
+        salted={p.user_id for p in presses if p.poll_id in public})
     batches: dict[int, _PollBatch] = {}
-    for poll in polls.values():
-        community = await communities.by_id(conn, poll.community_id)
-        if community is None or poll.status is not PollStatus.OPEN or now >= poll.deadline:
+    for poll, community in found.values():
+        if poll.status is not PollStatus.OPEN or now >= poll.deadline:
             continue
         poll_key = await store.key(conn, poll.id) if poll.secret else None
         users = {p.user_id for p in presses if p.poll_id == poll.id}
@@ -138,7 +141,6 @@ async def record(conn: Any, settings: Any, presses: list[Press],
             keys = [household_ballot_key(poll, u, poll_key) for u in units]
             batch.ballots = await store.ballots_of(conn, poll.id, keys)
         else:
-            salts = await store.salts(conn, users) if not poll.secret else {}
             batch.keys = {user: voter_key(poll, user, poll_key, salts.get(user, ""))
                           for user in users}
             batch.ballots, legacy = await store.ballots_of_voters(conn, poll.id, batch.keys)

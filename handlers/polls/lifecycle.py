@@ -106,8 +106,8 @@ async def _posted(conn: Connection, remember: dict[str, Any], answer: Any,
     """The post went out: note where it is. Votes that came while it was on its way could
     not be shown on it yet: if it no longer shows the count, it is edited at once."""
     poll_id = int(remember["poll"])
-    # Writing the poll's row waits for a batch of votes in progress (it holds the poll
-    # shared), so the render below counts it; a later batch waits for this, and its
+    # Writing the poll's row waits for a batch of votes in progress (it holds the row),
+    # so the render below counts it; a later batch waits for this, and its
     # refresh finds the post. Either way the post ends up showing every vote.
     await store.set_post(conn, poll_id, int(answer["chat"]["id"]), int(answer["message_id"]),
                          remember["digest"])
