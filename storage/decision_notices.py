@@ -37,9 +37,13 @@ async def start(conn: AsyncConnection, decision_id: int, until: datetime,
     return True
 
 
-async def get(conn: AsyncConnection, decision_id: int) -> Notice | None:
-    row = (await conn.execute(select(decision_notices).where(
-        decision_notices.c.decision_id == decision_id))).mappings().first()
+async def get(conn: AsyncConnection, decision_id: int, *,
+              lock: bool = False) -> Notice | None:
+    """The decision's notice; with ``lock``, its row is held until the transaction ends
+    (a refresh of its post reads it so: on PostgreSQL the post's recording and an action
+    then go one after the other, and the post ends up showing both)."""
+    query = select(decision_notices).where(decision_notices.c.decision_id == decision_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _notice(row) if row is not None else None
 
 

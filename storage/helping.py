@@ -57,8 +57,12 @@ async def create(conn: AsyncConnection, *, community_id: int, side: Side, kind: 
     return found
 
 
-async def get(conn: AsyncConnection, help_id: int) -> Help | None:
-    row = (await conn.execute(select(helps).where(helps.c.id == help_id))).mappings().first()
+async def get(conn: AsyncConnection, help_id: int, *, lock: bool = False) -> Help | None:
+    """The request for help; with ``lock``, its row is held until the transaction ends (a refresh of
+    its post reads it so: on PostgreSQL the post's recording and an action then go one
+    after the other, and the post ends up showing both)."""
+    query = select(helps).where(helps.c.id == help_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _help(row) if row else None
 
 

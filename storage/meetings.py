@@ -39,9 +39,13 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, agenda
     return found
 
 
-async def get(conn: AsyncConnection, meeting_id: int) -> Meeting | None:
-    row = (await conn.execute(select(meetings).where(meetings.c.id == meeting_id))
-           ).mappings().first()
+async def get(conn: AsyncConnection, meeting_id: int, *,
+              lock: bool = False) -> Meeting | None:
+    """The meeting; with ``lock``, its row is held until the transaction ends (a refresh of
+    its post reads it so: on PostgreSQL the post's recording and an action then go one
+    after the other, and the post ends up showing both)."""
+    query = select(meetings).where(meetings.c.id == meeting_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _meeting(row) if row else None
 
 

@@ -38,9 +38,13 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, kind: 
     return found
 
 
-async def get(conn: AsyncConnection, activity_id: int) -> Activity | None:
-    row = (await conn.execute(select(activities).where(activities.c.id == activity_id))
-           ).mappings().first()
+async def get(conn: AsyncConnection, activity_id: int, *,
+              lock: bool = False) -> Activity | None:
+    """The activity; with ``lock``, its row is held until the transaction ends (a refresh of
+    its post reads it so: on PostgreSQL the post's recording and an action then go one
+    after the other, and the post ends up showing both)."""
+    query = select(activities).where(activities.c.id == activity_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _activity(row) if row else None
 
 

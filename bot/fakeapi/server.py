@@ -74,12 +74,16 @@ class Call:
 @dataclass
 class Fault:
     method: str
-    # "429", "400", "403", "500", "timeout", "chat_not_found" or "migrate"
+    # "429", "400", "403", "500", "timeout", "chat_not_found", "migrate", or "late": the
+    # call is carried out (people in the chat see the message) but its answer reaches the
+    # bot only once ``release`` is set, as when Telegram's answer is slow on the way back
     kind: str
     times: int = 1
     retry_after: int = 1
     delay: float = 0.0
     migrate_to: int = 0  # for "migrate": the supergroup's new id
+    where: Callable[[dict[str, Any]], bool] | None = None  # only calls with such params
+    release: asyncio.Event | None = None  # for "late"
 
 
 # What Telegram accepts as a webhook's secret token, and how soon it posts an update again
@@ -204,9 +208,10 @@ class FakeBotApi:
         params, problems = check_call(method, raw)
         self.violations.extend(problems)
         call = Call(method, params)
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
+        late = fault if fault is not None and fault.kind == "late" else None
         try:
-            if fault is not None:
+            if fault is not None and late is None:
                 await self._inject(fault)
             if problems:
                 raise ApiError(400, f"Bad Request: {problems[0]}")
@@ -231,6 +236,8 @@ class FakeBotApi:
             self.version += 1
             async with self._changed:
                 self._changed.notify_all()
+        if late is not None and late.release is not None:
+            await late.release.wait()
         return web.json_response(reply, status=status)
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -256,9 +263,10 @@ class FakeBotApi:
                 params[key] = {"upload": value.filename, "content": value.file.read()}
         return params
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self.faults:
-            if fault.method == method and fault.times > 0:
+            if fault.method == method and fault.times > 0 and (
+                    fault.where is None or fault.where(params)):
                 fault.times -= 1
                 return fault
         return None

@@ -8,6 +8,8 @@ rating. Every one is checked against the database."""
 
 from __future__ import annotations
 
+import functools
+
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
@@ -112,7 +114,8 @@ def register(app: YishiApp) -> None:
         states={objections.WORDING: [MessageHandler(typed, objections.wording_typed)]},
     ))
     app.bot_data.services.scheduler.on(objections.END, objections.period_ended)
-    app.bot_data.services.outbox.on_sent(objections.POSTED, objections.posted)
+    app.bot_data.services.outbox.on_sent(
+        objections.POSTED, functools.partial(objections.posted, app.bot_data.services))
     app.add_handler(CommandHandler("decision", decision_command))
     app.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.FOLLOW.matches))
     app.add_handler(CallbackQueryHandler(rate_button, pattern=callbacks.RATE.matches))

@@ -97,7 +97,7 @@ async def _post(conn: Connection, services: Services, decision_id: int, now: dat
 async def refresh(conn: Connection, services: Services, decision_id: int,
                   now: datetime) -> None:
     """The post shows the objections and the outcome as they are now."""
-    notice = await notices.get(conn, decision_id)
+    notice = await notices.get(conn, decision_id, lock=True)
     shown = await _post(conn, services, decision_id, now)
     if notice is None or shown is None or notice.post_message_id is None \
             or notice.post_chat_id is None:
@@ -139,14 +139,17 @@ async def post_for_objection(context: YishiContext, decision: Decision, communit
         ref=decision.ref, until=_local(until, community))
 
 
-async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
-                 now: datetime) -> None:
-    """The post is in the group: note where, and pin it for the period."""
+async def posted(services: Services, conn: Connection, remember: dict[str, Any],
+                 answer: Any, now: datetime) -> None:
+    """The post is in the group: note where, and pin it for the period. An objection made
+    while it was on its way could not be shown on it: if it no longer shows the state, it
+    is edited at once (registered with the services bound)."""
     decision_id = int(remember["decision"])
     chat_id, message_id = int(answer["chat"]["id"]), int(answer["message_id"])
     await notices.posted(conn, decision_id, chat_id, message_id, str(remember["shows"]))
     await outbox.queue(conn, [outgoing.pin(f"decision:{decision_id}:notice:pin", chat_id,
                                            message_id)], now)
+    await refresh(conn, services, decision_id, now)
 
 
 # --- objecting, in private ------------------------------------------------------------

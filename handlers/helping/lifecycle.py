@@ -109,6 +109,9 @@ async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
 
 async def refresh(conn: Connection, help_: Help, now: datetime) -> None:
     """Queue the post's edit to what it shows now, unless it shows that already."""
+    # Read again under its row lock: the post's recording (posted) goes before or after
+    # this action, never beside it, so one of the two renders what both did.
+    help_ = await store.get(conn, help_.id, lock=True) or help_
     if help_.post_message_id is None or help_.post_chat_id is None:
         return  # not sent yet: :func:`posted` shows the state when it is
     community = await communities.by_id(conn, help_.community_id)

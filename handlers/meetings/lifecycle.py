@@ -104,7 +104,7 @@ async def posted(services: Services, conn: Connection, remember: dict[str, Any],
 
 async def refresh(conn: Connection, services: Services, meeting_id: int,
                   now: datetime) -> None:
-    meeting = await store.get(conn, meeting_id)
+    meeting = await store.get(conn, meeting_id, lock=True)
     if meeting is None or meeting.post_message_id is None or meeting.post_chat_id is None:
         return
     community = await communities.by_id(conn, meeting.community_id)

@@ -61,7 +61,7 @@ def _local(at: datetime, community: Community) -> str:
 
 
 async def refresh(conn: Connection, activity_id: int, now: datetime) -> None:
-    activity = await store.get(conn, activity_id)
+    activity = await store.get(conn, activity_id, lock=True)
     if activity is None or activity.post_message_id is None or activity.post_chat_id is None:
         return
     community = await communities.by_id(conn, activity.community_id)
