@@ -264,19 +264,25 @@ def moderator_only(callback: Callback) -> Callback:
 
 async def record_audit(context: YishiContext, community: Community | None, update: Update,
                        action: str, **details: Any) -> None:
+    async with context.services.db.transaction() as conn:
+        await audit_in(conn, context, community, update, action, **details)
+
+
+async def audit_in(conn: Connection, context: YishiContext, community: Community | None,
+                   update: Update, action: str, **details: Any) -> None:
+    """:func:`record_audit` in the caller's transaction, beside what the action wrote."""
     user = update.effective_user
     message = update.effective_message
     anonymous = message is not None and message.sender_chat is not None \
         and update.callback_query is None
-    async with context.services.db.transaction() as conn:
-        await audit.record(
-            conn,
-            community_id=community.id if community else None,
-            actor_id=None if anonymous or user is None else user.id,
-            action=action,
-            at=context.services.clock.now(),
-            details={**details, **({"anonymous_admin": True} if anonymous else {})},
-        )
+    await audit.record(
+        conn,
+        community_id=community.id if community else None,
+        actor_id=None if anonymous or user is None else user.id,
+        action=action,
+        at=context.services.clock.now(),
+        details={**details, **({"anonymous_admin": True} if anonymous else {})},
+    )
 
 
 # A moderator's private flow starts for one group: ``begin`` asks its first question.

@@ -36,8 +36,10 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, detail
     return created
 
 
-async def get(conn: AsyncConnection, topic_id: int) -> Topic | None:
-    row = (await conn.execute(select(topics).where(topics.c.id == topic_id))).mappings().first()
+async def get(conn: AsyncConnection, topic_id: int, *, lock: bool = False) -> Topic | None:
+    """The topic; with ``lock``, its row is held until the transaction ends."""
+    query = select(topics).where(topics.c.id == topic_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _topic(row) if row else None
 
 

@@ -6,10 +6,16 @@ tests/test_storage.py.)"""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.fakeapi.server import Fault
+from handlers.topics import callbacks as topic_buttons
 from storage import decisions as decision_store
+from storage import topics as topic_store
+from tests.helpers import audit_log
 from tests.test_polls import ROWS, _building, _create, _vote
+from tests.test_topics import _building as _topic_building
+from tests.test_topics import _propose, _topic_id
 
 
 def _late(api, group, text: str) -> asyncio.Event:
@@ -67,3 +73,59 @@ async def test_an_objection_made_while_the_notice_is_on_its_way_shows_on_it(bot,
                                where=lambda c: c.chat_id == group.id)
     assert shown.params["message_id"] == post.result["message_id"]
     assert shown.text.splitlines()[2:] == ["目前异议：1 条", "• White shows every mark"]
+
+
+async def test_support_given_while_the_topic_post_is_on_its_way_shows_on_it(bot, api, tg):
+    group, owner, _stored, people = await _topic_building(bot, api, tg)
+    _done, review = await _propose(api, tg, people["Ann"], title="Bike racks by the gate")
+    topic_id = _topic_id(review)
+    release = _late(api, group, "Bike racks by the gate")
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
+    post = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    assert post.buttons == [{"text": "👍 支持（0）", "callback_data": f"sp:{topic_id}"}]
+    mark = api.mark()
+    await tg.press(people["Bob"], post, topic_buttons.SUPPORT.data(topic_id))
+    answer = await api.wait_for("answerCallbackQuery", after=mark)
+    assert answer.get("text") == "You support T-1. Supporters: 1."
+    mark = api.mark()
+    release.set()
+    shown = await api.wait_for("editMessageText", after=mark,
+                               where=lambda c: c.chat_id == group.id)
+    assert shown.params["message_id"] == post.result["message_id"]
+    assert shown.buttons == [{"text": "👍 支持（1）", "callback_data": f"sp:{topic_id}"}]
+
+
+async def test_an_approved_topic_is_posted_once_after_a_crash_before_it_went_out(bot, api,
+                                                                                tg, clock):
+    """Approving writes the topic's opening, the audit line and its post in one
+    transaction: the bot dying before the post went out loses nothing."""
+    group, owner, stored, people = await _topic_building(bot, api, tg)
+    _done, review = await _propose(api, tg, people["Ann"], title="Bike racks by the gate")
+    topic_id = _topic_id(review)
+    down = Fault("sendMessage", "500", times=1000,
+                 where=lambda params: str(params.get("chat_id")) == str(group.id))
+    api.faults.append(down)
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "ok"))
+    assert (await api.wait_for("answerCallbackQuery", after=mark)).get("text") == "Approved."
+    await bot.settled()  # the press handled; the post still waits for Telegram
+    assert [c for c in api.sent("sendMessage", chat_id=group.id)
+            if c.text.startswith("T-1")] == []
+    await bot.crash()
+    down.times = 0  # Telegram answers again
+    mark = api.mark()
+    await bot.start()
+    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
+    await bot.tick()
+    await bot.settled()
+    posts = [c for c in api.sent("sendMessage", chat_id=group.id)
+             if c.text.startswith("T-1 · Bike racks by the gate")]
+    assert len(posts) == 1
+    async with bot.services.db.transaction() as conn:
+        topic = await topic_store.get(conn, topic_id)
+    assert topic.post_message_id == posts[0].result["message_id"]
+    assert [e.action for e in await audit_log(bot, stored.id)].count("topic.approve") == 1
+    told = [c for c in api.sent("sendMessage", chat_id=people["Ann"].id)
+            if "was approved and posted in the group" in c.text]
+    assert len(told) == 1

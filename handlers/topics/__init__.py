@@ -25,7 +25,7 @@ from handlers.topics.jobs import (
     post_roundup,
     replan_roundup,
 )
-from handlers.topics.lifecycle import MET, READY, ROUNDUP
+from handlers.topics.lifecycle import MET, POSTED, READY, ROUNDUP, posted
 from handlers.topics.moderate import (
     MEETING_DATE,
     REASON,
@@ -118,6 +118,7 @@ def register(app: YishiApp) -> None:
     services.scheduler.on(ROUNDUP, post_roundup, concurrent=True)
     services.scheduler.on(MET, ask_after_meeting)
     services.scheduler.on(READY, ask_when_ready)
+    services.outbox.on_sent(POSTED, posted)
     services.startup.append(arm_roundups)
     services.startup.append(_load_segmenter)
     services.zone_changed.append(replan_roundup)

@@ -27,26 +27,39 @@ from handlers.moderators import send_to_moderators
 from handlers.topics import callbacks
 from handlers.topics.lifecycle import ROUNDUP
 from handlers.topics.texts import _author_name, _card
-from storage import communities, due_work
+from storage import Connection, communities, due_work
 from storage import topics as store
 
 
 async def _ensure_roundup(app: YishiApp, community: Community) -> None:
     """Arm the community's weekly roundup if it is not armed yet."""
     async with app.bot_data.services.db.transaction() as conn:
-        if await due_work.pending(conn, kind=ROUNDUP, key=str(community.id)) is not None:
-            return
-    await replan_roundup(app, community)
+        await ensure_roundup_in(conn, app.bot_data.services, community)
+
+
+async def ensure_roundup_in(conn: Connection, services: Services,
+                            community: Community) -> None:
+    """:func:`_ensure_roundup` in the caller's transaction (a topic's approval arms it
+    with the topic it opens)."""
+    if await due_work.pending(conn, kind=ROUNDUP, key=str(community.id)) is None:
+        now = services.clock.now()
+        await due_work.schedule(conn, kind=ROUNDUP, key=str(community.id),
+                                due_at=_next_roundup(services, community), now=now,
+                                payload={"community": community.id})
+
+
+def _next_roundup(services: Services, community: Community) -> datetime:
+    settings = services.settings.topics
+    return next_weekly(services.clock.now(), community.timezone, settings.roundup_day,
+                       datetime.strptime(settings.roundup_time, "%H:%M").time())
 
 
 async def replan_roundup(app: YishiApp, community: Community) -> None:
     """Arm the next weekly roundup at its hour in the group's zone (again, when the zone
     changes)."""
     services = app.bot_data.services
-    settings = services.settings.topics
-    due = next_weekly(services.clock.now(), community.timezone, settings.roundup_day,
-                       datetime.strptime(settings.roundup_time, "%H:%M").time())
-    await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=due,
+    await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id),
+                                      due_at=_next_roundup(services, community),
                                       payload={"community": community.id})
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -36,7 +37,7 @@ from handlers.common import (
     schedule_spaced,
 )
 from handlers.moderators import copy_language, send_to_moderators
-from handlers.outgoing import edit_caption, edit_text, to_people
+from handlers.outgoing import edit_caption, edit_text, message, photo, to_people
 from handlers.topics.texts import (
     STATUS_NAMES,
     _author_name,
@@ -46,7 +47,7 @@ from handlers.topics.texts import (
     _support_button,
     _trim_caption,
 )
-from storage import Connection, communities, due_work, people, residents
+from storage import Connection, communities, due_work, outbox, people, residents
 from storage import topics as store
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ MET = "topic_met"
 AFTER_MEETING = timedelta(hours=2)
 # Due work: a topic reached the group's support threshold; the moderators are asked now.
 READY = "topic_ready"
+POSTED = "topic.posted"
 
 
 async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
@@ -87,23 +89,36 @@ async def _send_for_moderation(context: YishiContext, community: Community,
         await store.set_notices(conn, topic.id, copies)
 
 
-async def _post_in_group(context: YishiContext, community: Community, topic_id: int) -> None:
-    """Post an approved topic in the group with its Support button."""
-    async with context.services.db.transaction() as conn:
-        topic = await store.get(conn, topic_id)
-        count = await store.supports(conn, topic_id)
+async def group_post(conn: Connection, community: Community, topic_id: int) -> Outgoing:
+    """An approved topic's post in the group with its Support button, queued in the
+    caller's transaction; its message id is recorded once it is sent (:func:`posted`)."""
+    topic = await store.get(conn, topic_id)
     assert topic is not None
+    person = None if topic.anonymous or topic.author_id is None else \
+        await people.get(conn, topic.author_id)
+    count = await store.supports(conn, topic_id)
     _ = translator(community.language)
-    author = await _author_name(context.services, topic)
-    text, markup = _card(topic, count, author, _), _support_button(topic, count, _)
+    text = _card(topic, count, person.name if person else None, _)
+    markup = _support_button(topic, count, _)
+    remember = {"what": POSTED, "topic": topic.id, "digest": _digest(text, markup)}
     if topic.photo_file_id:
-        sent = await context.bot.send_photo(community.chat_id, topic.photo_file_id,
-                                            caption=_trim_caption(text), reply_markup=markup)
-    else:
-        sent = await context.bot.send_message(community.chat_id, text, reply_markup=markup)
-    async with context.services.db.transaction() as conn:
-        await store.set_post(conn, topic_id, sent.chat_id, sent.message_id,
-                             _digest(text, markup))
+        return photo(f"topic:{topic.id}:post", community.chat_id, topic.photo_file_id,
+                     _trim_caption(text), markup=markup, remember=remember)
+    return message(f"topic:{topic.id}:post", community.chat_id, text, markup=markup,
+                   remember=remember)
+
+
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
+                 now: datetime) -> None:
+    """The post is in the group: note where. Support given while it was on its way could
+    not be shown on it: if it no longer shows the count, it is edited at once."""
+    topic_id = int(remember["topic"])
+    # Writing the topic's row waits for a support being recorded (it holds the row), so
+    # the edit below counts it; a later support waits for this and its refresh finds the
+    # post.
+    await store.set_post(conn, topic_id, int(answer["chat"]["id"]), int(answer["message_id"]),
+                         str(remember["digest"]))
+    await outbox.queue(conn, await post_update(conn, topic_id, "posted"), now)
 
 
 async def _select(update: Update, context: YishiContext, topic: Topic, community: Community,
@@ -243,6 +258,9 @@ async def _toggle_support(update: Update, context: YishiContext, topic: Topic,
     _ = await person_translator(update, context)
     now = services.clock.now()
     async with services.db.transaction() as conn:
+        # The topic's row is held while the support is written: its post's recording
+        # (posted) goes before or after, so one of the two shows the count.
+        await store.get(conn, topic.id, lock=True)
         ties = await residents.of_person(conn, user.id, community.id)
         if not any(tie.status is ResidentStatus.VERIFIED for tie, _a in ties):
             verified = False

@@ -21,6 +21,7 @@ from bot.domain.topics import (
 )
 from bot.i18n import N_
 from handlers.common import (
+    audit_in,
     date_examples,
     person_translator,
     record_audit,
@@ -28,19 +29,21 @@ from handlers.common import (
     time_problem,
     user_role,
 )
+from handlers.outgoing import to_people
 from handlers.topics import callbacks
-from handlers.topics.jobs import _ensure_roundup
+from handlers.topics.jobs import ensure_roundup_in
 from handlers.topics.lifecycle import (
     _close_moderation,
     _load,
-    _post_in_group,
     _select,
     _tell,
     _tell_everyone,
     _topic_id,
+    group_post,
     refresh_post,
 )
 from handlers.topics.texts import STATUS_NAMES, _done_text
+from storage import outbox
 from storage import topics as store
 
 REASON, MEETING_DATE = range(10, 12)
@@ -82,19 +85,28 @@ async def approve(update: Update, context: YishiContext) -> None:
         return
     assert topic is not None and community is not None
     services = context.services
+    now = services.clock.now()
+    # One transaction: the topic opens, the audit says who opened it, and its post in the
+    # group and the word to its author are queued (a crash after it loses neither).
     async with services.db.transaction() as conn:
         moved = await store.move(conn, topic.id, from_status=TopicStatus.PENDING,
-                                 to_status=TopicStatus.OPEN, now=services.clock.now())
+                                 to_status=TopicStatus.OPEN, now=now)
+        if moved:
+            await audit_in(conn, context, community, update, "topic.approve", topic=topic.id)
+            await ensure_roundup_in(conn, services, community)
+            owed = [await group_post(conn, community, topic.id)]
+            owed += await to_people(
+                conn, [topic.author_id] if topic.author_id is not None else [],
+                f"topic:{topic.id}:approved", services.default_language,
+                lambda _: _("Your topic {ref} “{title}” was approved and posted in the "
+                            "group, where neighbours can support it.").format(
+                                ref=topic.ref, title=html.escape(topic.title)))
+            await outbox.queue(conn, owed, now)
     if not moved:
         await refuse(update, context, N_("This button is out of date."))
         return
+    services.outbox.kick()
     await query.answer(await _done_text(update, context, N_("Approved.")))
-    await record_audit(context, community, update, "topic.approve", topic=topic.id)
-    await _ensure_roundup(context.application, community)
-    await _post_in_group(context, community, topic.id)
-    await _tell(context, topic, [topic.author_id], N_(
-        "Your topic {ref} “{title}” was approved and posted in the group, where neighbours "
-        "can support it."))
     await _close_moderation(context, topic.id, update, N_("✅ Approved by {name}"))
 
 
