@@ -153,6 +153,7 @@ class Delivery(BaseRateLimiter[int]):
                 log.warning("telegram asked to wait", extra={"seconds": exc.retry_after})
                 await asyncio.sleep(float(exc.retry_after) + 0.1)
             finally:
+                self._windows.answered(ticket)
                 self._windows.done(ticket)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -4,9 +4,11 @@ messages in any one second overall nor 20 in any 60 seconds to one group, edits 
 A leaky bucket (PTB's stock limiter) lets a full second's worth through at once and then
 one every thirtieth of a second, so a strict server sees nearly twice the limit in the
 first second and answers 429. Here each send takes a place in a window only when the
-window has one, just before the request goes out, and the window is a little longer than
-Telegram's (``MARGIN``) so that the small differences between when a request leaves and
-when it arrives cannot make two windows one.
+window has one, just before the request goes out, and keeps it until Telegram's answer has
+come back: Telegram counts a message when it arrives, some time between the two, so a place
+counted from the answer can never make two windows one however slow the way there was
+(a busy machine, a slow network). The window is also a little longer than Telegram's
+(``MARGIN``), for clocks that measure differently.
 
 Answers to people come first: while someone's answer waits for a place, scheduled work
 (the outbox, summaries, reminders) waits behind it. Whether a send is an answer is known
@@ -34,8 +36,9 @@ from dataclasses import dataclass
 
 OVERALL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
-# Seconds added to each window: requests leave here and arrive there a few milliseconds
-# apart. With these the bot uses 30 / 1.04 ≈ 96 % of the overall limit.
+# Seconds added to each window (a place is counted from the answer, so this is only for
+# clocks that measure differently). With these the bot uses at most 30 / 1.04 ≈ 96 % of the
+# overall limit.
 MARGIN = {1.0: 0.04, 60.0: 0.5}
 # While nothing is free, how often to look again at most (seconds).
 POLL = 0.005
@@ -85,24 +88,43 @@ def current_asker() -> Asker | None:
     return _ASKER.get()
 
 
+class Place:
+    """A send's place in a window: taken when its request leaves, counted until its answer
+    came back (``answered``; None while it is on its way)."""
+
+    __slots__ = ("left", "answered")
+
+    def __init__(self, left: float) -> None:
+        self.left = left
+        self.answered: float | None = None
+
+
 class Window:
-    """The times of the sends within the last ``period`` seconds; at most ``limit``."""
+    """The places of the sends within the last ``period`` seconds; at most ``limit``."""
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period + MARGIN.get(period, 0.0)
-        self.sent: deque[float] = deque()
+        self.sent: deque[Place] = deque()
 
     def wait(self, now: float) -> float:
-        """Seconds until this window has a place (0: now)."""
-        while self.sent and self.sent[0] <= now - self.period:
+        """Seconds until this window has a place (0: now). Places leave in the order they
+        were taken; one answered early behind one still on its way leaves after it (a
+        little longer than needed, never too soon)."""
+        while self.sent and self.sent[0].answered is not None \
+                and self.sent[0].answered <= now - self.period:
             self.sent.popleft()
         if len(self.sent) < self.limit:
             return 0.0
-        return self.sent[0] + self.period - now
+        first = self.sent[0]
+        if first.answered is None:  # still on its way: not before a period after it left
+            return max(POLL, first.left + self.period - now)
+        return first.answered + self.period - now
 
-    def take(self, now: float) -> None:
-        self.sent.append(now)
+    def take(self, now: float) -> Place:
+        place = Place(now)
+        self.sent.append(place)
+        return place
 
 
 
@@ -116,6 +138,7 @@ class Ticket:
     # person's turn, then the order of arrival.
     key: tuple[int, int, int] = (0, 0, 0)
     queued: bool = False  # among those waiting only for the overall window
+    places: tuple[Place, ...] = ()  # taken, held until :meth:`Windows.answered`
 
 
 class Windows:
@@ -184,9 +207,8 @@ class Windows:
         if self.wait(ticket) > 0:
             return False
         now = self._clock()
-        self._overall.take(now)
-        if ticket.group is not None:
-            ticket.group.take(now)
+        ticket.places = (self._overall.take(now),) + (
+            (ticket.group.take(now),) if ticket.group is not None else ())
         if ticket.answer:
             self._serving = max(self._serving, ticket.key[1])
         self.done(ticket)
@@ -194,6 +216,13 @@ class Windows:
 
     def done(self, ticket: Ticket) -> None:
         ticket.queued = False
+
+    def answered(self, ticket: Ticket) -> None:
+        """The send's answer came back (or it failed): from now its places count down."""
+        now = self._clock()
+        for place in ticket.places:
+            if place.answered is None:
+                place.answered = now
 
     def _first(self) -> Ticket | None:
         while self._queue and not self._queue[0][1].queued:
