@@ -129,3 +129,33 @@ async def test_an_approved_topic_is_posted_once_after_a_crash_before_it_went_out
     told = [c for c in api.sent("sendMessage", chat_id=people["Ann"].id)
             if "was approved and posted in the group" in c.text]
     assert len(told) == 1
+
+
+async def test_a_rejected_topics_author_is_told_once_after_a_crash_before_it_went_out(
+        bot, api, tg, clock):
+    """The rejection, its audit line and the word to the author are one transaction."""
+    _group, owner, stored, people = await _topic_building(bot, api, tg)
+    ann = people["Ann"]
+    _done, review = await _propose(api, tg, ann, title="Paint the lobby pink")
+    topic_id = _topic_id(review)
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(topic_id, "no"))
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    down = Fault("sendMessage", "500", times=1000,
+                 where=lambda params: str(params.get("chat_id")) == str(ann.id))
+    api.faults.append(down)
+    mark = api.mark()
+    await tg.say(owner, owner, "The assembly chose the colours last year.")
+    done = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
+    assert done.text == "Done: T-1 is not accepted."
+    await bot.settled()
+    await bot.crash()
+    down.times = 0
+    await bot.start()
+    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
+    await bot.tick()
+    await bot.settled()
+    told = [c.text for c in api.sent("sendMessage", chat_id=ann.id) if "not accepted" in c.text]
+    assert told == ["Your topic T-1 “Paint the lobby pink” was not accepted. Reason: The "
+                    "assembly chose the colours last year."]
+    assert [e.action for e in await audit_log(bot, stored.id)].count("topic.reject") == 1

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 
 from bot.context import YishiApp, YishiContext
 from bot.domain.models import Community, Outgoing
@@ -31,9 +32,9 @@ from bot.points import award
 from bot.services import Services
 from handlers.common import (
     MEETING_PREFILL,
+    audit_in,
     person_translator,
     private_link,
-    record_audit,
     schedule_spaced,
 )
 from handlers.moderators import copy_language, send_to_moderators
@@ -143,11 +144,23 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
             await due_work.schedule(conn, kind=MET, key=str(topic.id),
                                     due_at=meeting_at + AFTER_MEETING, now=now,
                                     payload={"topic": topic.id})
+        if moved:
+            # Who chose it, the word to its author and backers and the post's new state,
+            # with the move: a crash after it loses none of them.
+            await audit_in(conn, context, community, update, f"topic.{status.value}",
+                           topic=topic.id)
+            local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
+            await outbox.queue(conn, [
+                *await told_everyone(conn, services, topic, N_(
+                    "{ref} “{title}” will be discussed at the meeting on {when}."),
+                    when=f"{local:%Y-%m-%d %H:%M}" if local else "?"),
+                *await post_update(conn, topic.id, f"{status.value}:{secrets.token_hex(4)}")],
+                now)
     _ = await person_translator(update, context)
     if not moved:
         await update.effective_chat.send_message(_("This button is out of date."))
         return
-    await record_audit(context, community, update, f"topic.{status.value}", topic=topic.id)
+    services.outbox.kick()
     markup = None
     if meeting_at is not None:
         # The round-table meeting can be called for it, with this topic and time filled in.
@@ -158,11 +171,6 @@ async def _select(update: Update, context: YishiContext, topic: Topic, community
                               _("Call a round-table meeting for it"))
     await update.effective_chat.send_message(_("Done: {ref} is {status}.").format(
         ref=topic.ref, status=_(STATUS_NAMES[status])), reply_markup=markup)
-    local = meeting_at.astimezone(ZoneInfo(community.timezone)) if meeting_at else None
-    await _tell_everyone(context, topic, N_(
-        "{ref} “{title}” will be discussed at the meeting on {when}."),
-        when=f"{local:%Y-%m-%d %H:%M}" if local else "?")
-    await refresh_post(context.application, topic.id)
 
 
 async def put_to_vote(conn: Connection, services: Services, topic_id: int, *,
@@ -365,30 +373,23 @@ async def refresh_post(app: YishiApp, topic_id: int) -> None:
         log.info("topic post not edited", extra={"topic": topic_id, "error": str(exc)})
 
 
-async def _tell(context: YishiContext, topic: Topic, user_ids: list[int | None], msgid: str,
-                **values: str) -> None:
-    """A private note to each of these people, in their language (unreachable: skipped)."""
+async def told(conn: Connection, services: Services, topic: Topic,
+               user_ids: list[int | None], msgid: str, **values: str) -> list[Outgoing]:
+    """A private note to each of these people, in their language (those without a chat
+    with the bot are skipped), to queue in the transaction of what it tells."""
     wanted = [u for u in dict.fromkeys(user_ids) if u is not None]
-    if not wanted:
-        return
-    async with context.services.db.transaction() as conn:
-        known = await people.names(conn, wanted)
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(context.services.default_language))
-        text = _(msgid).format(ref=topic.ref, title=html.escape(topic.title),
-                               **{k: html.escape(v) for k, v in values.items()})
-        try:
-            await context.bot.send_message(person.user_id, text)
-        except Forbidden:
-            continue
+    return await to_people(
+        conn, wanted, f"topic:{topic.id}:told:{secrets.token_hex(4)}",
+        services.default_language,
+        lambda _: _(msgid).format(ref=topic.ref, title=html.escape(topic.title),
+                                  **{k: html.escape(v) for k, v in values.items()}))
 
 
-async def _tell_everyone(context: YishiContext, topic: Topic, msgid: str, **values: str) -> None:
-    async with context.services.db.transaction() as conn:
-        backers = await store.supporters(conn, topic.id)
-    await _tell(context, topic, [topic.author_id, *backers], msgid, **values)
+async def told_everyone(conn: Connection, services: Services, topic: Topic, msgid: str,
+                        **values: str) -> list[Outgoing]:
+    """:func:`told` to the topic's author and everyone who supports it."""
+    backers = await store.supporters(conn, topic.id)
+    return await told(conn, services, topic, [topic.author_id, *backers], msgid, **values)
 
 
 async def _close_moderation(context: YishiContext, topic_id: int, update: Update,

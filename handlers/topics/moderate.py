@@ -4,6 +4,7 @@ duplicate, select for a vote or a meeting, mark urgent."""
 from __future__ import annotations
 
 import html
+import secrets
 from datetime import time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -36,11 +37,12 @@ from handlers.topics.lifecycle import (
     _close_moderation,
     _load,
     _select,
-    _tell,
-    _tell_everyone,
     _topic_id,
     group_post,
+    post_update,
     refresh_post,
+    told,
+    told_everyone,
 )
 from handlers.topics.texts import STATUS_NAMES, _done_text
 from storage import outbox
@@ -153,19 +155,22 @@ async def merge(update: Update, context: YishiContext) -> None:
             await store.move_supports(conn, topic.id, target.id, now)
             if topic.author_id is not None:
                 await store.add_support(conn, target.id, topic.author_id, now)
+            await audit_in(conn, context, community, update, "topic.merge", topic=topic.id,
+                           into=target.id)
+            await outbox.queue(conn, [
+                *await post_update(conn, target.id, f"merged:{topic.id}"),
+                *await told(conn, context.services, topic, [topic.author_id], N_(
+                    "Your topic {ref} “{title}” is about the same thing as {target}, so the "
+                    "moderators merged it there; you now support {target}."),
+                    target=target.ref)], now)
     if not moved:
         await refuse(update, context, N_("This button is out of date."))
         return
+    context.services.outbox.kick()
     _ = await person_translator(update, context)
     await query.answer(_("Merged into {ref}.").format(ref=target.ref))
     await query.edit_message_text(_("Merged {ref} into {target}.").format(
         ref=topic.ref, target=target.ref))
-    await record_audit(context, community, update, "topic.merge", topic=topic.id,
-                       into=target.id)
-    await refresh_post(context.application, target.id)
-    await _tell(context, topic, [topic.author_id], N_(
-        "Your topic {ref} “{title}” is about the same thing as {target}, so the moderators "
-        "merged it there; you now support {target}."), target=target.ref)
     await _close_moderation(context, topic.id, update, N_("🔀 Merged by {name}"))
 
 
@@ -204,25 +209,32 @@ async def reason_typed(update: Update, context: YishiContext) -> int:
     reason = message.text.strip()[:500]
     source = CLOSABLE if pending["close"] else TopicStatus.PENDING
     target = TopicStatus.CLOSED if pending["close"] else TopicStatus.REJECTED
-    async with context.services.db.transaction() as conn:
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
         moved = await store.move(conn, topic.id, from_status=source, to_status=target,
-                                 now=context.services.clock.now(), reason=reason)
+                                 now=now, reason=reason)
+        if moved:
+            await audit_in(conn, context, community, update,
+                           "topic.close" if pending["close"] else "topic.reject",
+                           topic=topic.id, reason=reason)
+            if pending["close"]:
+                owed = [*await told_everyone(conn, services, topic, N_(
+                    "{ref} “{title}” was closed by the moderators. Reason: {reason}"),
+                    reason=reason), *await post_update(conn, topic.id, "closed")]
+            else:
+                owed = await told(conn, services, topic, [topic.author_id], N_(
+                    "Your topic {ref} “{title}” was not accepted. Reason: {reason}"),
+                    reason=reason)
+            await outbox.queue(conn, owed, now)
     if not moved:
         await message.reply_text(_("{ref} is already {status}.").format(
             ref=topic.ref, status=_(STATUS_NAMES[topic.status])))
         return ConversationHandler.END
-    await record_audit(context, community, update,
-                       "topic.close" if pending["close"] else "topic.reject", topic=topic.id,
-                       reason=reason)
+    services.outbox.kick()
     await message.reply_text(_("Done: {ref} is {status}.").format(
         ref=topic.ref, status=_(STATUS_NAMES[target])))
-    if pending["close"]:
-        await _tell_everyone(context, topic, N_(
-            "{ref} “{title}” was closed by the moderators. Reason: {reason}"), reason=reason)
-        await refresh_post(context.application, topic.id)
-    else:
-        await _tell(context, topic, [topic.author_id], N_(
-            "Your topic {ref} “{title}” was not accepted. Reason: {reason}"), reason=reason)
+    if not pending["close"]:
         await _close_moderation(context, topic.id, update, N_("❌ Rejected by {name}"))
     return ConversationHandler.END
 
@@ -289,28 +301,34 @@ async def after_meeting(update: Update, context: YishiContext) -> None:
         return
     assert topic is not None and community is not None
     target = TopicStatus.DECIDED if parsed[1] == "agreed" else TopicStatus.OPEN
-    async with context.services.db.transaction() as conn:
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
         moved = await store.move(conn, topic.id, from_status=AWAITING_OUTCOME,
-                                 to_status=target, now=context.services.clock.now())
+                                 to_status=target, now=now)
+        if moved:
+            await audit_in(conn, context, community, update, f"topic.{target.value}",
+                           topic=topic.id)
+            if target is TopicStatus.DECIDED:
+                owed = await told_everyone(conn, services, topic, N_(
+                    "{ref} “{title}” was agreed at the meeting."))
+            else:
+                owed = await told_everyone(conn, services, topic, N_(
+                    "{ref} “{title}” was discussed at the meeting and is back on the list "
+                    "of open topics, where it can still be supported."))
+            await outbox.queue(conn, [*owed, *await post_update(
+                conn, topic.id, f"met:{secrets.token_hex(4)}")], now)
     _ = await person_translator(update, context)
     if not moved:
         await refuse(update, context, N_("This button is out of date."))
         return
+    services.outbox.kick()
     await query.answer()
-    await record_audit(context, community, update, f"topic.{target.value}", topic=topic.id)
     name = update.effective_user.full_name if update.effective_user else "?"
     await query.edit_message_text(_("{ref} “{title}”: {outcome} ({name}).").format(
         ref=topic.ref, title=html.escape(topic.title), name=html.escape(name),
         outcome=_("agreed at the meeting") if target is TopicStatus.DECIDED
         else _("back on the list")))
-    if target is TopicStatus.DECIDED:
-        await _tell_everyone(context, topic, N_(
-            "{ref} “{title}” was agreed at the meeting."))
-    else:
-        await _tell_everyone(context, topic, N_(
-            "{ref} “{title}” was discussed at the meeting and is back on the list of open "
-            "topics, where it can still be supported."))
-    await refresh_post(context.application, topic.id)
 
 
 async def toggle_urgent(update: Update, context: YishiContext) -> None:
