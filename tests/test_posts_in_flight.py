@@ -27,17 +27,24 @@ def _late(api, group, text: str) -> asyncio.Event:
     return release
 
 
+async def _answered(api, group, release: asyncio.Event, post):
+    """Telegram's answer about ``post`` reaches the bot: the edit that follows, of that
+    very post."""
+    mark = api.mark()
+    release.set()
+    shown = await api.wait_for("editMessageText", after=mark,
+                               where=lambda c: c.chat_id == group.id)
+    assert shown.params["message_id"] == post.result["message_id"]
+    return shown
+
+
 async def test_a_vote_cast_while_the_post_is_on_its_way_shows_on_it(bot, api, tg):
     group, owner, stored, people = await _building(bot, api, tg, ROWS)
     release = _late(api, group, "Repaint the lobby?")
     post, _controls, _preview = await _create(api, tg, group, owner, stored.id)
     assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
     assert api.sent("editMessageText", chat_id=group.id) == []  # nowhere to show it yet
-    mark = api.mark()
-    release.set()
-    shown = await api.wait_for("editMessageText", after=mark,
-                               where=lambda c: c.chat_id == group.id)
-    assert shown.params["message_id"] == post.result["message_id"]
+    shown = await _answered(api, group, release, post)
     assert shown.text.splitlines()[-5:] == ["参与：1 票", "", "Yes：1 票（100%）",
                                             "No：0 票（0%）", "Abstain：0 票（0%）"]
 
@@ -67,11 +74,7 @@ async def test_an_objection_made_while_the_notice_is_on_its_way_shows_on_it(bot,
     recorded = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     assert recorded.text.startswith("Your objection is recorded")
     assert api.sent("editMessageText", chat_id=group.id) == []  # nowhere to show it yet
-    mark = api.mark()
-    release.set()
-    shown = await api.wait_for("editMessageText", after=mark,
-                               where=lambda c: c.chat_id == group.id)
-    assert shown.params["message_id"] == post.result["message_id"]
+    shown = await _answered(api, group, release, post)
     assert shown.text.splitlines()[2:] == ["目前异议：1 条", "• White shows every mark"]
 
 
@@ -88,11 +91,7 @@ async def test_support_given_while_the_topic_post_is_on_its_way_shows_on_it(bot,
     await tg.press(people["Bob"], post, topic_buttons.SUPPORT.data(topic_id))
     answer = await api.wait_for("answerCallbackQuery", after=mark)
     assert answer.get("text") == "You support T-1. Supporters: 1."
-    mark = api.mark()
-    release.set()
-    shown = await api.wait_for("editMessageText", after=mark,
-                               where=lambda c: c.chat_id == group.id)
-    assert shown.params["message_id"] == post.result["message_id"]
+    shown = await _answered(api, group, release, post)
     assert shown.buttons == [{"text": "👍 支持（1）", "callback_data": f"sp:{topic_id}"}]
 
 
