@@ -52,6 +52,8 @@ LEASE = timedelta(minutes=5)
 # What a delivered message may have Telegram record: a callback by name, given the open
 # transaction, the message's ``remember``, Telegram's answer and the time.
 Remember = Callable[[Connection, dict[str, Any], Any, datetime], Awaitable[None]]
+# What a feature does when Telegram refuses its message for good: (conn, remember, why, now).
+Refused = Callable[[Connection, dict[str, Any], str, datetime], Awaitable[None]]
 
 
 # The Bot API methods the outbox carries, and the parameters kept as JSON that PTB's typed
@@ -99,6 +101,7 @@ class Outbox:
         self._clock = clock
         self._answer_seconds = answer_seconds
         self._remember: dict[str, Remember] = {}
+        self._refused: dict[str, Refused] = {}
         self._lock = asyncio.Lock()
         self._kicked: asyncio.Task[None] | None = None
         self._again = False
@@ -111,6 +114,13 @@ class Outbox:
         if what in self._remember:
             raise ValueError(f"outbox record {what!r} already registered")
         self._remember[what] = callback
+
+    def on_refused(self, what: str, callback: Refused) -> None:
+        """Register what a feature does when Telegram refuses a message of its kind for
+        good (in the transaction that marks it done): e.g. tell someone a pin failed."""
+        if what in self._refused:
+            raise ValueError(f"outbox refusal {what!r} already registered")
+        self._refused[what] = callback
 
     def attach(self, bot: Bot) -> None:
         self._bot = bot
@@ -161,7 +171,7 @@ class Outbox:
         return sent
 
     async def _send(self, bot: Bot, message: QueuedMessage) -> int:
-        outcome, answer, again = "sent", None, None
+        outcome, answer, again, refusal = "sent", None, None, None
         try:
             answer = await _call(bot, message, self._answer_seconds)
         except AnswerLate:
@@ -177,7 +187,7 @@ class Outbox:
             if "not modified" not in exc.message.lower():
                 log.warning("telegram refused a queued message", extra={
                     "key": message.key, "method": message.method, "error": exc.message})
-            outcome = f"refused: {exc.message}"
+            outcome, refusal = f"refused: {exc.message}", exc.message
         except RetryAfter as exc:
             # The private field is always a timedelta; the public property warns in PTB 22.
             again, outcome = self._clock.now() + exc._retry_after, "flood wait"
@@ -193,10 +203,13 @@ class Outbox:
             # Done with, whatever the outcome (sent, unreachable, refused for good).
             now = self._clock.now()
             await store.mark_sent(conn, message.id, now, outcome)
+            refused = self._refused.get((message.remember or {}).get("what", ""))
+            if refusal is not None and refused is not None:
+                await refused(conn, message.remember or {}, refusal, now)
             if answer is not None and message.remember is not None:
                 callback = self._remember.get(message.remember.get("what", ""))
-                if callback is None:
-                    log.error("no record for a sent message", extra={"key": message.key})
-                else:
+                if callback is not None:
                     await callback(conn, message.remember, answer, now)
+                elif refused is None:  # a kind with only a refusal to handle needs none
+                    log.error("no record for a sent message", extra={"key": message.key})
         return 1

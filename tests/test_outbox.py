@@ -275,3 +275,34 @@ async def test_a_handlers_reminder_run_again_after_a_crash_reaches_them_once(bot
     await ran_again_after_a_crash(bot, clock, Timer.ACK_SOON, report.id)
     reminders = texts(api, fixer.id, mark, f"Reminder: {report.ref} (Lift) needs acknowledging")
     assert len(reminders) == 1
+
+
+@pytest.mark.parametrize("delivered", [0, 1, 2])
+async def test_a_weekly_announcement_killed_midway_is_posted_and_pinned_once(
+        bot, api, tg, clock, monkeypatch, delivered):
+    """The run is counted and its message queued in one transaction; the pin follows the
+    post. The run handled twice (the process died before the scheduler noted it), and the
+    bot killed after ``delivered`` messages went (its start runs the due item a third
+    time), the group sees it once, pinned."""
+    from handlers.announcements.jobs import run
+    from storage import announcements as announcement_store
+    from tests.test_announcements import _prepare, _ready
+
+    clock.set(datetime(2026, 11, 22, 4, 0, tzinfo=UTC))  # Sunday 12:00 in Shanghai
+    group, owner, stored = await _ready(bot, api, tg)
+    api.members[(group.id, api.bot["id"])] = "administrator"  # so it may pin
+    await _prepare(api, tg, group, owner, stored.id, text="Bins go out tonight.",
+                   when="weekly", detail="周一 08:00", toggles=("pin",))
+    clock.set(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))  # Monday 08:00
+    async with bot.services.db.transaction() as conn:
+        work = await due_work.pending(conn, kind="announcement", key="1")
+    hold(bot, monkeypatch)
+    mark = api.mark()
+    await run(bot.app, work)  # as the scheduler runs it at 08:00: counted and queued
+    await run(bot.app, work)  # the same run again: nothing more
+    await kill_after(bot, delivered)
+    sent = [c for c in api.sent("sendMessage", chat_id=group.id, after=mark)]
+    assert [c.text for c in sent] == ["Bins go out tonight."]
+    assert api.pinned[group.id] == sent[0].result["message_id"]
+    async with bot.services.db.transaction() as conn:
+        assert (await announcement_store.get(conn, 1)).runs == 1

@@ -9,6 +9,8 @@ Callback data: ``ac:*`` the creation flow, ``an:<id>:pause|resume|delete`` the l
 
 from __future__ import annotations
 
+import functools
+
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from telegram.ext import filters as F
 
@@ -33,7 +35,7 @@ from handlers.announcements.create import (
     when_chosen,
 )
 from handlers.announcements.jobs import run
-from handlers.announcements.lifecycle import RUN, replan
+from handlers.announcements.lifecycle import PINNED, POSTED, RUN, not_pinned, posted, replan
 from handlers.announcements.manage import list_command, manage_button
 from handlers.common import (
     refuse,
@@ -62,5 +64,8 @@ def register(app: YishiApp) -> None:
     app.add_handler(CallbackQueryHandler(
         lambda u, c: refuse(u, c, N_("This button is out of date.")),
         pattern=any_of(*callbacks.ALL)))
-    app.bot_data.services.scheduler.on(RUN, run)
+    services = app.bot_data.services
+    services.scheduler.on(RUN, run)
+    services.outbox.on_sent(POSTED, posted)
+    services.outbox.on_refused(PINNED, functools.partial(not_pinned, services))
     app.bot_data.services.zone_changed.append(replan)

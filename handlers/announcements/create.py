@@ -21,10 +21,11 @@ from bot.domain.durations import DeadlineError, parse_deadline
 from bot.domain.models import Community, Role
 from bot.i18n import N_, translator
 from handlers.announcements import callbacks
-from handlers.announcements.lifecycle import RUN, _send
+from handlers.announcements.lifecycle import RUN, run_messages
 from handlers.announcements.texts import _preview_text, _when
 from handlers.common import (
     ANONYMOUS_CONTINUE,
+    audit_in,
     begin_for_chosen,
     begin_for_moderator,
     begin_from_link,
@@ -41,7 +42,7 @@ from handlers.common import (
     user_role,
 )
 from storage import announcements as store
-from storage import communities
+from storage import communities, outbox
 
 CHOOSE, TEXT, WHEN, DETAIL, CONFIRM = range(70, 75)
 
@@ -248,13 +249,14 @@ async def publish(update: Update, context: YishiContext) -> int:
             photo_file_id=draft.get("photo"), cron=draft.get("cron"), run_at=first,
             pin=draft["pin"], in_quiet_hours=draft["quiet"] or draft["mode"] == "now",
             now=now)
-    if draft["mode"] == "now":
-        # Sent by hand: quiet hours do not apply.
-        await _send(context.application, made, community)
-        async with services.db.transaction() as conn:
+        if draft["mode"] == "now":
+            # Sent by hand (quiet hours do not apply), with its record and its audit line.
+            await outbox.queue(conn, run_messages(made, community, now), now)
             await store.ran(conn, made.id, now=now, next_run=None)
-        await record_audit(context, community, update, "announcement.send",
+            await audit_in(conn, context, community, update, "announcement.send",
                            announcement=made.id)
+    if draft["mode"] == "now":
+        services.outbox.kick()
         await flow_reply(update, _("Sent to {group}.").format(group=html.escape(community.title)))
         return ConversationHandler.END
     await services.scheduler.schedule(kind=RUN, key=str(made.id), due_at=first,

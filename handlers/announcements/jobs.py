@@ -14,9 +14,9 @@ from bot.domain.announcements import (
 )
 from bot.domain.models import DueWork
 from bot.scheduler import Defer, Done, Outcome
-from handlers.announcements.lifecycle import _send
+from handlers.announcements.lifecycle import run_messages
 from storage import announcements as store
-from storage import communities
+from storage import communities, outbox
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ async def run(app: YishiApp, work: DueWork) -> Outcome:
     now = services.clock.now()
     following = next_run(announcement.cron, community.timezone, now) \
         if announcement.cron else None
+    if announcement.last_run_at is not None and announcement.last_run_at >= work.due_at:
+        # This run went (the process died before the scheduler noted it): not again.
+        return Defer(following) if following else Done()
     grace = timedelta(minutes=services.settings.announcements.grace_minutes)
     if now - work.due_at > grace or not community.active:
         log.warning("announcement run skipped", extra={
@@ -45,7 +48,10 @@ async def run(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(now)
     if quiet_until is not None and not announcement.in_quiet_hours:
         return Defer(quiet_until)
-    await _send(app, announcement, community)
     async with services.db.transaction() as conn:
+        # The run counted and its message queued together; run again after a crash, the
+        # same key is not queued twice.
+        await outbox.queue(conn, run_messages(announcement, community, work.due_at), now)
         await store.ran(conn, announcement.id, now=now, next_run=following)
+    services.outbox.kick()
     return Defer(following) if following else Done()

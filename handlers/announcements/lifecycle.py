@@ -1,12 +1,13 @@
-"""Sending an announcement (pinned if asked) and telling its author when it could not go."""
+"""Sending an announcement (pinned if asked) and telling its author when it could not be
+pinned: queued in the transaction that counts the run, so a crash neither loses a run nor
+sends it twice (its outbox key names the run)."""
 
 from __future__ import annotations
 
 import html
 import logging
-
-from telegram import Message
-from telegram.error import BadRequest, Forbidden
+from datetime import datetime
+from typing import Any
 
 from bot.context import YishiApp
 from bot.domain.announcements import (
@@ -14,51 +15,63 @@ from bot.domain.announcements import (
     Status,
     next_run,
 )
-from bot.domain.models import Community
-from bot.i18n import N_, translator
+from bot.domain.models import Community, Outgoing
+from bot.services import Services
+from handlers import outgoing
+from storage import Connection, communities, due_work, outbox
 from storage import announcements as store
-from storage import due_work, people
 
 log = logging.getLogger(__name__)
 
 
 RUN = "announcement"
+POSTED = "announcement.posted"
+PINNED = "announcement.pinned"
 
 
-async def _send(app: YishiApp, announcement: Announcement, community: Community) -> Message:
+def run_messages(announcement: Announcement, community: Community,
+                 run: datetime) -> list[Outgoing]:
+    """The run due at ``run``, to queue with the run counted (the key names the run: the
+    same run queued again after a crash is not sent twice)."""
     text = html.escape(announcement.text)
+    key = f"announcement:{announcement.id}:{run.isoformat()}"
+    remember = {"what": POSTED, "announcement": announcement.id} if announcement.pin \
+        else None
     if announcement.photo_file_id:
-        sent = await app.bot.send_photo(community.chat_id, announcement.photo_file_id,
-                                        caption=text or None)
-    else:
-        sent = await app.bot.send_message(community.chat_id, text)
-    if announcement.pin:
-        try:
-            await app.bot.pin_chat_message(community.chat_id, sent.message_id,
-                                           disable_notification=True)
-        except BadRequest as exc:
-            log.warning("announcement not pinned", extra={"announcement": announcement.id,
-                                                          "why": str(exc)})
-            await _tell_author(app, announcement, community, N_(
-                "I sent announcement #{number} to {group} but could not pin it: make me an "
-                "administrator there with the right to pin messages."))
-    return sent
+        return [outgoing.photo(key, community.chat_id, announcement.photo_file_id, text,
+                               remember=remember)]
+    return [outgoing.message(key, community.chat_id, text, remember=remember)]
 
 
-async def _tell_author(app: YishiApp, announcement: Announcement, community: Community,
-                       msgid: str) -> None:
-    if announcement.author_id is None:
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
+                 now: datetime) -> None:
+    """An announcement to pin is in the group: pin it."""
+    chat_id, message_id = int(answer["chat"]["id"]), int(answer["message_id"])
+    pin = outgoing.pin(f"announcement:{remember['announcement']}:pin:{chat_id}:{message_id}",
+                       chat_id, message_id)
+    await outbox.queue(conn, [pin.model_copy(update={"remember": {
+        "what": PINNED, "announcement": remember["announcement"]}})], now)
+
+
+async def not_pinned(services: Services, conn: Connection, remember: dict[str, Any],
+                     why: str, now: datetime) -> None:
+    """Telegram would not pin it (the bot may not pin there): its author is told
+    (registered with the services bound)."""
+    log.warning("announcement not pinned", extra={
+        "announcement": remember.get("announcement"), "why": why})
+    announcement = await store.get(conn, int(remember["announcement"]))
+    if announcement is None or announcement.author_id is None:
         return
-    async with app.bot_data.services.db.transaction() as conn:
-        author = await people.get(conn, announcement.author_id)
-    if author is None or not author.started:
+    community = await communities.by_id(conn, announcement.community_id)
+    if community is None:
         return
-    _ = translator(author.reads(app.bot_data.services.default_language))
-    try:
-        await app.bot.send_message(author.user_id, _(msgid).format(
-            number=announcement.id, group=html.escape(community.title)))
-    except Forbidden:
-        pass
+    await outbox.queue(conn, await outgoing.to_people(
+        conn, [announcement.author_id],
+        f"announcement:{announcement.id}:unpinned:{now.isoformat()}",
+        services.default_language,
+        lambda _: _("I sent announcement #{number} to {group} but could not pin it: make "
+                    "me an administrator there with the right to pin messages.")
+        .format(number=announcement.id, group=html.escape(community.title))), now)
 
 
 async def replan(app: YishiApp, community: Community) -> None:
