@@ -306,3 +306,36 @@ async def test_a_weekly_announcement_killed_midway_is_posted_and_pinned_once(
     assert api.pinned[group.id] == sent[0].result["message_id"]
     async with bot.services.db.transaction() as conn:
         assert (await announcement_store.get(conn, 1)).runs == 1
+
+
+@pytest.mark.parametrize("delivered", [0, 1])
+async def test_the_weekly_topic_roundup_run_twice_and_killed_is_posted_once(
+        bot, api, tg, clock, monkeypatch, delivered):
+    """The roundup is queued under a key naming the week's run, with the next week armed:
+    handled again after a crash before the scheduler noted it, the group reads it once and
+    the moderators are asked once."""
+    from handlers.topics import callbacks as topic_buttons
+    from handlers.topics.jobs import post_roundup
+    from tests.test_topics import _building as _topic_building
+    from tests.test_topics import _propose, _topic_id
+
+    group, owner, stored, people = await _topic_building(bot, api, tg)
+    _done, review = await _propose(api, tg, people["Ann"], title="Bike racks by the gate")
+    mark = api.mark()
+    await tg.press(owner, review, topic_buttons.MODERATE.data(_topic_id(review), "ok"))
+    await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
+    await bot.settled()
+    clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))  # Monday 09:00 in Shanghai
+    async with bot.services.db.transaction() as conn:
+        work = await due_work.pending(conn, kind="topic_roundup", key=str(stored.id))
+    hold(bot, monkeypatch)
+    mark = api.mark()
+    await post_roundup(bot.app, work)
+    await post_roundup(bot.app, work)  # the same run again
+    await kill_after(bot, delivered)
+    roundups = [c for c in api.sent("sendMessage", chat_id=group.id, after=mark)
+                if c.text.startswith("本周议题")]
+    assert len(roundups) == 1
+    asked = [c for c in api.sent("sendMessage", chat_id=owner.id, after=mark)
+             if c.text.startswith("Roundup: what should happen with this topic?")]
+    assert len(asked) == 1

@@ -24,10 +24,11 @@ from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from bot.services import Services
 from handlers.moderators import send_to_moderators
+from handlers.outgoing import message
 from handlers.topics import callbacks
 from handlers.topics.lifecycle import ROUNDUP
 from handlers.topics.texts import _author_name, _card
-from storage import Connection, communities, due_work
+from storage import Connection, communities, due_work, outbox
 from storage import topics as store
 
 
@@ -104,16 +105,34 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
                 refs=_.join(f"{t.ref} “{html.escape(t.title)}”" for t in fresh))]
         lines += ["", _("Support what matters to you with the 👍 button under each topic; "
                         "propose your own with /topic.")]
-        await app.bot.send_message(community.chat_id, "\n".join(lines))
-        for entry in top:
-            await _offer_selection(app.bot, app.bot_data.services, community,
-                                   by_id[entry.id][0],
-                                   by_id[entry.id][1])
-    next_due = next_weekly(now, community.timezone, settings.roundup_day,
-                            datetime.strptime(settings.roundup_time, "%H:%M").time())
-    await services.scheduler.schedule(kind=ROUNDUP, key=str(community.id), due_at=next_due,
-                                      payload={"community": community.id})
+        # Queued under a key that names this week's run, with the next week's run armed:
+        # run again after a crash before the scheduler noted it, it is not posted twice,
+        # and the moderators are not asked twice.
+        async with services.db.transaction() as conn:
+            first_time = await outbox.queue(conn, [message(
+                f"topic:roundup:{community.id}:{work.due_at.isoformat()}", community.chat_id,
+                "\n".join(lines))], now) > 0
+            await ensure_next(conn, services, community, now)
+        services.outbox.kick()
+        if first_time:
+            for entry in top:
+                await _offer_selection(app.bot, app.bot_data.services, community,
+                                       by_id[entry.id][0],
+                                       by_id[entry.id][1])
+        return Done()
+    async with services.db.transaction() as conn:
+        await ensure_next(conn, services, community, now)
     return Done()
+
+
+async def ensure_next(conn: Connection, services: Services, community: Community,
+                      now: datetime) -> None:
+    """Arm the community's next weekly roundup, a week on from this one."""
+    settings = services.settings.topics
+    next_due = next_weekly(now, community.timezone, settings.roundup_day,
+                           datetime.strptime(settings.roundup_time, "%H:%M").time())
+    await due_work.schedule(conn, kind=ROUNDUP, key=str(community.id), due_at=next_due,
+                            now=now, payload={"community": community.id})
 
 
 def _choices(topic: Topic, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
