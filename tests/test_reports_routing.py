@@ -4,8 +4,10 @@ reporter's comments, filtered lists and an export of one period."""
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.reports import ReportStatus
+from bot.domain.models import DueWork
+from bot.domain.reports import ReportStatus, Timer
 from handlers.reports import callbacks as report_buttons
+from handlers.reports.jobs import still_fixed
 from handlers.settings import SETTING
 from storage import reports as store
 from tests.helpers import audit_log, introduce
@@ -246,6 +248,13 @@ async def test_resolution_waits_out_quiet_hours_and_weeks_later_it_broke_again(
         await api.wait_for("sendMessage", after=mark, where=lambda c, p=p: c.chat_id == p.id
                            and c.text == question) for p in (ann, bob)]}
     assert await bot.tick() == 0
+    # The item handled again, as after a crash before the scheduler noted it (its lease
+    # has moved its time on): nobody is asked twice.
+    await still_fixed(bot.app, DueWork(id=0, kind=Timer.STILL_FIXED.value, key=str(report.id),
+                                       due_at=clock.now(), payload={"report": report.id}))
+    await bot.settled()
+    assert sorted(c.chat_id for c in api.sent(after=mark) if c.text == question) == sorted(
+        [ann.id, bob.id])
     mark = api.mark()
     await tg.press(bob, asked[bob.id], report_buttons.STILL_FIXED.data(report.id, "no"))
     told = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == fixer.id)

@@ -34,9 +34,10 @@ async def run(app: YishiApp, work: DueWork) -> Outcome:
     now = services.clock.now()
     following = next_run(announcement.cron, community.timezone, now) \
         if announcement.cron else None
-    if announcement.last_run_at is not None and announcement.last_run_at >= work.due_at:
-        # This run went (the process died before the scheduler noted it): not again.
-        return Defer(following) if following else Done()
+    if announcement.run_at is not None and announcement.run_at > now:
+        # This run went and the next is noted (the process died before the scheduler noted
+        # it; its lease moved the item's own time on): not again.
+        return Defer(announcement.run_at)
     grace = timedelta(minutes=services.settings.announcements.grace_minutes)
     if now - work.due_at > grace or not community.active:
         log.warning("announcement run skipped", extra={
@@ -51,7 +52,8 @@ async def run(app: YishiApp, work: DueWork) -> Outcome:
     async with services.db.transaction() as conn:
         # The run counted and its message queued together; run again after a crash, the
         # same key is not queued twice.
-        await outbox.queue(conn, run_messages(announcement, community, work.due_at), now)
+        await outbox.queue(conn, run_messages(announcement, community,
+                                              announcement.run_at or work.due_at), now)
         await store.ran(conn, announcement.id, now=now, next_run=following)
     services.outbox.kick()
     return Defer(following) if following else Done()

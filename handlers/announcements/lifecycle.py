@@ -31,8 +31,9 @@ PINNED = "announcement.pinned"
 
 def run_messages(announcement: Announcement, community: Community,
                  run: datetime) -> list[Outgoing]:
-    """The run due at ``run``, to queue with the run counted (the key names the run: the
-    same run queued again after a crash is not sent twice)."""
+    """The run meant for ``run`` (the announcement's own time for it, which the scheduler's
+    lease does not move), to queue with the run counted: the same run queued again after a
+    crash is not sent twice."""
     text = html.escape(announcement.text)
     key = f"announcement:{announcement.id}:{run.isoformat()}"
     remember = {"what": POSTED, "announcement": announcement.id} if announcement.pin \

@@ -34,10 +34,18 @@ from handlers.decisions.jobs import (
     ask_rating,
     escalate_overdue,
     post_update,
+    rating_posted,
     remind_due,
     remind_stale,
 )
-from handlers.decisions.lifecycle import DUE_SOON, OVERDUE, RATING, STALE, UPDATE_POST
+from handlers.decisions.lifecycle import (
+    DUE_SOON,
+    OVERDUE,
+    RATING,
+    RATING_POSTED,
+    STALE,
+    UPDATE_POST,
+)
 from handlers.decisions.manage import (
     decision_command,
     follow_button,
@@ -128,4 +136,5 @@ def register(app: YishiApp) -> None:
     scheduler.on(DUE_SOON, remind_due)
     scheduler.on(OVERDUE, escalate_overdue)
     scheduler.on(RATING, ask_rating)
+    app.bot_data.services.outbox.on_sent(RATING_POSTED, rating_posted)
     scheduler.on(UPDATE_POST, post_update)

@@ -5,7 +5,8 @@ updates held back by quiet hours (from versions before the outbox)."""
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.context import YishiApp
 from bot.domain.decisions import (
@@ -17,11 +18,11 @@ from bot.domain.models import Community, DueWork
 from bot.i18n import N_, translator
 from bot.scheduler import Defer, Done, Outcome
 from handlers import outgoing
-from handlers.decisions.lifecycle import STALE, _get, _queue_update
+from handlers.decisions.lifecycle import RATING_POSTED, STALE, _get, _queue_update
 from handlers.decisions.texts import _local, _owner_name, _rating_buttons, _rating_text
 from handlers.moderators import moderator_ids
+from storage import Connection, outbox
 from storage import decisions as store
-from storage import outbox
 
 
 async def post_update(app: YishiApp, work: DueWork) -> Outcome:
@@ -137,8 +138,20 @@ async def ask_rating(app: YishiApp, work: DueWork) -> Outcome:
     if quiet_until is not None:
         return Defer(quiet_until)
     _ = translator(community.language)
-    sent = await app.bot.send_message(community.chat_id, _rating_text(decision, [], _),
-                                      reply_markup=_rating_buttons(decision))
+    now = services.clock.now()
     async with services.db.transaction() as conn:
-        await store.set_rating_post(conn, decision.id, sent.chat_id, sent.message_id)
+        # Queued once for the decision (asked again after a crash, the key is known); where
+        # it landed is noted when it is sent (rating_posted).
+        await outbox.queue(conn, [outgoing.message(
+            f"decision:{decision.id}:rating", community.chat_id,
+            _rating_text(decision, [], _), markup=_rating_buttons(decision),
+            remember={"what": RATING_POSTED, "decision": decision.id})], now)
+    services.outbox.kick()
     return Done()
+
+
+async def rating_posted(conn: Connection, remember: dict[str, Any], answer: Any,
+                        now: datetime) -> None:
+    """The rating question is in the group: note where, so the ratings can update it."""
+    await store.set_rating_post(conn, int(remember["decision"]), int(answer["chat"]["id"]),
+                                int(answer["message_id"]))

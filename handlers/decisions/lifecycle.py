@@ -30,6 +30,7 @@ from storage import decisions as store
 
 STALE, DUE_SOON, OVERDUE, RATING = ("decision_stale", "decision_due_soon",
                                     "decision_overdue", "decision_rating")
+RATING_POSTED = "decision.rating_posted"
 
 
 UPDATE_POST = "decision_update"

@@ -55,6 +55,8 @@ from handlers.reports.jobs import (
 )
 from handlers.reports.lifecycle import (
     GROUP_NOTICE,
+    POSTED,
+    posted,
 )
 from handlers.reports.records import my_reports, report_with_reference, stale_report_button
 
@@ -109,3 +111,4 @@ def register(app: YishiApp) -> None:
     scheduler.on(GROUP_NOTICE, group_notice)
     scheduler.on(Timer.STILL_FIXED, still_fixed)
     scheduler.on(Timer.OVERDUE, overdue_reminder)
+    app.bot_data.services.outbox.on_sent(POSTED, posted)

@@ -12,7 +12,6 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
-from telegram.error import Forbidden
 
 from bot.context import YishiApp
 from bot.domain.models import Community, DueWork
@@ -24,7 +23,7 @@ from bot.domain.reports import (
     Timer,
     reminder_useful,
 )
-from bot.i18n import N_, translator
+from bot.i18n import N_
 from bot.report_names import (
     CATEGORY_NAMES,
     STATUS_NAMES,
@@ -40,7 +39,7 @@ from handlers.reports.lifecycle import (
     change_status,
 )
 from handlers.reports.texts import _handler_buttons
-from storage import Connection, communities, due_work, outbox, people
+from storage import Connection, communities, due_work, outbox
 from storage import reports as store
 
 
@@ -68,25 +67,25 @@ async def still_fixed(app: YishiApp, work: DueWork) -> Outcome:
         return found
     report, _community = found
     services = app.bot_data.services
+    now = services.clock.now()
     async with services.db.transaction() as conn:
+        # Keyed by the report as it was closed and the person: handled again after a crash
+        # (the scheduler's lease moves the item's time on, so not by that), nobody is
+        # asked twice; a later fix of the same report asks again.
         followers = await store.followers(conn, report.id)
-        known = await people.names(conn, [u for u in (report.reporter_id, *followers) if u])
-    for person in known.values():
-        if not person.started:
-            continue
-        _ = translator(person.reads(services.default_language))
-        try:
-            await app.bot.send_message(
-                person.user_id,
-                _("A few weeks ago {ref} ({category}) was fixed. Is it still fixed?").format(
-                    ref=report.ref, category=display_name(CATEGORY_NAMES, report.category, _)),
-                reply_markup=InlineKeyboardMarkup([[
-                    InlineKeyboardButton(_("Yes, still fixed"), callback_data=callbacks
-                                         .STILL_FIXED.data(report.id, "yes")),
-                    InlineKeyboardButton(_("No, it is broken again"), callback_data=callbacks
-                                         .STILL_FIXED.data(report.id, "no"))]]))
-        except Forbidden:
-            continue
+        await outbox.queue(conn, await outgoing.to_people(
+            conn, [u for u in (report.reporter_id, *followers) if u],
+            f"report:{report.id}:still-fixed:{report.updated_at.isoformat()}",
+            services.default_language,
+            lambda _: _("A few weeks ago {ref} ({category}) was fixed. Is it still "
+                        "fixed?").format(ref=report.ref, category=display_name(
+                            CATEGORY_NAMES, report.category, _)),
+            buttons=lambda _: InlineKeyboardMarkup([[
+                InlineKeyboardButton(_("Yes, still fixed"), callback_data=callbacks
+                                     .STILL_FIXED.data(report.id, "yes")),
+                InlineKeyboardButton(_("No, it is broken again"), callback_data=callbacks
+                                     .STILL_FIXED.data(report.id, "no"))]])), now)
+    services.outbox.kick()
     return Done()
 
 

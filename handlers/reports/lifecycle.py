@@ -11,6 +11,7 @@ import html
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import (
     Bot,
@@ -70,6 +71,7 @@ def _card_is_photo(photos: list[str]) -> bool:
 
 # A group notice held back by quiet hours by versions before the outbox.
 GROUP_NOTICE = "report_group"
+POSTED = "report.posted"
 
 
 def limits_for(settings: Settings, category: str) -> Limits:
@@ -180,29 +182,38 @@ async def _group_notice(bot: Bot, services: Services, community: Community, repo
 
 async def _send_group_notice(bot: Bot, services: Services, community: Community, report: Report,
                              what: str) -> None:
+    """The group's notice, queued under a key of its own: a notice handled again after a
+    crash before the scheduler noted it is not posted twice."""
     _ = translator(community.language)
-    if what == "unreached":
-        await bot.send_message(
-            community.chat_id,
-            _("A new report waits for a handler. Handlers and moderators: start a private chat "
-              "with me to receive reports."),
-            reply_markup=private_link(services, "group", community, _("Talk to me in private")))
-    elif what == "new" and report.status in OPEN_STATUSES:
-        async with services.db.transaction() as conn:
-            card = await _card(conn, report, _, for_group=True)
-        sent = await bot.send_message(
-            community.chat_id, card,
-            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Me too"), callback_data=callbacks.ME_TOO.data(report.id))]]))
-        async with services.db.transaction() as conn:
-            await store.set_post(conn, report.id, sent.chat_id, sent.message_id)
-    elif what == "resolved":
-        now = services.clock.now()
-        async with services.db.transaction() as conn:
-            await outbox.queue(conn, [await _resolved_notice(conn, report, community,
-                                                             f"report:{report.id}:resolved",
-                                                             now)], now)
-        services.outbox.kick()
+    now = services.clock.now()
+    async with services.db.transaction() as conn:
+        owed: list[Outgoing] = []
+        if what == "unreached":
+            owed.append(outgoing.message(
+                f"report:{report.id}:unreached", community.chat_id,
+                _("A new report waits for a handler. Handlers and moderators: start a "
+                  "private chat with me to receive reports."),
+                markup=private_link(services, "group", community,
+                                    _("Talk to me in private"))))
+        elif what == "new" and report.status in OPEN_STATUSES:
+            owed.append(outgoing.message(
+                f"report:{report.id}:group", community.chat_id,
+                await _card(conn, report, _, for_group=True),
+                markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+                    _("Me too"), callback_data=callbacks.ME_TOO.data(report.id))]]),
+                remember={"what": POSTED, "report": report.id}))
+        elif what == "resolved":
+            owed.append(await _resolved_notice(conn, report, community,
+                                               f"report:{report.id}:resolved", now))
+        await outbox.queue(conn, owed, now)
+    services.outbox.kick()
+
+
+async def posted(conn: Connection, remember: dict[str, Any], answer: Any,
+                 now: datetime) -> None:
+    """The report's card is in the group: note where (replies about it go under it)."""
+    await store.set_post(conn, int(remember["report"]), int(answer["chat"]["id"]),
+                         int(answer["message_id"]))
 
 
 def _reopened_notice(report: Report, community: Community, key: str,

@@ -105,12 +105,14 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
                 refs=_.join(f"{t.ref} “{html.escape(t.title)}”" for t in fresh))]
         lines += ["", _("Support what matters to you with the 👍 button under each topic; "
                         "propose your own with /topic.")]
-        # Queued under a key that names this week's run, with the next week's run armed:
+        # Queued under a key that names the week (the scheduler's lease moves the item's
+        # own time on, so not by that), with the next week's run armed:
         # run again after a crash before the scheduler noted it, it is not posted twice,
         # and the moderators are not asked twice.
         async with services.db.transaction() as conn:
+            week = now.astimezone(ZoneInfo(community.timezone)).strftime("%G-W%V")
             first_time = await outbox.queue(conn, [message(
-                f"topic:roundup:{community.id}:{work.due_at.isoformat()}", community.chat_id,
+                f"topic:roundup:{community.id}:{week}", community.chat_id,
                 "\n".join(lines))], now) > 0
             await ensure_next(conn, services, community, now)
         services.outbox.kick()
