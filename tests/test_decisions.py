@@ -5,7 +5,10 @@ after "done" the group rates the result (回头看)."""
 from datetime import UTC, datetime
 
 from bot.domain.decisions import DecisionStatus
+from bot.domain.models import DueWork
 from handlers.decisions import callbacks as decision_buttons
+from handlers.decisions.jobs import ask_rating
+from handlers.decisions.lifecycle import RATING
 from storage import decisions as store
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import ROWS, _building, _create, _vote
@@ -150,6 +153,12 @@ async def test_a_passed_poll_becomes_a_decision_with_progress_and_a_rating(bot, 
                              and "回头看" in c.text)
     assert [b["callback_data"] for b in ask.buttons] == [
         f"dr:{decision.id}:{n}" for n in range(1, 6)]
+    # The item handled again, as after a crash before the scheduler noted it: asked once.
+    await ask_rating(bot.app, DueWork(id=0, kind=RATING, key=str(decision.id),
+                                      due_at=clock.now(), payload={"decision": decision.id}))
+    await bot.settled()
+    assert [c.text for c in api.sent(chat_id=group.id, after=mark)
+            if "回头看" in c.text] == [ask.text]
     for who, stars in ((ann, 4), (bob, 2), (ann, 5)):
         mark = api.mark()
         await tg.press(who, ask, decision_buttons.RATE.data(decision.id, stars))
