@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 
 async def reachable(url: str) -> None:
@@ -21,6 +21,13 @@ async def reachable(url: str) -> None:
             await conn.execute(text("SELECT 1"))
     finally:
         await engine.dispose()
+
+
+async def lock_waits(conn: AsyncConnection) -> int:
+    """How many lock requests wait on the server now (pg_locks): a test watches one
+    transaction wait for another with it."""
+    return int((await conn.execute(text(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar_one())
 
 
 def shown(url: str) -> str:

@@ -1,10 +1,12 @@
 """Storage: migrations, SQLite settings, the due-work queue and online backups."""
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,9 +21,22 @@ from storage import decisions as decision_store
 from storage import polls as poll_store
 from storage.backup import BackupError, backup
 from storage.migrate import HEAD, current_revision, head_revision, upgrade
-from storage.postgres import fresh_database
+from storage.postgres import fresh_database, lock_waits
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def _postgres() -> AsyncIterator[Database]:
+    """A fresh database on the named PostgreSQL server, migrated, dropped afterwards."""
+    async with fresh_database(os.environ[POSTGRES]) as url:
+        db = Database(url)
+        await db.open()
+        try:
+            await upgrade(db)
+            yield db
+        finally:
+            await db.close()
 
 
 @pytest.fixture
@@ -260,29 +275,23 @@ async def test_a_read_holds_up_no_writer_sees_one_snapshot_and_cannot_write(db):
 async def test_a_read_on_postgresql_sees_one_snapshot_and_cannot_write():
     from storage import DatabaseError
 
-    async with fresh_database(os.environ[POSTGRES]) as url:
-        db = Database(url)
-        await db.open()
-        try:
-            await upgrade(db)
-            async with db.transaction() as conn:
-                first = await _community(conn)
-            go = asyncio.Event()
-            writer = asyncio.create_task(_set_language(db, first.id, "en", after=go))
+    async with _postgres() as db:
+        async with db.transaction() as conn:
+            first = await _community(conn)
+        go = asyncio.Event()
+        writer = asyncio.create_task(_set_language(db, first.id, "en", after=go))
+        async with db.reading() as conn:
+            before = (await communities.by_id(conn, first.id)).language
+            go.set()
+            async with asyncio.timeout(5):
+                await writer  # a write commits while the read is open
+            after = (await communities.by_id(conn, first.id)).language
+        assert before == after == "zh"
+        with pytest.raises(DatabaseError):
             async with db.reading() as conn:
-                before = (await communities.by_id(conn, first.id)).language
-                go.set()
-                async with asyncio.timeout(5):
-                    await writer  # a write commits while the read is open
-                after = (await communities.by_id(conn, first.id)).language
-            assert before == after == "zh"
-            with pytest.raises(DatabaseError):
-                async with db.reading() as conn:
-                    await communities.update_settings(conn, first.id, NOW, language="zh")
-            async with db.transaction() as conn:  # the pooled connection writes again
                 await communities.update_settings(conn, first.id, NOW, language="zh")
-        finally:
-            await db.close()
+        async with db.transaction() as conn:  # the pooled connection writes again
+            await communities.update_settings(conn, first.id, NOW, language="zh")
 
 
 async def _set_language(db, community_id, language, *, after):
@@ -325,11 +334,8 @@ async def _another_batch(db, poll_id) -> None:
 
 
 async def _waiting(conn, count: int) -> None:
-    from sqlalchemy import text
-
     async with asyncio.timeout(10):  # the database's lock table: nothing to await but it
-        while (await conn.execute(text(  # noqa: ASYNC110
-                "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar() < count:
+        while await lock_waits(conn) < count:  # noqa: ASYNC110
             await asyncio.sleep(0)
 
 
@@ -340,36 +346,30 @@ async def test_on_postgresql_a_poll_is_written_by_one_batch_of_votes_at_a_time()
     comes meanwhile waits and counts the batch's ballot (counted before, it would miss
     it; the post's recording likewise), and a second batch (ballots from private chats,
     perhaps on another instance) waits, so the vote log stays one chain."""
-    async with fresh_database(os.environ[POSTGRES]) as url:
-        db = Database(url)
-        await db.open()
-        try:
-            await upgrade(db)
-            async with db.transaction() as conn:
-                poll = await poll_store.create(
-                    conn, community_id=(await _community(conn)).id, now=NOW,
-                    question="Repaint?", options=["Yes", "No"], multiple=False,
-                    max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
-                    weighting="person", rule="plurality", live_results=True)
-            locked = asyncio.Event()
-            async with db.transaction() as votes:
-                found = await poll_store.voting_on(votes, {poll.id})
-                assert found[poll.id][1].title == "Building 3"
-                # Other tasks, as the scheduler's and another chat's would be.
-                closing = asyncio.create_task(_close_and_count(db, poll.id, locked),
-                                              context=contextvars.Context())
-                await _waiting(votes, 1)
-                assert not locked.is_set(), "the close went ahead of the votes"
-                other = asyncio.create_task(_another_batch(db, poll.id),
-                                            context=contextvars.Context())
-                await _waiting(votes, 2)
-                await poll_store.cast(votes, poll_id=poll.id, voter_key="v:7", user_id=7,
-                                      unit_id=None, choice=[0], proxy_by=None, now=NOW)
-            assert await closing == 1
-            await other
-            async with db.transaction() as conn:
-                links = await poll_store.chain(conn, poll.id)
-            assert [entry.seq for entry in links] == [1, 2]
-            assert links[1].prev_hash == links[0].hash
-        finally:
-            await db.close()
+    async with _postgres() as db:
+        async with db.transaction() as conn:
+            poll = await poll_store.create(
+                conn, community_id=(await _community(conn)).id, now=NOW,
+                question="Repaint?", options=["Yes", "No"], multiple=False,
+                max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
+                weighting="person", rule="plurality", live_results=True)
+        locked = asyncio.Event()
+        async with db.transaction() as votes:
+            found = await poll_store.voting_on(votes, {poll.id})
+            assert found[poll.id][1].title == "Building 3"
+            # Other tasks, as the scheduler's and another chat's would be.
+            closing = asyncio.create_task(_close_and_count(db, poll.id, locked),
+                                          context=contextvars.Context())
+            await _waiting(votes, 1)
+            assert not locked.is_set(), "the close went ahead of the votes"
+            other = asyncio.create_task(_another_batch(db, poll.id),
+                                        context=contextvars.Context())
+            await _waiting(votes, 2)
+            await poll_store.cast(votes, poll_id=poll.id, voter_key="v:7", user_id=7,
+                                  unit_id=None, choice=[0], proxy_by=None, now=NOW)
+        assert await closing == 1
+        await other
+        async with db.transaction() as conn:
+            links = await poll_store.chain(conn, poll.id)
+        assert [entry.seq for entry in links] == [1, 2]
+        assert links[1].prev_hash == links[0].hash

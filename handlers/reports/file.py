@@ -329,5 +329,5 @@ async def submit(update: Update, context: YishiContext) -> int:
                      + _summary(draft, _).split("\n", 1)[1])
     await _route(context.bot, context.services, community, report)
     if services.settings.reports.post_to_group:
-        await _group_notice(context.bot, context.services, community, report, "new")
+        await _group_notice(context.services, community, report, "new")
     return ConversationHandler.END

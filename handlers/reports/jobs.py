@@ -54,7 +54,7 @@ async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    await _send_group_notice(app.bot, app.bot_data.services, community, report,
+    await _send_group_notice(app.bot_data.services, community, report,
                              work.payload["what"])
     return Done()
 

@@ -163,24 +163,23 @@ async def _route(bot: Bot, services: Services, community: Community, report: Rep
     async with services.db.transaction() as conn:
         await store.set_notices(conn, report.id, copies)
     if not copies:
-        await _group_notice(bot, services, community, report, "unreached")
+        await _group_notice(services, community, report, "unreached")
 
 
-async def _group_notice(bot: Bot, services: Services, community: Community, report: Report,
+async def _group_notice(services: Services, community: Community, report: Report,
                         what: str) -> None:
     """Tell the group of a new report, a resolution, or a report nobody could receive;
     in the group's quiet hours it waits for the morning."""
-    services = services
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         await services.scheduler.schedule(kind=GROUP_NOTICE, key=f"{report.id}:{what}",
                                           due_at=quiet_until,
                                           payload={"report": report.id, "what": what})
         return
-    await _send_group_notice(bot, services, community, report, what)
+    await _send_group_notice(services, community, report, what)
 
 
-async def _send_group_notice(bot: Bot, services: Services, community: Community, report: Report,
+async def _send_group_notice(services: Services, community: Community, report: Report,
                              what: str) -> None:
     """The group's notice, queued under a key of its own: a notice handled again after a
     crash before the scheduler noted it is not posted twice."""
