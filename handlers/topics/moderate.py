@@ -30,7 +30,6 @@ from handlers.common import (
     time_problem,
     user_role,
 )
-from handlers.outgoing import to_people
 from handlers.topics import callbacks
 from handlers.topics.jobs import ensure_roundup_in
 from handlers.topics.lifecycle import (
@@ -96,14 +95,11 @@ async def approve(update: Update, context: YishiContext) -> None:
         if moved:
             await audit_in(conn, context, community, update, "topic.approve", topic=topic.id)
             await ensure_roundup_in(conn, services, community)
-            owed = [await group_post(conn, community, topic.id)]
-            owed += await to_people(
-                conn, [topic.author_id] if topic.author_id is not None else [],
-                f"topic:{topic.id}:approved", services.default_language,
-                lambda _: _("Your topic {ref} “{title}” was approved and posted in the "
-                            "group, where neighbours can support it.").format(
-                                ref=topic.ref, title=html.escape(topic.title)))
-            await outbox.queue(conn, owed, now)
+            await outbox.queue(conn, [
+                await group_post(conn, community, topic.id),
+                *await told(conn, services, topic, [topic.author_id], N_(
+                    "Your topic {ref} “{title}” was approved and posted in the group, where "
+                    "neighbours can support it."))], now)
     if not moved:
         await refuse(update, context, N_("This button is out of date."))
         return
