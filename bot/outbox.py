@@ -196,7 +196,7 @@ class Outbox:
             outcome = f"failed: {exc}"
             log.warning("a queued message failed; trying again later", extra={
                 "key": message.key, "attempt": message.attempts + 1, "error": str(exc)})
-        async with self._db.transaction() as conn:
+        async def note(conn: Connection) -> int:
             if again is not None:
                 await store.retry_at(conn, message.id, again, outcome)
                 return 0
@@ -212,4 +212,9 @@ class Outbox:
                     await callback(conn, message.remember, answer, now)
                 elif refused is None:  # a kind with only a refusal to handle needs none
                     log.error("no record for a sent message", extra={"key": message.key})
-        return 1
+            return 1
+
+        # The message is out: noting it must not be lost to a deadlock the database broke
+        # (the feature's record takes its rows after the outbox row; an action may hold
+        # them already), or it would go out again when its lease ends.
+        return await self._db.retrying(note)

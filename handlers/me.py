@@ -200,6 +200,9 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
     async with services.db.transaction() as conn:
         person = await people.get(conn, user.id)
         held = await memberships.communities_of(conn, user.id)
+        await personal.forget_messages(conn, user.id, [str(user.id), *(
+            [person.name] if person else []), *([f"@{user.username}", user.username]
+                                                if user.username else [])])
         await units.clear_voter(conn, user.id)
         await residents.forget_person(conn, user.id)
         await unit_owners.forget_person(conn, user.id)
@@ -207,9 +210,7 @@ async def forget_me_button(update: Update, context: YishiContext) -> None:
         await meetings.forget_person(conn, user.id)
         await poll_store.forget_voter(conn, user.id)
         await audit.anonymise(conn, user.id, [m.community_id for m in held])
-        await personal.forget(conn, user.id, [str(user.id), *(
-            [person.name] if person else []), *([f"@{user.username}", user.username]
-                                                if user.username else [])])
+        await personal.forget(conn, user.id)
         await flow_state.drop_user_data(conn, user.id)
         await flow_state.forget_conversations(conn, user.id)
         await people.forget(conn, user.id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -27,6 +27,13 @@ DatabaseError = DBAPIError
 # survey's counts, takers and comments, and the raw updates (a button press).
 VOTE_TRACES = ("ballots", "poll_participants", "poll_log", "survey_scores", "survey_takers",
                "survey_comments", "update_inbox")
+
+# What PostgreSQL answers when it ended a transaction to let another go on (a deadlock it
+# broke, a serialization failure): run whole again, such a transaction succeeds.
+RETRYABLE = frozenset({"40P01", "40001"})
+RETRIES = 5
+
+T = TypeVar("T")
 
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 
@@ -151,6 +158,23 @@ class Database:
         finally:
             _in_transaction.reset(token)
 
+
+    async def retrying(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` in one transaction, run again from the start (a few times) when
+        PostgreSQL ended it to break a deadlock or a serialization conflict. For work that
+        must not be lost to one, such as noting that a message went out (else it would be
+        sent again). ``work`` must do nothing but through the connection: a retry repeats it."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self.transaction() as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
+                    raise
+                log.info("transaction ended by the database to break a conflict; again",
+                         extra={"attempt": attempt, "sqlstate": exc.orig.sqlstate})
+                await asyncio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

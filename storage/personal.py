@@ -130,19 +130,14 @@ def _keys(user_id: int) -> Sequence[Any]:
             conversation_states.c.key == f"[{user_id},{user_id}]"]
 
 
-async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> None:
-    """What /forgetme clears beyond each feature's own records: the columns that name the
-    person without a foreign key (who acted on a report or a decision, who wrote an
-    announcement, who made a poll), and the messages the bot sent that carry them —
-    those to them are deleted, others keep their key (so none is sent twice) and lose
-    their content. ``traces``: the id, name and username as they were written."""
-    for column in (report_events.c.actor_id, decision_updates.c.actor_id,
-                   announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
-                   time_ledger.c.by, activities.c.organiser_id,
-                   questions.c.answered_by, meetings.c.organiser_id,
-                   survey_takers.c.user_id, survey_comments.c.user_id):
-        await conn.execute(update(column.table).where(column == user_id)
-                           .values({column.name: None}))
+async def forget_messages(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> None:
+    """The messages the bot sent or owes that carry the person: those to them are deleted,
+    others keep their key (so none is sent twice) and lose their content. ``traces``: the
+    id, name and username as they were written.
+
+    First in /forgetme's transaction: the outbox's runner notes a message sent and then
+    takes the feature's row it belongs to (a request for help, a poll); taking the outbox
+    rows before any feature's row, as it does, neither waits for the other in a circle."""
     await conn.execute(delete(outbox).where(outbox.c.chat_id == user_id))
     marks = [t for t in traces if t]
     rows = await conn.execute(select(outbox.c.id, outbox.c.params, outbox.c.remember))
@@ -151,3 +146,16 @@ async def forget(conn: AsyncConnection, user_id: int, traces: Sequence[str]) -> 
         if any(mark in text for mark in marks):
             await conn.execute(update(outbox).where(outbox.c.id == row_id).values(
                 params={}, remember=None))
+
+
+async def forget(conn: AsyncConnection, user_id: int) -> None:
+    """What /forgetme clears beyond each feature's own records: the columns that name the
+    person without a foreign key (who acted on a report or a decision, who wrote an
+    announcement, who made a poll). The messages go first (:func:`forget_messages`)."""
+    for column in (report_events.c.actor_id, decision_updates.c.actor_id,
+                   announcements.c.author_id, polls.c.created_by, helps.c.partner_id,
+                   time_ledger.c.by, activities.c.organiser_id,
+                   questions.c.answered_by, meetings.c.organiser_id,
+                   survey_takers.c.user_id, survey_comments.c.user_id):
+        await conn.execute(update(column.table).where(column == user_id)
+                           .values({column.name: None}))

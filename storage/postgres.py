@@ -24,10 +24,14 @@ async def reachable(url: str) -> None:
 
 
 async def lock_waits(conn: AsyncConnection) -> int:
-    """How many lock requests wait on the server now (pg_locks): a test watches one
-    transaction wait for another with it."""
+    """How many lock requests wait now in this connection's database (pg_locks, by the
+    sessions connected to it): a test watches one transaction wait for another with it.
+    Other databases on the server (other tests running beside) are not counted. The
+    sessions' list is otherwise read once per transaction: it is read afresh each time."""
+    await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
     return int((await conn.execute(text(
-        "SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar_one())
+        "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database()"))).scalar_one())
 
 
 def shown(url: str) -> str:

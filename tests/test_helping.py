@@ -3,17 +3,24 @@ confirmed hours and credits at the kind's rate; paying with one's own credits; g
 credits to one's household; a moderator taking a piece of help back; and every press
 that does not fit refused, changing nothing."""
 
+import asyncio
 import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pdfminer.high_level import extract_text
 
 from bot.domain.helping import EntryKind
+from bot.fakeapi.harness import POSTGRES
+from handlers import outgoing
 from handlers.helping import callbacks as help_buttons
+from handlers.me import FORGET
 from storage import DatabaseError, inspection
 from storage import helping as store
+from storage import outbox as outbox_store
 from storage import points as points_store
+from storage.postgres import lock_waits
 from tests.helpers import group_with_bot, introduce
 from tests.test_polls import ROWS, _building
 
@@ -387,3 +394,45 @@ async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
     # Ann's request stays, without who helped her.
     found = await _help(bot, help_id)
     assert (found.number, found.partner_id) == (1, None)
+
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_on_postgresql_forgetme_beside_a_message_being_noted_sent_does_not_deadlock(
+        bot, api, tg, clock):
+    """The outbox notes a message sent (its row) and then takes the feature's row (here
+    the request Dee helped with). /forgetme takes the outbox rows before any feature's
+    row, so the two never wait for each other in a circle: before, /forgetme cleared the
+    request's helper first and PostgreSQL ended one of them as a deadlock."""
+    group, _owner, stored, people = await _building(bot, api, tg, ROWS)
+    ann, dee = people["Ann"], people["Dee"]
+    await _started(api, tg, [ann, dee])
+    post, _d, _l = await _post(api, tg, group, ann)
+    help_id = int(post.buttons[0]["callback_data"].split(":")[1])
+    await _answered_and_chosen(api, tg, post, ann, dee, help_id)
+    await _claimed_and_confirmed(bot, api, tg, clock, ann, dee, help_id, 2)
+    await bot.settled()
+    later = clock.now() + timedelta(days=30)
+    db = bot.services.db
+    async with db.transaction() as conn:
+        await outbox_store.queue(conn, [outgoing.message("test:later", dee.id, "Later")],
+                                 later)
+    mark = api.mark()
+    await tg.say(dee, dee, "/forgetme")
+    confirm = await api.wait_for("sendMessage", after=mark, where=_to(dee))
+    mark = api.mark()
+    async with db.transaction() as runner:  # as the outbox's runner noting it sent
+        claimed = await outbox_store.claim_next(runner, later, later + timedelta(minutes=5))
+        assert claimed is not None and claimed.key == "test:later"
+        await outbox_store.mark_sent(runner, claimed.id, later, "sent")
+        await tg.press(dee, confirm, FORGET.data("yes"))
+        async with asyncio.timeout(10):
+            while await lock_waits(runner) < 1:  # noqa: ASYNC110 (the server's lock table)
+                await asyncio.sleep(0.01)
+        # /forgetme waits for the outbox row; the request's row is free to take.
+        assert (await store.get(runner, help_id, lock=True)).partner_id == dee.id
+    done = await api.wait_for("editMessageText", after=mark, where=_to(dee))
+    assert done.text.startswith("Done. I have forgotten you.")
+    await bot.settled()
+    assert (await _help(bot, help_id)).partner_id is None

@@ -373,3 +373,38 @@ async def test_on_postgresql_a_poll_is_written_by_one_batch_of_votes_at_a_time()
             links = await poll_store.chain(conn, poll.id)
         assert [entry.seq for entry in links] == [1, 2]
         assert links[1].prev_hash == links[0].hash
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_on_postgresql_work_that_must_not_be_lost_survives_a_deadlock():
+    """Two transactions take two polls' rows in opposite orders: PostgreSQL ends one of
+    them to break the circle. Run through ``Database.retrying`` (as the outbox notes a
+    message sent), the one ended runs again once the other is done, and both complete."""
+    async with _postgres() as db:
+        async with db.transaction() as conn:
+            community = await _community(conn)
+            first, second = [await poll_store.create(
+                conn, community_id=community.id, now=NOW, question=q, options=["Yes", "No"],
+                multiple=False, max_choices=1, deadline=NOW + timedelta(days=3),
+                audience="members", weighting="person", rule="plurality", live_results=True)
+                for q in ("Repaint?", "Replant?")]
+        holding = {first.id: asyncio.Event(), second.id: asyncio.Event()}
+        runs: list[int] = []
+
+        async def both(mine: int, theirs: int) -> int:
+            async def work(conn) -> int:
+                runs.append(mine)
+                await poll_store.get(conn, mine, lock=True)
+                holding[mine].set()
+                await holding[theirs].wait()
+                await poll_store.get(conn, theirs, lock=True)
+                return mine
+            return await db.retrying(work)
+
+        async with asyncio.timeout(20):
+            done = await asyncio.gather(
+                asyncio.create_task(both(first.id, second.id), context=contextvars.Context()),
+                asyncio.create_task(both(second.id, first.id), context=contextvars.Context()))
+        assert done == [first.id, second.id]
+        assert sorted(runs) == sorted([first.id, second.id, runs[-1]]) and len(runs) == 3
