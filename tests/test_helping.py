@@ -363,12 +363,8 @@ async def test_the_ledger_cannot_be_edited_nor_a_balance_go_below_zero(bot, api,
         assert await store.balance(conn, stored.id, ann.id) == 150
 
 
-async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
-        bot, api, tg, clock):
-    import json
-
-    from tests.test_privacy_and_exports import _everything_stored, _forgotten
-
+async def _dee_helped_ann(bot, api, tg, clock):
+    """Ann asked for help, chose Dee, and confirmed two hours; returns Dee and the help."""
     group, _owner, stored, people = await _building(bot, api, tg, ROWS)
     ann, dee = people["Ann"], people["Dee"]
     await _started(api, tg, [ann, dee])
@@ -377,6 +373,16 @@ async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
     await _answered_and_chosen(api, tg, post, ann, dee, help_id)
     await _claimed_and_confirmed(bot, api, tg, clock, ann, dee, help_id, 2)
     await bot.settled()
+    return people["Dee"], help_id
+
+
+async def test_mydata_shows_the_help_and_the_time_bank_and_forgetme_clears_them(
+        bot, api, tg, clock):
+    import json
+
+    from tests.test_privacy_and_exports import _everything_stored, _forgotten
+
+    dee, help_id = await _dee_helped_ann(bot, api, tg, clock)
     mark = api.mark()
     await tg.say(dee, dee, "/mydata")
     sent = await api.wait_for("sendDocument", after=mark, where=_to(dee))
@@ -405,14 +411,7 @@ async def test_on_postgresql_forgetme_beside_a_message_being_noted_sent_does_not
     the request Dee helped with). /forgetme takes the outbox rows before any feature's
     row, so the two never wait for each other in a circle: before, /forgetme cleared the
     request's helper first and PostgreSQL ended one of them as a deadlock."""
-    group, _owner, stored, people = await _building(bot, api, tg, ROWS)
-    ann, dee = people["Ann"], people["Dee"]
-    await _started(api, tg, [ann, dee])
-    post, _d, _l = await _post(api, tg, group, ann)
-    help_id = int(post.buttons[0]["callback_data"].split(":")[1])
-    await _answered_and_chosen(api, tg, post, ann, dee, help_id)
-    await _claimed_and_confirmed(bot, api, tg, clock, ann, dee, help_id, 2)
-    await bot.settled()
+    dee, help_id = await _dee_helped_ann(bot, api, tg, clock)
     later = clock.now() + timedelta(days=30)
     db = bot.services.db
     async with db.transaction() as conn:
