@@ -182,7 +182,7 @@ class Outbox:
             log.warning("telegram answered late; not sent again",
                         extra={"key": message.key, "method": message.method})
         except Forbidden as exc:
-            outcome = f"unreachable: {exc.message}"
+            outcome, refusal = f"unreachable: {exc.message}", exc.message
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.warning("telegram refused a queued message", extra={

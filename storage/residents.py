@@ -42,9 +42,11 @@ def _resident(row: RowMapping) -> Resident:
     )
 
 
-async def get(conn: AsyncConnection, resident_id: int) -> Resident | None:
-    rows = await conn.execute(select(residents).where(residents.c.id == resident_id))
-    row = rows.mappings().first()
+async def get(conn: AsyncConnection, resident_id: int, *,
+              lock: bool = False) -> Resident | None:
+    """The request; with ``lock``, its row is held until the transaction ends."""
+    query = select(residents).where(residents.c.id == resident_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
     return _resident(row) if row else None
 
 
@@ -100,6 +102,14 @@ async def set_notices(conn: AsyncConnection, resident_id: int,
                       notices: list[list[int]]) -> None:
     await conn.execute(update(residents).where(residents.c.id == resident_id)
                        .values(notices=notices))
+
+
+async def add_notice(conn: AsyncConnection, resident_id: int, copy: list[int]) -> None:
+    """Note one more copy sent to the moderators ([chat id, message id]), under the row's
+    lock (copies are noted one by one as each is sent)."""
+    found = await get(conn, resident_id, lock=True)
+    if found is not None and copy not in found.notices:
+        await set_notices(conn, resident_id, [*found.notices, copy])
 
 
 async def remove(conn: AsyncConnection, community_id: int, user_id: int,

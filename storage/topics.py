@@ -82,6 +82,14 @@ async def set_notices(conn: AsyncConnection, topic_id: int, notices: list[list[i
     await conn.execute(update(topics).where(topics.c.id == topic_id).values(notices=notices))
 
 
+async def add_notice(conn: AsyncConnection, topic_id: int, copy: list[int]) -> None:
+    """Note one more copy sent to the moderators ([chat id, message id]), under the row's
+    lock (copies are noted one by one as each is sent)."""
+    found = await get(conn, topic_id, lock=True)
+    if found is not None and copy not in found.notices:
+        await set_notices(conn, topic_id, [*found.notices, copy])
+
+
 async def set_urgent(conn: AsyncConnection, topic_id: int, urgent: bool) -> None:
     await conn.execute(update(topics).where(topics.c.id == topic_id).values(urgent=urgent))
 

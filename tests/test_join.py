@@ -3,9 +3,10 @@
 from bot.domain.households import Relation
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
+from bot.fakeapi.server import Fault
 from handlers.residents import callbacks as resident_buttons
 from handlers.settings import SETTING
-from storage import flow_state, residents, units
+from storage import communities, flow_state, residents, units
 from tests.helpers import audit_log, eventually, group_with_bot, introduce
 
 
@@ -275,3 +276,30 @@ async def test_requests_go_to_a_linked_moderators_chat(bot, api, tg):
     await tg.press(owner, request, request.buttons[0]["callback_data"])
     closed = await api.wait_for("editMessageText", after=mark)
     assert closed.chat_id == mods.id and closed.text.endswith("✅ 已由 Owner 通过")
+
+
+async def test_a_moderators_chat_that_refuses_the_bot_has_the_request_go_in_private(
+        bot, api, tg, clock):
+    """The linked moderators' chat no longer takes the bot's messages (it was removed while
+    the bot was down): the request reaches each moderator in private instead, and that
+    copy is the one noted, so the decision closes it."""
+    group, owner, stored = await group_with_bot(bot, api, tg, "Elm House",
+                                                owner_language="en")
+    await _moderator_ready(api, tg, owner)
+    mods = tg.group("Elm House committee")
+    async with bot.services.db.transaction() as conn:
+        await communities.link_moderators_chat(conn, stored.id, mods.id, clock.now())
+    api.faults.append(Fault("sendMessage", "403", times=1000,
+                            where=lambda params: str(params.get("chat_id")) == str(mods.id)))
+    ann = tg.person("Ann", language_code="en")
+    _, request = await _join(bot, api, tg, group, stored, ann, unit="2-301", relation="tenant")
+    assert request.chat_id == owner.id
+    assert request.text.startswith("Join request for Elm House")
+    await bot.settled()
+    async with bot.services.db.transaction() as conn:
+        [pending] = await residents.pending(conn, stored.id)
+    assert pending.notices == [[owner.id, request.result["message_id"]]]
+    mark = api.mark()
+    await tg.press(owner, request, request.buttons[-1]["callback_data"])  # Reject
+    closed = await api.wait_for("editMessageText", after=mark)
+    assert closed.chat_id == owner.id and closed.text.endswith("❌ Rejected by Owner")

@@ -130,6 +130,39 @@ async def test_an_approved_topic_is_posted_once_after_a_crash_before_it_went_out
     assert len(told) == 1
 
 
+async def test_a_proposed_topic_reaches_the_moderators_once_after_a_crash_before_it_went_out(
+        bot, api, tg, clock):
+    """The topic and its copies for the moderators are one transaction: Telegram failing
+    and the bot dying right after Ann was thanked still puts it in front of them, once,
+    and the copy is noted so the decision brings it up to date."""
+    _group, owner, _stored, people = await _topic_building(bot, api, tg)
+    down = Fault("sendMessage", "500", times=1000, where=lambda params: (
+        str(params.get("chat_id")) == str(owner.id) and "New topic" in str(params.get("text"))))
+    api.faults.append(down)
+    done, _review = await _propose(api, tg, people["Ann"], title="Bike racks by the gate",
+                                   reviewed=False)
+    assert done.text.startswith("Thank you! T-1 “Bike racks by the gate” went to the "
+                                "moderators.")
+    await bot.settled()
+    assert _copies(api, owner) == []
+    await bot.crash()
+    down.times = 0  # Telegram answers again
+    await bot.start()
+    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
+    await bot.tick()
+    await bot.settled()
+    copies = _copies(api, owner)
+    assert [c.text.splitlines()[0] for c in copies] == ["New topic for Elm House"]
+    async with bot.services.db.transaction() as conn:
+        topic = await topic_store.get(conn, _topic_id(copies[0]))
+    assert topic.notices == [[owner.id, copies[0].result["message_id"]]]
+
+
+def _copies(api, moderator):
+    return [c for c in api.sent("sendMessage", chat_id=moderator.id)
+            if c.text.startswith("New topic")]
+
+
 async def test_a_rejected_topics_author_is_told_once_after_a_crash_before_it_went_out(
         bot, api, tg, clock):
     """The rejection, its audit line and the word to the author are one transaction."""

@@ -44,8 +44,10 @@ async def _building(bot, api, tg):
     return group, owner, stored, people
 
 
-async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, community=None):
-    """Walk the proposal flow; returns the moderator's copy of the new topic."""
+async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, community=None,
+                   reviewed=True):
+    """Walk the proposal flow; returns the last answer to ``who`` and the moderator's copy
+    of the new topic (None without waiting for it, if not ``reviewed``)."""
     to_who = lambda c: c.chat_id == who.id  # noqa: E731
     if via_group is not None:
         mark = api.mark()
@@ -76,6 +78,8 @@ async def _propose(api, tg, who, *, title, anonymous=False, via_group=None, comm
     mark = api.mark()
     await tg.press(who, last, topic_buttons.ANONYMITY.data("anon" if anonymous else "name"))
     done = await api.wait_for("editMessageText", after=mark, where=to_who)
+    if not reviewed:
+        return done, None
     to_moderator = await api.wait_for("sendMessage", after=mark,
                                       where=lambda c: any(b.get("callback_data", "")
                                                           .startswith("tp:")

@@ -6,39 +6,57 @@ the request brought up to date once someone decided."""
 from __future__ import annotations
 
 import html
-import logging
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 
 from bot.context import YishiContext
 from bot.domain.households import Relation
-from bot.domain.models import Community, Role
+from bot.domain.models import Community, Outgoing, Role
 from bot.domain.residents import ResidentStatus
 from bot.i18n import N_, Translator, translator
+from bot.services import Services
 from handlers.common import (
     person_language,
     record_audit,
     refuse,
     user_role,
 )
-from handlers.moderators import copy_language, send_to_moderators
+from handlers.moderators import Readers, copy_language, review_copies
+from handlers.outgoing import to_people
 from handlers.residents import callbacks
 from handlers.residents.texts import format_area, relation_name
-from storage import audit, communities, people, residents, unit_owners, units
+from storage import (
+    Connection,
+    audit,
+    communities,
+    outbox,
+    people,
+    residents,
+    unit_owners,
+    units,
+)
 
-log = logging.getLogger(__name__)
+# A moderator's copy of a join request, noted once sent.
+REVIEW_COPY = "resident.review_copy"
 
 CHOOSE_COMMUNITY, CHOOSE_UNIT, CHOOSE_RELATION, GIVE_AREA = range(4)
 
 async def request_text(context: YishiContext, resident_id: int, _: Translator) -> str:
     async with context.services.db.transaction() as conn:
-        request = await residents.get(conn, resident_id)
-        assert request is not None
-        person = await people.get(conn, request.user_id)
-        unit = await units.get(conn, request.unit_id)
-        community = await communities.by_id(conn, request.community_id)
+        return await request_text_in(conn, resident_id, _)
+
+
+async def request_text_in(conn: Connection, resident_id: int, _: Translator) -> str:
+    """The request as the moderators see it, read in the caller's transaction."""
+    request = await residents.get(conn, resident_id)
+    assert request is not None
+    person = await people.get(conn, request.user_id)
+    unit = await units.get(conn, request.unit_id)
+    community = await communities.by_id(conn, request.community_id)
     assert person is not None and unit is not None and community is not None
     who = html.escape(person.name) + (f" (@{person.username})" if person.username else "")
     lines = [_("<b>Join request</b> for {group}").format(group=html.escape(community.title)),
@@ -69,25 +87,46 @@ def decision_buttons(resident_id: int, _: Translator,
 async def decision_markup(context: YishiContext, resident_id: int,
                           _: Translator) -> InlineKeyboardMarkup:
     async with context.services.db.transaction() as conn:
-        request = await residents.get(conn, resident_id)
-        entries = await unit_owners.unlinked(conn, request.unit_id) \
-            if request is not None and request.relation is Relation.OWNER else []
+        return await _decision_markup_in(conn, resident_id, _)
+
+
+async def _decision_markup_in(conn: Connection, resident_id: int,
+                              _: Translator) -> InlineKeyboardMarkup:
+    request = await residents.get(conn, resident_id)
+    entries = await unit_owners.unlinked(conn, request.unit_id) \
+        if request is not None and request.relation is Relation.OWNER else []
     return decision_buttons(resident_id, _, entries)
 
 
-async def notify_moderators(context: YishiContext, community: Community,
-                            resident_id: int) -> None:
-    """Put the request in front of the moderators, with its decision buttons."""
-
-    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-        return (await request_text(context, resident_id, _),
-                await decision_markup(context, resident_id, _))
-
-    copies = await send_to_moderators(context.bot, context.services, community, render,
+async def review_in(conn: Connection, services: Services, community: Community,
+                    readers: Readers, resident_id: int) -> list[Outgoing]:
+    """The request's copies for the moderators, with its decision buttons, to queue in the
+    transaction that stores it; each is noted once sent (:func:`review_copy_sent`)."""
+    # Each reader's language's text, read here in the transaction (render runs in it).
+    shown: dict[str, tuple[str, InlineKeyboardMarkup]] = {}
+    for language in {translator(community.language).language, *[
+            translator(p.reads(services.default_language)).language
+            for p in (await people.names(conn, readers.moderators)).values()]}:
+        _ = translator(language)
+        shown[language] = (await request_text_in(conn, resident_id, _),
+                           await _decision_markup_in(conn, resident_id, _))
+    # Asking again reuses the request's row: this asking's copies are new ones.
+    request = await residents.get(conn, resident_id)
+    assert request is not None
+    await residents.set_notices(conn, resident_id, [])
+    asked = int(request.requested_at.timestamp())
+    return await review_copies(
+        conn, services, community, readers, f"resident:{resident_id}:review:{asked}",
+        lambda _: shown[_.language], remember={"what": REVIEW_COPY, "resident": resident_id},
         unreachable_note=N_("A resident asked to join the roster. Moderators: start a private "
                             "chat with me and send /residents to review it."))
-    async with context.services.db.transaction() as conn:
-        await residents.set_notices(conn, resident_id, copies)
+
+
+async def review_copy_sent(conn: Connection, remember: dict[str, Any], answer: Any,
+                           now: datetime) -> None:
+    """A moderator's copy is out: noted, so the decision brings it up to date."""
+    await residents.add_notice(conn, int(remember["resident"]),
+                               [int(answer["chat"]["id"]), int(answer["message_id"])])
 
 
 async def decide(update: Update, context: YishiContext) -> None:
@@ -136,6 +175,9 @@ async def decide(update: Update, context: YishiContext) -> None:
         final = await residents.get(conn, request.id)
         decider = await people.get(conn, final.decided_by) if final and final.decided_by \
             else None
+        if decided:
+            await outbox.queue(conn, await _resident_told(conn, services, community, request,
+                                                          approve), now)
     assert final is not None
     _ = translator(await person_language(context, user))
     decider_name = decider.name if decider else "?"
@@ -153,7 +195,7 @@ async def decide(update: Update, context: YishiContext) -> None:
     await record_audit(context, community, update,
                        "resident.approve" if approve else "resident.reject",
                        resident=request.id, user=request.user_id, unit=request.unit_id)
-    await _tell_resident(context, community, final.user_id, request.unit_id, approve)
+    services.outbox.kick()
     shown = query.message
     copies = list(final.notices)
     if isinstance(shown, Message) and [shown.chat_id, shown.message_id] not in copies:
@@ -161,22 +203,20 @@ async def decide(update: Update, context: YishiContext) -> None:
     await _close_notices(context, final, decider_name, copies)
 
 
-async def _tell_resident(context: YishiContext, community: Community, user_id: int,
-                         unit_id: int, approved: bool) -> None:
-    async with context.services.db.transaction() as conn:
-        person = await people.get(conn, user_id)
-        unit = await units.get(conn, unit_id)
-    if person is None or unit is None:
-        return
-    _ = translator(person.reads(context.services.default_language))
-    text = (_("Welcome! You are now on the roster of {group} for {unit}.") if approved else
-            _("Your request to join {group} for {unit} was not approved. If you think this "
-              "is a mistake, please talk to a moderator."))
-    try:
-        await context.bot.send_message(user_id, text.format(
-            group=html.escape(community.title), unit=unit.address.code))
-    except Forbidden:
-        log.info("resident unreachable for the join decision", extra={"user_id": user_id})
+async def _resident_told(conn: Connection, services: Services, community: Community,
+                         request: residents.Resident, approved: bool) -> list[Outgoing]:
+    """The decision in the resident's own words, queued with it."""
+    unit = await units.get(conn, request.unit_id)
+    if unit is None:
+        return []
+    text = (N_("Welcome! You are now on the roster of {group} for {unit}.") if approved else
+            N_("Your request to join {group} for {unit} was not approved. If you think this "
+               "is a mistake, please talk to a moderator."))
+    asked = int(request.requested_at.timestamp())
+    return await to_people(
+        conn, [request.user_id], f"resident:{request.id}:decided:{asked}",
+        services.default_language,
+        lambda _: _(text).format(group=html.escape(community.title), unit=unit.address.code))
 
 
 async def _close_notices(context: YishiContext, request: residents.Resident, decider: str,

@@ -34,10 +34,11 @@ from handlers.common import (
     refuse,
 )
 from handlers.flows import private_flow
+from handlers.moderators import on_review_copies, readers
 from handlers.residents import callbacks
-from handlers.residents.decide import decide, notify_moderators
+from handlers.residents.decide import REVIEW_COPY, decide, review_copy_sent, review_in
 from handlers.residents.texts import parse_area, relation_name
-from storage import communities, memberships, residents, units
+from storage import communities, memberships, outbox, residents, units
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,9 @@ async def _submit(update: Update, context: YishiContext) -> int:
     now = services.clock.now()
     async with services.db.transaction() as conn:
         community = await communities.by_id(conn, draft["community"])
-        assert community is not None
+    assert community is not None
+    moderators = await readers(context.bot, services, community)
+    async with services.db.transaction() as conn:
         unit = await units.ensure(conn, community.id, address, now)
         existing = await residents.find(conn, community.id, user.id, unit.id)
         if existing is not None and existing.status is ResidentStatus.VERIFIED:
@@ -247,6 +250,9 @@ async def _submit(update: Update, context: YishiContext) -> int:
             request = await residents.request(
                 conn, community_id=community.id, user_id=user.id, unit_id=unit.id,
                 relation=relation, area_claimed=draft.get("area"), now=now)
+            await outbox.queue(conn, await review_in(conn, services, community, moderators,
+                                                     request.id), now)
+    services.outbox.kick()
     if already:
         await flow_reply(update, _("You are already on the roster for {unit}.").format(
             unit=address.code))
@@ -255,7 +261,6 @@ async def _submit(update: Update, context: YishiContext) -> int:
                          "went to the moderators. I will tell you when they decide.").format(
         group=html.escape(community.title), relation=relation_name(relation, _),
         unit=address.code))
-    await notify_moderators(context, community, request.id)
     return ConversationHandler.END
 
 
@@ -263,6 +268,7 @@ async def _submit(update: Update, context: YishiContext) -> int:
 
 
 def register(app: YishiApp) -> None:
+    on_review_copies(app.bot_data.services.outbox, REVIEW_COPY, review_copy_sent)
     typed = F.TEXT & ~F.COMMAND
     app.add_handler(CommandHandler("join", join_in_group, filters=F.ChatType.GROUPS))
     app.add_handler(private_flow(

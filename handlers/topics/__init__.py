@@ -17,6 +17,7 @@ from bot.context import YishiApp
 from bot.domain.topics import prepare_similarity
 from bot.i18n import N_
 from handlers.flows import flow, private_flow
+from handlers.moderators import on_review_copies
 from handlers.topics import callbacks
 from handlers.topics.jobs import (
     arm_roundups,
@@ -25,7 +26,15 @@ from handlers.topics.jobs import (
     post_roundup,
     replan_roundup,
 )
-from handlers.topics.lifecycle import MET, POSTED, READY, ROUNDUP, posted
+from handlers.topics.lifecycle import (
+    MET,
+    POSTED,
+    READY,
+    REVIEW_COPY,
+    ROUNDUP,
+    posted,
+    review_copy_sent,
+)
 from handlers.topics.moderate import (
     MEETING_DATE,
     REASON,
@@ -119,6 +128,7 @@ def register(app: YishiApp) -> None:
     services.scheduler.on(MET, ask_after_meeting)
     services.scheduler.on(READY, ask_when_ready)
     services.outbox.on_sent(POSTED, posted)
+    on_review_copies(services.outbox, REVIEW_COPY, review_copy_sent)
     services.startup.append(arm_roundups)
     services.startup.append(_load_segmenter)
     services.zone_changed.append(replan_roundup)

@@ -37,7 +37,7 @@ from handlers.common import (
     private_link,
     schedule_spaced,
 )
-from handlers.moderators import copy_language, send_to_moderators
+from handlers.moderators import Readers, copy_language, review_copies
 from handlers.outgoing import edit_caption, edit_text, message, photo, to_people
 from handlers.topics.texts import (
     STATUS_NAMES,
@@ -61,6 +61,7 @@ AFTER_MEETING = timedelta(hours=2)
 # Due work: a topic reached the group's support threshold; the moderators are asked now.
 READY = "topic_ready"
 POSTED = "topic.posted"
+REVIEW_COPY = "topic.review_copy"
 
 
 async def _load(topic_id: int, context: YishiContext) -> tuple[Topic | None, Community | None]:
@@ -75,19 +76,30 @@ def _topic_id(data: str | None, position: int = 1) -> int | None:
     return int(parts[position]) if len(parts) > position and parts[position].isdigit() else None
 
 
-async def _send_for_moderation(context: YishiContext, community: Community,
-                               topic: Topic) -> None:
-    author = await _author_name(context.services, topic)
+async def review_in(conn: Connection, services: Services, community: Community,
+                    readers: Readers, topic: Topic) -> list[Outgoing]:
+    """The new topic's copies for the moderators, with its buttons, to queue in the
+    transaction that stores it; each is noted once sent (:func:`review_copy_sent`)."""
+    person = None if topic.anonymous or topic.author_id is None else \
+        await people.get(conn, topic.author_id)
+    author = person.name if person else None
 
-    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         head = _("<b>New topic</b> for {group}").format(group=html.escape(community.title))
         return head + "\n\n" + _card(topic, None, author, _), _moderation_buttons(topic, _)
 
-    copies = await send_to_moderators(context.bot, context.services, community, render,
+    return await review_copies(
+        conn, services, community, readers, f"topic:{topic.id}:review", render,
+        remember={"what": REVIEW_COPY, "topic": topic.id},
         unreachable_note=N_("A new topic waits for a moderator. Moderators: start a private "
-                            "chat with me to review it."), photo=topic.photo_file_id)
-    async with context.services.db.transaction() as conn:
-        await store.set_notices(conn, topic.id, copies)
+                            "chat with me to review it."), photo_id=topic.photo_file_id)
+
+
+async def review_copy_sent(conn: Connection, remember: dict[str, Any], answer: Any,
+                           now: datetime) -> None:
+    """A moderator's copy is out: noted, so the decision brings it up to date."""
+    await store.add_notice(conn, int(remember["topic"]),
+                           [int(answer["chat"]["id"]), int(answer["message_id"])])
 
 
 async def group_post(conn: Connection, community: Community, topic_id: int) -> Outgoing:

@@ -31,10 +31,11 @@ from handlers.common import (
     private_link,
     refuse,
 )
+from handlers.moderators import readers
 from handlers.topics import callbacks
-from handlers.topics.lifecycle import _load, _send_for_moderation, _toggle_support, _topic_id
+from handlers.topics.lifecycle import _load, _toggle_support, _topic_id, review_in
 from handlers.topics.texts import category_name
-from storage import communities
+from storage import communities, outbox
 from storage import topics as store
 
 TITLE, SIMILAR, DETAILS, CATEGORY, PHOTO, ANONYMITY = range(6)
@@ -297,12 +298,16 @@ async def anonymity_button(update: Update, context: YishiContext) -> int:
         return await _limit_reached(update, context)
     now = services.clock.now()
     week = week_start(now, community.timezone).date().isoformat()
+    moderators = await readers(context.bot, services, community)
     async with services.db.transaction() as conn:
         topic = await store.create(
             conn, community_id=community.id, title=draft["title"], details=draft["details"],
             category=draft["category"], photo_file_id=draft.get("photo"),
             author_id=user.id if choice == "name" else None, now=now)
         await store.count_proposal(conn, community.id, user.id, week)
+        await outbox.queue(conn, await review_in(conn, services, community, moderators,
+                                                 topic), now)
+    services.outbox.kick()
     lines = [_("Thank you! {ref} “{title}” went to the moderators.").format(
         ref=topic.ref, title=html.escape(topic.title))]
     if topic.anonymous:
@@ -312,5 +317,4 @@ async def anonymity_button(update: Update, context: YishiContext) -> int:
     else:
         lines.append(_("I will tell you what they decide."))
     await flow_reply(update, "\n".join(lines))
-    await _send_for_moderation(context, community, topic)
     return ConversationHandler.END
