@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -34,6 +34,22 @@ RETRYABLE = frozenset({"40P01", "40001"})
 RETRIES = 5
 
 T = TypeVar("T")
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def held(query: S) -> S:
+    """``query`` taking the rows it reads for this transaction, so that what it then
+    writes waits for, or holds back, any other transaction doing the same (SQLite has one
+    writer at a time and needs none).
+
+    On PostgreSQL this is ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a row inserted that
+    refers to this one (an answer to a request for help, a ballot of a poll) takes a
+    share of it for its foreign key, and ``FOR UPDATE`` would wait for that share; two
+    transactions each holding one and then asking for the row would wait for each other
+    forever, which PostgreSQL breaks by ending one of them."""
+    return query.with_for_update(key_share=True)
+
 
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import held
 from storage.schema import decision_notices, decision_objections, decisions
 from storage.upsert import upsert
 
@@ -43,7 +44,7 @@ async def get(conn: AsyncConnection, decision_id: int, *,
     (a refresh of its post reads it so: on PostgreSQL the post's recording and an action
     then go one after the other, and the post ends up showing both)."""
     query = select(decision_notices).where(decision_notices.c.decision_id == decision_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _notice(row) if row is not None else None
 
 

@@ -22,6 +22,7 @@ from bot.domain.helping import (
     Side,
     TransferStatus,
 )
+from storage.database import held
 from storage.schema import help_answers, helps, time_balances, time_ledger, time_rates
 from storage.schema import time_transfers as transfers
 from storage.upsert import upsert
@@ -62,7 +63,7 @@ async def get(conn: AsyncConnection, help_id: int, *, lock: bool = False) -> Hel
     its post reads it so: on PostgreSQL the post's recording and an action then go one
     after the other, and the post ends up showing both)."""
     query = select(helps).where(helps.c.id == help_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _help(row) if row else None
 
 

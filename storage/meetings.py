@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.meetings import Meeting, MeetingStatus
+from storage.database import held
 from storage.schema import meeting_signups, meetings
 from storage.upsert import upsert
 
@@ -45,7 +46,7 @@ async def get(conn: AsyncConnection, meeting_id: int, *,
     its post reads it so: on PostgreSQL the post's recording and an action then go one
     after the other, and the post ends up showing both)."""
     query = select(meetings).where(meetings.c.id == meeting_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _meeting(row) if row else None
 
 

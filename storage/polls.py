@@ -30,6 +30,7 @@ from bot.domain.chain import GENESIS, Link, link
 from bot.domain.models import Community
 from bot.domain.polls import Ballot, Poll, PollStatus
 from storage.communities import from_row as community_row
+from storage.database import held
 from storage.schema import (
     ballot_voids,
     ballots,
@@ -67,7 +68,7 @@ async def get(conn: AsyncConnection, poll_id: int, *, lock: bool = False) -> Pol
     """The poll; with ``lock``, held against votes until the transaction ends (a close
     counts under it, so no ballot lands between the count and the result)."""
     query = select(polls).where(polls.c.id == poll_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _poll(row) if row else None
 
 
@@ -89,7 +90,7 @@ async def voting_on(conn: AsyncConnection,
                                              communities.c.id == polls.c.community_id)
              .where(polls.c.id.in_(sorted(poll_ids)))
              .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
-             .with_for_update(of=polls))
+             .with_for_update(of=polls, key_share=True))
     found = {}
     for row in (await conn.execute(query)).mappings():
         poll = _poll({c.name: row[f"polls_{c.name}"] for c in polls.c})

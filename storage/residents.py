@@ -15,6 +15,7 @@ from bot.domain.households import Household, Member, Relation
 from bot.domain.residents import Resident, ResidentStatus
 from bot.domain.units import UnitAddress
 from storage import unit_owners
+from storage.database import held
 from storage.schema import people, residents, units
 
 
@@ -46,7 +47,7 @@ async def get(conn: AsyncConnection, resident_id: int, *,
               lock: bool = False) -> Resident | None:
     """The request; with ``lock``, its row is held until the transaction ends."""
     query = select(residents).where(residents.c.id == resident_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _resident(row) if row else None
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.helping import Kind
 from bot.domain.volunteering import Activity, ActivityStatus
+from storage.database import held
 from storage.schema import activities, activity_signups
 from storage.upsert import upsert
 
@@ -44,7 +45,7 @@ async def get(conn: AsyncConnection, activity_id: int, *,
     its post reads it so: on PostgreSQL the post's recording and an action then go one
     after the other, and the post ends up showing both)."""
     query = select(activities).where(activities.c.id == activity_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    row = (await conn.execute(held(query) if lock else query)).mappings().first()
     return _activity(row) if row else None
 
 

@@ -333,6 +333,12 @@ async def _another_batch(db, poll_id) -> None:
                               choice=[1], proxy_by=None, now=NOW)
 
 
+async def _watched(db: Database, count: int) -> None:
+    """Until ``count`` lock requests wait, watched from a connection of its own."""
+    async with db.transaction() as conn:
+        await _waiting(conn, count)
+
+
 async def _waiting(conn, count: int) -> None:
     async with asyncio.timeout(10):  # the database's lock table: nothing to await but it
         while await lock_waits(conn) < count:  # noqa: ASYNC110
@@ -407,4 +413,43 @@ async def test_on_postgresql_work_that_must_not_be_lost_survives_a_deadlock():
                 asyncio.create_task(both(first.id, second.id), context=contextvars.Context()),
                 asyncio.create_task(both(second.id, first.id), context=contextvars.Context()))
         assert done == [first.id, second.id]
-        assert sorted(runs) == sorted([first.id, second.id, runs[-1]]) and len(runs) == 3
+        # One of them ran again (more than once if its retry met the same circle).
+        assert set(runs) == {first.id, second.id} and len(runs) >= 3
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES),
+                    reason="no PostgreSQL server named (YISHI_TEST_POSTGRES); .ci/run gives one")
+async def test_on_postgresql_a_row_held_after_a_row_referring_to_it_was_written_is_no_deadlock():
+    """A ballot written takes a share of its poll's row (its foreign key). Meanwhile the
+    outbox notes where the poll's post is (an update of the row) and reads it again held;
+    the ballot's transaction then asks to hold the row too. Held as FOR UPDATE, the
+    outbox's read would wait for the ballot's share while the ballot waits for the
+    outbox: a deadlock that ended one of them (session 17's CI, with a request for help
+    and its answers). Held as FOR NO KEY UPDATE (storage.database.held), one waits for the
+    other and both complete."""
+    async with _postgres() as db:
+        async with db.transaction() as conn:
+            poll = await poll_store.create(
+                conn, community_id=(await _community(conn)).id, now=NOW,
+                question="Repaint?", options=["Yes", "No"], multiple=False,
+                max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
+                weighting="person", rule="plurality", live_results=True)
+        updated, go_on = asyncio.Event(), asyncio.Event()
+
+        async def outbox_notes_the_post() -> None:
+            async with db.transaction() as conn:
+                await poll_store.set_post(conn, poll.id, -100, 7, "digest")
+                updated.set()
+                await go_on.wait()
+                assert (await poll_store.get(conn, poll.id, lock=True)).post_message_id == 7
+
+        async with asyncio.timeout(20), db.transaction() as ballot:
+            await poll_store.cast(ballot, poll_id=poll.id, voter_key="v:7", user_id=7,
+                                  unit_id=None, choice=[0], proxy_by=None, now=NOW)
+            noting = asyncio.create_task(outbox_notes_the_post(), context=contextvars.Context())
+            await updated.wait()
+            holding = asyncio.create_task(poll_store.get(ballot, poll.id, lock=True))
+            await asyncio.create_task(_watched(db, 1), context=contextvars.Context())
+            go_on.set()  # the ballot's transaction waits for the outbox's: it goes on
+            await noting
+            assert (await holding).post_message_id == 7
