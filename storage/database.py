@@ -58,17 +58,26 @@ _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=F
 # began before it was deleted, an autovacuum's ANALYZE among them): flush_journal first
 # waits for those to end, this long at most.
 OLDER_SNAPSHOTS_WAIT = 10.0
+# A session holds old row versions back while its snapshot's oldest transaction, or its
+# own transaction, is older than the first transaction to start after now.
 _OLDER_SNAPSHOTS = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
-    "AND age(backend_xmin) > age((:horizon % 4294967296)::text::xid)")
+    "AND pid <> pg_backend_pid() AND ("
+    "(backend_xmin IS NOT NULL "
+    "AND age(backend_xmin) > age((:horizon % 4294967296)::text::xid)) OR "
+    "(backend_xid IS NOT NULL "
+    "AND age(backend_xid) > age((:horizon % 4294967296)::text::xid)))")
 
 
 async def _wait_for_older_snapshots(conn: Any) -> None:
-    """PostgreSQL: wait until no other session of this database holds a snapshot taken
-    before now (so that VACUUM FULL may drop every row version deleted before now)."""
+    """PostgreSQL: wait until no other session of this database holds a snapshot or a
+    transaction from before now (so that VACUUM FULL may drop every row version deleted
+    before now). VACUUM keeps a version deleted by a transaction no older than the oldest
+    of them all, so every session must have moved past the first transaction after now
+    (the snapshot's xmax), not only past the oldest running now (its xmin): a session
+    between the two would keep, say, a raw update deleted just before."""
     horizon = (await conn.execute(text(
-        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))).scalar_one()
+        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))).scalar_one()
     deadline = asyncio.get_running_loop().time() + OLDER_SNAPSHOTS_WAIT
     while (await conn.execute(_OLDER_SNAPSHOTS, {"horizon": horizon})).scalar_one():
         if asyncio.get_running_loop().time() > deadline:
