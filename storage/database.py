@@ -59,10 +59,11 @@ _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=F
 # waits for those to end, this long at most.
 OLDER_SNAPSHOTS_WAIT = 10.0
 # A session holds old row versions back while its snapshot's oldest transaction, or its
-# own transaction, is older than the first transaction to start after now.
+# own transaction, is older than the first transaction to start after now. Sessions of
+# every database on the server count: PostgreSQL 15 was seen to keep a version deleted
+# here while a transaction was open in another database.
 _OLDER_SNAPSHOTS = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() AND ("
+    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ("
     "(backend_xmin IS NOT NULL "
     "AND age(backend_xmin) > age((:horizon % 4294967296)::text::xid)) OR "
     "(backend_xid IS NOT NULL "
@@ -70,7 +71,7 @@ _OLDER_SNAPSHOTS = text(
 
 
 async def _wait_for_older_snapshots(conn: Any) -> None:
-    """PostgreSQL: wait until no other session of this database holds a snapshot or a
+    """PostgreSQL: wait until no other session on the server holds a snapshot or a
     transaction from before now (so that VACUUM FULL may drop every row version deleted
     before now). VACUUM keeps a version deleted by a transaction no older than the oldest
     of them all, so every session must have moved past the first transaction after now

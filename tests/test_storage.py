@@ -490,6 +490,7 @@ async def test_on_postgresql_a_secret_polls_flush_waits_for_a_transaction_begun_
             "it may see stay until the next vacuum"]
         end.set()
         await older
+        monkeypatch.setattr(database_module, "OLDER_SNAPSHOTS_WAIT", 10.0)
         await db.flush_journal()
         async with db.transaction() as conn:
             stored = await inspection.table_files(conn, ("update_inbox",))
