@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.models import DueWork
 from bot.domain.reports import ReportStatus, Timer
+from bot.fakeapi.server import Fault
 from handlers.reports import callbacks as report_buttons
 from handlers.reports.jobs import still_fixed
 from handlers.settings import SETTING
@@ -97,6 +98,39 @@ async def test_categories_route_to_their_handlers_and_a_handler_reassigns(bot, a
     await tg.say(ann, ann, "/report R-0001")
     timeline = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == ann.id)
     assert "Passed to Lee" in timeline.text
+
+
+async def test_a_report_filed_as_telegram_fails_and_the_bot_dies_reaches_its_handler_once(
+        bot, api, tg, clock):
+    """Telegram fails on the handler's copy and the bot dies right after Ann was thanked:
+    she is not told that nothing was changed (it was filed), and once the bot is back the
+    copy reaches Fixer, once, with the group's notice, once."""
+    group, _owner, stored, fixer, ann, _bob = await _building(bot, api, tg)
+    down = Fault("sendMessage", "500", times=1000,
+                 where=lambda params: str(params.get("chat_id")) == str(fixer.id))
+    api.faults.append(down)
+    done, mark = await _file(api, tg, group, ann, stored.id)
+    assert done.text.startswith("Thank you! Your report is R-0001.")
+    await bot.settled()
+    assert [c.text for c in api.sent(chat_id=ann.id, after=mark)
+            if "went wrong" in c.text] == []
+    assert api.sent(chat_id=fixer.id, after=mark) == []
+    await bot.crash()
+    down.times = 0  # Telegram answers again
+    await bot.start()
+    clock.advance(timedelta(minutes=11))
+    await bot.tick()
+    await bot.settled()
+    cards = [c for c in api.sent(chat_id=fixer.id, after=mark) if c.buttons]
+    assert [c.text.splitlines()[0] for c in cards] == ["R-0001 · Lift"]
+    report, _photos, _events = await _report(bot, stored.id)
+    assert report.notices == [[fixer.id, cards[0].result["message_id"]]]
+    notices = [c for c in api.sent(chat_id=group.id, after=mark) if "R-0001" in c.text]
+    assert len(notices) == 1
+    clock.advance(timedelta(minutes=30))  # nothing is left to go again
+    await bot.tick()
+    await bot.settled()
+    assert len([c for c in api.sent(chat_id=fixer.id, after=mark) if c.buttons]) == 1
 
 
 async def test_a_handlers_chat_receives_reports_and_answers_by_reply(bot, api, tg):

@@ -51,6 +51,7 @@ from handlers.reports.jobs import (
     overdue_reminder,
     resolve_limit,
     resolve_soon,
+    route_again,
     still_fixed,
 )
 from handlers.reports.lifecycle import (
@@ -59,6 +60,7 @@ from handlers.reports.lifecycle import (
     posted,
 )
 from handlers.reports.records import my_reports, report_with_reference, stale_report_button
+from handlers.reports.routing import ROUTE
 
 
 def register(app: YishiApp) -> None:
@@ -109,6 +111,7 @@ def register(app: YishiApp) -> None:
     scheduler.on(Timer.ACK_SOON, acknowledge_soon)
     scheduler.on(Timer.RESOLVE_SOON, resolve_soon)
     scheduler.on(GROUP_NOTICE, group_notice)
+    scheduler.on(ROUTE, route_again)
     scheduler.on(Timer.STILL_FIXED, still_fixed)
     scheduler.on(Timer.OVERDUE, overdue_reminder)
     app.bot_data.services.outbox.on_sent(POSTED, posted)

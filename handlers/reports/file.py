@@ -41,10 +41,9 @@ from handlers.common import (
 from handlers.reports import callbacks
 from handlers.reports.lifecycle import (
     _arm,
-    _group_notice,
-    _route,
     limits_for,
 )
+from handlers.reports.routing import deliver_new, route_armed
 from handlers.reports.texts import _summary
 from storage import communities, residents
 from storage import reports as store
@@ -324,10 +323,9 @@ async def submit(update: Update, context: YishiContext) -> int:
         # Its time limits are written with it: a crash right after cannot leave it without.
         await _arm(conn, report.id, timers_when_filed(
             limits_for(services.settings, report.category), now), now)
+        await route_armed(conn, report.id, now)
     await flow_reply(update, _("Thank you! Your report is {ref}. The handlers have it; I will "
                                "tell you of every change.").format(ref=report.ref) + "\n\n"
                      + _summary(draft, _).split("\n", 1)[1])
-    await _route(context.bot, context.services, community, report)
-    if services.settings.reports.post_to_group:
-        await _group_notice(context.services, community, report, "new")
+    await deliver_new(context.bot, services, community, report)
     return ConversationHandler.END

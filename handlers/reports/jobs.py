@@ -38,6 +38,7 @@ from handlers.reports.lifecycle import (
     _tell_handlers,
     change_status,
 )
+from handlers.reports.routing import ROUTE_AGAIN_AFTER, deliver_new
 from handlers.reports.texts import _handler_buttons
 from storage import Connection, communities, due_work, outbox
 from storage import reports as store
@@ -56,6 +57,22 @@ async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
         return Defer(quiet_until)
     await _send_group_notice(app.bot_data.services, community, report,
                              work.payload["what"])
+    return Done()
+
+
+async def route_again(app: YishiApp, work: DueWork) -> Outcome:
+    """A new report whose copies never reached its handlers (the bot died, or Telegram
+    failed, right after it was filed): they go now; while Telegram fails, again later."""
+    services = app.bot_data.services
+    async with services.db.transaction() as conn:
+        report = await store.get(conn, work.payload["report"])
+        community = await communities.by_id(conn, report.community_id) if report else None
+    if report is None or community is None or not community.active:
+        return Done()
+    if report.notices:  # they went; only the note that they had was lost
+        return Done()
+    if not await deliver_new(app.bot, services, community, report):
+        return Defer(services.clock.now() + ROUTE_AGAIN_AFTER)
     return Done()
 
 
