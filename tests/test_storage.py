@@ -335,6 +335,14 @@ async def _another_batch(db, poll_id) -> None:
                               choice=[1], proxy_by=None, now=NOW)
 
 
+async def _poll(conn, community_id: int, question: str = "Repaint?"):
+    """An open Yes / No poll, one vote a person."""
+    return await poll_store.create(
+        conn, community_id=community_id, now=NOW, question=question, options=["Yes", "No"],
+        multiple=False, max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
+        weighting="person", rule="plurality", live_results=True)
+
+
 async def _watched(db: Database, count: int) -> None:
     """Until ``count`` lock requests wait, watched from a connection of its own."""
     async with db.transaction() as conn:
@@ -356,11 +364,7 @@ async def test_on_postgresql_a_poll_is_written_by_one_batch_of_votes_at_a_time()
     perhaps on another instance) waits, so the vote log stays one chain."""
     async with _postgres() as db:
         async with db.transaction() as conn:
-            poll = await poll_store.create(
-                conn, community_id=(await _community(conn)).id, now=NOW,
-                question="Repaint?", options=["Yes", "No"], multiple=False,
-                max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
-                weighting="person", rule="plurality", live_results=True)
+            poll = await _poll(conn, (await _community(conn)).id)
         locked = asyncio.Event()
         async with db.transaction() as votes:
             found = await poll_store.voting_on(votes, {poll.id})
@@ -392,11 +396,7 @@ async def test_on_postgresql_work_that_must_not_be_lost_survives_a_deadlock():
     async with _postgres() as db:
         async with db.transaction() as conn:
             community = await _community(conn)
-            first, second = [await poll_store.create(
-                conn, community_id=community.id, now=NOW, question=q, options=["Yes", "No"],
-                multiple=False, max_choices=1, deadline=NOW + timedelta(days=3),
-                audience="members", weighting="person", rule="plurality", live_results=True)
-                for q in ("Repaint?", "Replant?")]
+            first, second = [await _poll(conn, community.id, q) for q in ("Repaint?", "Replant?")]
         holding = {first.id: asyncio.Event(), second.id: asyncio.Event()}
         runs: list[int] = []
 
@@ -426,16 +426,12 @@ async def test_on_postgresql_a_row_held_after_a_row_referring_to_it_was_written_
     outbox notes where the poll's post is (an update of the row) and reads it again held;
     the ballot's transaction then asks to hold the row too. Held as FOR UPDATE, the
     outbox's read would wait for the ballot's share while the ballot waits for the
-    outbox: a deadlock that ended one of them (session 17's CI, with a request for help
-    and its answers). Held as FOR NO KEY UPDATE (storage.database.held), one waits for the
-    other and both complete."""
+    outbox: a deadlock that ended one of them (seen in a run of the helping tests, with a
+    request for help and its answers). Held as FOR NO KEY UPDATE (storage.database.held),
+    one waits for the other and both complete."""
     async with _postgres() as db:
         async with db.transaction() as conn:
-            poll = await poll_store.create(
-                conn, community_id=(await _community(conn)).id, now=NOW,
-                question="Repaint?", options=["Yes", "No"], multiple=False,
-                max_choices=1, deadline=NOW + timedelta(days=3), audience="members",
-                weighting="person", rule="plurality", live_results=True)
+            poll = await _poll(conn, (await _community(conn)).id)
         updated, go_on = asyncio.Event(), asyncio.Event()
 
         async def outbox_notes_the_post() -> None:

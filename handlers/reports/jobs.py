@@ -30,6 +30,7 @@ from bot.report_names import (
     display_name,
 )
 from bot.scheduler import Defer, Done, Outcome
+from bot.services import Services
 from handlers import outgoing
 from handlers.moderators import moderator_ids
 from handlers.reports import callbacks
@@ -44,14 +45,23 @@ from storage import Connection, communities, due_work, outbox
 from storage import reports as store
 
 
-async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
-    """A group notice held back by quiet hours."""
-    services = app.bot_data.services
+async def _live(services: Services, work: DueWork) -> tuple[Report, Community] | None:
+    """The report a due item is about, with its community, unless either is gone."""
     async with services.db.transaction() as conn:
         report = await store.get(conn, work.payload["report"])
         community = await communities.by_id(conn, report.community_id) if report else None
     if report is None or community is None or not community.active:
+        return None
+    return report, community
+
+
+async def group_notice(app: YishiApp, work: DueWork) -> Outcome:
+    """A group notice held back by quiet hours."""
+    services = app.bot_data.services
+    found = await _live(services, work)
+    if found is None:
         return Done()
+    report, community = found
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
@@ -64,11 +74,10 @@ async def route_again(app: YishiApp, work: DueWork) -> Outcome:
     """A new report whose copies never reached its handlers (the bot died, or Telegram
     failed, right after it was filed): they go now; while Telegram fails, again later."""
     services = app.bot_data.services
-    async with services.db.transaction() as conn:
-        report = await store.get(conn, work.payload["report"])
-        community = await communities.by_id(conn, report.community_id) if report else None
-    if report is None or community is None or not community.active:
+    found = await _live(services, work)
+    if found is None:
         return Done()
+    report, community = found
     if report.notices:  # they went; only the note that they had was lost
         return Done()
     if not await deliver_new(app.bot, services, community, report):
