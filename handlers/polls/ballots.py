@@ -374,9 +374,16 @@ class VoteDesk:
     async def _record(self, presses: list[Press]) -> list[Recorded]:
         services = self._services
         handled = [p.update_id for p in presses if p.update_id is not None]
-        async with self._writing, services.db.transaction() as conn:
+
+        async def write(conn: Connection) -> list[Recorded]:
             results = await record(conn, services.settings, presses, services.clock.now())
             await inbox.done(conn, handled)
+            return results
+
+        # A batch PostgreSQL ends to break a deadlock is written again, whole: the votes
+        # in it are not turned away for a conflict of the database's own.
+        async with self._writing:
+            results = await services.db.retrying(write)
         services.inbox.cleared.update(handled)
         return results
 
