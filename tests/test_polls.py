@@ -17,7 +17,7 @@ from bot.fakeapi.harness import (
     prepare_poll,
 )
 from handlers.polls import callbacks as poll_buttons
-from storage import inspection
+from storage import DatabaseError, inspection
 from storage import polls as store
 from tests.helpers import audit_log, group_with_bot, introduce
 from tests.test_privacy_and_exports import _forgotten
@@ -112,6 +112,35 @@ async def test_create_vote_change_and_refusals(bot, api, tg):
         "参与：3 户中 2 户", "", "Yes：1 票（50%）", "No：1 票（50%）", "Abstain：0 票（0%）"][-4:]
     assert [b["callback_data"] for b in shown.buttons] == [
         f"v:{poll.id}:{n}" for n in range(3)]
+
+
+class _Conflict(Exception):
+    """What the driver raises when PostgreSQL ends a transaction to break a deadlock."""
+
+    sqlstate = "40P01"
+
+
+async def test_a_batch_of_votes_the_database_ends_for_a_deadlock_is_written_again(
+        bot, api, tg, monkeypatch, caplog):
+    """PostgreSQL ends a batch's transaction to break a deadlock (here, once, at its first
+    read): the batch runs again whole and the vote counts, with nothing logged as failed."""
+    group, owner, stored, people = await _building(bot, api, tg, ROWS)
+    post, _controls, _preview = await _create(api, tg, group, owner, stored.id)
+    real, ended = store.voting_on, []
+
+    async def ended_once(*args, **kwargs):
+        if not ended:
+            ended.append(True)
+            raise DatabaseError("SELECT polls", None, _Conflict("deadlock detected"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "voting_on", ended_once)
+    assert await _vote(api, tg, people["Ann"], post, 0) == "Recorded for P-1: Yes"
+    assert ended == [True]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    async with bot.services.db.transaction() as conn:
+        ballots = await store.counted(conn, _poll_id(post))
+    assert [b.choice for b in ballots] == [(0,)]
 
 
 async def test_one_vote_per_household_and_scope_and_multiple_choice(bot, api, tg):

@@ -380,8 +380,8 @@ class VoteDesk:
             await inbox.done(conn, handled)
             return results
 
-        # A batch PostgreSQL ends to break a deadlock is written again, whole: the votes
-        # in it are not turned away for a conflict of the database's own.
+        # A batch PostgreSQL ends to break a deadlock is written again, whole (as one
+        # recorded on arrival is, below).
         async with self._writing:
             results = await services.db.retrying(write)
         services.inbox.cleared.update(handled)
@@ -393,7 +393,11 @@ class VoteDesk:
         (the rest of their batch, written down) in the same transaction: a press arriving
         while its batch is fetched (bot/inbox.py). All or nothing."""
         services = self._services
-        async with self._writing, services.db.transaction() as conn:
+
+        async def write(conn: Connection) -> list[Recorded]:
             results = await record(conn, services.settings, presses, services.clock.now())
             await write_also(conn)
-        return results
+            return results
+
+        async with self._writing:
+            return await services.db.retrying(write)
