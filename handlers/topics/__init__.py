@@ -20,9 +20,11 @@ from handlers.flows import flow, private_flow
 from handlers.moderators import on_review_copies
 from handlers.topics import callbacks
 from handlers.topics.jobs import (
+    ASKED,
     arm_roundups,
     ask_after_meeting,
     ask_when_ready,
+    asked,
     post_roundup,
     replan_roundup,
 )
@@ -129,6 +131,7 @@ def register(app: YishiApp) -> None:
     services.scheduler.on(READY, ask_when_ready)
     services.outbox.on_sent(POSTED, posted)
     on_review_copies(services.outbox, REVIEW_COPY, review_copy_sent)
+    on_review_copies(services.outbox, ASKED, asked)
     services.startup.append(arm_roundups)
     services.startup.append(_load_segmenter)
     services.zone_changed.append(replan_roundup)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import YishiApp
 from bot.domain.durations import next_weekly
-from bot.domain.models import Community, DueWork
+from bot.domain.models import Community, DueWork, Outgoing
 from bot.domain.topics import (
     AWAITING_OUTCOME,
     Ranked,
@@ -23,13 +24,17 @@ from bot.domain.topics import (
 from bot.i18n import N_, Translator, translator
 from bot.scheduler import Defer, Done, Outcome
 from bot.services import Services
-from handlers.moderators import send_to_moderators
+from handlers.moderators import Readers, readers, review_copies
 from handlers.outgoing import message
 from handlers.topics import callbacks
 from handlers.topics.lifecycle import ROUNDUP
-from handlers.topics.texts import _author_name, _card
-from storage import Connection, communities, due_work, outbox
+from handlers.topics.texts import _card
+from storage import Connection, communities, due_work, outbox, people
 from storage import topics as store
+
+# A question to the moderators from scheduled work (the roundup, a topic ready, after its
+# meeting): queued with the run, so a run again after a crash asks once.
+ASKED = "topic.asked"
 
 
 async def _ensure_roundup(app: YishiApp, community: Community) -> None:
@@ -109,18 +114,17 @@ async def post_roundup(app: YishiApp, work: DueWork) -> Outcome:
         # own time on, so not by that), with the next week's run armed:
         # run again after a crash before the scheduler noted it, it is not posted twice,
         # and the moderators are not asked twice.
+        moderators = await readers(app.bot, services, community)
         async with services.db.transaction() as conn:
             week = now.astimezone(ZoneInfo(community.timezone)).strftime("%G-W%V")
-            first_time = await outbox.queue(conn, [message(
-                f"topic:roundup:{community.id}:{week}", community.chat_id,
-                "\n".join(lines))], now) > 0
+            owed = [message(f"topic:roundup:{community.id}:{week}", community.chat_id,
+                            "\n".join(lines))]
+            for entry in top:
+                owed += await _offer_selection(conn, services, community, moderators,
+                                               *by_id[entry.id], week)
+            await outbox.queue(conn, owed, now)
             await ensure_next(conn, services, community, now)
         services.outbox.kick()
-        if first_time:
-            for entry in top:
-                await _offer_selection(app.bot, app.bot_data.services, community,
-                                       by_id[entry.id][0],
-                                       by_id[entry.id][1])
         return Done()
     async with services.db.transaction() as conn:
         await ensure_next(conn, services, community, now)
@@ -144,19 +148,37 @@ def _choices(topic: Topic, rows: list[list[tuple[str, str]]]) -> InlineKeyboardM
         for row in rows])
 
 
-async def _offer_selection(bot: Bot, services: Services, community: Community, topic: Topic,
-                           supports: int) -> None:
-    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+async def _offer_selection(conn: Connection, services: Services, community: Community,
+                           moderators: Readers, topic: Topic, supports: int,
+                           week: str) -> list[Outgoing]:
+    """The roundup's question to the moderators about one of its topics, named by the
+    week: the roundup run again after a crash asks them once."""
+    author = await _author_in(conn, topic)
+
+    def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
         text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
-            topic, supports, await _author_name(services, topic), _)
+            topic, supports, author, _)
         return text, _choices(topic, [[("vote", _("Put to a vote")),
                                        ("meet", _("Discuss at a meeting"))],
                                       [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
 
-    await send_to_moderators(bot, services, community, render,
-                             unreachable_note=N_("The weekly topics are ready for the "
-                                                 "moderators. Moderators: start a private "
-                                                 "chat with me to choose what happens next."))
+    return await review_copies(
+        conn, services, community, moderators, f"topic:{topic.id}:offer:{week}", render,
+        remember={"what": ASKED}, unreachable_note=N_(
+            "The weekly topics are ready for the moderators. Moderators: start a private "
+            "chat with me to choose what happens next."))
+
+
+async def _author_in(conn: Connection, topic: Topic) -> str | None:
+    if topic.anonymous or topic.author_id is None:
+        return None
+    person = await people.get(conn, topic.author_id)
+    return person.name if person else None
+
+
+async def asked(conn: Connection, remember: dict[str, Any], answer: Any,
+                now: datetime) -> None:
+    """A question to the moderators went: nothing to note (their answer is a button)."""
 
 
 async def ask_when_ready(app: YishiApp, work: DueWork) -> Outcome:
@@ -174,20 +196,27 @@ async def ask_when_ready(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    author = await _author_name(services, topic)
+    moderators = await readers(app.bot, services, community)
+    async with services.db.transaction() as conn:
+        author = await _author_in(conn, topic)
 
-    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-        text = _("<b>Ready for a decision</b>: {ref} has {count} supporters, the number this "
-                 "group set (/settings threshold). What should happen with it?").format(
-            ref=topic.ref, count=supports) + "\n\n" + _card(topic, supports, author, _)
-        return text, _choices(topic, [[("vote", _("Put to a vote")),
-                                       ("meet", _("Discuss at a meeting"))],
-                                      [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
+        def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+            text = _("<b>Ready for a decision</b>: {ref} has {count} supporters, the number "
+                     "this group set (/settings threshold). What should happen with it?"
+                     ).format(ref=topic.ref, count=supports) + "\n\n" + _card(
+                topic, supports, author, _)
+            return text, _choices(topic, [[("vote", _("Put to a vote")),
+                                           ("meet", _("Discuss at a meeting"))],
+                                          [("close", _("Close")),
+                                           ("urgent", _("Urgent on/off"))]])
 
-    await send_to_moderators(app.bot, services, community, render,
-                             unreachable_note=N_("A topic reached the group's support "
-                                                 "threshold and is ready for a decision. "
-                                                 "Moderators: start a private chat with me."))
+        # Named by the due item (its id stays when it runs again after a crash).
+        await outbox.queue(conn, await review_copies(
+            conn, services, community, moderators, f"topic:{topic.id}:ready:{work.id}",
+            render, remember={"what": ASKED}, unreachable_note=N_(
+                "A topic reached the group's support threshold and is ready for a decision. "
+                "Moderators: start a private chat with me.")), services.clock.now())
+    services.outbox.kick()
     return Done()
 
 
@@ -204,22 +233,26 @@ async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
     quiet_until = community.quiet_until(services.clock.now())
     if quiet_until is not None:
         return Defer(quiet_until)
-    async with services.db.transaction() as conn:
-        supports = len(await store.supporters(conn, topic.id))
-    author = await _author_name(services, topic)
+    moderators = await readers(app.bot, services, community)
     when = (topic.meeting_at.astimezone(ZoneInfo(community.timezone))
             if topic.meeting_at else None)
+    async with services.db.transaction() as conn:
+        supports = len(await store.supporters(conn, topic.id))
+        author = await _author_in(conn, topic)
 
-    async def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-        text = _("<b>After the meeting</b> on {when}: what came of this topic?").format(
-            when=f"{when:%Y-%m-%d %H:%M}" if when else "?") + "\n\n" + _card(
-            topic, supports, author, _)
-        return text, _choices(topic, [[("agreed", _("Agreed at the meeting")),
-                                       ("vote", _("Put to a vote"))],
-                                      [("back", _("Back to the list")), ("close", _("Close"))]])
+        def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
+            text = _("<b>After the meeting</b> on {when}: what came of this topic?").format(
+                when=f"{when:%Y-%m-%d %H:%M}" if when else "?") + "\n\n" + _card(
+                topic, supports, author, _)
+            return text, _choices(topic, [[("agreed", _("Agreed at the meeting")),
+                                           ("vote", _("Put to a vote"))],
+                                          [("back", _("Back to the list")),
+                                           ("close", _("Close"))]])
 
-    await send_to_moderators(app.bot, services, community, render,
-                             unreachable_note=N_("A topic's meeting is over and the "
-                                                 "moderators should record what came of it. "
-                                                 "Moderators: start a private chat with me."))
+        await outbox.queue(conn, await review_copies(
+            conn, services, community, moderators, f"topic:{topic.id}:met:{work.id}",
+            render, remember={"what": ASKED}, unreachable_note=N_(
+                "A topic's meeting is over and the moderators should record what came of "
+                "it. Moderators: start a private chat with me.")), services.clock.now())
+    services.outbox.kick()
     return Done()
