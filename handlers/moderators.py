@@ -129,10 +129,12 @@ async def review_copies(conn: Connection, services: Services, community: Communi
                              render(translator(person.reads(services.default_language))),
                              remember, photo_id)
     if not private:
+        # Unasked for in the group: after its quiet hours.
         _ = translator(community.language)
         private = [message(f"{key}:unreachable", community.chat_id, _(unreachable_note),
                            markup=private_link(services, "group", community,
-                                               _("Talk to me in private")))]
+                                               _("Talk to me in private")),
+                           not_before=community.quiet_until(services.clock.now()))]
     if readers.chat_id is None:
         return private
     instead = [m.model_dump(mode="json") for m in private]

@@ -1,5 +1,7 @@
 """/join: from the group's link, through the moderators' decision, to the roster."""
 
+from datetime import UTC, datetime
+
 from bot.domain.households import Relation
 from bot.domain.residents import ResidentStatus
 from bot.domain.units import UnitAddress
@@ -208,7 +210,11 @@ async def test_cancel_and_a_restart_in_the_middle(bot, api, tg):
     assert reply.text == "Stopped asking to join the roster (/join). Nothing from it was sent."
 
 
-async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bot, api, tg):
+async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bot, api, tg,
+                                                                              clock):
+    """Nobody who moderates has a private chat with the bot: the group is asked to have one
+    start it, with nothing about the request, and not in its quiet hours."""
+    clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai: quiet
     group, owner, stored = await group_with_bot(bot, api, tg, "Elm House")
     ann = tg.person("Ann", language_code="en")
     await introduce(bot, tg, group, ann)  # noted before they write in private
@@ -220,6 +226,12 @@ async def test_with_no_reachable_moderator_the_group_is_asked_without_details(bo
     ask_relation = await api.wait_for("sendMessage", after=mark)
     mark = api.mark()
     await tg.press(ann, ask_relation, resident_buttons.RELATION.data("tenant"))
+    done = await api.wait_for("editMessageText", after=mark, where=lambda c: c.chat_id == ann.id)
+    assert "went to the moderators" in done.text
+    await bot.settled()
+    assert api.sent(chat_id=group.id, after=mark) == []  # the night is quiet
+    clock.set(datetime(2026, 11, 23, 23, 31, tzinfo=UTC))  # 07:31: the quiet hours are over
+    await bot.tick()
     notice = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == group.id)
     assert "2-301" not in notice.text and "Ann" not in notice.text
     assert "/residents" in notice.text
