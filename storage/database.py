@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, event, text
+from sqlalchemy import RowMapping, Select, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -49,6 +49,14 @@ def held(query: S) -> S:
     transactions each holding one and then asking for the row would wait for each other
     forever, which PostgreSQL breaks by ending one of them."""
     return query.with_for_update(key_share=True)
+
+
+async def first_row(conn: AsyncConnection, query: Select[Any], *,
+                    lock: bool = False) -> RowMapping | None:
+    """The first row ``query`` finds; with ``lock``, held until the transaction ends
+    (:func:`held`). A refresh of a post reads its row so: on PostgreSQL the post's
+    recording and an action then go one after the other, and the post shows both."""
+    return (await conn.execute(held(query) if lock else query)).mappings().first()
 
 
 _in_transaction: ContextVar[bool] = ContextVar("yishi_in_transaction", default=False)

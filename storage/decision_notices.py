@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.database import held
+from storage.database import first_row
 from storage.schema import decision_notices, decision_objections, decisions
 from storage.upsert import upsert
 
@@ -40,11 +40,9 @@ async def start(conn: AsyncConnection, decision_id: int, until: datetime,
 
 async def get(conn: AsyncConnection, decision_id: int, *,
               lock: bool = False) -> Notice | None:
-    """The decision's notice; with ``lock``, its row is held until the transaction ends
-    (a refresh of its post reads it so: on PostgreSQL the post's recording and an action
-    then go one after the other, and the post ends up showing both)."""
-    query = select(decision_notices).where(decision_notices.c.decision_id == decision_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The decision's notice; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(decision_notices).where(
+        decision_notices.c.decision_id == decision_id), lock=lock)
     return _notice(row) if row is not None else None
 
 

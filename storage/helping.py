@@ -22,7 +22,7 @@ from bot.domain.helping import (
     Side,
     TransferStatus,
 )
-from storage.database import held
+from storage.database import first_row
 from storage.schema import help_answers, helps, time_balances, time_ledger, time_rates
 from storage.schema import time_transfers as transfers
 from storage.upsert import upsert
@@ -59,11 +59,8 @@ async def create(conn: AsyncConnection, *, community_id: int, side: Side, kind: 
 
 
 async def get(conn: AsyncConnection, help_id: int, *, lock: bool = False) -> Help | None:
-    """The request for help; with ``lock``, its row is held until the transaction ends (a refresh of
-    its post reads it so: on PostgreSQL the post's recording and an action then go one
-    after the other, and the post ends up showing both)."""
-    query = select(helps).where(helps.c.id == help_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The request for help; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(helps).where(helps.c.id == help_id), lock=lock)
     return _help(row) if row else None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.chain import GENESIS, Link, link
@@ -113,6 +114,18 @@ async def table_files(conn: AsyncConnection, tables: tuple[str, ...]) -> bytes:
                 "SELECT pg_read_binary_file(pg_relation_filepath(CAST(:name AS regclass)))"),
                 {"name": relation})).scalar_one()
     return found
+
+
+class _Deadlock(Exception):
+    """The driver's error for a transaction PostgreSQL ended to break a deadlock."""
+
+    sqlstate = "40P01"
+
+
+def deadlock(where: str) -> DBAPIError:
+    """What a statement raises when PostgreSQL ends its transaction to break a deadlock,
+    as SQLAlchemy hands it on (``where`` names the statement in the message)."""
+    return DBAPIError(f"-- {where}", None, _Deadlock("deadlock detected"))
 
 
 async def rewrite_time_entry(conn: AsyncConnection, entry_id: int, amount: int) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.meetings import Meeting, MeetingStatus
-from storage.database import held
+from storage.database import first_row
 from storage.schema import meeting_signups, meetings
 from storage.upsert import upsert
 
@@ -42,11 +42,8 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, agenda
 
 async def get(conn: AsyncConnection, meeting_id: int, *,
               lock: bool = False) -> Meeting | None:
-    """The meeting; with ``lock``, its row is held until the transaction ends (a refresh of
-    its post reads it so: on PostgreSQL the post's recording and an action then go one
-    after the other, and the post ends up showing both)."""
-    query = select(meetings).where(meetings.c.id == meeting_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The meeting; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(meetings).where(meetings.c.id == meeting_id), lock=lock)
     return _meeting(row) if row else None
 
 

@@ -30,7 +30,7 @@ from bot.domain.chain import GENESIS, Link, link
 from bot.domain.models import Community
 from bot.domain.polls import Ballot, Poll, PollStatus
 from storage.communities import from_row as community_row
-from storage.database import held
+from storage.database import first_row
 from storage.schema import (
     ballot_voids,
     ballots,
@@ -67,8 +67,7 @@ async def create(conn: AsyncConnection, *, community_id: int, now: datetime,
 async def get(conn: AsyncConnection, poll_id: int, *, lock: bool = False) -> Poll | None:
     """The poll; with ``lock``, held against votes until the transaction ends (a close
     counts under it, so no ballot lands between the count and the result)."""
-    query = select(polls).where(polls.c.id == poll_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    row = await first_row(conn, select(polls).where(polls.c.id == poll_id), lock=lock)
     return _poll(row) if row else None
 
 

@@ -15,7 +15,7 @@ from bot.domain.households import Household, Member, Relation
 from bot.domain.residents import Resident, ResidentStatus
 from bot.domain.units import UnitAddress
 from storage import unit_owners
-from storage.database import held
+from storage.database import first_row
 from storage.schema import people, residents, units
 
 
@@ -45,9 +45,8 @@ def _resident(row: RowMapping) -> Resident:
 
 async def get(conn: AsyncConnection, resident_id: int, *,
               lock: bool = False) -> Resident | None:
-    """The request; with ``lock``, its row is held until the transaction ends."""
-    query = select(residents).where(residents.c.id == resident_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The request; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(residents).where(residents.c.id == resident_id), lock=lock)
     return _resident(row) if row else None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.topics import Topic, TopicStatus
-from storage.database import held
+from storage.database import first_row
 from storage.schema import topic_quota, topic_supports, topics
 from storage.upsert import upsert
 
@@ -38,9 +38,8 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, detail
 
 
 async def get(conn: AsyncConnection, topic_id: int, *, lock: bool = False) -> Topic | None:
-    """The topic; with ``lock``, its row is held until the transaction ends."""
-    query = select(topics).where(topics.c.id == topic_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The topic; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(topics).where(topics.c.id == topic_id), lock=lock)
     return _topic(row) if row else None
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.helping import Kind
 from bot.domain.volunteering import Activity, ActivityStatus
-from storage.database import held
+from storage.database import first_row
 from storage.schema import activities, activity_signups
 from storage.upsert import upsert
 
@@ -41,11 +41,8 @@ async def create(conn: AsyncConnection, *, community_id: int, title: str, kind: 
 
 async def get(conn: AsyncConnection, activity_id: int, *,
               lock: bool = False) -> Activity | None:
-    """The activity; with ``lock``, its row is held until the transaction ends (a refresh of
-    its post reads it so: on PostgreSQL the post's recording and an action then go one
-    after the other, and the post ends up showing both)."""
-    query = select(activities).where(activities.c.id == activity_id)
-    row = (await conn.execute(held(query) if lock else query)).mappings().first()
+    """The activity; with ``lock``, its row held (storage.database.first_row)."""
+    row = await first_row(conn, select(activities).where(activities.c.id == activity_id), lock=lock)
     return _activity(row) if row else None
 
 

@@ -17,7 +17,7 @@ from bot.fakeapi.harness import (
     prepare_poll,
 )
 from handlers.polls import callbacks as poll_buttons
-from storage import DatabaseError, inspection
+from storage import inspection
 from storage import polls as store
 from tests.helpers import audit_log, group_with_bot, introduce
 from tests.test_privacy_and_exports import _forgotten
@@ -114,12 +114,6 @@ async def test_create_vote_change_and_refusals(bot, api, tg):
         f"v:{poll.id}:{n}" for n in range(3)]
 
 
-class _Conflict(Exception):
-    """What the driver raises when PostgreSQL ends a transaction to break a deadlock."""
-
-    sqlstate = "40P01"
-
-
 async def test_a_batch_of_votes_the_database_ends_for_a_deadlock_is_written_again(
         bot, api, tg, monkeypatch, caplog):
     """PostgreSQL ends a batch's transaction to break a deadlock (here, once, at its first
@@ -131,7 +125,7 @@ async def test_a_batch_of_votes_the_database_ends_for_a_deadlock_is_written_agai
     async def ended_once(*args, **kwargs):
         if not ended:
             ended.append(True)
-            raise DatabaseError("SELECT polls", None, _Conflict("deadlock detected"))
+            raise inspection.deadlock("the batch's polls")
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(store, "voting_on", ended_once)
