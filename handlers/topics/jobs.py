@@ -5,6 +5,7 @@ the question to the moderators of what came of it."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,23 +149,39 @@ def _choices(topic: Topic, rows: list[list[tuple[str, str]]]) -> InlineKeyboardM
         for row in rows])
 
 
-async def _offer_selection(conn: Connection, services: Services, community: Community,
-                           moderators: Readers, topic: Topic, supports: int,
-                           week: str) -> list[Outgoing]:
-    """The roundup's question to the moderators about one of its topics, named by the
-    week: the roundup run again after a crash asks them once."""
+Head = Callable[[Translator], str]
+Buttons = Callable[[Translator], InlineKeyboardMarkup]
+
+
+async def _question(conn: Connection, services: Services, community: Community,
+                    moderators: Readers, topic: Topic, supports: int, key: str, head: Head,
+                    buttons: Buttons, unreachable_note: str) -> list[Outgoing]:
+    """A question to the moderators about a topic: ``head`` above its card, ``buttons``
+    under it, queued by the caller under ``key`` (a run again after a crash asks once)."""
     author = await _author_in(conn, topic)
 
     def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-        text = _("<b>Roundup</b>: what should happen with this topic?") + "\n\n" + _card(
-            topic, supports, author, _)
-        return text, _choices(topic, [[("vote", _("Put to a vote")),
-                                       ("meet", _("Discuss at a meeting"))],
-                                      [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
+        return head(_) + "\n\n" + _card(topic, supports, author, _), buttons(_)
 
-    return await review_copies(
-        conn, services, community, moderators, f"topic:{topic.id}:offer:{week}", render,
-        remember={"what": ASKED}, unreachable_note=N_(
+    return await review_copies(conn, services, community, moderators, key, render,
+                               remember={"what": ASKED}, unreachable_note=unreachable_note)
+
+
+def _what_next(topic: Topic, _: Translator) -> InlineKeyboardMarkup:
+    """Put to a vote, discuss at a meeting, close, or mark urgent."""
+    return _choices(topic, [[("vote", _("Put to a vote")), ("meet", _("Discuss at a meeting"))],
+                            [("close", _("Close")), ("urgent", _("Urgent on/off"))]])
+
+
+async def _offer_selection(conn: Connection, services: Services, community: Community,
+                           moderators: Readers, topic: Topic, supports: int,
+                           week: str) -> list[Outgoing]:
+    """The roundup's question about one of its topics, named by the week."""
+    return await _question(
+        conn, services, community, moderators, topic, supports,
+        f"topic:{topic.id}:offer:{week}",
+        lambda _: _("<b>Roundup</b>: what should happen with this topic?"),
+        lambda _: _what_next(topic, _), N_(
             "The weekly topics are ready for the moderators. Moderators: start a private "
             "chat with me to choose what happens next."))
 
@@ -198,22 +215,14 @@ async def ask_when_ready(app: YishiApp, work: DueWork) -> Outcome:
         return Defer(quiet_until)
     moderators = await readers(app.bot, services, community)
     async with services.db.transaction() as conn:
-        author = await _author_in(conn, topic)
-
-        def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-            text = _("<b>Ready for a decision</b>: {ref} has {count} supporters, the number "
-                     "this group set (/settings threshold). What should happen with it?"
-                     ).format(ref=topic.ref, count=supports) + "\n\n" + _card(
-                topic, supports, author, _)
-            return text, _choices(topic, [[("vote", _("Put to a vote")),
-                                           ("meet", _("Discuss at a meeting"))],
-                                          [("close", _("Close")),
-                                           ("urgent", _("Urgent on/off"))]])
-
         # Named by the due item (its id stays when it runs again after a crash).
-        await outbox.queue(conn, await review_copies(
-            conn, services, community, moderators, f"topic:{topic.id}:ready:{work.id}",
-            render, remember={"what": ASKED}, unreachable_note=N_(
+        await outbox.queue(conn, await _question(
+            conn, services, community, moderators, topic, supports,
+            f"topic:{topic.id}:ready:{work.id}",
+            lambda _: _("<b>Ready for a decision</b>: {ref} has {count} supporters, the "
+                        "number this group set (/settings threshold). What should happen "
+                        "with it?").format(ref=topic.ref, count=supports),
+            lambda _: _what_next(topic, _), N_(
                 "A topic reached the group's support threshold and is ready for a decision. "
                 "Moderators: start a private chat with me.")), services.clock.now())
     services.outbox.kick()
@@ -238,20 +247,15 @@ async def ask_after_meeting(app: YishiApp, work: DueWork) -> Outcome:
             if topic.meeting_at else None)
     async with services.db.transaction() as conn:
         supports = len(await store.supporters(conn, topic.id))
-        author = await _author_in(conn, topic)
-
-        def render(_: Translator) -> tuple[str, InlineKeyboardMarkup]:
-            text = _("<b>After the meeting</b> on {when}: what came of this topic?").format(
-                when=f"{when:%Y-%m-%d %H:%M}" if when else "?") + "\n\n" + _card(
-                topic, supports, author, _)
-            return text, _choices(topic, [[("agreed", _("Agreed at the meeting")),
-                                           ("vote", _("Put to a vote"))],
-                                          [("back", _("Back to the list")),
-                                           ("close", _("Close"))]])
-
-        await outbox.queue(conn, await review_copies(
-            conn, services, community, moderators, f"topic:{topic.id}:met:{work.id}",
-            render, remember={"what": ASKED}, unreachable_note=N_(
+        await outbox.queue(conn, await _question(
+            conn, services, community, moderators, topic, supports,
+            f"topic:{topic.id}:met:{work.id}",
+            lambda _: _("<b>After the meeting</b> on {when}: what came of this topic?").format(
+                when=f"{when:%Y-%m-%d %H:%M}" if when else "?"),
+            lambda _: _choices(topic, [[("agreed", _("Agreed at the meeting")),
+                                        ("vote", _("Put to a vote"))],
+                                       [("back", _("Back to the list")),
+                                        ("close", _("Close"))]]), N_(
                 "A topic's meeting is over and the moderators should record what came of "
                 "it. Moderators: start a private chat with me.")), services.clock.now())
     services.outbox.kick()
