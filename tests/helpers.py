@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.models import AuditEntry, Community
@@ -64,3 +65,15 @@ async def introduce(bot: Any, tg: Any, group: Any, *persons: Any) -> None:
             return all([await people.get(conn, p.id) is not None for p in persons])
 
     await eventually(all_known)
+
+
+async def back_after_outage(bot: Any, clock: Any, down: Any, *, minutes: int = 30) -> None:
+    """The bot is killed while Telegram fails as ``down`` says; Telegram answers again, the
+    bot starts, and ``minutes`` later (past the outbox's wait before trying again) its
+    scheduler and outbox have run."""
+    await bot.crash()
+    down.times = 0
+    await bot.start()
+    clock.advance(timedelta(minutes=minutes))
+    await bot.tick()
+    await bot.settled()

@@ -6,13 +6,12 @@ tests/test_storage.py.)"""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from bot.fakeapi.server import Fault
 from handlers.topics import callbacks as topic_buttons
 from storage import decisions as decision_store
 from storage import topics as topic_store
-from tests.helpers import audit_log
+from tests.helpers import audit_log, back_after_outage
 from tests.test_polls import ROWS, _building, _create, _vote
 from tests.test_topics import _building as _topic_building
 from tests.test_topics import _propose, _topic_id
@@ -111,13 +110,7 @@ async def test_an_approved_topic_is_posted_once_after_a_crash_before_it_went_out
     await bot.settled()  # the press handled; the post still waits for Telegram
     assert [c for c in api.sent("sendMessage", chat_id=group.id)
             if c.text.startswith("T-1")] == []
-    await bot.crash()
-    down.times = 0  # Telegram answers again
-    mark = api.mark()
-    await bot.start()
-    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
-    await bot.tick()
-    await bot.settled()
+    await back_after_outage(bot, clock, down)
     posts = [c for c in api.sent("sendMessage", chat_id=group.id)
              if c.text.startswith("T-1 · Bike racks by the gate")]
     assert len(posts) == 1
@@ -145,12 +138,7 @@ async def test_a_proposed_topic_reaches_the_moderators_once_after_a_crash_before
                                 "moderators.")
     await bot.settled()
     assert _copies(api, owner) == []
-    await bot.crash()
-    down.times = 0  # Telegram answers again
-    await bot.start()
-    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
-    await bot.tick()
-    await bot.settled()
+    await back_after_outage(bot, clock, down)
     copies = _copies(api, owner)
     assert [c.text.splitlines()[0] for c in copies] == ["New topic for Elm House"]
     async with bot.services.db.transaction() as conn:
@@ -181,12 +169,7 @@ async def test_a_rejected_topics_author_is_told_once_after_a_crash_before_it_wen
     done = await api.wait_for("sendMessage", after=mark, where=lambda c: c.chat_id == owner.id)
     assert done.text == "Done: T-1 is not accepted."
     await bot.settled()
-    await bot.crash()
-    down.times = 0
-    await bot.start()
-    clock.advance(timedelta(minutes=30))  # past the outbox's wait before trying again
-    await bot.tick()
-    await bot.settled()
+    await back_after_outage(bot, clock, down)
     told = [c.text for c in api.sent("sendMessage", chat_id=ann.id) if "not accepted" in c.text]
     assert told == ["Your topic T-1 “Paint the lobby pink” was not accepted. Reason: The "
                     "assembly chose the colours last year."]

@@ -11,7 +11,7 @@ from handlers.reports import callbacks as report_buttons
 from handlers.reports.jobs import still_fixed
 from handlers.settings import SETTING
 from storage import reports as store
-from tests.helpers import audit_log, introduce
+from tests.helpers import audit_log, back_after_outage, introduce
 from tests.test_reports import _building, _file, _report
 
 
@@ -115,12 +115,7 @@ async def test_a_report_filed_as_telegram_fails_and_the_bot_dies_reaches_its_han
     assert [c.text for c in api.sent(chat_id=ann.id, after=mark)
             if "went wrong" in c.text] == []
     assert api.sent(chat_id=fixer.id, after=mark) == []
-    await bot.crash()
-    down.times = 0  # Telegram answers again
-    await bot.start()
-    clock.advance(timedelta(minutes=11))
-    await bot.tick()
-    await bot.settled()
+    await back_after_outage(bot, clock, down, minutes=11)
     cards = [c for c in api.sent(chat_id=fixer.id, after=mark) if c.buttons]
     assert [c.text.splitlines()[0] for c in cards] == ["R-0001 · Lift"]
     report, _photos, _events = await _report(bot, stored.id)
